@@ -1,0 +1,78 @@
+"""The broker boundary: the one thing instances share is a pipe of bytes per channel.
+
+A backend is a handful of methods (see ``Broker``); a URL scheme picks it. The core
+never asks a broker for state: it only subscribes the channels of the namespaces it
+hosts, publishes encoded frames, and hears back through two callbacks.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable
+from typing import Any
+
+#: ``on_message(channel, payload)`` — a payload published by any instance.
+MessageCallback = Callable[[str, bytes], None]
+#: ``on_restored(channels)`` — the broker came back and these channels are subscribed again;
+#: messages published meanwhile may have been missed.
+RestoredCallback = Callable[[Iterable[str]], None]
+
+
+class Broker(abc.ABC):
+    """Carries opaque payloads between instances, one channel per namespace.
+
+    Contract every backend keeps:
+
+    * ``connect`` never raises because the broker is unreachable: it starts retrying in
+      the background (backoff capped at 5 s) and the instance runs locally meanwhile.
+    * ``subscribe`` returns once the subscription is confirmed, so a client admitted
+      afterwards cannot miss a message. While disconnected it returns at once; the
+      channel is subscribed on reconnection and ``on_restored`` is called for it.
+    * ``publish`` never blocks and never raises: payloads leave in call order, and a
+      payload that cannot be sent is counted in ``stats()["publish_failed"]`` and logged.
+    * A backend holds no subscription besides the channels it was asked for.
+    """
+
+    scheme: str = ""
+
+    def __init__(
+        self,
+        url: str,
+        on_message: MessageCallback,
+        on_restored: RestoredCallback,
+        **options: Any,
+    ):
+        self.url = url
+        self.options = options
+        self._on_message = on_message
+        self._on_restored = on_restored
+
+    @property
+    @abc.abstractmethod
+    def connected(self) -> bool:
+        """Whether payloads can flow right now."""
+
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Start the backend; never raises for an unreachable broker."""
+
+    @abc.abstractmethod
+    async def disconnect(self) -> None:
+        """Stop every background task and drop every subscription."""
+
+    @abc.abstractmethod
+    async def subscribe(self, channel: str) -> None:
+        """Subscribe ``channel``; returns once confirmed (or at once while disconnected)."""
+
+    @abc.abstractmethod
+    async def unsubscribe(self, channel: str) -> None:
+        """Drop ``channel``; payloads for it stop arriving."""
+
+    @abc.abstractmethod
+    def publish(self, channel: str, payload: bytes) -> None:
+        """Queue ``payload`` for every subscriber of ``channel``, this instance included."""
+
+    @abc.abstractmethod
+    def stats(self) -> dict[str, Any]:
+        """Health and counters: at least ``connected``, ``published``, ``publish_failed``,
+        ``received``, ``subscriptions``, ``reconnects``."""

@@ -1,0 +1,76 @@
+"""``memory://``: an in-process broker for a single instance (the default).
+
+Every ``MemoryBroker`` of one process that shares a URL shares one hub, so two
+extensions in one process behave like two instances behind a real broker; across
+processes (Sanic ``--workers``) nothing is shared, which the extension warns about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from .base import Broker
+
+
+class MemoryBroker(Broker):
+    scheme = "memory"
+    _hubs: ClassVar[dict[str, dict[str, set[MemoryBroker]]]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._channels: set[str] = set()
+        self._connected = False
+        self._published = 0
+        self._received = 0
+
+    @property
+    def _hub(self) -> dict[str, set[MemoryBroker]]:
+        return self._hubs.setdefault(self.url, {})
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    async def connect(self) -> None:
+        self._connected = True
+
+    async def disconnect(self) -> None:
+        for channel in list(self._channels):
+            await self.unsubscribe(channel)
+        self._connected = False
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
+        self._hub.setdefault(channel, set()).add(self)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+        subscribers = self._hub.get(channel)
+        if subscribers is not None:
+            subscribers.discard(self)
+            if not subscribers:
+                del self._hub[channel]
+
+    def publish(self, channel: str, payload: bytes) -> None:
+        self._published += 1
+        loop = asyncio.get_running_loop()
+        # call_soon keeps call order and keeps delivery out of the publisher's stack.
+        for subscriber in self._hub.get(channel, ()):
+            loop.call_soon(subscriber._deliver, channel, payload)
+
+    def _deliver(self, channel: str, payload: bytes) -> None:
+        if channel in self._channels:
+            self._received += 1
+            self._on_message(channel, payload)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "backend": self.scheme,
+            "connected": self._connected,
+            "published": self._published,
+            "publish_failed": 0,
+            "received": self._received,
+            "subscriptions": len(self._channels),
+            "reconnects": 0,
+        }

@@ -1,0 +1,88 @@
+"""One admitted WebSocket connection, as the app and the namespace see it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from .errors import CloseCode
+from .limits import TokenBucket
+from .protocol import encode, ws_text_frame
+
+if TYPE_CHECKING:
+    from sanic import Request
+    from sanic.server.websockets.impl import WebsocketImplProtocol
+
+    from .namespace import Namespace
+
+
+class Client:
+    """A connection in a namespace: server-assigned ``id``, the ``identity`` returned by
+    the authorize hook (server-side only), and its optional ``public`` part.
+
+    Frames are written straight into the transport's buffer: no task and no await per
+    delivery. That buffer *is* the client's bounded send queue: a client whose unsent
+    bytes exceed ``max_send_queue`` is closed with 1013 and never slows anyone else.
+    """
+
+    __slots__ = ("id", "namespace", "identity", "public", "request", "bucket",
+                 "_ws", "_transport", "_max_queue", "_closing")
+
+    def __init__(
+        self,
+        id: str,
+        namespace: Namespace,
+        ws: WebsocketImplProtocol,
+        request: Request,
+        identity: Any,
+        public: Any,
+        bucket: TokenBucket,
+        max_send_queue: int,
+    ):
+        self.id = id
+        self.namespace = namespace
+        self.identity = identity
+        self.public = public
+        self.request = request
+        self.bucket = bucket
+        self._ws = ws
+        self._transport: asyncio.WriteTransport = ws.io_proto.transport
+        self._max_queue = max_send_queue
+        self._closing = False
+
+    @property
+    def open(self) -> bool:
+        return not self._closing and not self._transport.is_closing()
+
+    def write(self, frame: bytes) -> bool:
+        """Queue one ready WebSocket frame; ``False`` if the client is gone or was just
+        closed for being too slow."""
+        transport = self._transport
+        if self._closing or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > self._max_queue:
+            self.namespace.counters.drop("slow_consumer")
+            self.abort(CloseCode.TRY_AGAIN_LATER, "slow consumer")
+            return False
+        transport.write(frame)
+        return True
+
+    async def send(self, type: str, data: Any = None) -> bool:
+        """Send one frame to this client only."""
+        delivered = self.write(ws_text_frame(encode(type, data)))
+        if delivered:
+            self.namespace.counters.messages_out += 1
+        return delivered
+
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        """Close with a handshake; the client's handler loop then ends normally."""
+        self._closing = True
+        await self._ws.close(code, reason)
+
+    def abort(self, code: int, reason: str) -> None:
+        """Close without waiting (send the close frame, then drop the TCP connection)."""
+        self._closing = True
+        self._ws.fail_connection(code, reason)
+
+    def __repr__(self) -> str:
+        return f"<Client {self.id} in {self.namespace.path}>"

@@ -1,0 +1,73 @@
+"""Settings: documented defaults, overridable by ``app.config.WSNS_*`` (env ``SANIC_WSNS_*``)
+or by keyword arguments to ``WsNamespaces`` (which win: they are written in the code)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from .errors import ConfigError
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    #: ``memory://`` (one instance) or ``redis://host:port/db`` (many instances).
+    broker: str = "memory://"
+    #: Prefix of every broker channel name (one channel per namespace path).
+    channel_prefix: str = "wsns:"
+    #: Largest client frame accepted, in bytes; larger closes the connection with 1009.
+    max_frame_size: int = 64 * 1024
+    #: Token bucket per client: sustained messages per second, and burst size.
+    rate_limit: float = 50.0
+    rate_burst: int = 100
+    #: A client refused more than this many messages within the window is closed with 1008.
+    abuse_limit: int = 1000
+    abuse_window: float = 10.0
+    #: Bytes that may wait in one client's send buffer; beyond, it is closed with 1013.
+    max_send_queue: int = 1024 * 1024
+    #: Namespaces one instance may host; a connect that would create more is closed with 1013.
+    max_namespaces: int = 100_000
+    #: Longest path parameter value, in characters; longer is closed with 1008.
+    max_param_length: int = 200
+    #: Seconds a dropped namespace keeps its broker subscription, against churn (≤ 2).
+    unsubscribe_linger: float = 1.0
+    #: Origins allowed to connect; empty means same origin (Origin host:port == Host).
+    #: ``"*"`` allows any.
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
+    #: Where the browser client is served; empty to not serve it.
+    client_url: str = "/wsns/client.js"
+    #: Opt-in JSON stats route (guarded by ``@wsns.authorize_stats``); empty to disable.
+    stats_url: str = ""
+    #: Use sharded pub/sub (SSUBSCRIBE/SPUBLISH) with a Redis broker.
+    redis_sharded: bool = False
+    #: Seconds granted to clients to close when the server stops.
+    shutdown_timeout: float = 5.0
+
+
+def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> Settings:
+    """Merge defaults < ``WSNS_*`` app config < keyword ``overrides`` into checked Settings."""
+    known = set(Settings.__struct_fields__)
+    merged: dict[str, Any] = {}
+    for key, value in app_config.items():
+        if key.startswith("WSNS_"):
+            name = key[5:].lower()
+            if name not in known:
+                names = ", ".join(f"WSNS_{k.upper()}" for k in sorted(known))
+                raise ConfigError(f"unknown setting {key}; known: {names}")
+            merged[name] = value
+    for name, value in overrides.items():
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}; known: {', '.join(sorted(known))}")
+        merged[name] = value
+    if isinstance(merged.get("allowed_origins"), str):
+        merged["allowed_origins"] = [o.strip() for o in merged["allowed_origins"].split(",") if o.strip()]
+    try:
+        settings = msgspec.convert(merged, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid sanic-wsns setting: {exc}") from None
+    if not 0 <= settings.unsubscribe_linger <= 2:
+        raise ConfigError("unsubscribe_linger must be between 0 and 2 seconds")
+    if settings.rate_limit <= 0 or settings.rate_burst < 1:
+        raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
+    return settings

@@ -1,0 +1,133 @@
+"""A declared namespace pattern: its path template, its hooks and its message handlers.
+
+A ``Pattern`` is the template all namespaces of one kind share (Phoenix's channel
+module); the live ``Namespace`` objects are created from it per resource.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from .errors import ConfigError
+from .paths import PathTemplate
+from .protocol import PING, RESERVED_SERVER_TYPES
+
+if TYPE_CHECKING:
+    from .client import Client
+    from .extension import WsNamespaces
+
+AnyCallable = Callable[..., Any]
+
+
+async def call(fn: AnyCallable, *args: Any, **kwargs: Any) -> Any:
+    """Call a hook that may be sync or async, and await it if it returned an awaitable."""
+    result = fn(*args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+class Identity(msgspec.Struct, frozen=True):
+    """What an authorize hook may return to give a client a ``public`` face.
+
+    ``value`` becomes ``client.identity`` (server-side only, never sent to anyone);
+    ``public`` becomes ``client.public``: in the client's own ``welcome`` and in
+    ``ns.members()``. Returning anything else is the same as ``Identity(value=it)``.
+    """
+
+    value: Any = None
+    public: Any = None
+
+
+class Handler:
+    """A message handler with the decoder for its annotated ``data`` type."""
+
+    __slots__ = ("fn", "takes_data", "decode")
+
+    def __init__(self, fn: AnyCallable):
+        params = list(inspect.signature(fn).parameters.values())
+        if len(params) not in (2, 3):
+            raise ConfigError(f"handler {fn.__qualname__} must take (ns, client) or (ns, client, data)")
+        self.fn = fn
+        self.takes_data = len(params) == 3
+        data_type: Any = Any
+        if self.takes_data:
+            data_type = typing.get_type_hints(fn).get(params[2].name, Any)
+        self.decode = msgspec.json.Decoder(data_type).decode
+
+
+class Pattern:
+    """Namespaces sharing one path template, e.g. ``/api/1/ws/bubblemap/<map_id:int>``."""
+
+    def __init__(self, wsns: WsNamespaces, pattern: str, *, drop_when_empty: bool = True):
+        self.template = PathTemplate(pattern)
+        self.drop_when_empty = drop_when_empty
+        self.handlers: dict[str, Handler] = {}
+        self.authorizer: AnyCallable | None = None
+        self.connect_hooks: list[AnyCallable] = []
+        self.disconnect_hooks: list[AnyCallable] = []
+        self.empty_hooks: list[AnyCallable] = []
+        self._wsns = wsns
+
+    @property
+    def pattern(self) -> str:
+        return self.template.pattern
+
+    # -- declaration (decorators) -------------------------------------------------------
+
+    def authorize(self, fn: AnyCallable) -> AnyCallable:
+        """``fn(request, **params)`` (sync or async) runs before the handshake completes.
+        Return the client's identity (or an ``Identity``); raise ``Unauthorized``,
+        ``Forbidden`` or ``NotFound`` to refuse: the client is closed with 4401/4403/4404
+        and no namespace is created."""
+        self.authorizer = fn
+        return fn
+
+    def on_connect(self, fn: AnyCallable) -> AnyCallable:
+        """``fn(ns, client)`` after ``welcome``; raising ``Denied`` closes with its code."""
+        self.connect_hooks.append(fn)
+        return fn
+
+    def on_disconnect(self, fn: AnyCallable) -> AnyCallable:
+        """``fn(ns, client)`` after the client left (it no longer counts in ``ns``)."""
+        self.disconnect_hooks.append(fn)
+        return fn
+
+    def on_empty(self, fn: AnyCallable) -> AnyCallable:
+        """``fn(ns)`` when the last client left and the namespace is dropped."""
+        self.empty_hooks.append(fn)
+        return fn
+
+    def on(self, type: str) -> Callable[[AnyCallable], AnyCallable]:
+        """Register ``fn(ns, client, data)`` for messages of ``type``. ``data`` is decoded
+        into the annotation of the third parameter (a msgspec Struct, say); a frame with
+        an ``id`` is answered with the return value."""
+        if type in RESERVED_SERVER_TYPES or type == PING:
+            raise ConfigError(f"{type!r} is a reserved message type")
+        if type in self.handlers:
+            raise ConfigError(f"{self.pattern} already has a handler for {type!r}")
+
+        def register(fn: AnyCallable) -> AnyCallable:
+            self.handlers[type] = Handler(fn)
+            return fn
+
+        return register
+
+    # -- use ------------------------------------------------------------------------------
+
+    def path(self, params: Mapping[str, Any]) -> str:
+        """The canonical path of the namespace for ``params``."""
+        return self.template.format(params)
+
+    async def broadcast(self, params: Mapping[str, Any], type: str, data: Any = None, *,
+                        exclude: Client | str | Iterable[Client | str] | None = None) -> None:
+        """Broadcast to the namespace for ``params`` on every instance, hosted here or not."""
+        self._wsns.publish(self.path(params), type, data, exclude)
+
+    def __repr__(self) -> str:
+        return f"<Pattern {self.pattern}>"

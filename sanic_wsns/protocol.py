@@ -1,0 +1,79 @@
+"""Wire protocol v1: decoding client frames and encoding server frames, without I/O.
+
+Every frame is a JSON object ``{"type": str, "data": any, "id"?: int}``. Server frames
+are encoded once and wrapped once into a WebSocket text frame (``ws_text_frame``): a
+server never masks, and no extension is negotiated, so the very same bytes can be
+written to every client of a broadcast.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Annotated, Any
+
+import msgspec
+
+from .errors import ErrorCode, InvalidMessage
+
+#: Types the server sends on its own; clients must not use them as message types.
+RESERVED_SERVER_TYPES = frozenset({"welcome", "reply", "error", "pong", "resync"})
+PING = "ping"
+
+
+class Incoming(msgspec.Struct, frozen=True):
+    """A client frame with its ``data`` left undecoded until a handler's type is known."""
+
+    type: str
+    data: msgspec.Raw = msgspec.Raw(b"null")
+    id: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class Outgoing(msgspec.Struct, omit_defaults=True):
+    type: str
+    data: Any = None
+    id: int | None = None
+
+
+class ErrorData(msgspec.Struct, omit_defaults=True):
+    code: str
+    message: str
+    details: Any = None
+
+
+_decode_incoming = msgspec.json.Decoder(Incoming).decode
+_encoder = msgspec.json.Encoder()
+
+
+def decode_incoming(text: str | bytes) -> Incoming:
+    """Parse one client frame; raises ``InvalidMessage`` saying what is wrong with it."""
+    try:
+        return _decode_incoming(text)
+    except msgspec.ValidationError as exc:
+        raise InvalidMessage(f"invalid frame: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise InvalidMessage(f"frame is not valid JSON: {exc}") from None
+
+
+def encode(type: str, data: Any = None, id: int | None = None) -> bytes:
+    """Encode a server frame to JSON bytes (raises ``TypeError`` for unencodable data)."""
+    return _encoder.encode(Outgoing(type, data, id))
+
+
+def encode_error(code: str, message: str, details: Any = None, id: int | None = None) -> bytes:
+    return encode("error", ErrorData(code, message, details), id)
+
+
+def encode_internal_error(id: int | None = None) -> bytes:
+    return encode_error(ErrorCode.INTERNAL, "internal server error", id=id)
+
+
+def ws_text_frame(payload: bytes) -> bytes:
+    """Wrap JSON bytes into one unmasked, final WebSocket text frame (RFC 6455 §5.2)."""
+    length = len(payload)
+    if length < 126:
+        header = bytes((0x81, length))
+    elif length < 65536:
+        header = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, length)
+    return header + payload

@@ -1,0 +1,147 @@
+"""Which namespaces this instance hosts, and the broker subscriptions that follow them.
+
+Pure bookkeeping over two callables (``subscribe``/``unsubscribe``), so the lifecycle
+rules are unit-tested without a socket:
+
+* get-or-create: concurrent connects to one path share one creation; the namespace is
+  published only after its channel subscription is confirmed (no loss window);
+* drop: the namespace goes at once; its subscription lingers briefly against churn and
+  is reused if the path comes back in time;
+* an unsubscribe still in flight is awaited before subscribing again, so
+  drop -> re-create -> subscribe always ends subscribed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Generic, TypeVar
+
+logger = logging.getLogger("sanic_wsns")
+
+N = TypeVar("N")
+
+
+class OverCapacity(Exception):
+    """This instance already hosts its maximum number of namespaces."""
+
+
+class Registry(Generic[N]):
+    def __init__(
+        self,
+        *,
+        max_namespaces: int,
+        linger: float,
+        subscribe: Callable[[str], Awaitable[None]],
+        unsubscribe: Callable[[str], Awaitable[None]],
+    ):
+        self.max_namespaces = max_namespaces
+        self.linger = linger
+        self._subscribe = subscribe
+        self._unsubscribe = unsubscribe
+        self._hosted: dict[str, N] = {}
+        self._creating: dict[str, asyncio.Future[N]] = {}
+        self._subscribed: set[str] = set()
+        self._lingering: dict[str, asyncio.TimerHandle] = {}
+        self._unsubscribing: dict[str, asyncio.Task[None]] = {}
+        self.created = 0
+        self.dropped = 0
+
+    def get(self, path: str) -> N | None:
+        return self._hosted.get(path)
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._hosted
+
+    def __len__(self) -> int:
+        return len(self._hosted)
+
+    def __iter__(self) -> Iterator[N]:
+        return iter(list(self._hosted.values()))
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """Channels subscribed now, lingering ones included."""
+        return frozenset(self._subscribed)
+
+    @property
+    def pending(self) -> int:
+        """Timers and unsubscribe tasks still alive (zero once everything has settled)."""
+        return len(self._lingering) + len(self._unsubscribing) + len(self._creating)
+
+    async def get_or_create(self, path: str, channel: str, build: Callable[[], N]) -> N:
+        """The hosted namespace for ``path``, created (and subscribed) if missing."""
+        hosted = self._hosted.get(path)
+        if hosted is not None:
+            return hosted
+        creating = self._creating.get(path)
+        if creating is not None:
+            return await asyncio.shield(creating)
+        if len(self._hosted) + len(self._creating) >= self.max_namespaces:
+            raise OverCapacity(f"this instance hosts {self.max_namespaces} namespaces already")
+        future: asyncio.Future[N] = asyncio.get_running_loop().create_future()
+        self._creating[path] = future
+        try:
+            await self._acquire(channel)
+            namespace = build()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # the creator re-raises; waiters, if any, get it too
+            raise
+        finally:
+            del self._creating[path]
+        self._hosted[path] = namespace
+        self.created += 1
+        future.set_result(namespace)
+        return namespace
+
+    def drop(self, path: str, channel: str) -> N | None:
+        """Stop hosting ``path``; its channel is released after the linger."""
+        namespace = self._hosted.pop(path, None)
+        if namespace is None:
+            return None
+        self.dropped += 1
+        if self.linger > 0:
+            loop = asyncio.get_running_loop()
+            self._lingering[channel] = loop.call_later(self.linger, self._release, channel)
+        else:
+            self._release(channel)
+        return namespace
+
+    async def close(self) -> None:
+        """Drop every subscription now (shutdown)."""
+        for timer in self._lingering.values():
+            timer.cancel()
+        self._lingering.clear()
+        self._hosted.clear()
+        for channel in list(self._subscribed):
+            self._release(channel)
+        if self._unsubscribing:
+            await asyncio.gather(*self._unsubscribing.values(), return_exceptions=True)
+
+    async def _acquire(self, channel: str) -> None:
+        timer = self._lingering.pop(channel, None)
+        if timer is not None:
+            timer.cancel()
+            return
+        leaving = self._unsubscribing.get(channel)
+        if leaving is not None:
+            await asyncio.shield(leaving)
+        await self._subscribe(channel)
+        self._subscribed.add(channel)
+
+    def _release(self, channel: str) -> None:
+        self._lingering.pop(channel, None)
+        self._subscribed.discard(channel)
+        task = asyncio.get_running_loop().create_task(self._unsubscribe_quietly(channel))
+        self._unsubscribing[channel] = task
+
+    async def _unsubscribe_quietly(self, channel: str) -> None:
+        try:
+            await self._unsubscribe(channel)
+        except Exception:
+            logger.exception("unsubscribe failed channel=%s", channel)
+        finally:
+            if self._unsubscribing.get(channel) is asyncio.current_task():
+                del self._unsubscribing[channel]

@@ -1,0 +1,1 @@
+"""Shared fixtures: see servers.py for how real servers are started."""
