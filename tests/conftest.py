@@ -1,1 +1,3 @@
-"""Shared fixtures: see servers.py for how real servers are started."""
+"""Shared fixtures: servers.py starts real Sanic apps, redis_fixtures.py real redis-servers."""
+
+from redis_fixtures import redis_server  # noqa: F401  (a fixture, used by name)
