@@ -1,0 +1,71 @@
+"""The WebSocket side of bubblemap: one namespace per map, three requests.
+
+Each request is persisted first, then broadcast to every client of the map (on every
+instance), then answered with the stored bubble: a client never sees a change that the
+database does not have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sanic import Request
+
+from sanic_wsns import Client, Identity, Namespace, NotFound, Pattern, Unauthorized, WsNamespaces
+
+from . import access
+from .models import Bubble, BubbleCreate, BubbleDelete, BubbleDeleted, BubbleUpdate
+from .sessions import Sessions
+from .store import Store
+
+MAP_PATTERN = "/api/1/ws/bubblemap/<map_id:int>"
+
+
+def map_path(map_id: int) -> str:
+    return f"/api/1/ws/bubblemap/{map_id}"
+
+
+def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
+    """Declare the map pattern; ``app_ctx.store`` and ``app_ctx.sessions`` are read per
+    call because they only exist once the server has started."""
+    maps = wsns.pattern(MAP_PATTERN)
+
+    def store() -> Store:
+        return app_ctx.store
+
+    @maps.authorize
+    async def authorize(request: Request, map_id: int) -> Identity:
+        sessions: Sessions = app_ctx.sessions
+        name = sessions.current(request)
+        if name is None:
+            raise Unauthorized("sign in first")
+        await access.open_map(store(), map_id, name)
+        return Identity(name, {"name": name})
+
+    @maps.on_connect
+    async def send_snapshot(ns: Namespace, client: Client) -> None:
+        view = await store().view(ns.params["map_id"])
+        if view is None:  # deleted between authorize and now
+            raise NotFound("no such map")
+        await client.send("snapshot", view)
+
+    @maps.on("bubble-create")
+    async def create(ns: Namespace, client: Client, data: BubbleCreate) -> Bubble:
+        bubble = await store().create_bubble(ns.params["map_id"], data)
+        await ns.broadcast("bubble-created", bubble)
+        return bubble
+
+    @maps.on("bubble-update")
+    async def update(ns: Namespace, client: Client, data: BubbleUpdate) -> Bubble:
+        bubble = await store().update_bubble(ns.params["map_id"], data)
+        await ns.broadcast("bubble-updated", bubble)
+        return bubble
+
+    @maps.on("bubble-delete")
+    async def delete(ns: Namespace, client: Client, data: BubbleDelete) -> BubbleDeleted:
+        await store().delete_bubble(ns.params["map_id"], data.id)
+        deleted = BubbleDeleted(data.id)
+        await ns.broadcast("bubble-deleted", deleted)
+        return deleted
+
+    return maps

@@ -1,0 +1,171 @@
+"""Helpers for the bubblemap tests: a running demo, signed-in users, HTTP and WS calls.
+
+HTTP goes through ``urllib`` on a worker thread (no extra dependency); WebSockets
+through the ``websockets`` client. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+from sanic import Sanic
+from servers import RunningServer, serve
+from websockets.asyncio.client import ClientConnection, connect
+
+from demo_app import create_app
+
+TIMEOUT = 5.0
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: Message
+
+    @property
+    def data(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def _http(url: str, method: str, body: bytes | None, headers: dict[str, str]) -> Response:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
+            return Response(reply.status, reply.read(), reply.headers)
+    except urllib.error.HTTPError as error:
+        with error:
+            return Response(error.code, error.read(), error.headers)
+
+
+async def http(server: RunningServer, method: str, path: str, data: Any = None,
+               cookie: str | None = None, raw: bytes | None = None) -> Response:
+    headers = {"Content-Type": "application/json"}
+    if cookie:
+        headers["Cookie"] = cookie
+    body = raw if raw is not None else (None if data is None else json.dumps(data).encode())
+    return await asyncio.to_thread(_http, server.http + path, method, body, headers)
+
+
+@dataclass
+class User:
+    """A signed-in user of one running demo."""
+
+    server: RunningServer
+    name: str
+    cookie: str
+
+    async def call(self, method: str, path: str, data: Any = None, raw: bytes | None = None) -> Response:
+        return await http(self.server, method, path, data, self.cookie, raw)
+
+    async def create_map(self, title: str = "Ideas", private: bool = False) -> dict[str, Any]:
+        reply = await self.call("POST", "/api/1/maps", {"title": title, "private": private})
+        assert reply.status == 201, reply.body
+        return reply.data
+
+    async def bubbles(self, map_id: int) -> list[dict[str, Any]]:
+        reply = await self.call("GET", f"/api/1/maps/{map_id}")
+        assert reply.status == 200, reply.body
+        return reply.data["bubbles"]
+
+    def on(self, server: RunningServer) -> User:
+        """The same session cookie used against another instance."""
+        return User(server, self.name, self.cookie)
+
+
+async def sign_in(server: RunningServer, name: str) -> User:
+    reply = await http(server, "POST", "/api/1/session", {"name": name})
+    assert reply.status == 200, reply.body
+    cookie = reply.headers["Set-Cookie"].split(";", 1)[0]
+    return User(server, name, cookie)
+
+
+def demo_app(db: Path, broker: str = "memory://", **options: Any) -> Sanic:
+    Sanic.test_mode = True
+    return create_app(db, broker=broker, **options)
+
+
+@asynccontextmanager
+async def running_demo(db: Path, broker: str = "memory://", **options: Any) -> AsyncIterator[RunningServer]:
+    async with serve(demo_app(db, broker, **options)) as server:
+        yield server
+
+
+# -- WebSocket ------------------------------------------------------------------------------
+
+def map_url(server: RunningServer, map_id: int) -> str:
+    return server.ws(f"/api/1/ws/bubblemap/{map_id}")
+
+
+async def recv(ws: ClientConnection) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+
+
+async def recv_type(ws: ClientConnection, type: str) -> dict[str, Any]:
+    """The next frame of ``type``, skipping others (such as one's own broadcasts)."""
+    while True:
+        frame = await recv(ws)
+        if frame["type"] == type:
+            return frame
+
+
+class MapClient:
+    """A WebSocket client of one map, past its ``welcome`` and ``snapshot``."""
+
+    def __init__(self, ws: ClientConnection, welcome: dict[str, Any], snapshot: dict[str, Any]):
+        self.ws = ws
+        self.welcome = welcome
+        self.snapshot = snapshot
+        self._ids = iter(range(1, 1_000_000))
+
+    async def request(self, type: str, data: Any) -> dict[str, Any]:
+        """Send a request and return its answer (a ``reply`` or ``error`` frame); frames
+        arriving before it (broadcasts) are skipped."""
+        id = next(self._ids)
+        await self.ws.send(json.dumps({"type": type, "data": data, "id": id}))
+        while True:
+            frame = await recv(self.ws)
+            if frame.get("id") == id:
+                return frame
+
+    async def next(self, type: str) -> dict[str, Any]:
+        return (await recv_type(self.ws, type))["data"]
+
+
+@asynccontextmanager
+async def map_client(user: User, map_id: int) -> AsyncIterator[MapClient]:
+    async with connect(map_url(user.server, map_id), additional_headers={"Cookie": user.cookie},
+                       open_timeout=TIMEOUT, close_timeout=1) as ws:
+        welcome = await recv(ws)
+        assert welcome["type"] == "welcome", welcome
+        snapshot = await recv(ws)
+        assert snapshot["type"] == "snapshot", snapshot
+        yield MapClient(ws, welcome["data"], snapshot["data"])
+
+
+async def close_code(server: RunningServer, map_id: int, cookie: str | None) -> int:
+    """Connect and return the close code the server ends the connection with."""
+    headers = {"Cookie": cookie} if cookie else {}
+    async with connect(map_url(server, map_id), additional_headers=headers,
+                       open_timeout=TIMEOUT, close_timeout=1) as ws:
+        return await wait_closed(ws)
+
+
+async def wait_closed(ws: ClientConnection) -> int:
+    """Read (and drop) frames until the server closes; the close code."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+    except Exception as exc:  # ConnectionClosed*, whichever side initiated
+        if ws.close_code is None:
+            raise AssertionError(f"connection not closed by the server: {exc!r}") from exc
+        return ws.close_code
