@@ -1,0 +1,41 @@
+"""Server cost read from ``/proc``: CPU time and resident memory of one process.
+
+The load generator runs in another process, so these figures are the server's alone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """CPU seconds (user + system) and RSS bytes of one process at one moment."""
+
+    cpu: float
+    rss: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (``/proc/<pid>/stat`` fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    # The command name (field 2) may hold spaces; every field after it follows the last ')'.
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of ``pid`` (``VmRSS`` in ``/proc/<pid>/status``)."""
+    with open(f"/proc/{pid}/status", "rb") as f:
+        for line in f:
+            if line.startswith(b"VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def sample(pid: int) -> Sample:
+    return Sample(cpu_seconds(pid), rss_bytes(pid))

@@ -1,0 +1,34 @@
+"""What every target shares: its command line and its process set-up."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--broker", default="", help="redis://host:port/db for multi-instance runs")
+    parser.add_argument("--count-broker", action="store_true",
+                        help="count broker messages received (W5); off elsewhere to keep hot paths bare")
+    args = parser.parse_args()
+    raise_fd_limit()
+    return args
+
+
+def raise_fd_limit() -> None:
+    """W3 holds thousands of sockets: lift the soft descriptor limit to the hard one."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def task_count() -> int:
+    """Asyncio tasks alive in the running loop (a leak check for W4)."""
+    return len(asyncio.all_tasks())
+
+
+#: Same listen backlog everywhere (Sanic's default of 100 would drop SYNs under W3's burst).
+BACKLOG = 1024

@@ -1,0 +1,247 @@
+"""The five workloads, orchestrated: start servers, drive the load generator, read /proc.
+
+Each ``wN`` function runs one workload against one target on fresh server processes and
+returns a flat dict of figures. CPU is the servers' own (``utime + stime``), sampled when
+the load generator says a stage starts and ends, so connecting and closing clients is
+never billed to a stage.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.procstat import Sample, sample
+from bench.servers import ROOT, Child, redis_url, start_target
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Workload sizes; ``FULL`` is the issue's, ``QUICK`` keeps the smoke test in seconds."""
+
+    fanout_clients: int
+    broadcasts: int
+    window: int
+    paced: int
+    paced_rate: float
+    idle_connections: int
+    idle_namespaces: int
+    churn_cycles: int
+    churn_workers: int
+    many_namespaces: int
+    many_on_b: int
+    many_messages: int
+    settle: float
+    linger_wait: float
+
+
+FULL = Sizes(fanout_clients=200, broadcasts=2000, window=16, paced=250, paced_rate=50.0,
+             idle_connections=5000, idle_namespaces=500, churn_cycles=3000, churn_workers=16,
+             many_namespaces=1000, many_on_b=10, many_messages=5, settle=1.0, linger_wait=2.5)
+QUICK = Sizes(fanout_clients=6, broadcasts=20, window=4, paced=5, paced_rate=50.0,
+              idle_connections=30, idle_namespaces=5, churn_cycles=16, churn_workers=4,
+              many_namespaces=12, many_on_b=2, many_messages=2, settle=0.2, linger_wait=2.2)
+
+Stages = dict[str, dict[int, tuple[Sample, Sample]]]
+
+
+class Skipped(Exception):
+    """This target cannot run this workload in this checkout (the reason is reported)."""
+
+
+def wsns_redis_available() -> bool:
+    return importlib.util.find_spec("sanic_wsns.broker.redis") is not None
+
+
+def _need_broker(target: str) -> None:
+    if target == "wsns" and not wsns_redis_available():
+        raise Skipped("sanic_wsns.broker.redis is not in this checkout yet")
+
+
+def run_loadgen(spec: dict[str, Any], pids: Sequence[int], timeout: float) -> tuple[dict[str, Any], Stages]:
+    """Run ``bench.loadgen`` with ``spec``; sample ``pids`` at every stage boundary."""
+    process = subprocess.Popen([sys.executable, "-m", "bench.loadgen", json.dumps(spec)], cwd=ROOT,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    stages: Stages = {}
+    before: dict[int, Sample] = {}
+    deadline = time.monotonic() + timeout
+    errors: list[str] = []
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise RuntimeError(f"load generator exceeded {timeout:.0f}s on {spec['workload']}") from None
+            if line is None:
+                raise RuntimeError(f"load generator exited with {process.wait()} before its result")
+            event = json.loads(line)
+            kind = event.pop("event")
+            if kind == "ready":
+                before = {pid: sample(pid) for pid in pids}
+                _answer(process)
+            elif kind == "end":
+                stages[event["stage"]] = {pid: (before[pid], sample(pid)) for pid in pids}
+                _answer(process)
+            elif kind == "error":
+                errors.append(event["error"])
+            elif kind == "result":
+                if errors:
+                    event["client_errors"] = errors[:5]
+                return event, stages
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def _answer(process: subprocess.Popen[str]) -> None:
+    assert process.stdin is not None
+    process.stdin.write("go\n")
+    process.stdin.flush()
+
+
+def cpu(stages: Stages, stage: str, pids: Sequence[int]) -> float:
+    """CPU seconds the ``pids`` spent during ``stage``."""
+    return sum(stages[stage][pid][1].cpu - stages[stage][pid][0].cpu for pid in pids)
+
+
+def _per(value: float, count: float, scale: float = 1e6) -> float | None:
+    return value * scale / count if count else None
+
+
+# -- the workloads -----------------------------------------------------------------------
+
+
+def _fanout_figures(result: dict[str, Any], stages: Stages, pids: Sequence[int]) -> dict[str, Any]:
+    windowed, paced = result["windowed"], result["paced"]
+    return {
+        "deliveries": windowed["deliveries"],
+        "lost": windowed["expected"] - windowed["deliveries"],
+        "deliveries_per_s": windowed["deliveries_per_s"],
+        "cpu_us_per_delivery": _per(cpu(stages, "windowed", pids), windowed["deliveries"]),
+        "paced_cpu_us_per_delivery": _per(cpu(stages, "paced", pids), paced["deliveries"]),
+        "paced_lost": paced["expected"] - paced["deliveries"],
+        "p50_ms": paced["p50_ms"], "p99_ms": paced["p99_ms"],
+        "remote_p50_ms": paced["remote_p50_ms"], "remote_p99_ms": paced["remote_p99_ms"],
+        "local_p50_ms": paced["local_p50_ms"], "local_p99_ms": paced["local_p99_ms"],
+    }
+
+
+def _fanout_spec(target: str, urls: list[str], sizes: Sizes) -> dict[str, Any]:
+    return {"workload": "fanout", "target": target, "urls": urls, "room": "fanout",
+            "clients": sizes.fanout_clients, "broadcasts": sizes.broadcasts, "window": sizes.window,
+            "paced": sizes.paced, "rate": sizes.paced_rate}
+
+
+def w1(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+    """Fan-out on one instance."""
+    server = start_target(stack, target, log_dir).wait_listening()
+    result, stages = run_loadgen(_fanout_spec(target, [server.ws_url], sizes), [server.pid], 300)
+    return _fanout_figures(result, stages, [server.pid])
+
+
+def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+    """Fan-out across two instances through Redis; client 0 (the sender) is on A."""
+    _need_broker(target)
+    a = start_target(stack, target, log_dir, broker=redis_url(redis), label="-a")
+    b = start_target(stack, target, log_dir, broker=redis_url(redis), label="-b")
+    a.wait_listening(), b.wait_listening()
+    pids = [a.pid, b.pid]
+    result, stages = run_loadgen(_fanout_spec(target, [a.ws_url, b.ws_url], sizes),
+                                 [*pids, redis.pid], 300)
+    figures = _fanout_figures(result, stages, pids)
+    figures["redis_cpu_us_per_delivery"] = _per(cpu(stages, "windowed", [redis.pid]),
+                                                result["windowed"]["deliveries"])
+    return figures
+
+
+def w3(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+    """Idle connections: memory per connection and time to open them all."""
+    server = start_target(stack, target, log_dir).wait_listening()
+    spec = {"workload": "idle", "target": target, "urls": [server.ws_url],
+            "connections": sizes.idle_connections, "namespaces": sizes.idle_namespaces,
+            "settle": sizes.settle}
+    result, stages = run_loadgen(spec, [server.pid], 300)
+    before, after = stages["open"][server.pid]
+    state = server.state()
+    return {
+        "connections": result["connections"],
+        "opens_per_s": result["opens_per_s"],
+        "open_seconds": result["seconds"],
+        "rss_kib_per_connection": (after.rss - before.rss) / 1024 / result["connections"],
+        "rss_mib_idle": before.rss / 2**20,
+        "cpu_us_per_open": _per(cpu(stages, "open", [server.pid]), result["connections"]),
+        "namespaces": state["namespaces"],
+        "clients": state["clients"],
+    }
+
+
+def w4(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+    """Churn: a fresh room per connection, so every cycle creates and drops a namespace."""
+    server = start_target(stack, target, log_dir).wait_listening()
+    baseline = server.state()
+    spec = {"workload": "churn", "target": target, "urls": [server.ws_url],
+            "cycles": sizes.churn_cycles, "workers": sizes.churn_workers}
+    result, stages = run_loadgen(spec, [server.pid], 300)
+    time.sleep(sizes.linger_wait)  # sanic-wsns keeps a dropped channel's subscription ≤ 2 s
+    after = server.state()
+    return {
+        "cycles": result["cycles"],
+        "cycles_per_s": result["cycles_per_s"],
+        "cpu_us_per_cycle": _per(cpu(stages, "churn", [server.pid]), result["cycles"]),
+        "leaked_namespaces": after["namespaces"],
+        "leaked_clients": after["clients"],
+        "leaked_tasks": after["tasks"] - baseline["tasks"],
+        "leaked_subscriptions": after.get("subscriptions", 0),
+        "leaked_pending": after.get("pending", 0),
+        "created": after.get("created"),
+        "dropped": after.get("dropped"),
+    }
+
+
+def w5(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+    """Many namespaces: A hosts them all, B only a few; what does B hear from the broker?"""
+    _need_broker(target)
+    a = start_target(stack, target, log_dir, broker=redis_url(redis), count_broker=True, label="-a")
+    b = start_target(stack, target, log_dir, broker=redis_url(redis), count_broker=True, label="-b")
+    a.wait_listening(), b.wait_listening()
+    spec = {"workload": "many", "target": target, "urls": [a.ws_url, b.ws_url],
+            "namespaces": sizes.many_namespaces, "hosted_on_b": sizes.many_on_b,
+            "messages": sizes.many_messages}
+    result, stages = run_loadgen(spec, [a.pid, b.pid], 300)
+    state_b = b.state()
+    messages = result["messages"]
+    return {
+        "messages": messages,
+        "lost": result["expected"] - result["deliveries"],
+        "b_expected": sizes.many_on_b * sizes.many_messages,
+        "b_broker_received": state_b["broker_received"],
+        "b_broker_foreign": state_b["broker_foreign"],
+        "b_cpu_ms": cpu(stages, "traffic", [b.pid]) * 1e3,
+        "b_cpu_us_per_message": _per(cpu(stages, "traffic", [b.pid]), messages),
+        "a_cpu_us_per_message": _per(cpu(stages, "traffic", [a.pid]), messages),
+    }
+
+
+WORKLOADS: dict[str, Callable[[ExitStack, str, Sizes, Path, Child], dict[str, Any]]] = {
+    "W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5,
+}
