@@ -1,0 +1,107 @@
+"""Several bubblemap instances on one SQLite file and one broker serve the same maps.
+
+Each test runs once with two apps sharing a ``memory://`` hub in this process and once
+with a real ``redis-server`` (when the Redis broker backend is available).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import itertools
+from contextlib import AsyncExitStack
+
+import pytest
+from demo_support import close_code, map_client, running_demo, sign_in, wait_closed
+
+from demo_app.store import Store
+
+HAS_REDIS_BROKER = importlib.util.find_spec("sanic_wsns.broker.redis") is not None
+BUBBLE = {"x": 1.0, "y": 2.0, "text": "shared", "color": "#22aa66"}
+_hubs = itertools.count()
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.skipif(
+    not HAS_REDIS_BROKER, reason="sanic_wsns.broker.redis is not available yet"))])
+def broker_url(request):
+    if request.param == "memory":
+        return f"memory://bubblemap-{next(_hubs)}"
+    return request.getfixturevalue("redis_server").url
+
+
+@pytest.fixture
+async def pair(tmp_path, broker_url):
+    """Two instances on one database file and one broker."""
+    db = tmp_path / "shared.sqlite"
+    async with AsyncExitStack() as stack:
+        first = await stack.enter_async_context(running_demo(db, broker_url))
+        second = await stack.enter_async_context(running_demo(db, broker_url))
+        yield first, second
+
+
+async def test_a_cookie_from_one_instance_works_on_the_other(pair):
+    first, second = pair
+    ann = await sign_in(first, "ann")
+    assert (await ann.on(second).call("GET", "/api/1/session")).data["name"] == "ann"
+
+
+async def test_ws_writes_on_one_instance_reach_clients_and_storage_of_the_other(pair):
+    first, second = pair
+    ann = await sign_in(first, "ann")
+    bob = (await sign_in(first, "bob")).on(second)
+    created = await ann.create_map("Shared")
+    async with map_client(ann, created["id"]) as mine, map_client(bob, created["id"]) as theirs:
+        bubble = (await mine.request("bubble-create", BUBBLE))["data"]
+        assert await theirs.next("bubble-created") == bubble
+        updated = (await theirs.request("bubble-update", {"id": bubble["id"], "version": 1, "x": 50}))["data"]
+        assert await mine.next("bubble-updated") == updated
+    assert await bob.bubbles(created["id"]) == [updated]
+
+
+async def test_rest_create_on_an_instance_without_clients_reaches_the_other(pair):
+    first, second = pair
+    ann = await sign_in(first, "ann")
+    created = await ann.create_map("Shared")
+    async with map_client(ann, created["id"]) as client:
+        assert not second.app.ctx.wsns.has(f"/api/1/ws/bubblemap/{created['id']}")
+        reply = await ann.on(second).call("POST", f"/api/1/maps/{created['id']}/bubbles", BUBBLE)
+        assert reply.status == 201
+        assert await client.next("bubble-created") == reply.data
+
+
+async def test_deleting_a_map_on_one_instance_closes_clients_on_both_with_4410(pair):
+    first, second = pair
+    ann = await sign_in(first, "ann")
+    created = await ann.create_map("Doomed")
+    async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
+        assert (await ann.call("DELETE", f"/api/1/maps/{created['id']}")).status == 204
+        assert [await wait_closed(here.ws), await wait_closed(there.ws)] == [4410, 4410]
+    assert await close_code(second, created["id"], ann.cookie) == 4404
+
+
+async def test_concurrent_updates_of_one_version_on_two_instances_let_exactly_one_win(pair):
+    first, second = pair
+    ann = await sign_in(first, "ann")
+    created = await ann.create_map()
+    async with map_client(ann, created["id"]) as one, map_client(ann.on(second), created["id"]) as two:
+        bubble = (await one.request("bubble-create", BUBBLE))["data"]
+        change = {"id": bubble["id"], "version": 1}
+        answers = await asyncio.gather(one.request("bubble-update", {**change, "text": "one"}),
+                                       two.request("bubble-update", {**change, "text": "two"}))
+    kinds = sorted(a["type"] for a in answers)
+    assert kinds == ["error", "reply"]
+    winner = next(a["data"] for a in answers if a["type"] == "reply")
+    loser = next(a["data"] for a in answers if a["type"] == "error")
+    assert loser["code"] == "conflict"
+    assert loser["details"] == winner
+    assert await ann.bubbles(created["id"]) == [winner]
+
+
+async def test_instances_opening_a_new_database_together_agree_on_the_secret(tmp_path):
+    stores = [Store(tmp_path / "fresh.sqlite") for _ in range(4)]
+    await asyncio.gather(*(s.open() for s in stores))
+    try:
+        secrets = await asyncio.gather(*(s.secret() for s in stores))
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+    assert len(set(secrets)) == 1
