@@ -63,6 +63,9 @@ class Client:
         if transport.get_write_buffer_size() > self._max_queue:
             self.namespace.counters.drop("slow_consumer")
             self.abort(CloseCode.TRY_AGAIN_LATER, "slow consumer")
+            # The close frame sits behind a full buffer the client is not reading; waiting
+            # for it to drain would keep exactly the memory this limit protects. Cut now.
+            transport.abort()
             return False
         transport.write(frame)
         return True

@@ -28,6 +28,7 @@ from .config import Settings, load_settings
 from .connection import Admission, Refusal, serve
 from .errors import CloseCode, ConfigError, Denied
 from .namespace import Counters, Namespace
+from .origins import origin_allowed
 from .pattern import AnyCallable, Identity, Pattern, call
 from .protocol import encode, ws_text_frame
 from .registry import OverCapacity, Registry
@@ -44,7 +45,6 @@ _REFUSAL_NAMES = {
     CloseCode.TRY_AGAIN_LATER: "over_capacity",
 }
 _UNJUDGED = Refusal(CloseCode.INTERNAL_ERROR, "upgrade was not authorized")
-_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 
 
 class Limits(msgspec.Struct):
@@ -184,7 +184,8 @@ class WsNamespaces:
         return verdict
 
     async def _judge(self, pattern: Pattern, request: Request) -> Admission | Refusal:
-        if not self._origin_allowed(request):
+        if not origin_allowed(request.headers.get("origin"), request.headers.get("host"),
+                              self.settings.allowed_origins):
             return Refusal(CloseCode.FORBIDDEN, "origin not allowed")
         params = dict(request.match_info)
         if any(len(str(v)) > self.settings.max_param_length for v in params.values()):
@@ -205,18 +206,6 @@ class WsNamespaces:
         if isinstance(identity, Identity):
             return Admission(pattern, path, params, identity.value, identity.public)
         return Admission(pattern, path, params, identity, None)
-
-    def _origin_allowed(self, request: Request) -> bool:
-        origin = request.headers.get("origin")
-        if origin is None:  # not a browser; cross-site hijacking needs one
-            return True
-        allowed = self.settings.allowed_origins
-        if "*" in allowed or origin.rstrip("/").lower() in (o.rstrip("/").lower() for o in allowed):
-            return True
-        parts = urlsplit(origin.lower())
-        host = request.headers.get("host", "").lower()
-        return bool(parts.netloc) and _without_default_port(parts.netloc, parts.scheme) == \
-            _without_default_port(host, parts.scheme)
 
     # -- hosting ----------------------------------------------------------------------------
 
@@ -441,13 +430,6 @@ def _client_ids(exclude: Client | str | Iterable[Client | str] | None) -> tuple[
     if isinstance(exclude, (Client, str)):
         exclude = (exclude,)
     return tuple(c.id if isinstance(c, Client) else c for c in exclude)
-
-
-def _without_default_port(netloc: str, scheme: str) -> str:
-    default = _DEFAULT_PORTS.get(scheme)
-    if default and netloc.endswith(":" + default):
-        return netloc[: -len(default) - 1]
-    return netloc
 
 
 def _redact(url: str) -> str:

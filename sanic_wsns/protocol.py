@@ -30,7 +30,7 @@ class Incoming(msgspec.Struct, frozen=True):
 
 class Outgoing(msgspec.Struct, omit_defaults=True):
     type: str
-    data: Any = None
+    data: Any  # always present, even when null
     id: int | None = None
 
 
