@@ -1,3 +1,14 @@
 """Shared fixtures: servers.py starts real Sanic apps, redis_fixtures.py real redis-servers."""
 
+import pytest
+from core_app import build_app
 from redis_fixtures import redis_server  # noqa: F401  (a fixture, used by name)
+from servers import serve
+
+
+@pytest.fixture
+async def core():
+    """The core test app (tests/core_app.py) served on a real socket, default settings."""
+    app, wsns, events = build_app()
+    async with serve(app) as server:
+        yield server, wsns, events

@@ -21,7 +21,12 @@ _app_names = itertools.count()
 def new_app(prefix: str = "wsns_test") -> Sanic:
     """A fresh Sanic app with a unique name (several may live in one test process)."""
     Sanic.test_mode = True
-    return Sanic(f"{prefix}_{next(_app_names)}")
+    app = Sanic(f"{prefix}_{next(_app_names)}")
+    # sanic-ext's auto-extension (OpenAPI, templating...) costs ~0.5 s per start and
+    # nothing under test needs it.
+    app.config.AUTO_EXTEND = False
+    app.config.MOTD = False
+    return app
 
 
 def free_port() -> int:

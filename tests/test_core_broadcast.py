@@ -1,0 +1,134 @@
+"""Broadcasts: isolation, exclusion, from HTTP handlers, and one bad client never hurting others."""
+
+import asyncio
+import json
+import socket
+import urllib.request
+
+from core_app import build_app
+from servers import serve, wait_for
+from wsclient import join, recv_json, request
+
+
+def post(url: str, body: object) -> dict:
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as response:
+        return json.loads(response.read())
+
+
+async def test_a_broadcast_reaches_exactly_the_clients_of_its_namespace(core):
+    server, _, _ = core
+    a1, _ = await join(server.ws("/ws/async/1"))
+    a2, _ = await join(server.ws("/ws/async/1"))
+    b1, _ = await join(server.ws("/ws/async/2"))
+    await a1.send('{"type": "add", "data": {"a": 1, "b": 1}}')
+    assert await recv_json(a1) == {"type": "added", "data": 2}
+    assert await recv_json(a2) == {"type": "added", "data": 2}
+    await b1.send('{"type": "add", "data": {"a": 5, "b": 5}}')
+    assert await recv_json(b1) == {"type": "added", "data": 10}
+    # a2's next frame is its own pong, not room 2's broadcast
+    await a2.send('{"type": "ping"}')
+    assert (await recv_json(a2))["type"] == "pong"
+    for ws in (a1, a2, b1):
+        await ws.close()
+
+
+async def test_exclude_skips_the_sender(core):
+    server, _, _ = core
+    a, _ = await join(server.ws("/ws/open/x"))
+    b, _ = await join(server.ws("/ws/open/x"))
+    await a.send('{"type": "say", "data": "hi"}')
+    assert await recv_json(b) == {"type": "said", "data": "hi"}
+    await a.send('{"type": "ping"}')
+    assert (await recv_json(a))["type"] == "pong"
+    await a.close()
+    await b.close()
+
+
+async def test_an_http_handler_can_broadcast_by_pattern_params(core):
+    server, _, _ = core
+    ws, _ = await join(server.ws("/ws/async/5"))
+    await asyncio.to_thread(post, server.http + "/notify/5", {"hello": "world"})
+    assert await recv_json(ws) == {"type": "notified", "data": {"hello": "world"}}
+    await ws.close()
+
+
+async def test_broadcast_to_a_namespace_nobody_hosts_is_harmless(core):
+    server, wsns, _ = core
+    assert await asyncio.to_thread(post, server.http + "/notify/6", {"x": 1}) == {"ok": True}
+    await wsns.broadcast("/ws/async/6", "anyone", 1)
+    assert len(wsns.registry) == 0
+
+
+async def test_a_client_that_never_reads_is_closed_1013_while_others_get_everything_in_order():
+    app, wsns, _ = build_app(max_send_queue=64 * 1024, rate_limit=10_000, rate_burst=10_000)
+    async with serve(app) as server:
+        sleeper, _ = await join(server.ws("/ws/open/slow"), max_queue=1)
+        reader, _ = await join(server.ws("/ws/open/slow"))
+        sender, _ = await join(server.ws("/ws/open/slow"))
+        # Stop reading on the sleeper's side: its kernel buffers and then ours fill up.
+        sleeper.transport.pause_reading()
+        received: list[int] = []
+
+        async def read_all() -> None:
+            while len(received) < 400:
+                frame = await recv_json(reader)
+                received.append(len(frame["data"]))
+
+        reading = asyncio.create_task(read_all())
+        for i in range(400):
+            await sender.send(json.dumps({"type": "big", "data": 10_000 + i}))
+        await asyncio.wait_for(reading, 20)
+        assert received == [10_000 + i for i in range(400)]
+        await wait_for(lambda: len(wsns.get("/ws/open/slow")) == 2)
+        assert wsns.stats()["totals"]["dropped"]["slow_consumer"] == 1
+        await reader.close()
+        await sender.close()
+
+
+async def test_a_client_that_vanishes_mid_broadcast_does_not_disturb_the_others(core):
+    server, wsns, events = core
+    ghost, _ = await join(server.ws("/ws/open/v"))
+    stayer, _ = await join(server.ws("/ws/open/v"))
+    sender, _ = await join(server.ws("/ws/open/v"))
+    for i in range(50):
+        await sender.send(json.dumps({"type": "say", "data": str(i)}))
+        if i == 10:
+            ghost.transport.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            ghost.transport.abort()  # RST, no close frame
+    assert [(await recv_json(stayer))["data"] for _ in range(50)] == [str(i) for i in range(50)]
+    await wait_for(lambda: len(wsns.get("/ws/open/v")) == 2)
+    assert any(kind == "disconnect" for kind, _ in events)
+    await stayer.close()
+    await sender.close()
+
+
+async def test_order_is_kept_for_many_broadcasts_to_many_clients():
+    app, _, _ = build_app(rate_limit=10_000, rate_burst=10_000)
+    async with serve(app) as server:
+        clients = [(await join(server.ws("/ws/open/order")))[0] for _ in range(10)]
+        for i in range(1000):
+            await clients[0].send(json.dumps({"type": "add", "data": {"a": i, "b": 0}}))
+        for ws in clients:
+            assert [(await recv_json(ws))["data"] for _ in range(1000)] == list(range(1000))
+        for ws in clients:
+            await ws.close()
+
+
+async def test_client_send_reaches_only_that_client():
+    app, wsns, _ = build_app()
+    direct = wsns.pattern("/ws/direct")
+
+    @direct.on("poke")
+    async def poke(ns, client) -> None:
+        await client.send("poked", {"you": client.id})
+
+    async with serve(app) as server:
+        a, welcome = await join(server.ws("/ws/direct"))
+        b, _ = await join(server.ws("/ws/direct"))
+        await a.send('{"type": "poke"}')
+        assert await recv_json(a) == {"type": "poked", "data": {"you": welcome["client_id"]}}
+        assert (await request(b, "ping", id=1))["type"] == "pong"
+        await a.close()
+        await b.close()

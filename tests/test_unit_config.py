@@ -1,0 +1,35 @@
+"""Settings: defaults, app config, keyword overrides, and refusal of mistakes."""
+
+import pytest
+
+from sanic_wsns.config import load_settings
+from sanic_wsns.errors import ConfigError
+
+
+def test_defaults_are_the_documented_ones():
+    s = load_settings({}, {})
+    assert (s.broker, s.max_frame_size, s.rate_limit, s.rate_burst, s.abuse_limit) == (
+        "memory://", 65536, 50.0, 100, 1000)
+    assert 0 < s.unsubscribe_linger <= 2
+
+
+def test_keyword_overrides_win_over_app_config_which_wins_over_defaults():
+    s = load_settings({"WSNS_RATE_LIMIT": 5, "WSNS_RATE_BURST": 7}, {"rate_limit": 9})
+    assert (s.rate_limit, s.rate_burst) == (9, 7)
+
+
+def test_env_style_strings_are_converted():
+    s = load_settings({"WSNS_REDIS_SHARDED": "true", "WSNS_ALLOWED_ORIGINS": "https://a, https://b"}, {})
+    assert s.redis_sharded is True and s.allowed_origins == ["https://a", "https://b"]
+
+
+@pytest.mark.parametrize("config, overrides", [
+    ({"WSNS_RATE_LIMT": 1}, {}),
+    ({}, {"brokr": "memory://"}),
+    ({}, {"unsubscribe_linger": 5}),
+    ({}, {"max_frame_size": "big"}),
+    ({}, {"rate_limit": 0}),
+])
+def test_mistakes_are_refused_with_a_config_error(config, overrides):
+    with pytest.raises(ConfigError):
+        load_settings(config, overrides)

@@ -1,0 +1,46 @@
+"""A thin layer over the ``websockets`` client for protocol-level tests: every wait bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+TIMEOUT = 5.0
+
+
+async def open_ws(url: str, **kwargs: Any) -> ClientConnection:
+    return await connect(url, open_timeout=TIMEOUT, close_timeout=2, **kwargs)
+
+
+async def recv_json(ws: ClientConnection, timeout: float = TIMEOUT) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def join(url: str, **kwargs: Any) -> tuple[ClientConnection, dict[str, Any]]:
+    """Connect and read the welcome frame (which must come first)."""
+    ws = await open_ws(url, **kwargs)
+    welcome = await recv_json(ws)
+    assert welcome["type"] == "welcome", welcome
+    return ws, welcome["data"]
+
+
+async def request(ws: ClientConnection, type: str, data: Any = None, id: int = 1) -> dict[str, Any]:
+    await ws.send(json.dumps({"type": type, "data": data, "id": id}))
+    return await recv_json(ws)
+
+
+async def close_of(ws: ClientConnection, timeout: float = TIMEOUT) -> tuple[int | None, str | None]:
+    """Wait until the server closes ``ws`` (frames still arriving are discarded)."""
+    async def drain() -> None:
+        try:
+            while True:
+                await ws.recv()
+        except ConnectionClosed:
+            pass
+
+    await asyncio.wait_for(drain(), timeout)
+    return (ws.close_code, ws.close_reason)
