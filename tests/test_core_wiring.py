@@ -1,0 +1,73 @@
+"""How the extension plugs into Sanic: sanic-ext, config keys, listeners, heartbeats."""
+
+import asyncio
+
+import pytest
+from sanic_ext import Extend
+from servers import new_app, serve, wait_for
+from wsclient import close_of, join
+
+from sanic_wsns import ConfigError, WsNamespaces, WsnsExtension
+
+
+async def test_it_works_as_a_sanic_ext_extension():
+    app = new_app()
+    wsns = WsNamespaces(unsubscribe_linger=0)
+    room = wsns.pattern("/ws/ext/<n:int>")  # declared before the app is known
+
+    @room.on("echo")
+    def echo(ns, client, data: str) -> str:
+        return data
+
+    Extend(app, extensions=[WsnsExtension(wsns)], built_in_extensions=False)
+    assert app.ctx.wsns is wsns
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/ext/1"))
+        await ws.send('{"type": "echo", "data": "hi", "id": 1}')
+        assert '"data":"hi"' in await asyncio.wait_for(ws.recv(), 5)
+        await ws.close()
+
+
+async def test_settings_come_from_app_config_and_keywords_win():
+    app = new_app()
+    app.config.WSNS_RATE_LIMIT = 7
+    app.config.WSNS_RATE_BURST = 9
+    wsns = WsNamespaces(app, rate_burst=3)
+    assert (wsns.settings.rate_limit, wsns.settings.rate_burst) == (7, 3)
+
+
+def test_a_misspelt_config_key_fails_at_attach():
+    app = new_app()
+    app.config.WSNS_RATE_LIMT = 7
+    with pytest.raises(ConfigError):
+        WsNamespaces(app)
+
+
+def test_an_unknown_broker_scheme_fails_at_start_with_a_clear_message():
+    from sanic_wsns.broker import create_broker
+
+    with pytest.raises(ValueError, match="unknown broker URL scheme"):
+        create_broker("kafka://x", lambda c, p: None, lambda cs: None)
+
+
+def test_reserved_message_types_cannot_be_handled():
+    wsns = WsNamespaces()
+    room = wsns.pattern("/r")
+    for reserved in ("welcome", "reply", "error", "pong", "resync", "ping"):
+        with pytest.raises(ConfigError):
+            room.on(reserved)
+
+
+async def test_a_client_that_stops_answering_pings_is_disconnected_and_forgotten():
+    app = new_app()
+    app.config.WEBSOCKET_PING_INTERVAL = 0.2
+    app.config.WEBSOCKET_PING_TIMEOUT = 0.3
+    wsns = WsNamespaces(app, unsubscribe_linger=0)
+    wsns.pattern("/ws/hb")
+    async with serve(app) as server:
+        ws, welcome = await join(server.ws("/ws/hb"), ping_interval=None)
+        assert welcome["heartbeat_interval"] == 0.2
+        ws.transport.pause_reading()  # a frozen peer: pings pile up unanswered
+        await wait_for(lambda: not wsns.has("/ws/hb"))
+        ws.transport.resume_reading()
+        assert (await close_of(ws))[0] in (1006, 1011)
