@@ -1,0 +1,287 @@
+"""The browser client (js-client/wsns.js) in Chromium, against a real server process.
+
+Each test opens its own namespace paths, so tests sharing the module's server do not see
+each other. Waits are bounded; the only plain waits are observation windows in which
+something must *not* happen (a retry after a denial, an attempt after close()).
+"""
+
+# ruff: noqa: F811  (fixtures imported from client_fixtures are used by name)
+from __future__ import annotations
+
+import itertools
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from client_fixtures import (  # noqa: F401
+    TIMER_PROBE,
+    ClientPage,
+    client,
+    client_server,
+    eventually,
+    own_client_server,
+)
+
+CLIENT_JS = Path(__file__).resolve().parent.parent / "js-client" / "wsns.js"
+FAST = {"backoff": {"base": 50, "max": 200}}
+#: Long enough that a retry that should not happen would have happened (backoff max 200 ms).
+QUIET_MS = 800
+
+
+def test_client_js_is_served_as_javascript_with_an_etag(client_server):
+    with urllib.request.urlopen(client_server.url + "/wsns/client.js", timeout=5) as response:
+        body = response.read()
+        assert response.headers["Content-Type"].startswith("text/javascript")
+        etag = response.headers["ETag"]
+    assert body == CLIENT_JS.read_bytes()
+    assert etag
+    revalidate = urllib.request.Request(client_server.url + "/wsns/client.js",
+                                        headers={"If-None-Match": etag})
+    with pytest.raises(urllib.error.HTTPError) as not_modified:
+        urllib.request.urlopen(revalidate, timeout=5)
+    assert not_modified.value.code == 304
+
+
+def test_welcome_opens_the_connection_and_a_request_gets_its_reply(client: ClientPage):
+    assert client.track("a", "/ws/echo/welcome") == "connecting"
+    client.wait_state("a", "open")
+    welcome = client.log("a")["welcomes"][0]
+    assert welcome["path"] == "/ws/echo/welcome"
+    assert welcome["protocol"] == 1
+    assert welcome["limits"]["max_frame_size"] > 0
+    assert client.js("() => conns.a.ns.clientId") == welcome["client_id"]
+    assert client.request("a", "echo", {"n": [1, 2, 3]}) == {"ok": True, "value": {"n": [1, 2, 3]}}
+    assert client.states("a") == ["open"]
+    assert client.log("a")["resyncs"] == []
+
+
+def test_a_request_made_while_connecting_is_sent_once_open(client: ClientPage):
+    outcome = client.js("""() => { track("a", "/ws/echo/early");
+                                   return outcome(conns.a.ns.request("echo", "early")); }""")
+    assert outcome == {"ok": True, "value": "early"}
+
+
+def test_a_request_without_reply_in_time_rejects_with_timeout(client: ClientPage):
+    client.track("a", "/ws/echo/timeout")
+    client.wait_state("a", "open")
+    outcome = client.request("a", "slow", {"seconds": 1.0}, timeout=200)
+    assert outcome["ok"] is False
+    assert outcome["isWsnsError"] and outcome["code"] == "timeout"
+    # The late reply is ignored and the connection goes on.
+    assert client.request("a", "slow", {"seconds": 0}) == {"ok": True, "value": "late"}
+    assert client.state("a") == "open"
+
+
+def test_an_error_reply_rejects_with_the_protocol_code(client: ClientPage):
+    client.track("a", "/ws/echo/errors")
+    client.wait_state("a", "open")
+    conflict = client.request("a", "fail", {"version": 3})
+    assert conflict["isWsnsError"] and conflict["name"] == "WsnsError"
+    assert conflict["code"] == "conflict"
+    assert conflict["message"] == "stale version"
+    assert conflict["details"] == {"current": {"version": 3}}
+    assert client.request("a", "no-such-type")["code"] == "unknown_type"
+    assert client.request("a", "slow", "not an object")["code"] == "invalid_data"
+
+
+def test_an_error_answering_a_send_is_an_error_event(client: ClientPage):
+    client.track("a", "/ws/echo/send-error")
+    client.wait_state("a", "open")
+    client.js("() => conns.a.ns.send('no-such-type', 1)")
+    client.page.wait_for_function("conns.a.log.errors.length === 1", timeout=5_000)
+    assert client.log("a")["errors"][0]["code"] == "unknown_type"
+
+
+def test_a_dropped_connection_fails_sent_requests_then_reconnects_with_resync(client: ClientPage):
+    client.track("a", "/ws/echo/drop", **FAST)
+    client.wait_state("a", "open")
+    # The server drops the connection instead of answering this request.
+    assert client.request("a", "drop")["code"] == "disconnected"
+    client.wait_state("a", "open")
+    log = client.log("a")
+    assert [s for s, _ in log["states"]] == ["open", "reconnecting", "open"]
+    reconnecting = log["states"][1][1]
+    assert reconnecting["code"] == 1012 and reconnecting["reason"] == "connection_lost"
+    assert log["resyncs"] == [{"data": {"reason": "reconnected"}, "server": False}]
+    assert client.request("a", "echo", 1) == {"ok": True, "value": 1}
+
+
+@pytest.mark.parametrize(("end", "code"), [("kill", 1006), ("stop", 1001)])
+def test_server_restart_on_the_same_port_reconnects_and_resyncs(page, own_client_server, end, code):
+    server = own_client_server()
+    client = ClientPage(page, server).load()
+    client.track("a", "/ws/echo/restart", **FAST)
+    client.wait_state("a", "open")
+    first_id = client.js("() => conns.a.ns.clientId")
+    getattr(server, end)()
+    client.wait_state("a", "reconnecting")
+    server.start()
+    client.wait_state("a", "open", timeout=10_000)
+    log = client.log("a")
+    assert [s for s, _ in log["states"]] == ["open", "reconnecting", "open"]
+    assert log["states"][1][1]["code"] == code
+    assert log["resyncs"] == [{"data": {"reason": "reconnected"}, "server": False}]
+    assert client.js("() => conns.a.ns.clientId") not in (None, first_id)
+    assert client.request("a", "echo", "again") == {"ok": True, "value": "again"}
+
+
+def test_backoff_delays_grow_and_are_fully_jittered(client: ClientPage):
+    path = "/ws/deny/busy-backoff"  # 1013 each time: retry-worthy, never welcomed
+    base, cap = 25, 800
+    client.track("a", path, backoff={"base": base, "max": cap})
+    times = eventually(lambda: (t := client.attempts(path)) and len(t) >= 12 and t,
+                       timeout=20, what="12 attempts")
+    client.js("() => conns.a.ns.close()")
+    gaps = [(b - a) * 1000 for a, b in itertools.pairwise(times)][:11]
+    caps = [min(cap, base * 2**k) for k in range(11)]
+    slack = 150  # connecting and being refused take a few ms; timers fire a little late
+    for k, (gap, limit) in enumerate(zip(gaps, caps, strict=True)):
+        assert gap <= limit + slack, f"gap {k} = {gap:.0f} ms over its cap {limit} ms: {gaps}"
+    # Early gaps are bounded by small caps, late ones are spread over [0, 800): the sum of the
+    # six late gaps is below 600 ms with probability < 3e-4, the first three are below 475.
+    assert sum(gaps[5:]) > 600, gaps
+    assert max(gaps[5:]) - min(gaps[5:]) > 50, f"not jittered: {gaps}"
+
+
+@pytest.mark.parametrize(("kind", "code"),
+                         [("unauthenticated", 4401), ("forbidden", 4403), ("not_found", 4404)])
+def test_a_denial_is_final_and_tells_its_reason(client: ClientPage, kind, code):
+    path = f"/ws/deny/{kind}"
+    client.track("a", path, **FAST)
+    client.wait_state("a", "denied")
+    detail = client.js("() => conns.a.ns.reason")
+    assert detail == {"reason": kind, "code": code, "message": f"refused: {kind}"}
+    assert client.log("a")["states"] == [["denied", detail]]
+    client.page.wait_for_timeout(QUIET_MS)
+    assert len(client.attempts(path)) == 1
+    assert client.request("a", "echo", 1)["code"] == "closed"
+
+
+def test_a_removed_namespace_closes_without_retry(client: ClientPage):
+    path = "/ws/echo/removed"
+    client.track("a", path, **FAST)
+    client.wait_state("a", "open")
+    urllib.request.urlopen(urllib.request.Request(f"{client.server.url}/remove?path={path}", method="POST"),
+                           timeout=5)
+    client.wait_state("a", "closed")
+    assert client.js("() => conns.a.ns.reason") == {"reason": "removed", "code": 4410,
+                                                    "message": "resource deleted"}
+    client.page.wait_for_timeout(QUIET_MS)
+    assert len(client.attempts(path)) == 1
+    assert client.states("a") == ["open", "closed"]
+
+
+@pytest.mark.parametrize(("path", "action", "reason", "code"), [
+    ("/ws/echo/kicked", "kick", "server_closed", 1000),
+    ("/ws/param/" + "9" * 250, None, "policy_violation", 1008),
+])
+def test_a_normal_or_policy_close_by_the_server_is_final(client: ClientPage, path, action, reason, code):
+    client.track("a", path, **FAST)
+    if action:
+        client.wait_state("a", "open")
+        client.js("a => conns.a.ns.send(a)", action)
+    client.wait_state("a", "closed")
+    assert client.js("() => conns.a.ns.reason")["reason"] == reason
+    assert client.js("() => conns.a.ns.reason")["code"] == code
+    client.page.wait_for_timeout(QUIET_MS)
+    assert len(client.attempts(path)) == 1
+
+
+def test_sends_made_while_offline_are_flushed_in_order(page, own_client_server):
+    server = own_client_server()
+    client = ClientPage(page, server).load()
+    client.track("a", "/ws/echo/offline", **FAST)
+    client.wait_state("a", "open")
+    server.kill()
+    client.wait_state("a", "reconnecting")
+    client.js("""() => {
+        for (let i = 1; i <= 10; i++) conns.a.ns.send("record", i);
+        window.queued = outcome(conns.a.ns.request("echo", "between"));
+        for (let i = 11; i <= 20; i++) conns.a.ns.send("record", i);
+    }""")
+    server.start()
+    client.wait_state("a", "open", timeout=10_000)
+    assert client.js("() => queued") == {"ok": True, "value": "between"}
+    assert client.request("a", "recorded") == {"ok": True, "value": list(range(1, 21))}
+
+
+def test_queue_overflow_is_an_error_not_a_silent_drop(client: ClientPage):
+    client.track("a", "/ws/deny/busy-queue", queueLimit=3, backoff={"base": 600_000, "max": 600_000})
+    client.wait_state("a", "reconnecting")
+    result = client.js("""async () => {
+        const ns = conns.a.ns;
+        for (let i = 0; i < 3; i++) ns.send("record", i);
+        let thrown = null;
+        try { ns.send("record", 3); } catch (e) {
+            thrown = { code: e.code, isWsnsError: e instanceof wsns.WsnsError };
+        }
+        return { thrown, request: await outcome(ns.request("echo", 1)) };
+    }""")
+    assert result["thrown"] == {"code": "queue_full", "isWsnsError": True}
+    assert result["request"]["code"] == "queue_full"
+
+
+def test_a_frozen_server_is_detected_by_the_heartbeat_then_recovered(page, own_client_server):
+    # The welcome says heartbeat_interval 1 s; the client's timeout defaults to the interval.
+    server = own_client_server("--ping-interval", "1")
+    client = ClientPage(page, server).load()
+    client.track("a", "/ws/echo/frozen", connectTimeout=1000, **FAST)
+    client.wait_state("a", "open")
+    assert client.log("a")["welcomes"][0]["heartbeat_interval"] == 1.0
+    server.freeze()
+    frozen_at = client.js("() => performance.now()")
+    client.wait_state("a", "reconnecting", timeout=5_000)
+    detected_at = next(t for s, t in client.log("a")["stateTimes"] if s == "reconnecting")
+    assert client.log("a")["states"][1][1]["reason"] == "heartbeat_timeout"
+    assert detected_at - frozen_at <= 1000 + 1000 + 300  # interval + timeout + slack
+    server.thaw()
+    client.wait_state("a", "open", timeout=10_000)
+    assert client.log("a")["resyncs"] == [{"data": {"reason": "reconnected"}, "server": False}]
+    assert client.request("a", "echo", "alive") == {"ok": True, "value": "alive"}
+
+
+def test_close_leaves_no_timer_and_makes_no_further_attempt(page, client_server):
+    page.add_init_script(TIMER_PROBE)
+    client = ClientPage(page, client_server).load()
+    path = "/ws/deny/busy-close"
+    client.track("a", path, backoff={"base": 50, "max": 100})
+    eventually(lambda: len(client.attempts(path)) >= 3, timeout=5, what="3 attempts")
+    client.js("() => { window.late = outcome(conns.a.ns.request('echo', 1)); conns.a.ns.close(); }")
+    assert client.js("() => conns.a.ns.state") == "closed"
+    assert client.js("() => conns.a.ns.reason")["reason"] == "closed"
+    assert client.js("() => late")["code"] == "closed"
+    assert client.js("() => window.__timers.size") == 0
+    seen = len(client.attempts(path))
+    client.page.wait_for_timeout(QUIET_MS)
+    assert len(client.attempts(path)) == seen
+    thrown = client.js("() => { try { conns.a.ns.send('x', 1); } catch (e) { return e.code; } }")
+    assert thrown == "closed"
+
+
+def test_the_online_event_retries_at_once(client: ClientPage):
+    path = "/ws/deny/busy-online"
+    client.track("a", path, backoff={"base": 600_000, "max": 600_000})
+    client.wait_state("a", "reconnecting")
+    seen = len(client.attempts(path))
+    client.page.context.set_offline(True)
+    client.page.context.set_offline(False)
+    eventually(lambda: len(client.attempts(path)) > seen, timeout=3, what="an attempt on online")
+
+
+def test_namespaces_are_independent_and_connect_again_gives_a_fresh_one(client: ClientPage):
+    client.track("a", "/ws/echo/one", **FAST)
+    client.track("b", "/ws/echo/two", **FAST)
+    client.track("c", "/ws/deny/forbidden-other", **FAST)
+    for name, state in (("a", "open"), ("b", "open"), ("c", "denied")):
+        client.wait_state(name, state)
+    client.js("() => conns.a.ns.close()")
+    assert client.request("b", "echo", "b") == {"ok": True, "value": "b"}
+    client.js("() => conns.b.ns.send('say', 'to b')")
+    client.page.wait_for_function("conns.b.log.frames.length === 1", timeout=5_000)
+    assert client.log("a")["frames"] == []
+    client.track("a2", "/ws/echo/one", **FAST)
+    client.wait_state("a2", "open")
+    assert client.request("a2", "echo", "a2") == {"ok": True, "value": "a2"}
+    assert client.state("a") == "closed"
+    assert client.request("a", "echo", 1)["code"] == "closed"
