@@ -9,8 +9,11 @@ something must *not* happen (a retry after a denial, an attempt after close()).
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,8 @@ from client_fixtures import (  # noqa: F401
     own_client_server,
 )
 
-CLIENT_JS = Path(__file__).resolve().parent.parent / "js-client" / "wsns.js"
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT_JS = ROOT / "js-client" / "wsns.js"
 FAST = {"backoff": {"base": 50, "max": 200}}
 #: Long enough that a retry that should not happen would have happened (backoff max 200 ms).
 QUIET_MS = 800
@@ -41,6 +45,15 @@ def test_client_js_is_served_as_javascript_with_an_etag(client_server):
     with pytest.raises(urllib.error.HTTPError) as not_modified:
         urllib.request.urlopen(revalidate, timeout=5)
     assert not_modified.value.code == 304
+
+
+def test_the_built_wheel_ships_the_client_itself_not_a_symlink(tmp_path):
+    # sanic_wsns/static/wsns.js is a symlink to js-client/wsns.js; pip users need the file.
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+                   check=True, timeout=300)
+    [wheel] = tmp_path.glob("sanic_wsns-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("sanic_wsns/static/wsns.js") == CLIENT_JS.read_bytes()
 
 
 def test_welcome_opens_the_connection_and_a_request_gets_its_reply(client: ClientPage):
@@ -186,6 +199,16 @@ def test_a_normal_or_policy_close_by_the_server_is_final(client: ClientPage, pat
     assert client.js("() => conns.a.ns.reason")["code"] == code
     client.page.wait_for_timeout(QUIET_MS)
     assert len(client.attempts(path)) == 1
+
+
+def test_it_gives_up_after_max_attempts_failed_reconnects(client: ClientPage):
+    path = "/ws/deny/busy-gave-up"
+    client.track("a", path, maxAttempts=2, **FAST)
+    client.wait_state("a", "closed")
+    assert client.js("() => conns.a.ns.reason") == {"reason": "gave_up", "code": 1013,
+                                                    "message": "refused: busy"}
+    assert client.states("a") == ["reconnecting", "closed"]
+    assert len(client.attempts(path)) == 3  # the first one and two retries
 
 
 def test_sends_made_while_offline_are_flushed_in_order(page, own_client_server):

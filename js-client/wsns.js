@@ -28,7 +28,7 @@
  * @typedef {object} StateDetail
  * @property {string} reason  `denied`: "unauthenticated" | "forbidden" | "not_found" | "denied";
  *   `closed`: "closed" (by `close()`) | "removed" (4410) | "server_closed" (1000) |
- *   "policy_violation" (1008) | "gave_up" (`maxAttempts` reached);
+ *   "policy_violation" (1008) | "gave_up" (`maxAttempts` reached) | "invalid_url";
  *   `reconnecting`: "connection_lost" | "heartbeat_timeout" | "connect_timeout"
  * @property {number} code  the WebSocket close code (1006 when the browser saw none)
  * @property {string} message  the server's close reason, or the client's explanation
@@ -123,6 +123,7 @@ const DENIED = "denied";
  *   (ws:// or wss:// follows the page), or an absolute ws(s):// or http(s):// URL
  * @param {ConnectOptions} [options]
  * @returns {Namespace}
+ * @throws {TypeError} when `path` does not make a ws:// or wss:// URL
  */
 export function connect(path, options = {}) {
   return new Namespace(path, options);
@@ -147,7 +148,8 @@ export class Namespace {
     this.welcome = null;
 
     const backoff = options.backoff || {};
-    this._url = socketUrl(path);
+    /** @type {string} the ws:// or wss:// URL */
+    this.url = socketUrl(path);
     this._base = backoff.base ?? 500;
     this._max = backoff.max ?? 20000;
     this._factor = backoff.factor ?? 2;
@@ -227,7 +229,7 @@ export class Namespace {
   send(type, data) {
     if (this._final()) throw new WsnsError(CLOSED, "the connection is closed", this.reason);
     const text = this._encode(type, data);
-    if (this.state === OPEN) {
+    if (this._writable()) {
       this._ws.send(text);
       return;
     }
@@ -253,7 +255,7 @@ export class Namespace {
       if (this._final()) throw new WsnsError(CLOSED, "the connection is closed", this.reason);
       const id = ++this._lastId;
       const text = this._encode(type, data, id);
-      const open = this.state === OPEN;
+      const open = this._writable();
       if (!open && this._queue.length >= this._queueLimit) {
         throw new WsnsError("queue_full", `more than ${this._queueLimit} messages waiting to be sent`);
       }
@@ -287,10 +289,10 @@ export class Namespace {
     this._welcomed = false;
     let ws;
     try {
-      ws = new WebSocket(this._url);
+      ws = new WebSocket(this.url);
     } catch (error) {
-      // Only a malformed URL throws here: no attempt can ever succeed.
-      this._finish(CLOSED, { reason: "policy_violation", code: 1008, message: String(error.message || error) });
+      // A port the browser blocks, say: no attempt can ever succeed.
+      this._finish(CLOSED, { reason: "invalid_url", code: ABNORMAL, message: String(error.message || error) });
       return;
     }
     this._ws = ws;
@@ -444,6 +446,11 @@ export class Namespace {
     this._emit("state", state, detail);
   }
 
+  /** Open, and the socket has not started closing (a write then would be lost silently). */
+  _writable() {
+    return this.state === OPEN && this._ws !== null && this._ws.readyState === WebSocket.OPEN;
+  }
+
   _final() {
     return this.state === CLOSED || this.state === DENIED;
   }
@@ -516,6 +523,9 @@ function socketUrl(path) {
   const url = new URL(path, location.href);
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
+  if ((url.protocol !== "ws:" && url.protocol !== "wss:") || url.hash) {
+    throw new TypeError(`not a WebSocket URL: ${path}`);
+  }
   return url.href;
 }
 

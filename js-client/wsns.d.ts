@@ -1,0 +1,133 @@
+// Types for wsns.js, the sanic-wsns browser client (wire protocol v1).
+
+/** Connection state; `closed` and `denied` are final. */
+export type State = "connecting" | "open" | "reconnecting" | "closed" | "denied";
+
+/** Why a connection became `denied` or `closed`, or why it is `reconnecting`. */
+export interface StateDetail {
+  /**
+   * `denied`: "unauthenticated" (4401) | "forbidden" (4403) | "not_found" (4404) | "denied" (other 44xx).
+   * `closed`: "closed" (close()) | "removed" (4410) | "server_closed" (1000) |
+   *   "policy_violation" (1008) | "gave_up" (maxAttempts reached) | "invalid_url".
+   * `reconnecting`: "connection_lost" | "heartbeat_timeout" | "connect_timeout".
+   */
+  reason: string;
+  /** WebSocket close code (1006 when the browser saw none). */
+  code: number;
+  /** The server's close reason, or the client's explanation. */
+  message: string;
+  /** `reconnecting` only: number of the first reconnect attempt. */
+  attempt?: number;
+  /** `reconnecting` only: milliseconds until that attempt. */
+  delay?: number;
+}
+
+export interface BackoffOptions {
+  /** Cap of the first reconnect delay, ms. Default 500. */
+  base?: number;
+  /** Largest cap, ms. Default 20000. */
+  max?: number;
+  /** Cap growth per failed attempt. Default 2. */
+  factor?: number;
+}
+
+export interface HeartbeatOptions {
+  /** ms between pings. Default: the welcome's heartbeat_interval, else 20000. */
+  interval?: number;
+  /** ms to wait for any frame after a ping before reconnecting. Default: interval, at most 10000. */
+  timeout?: number;
+}
+
+export interface ConnectOptions {
+  /** Reconnect delay: random in [0, min(max, base * factor ** failures)) ("full jitter"). */
+  backoff?: BackoffOptions;
+  /** Consecutive failed reconnects before giving up (state `closed`, reason "gave_up"). Default Infinity. */
+  maxAttempts?: number;
+  /** ms a connection must stay open before backoff starts again from `base`. Default 10000. */
+  stableAfter?: number;
+  /** ms from opening a socket to its welcome. Default 10000. */
+  connectTimeout?: number;
+  /** Sends and requests held while not open. Default 100. */
+  queueLimit?: number;
+  /** Default request timeout, ms. Default 10000. */
+  requestTimeout?: number;
+  /** `false` disables the app-level heartbeat. */
+  heartbeat?: HeartbeatOptions | false;
+}
+
+export interface RequestOptions {
+  /** ms; default the connection's requestTimeout; 0 for none. */
+  timeout?: number;
+}
+
+/** A frame as the server sent it. */
+export interface Frame<T = unknown> {
+  type: string;
+  data?: T;
+  id?: number;
+}
+
+/** The `welcome` frame's data. */
+export interface Welcome {
+  client_id: string;
+  path: string;
+  params: Record<string, unknown>;
+  public: unknown;
+  limits: { max_frame_size: number; rate_limit: number; rate_burst: number };
+  /** Seconds. */
+  heartbeat_interval: number;
+  protocol: number;
+}
+
+/** An `error` frame's data, also what the `"error"` event receives. */
+export interface ErrorData {
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+/**
+ * Thrown by `send`, rejected by `request`. `code` is a protocol error code ("invalid_data",
+ * "conflict", "not_found", "unknown_type", "rate_limited", "internal", ...) or a client code:
+ * "timeout", "disconnected", "closed", "queue_full", "too_big".
+ */
+export class WsnsError extends Error {
+  constructor(code: string, message: string, details?: unknown);
+  code: string;
+  details: unknown;
+}
+
+export class Namespace {
+  constructor(path: string, options?: ConnectOptions);
+  /** The path given to connect. */
+  readonly path: string;
+  /** The ws:// or wss:// URL it connects to. */
+  readonly url: string;
+  readonly state: State;
+  /** The last detail of `denied` or `closed`, else null. */
+  readonly reason: StateDetail | null;
+  /** Server-assigned id, from the last welcome. */
+  readonly clientId: string | null;
+  /** The last welcome's data. */
+  readonly welcome: Welcome | null;
+
+  on(type: "state", fn: (state: State, detail: StateDetail | null) => void): () => void;
+  on(type: "welcome", fn: (data: Welcome, frame: Frame<Welcome>) => void): () => void;
+  /** On a server resync frame, and after every reconnect (data {reason: "reconnected"}, frame null). */
+  on(type: "resync", fn: (data: unknown, frame: Frame | null) => void): () => void;
+  /** An error frame that answers no request (a bad fire-and-forget message). */
+  on(type: "error", fn: (data: ErrorData, frame: Frame<ErrorData> | null) => void): () => void;
+  /** Server frames of `type`. Returns a function that removes the listener. */
+  on<T = any>(type: string, fn: (data: T, frame: Frame<T>) => void): () => void;
+  off(type: string, fn: (...args: any[]) => void): void;
+
+  /** Fire-and-forget; held (bounded) while not open. Throws WsnsError "queue_full" | "too_big" | "closed". */
+  send(type: string, data?: unknown): void;
+  /** Resolves with the reply's data; rejects with WsnsError. */
+  request<T = any>(type: string, data?: unknown, options?: RequestOptions): Promise<T>;
+  /** Final: state `closed` (reason "closed"), no timers, no further attempts. */
+  close(): void;
+}
+
+/** Open a namespace; every call makes a new, independent connection. Throws TypeError for a non-WebSocket URL. */
+export function connect(path: string, options?: ConnectOptions): Namespace;
