@@ -271,7 +271,7 @@ async def idle(h: Harness, spec: dict[str, Any]) -> dict[str, Any]:
     concurrency = spec.get("concurrency", 50)
     # A warm-up round so lazily built server state (imports, caches) is not billed per connection.
     await close_all(await h.open_many([(url, f"warm-{i}", 0) for i in range(20)], concurrency))
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(spec.get("settle", 1.0) / 2)
     clients: list[Client] = []
 
     async def open_all() -> dict[str, Any]:
@@ -356,7 +356,25 @@ WORKLOADS: dict[str, Callable[[Harness, dict[str, Any]], Awaitable[dict[str, Any
 }
 
 
+async def wait_listening(urls: Sequence[str], timeout: float = 60.0) -> None:
+    """The servers start alongside this process: wait until each accepts connections."""
+    deadline = time.perf_counter() + timeout
+    for url in urls:
+        host, port = url.removeprefix("ws://").split(":")
+        while True:
+            try:
+                _reader, writer = await asyncio.open_connection(host, int(port))
+            except OSError:
+                if time.perf_counter() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            break
+
+
 async def main(spec: dict[str, Any]) -> None:
+    await wait_listening(spec["urls"])
     harness = Harness(DIALECTS[spec["target"]])
     result = await WORKLOADS[spec["workload"]](harness, spec)
     emit({"event": "result", **result})

@@ -13,19 +13,28 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class Sample:
-    """CPU seconds (user + system) and RSS bytes of one process at one moment."""
+    """CPU seconds (user, system) and RSS bytes of one process at one moment.
 
-    cpu: float
+    On loopback the kernel's whole TCP path (the receiver's half too) runs in the
+    sender's system time, so ``system`` is mostly the cost of ``write`` syscalls.
+    """
+
+    user: float
+    system: float
     rss: int
 
+    @property
+    def cpu(self) -> float:
+        return self.user + self.system
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of ``pid`` (``/proc/<pid>/stat`` fields 14 and 15)."""
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of ``pid`` (``/proc/<pid>/stat`` fields 14 and 15)."""
     with open(f"/proc/{pid}/stat", "rb") as f:
         stat = f.read()
     # The command name (field 2) may hold spaces; every field after it follows the last ')'.
     fields = stat[stat.rindex(b")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    return int(fields[11]) / _TICKS, int(fields[12]) / _TICKS
 
 
 def rss_bytes(pid: int) -> int:
@@ -38,4 +47,4 @@ def rss_bytes(pid: int) -> int:
 
 
 def sample(pid: int) -> Sample:
-    return Sample(cpu_seconds(pid), rss_bytes(pid))
+    return Sample(*cpu_times(pid), rss_bytes(pid))

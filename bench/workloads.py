@@ -68,8 +68,15 @@ def _need_broker(target: str) -> None:
         raise Skipped("sanic_wsns.broker.redis is not in this checkout yet")
 
 
-def run_loadgen(spec: dict[str, Any], pids: Sequence[int], timeout: float) -> tuple[dict[str, Any], Stages]:
-    """Run ``bench.loadgen`` with ``spec``; sample ``pids`` at every stage boundary."""
+def run_loadgen(spec: dict[str, Any], servers: Sequence[Child], timeout: float,
+                on_stage: Callable[[str, str], None] | None = None) -> tuple[dict[str, Any], Stages]:
+    """Run ``bench.loadgen`` with ``spec``; sample ``servers`` at every stage boundary.
+
+    The load generator starts while the servers are still starting (both spend most of a
+    second importing); it waits for their ports itself.
+
+    ``on_stage(event, stage)`` is called at ``ready`` (just before the stage starts) and
+    ``end`` (just after it ended); ``bench.profile`` attaches its sampler there."""
     process = subprocess.Popen([sys.executable, "-m", "bench.loadgen", json.dumps(spec)], cwd=ROOT,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     lines: queue.Queue[str | None] = queue.Queue()
@@ -81,11 +88,14 @@ def run_loadgen(spec: dict[str, Any], pids: Sequence[int], timeout: float) -> tu
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
+    pids = [server.pid for server in servers]
     stages: Stages = {}
     before: dict[int, Sample] = {}
     deadline = time.monotonic() + timeout
     errors: list[str] = []
     try:
+        for server in servers:
+            server.wait_listening()
         while True:
             try:
                 line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
@@ -96,10 +106,14 @@ def run_loadgen(spec: dict[str, Any], pids: Sequence[int], timeout: float) -> tu
             event = json.loads(line)
             kind = event.pop("event")
             if kind == "ready":
+                if on_stage is not None:
+                    on_stage(kind, event["stage"])
                 before = {pid: sample(pid) for pid in pids}
                 _answer(process)
             elif kind == "end":
                 stages[event["stage"]] = {pid: (before[pid], sample(pid)) for pid in pids}
+                if on_stage is not None:
+                    on_stage(kind, event["stage"])
                 _answer(process)
             elif kind == "error":
                 errors.append(event["error"])
@@ -119,9 +133,10 @@ def _answer(process: subprocess.Popen[str]) -> None:
     process.stdin.flush()
 
 
-def cpu(stages: Stages, stage: str, pids: Sequence[int]) -> float:
-    """CPU seconds the ``pids`` spent during ``stage``."""
-    return sum(stages[stage][pid][1].cpu - stages[stage][pid][0].cpu for pid in pids)
+def cpu(stages: Stages, stage: str, pids: Sequence[int], part: str = "cpu") -> float:
+    """CPU seconds (``part``: ``cpu``, ``user`` or ``system``) ``pids`` spent in ``stage``."""
+    return sum(getattr(stages[stage][pid][1], part) - getattr(stages[stage][pid][0], part)
+               for pid in pids)
 
 
 def _per(value: float, count: float, scale: float = 1e6) -> float | None:
@@ -138,6 +153,8 @@ def _fanout_figures(result: dict[str, Any], stages: Stages, pids: Sequence[int])
         "lost": windowed["expected"] - windowed["deliveries"],
         "deliveries_per_s": windowed["deliveries_per_s"],
         "cpu_us_per_delivery": _per(cpu(stages, "windowed", pids), windowed["deliveries"]),
+        "user_us_per_delivery": _per(cpu(stages, "windowed", pids, "user"), windowed["deliveries"]),
+        "system_us_per_delivery": _per(cpu(stages, "windowed", pids, "system"), windowed["deliveries"]),
         "paced_cpu_us_per_delivery": _per(cpu(stages, "paced", pids), paced["deliveries"]),
         "paced_lost": paced["expected"] - paced["deliveries"],
         "p50_ms": paced["p50_ms"], "p99_ms": paced["p99_ms"],
@@ -154,8 +171,8 @@ def _fanout_spec(target: str, urls: list[str], sizes: Sizes) -> dict[str, Any]:
 
 def w1(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
     """Fan-out on one instance."""
-    server = start_target(stack, target, log_dir).wait_listening()
-    result, stages = run_loadgen(_fanout_spec(target, [server.ws_url], sizes), [server.pid], 300)
+    server = start_target(stack, target, log_dir)
+    result, stages = run_loadgen(_fanout_spec(target, [server.ws_url], sizes), [server], 300)
     return _fanout_figures(result, stages, [server.pid])
 
 
@@ -164,10 +181,8 @@ def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
     _need_broker(target)
     a = start_target(stack, target, log_dir, broker=redis_url(redis), label="-a")
     b = start_target(stack, target, log_dir, broker=redis_url(redis), label="-b")
-    a.wait_listening(), b.wait_listening()
     pids = [a.pid, b.pid]
-    result, stages = run_loadgen(_fanout_spec(target, [a.ws_url, b.ws_url], sizes),
-                                 [*pids, redis.pid], 300)
+    result, stages = run_loadgen(_fanout_spec(target, [a.ws_url, b.ws_url], sizes), [a, b, redis], 300)
     figures = _fanout_figures(result, stages, pids)
     figures["redis_cpu_us_per_delivery"] = _per(cpu(stages, "windowed", [redis.pid]),
                                                 result["windowed"]["deliveries"])
@@ -176,11 +191,11 @@ def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
 
 def w3(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
     """Idle connections: memory per connection and time to open them all."""
-    server = start_target(stack, target, log_dir).wait_listening()
+    server = start_target(stack, target, log_dir)
     spec = {"workload": "idle", "target": target, "urls": [server.ws_url],
             "connections": sizes.idle_connections, "namespaces": sizes.idle_namespaces,
             "settle": sizes.settle}
-    result, stages = run_loadgen(spec, [server.pid], 300)
+    result, stages = run_loadgen(spec, [server], 300)
     before, after = stages["open"][server.pid]
     state = server.state()
     return {
@@ -201,9 +216,14 @@ def w4(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
     baseline = server.state()
     spec = {"workload": "churn", "target": target, "urls": [server.ws_url],
             "cycles": sizes.churn_cycles, "workers": sizes.churn_workers}
-    result, stages = run_loadgen(spec, [server.pid], 300)
-    time.sleep(sizes.linger_wait)  # sanic-wsns keeps a dropped channel's subscription ≤ 2 s
+    result, stages = run_loadgen(spec, [server], 300)
+    # sanic-wsns keeps a dropped channel's subscription up to 2 s: a leak is what is
+    # still there once ``linger_wait`` has passed.
+    deadline = time.monotonic() + sizes.linger_wait
     after = server.state()
+    while _leaks(after, baseline) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        after = server.state()
     return {
         "cycles": result["cycles"],
         "cycles_per_s": result["cycles_per_s"],
@@ -218,16 +238,20 @@ def w4(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
     }
 
 
+def _leaks(state: dict[str, Any], baseline: dict[str, Any]) -> bool:
+    return bool(state["namespaces"] or state["clients"] or state.get("subscriptions")
+                or state.get("pending") or state["tasks"] > baseline["tasks"])
+
+
 def w5(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
     """Many namespaces: A hosts them all, B only a few; what does B hear from the broker?"""
     _need_broker(target)
     a = start_target(stack, target, log_dir, broker=redis_url(redis), count_broker=True, label="-a")
     b = start_target(stack, target, log_dir, broker=redis_url(redis), count_broker=True, label="-b")
-    a.wait_listening(), b.wait_listening()
     spec = {"workload": "many", "target": target, "urls": [a.ws_url, b.ws_url],
             "namespaces": sizes.many_namespaces, "hosted_on_b": sizes.many_on_b,
             "messages": sizes.many_messages}
-    result, stages = run_loadgen(spec, [a.pid, b.pid], 300)
+    result, stages = run_loadgen(spec, [a, b], 300)
     state_b = b.state()
     messages = result["messages"]
     return {

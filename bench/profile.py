@@ -1,0 +1,94 @@
+"""Profile one target's server under W1's windowed stage with py-spy.
+
+``python -m bench.profile [--target wsns] [--quick]`` writes, under ``bench/results/``
+(git-ignored), the collapsed stacks (``profile-<target>.txt``, for speedscope or
+flamegraph.pl), a flame graph (``profile-<target>.svg``) and prints where the server's
+Python time goes: by package (ours, Sanic, websockets, asyncio/uvloop, ...) and the top
+functions by own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import shutil
+import signal
+import subprocess
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.servers import ROOT, start_target
+from bench.workloads import FULL, QUICK, _fanout_spec, run_loadgen
+
+RESULTS = ROOT / "bench" / "results"
+PACKAGES = ("sanic_wsns", "sanic_routing", "sanic", "websockets", "uvloop", "asyncio", "socketio",
+            "engineio", "uvicorn", "msgspec", "json", "bench")
+
+
+def package_of(frame: str) -> str:
+    """The package a py-spy frame ``func (path/to/file.py:line)`` belongs to."""
+    path = "/" + frame[frame.rfind("(") + 1:]
+    for name in PACKAGES:
+        if f"/{name}/" in path or f"/{name}.py" in path:
+            return name
+    return "other"
+
+
+def summarize(collapsed: Path, top: int = 25) -> str:
+    """Own time by package and by function, from py-spy's collapsed (``raw``) output."""
+    own_by_package: collections.Counter[str] = collections.Counter()
+    own_by_function: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        count = int(count_text)
+        leaf = stack.split(";")[-1]
+        total += count
+        own_by_package[package_of(leaf)] += count
+        own_by_function[leaf] += count
+    lines = [f"{total} samples", "", "own time by package:"]
+    lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in own_by_package.most_common()]
+    lines += ["", f"top {top} functions by own time:"]
+    lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in own_by_function.most_common(top)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--target", default="wsns", choices=["wsns", "raw", "socketio"])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    py_spy = shutil.which("py-spy")
+    if py_spy is None:
+        raise SystemExit("py-spy is not installed: pip install -e '.[bench]'")
+    sizes = QUICK if args.quick else FULL
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    collapsed = RESULTS / f"profile-{args.target}.txt"
+    svg = RESULTS / f"profile-{args.target}.svg"
+    with ExitStack() as stack:
+        server = start_target(stack, args.target, logs)
+        samplers: list[subprocess.Popen[bytes]] = []
+
+        def on_stage(event: str, stage: str) -> None:
+            if stage != "windowed":
+                return
+            if event == "ready":
+                for out, fmt in ((collapsed, "raw"), (svg, "flamegraph")):
+                    samplers.append(subprocess.Popen(
+                        [py_spy, "record", "--pid", str(server.pid), "--rate", "250",
+                         "--format", fmt, "--output", str(out)],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            else:
+                for sampler in samplers:
+                    sampler.send_signal(signal.SIGINT)
+                for sampler in samplers:
+                    sampler.wait(30)
+
+        run_loadgen(_fanout_spec(args.target, [server.ws_url], sizes), [server], 300, on_stage)
+    print(f"{collapsed.relative_to(ROOT)}, {svg.relative_to(ROOT)}\n")
+    print(summarize(collapsed))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,427 @@
+# ruff: noqa: RUF001, RUF002  (the report is typeset: en dashes, multiplication and minus signs)
+"""Run every workload against every target and write ``bench/BENCHMARKS.md``.
+
+``python -m bench.run [--runs 3] [--quick] [--workloads W1,W3] [--targets wsns,raw]``
+
+Runs are interleaved (run 1 of every cell, then run 2, ...) so a burst of outside load
+smears over all targets instead of landing on one. Every cell gets fresh server
+processes; one private redis-server serves the whole run. Raw figures go to
+``bench/results/`` (git-ignored); the report shows medians with min–max, and ratios
+computed run by run (each run's sanic-wsns figure over the same run's peer figure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.servers import REDIS_SERVER, ROOT, Child, start_redis
+from bench.workloads import FULL, QUICK, WORKLOADS, Sizes, Skipped, wsns_redis_available
+
+RESULTS = ROOT / "bench" / "results"
+TARGET_NAMES = {"wsns": "sanic-wsns", "raw": "raw Sanic floor", "socketio": "python-socketio"}
+#: cell -> run index -> figures (or {"skipped": reason} / {"error": text})
+Results = dict[str, dict[str, list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    fmt: str = "{:.1f}"
+
+
+METRICS: dict[str, list[Metric]] = {
+    "W1": [
+        Metric("cpu_us_per_delivery", "server CPU per delivery (µs)", "{:.2f}"),
+        Metric("user_us_per_delivery", "… of which user (µs)", "{:.2f}"),
+        Metric("system_us_per_delivery", "… of which system/kernel (µs)", "{:.2f}"),
+        Metric("deliveries_per_s", "deliveries/s (windowed; load generator bound)", "{:,.0f}"),
+        Metric("lost", "deliveries lost", "{:.0f}"),
+        Metric("p50_ms", "paced p50 latency (ms)", "{:.2f}"),
+        Metric("p99_ms", "paced p99 latency (ms)", "{:.2f}"),
+        Metric("paced_cpu_us_per_delivery", "paced server CPU per delivery (µs)", "{:.2f}"),
+    ],
+    "W2": [
+        Metric("cpu_us_per_delivery", "servers' CPU per delivery, A+B (µs)", "{:.2f}"),
+        Metric("user_us_per_delivery", "… of which user (µs)", "{:.2f}"),
+        Metric("system_us_per_delivery", "… of which system/kernel (µs)", "{:.2f}"),
+        Metric("redis_cpu_us_per_delivery", "redis-server CPU per delivery (µs)", "{:.2f}"),
+        Metric("deliveries_per_s", "deliveries/s (windowed)", "{:,.0f}"),
+        Metric("lost", "deliveries lost", "{:.0f}"),
+        Metric("p50_ms", "paced p50 latency, all (ms)", "{:.2f}"),
+        Metric("p99_ms", "paced p99 latency, all (ms)", "{:.2f}"),
+        Metric("local_p99_ms", "paced p99, sender's instance (ms)", "{:.2f}"),
+        Metric("remote_p50_ms", "paced p50, other instance (ms)", "{:.2f}"),
+        Metric("remote_p99_ms", "paced p99, other instance (ms)", "{:.2f}"),
+    ],
+    "W3": [
+        Metric("rss_kib_per_connection", "server RSS per idle connection (KiB)", "{:.1f}"),
+        Metric("opens_per_s", "connections opened/s (authorize + join included)", "{:,.0f}"),
+        Metric("open_seconds", "time to open all (s)", "{:.2f}"),
+        Metric("cpu_us_per_open", "server CPU per open (µs)", "{:.0f}"),
+        Metric("rss_mib_idle", "server RSS before (MiB)", "{:.1f}"),
+        Metric("connections", "connections held", "{:,.0f}"),
+        Metric("namespaces", "namespaces/rooms hosted", "{:,.0f}"),
+    ],
+    "W4": [
+        Metric("cycles_per_s", "namespace create+drop cycles/s", "{:,.0f}"),
+        Metric("cpu_us_per_cycle", "server CPU per cycle (µs)", "{:.0f}"),
+        Metric("leaked_namespaces", "namespaces left afterwards", "{:.0f}"),
+        Metric("leaked_clients", "clients left afterwards", "{:.0f}"),
+        Metric("leaked_subscriptions", "broker subscriptions left", "{:.0f}"),
+        Metric("leaked_pending", "timers/tasks pending in the registry", "{:.0f}"),
+        Metric("leaked_tasks", "asyncio tasks vs before", "{:+.0f}"),
+    ],
+    "W5": [
+        Metric("b_broker_foreign", "B: broker messages for rooms B does not host", "{:,.0f}"),
+        Metric("b_broker_received", "B: broker messages received", "{:,.0f}"),
+        Metric("b_expected", "B: messages of its own rooms", "{:,.0f}"),
+        Metric("messages", "messages published (all rooms)", "{:,.0f}"),
+        Metric("b_cpu_ms", "B: CPU during the traffic (ms)", "{:.0f}"),
+        Metric("a_cpu_us_per_message", "A: CPU per message (µs)", "{:.0f}"),
+        Metric("lost", "deliveries lost", "{:.0f}"),
+    ],
+}
+
+TITLES = {
+    "W1": "W1 fan-out (1 instance, 1 room)",
+    "W2": "W2 cross-instance (2 instances + Redis, clients split)",
+    "W3": "W3 idle connections",
+    "W4": "W4 churn",
+    "W5": "W5 many namespaces (2 instances + Redis; B hosts few)",
+}
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One target of issue 7: ``value(run figures)`` compared with ``limit``."""
+
+    workload: str
+    what: str
+    value: Callable[[dict[str, dict[str, Any]]], float | None]
+    limit: float
+    at_most: bool
+    fmt: str = "{:.2f}×"
+
+
+def _ratio(key: str, peer: str) -> Callable[[dict[str, dict[str, Any]]], float | None]:
+    def value(cells: dict[str, dict[str, Any]]) -> float | None:
+        ours, theirs = cells.get("wsns", {}).get(key), cells.get(peer, {}).get(key)
+        return ours / theirs if ours is not None and theirs else None
+    return value
+
+
+def _ours(key: str) -> Callable[[dict[str, dict[str, Any]]], float | None]:
+    return lambda cells: cells.get("wsns", {}).get(key)
+
+
+def _leaks(cells: dict[str, dict[str, Any]]) -> float | None:
+    ours = cells.get("wsns")
+    if not ours or "leaked_namespaces" not in ours:
+        return None
+    return (ours["leaked_namespaces"] + ours["leaked_clients"] + ours["leaked_subscriptions"]
+            + ours["leaked_pending"] + max(0, ours["leaked_tasks"]))
+
+
+GOALS = [
+    Goal("W1", "CPU per delivery vs raw Sanic", _ratio("cpu_us_per_delivery", "raw"), 1.0, True),
+    Goal("W1", "CPU per delivery vs python-socketio", _ratio("cpu_us_per_delivery", "socketio"), 0.33, True),
+    Goal("W1", "paced p99 latency vs raw Sanic", _ratio("p99_ms", "raw"), 1.10, True),
+    Goal("W2", "CPU per delivery vs raw Sanic", _ratio("cpu_us_per_delivery", "raw"), 1.0, True),
+    Goal("W2", "CPU per delivery vs python-socketio", _ratio("cpu_us_per_delivery", "socketio"), 0.33, True),
+    Goal("W3", "RSS per idle connection vs raw Sanic", _ratio("rss_kib_per_connection", "raw"), 1.0, True),
+    Goal("W3", "open rate vs raw Sanic", _ratio("opens_per_s", "raw"), 0.9, False),
+    Goal("W3", "open rate vs python-socketio", _ratio("opens_per_s", "socketio"), 1.8, False),
+    Goal("W4", "create+drop cycles/s", _ours("cycles_per_s"), 1000, False, "{:,.0f}"),
+    Goal("W4", "leaked (namespaces+clients+subscriptions+timers+tasks)", _leaks, 0, True, "{:.0f}"),
+    Goal("W5", "broker messages B got for rooms it does not host", _ours("b_broker_foreign"), 0, True,
+         "{:.0f}"),
+]
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+def run_cell(workload: str, target: str, sizes: Sizes, logs: Path, redis: Child) -> dict[str, Any]:
+    """One workload against one target on fresh servers; failures become figures too."""
+    started = time.monotonic()
+    with ExitStack() as cell:
+        try:
+            figures = WORKLOADS[workload](cell, target, sizes, logs, redis)
+        except Skipped as exc:
+            figures = {"skipped": str(exc)}
+        except Exception as exc:
+            figures = {"error": f"{type(exc).__name__}: {exc}"}
+            traceback.print_exc()
+    print(f"{workload} {target:8s} {time.monotonic() - started:5.1f}s {json.dumps(figures)[:160]}",
+          file=sys.stderr, flush=True)
+    return figures
+
+
+def run_all(workloads: list[str], targets: list[str], sizes: Sizes, runs: int,
+            parallel: bool = False) -> Results:
+    """Every cell ``runs`` times. ``parallel`` runs a workload's targets side by side: only
+    for the smoke run, whose figures are not compared (they would disturb each other)."""
+    results: Results = {w: {t: [] for t in targets} for w in workloads}
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack, ThreadPoolExecutor(len(targets) if parallel else 1) as pool:
+        redis = start_redis(stack, logs)
+        for run in range(runs):
+            print(f"run {run + 1}/{runs}", file=sys.stderr, flush=True)
+            for workload in workloads:
+                cells = [pool.submit(run_cell, workload, t, sizes, logs, redis) for t in targets]
+                for target, cell in zip(targets, cells, strict=True):
+                    results[workload][target].append(cell.result())
+    return results
+
+
+# -- aggregating -------------------------------------------------------------------------
+
+
+def spread(values: list[float], fmt: str) -> str:
+    """``median (min–max)``, or the single value."""
+    if not values:
+        return "–"
+    median = fmt.format(statistics.median(values))
+    if len(values) == 1 or min(values) == max(values):
+        return median
+    return f"{median} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def values(runs: list[dict[str, Any]], key: str) -> list[float]:
+    return [r[key] for r in runs if r.get(key) is not None]
+
+
+def goal_values(results: Results, goal: Goal) -> list[float]:
+    """The goal's figure run by run (each from one run's cells only)."""
+    cells_by_target = results.get(goal.workload, {})
+    n_runs = max((len(r) for r in cells_by_target.values()), default=0)
+    out = []
+    for i in range(n_runs):
+        cells = {t: r[i] for t, r in cells_by_target.items() if i < len(r)}
+        value = goal.value(cells)
+        if value is not None:
+            out.append(value)
+    return out
+
+
+def verdict(goal: Goal, observed: list[float]) -> str:
+    if not observed:
+        return "not measured"
+    median = statistics.median(observed)
+    met = median <= goal.limit if goal.at_most else median >= goal.limit
+    return "**met**" if met else "**not met**"
+
+
+# -- reporting ---------------------------------------------------------------------------
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine() -> list[str]:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    redis_version = subprocess.run([REDIS_SERVER, "--version"], capture_output=True, text=True).stdout
+    redis_version = redis_version.split("v=")[1].split()[0] if "v=" in redis_version else "?"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "?"
+    versions = ", ".join(f"{name} {_version(name)}" for name in (
+        "sanic", "python-socketio", "python-engineio", "uvicorn", "websockets", "uvloop", "msgspec",
+        "redis"))
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {mem_kib / 2**20:.1f} GiB; "
+        f"Linux {platform.release()}",
+        f"- Python {platform.python_version()}; sanic-wsns {_version('sanic-wsns')} at commit `{commit}`",
+        f"- {versions}; redis-server {redis_version}",
+    ]
+
+
+def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load: tuple[str, str],
+           seconds: float, profile: str) -> str:
+    out = [
+        "# Benchmarks",
+        "",
+        f"Generated by `python -m bench.run --runs {runs}` on {started:%Y-%m-%d %H:%M} UTC, "
+        f"{seconds / 60:.1f} min wall time. Every cell: median of {runs} run(s) with (min–max). "
+        "Ratios are taken run by run (each run's sanic-wsns figure over the same run's peer figure), "
+        "then their median (min–max) is shown. Method and fairness notes are at the end.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        f"- Load average (1/5/15 min) at start: {load[0]}; at end: {load[1]}. This is a **shared "
+        f"{os.cpu_count()}-core machine**: other engineers ran test suites during the run, so "
+        "expect noise, above all in wall-clock figures (rates, latencies). CPU per delivery, read "
+        "from /proc for the server process only, is the most robust figure.",
+        "",
+        "## Targets",
+        "",
+        "| target | server | WebSocket implementation | cross-instance |",
+        "| --- | --- | --- | --- |",
+        "| sanic-wsns | Sanic, single process (uvloop) | Sanic's (websockets sans-I/O protocol); "
+        "broadcast frames pre-built and written straight to the transport | `redis://` broker, "
+        "a channel per namespace |",
+        "| raw Sanic floor | Sanic, single process (uvloop) | Sanic's; `for ws in room: await ws.send(msg)` "
+        "| one Redis pattern subscription `raw:*` |",
+        "| python-socketio | `AsyncServer` (ASGI) on uvicorn (uvloop, httptools) | uvicorn `--ws websockets` "
+        "(websockets' legacy server) | `AsyncRedisManager` (one channel for everything) |",
+        "",
+        "## Issue 7 targets",
+        "",
+        "| workload | figure | observed | goal | verdict |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for goal in GOALS:
+        observed = goal_values(results, goal)
+        sign = "≤" if goal.at_most else "≥"
+        limit = goal.fmt.format(goal.limit)
+        out.append(f"| {goal.workload} | {goal.what} | {spread(observed, goal.fmt)} | {sign} {limit} | "
+                   f"{verdict(goal, observed)} |")
+    for workload, by_target in results.items():
+        targets = list(by_target)
+        out += ["", f"## {TITLES[workload]}", "", _sizes_line(workload, sizes), "",
+                "| figure | " + " | ".join(TARGET_NAMES[t] for t in targets) + " |",
+                "| --- |" + " ---: |" * len(targets)]
+        for metric in METRICS[workload]:
+            cells = []
+            for t in targets:
+                runs_of = by_target[t]
+                problem = next((r.get("skipped") or r.get("error") for r in runs_of
+                                if "skipped" in r or "error" in r), None)
+                cells.append(f"n/a ({problem})" if problem and not values(runs_of, metric.key)
+                             else spread(values(runs_of, metric.key), metric.fmt))
+            out.append(f"| {metric.label} | " + " | ".join(cells) + " |")
+    out += ["", METHOD]
+    if profile:
+        out += ["", "## Where the time goes (py-spy, W1 windowed stage, same machine)", "", profile]
+    return "\n".join(out) + "\n"
+
+
+def _sizes_line(workload: str, s: Sizes) -> str:
+    return {
+        "W1": f"{s.fanout_clients} clients in one room; {s.broadcasts:,} broadcasts of ~100 bytes with at "
+              f"most {s.window} unanswered; then {s.paced} broadcasts paced at {s.paced_rate:.0f}/s for "
+              "latency.",
+        "W2": "Same as W1, clients alternating between instances A and B; the sender is on A.",
+        "W3": f"{s.idle_connections:,} connections over {s.idle_namespaces} namespaces, "
+              "opened 50 at a time.",
+        "W4": f"{s.churn_cycles:,} connect → joined → close cycles, {s.churn_workers} at a time, each "
+              f"to a fresh room; leaks read {s.linger_wait} s later.",
+        "W5": f"A hosts {s.many_namespaces:,} namespaces (one sender each, {s.many_messages} messages each); "
+              f"B hosts a listener in {s.many_on_b} of them.",
+    }[workload]
+
+
+METHOD = """## Method
+
+- **Processes.** Each target runs as its own process (`python -m bench.targets.<name> --port N
+  [--broker URL]`), fresh for every cell, on a free loopback port; the load generator
+  (`python -m bench.loadgen`) is another process; a private `redis-server` (no persistence) on
+  a free port serves the run. The harness stops exactly the processes it started.
+- **Client.** One load-generator process per cell, `websockets` asyncio client on uvloop, no
+  compression offered (so no target negotiates permessage-deflate), no client keepalive pings.
+  Socket.IO is spoken as Engine.IO v4 / Socket.IO v5 text packets over that same client
+  (`40{"room": …}` to join, `42["echo-all", …]` to send, `2`→`3` pings), so the client costs the
+  same for every target. "Joined" means the first frame back: sanic-wsns's `welcome`, the raw
+  floor's equivalent welcome frame, Socket.IO's namespace `CONNECT` ack (sent after the room
+  is entered).
+- **Messages.** Every broadcast is `echo-all` with the same data (`{"p", "seq", "t", "pad"}`,
+  ~100 bytes on the wire), decoded by the server and re-encoded once, broadcast to the room,
+  sender included. Latency = receive time − send time on one monotonic clock, for every
+  delivery.
+- **CPU.** `utime + stime` of the server process(es) from `/proc/<pid>/stat`, sampled when the
+  load generator starts and ends a stage (connecting and closing clients are outside it), divided
+  by the deliveries counted by the clients. On loopback the kernel's whole TCP path (the
+  receiving half too) is billed to the writer's system time, so "system" is mostly `send()`.
+  RSS from `/proc/<pid>/status` (`VmRSS`), after a 20-connection warm-up, before and 1 s after
+  opening all connections.
+- **Fairness.** Same machine, same run, same message bytes; access logs off everywhere; listen
+  backlog 1024 everywhere; Sanic single-process; uvicorn one worker with `--ws websockets`.
+  sanic-wsns's bench app lifts the per-client rate limit (default 50 msg/s) since one client
+  drives the whole room; its token bucket still runs on every message.
+- **Rerun.** `pip install -e '.[bench]'` (Debian: `apt-get install redis-server`), then
+  `python -m bench.run --runs 3` (writes this file; raw figures in `bench/results/`).
+  `python -m bench.profile --target wsns` profiles a server under W1 with py-spy.
+  `python -m bench.run --quick` is the tiny smoke run (`tests/test_bench_smoke.py`)."""
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: the smoke test's run")
+    parser.add_argument("--runs", type=int, default=None, help="runs per cell (default 3, quick 1)")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--targets", default="wsns,raw,socketio")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/BENCHMARKS.md (quick: bench/results/BENCHMARKS.quick.md)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="raw figures file (default bench/results/run-<time>.json)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile section")
+    parser.add_argument("--parallel", action=argparse.BooleanOptionalAction, default=None,
+                        help="run a workload's targets side by side (default: only with --quick)")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    runs = args.runs or (1 if args.quick else 3)
+    out = args.out or (RESULTS / "BENCHMARKS.quick.md" if args.quick else ROOT / "bench" / "BENCHMARKS.md")
+    started = dt.datetime.now(dt.UTC)
+    load_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    t0 = time.monotonic()
+    if not wsns_redis_available():
+        print("note: sanic_wsns.broker.redis is missing: W2/W5 skip sanic-wsns", file=sys.stderr)
+    parallel = args.quick if args.parallel is None else args.parallel
+    results = run_all(args.workloads.split(","), args.targets.split(","), sizes, runs, parallel)
+    profile = "" if args.quick or args.no_profile else _profile()
+    seconds = time.monotonic() - t0
+    load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    raw = args.json or RESULTS / f"run-{started:%Y%m%dT%H%M%S}.json"
+    raw.write_text(json.dumps({"sizes": asdict(sizes), "runs": runs, "results": results}, indent=1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report(results, sizes, runs, started, (load_start, load_end), seconds, profile))
+    print(f"wrote {out} ({seconds:.0f}s); raw figures in {raw}", file=sys.stderr)
+    return out
+
+
+def _profile() -> str:
+    """py-spy summaries of sanic-wsns and the raw floor under W1 (skipped without py-spy)."""
+    sections = []
+    for target in ("wsns", "raw"):
+        done = subprocess.run([sys.executable, "-m", "bench.profile", "--target", target], cwd=ROOT,
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            return f"(profile skipped: {done.stderr.strip().splitlines()[-1:]})"
+        body = done.stdout.split("\n\n", 1)[-1]
+        sections.append(f"{TARGET_NAMES[target]}:\n\n```\n{body.strip()}\n```")
+    return "\n\n".join(sections)
+
+
+if __name__ == "__main__":
+    main()
