@@ -46,6 +46,8 @@ def create_app(db_path: str | Path, broker: str = "memory://", secret: str | Non
     serial = next(_names)
     app = Sanic(name or ("bubblemap" if serial == 0 else f"bubblemap_{serial}"))
     app.config.FALLBACK_ERROR_FORMAT = "json"
+    # sanic-ext (OpenAPI, templating...) is not used here: skip it, start faster.
+    app.config.AUTO_EXTEND = False
     app.ctx.admins = frozenset(admins)
     app.ctx.store = Store(db_path)
     app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL)
