@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import msgspec
 from sanic import Request, Sanic
@@ -187,7 +187,9 @@ class WsNamespaces:
         if not origin_allowed(request.headers.get("origin"), request.headers.get("host"),
                               self.settings.allowed_origins):
             return Refusal(CloseCode.FORBIDDEN, "origin not allowed")
-        params = dict(request.match_info)
+        # Sanic hands str params over still percent-encoded; the canonical path (and the
+        # broker channel) encodes the decoded value once, as broadcast(params) does.
+        params = {k: unquote(v) if isinstance(v, str) else v for k, v in request.match_info.items()}
         if any(len(str(v)) > self.settings.max_param_length for v in params.values()):
             return Refusal(CloseCode.POLICY_VIOLATION, "path parameter too long")
         try:
