@@ -88,3 +88,73 @@ def redis_server():
         yield server
     finally:
         server.close()
+
+
+class RedisCluster:
+    """A local Redis Cluster of three masters (no replicas), each a ``RedisServer``.
+
+    Ports come from ``free_port`` like the single server's; the cluster bus uses port+10000,
+    so a port is kept only if that one is free too.
+    """
+
+    def __init__(self, size: int = 3):
+        self.nodes = [RedisServer(_port_with_free_bus(), "--cluster-enabled", "yes",
+                                  "--cluster-config-file", "nodes.conf",
+                                  "--cluster-node-timeout", "2000") for _ in range(size)]
+
+    @property
+    def url(self) -> str:
+        """The broker URL: one seed node is enough, the client discovers the rest."""
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
+
+    def start(self, timeout: float = 20.0) -> RedisCluster:
+        for node in self.nodes:
+            node.start()
+        subprocess.run(["redis-cli", "--cluster", "create",
+                        *(f"127.0.0.1:{n.port}" for n in self.nodes), "--cluster-yes"],
+                       check=True, capture_output=True, text=True, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while any("cluster_state:ok" not in n.cli("CLUSTER", "INFO") for n in self.nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"cluster did not reach state ok within {timeout}s")
+            time.sleep(0.05)
+        return self
+
+    def node_for(self, key: str) -> RedisServer:
+        """The master that owns ``key``'s slot (asked of the cluster, not computed here)."""
+        slot = int(self.nodes[0].cli("CLUSTER", "KEYSLOT", key))
+        for line in self.nodes[0].cli("CLUSTER", "NODES").splitlines():
+            fields = line.split()
+            address, ranges = fields[1].split("@")[0], fields[8:]
+            for span in ranges:
+                low, _, high = span.partition("-")
+                if int(low) <= slot <= int(high or low):
+                    port = int(address.rsplit(":", 1)[1])
+                    return next(n for n in self.nodes if n.port == port)
+        raise LookupError(f"no master owns slot {slot}")
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+
+def _port_with_free_bus() -> int:
+    while True:
+        port = free_port()
+        if port + 10000 < 65536:
+            try:
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port + 10000))
+                return port
+            except OSError:
+                continue
+
+
+@pytest.fixture
+def redis_cluster():
+    """A fresh three-master Redis Cluster for one test, torn down afterwards."""
+    cluster = RedisCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.close()

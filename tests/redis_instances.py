@@ -1,0 +1,110 @@
+"""Helpers for the Redis broker tests: app instances sharing one Redis, and a tiny client.
+
+Each instance is a real Sanic app on a real socket with its own ``WsNamespaces``; they
+meet only through the Redis URL, like two processes behind a load balancer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sanic import Request
+from sanic.response import HTTPResponse, empty
+from servers import RunningServer, new_app, serve
+from websockets.asyncio.client import ClientConnection, connect
+
+from sanic_wsns import WsNamespaces
+
+PATTERN = "/maps/<map_id:str>"
+PREFIX = "wsns:"
+
+
+@dataclass
+class Instance:
+    wsns: WsNamespaces
+    srv: RunningServer
+
+    def ws(self, map_id: str) -> str:
+        return self.srv.ws(f"/maps/{map_id}")
+
+    @property
+    def broker(self) -> dict[str, Any]:
+        return self.wsns.stats()["broker"]
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        return self.wsns.stats()["totals"]
+
+
+def build(url: str, **settings: Any) -> WsNamespaces:
+    """An app with one pattern: ``edit`` broadcasts its data as ``edited`` to the map, and
+    ``POST /maps/<id>/edits`` does the same from plain HTTP (a REST handler)."""
+    app = new_app("wsns_redis")
+    settings.setdefault("unsubscribe_linger", 0.1)
+    wsns = WsNamespaces(app, broker=url, **settings)
+    maps = wsns.pattern(PATTERN)
+
+    @maps.on("edit")
+    async def edit(ns: Any, client: Any, data: Any) -> None:
+        await ns.broadcast("edited", data)
+
+    async def rest_edit(request: Request, map_id: str) -> HTTPResponse:
+        await maps.broadcast({"map_id": map_id}, "edited", request.json)
+        return empty(status=204)
+
+    app.add_route(rest_edit, "/maps/<map_id:str>/edits", methods=["POST"])
+    return wsns
+
+
+@asynccontextmanager
+async def instances(url: str, count: int = 2, **settings: Any) -> AsyncIterator[list[Instance]]:
+    """``count`` instances on one broker URL, stopped on exit; then no broker task is left."""
+    async with AsyncExitStack() as stack:
+        started = []
+        for _ in range(count):
+            wsns = build(url, **settings)
+            started.append(Instance(wsns, await stack.enter_async_context(serve(wsns.app))))
+        yield started
+    leaked = [t for t in asyncio.all_tasks() if t.get_name().startswith("wsns-redis")]
+    assert not leaked, f"broker tasks left running: {leaked}"
+
+
+async def frame(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def until(ws: ClientConnection, type: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The next frame of ``type``, skipping others (a bounded wait overall)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            received = await frame(ws, timeout)
+            if received["type"] == type:
+                return received
+
+
+@asynccontextmanager
+async def client(url: str) -> AsyncIterator[ClientConnection]:
+    """A connected client past its ``welcome`` frame."""
+    async with connect(url) as ws:
+        assert (await frame(ws))["type"] == "welcome"
+        yield ws
+
+
+async def edit(ws: ClientConnection, data: Any) -> None:
+    await ws.send(json.dumps({"type": "edit", "data": data}))
+
+
+def numsub(redis: Any, channel: str, *, sharded: bool = False) -> int:
+    """Subscribers Redis itself counts for ``channel``."""
+    command = "SHARDNUMSUB" if sharded else "NUMSUB"
+    return int(redis.cli("PUBSUB", command, channel).split()[1])
+
+
+def channels(redis: Any, *, sharded: bool = False) -> set[str]:
+    """Channels with at least one subscriber, as Redis reports them."""
+    return set(redis.cli("PUBSUB", "SHARDCHANNELS" if sharded else "CHANNELS").split())
