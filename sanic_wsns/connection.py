@@ -1,13 +1,17 @@
 """One connection's life: admit, welcome, receive and dispatch, leave.
 
-This is where a message goes from the socket to its handler: ``serve`` reads frames,
-``dispatch`` checks the rate limit, decodes the envelope, decodes ``data`` into the
-handler's type, calls the handler and answers requests exactly once.
+This is where a message goes from the socket to its handler: ``_receive`` reads frames,
+``screen`` checks the rate limit, decodes the envelope and answers ``ping``;
+``HandlerQueue`` runs ``handle`` for each remaining message in order, which decodes
+``data`` into the handler's type, calls the handler and answers requests exactly once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +24,15 @@ from .errors import CloseCode, Denied, ErrorCode, InvalidMessage, WsnsError
 from .limits import TokenBucket
 from .namespace import Namespace
 from .pattern import Pattern, call
-from .protocol import PING, decode_incoming, encode, encode_error, encode_internal_error, ws_text_frame
+from .protocol import (
+    PING,
+    Incoming,
+    decode_incoming,
+    encode,
+    encode_error,
+    encode_internal_error,
+    ws_text_frame,
+)
 
 if TYPE_CHECKING:
     from sanic import Request
@@ -68,11 +80,12 @@ async def serve(wsns: WsNamespaces, request: Request, ws: WebsocketImplProtocol,
     # Welcome and admission happen in one step, so no broadcast can precede the welcome.
     client.write(ws_text_frame(wsns.welcome(ns, client)))
     ns.clients[client.id] = client
+    queue = HandlerQueue(ns, client, lambda: wsns.leave(ns, client))
     try:
         if await _run_connect_hooks(ns, client):
-            await _receive(ns, client, ws)
+            await _receive(ns, client, ws, queue)
     finally:
-        await wsns.leave(ns, client)
+        await queue.close()
 
 
 async def _run_connect_hooks(ns: Namespace, client: Client) -> bool:
@@ -89,8 +102,14 @@ async def _run_connect_hooks(ns: Namespace, client: Client) -> bool:
     return True
 
 
-async def _receive(ns: Namespace, client: Client, ws: WebsocketImplProtocol) -> None:
-    while True:
+async def _receive(ns: Namespace, client: Client, ws: WebsocketImplProtocol, queue: HandlerQueue) -> None:
+    """Read frames; screen each at once, hand requests to the client's handler queue.
+
+    Screening (rate limit, envelope, ``ping``) happens as frames arrive, so a slow handler
+    never delays a ``pong`` (the browser's heartbeat would call a live connection dead)
+    nor lets a flood go unnoticed. Handlers run one at a time, in arrival order.
+    """
+    while client.open:
         try:
             message = await ws.recv()
         except (ConnectionClosed, WebsocketClosed):
@@ -98,20 +117,69 @@ async def _receive(ns: Namespace, client: Client, ws: WebsocketImplProtocol) -> 
         if message is None:  # the receiver was shut down
             return
         ns.counters.messages_in += 1
-        await dispatch(ns, client, message)
-        if not client.open:
+        incoming = screen(ns, client, message)
+        if incoming is not None:
+            queue.put(incoming)
+
+
+class HandlerQueue:
+    """One client's pending requests and the task running them, which exists only while
+    there is work: an idle connection costs no task beyond its reader.
+
+    When the connection ends, requests not started are dropped (nobody could receive
+    their replies) but the one running completes, so its side effects are whole; the
+    client leaves its namespace (``on_leave``) only after that. Whichever of the reader
+    and the worker finishes last calls it: Sanic cancels the reader's task when the TCP
+    connection is lost, so the reader cannot be the one that waits.
+    """
+
+    __slots__ = ("_ns", "_client", "_on_leave", "_pending", "_worker", "_closed")
+
+    def __init__(self, ns: Namespace, client: Client, on_leave: Callable[[], Awaitable[None]]):
+        self._ns = ns
+        self._client = client
+        self._on_leave = on_leave
+        self._pending: deque[Incoming] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def put(self, incoming: Incoming) -> None:
+        if len(self._pending) >= self._client.bucket.burst:
+            self._ns.counters.drop("backlog_full")
+            _answer(self._ns, self._client, encode_error(
+                ErrorCode.RATE_LIMITED, "too many messages waiting for their handlers",
+                {"retry_after": 1.0}, incoming.id))
             return
+        self._pending.append(incoming)
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._drain())
+
+    async def close(self) -> None:
+        """The reader is done: leave now, or let the running handler's task leave after it."""
+        self._closed = True
+        self._pending.clear()
+        if self._worker is None:
+            await self._on_leave()
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                await handle(self._ns, self._client, self._pending.popleft())
+        finally:
+            self._worker = None
+            if self._closed:
+                await self._on_leave()
 
 
-async def dispatch(ns: Namespace, client: Client, message: str | bytes) -> None:
-    """Handle one client frame; every outcome the client must know of is a frame."""
+def screen(ns: Namespace, client: Client, message: str | bytes) -> Incoming | None:
+    """Rate-limit and decode one frame, answer what needs no handler; return the rest."""
     allowed = client.bucket.take(client._ws.loop.time())
     if isinstance(message, bytes):
         if allowed:
             _answer(ns, client, encode_error(ErrorCode.INVALID_MESSAGE, "binary frames are not supported"))
         else:
             _refuse_over_limit(ns, client, None)
-        return
+        return None
     try:
         incoming = decode_incoming(message)
     except InvalidMessage as exc:
@@ -119,13 +187,18 @@ async def dispatch(ns: Namespace, client: Client, message: str | bytes) -> None:
             _answer(ns, client, encode_error(exc.code, exc.message))
         else:
             _refuse_over_limit(ns, client, None)
-        return
+        return None
     if not allowed:
         _refuse_over_limit(ns, client, incoming.id)
-        return
+        return None
     if incoming.type == PING:
         _answer(ns, client, encode("pong", incoming.data, incoming.id))
-        return
+        return None
+    return incoming
+
+
+async def handle(ns: Namespace, client: Client, incoming: Incoming) -> None:
+    """Run the handler for one screened message and answer a request exactly once."""
     handler = ns.pattern.handlers.get(incoming.type)
     if handler is None:
         _answer(ns, client, encode_error(ErrorCode.UNKNOWN_TYPE,
@@ -140,8 +213,6 @@ async def dispatch(ns: Namespace, client: Client, message: str | bytes) -> None:
         if incoming.id is not None:
             _answer(ns, client, encode("reply", result, incoming.id))
     except msgspec.ValidationError as exc:
-        _answer(ns, client, encode_error(ErrorCode.INVALID_DATA, str(exc), id=incoming.id))
-    except msgspec.DecodeError as exc:  # only possible for a Raw that is not JSON: defensive
         _answer(ns, client, encode_error(ErrorCode.INVALID_DATA, str(exc), id=incoming.id))
     except WsnsError as exc:
         _answer(ns, client, _encode_wsns_error(exc, incoming.id))

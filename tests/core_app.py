@@ -4,6 +4,7 @@ routes that broadcast from outside any WebSocket."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -29,7 +30,13 @@ def verdict(room: int) -> Identity:
     return Identity(value={"user": "ann", "token": "s3cret-token"}, public={"name": "ann"})
 
 
-def add_handlers(pattern: Any, events: list[tuple[str, Any]]) -> None:
+def add_handlers(pattern: Any, events: list[tuple[str, Any]], gate: asyncio.Event) -> None:
+    @pattern.on("hold")
+    async def hold(ns, client) -> str:
+        await gate.wait()  # the test opens the gate: a handler as slow as it wants
+        events.append(("released", client.id))
+        return "released"
+
     @pattern.on("add")
     async def add(ns, client, data: Add) -> int:
         await ns.broadcast("added", data.a + data.b)
@@ -87,8 +94,9 @@ def build_app(**settings: Any) -> tuple[Sanic, WsNamespaces, list[tuple[str, Any
     async def authorize_async(request: Request, room: int) -> Identity:
         return verdict(room)
 
+    app.ctx.gate = asyncio.Event()
     for pattern in (sync_rooms, async_rooms, open_rooms, kept):
-        add_handlers(pattern, events)
+        add_handlers(pattern, events, app.ctx.gate)
 
     @app.post("/notify/<room:int>")
     async def notify(request: Request, room: int):

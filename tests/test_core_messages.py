@@ -5,7 +5,7 @@ import json
 
 import pytest
 from core_app import build_app
-from servers import serve
+from servers import serve, wait_for
 from wsclient import close_of, join, recv_json, request
 
 
@@ -209,3 +209,52 @@ async def test_unencodable_reply_is_an_internal_error():
         ws, _ = await join(server.ws("/ws/odd"))
         assert (await request(ws, "odd", id=4))["data"]["code"] == "internal"
         await asyncio.wait_for(ws.close(), 5)
+
+
+async def test_a_slow_handler_does_not_delay_pong_or_the_screening_of_other_frames():
+    app, _, _ = build_app()
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/open/slow-handler"))
+        await ws.send('{"type": "hold", "id": 1}')
+        await ws.send('{"type": "ping", "id": 2}')
+        assert await recv_json(ws) == {"type": "pong", "data": None, "id": 2}
+        await ws.send("not json")
+        assert (await recv_json(ws))["data"]["code"] == "invalid_message"
+        await ws.send('{"type": "whoami", "id": 3}')  # queued behind the held handler
+        app.ctx.gate.set()
+        assert await recv_json(ws) == {"type": "reply", "data": "released", "id": 1}
+        assert (await recv_json(ws))["id"] == 3
+        await ws.close()
+
+
+async def test_messages_waiting_behind_a_slow_handler_are_bounded():
+    app, _, _ = build_app(rate_burst=5, rate_limit=1e9)  # tokens refill at once: only the backlog bounds
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/open/backlog"))
+        await ws.send('{"type": "hold", "id": 1}')
+        await ws.send('{"type": "ping", "id": 100}')
+        assert (await recv_json(ws))["type"] == "pong"  # the hold request is running by now
+        for i in range(2, 8):
+            await ws.send(json.dumps({"type": "whoami", "id": i}))
+        refused = await recv_json(ws)
+        assert refused["id"] == 7 and refused["data"]["code"] == "rate_limited"
+        app.ctx.gate.set()
+        assert [(await recv_json(ws))["id"] for _ in range(6)] == [1, 2, 3, 4, 5, 6]
+        await ws.close()
+
+
+async def test_a_handler_running_when_its_client_leaves_still_completes():
+    app, wsns, events = build_app()
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/open/leaver"))
+        [client] = wsns.get("/ws/open/leaver").clients.values()
+        await ws.send('{"type": "hold", "id": 1}')
+        await ws.send('{"type": "ping", "id": 2}')
+        await recv_json(ws)  # the hold request is being handled by now
+        await ws.close()
+        await wait_for(lambda: not client.open)  # the server has seen the connection go
+        assert wsns.has("/ws/open/leaver")
+        app.ctx.gate.set()
+        await wait_for(lambda: not wsns.has("/ws/open/leaver"))
+        kinds = [kind for kind, _ in events]
+        assert kinds.index("released") < kinds.index("disconnect")
