@@ -1,0 +1,222 @@
+"""The Redis broker across two instances: lifecycle, delivery, order, removal.
+
+Every test runs real Sanic apps on real sockets against a real ``redis-server``, and
+checks Redis's own view (``PUBSUB NUMSUB``/``CHANNELS``) next to each instance's stats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import urllib.parse
+import urllib.request
+from contextlib import AsyncExitStack
+
+import pytest
+from redis_instances import PREFIX, channels, client, edit, frame, instances, numsub, until
+from sanic import Sanic
+from servers import new_app, serve, wait_for
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from sanic_wsns import WsNamespaces
+from sanic_wsns.broker.redis import OUTBOX_LIMIT, RedisBroker
+
+CHANNEL = PREFIX + "/maps/123"
+
+
+async def test_seed_scenario_b_leaves_and_comes_back_through_any_instance(redis_server):
+    async with instances(redis_server.url) as (a, b):
+        async with client(a.ws("123")) as alice:
+            # Step 1: A on instance A, B on instance B: both host map 123, Redis counts both.
+            assert a.totals["namespaces"] == 1 and a.totals["subscriptions"] == 1
+            assert numsub(redis_server, CHANNEL) == 1
+            async with client(b.ws("123")) as bob:
+                assert b.totals["namespaces"] == 1 and b.totals["subscriptions"] == 1
+                assert numsub(redis_server, CHANNEL) == 2
+                assert channels(redis_server) == {CHANNEL}
+
+                # Step 2: A's edit reaches B through Redis (and A once, locally).
+                await edit(alice, {"bubble": 1})
+                assert (await until(bob, "edited"))["data"] == {"bubble": 1}
+                assert (await until(alice, "edited"))["data"] == {"bubble": 1}
+
+            # Step 3: B closed its tab: instance B drops the namespace and its subscription.
+            await wait_for(lambda: b.totals["namespaces"] == 0 and b.totals["subscriptions"] == 0)
+            await wait_for(lambda: numsub(redis_server, CHANNEL) == 1)
+            assert b.totals["namespaces_dropped"] == 1
+
+            # Step 4: A keeps editing; nothing fails anywhere.
+            for n in range(3):
+                await edit(alice, {"bubble": 10 + n})
+                assert (await until(alice, "edited"))["data"] == {"bubble": 10 + n}
+            assert a.broker["publish_failed"] == b.broker["publish_failed"] == 0
+            assert a.totals["namespaces"] == 1
+
+            # Step 5: B reopens through B, then through A: both receive A's edits again.
+            async with client(b.ws("123")) as bob_on_b, client(a.ws("123")) as bob_on_a:
+                assert numsub(redis_server, CHANNEL) == 2
+                assert b.totals["namespaces_created"] == 2
+                await edit(alice, {"bubble": 20})
+                assert (await until(bob_on_b, "edited"))["data"] == {"bubble": 20}
+                assert (await until(bob_on_a, "edited"))["data"] == {"bubble": 20}
+        await wait_for(lambda: numsub(redis_server, CHANNEL) == 0)
+        assert a.broker["publish_failed"] == b.broker["publish_failed"] == 0
+
+
+async def test_drop_recreate_resubscribe_works_every_time(redis_server):
+    """encode/broadcaster#121: a listener that does not survive unsubscribe-then-resubscribe."""
+    async with instances(redis_server.url) as (a, b), client(a.ws("7")) as alice:
+        for cycle in range(6):
+            async with client(b.ws("7")) as bob:
+                assert numsub(redis_server, PREFIX + "/maps/7") == 2
+                await edit(alice, cycle)
+                assert (await until(bob, "edited"))["data"] == cycle
+            if cycle % 2:  # odd cycles come back within the linger, even ones after it
+                await wait_for(lambda: numsub(redis_server, PREFIX + "/maps/7") == 1)
+        assert b.broker["reconnects"] == 0
+
+
+async def test_rest_broadcast_from_an_instance_without_the_namespace_reaches_others(redis_server):
+    async with instances(redis_server.url) as (a, b), client(b.ws("55")) as bob:
+        request = urllib.request.Request(f"{a.srv.http}/maps/55/edits", data=b'{"via":"rest"}',
+                                         headers={"Content-Type": "application/json"})
+        status = await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=5).status)
+        assert status == 204
+        assert (await until(bob, "edited"))["data"] == {"via": "rest"}
+        # A published without hosting: no namespace, no subscription taken on demand.
+        assert a.totals["namespaces"] == 0 and a.totals["subscriptions"] == 0
+        assert numsub(redis_server, PREFIX + "/maps/55") == 1
+
+
+async def test_remote_clients_get_the_same_bytes_and_the_publisher_no_echo(redis_server):
+    async with instances(redis_server.url) as (a, b), \
+            client(a.ws("3")) as alice, client(b.ws("3")) as bob:
+        await a.wsns.broadcast("/maps/3", "edited", {"text": "é ✓", "n": 1.5})
+        local, remote = await asyncio.wait_for(alice.recv(), 5), await asyncio.wait_for(bob.recv(), 5)
+        assert local == remote
+        await a.wsns.broadcast("/maps/3", "edited", "second")
+        # Had A delivered its own publication again on the way back, this would be the copy.
+        assert json.loads(await asyncio.wait_for(alice.recv(), 5))["data"] == "second"
+        assert (await frame(bob))["data"] == "second"
+
+
+async def test_ten_thousand_messages_keep_per_publisher_order_without_duplicates(redis_server):
+    total = 10_000
+    async with instances(redis_server.url, max_send_queue=16 * 1024 * 1024) as (a, b), \
+            client(a.ws("9")) as on_a, client(b.ws("9")) as on_b:
+        for start in range(0, total, 1_000):
+            for n in range(start, start + 1_000):
+                publisher = a if n % 2 else b
+                publisher.wsns.publish("/maps/9", "n", [publisher.wsns.instance_id, n])
+            await asyncio.sleep(0)  # let the writers and sockets run between bursts
+
+        for ws in (on_a, on_b):
+            seen: dict[str, list[int]] = {a.wsns.instance_id: [], b.wsns.instance_id: []}
+            for _ in range(total):
+                origin, n = (await frame(ws))["data"]
+                seen[origin].append(n)
+            assert seen[a.wsns.instance_id] == list(range(1, total, 2))
+            assert seen[b.wsns.instance_id] == list(range(0, total, 2))
+        assert a.broker["published"] == b.broker["published"] == total // 2
+        assert a.broker["publish_failed"] == b.broker["publish_failed"] == 0
+
+
+async def test_remove_namespace_closes_its_clients_on_every_instance(redis_server):
+    async with instances(redis_server.url) as (a, b), \
+            client(a.ws("8")) as alice, client(b.ws("8")) as bob:
+        await b.wsns.remove_namespace("/maps/8", code=4410, reason="map deleted")
+        for ws in (alice, bob):
+            with pytest.raises(ConnectionClosed) as closed:
+                await until(ws, "never")
+            assert closed.value.rcvd is not None
+            assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4410, "map deleted")
+        await wait_for(lambda: a.totals["namespaces"] == b.totals["namespaces"] == 0)
+        await wait_for(lambda: numsub(redis_server, PREFIX + "/maps/8") == 0)
+
+
+async def test_channel_names_keep_odd_ids_apart_under_the_configured_prefix(redis_server):
+    # What a browser sends: encodeURIComponent(id). The REST side names the same ids decoded.
+    ids = ["a:b", "a%2Fb", "a%b", "a b", "é"]
+    async with instances(redis_server.url, channel_prefix="tenant-1:") as (a, b), AsyncExitStack() as stack:
+        sockets = [await stack.enter_async_context(client(b.ws(urllib.parse.quote(i, safe=""))))
+                   for i in ids]
+        expected = {"tenant-1:/maps/" + urllib.parse.quote(i, safe="") for i in ids}
+        assert channels(redis_server) == expected
+        for map_id in ids:
+            await a.wsns.patterns[0].broadcast({"map_id": map_id}, "edited", map_id)
+        for ws, map_id in zip(sockets, ids, strict=True):
+            assert (await until(ws, "edited"))["data"] == map_id
+
+
+async def test_an_id_holding_a_slash_is_refused_rather_than_mangled(redis_server):
+    async with instances(redis_server.url, count=1) as (a,), connect(a.ws("a%2Fb")) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        assert channels(redis_server) == set()
+
+
+async def test_subscribe_returns_only_once_redis_confirmed_it(redis_server):
+    broker = RedisBroker(redis_server.url, lambda c, p: None, lambda cs: None)
+    await broker.connect()
+    try:
+        for n in range(20):
+            await broker.subscribe(f"ch{n}")
+            assert numsub(redis_server, f"ch{n}") == 1  # no poll: it is already true
+    finally:
+        await broker.disconnect()
+    assert numsub(redis_server, "ch0") == 0
+
+
+async def test_unsubscribe_then_subscribe_at_once_ends_subscribed(redis_server):
+    received: list[bytes] = []
+    broker = RedisBroker(redis_server.url, lambda c, p: received.append(p), lambda cs: None)
+    await broker.connect()
+    try:
+        await broker.subscribe("ch")
+        for _ in range(10):
+            await asyncio.gather(broker.unsubscribe("ch"), broker.subscribe("ch"))
+            assert numsub(redis_server, "ch") == 1
+        broker.publish("ch", b"\x00\xffraw")
+        await wait_for(lambda: received == [b"\x00\xffraw"])
+    finally:
+        await broker.disconnect()
+
+
+async def test_a_full_outbox_counts_the_overflow_and_never_raises(redis_server):
+    broker = RedisBroker(redis_server.url, lambda c, p: None, lambda cs: None)
+    await broker.connect()
+    try:
+        for n in range(OUTBOX_LIMIT + 5):  # no await: the writer cannot drain meanwhile
+            broker.publish("ch", b"%d" % n)
+        assert broker.stats()["publish_failed"] == 5
+        await wait_for(lambda: broker.stats()["published"] == OUTBOX_LIMIT)
+    finally:
+        await broker.disconnect()
+
+
+def test_stats_show_the_url_without_its_password():
+    broker = RedisBroker("redis://user:hunter2@127.0.0.1:1/0", lambda c, p: None, lambda cs: None)
+    stats = broker.stats()
+    assert stats["url"] == "redis://user:***@127.0.0.1:1/0"
+    assert "hunter2" not in json.dumps(stats)
+    assert (stats["backend"], stats["mode"], stats["connected"]) == ("redis", "pubsub", False)
+
+
+@pytest.mark.parametrize(("broker", "warned"), [("memory://", True), ("redis", False)])
+async def test_several_workers_with_the_memory_broker_are_refused_loudly(
+        redis_server, caplog, broker: str, warned: bool):
+    app = new_app("wsns_workers")
+
+    async def as_if_run_with_two_workers(app: Sanic) -> None:
+        app.state.workers = 2  # what `sanic --workers 2` sets; create_server resets it to 1
+
+    app.register_listener(as_if_run_with_two_workers, "before_server_start")  # runs first
+    WsNamespaces(app, broker=redis_server.url if broker == "redis" else broker).pattern("/x")
+    with caplog.at_level(logging.ERROR, logger="sanic_wsns"):
+        async with serve(app):
+            pass
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("2 workers" in m and "memory://" in m for m in messages) is warned
