@@ -64,13 +64,14 @@ def build(url: str, **settings: Any) -> WsNamespaces:
 @asynccontextmanager
 async def instances(url: str, count: int = 2, **settings: Any) -> AsyncIterator[list[Instance]]:
     """``count`` instances on one broker URL, stopped on exit; then no broker task is left."""
+    already = asyncio.all_tasks()
     async with AsyncExitStack() as stack:
         started = []
         for _ in range(count):
             wsns = build(url, **settings)
             started.append(Instance(wsns, await stack.enter_async_context(serve(wsns.app))))
         yield started
-    leaked = [t for t in asyncio.all_tasks() if t.get_name().startswith("wsns-redis")]
+    leaked = [t for t in asyncio.all_tasks() - already if t.get_name().startswith("wsns-redis")]
     assert not leaked, f"broker tasks left running: {leaked}"
 
 

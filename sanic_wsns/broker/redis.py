@@ -71,6 +71,11 @@ def backoff(attempt: int) -> float:
     return random.uniform(delay / 2, delay)
 
 
+def describe(exc: BaseException) -> str:
+    """An error as one log-friendly phrase (redis-py's reprs are not)."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 class _Link:
     """One pub/sub connection to one Redis server and the channels it should hold there."""
 
@@ -123,7 +128,8 @@ class _Link:
             await asyncio.wait_for(asyncio.shield(confirmed), CONFIRM_TIMEOUT)
         except (RedisError, OSError, TimeoutError) as exc:
             # The listener sees the same broken connection and restores the channel later.
-            logger.warning("redis %s not confirmed channel=%s node=%s: %r", kind, channel, self.name, exc)
+            logger.warning("redis %s not confirmed channel=%s node=%s: %s", kind, channel, self.name,
+                           describe(exc))
             await conn.disconnect(nowait=True)
 
     async def _listen(self) -> None:
@@ -325,8 +331,8 @@ class RedisBroker(Broker):
             except Exception as exc:  # redis-py's cluster errors are not all RedisError
                 self._note_error(exc)
                 if attempt == 0:
-                    logger.error("redis cluster unreachable (%r); running locally, retrying "
-                                 "with backoff", exc)
+                    logger.error("redis cluster unreachable (%s); running locally, retrying "
+                                 "with backoff", describe(exc))
             self._discovery_tried.set()
             await asyncio.sleep(backoff(attempt))
             attempt += 1
@@ -403,11 +409,11 @@ class RedisBroker(Broker):
     def link_down(self, link: _Link, exc: Exception, was_up: bool) -> None:
         self._note_error(exc)
         if was_up:
-            logger.error("redis connection lost node=%s (%r); local delivery goes on, "
-                         "reconnecting with backoff", link.name, exc)
+            logger.error("redis connection lost node=%s (%s); local delivery goes on, "
+                         "reconnecting with backoff", link.name, describe(exc))
         elif not link.ever_up and not link.first_attempt.is_set():
-            logger.error("redis unreachable node=%s (%r); running locally, retrying with backoff",
-                         link.name, exc)
+            logger.error("redis unreachable node=%s (%s); running locally, retrying with backoff",
+                         link.name, describe(exc))
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -440,7 +446,7 @@ class RedisBroker(Broker):
                 await pipe.execute()
             except Exception as exc:  # whatever it is, the writer must outlive it
                 self._note_error(exc)
-                self._fail(len(batch), repr(exc))
+                self._fail(len(batch), describe(exc))
                 continue
             finally:
                 self._writing = False
@@ -458,7 +464,7 @@ class RedisBroker(Broker):
         self._failing += count
 
     def _note_error(self, exc: BaseException) -> None:
-        self._last_error = f"{type(exc).__name__}: {exc}"
+        self._last_error = describe(exc)
 
     def stats(self) -> dict[str, Any]:
         return {

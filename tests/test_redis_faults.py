@@ -1,0 +1,75 @@
+"""Redis going away: at start, mid-traffic, and coming back, without restarting the apps."""
+
+from __future__ import annotations
+
+import logging
+
+from redis_instances import PREFIX, client, edit, instances, numsub, until
+from servers import wait_for
+
+from sanic_wsns.broker.redis import BACKOFF_CAP, BACKOFF_FIRST, backoff
+
+CHANNEL = PREFIX + "/maps/1"
+
+
+async def test_redis_killed_mid_traffic_then_restarted_resubscribes_resyncs_and_flows(redis_server, caplog):
+    async with instances(redis_server.url) as (a, b), \
+            client(a.ws("1")) as alice, client(b.ws("1")) as bob:
+        await edit(alice, "before")
+        assert (await until(bob, "edited"))["data"] == "before"
+        assert (await until(alice, "edited"))["data"] == "before"
+
+        redis_server.kill()
+        await wait_for(lambda: not a.broker["connected"] and not b.broker["connected"])
+        assert a.wsns.stats()["broker"]["last_error"]
+        # Local delivery goes on; the lost publications are counted, not raised.
+        with caplog.at_level(logging.ERROR, logger="sanic_wsns"):
+            for n in range(5):
+                await edit(alice, f"during {n}")
+                assert (await until(alice, "edited"))["data"] == f"during {n}"
+        assert a.broker["publish_failed"] == 5
+        lost = [r for r in caplog.records if "publish failed" in r.getMessage()]
+        assert len(lost) == 1, "one log line per outage, not one per publication"
+
+        redis_server.start()
+        # Both instances re-subscribe by themselves and tell their clients to re-fetch.
+        assert (await until(alice, "resync"))["data"] == {"reason": "broker reconnected"}
+        assert (await until(bob, "resync"))["type"] == "resync"
+        assert numsub(redis_server, CHANNEL) == 2
+        assert a.broker["reconnects"] == b.broker["reconnects"] == 1
+        assert a.broker["connected"] and b.broker["connected"]
+
+        await edit(alice, "after")
+        assert (await until(bob, "edited"))["data"] == "after"
+        assert (await until(alice, "edited"))["data"] == "after"
+        await edit(bob, "back")
+        assert (await until(alice, "edited"))["data"] == "back"
+
+
+async def test_redis_down_at_start_the_app_runs_locally_and_joins_when_redis_comes(redis_server):
+    redis_server.kill()
+    async with instances(redis_server.url, count=1) as (a,):
+        assert a.broker["connected"] is False
+        assert a.broker["last_error"]
+        async with client(a.ws("1")) as ann, client(a.ws("1")) as bea:
+            await edit(ann, "local")
+            assert (await until(bea, "edited"))["data"] == "local"
+            assert a.broker["publish_failed"] == 1
+
+            redis_server.start()
+            assert (await until(ann, "resync"))["type"] == "resync"
+            assert (await until(bea, "resync"))["type"] == "resync"
+            assert a.broker["connected"]
+            assert numsub(redis_server, CHANNEL) == 1
+
+            async with instances(redis_server.url, count=1) as (b,), client(b.ws("1")) as cid:
+                await edit(ann, "shared")
+                assert (await until(cid, "edited"))["data"] == "shared"
+
+
+def test_reconnect_backoff_grows_exponentially_with_jitter_and_is_capped_at_5_seconds():
+    for attempt in range(30):
+        ceiling = min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt)
+        delays = {backoff(attempt) for _ in range(50)}
+        assert all(ceiling / 2 <= d <= ceiling <= 5.0 for d in delays)
+        assert len(delays) > 1  # jittered: instances do not reconnect in lockstep
