@@ -2,7 +2,7 @@
 
 import pytest
 from core_app import build_app
-from redis_fixtures import redis_server  # noqa: F401  (a fixture, used by name)
+from redis_fixtures import redis_cluster, redis_server  # noqa: F401  (fixtures, used by name)
 from servers import serve
 
 
