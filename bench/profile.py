@@ -1,6 +1,6 @@
-"""Profile one target's server under W1's windowed stage with py-spy.
+"""Profile one target's server under a workload's measured stage with py-spy.
 
-``python -m bench.profile [--target wsns] [--quick]`` writes, under ``bench/results/``
+``python -m bench.profile [--target wsns] [--workload W1|W3|W4] [--quick]`` writes, under ``bench/results/``
 (git-ignored), the collapsed stacks (``profile-<target>.txt``, for speedscope or
 flamegraph.pl), a flame graph (``profile-<target>.svg``) and prints where the server's
 Python time goes: by package (ours, Sanic, websockets, asyncio/uvloop, ...) and the top
@@ -14,15 +14,25 @@ import collections
 import shutil
 import signal
 import subprocess
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from bench.servers import ROOT, start_target
-from bench.workloads import FULL, QUICK, _fanout_spec, run_loadgen
+from bench.workloads import FULL, QUICK, Sizes, churn_spec, fanout_spec, idle_spec, run_loadgen
 
 RESULTS = ROOT / "bench" / "results"
 PACKAGES = ("sanic_wsns", "sanic_routing", "sanic", "websockets", "uvloop", "asyncio", "socketio",
             "engineio", "uvicorn", "msgspec", "json", "bench")
+
+
+#: workload -> (load generator spec, the stage to sample)
+SPECS: dict[str, tuple[Callable[[str, list[str], Sizes], dict[str, Any]], str]] = {
+    "W1": (fanout_spec, "windowed"),
+    "W3": (idle_spec, "open"),
+    "W4": (churn_spec, "churn"),
+}
 
 
 def package_of(frame: str) -> str:
@@ -56,6 +66,7 @@ def summarize(collapsed: Path, top: int = 25) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", default="wsns", choices=["wsns", "raw", "socketio"])
+    parser.add_argument("--workload", default="W1", choices=list(SPECS))
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy")
@@ -64,14 +75,15 @@ def main() -> None:
     sizes = QUICK if args.quick else FULL
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    collapsed = RESULTS / f"profile-{args.target}.txt"
-    svg = RESULTS / f"profile-{args.target}.svg"
+    name = f"profile-{args.workload}-{args.target}"
+    collapsed, svg = RESULTS / f"{name}.txt", RESULTS / f"{name}.svg"
+    make_spec, measured = SPECS[args.workload]
     with ExitStack() as stack:
         server = start_target(stack, args.target, logs)
         samplers: list[subprocess.Popen[bytes]] = []
 
         def on_stage(event: str, stage: str) -> None:
-            if stage != "windowed":
+            if stage != measured:
                 return
             if event == "ready":
                 for out, fmt in ((collapsed, "raw"), (svg, "flamegraph")):
@@ -85,7 +97,7 @@ def main() -> None:
                 for sampler in samplers:
                     sampler.wait(30)
 
-        run_loadgen(_fanout_spec(args.target, [server.ws_url], sizes), [server], 300, on_stage)
+        run_loadgen(make_spec(args.target, [server.ws_url], sizes), [server], 300, on_stage)
     print(f"{collapsed.relative_to(ROOT)}, {svg.relative_to(ROOT)}\n")
     print(summarize(collapsed))
 

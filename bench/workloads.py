@@ -163,16 +163,26 @@ def _fanout_figures(result: dict[str, Any], stages: Stages, pids: Sequence[int])
     }
 
 
-def _fanout_spec(target: str, urls: list[str], sizes: Sizes) -> dict[str, Any]:
+def fanout_spec(target: str, urls: list[str], sizes: Sizes) -> dict[str, Any]:
     return {"workload": "fanout", "target": target, "urls": urls, "room": "fanout",
             "clients": sizes.fanout_clients, "broadcasts": sizes.broadcasts, "window": sizes.window,
             "paced": sizes.paced, "rate": sizes.paced_rate}
 
 
+def idle_spec(target: str, urls: list[str], sizes: Sizes) -> dict[str, Any]:
+    return {"workload": "idle", "target": target, "urls": urls, "connections": sizes.idle_connections,
+            "namespaces": sizes.idle_namespaces, "settle": sizes.settle}
+
+
+def churn_spec(target: str, urls: list[str], sizes: Sizes) -> dict[str, Any]:
+    return {"workload": "churn", "target": target, "urls": urls, "cycles": sizes.churn_cycles,
+            "workers": sizes.churn_workers}
+
+
 def w1(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
     """Fan-out on one instance."""
     server = start_target(stack, target, log_dir)
-    result, stages = run_loadgen(_fanout_spec(target, [server.ws_url], sizes), [server], 300)
+    result, stages = run_loadgen(fanout_spec(target, [server.ws_url], sizes), [server], 300)
     return _fanout_figures(result, stages, [server.pid])
 
 
@@ -182,7 +192,7 @@ def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
     a = start_target(stack, target, log_dir, broker=redis_url(redis), label="-a")
     b = start_target(stack, target, log_dir, broker=redis_url(redis), label="-b")
     pids = [a.pid, b.pid]
-    result, stages = run_loadgen(_fanout_spec(target, [a.ws_url, b.ws_url], sizes), [a, b, redis], 300)
+    result, stages = run_loadgen(fanout_spec(target, [a.ws_url, b.ws_url], sizes), [a, b, redis], 300)
     figures = _fanout_figures(result, stages, pids)
     figures["redis_cpu_us_per_delivery"] = _per(cpu(stages, "windowed", [redis.pid]),
                                                 result["windowed"]["deliveries"])
@@ -192,10 +202,7 @@ def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
 def w3(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
     """Idle connections: memory per connection and time to open them all."""
     server = start_target(stack, target, log_dir)
-    spec = {"workload": "idle", "target": target, "urls": [server.ws_url],
-            "connections": sizes.idle_connections, "namespaces": sizes.idle_namespaces,
-            "settle": sizes.settle}
-    result, stages = run_loadgen(spec, [server], 300)
+    result, stages = run_loadgen(idle_spec(target, [server.ws_url], sizes), [server], 300)
     before, after = stages["open"][server.pid]
     state = server.state()
     return {
@@ -214,9 +221,7 @@ def w4(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
     """Churn: a fresh room per connection, so every cycle creates and drops a namespace."""
     server = start_target(stack, target, log_dir).wait_listening()
     baseline = server.state()
-    spec = {"workload": "churn", "target": target, "urls": [server.ws_url],
-            "cycles": sizes.churn_cycles, "workers": sizes.churn_workers}
-    result, stages = run_loadgen(spec, [server], 300)
+    result, stages = run_loadgen(churn_spec(target, [server.ws_url], sizes), [server], 300)
     # sanic-wsns keeps a dropped channel's subscription up to 2 s: a leak is what is
     # still there once ``linger_wait`` has passed.
     deadline = time.monotonic() + sizes.linger_wait

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import resource
+from typing import Any
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -32,3 +34,18 @@ def task_count() -> int:
 
 #: Same listen backlog everywhere (Sanic's default of 100 would drop SYNs under W3's burst).
 BACKLOG = 1024
+
+
+def quiet_sanic(app: Any) -> None:
+    """Log at WARNING, like uvicorn's ``log_level="warning"`` for python-socketio.
+
+    Sanic logs every WebSocket open and close at INFO (a formatted line to stderr per
+    connection): left on, it would bill W3/W4 for log lines the peer does not write.
+    """
+    from sanic import log
+
+    @app.before_server_start
+    async def quiet(*_: Any) -> None:
+        for logger in (log.logger, log.error_logger, log.server_logger, log.websockets_logger,
+                       log.access_logger):
+            logger.setLevel(logging.WARNING)

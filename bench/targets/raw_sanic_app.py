@@ -21,7 +21,7 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 from websockets.exceptions import ConnectionClosed
 
-from bench.targets.common import BACKLOG, parse_args, task_count
+from bench.targets.common import BACKLOG, parse_args, quiet_sanic, task_count
 
 INSTANCE = secrets.token_hex(6).encode()  # 12 bytes, prefixed to every relayed message
 CHANNEL_PREFIX = "raw:"
@@ -31,6 +31,7 @@ WELCOME = json.dumps({"type": "welcome", "data": None})
 def build(broker: str, count_broker: bool) -> Sanic:
     app = Sanic("bench_raw")
     app.config.MOTD = False
+    quiet_sanic(app)
     rooms: dict[str, set[Any]] = {}
     received = {"all": 0, "foreign": 0}
     relay: dict[str, Any] = {}

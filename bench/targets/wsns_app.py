@@ -7,7 +7,7 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from bench.targets.common import BACKLOG, parse_args, task_count
+from bench.targets.common import BACKLOG, parse_args, quiet_sanic, task_count
 from sanic_wsns import WsNamespaces
 from sanic_wsns.client import Client
 from sanic_wsns.namespace import Namespace
@@ -16,6 +16,7 @@ from sanic_wsns.namespace import Namespace
 def build(broker: str, count_broker: bool) -> Sanic:
     app = Sanic("bench_wsns")
     app.config.MOTD = False
+    quiet_sanic(app)
     wsns = WsNamespaces(
         app,
         broker=broker or "memory://",
