@@ -220,3 +220,24 @@ async def test_several_workers_with_the_memory_broker_are_refused_loudly(
             pass
     messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any("2 workers" in m and "memory://" in m for m in messages) is warned
+
+
+async def test_a_failing_message_handler_does_not_kill_the_listener(redis_server, caplog):
+    received: list[bytes] = []
+
+    def on_message(channel: str, payload: bytes) -> None:
+        received.append(payload)
+        if payload == b"bad":
+            raise RuntimeError("handler bug")
+
+    broker = RedisBroker(redis_server.url, on_message, lambda cs: None)
+    await broker.connect()
+    try:
+        await broker.subscribe("ch")
+        broker.publish("ch", b"bad")
+        broker.publish("ch", b"good")
+        await wait_for(lambda: received == [b"bad", b"good"])
+        assert broker.stats()["connected"] and broker.stats()["reconnects"] == 0
+        assert any("handler failed" in r.getMessage() for r in caplog.records)
+    finally:
+        await broker.disconnect()

@@ -26,7 +26,7 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -284,14 +284,12 @@ class RedisBroker(Broker):
         if self.cluster:
             self._client = RedisCluster.from_url(self._redis_url, **client_options)
             self._tasks.append(loop.create_task(self._discover(), name="wsns-redis-discover"))
-            await asyncio.wait_for(self._discovery_tried.wait(), CONNECT_TIMEOUT * 4)
+            await _within(CONNECT_TIMEOUT * 4, self._discovery_tried.wait())
         else:
             client = Redis.from_url(self._redis_url, **client_options)
             self._client = client
             self._add_link("redis", client.connection_pool.make_connection)
-        links = [link.first_attempt.wait() for link in self._links.values()]
-        if links:
-            await asyncio.wait_for(asyncio.gather(*links), CONNECT_TIMEOUT * 2)
+        await _within(CONNECT_TIMEOUT * 2, *(link.first_attempt.wait() for link in self._links.values()))
 
     async def disconnect(self) -> None:
         if self.connected and (self._outbox or self._writing):
@@ -482,6 +480,16 @@ class RedisBroker(Broker):
             "nodes": {name: link.up for name, link in self._links.items()},
             "last_error": self._last_error,
         }
+
+
+async def _within(seconds: float, *waits: Coroutine[Any, Any, Any]) -> None:
+    """Await ``waits`` for at most ``seconds``, without raising: start-up goes on regardless."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    if tasks:
+        await asyncio.wait(tasks, timeout=seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _redact(url: str) -> str:
