@@ -17,9 +17,11 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sanic import Sanic
 from servers import RunningServer, serve
 from websockets.asyncio.client import ClientConnection, connect
+from wsclient import close_of, recv_json
 
 from demo_app import create_app
 
@@ -106,14 +108,10 @@ def map_url(server: RunningServer, map_id: int) -> str:
     return server.ws(f"/api/1/ws/bubblemap/{map_id}")
 
 
-async def recv(ws: ClientConnection) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
-
-
 async def recv_type(ws: ClientConnection, type: str) -> dict[str, Any]:
     """The next frame of ``type``, skipping others (such as one's own broadcasts)."""
     while True:
-        frame = await recv(ws)
+        frame = await recv_json(ws)
         if frame["type"] == type:
             return frame
 
@@ -133,7 +131,7 @@ class MapClient:
         id = next(self._ids)
         await self.ws.send(json.dumps({"type": type, "data": data, "id": id}))
         while True:
-            frame = await recv(self.ws)
+            frame = await recv_json(self.ws)
             if frame.get("id") == id:
                 return frame
 
@@ -145,9 +143,9 @@ class MapClient:
 async def map_client(user: User, map_id: int) -> AsyncIterator[MapClient]:
     async with connect(map_url(user.server, map_id), additional_headers={"Cookie": user.cookie},
                        open_timeout=TIMEOUT, close_timeout=1) as ws:
-        welcome = await recv(ws)
+        welcome = await recv_json(ws)
         assert welcome["type"] == "welcome", welcome
-        snapshot = await recv(ws)
+        snapshot = await recv_json(ws)
         assert snapshot["type"] == "snapshot", snapshot
         yield MapClient(ws, welcome["data"], snapshot["data"])
 
@@ -160,12 +158,25 @@ async def close_code(server: RunningServer, map_id: int, cookie: str | None) -> 
         return await wait_closed(ws)
 
 
-async def wait_closed(ws: ClientConnection) -> int:
+async def wait_closed(ws: ClientConnection) -> int | None:
     """Read (and drop) frames until the server closes; the close code."""
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), TIMEOUT)
-    except Exception as exc:  # ConnectionClosed*, whichever side initiated
-        if ws.close_code is None:
-            raise AssertionError(f"connection not closed by the server: {exc!r}") from exc
-        return ws.close_code
+    return (await close_of(ws))[0]
+
+
+# -- fixtures shared by the test modules ----------------------------------------------------
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """One demo instance on a fresh SQLite file; ``root`` is its admin."""
+    async with running_demo(tmp_path / "db.sqlite", admins=["root"]) as server:
+        yield server
+
+
+@pytest.fixture
+async def ann(demo: RunningServer) -> User:
+    return await sign_in(demo, "ann")
+
+
+@pytest.fixture
+async def bob(demo: RunningServer) -> User:
+    return await sign_in(demo, "bob")

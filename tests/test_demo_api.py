@@ -3,25 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from demo_support import http, running_demo, sign_in
+from demo_support import http, sign_in
 
 BUBBLE = {"x": 10.0, "y": 20.0, "text": "hi", "color": "#3366cc"}
-
-
-@pytest.fixture
-async def demo(tmp_path):
-    async with running_demo(tmp_path / "db.sqlite", admins=["root"]) as server:
-        yield server
-
-
-@pytest.fixture
-async def ann(demo):
-    return await sign_in(demo, "ann")
-
-
-@pytest.fixture
-async def bob(demo):
-    return await sign_in(demo, "bob")
 
 
 # -- sessions -----------------------------------------------------------------------------

@@ -5,23 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from demo_support import close_code, map_client, recv, running_demo, sign_in, wait_closed
-
-
-@pytest.fixture
-async def demo(tmp_path):
-    async with running_demo(tmp_path / "db.sqlite") as server:
-        yield server
-
-
-@pytest.fixture
-async def ann(demo):
-    return await sign_in(demo, "ann")
-
-
-@pytest.fixture
-async def bob(demo):
-    return await sign_in(demo, "bob")
+from demo_support import close_code, map_client, wait_closed
+from wsclient import recv_json
 
 
 @pytest.fixture
@@ -187,7 +172,7 @@ async def test_infinite_coordinate_is_invalid_data_and_stores_nothing(ann, publi
     async with map_client(ann, public_map["id"]) as client:
         await client.ws.send('{"type":"bubble-create","id":1,"data":'
                              f'{{"x":{number},"y":0,"text":"","color":"#000000"}}}}')
-        error = await recv(client.ws)
+        error = await recv_json(client.ws)
     assert error["data"]["code"] == "invalid_data"
     assert await ann.bubbles(public_map["id"]) == []
 
@@ -235,7 +220,7 @@ async def test_nan_is_not_json_so_the_frame_is_an_invalid_message(ann, public_ma
     async with map_client(ann, public_map["id"]) as client:
         frame = {"type": "bubble-create", "id": 1, "data": {**BUBBLE, "x": float("nan")}}
         await client.ws.send(json.dumps(frame))
-        error = await recv(client.ws)
+        error = await recv_json(client.ws)
     assert error["type"] == "error"
     assert error["data"]["code"] == "invalid_message"
     assert await ann.bubbles(public_map["id"]) == []
