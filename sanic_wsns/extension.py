@@ -16,13 +16,13 @@ import secrets
 from collections.abc import Iterable
 from importlib import resources
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import msgspec
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json, raw
 
-from .broker import Broker, create_broker
+from .broker import Broker, create_broker, redact
 from .client import Client
 from .config import Settings, load_settings
 from .connection import Admission, Refusal, serve
@@ -408,7 +408,7 @@ class WsNamespaces:
                 "worker; clients on different workers will NOT see each other's messages. "
                 "Use a redis:// broker (WSNS_BROKER) or a single worker.", app.state.workers)
         logger.info("sanic-wsns started instance=%s broker=%s patterns=%s", self.instance_id,
-                    _redact(settings.broker), [p.pattern for p in self.patterns])
+                    redact(settings.broker), [p.pattern for p in self.patterns])
 
     async def _close_clients(self, app: Sanic) -> None:
         clients = [c for ns in self.registry for c in ns.clients.values()]
@@ -432,13 +432,6 @@ def _client_ids(exclude: Client | str | Iterable[Client | str] | None) -> tuple[
     if isinstance(exclude, (Client, str)):
         exclude = (exclude,)
     return tuple(c.id if isinstance(c, Client) else c for c in exclude)
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(parts.password, "***")
-    return url
 
 
 __all__ = ["WsNamespaces", "Settings"]

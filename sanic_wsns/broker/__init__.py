@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 from urllib.parse import urlsplit
 
-from .base import Broker, MessageCallback, RestoredCallback
+from .base import Broker, MessageCallback, RestoredCallback, redact
 
 #: URL scheme -> "module:class", imported only when used (redis is optional at import time).
 BACKENDS = {
@@ -31,4 +31,4 @@ def create_broker(
     return backend(url, on_message, on_restored, **options)
 
 
-__all__ = ["Broker", "MessageCallback", "RestoredCallback", "create_broker", "BACKENDS"]
+__all__ = ["BACKENDS", "Broker", "MessageCallback", "RestoredCallback", "create_broker", "redact"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 #: ``on_message(channel, payload)`` — a payload published by any instance.
 MessageCallback = Callable[[str, bytes], None]
@@ -76,3 +77,13 @@ class Broker(abc.ABC):
     def stats(self) -> dict[str, Any]:
         """Health and counters: at least ``connected``, ``published``, ``publish_failed``,
         ``received``, ``subscriptions``, ``reconnects``."""
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for logs and stats."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))

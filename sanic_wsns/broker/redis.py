@@ -36,7 +36,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, SlotNotCoveredError
 
-from .base import Broker
+from .base import Broker, redact
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -468,7 +468,7 @@ class RedisBroker(Broker):
         return {
             "backend": "redis",
             "mode": self.mode,
-            "url": _redact(self.url),
+            "url": redact(self.url),
             "connected": self.connected,
             "published": self._published,
             "publish_failed": self._publish_failed,
@@ -490,13 +490,3 @@ async def _within(seconds: float, *waits: Coroutine[Any, Any, Any]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _redact(url: str) -> str:
-    """``url`` without its password, for logs and stats."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit(parts._replace(netloc=user + netloc))
