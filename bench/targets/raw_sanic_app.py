@@ -62,7 +62,10 @@ def build(broker: str, count_broker: bool) -> Sanic:
     @app.before_server_start
     async def connect_broker(app: Sanic) -> None:
         if broker:
-            client = aioredis.Redis.from_url(broker)
+            # A blocking pool: 1,000 rooms publishing at once wait for a connection instead of
+            # failing with "Too many connections" (redis-py's default pool raises).
+            client = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
+                broker, max_connections=64))
             pubsub = client.pubsub()
             await pubsub.psubscribe(CHANNEL_PREFIX + "*")
             relay.update(client=client, pubsub=pubsub, task=asyncio.create_task(listen(pubsub)))
