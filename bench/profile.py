@@ -48,6 +48,7 @@ def summarize(collapsed: Path, top: int = 25) -> str:
     """Own time by package and by function, from py-spy's collapsed (``raw``) output."""
     own_by_package: collections.Counter[str] = collections.Counter()
     own_by_function: collections.Counter[str] = collections.Counter()
+    through: collections.Counter[str] = collections.Counter()
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -56,7 +57,16 @@ def summarize(collapsed: Path, top: int = 25) -> str:
         total += count
         own_by_package[package_of(leaf)] += count
         own_by_function[leaf] += count
-    lines = [f"{total} samples", "", "own time by package:"]
+        frames = stack.split(";")
+        if any("sanic_wsns/" in f for f in frames):
+            through["sanic_wsns"] += count
+        if any(f.startswith("build.<locals>.") for f in frames):  # the target's own handlers
+            through["bench"] += count
+    lines = [f"{total} samples; stacks through sanic_wsns (our code and what it calls): "
+             f"{100 * through['sanic_wsns'] / total:.1f}%, through the bench app's own handlers: "
+             f"{100 * through['bench'] / total:.1f}%",
+             "(py-spy samples Python frames: time inside C code, such as uvloop's send() syscall,",
+             "is billed to the Python line that called it)", "", "own time by package:"]
     lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in own_by_package.most_common()]
     lines += ["", f"top {top} functions by own time:"]
     lines += [f"  {100 * n / total:5.1f}%  {name}" for name, n in own_by_function.most_common(top)]
@@ -68,6 +78,7 @@ def main() -> None:
     parser.add_argument("--target", default="wsns", choices=["wsns", "raw", "socketio"])
     parser.add_argument("--workload", default="W1", choices=list(SPECS))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--top", type=int, default=25, help="how many functions to list")
     args = parser.parse_args()
     py_spy = shutil.which("py-spy")
     if py_spy is None:
@@ -99,7 +110,7 @@ def main() -> None:
 
         run_loadgen(make_spec(args.target, [server.ws_url], sizes), [server], 300, on_stage)
     print(f"{collapsed.relative_to(ROOT)}, {svg.relative_to(ROOT)}\n")
-    print(summarize(collapsed))
+    print(summarize(collapsed, args.top))
 
 
 if __name__ == "__main__":

@@ -82,6 +82,8 @@ METRICS: dict[str, list[Metric]] = {
     "W4": [
         Metric("cycles_per_s", "namespace create+drop cycles/s", "{:,.0f}"),
         Metric("cpu_us_per_cycle", "server CPU per cycle (µs)", "{:.0f}"),
+        Metric("user_us_per_cycle", "… of which user (µs)", "{:.0f}"),
+        Metric("cycles_per_cpu_s", "cycles per server CPU-second (the server's ceiling)", "{:,.0f}"),
         Metric("leaked_namespaces", "namespaces left afterwards", "{:.0f}"),
         Metric("leaked_clients", "clients left afterwards", "{:.0f}"),
         Metric("leaked_subscriptions", "broker subscriptions left", "{:.0f}"),
@@ -321,7 +323,9 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
             out.append(f"| {metric.label} | " + " | ".join(cells) + " |")
     out += ["", METHOD]
     if profile:
-        out += ["", "## Where the time goes (py-spy, W1 windowed stage, same machine)", "", profile]
+        out += ["", "## Where the time goes (py-spy, same machine, right after the runs)", "",
+                "`python -m bench.profile --target T --workload W` reproduces each; flame graphs land in "
+                "`bench/results/`.", "", profile]
     return "\n".join(out) + "\n"
 
 
@@ -411,15 +415,17 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 def _profile() -> str:
-    """py-spy summaries of sanic-wsns and the raw floor under W1 (skipped without py-spy)."""
+    """py-spy summaries of sanic-wsns and the raw floor under W1 and W4 (skipped without py-spy)."""
     sections = []
-    for target in ("wsns", "raw"):
-        done = subprocess.run([sys.executable, "-m", "bench.profile", "--target", target], cwd=ROOT,
-                              capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            return f"(profile skipped: {done.stderr.strip().splitlines()[-1:]})"
-        body = done.stdout.split("\n\n", 1)[-1]
-        sections.append(f"{TARGET_NAMES[target]}:\n\n```\n{body.strip()}\n```")
+    for workload, stage in (("W1", "windowed"), ("W4", "churn")):
+        for target in ("wsns", "raw"):
+            done = subprocess.run([sys.executable, "-m", "bench.profile", "--target", target,
+                                   "--workload", workload, "--top", "12"], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=600)
+            if done.returncode != 0:
+                return f"(profile skipped: {done.stderr.strip().splitlines()[-1:]})"
+            body = done.stdout.split("\n\n", 1)[-1].strip()
+            sections.append(f"### {workload} ({stage} stage), {TARGET_NAMES[target]}\n\n```\n{body}\n```")
     return "\n\n".join(sections)
 
 

@@ -233,6 +233,9 @@ def w4(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
         "cycles": result["cycles"],
         "cycles_per_s": result["cycles_per_s"],
         "cpu_us_per_cycle": _per(cpu(stages, "churn", [server.pid]), result["cycles"]),
+        "user_us_per_cycle": _per(cpu(stages, "churn", [server.pid], "user"), result["cycles"]),
+        # What one server core could sustain if the load generator were infinitely fast.
+        "cycles_per_cpu_s": _per(result["cycles"], cpu(stages, "churn", [server.pid]), 1.0),
         "leaked_namespaces": after["namespaces"],
         "leaked_clients": after["clients"],
         "leaked_tasks": after["tasks"] - baseline["tasks"],
