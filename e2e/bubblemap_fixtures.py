@@ -13,6 +13,7 @@ the same ports, so the next test finds it whole.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
@@ -150,8 +151,6 @@ class AccessLine:
 
 
 def _is_root() -> bool:
-    import os
-
     return os.geteuid() == 0
 
 
@@ -371,6 +370,12 @@ class MapPage:
 
     def click_save(self) -> None:
         self.page.get_by_test_id("editor-save").click()
+
+    def expect_save_settled(self, version: int, timeout: float = SHOWN_MS) -> None:
+        """The save just clicked ended: stored as ``version``, or answered by an error toast
+        (a request lost with its connection)."""
+        saved = self.page.locator(f'[data-testid=editor-version][data-version="{version}"]')
+        expect(saved.or_(self.page.get_by_test_id("toast-error")).first).to_be_visible(timeout=timeout)
 
     def delete(self, bubble_id: int) -> None:
         self.select(bubble_id)
