@@ -93,22 +93,15 @@ def test_balanced_pages_reloaded_through_nginx_converge_with_rest_and_websocket_
              for user, label in (("ann", "one"), ("bob", "two"))]
     bubbles = [pages[0].create(150, 150, "from one"), pages[1].create(450, 250, "from two")]
 
-    def splits() -> int:
-        return _rest_then_websocket_on_another_instance(deployment, browsers, pages, map_id)
-
-    reloads = 0
-    # Round-robin decides where each request goes; reload until a page's REST call and its
-    # next upgrade went to different instances (at least three rounds, at most eight).
-    while reloads < 3 or (not splits() and reloads < 8):
-        reloads += 1
+    for turn in (1, 2, 3):
         for n, page in enumerate(pages):
             page.reload()
             other = pages[1 - n]
-            other.edit(bubbles[n], f"round {reloads}: {other.label} edits {page.label}'s bubble")
-            expect(page.bubble(bubbles[n])).to_contain_text(f"round {reloads}:", timeout=SHOWN_MS)
+            other.edit(bubbles[n], f"round {turn}: {other.label} edits {page.label}'s bubble")
+            expect(page.bubble(bubbles[n])).to_contain_text(f"round {turn}:", timeout=SHOWN_MS)
         assert_converged(pages, ann, map_id)
-    assert splits(), "no page ever made its REST call on one instance and its upgrade on the other"
-    assert_converged(pages, ann, map_id)
+    # Each reload closed an upgrade, so nginx has logged it (a WebSocket is logged at its end).
+    assert _rest_then_websocket_on_another_instance(deployment, browsers, pages, map_id) >= 1
 
 
 def _rest_then_websocket_on_another_instance(deployment: Deployment, browsers: Browsers,
@@ -191,7 +184,7 @@ def test_pages_of_a_killed_instance_reconnect_through_nginx_and_converge(
     pages = [browsers.page(deployment.nginx.url, user, map_id, label).open()
              for user, label in (("ann", "one"), ("bob", "two"))]
     bubbles = [pages[0].create(150, 150, "one's"), pages[1].create(450, 250, "two's")]
-    _until_instance_b_hosts_a_page(admin_api, pages, map_id)
+    _until_instance_b_hosts_a_page(deployment, admin_api, pages, map_id)
 
     # Saves made as b dies, not before: a request b had stored but not yet published when
     # killed would be missed by pages that stay on a (see the module's docstring).
@@ -205,24 +198,33 @@ def test_pages_of_a_killed_instance_reconnect_through_nginx_and_converge(
                "both pages connected to instance a")
     for page in pages:
         page.expect_live(timeout=RECOVERED_MS)
-        page.expect_save_settled(version=3, timeout=RECOVERED_MS)
-    assert_converged(pages, ann, map_id)
-    pages[0].edit(bubbles[1], "one edits after the crash")
-    expect(pages[1].bubble(bubbles[1])).to_contain_text("one edits after the crash", timeout=SHOWN_MS)
-    pages[1].move(bubbles[0], 60, 90)
+        page.close_editor()
+    # A save clicked as b died was either held and sent after the reconnect, or failed with
+    # its connection ("Not saved"); either way every page ends up with what was stored.
+    assert_converged(pages, ann, map_id, timeout_s=RECOVERED_MS / 1000)
+    third = pages[0].create(300, 420, "one creates after the crash")
+    expect(pages[1].bubble(third)).to_contain_text("one creates after the crash", timeout=SHOWN_MS)
+    pages[1].move(third, 90, -60)
+    expect(pages[0].bubble(third)).to_have_attribute("data-version", "3", timeout=SHOWN_MS)
     assert_converged(pages, ann, map_id)
 
 
-def _until_instance_b_hosts_a_page(admin_api: dict[str, Api], pages: list[MapPage], map_id: int) -> None:
-    """Round-robin placed the pages' WebSockets; reload them until instance b has one."""
-    for attempt in range(8):
+def _until_instance_b_hosts_a_page(deployment: Deployment, admin_api: dict[str, Api],
+                                   pages: list[MapPage], map_id: int) -> None:
+    """Round-robin placed the pages' WebSockets; reload one until instance b has one.
+
+    A page load makes the same number of proxied requests each time, so reloading alone
+    could keep landing on the same instance: one extra request first moves the turn on.
+    """
+    for attempt in range(4):
         if clients_of(admin_api["b"].stats(), map_id) > 0:
             return
+        Api(deployment.nginx.url, "nudge")
         pages[attempt % len(pages)].reload()
         wait_until(lambda: clients_of(admin_api["a"].stats(), map_id)
                    + clients_of(admin_api["b"].stats(), map_id) == len(pages), 10,
                    "the reloaded page's old connection closed")
-    raise AssertionError("no page's WebSocket landed on instance b after 8 reloads")
+    raise AssertionError("no page's WebSocket landed on instance b after 4 reloads")
 
 
 def test_a_redis_restart_mid_editing_resyncs_pages_and_they_converge(
