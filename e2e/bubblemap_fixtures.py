@@ -274,7 +274,7 @@ def map_path(map_id: int) -> str:
 # -- pages --------------------------------------------------------------------------------
 
 #: Reads every drawn bubble: id, version, text (empty when the placeholder shows), fill and
-#: position (the translate minus the board's pan, which the tests never change).
+#: position (its translate: the board's pan is subtracted there, and the tests never pan).
 _READ_BUBBLES = """els => els.map(g => {
   const m = /translate\\(([-\\d.e]+)[ ,]+([-\\d.e]+)\\)/.exec(g.getAttribute("transform"));
   const label = g.querySelector(".bubble-text");
