@@ -3,6 +3,7 @@
 from .client import Client
 from .config import Settings
 from .errors import (
+    BrokerUnavailable,
     CloseCode,
     ConfigError,
     Conflict,
@@ -23,7 +24,7 @@ from .registry import OverCapacity
 __version__ = "0.1.0"
 
 __all__ = [
-    "Client", "CloseCode", "ConfigError", "Conflict", "Denied", "ErrorCode", "Forbidden",
+    "BrokerUnavailable", "Client", "CloseCode", "ConfigError", "Conflict", "Denied", "ErrorCode", "Forbidden",
     "Identity", "InvalidData", "Namespace", "NotFound", "OverCapacity", "Pattern", "Settings",
     "Unauthorized", "WsNamespaces", "WsnsError", "WsnsExtension",
 ]

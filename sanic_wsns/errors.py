@@ -104,5 +104,11 @@ class NotFound(Denied):
     close_code = CloseCode.NOT_FOUND
 
 
+class BrokerUnavailable(WsnsError):
+    """Raised by ``broadcast(..., strict=True)`` when the broker refused the payload: the
+    local clients got it, other instances' clients did not. Uncaught in a handler, the
+    client sees an ``internal`` error."""
+
+
 class ConfigError(ValueError):
     """A programming or configuration mistake detected at declaration or start-up."""

@@ -26,7 +26,7 @@ from .broker import Broker, create_broker, redact
 from .client import Client
 from .config import Settings, load_settings
 from .connection import Admission, Refusal, serve
-from .errors import CloseCode, ConfigError, Denied
+from .errors import BrokerUnavailable, CloseCode, ConfigError, Denied
 from .namespace import Counters, Namespace
 from .origins import origin_allowed
 from .pattern import AnyCallable, Identity, Pattern, call
@@ -287,21 +287,29 @@ class WsNamespaces:
         return namespace
 
     async def broadcast(self, path: str, type: str, data: Any = None, *,
-                        exclude: Client | str | Iterable[Client | str] | None = None) -> None:
+                        exclude: Client | str | Iterable[Client | str] | None = None,
+                        strict: bool = False) -> None:
         """Send ``{type, data}`` to every client of ``path`` on every instance; works on an
         instance that hosts no such namespace (a REST handler, say)."""
-        self.publish(self.resolve(path)[2], type, data, exclude)
+        self.publish(self.resolve(path)[2], type, data, exclude, strict)
 
     def publish(self, path: str, type: str, data: Any = None,
-                exclude: Client | str | Iterable[Client | str] | None = None) -> None:
-        """Encode once, write to local clients, relay the same bytes (``path`` canonical)."""
+                exclude: Client | str | Iterable[Client | str] | None = None,
+                strict: bool = False) -> None:
+        """Encode once, write to local clients, relay the same bytes (``path`` canonical).
+
+        A broker failure is counted and logged by the broker; with ``strict`` it also
+        raises ``BrokerUnavailable`` (after the local clients got the frame).
+        """
         frame = ws_text_frame(encode(type, data))
         excluded = _client_ids(exclude)
         namespace = self.registry.get(path)
         if namespace is not None:
             namespace.deliver(frame, excluded)
-        self.broker.publish(self.channel(path), encode_relay(
+        relayed = self.broker.publish(self.channel(path), encode_relay(
             RelayMessage(self.instance_id, Kind.FRAME, frame, excluded)))
+        if strict and not relayed:
+            raise BrokerUnavailable(f"broadcast to {path} reached this instance only: no broker")
 
     async def remove_namespace(self, path: str, code: int = CloseCode.REMOVED,
                                reason: str = "namespace removed", *, everywhere: bool = True) -> None:

@@ -54,10 +54,12 @@ class Namespace:
         return len(self.clients)
 
     async def broadcast(self, type: str, data: Any = None, *,
-                        exclude: Client | str | Iterable[Client | str] | None = None) -> None:
+                        exclude: Client | str | Iterable[Client | str] | None = None,
+                        strict: bool = False) -> None:
         """Send ``{type, data}`` to every client of this namespace, on every instance,
-        except ``exclude`` (clients or client ids)."""
-        self._wsns.publish(self.path, type, data, exclude)
+        except ``exclude`` (clients or client ids). A broker outage is counted and logged;
+        ``strict=True`` raises ``BrokerUnavailable`` for it instead."""
+        self._wsns.publish(self.path, type, data, exclude, strict)
 
     def deliver(self, frame: bytes, exclude: tuple[str, ...] = ()) -> None:
         """Write one ready frame to every local client not excluded.

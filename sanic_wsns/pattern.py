@@ -125,9 +125,11 @@ class Pattern:
         return self.template.format(params)
 
     async def broadcast(self, params: Mapping[str, Any], type: str, data: Any = None, *,
-                        exclude: Client | str | Iterable[Client | str] | None = None) -> None:
-        """Broadcast to the namespace for ``params`` on every instance, hosted here or not."""
-        self._wsns.publish(self.path(params), type, data, exclude)
+                        exclude: Client | str | Iterable[Client | str] | None = None,
+                        strict: bool = False) -> None:
+        """Broadcast to the namespace for ``params`` on every instance, hosted here or not
+        (``strict``: see ``Namespace.broadcast``)."""
+        self._wsns.publish(self.path(params), type, data, exclude, strict)
 
     def __repr__(self) -> str:
         return f"<Pattern {self.pattern}>"

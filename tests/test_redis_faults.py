@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from redis_instances import PREFIX, client, edit, instances, numsub, until
 from servers import wait_for
 
+from sanic_wsns import BrokerUnavailable
 from sanic_wsns.broker.redis import BACKOFF_CAP, BACKOFF_FIRST, backoff
 
 CHANNEL = PREFIX + "/maps/1"
@@ -73,3 +75,15 @@ def test_reconnect_backoff_grows_exponentially_with_jitter_and_is_capped_at_5_se
         delays = {backoff(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= d <= ceiling <= 5.0 for d in delays)
         assert len(delays) > 1  # jittered: instances do not reconnect in lockstep
+
+
+async def test_a_strict_broadcast_raises_once_local_clients_have_it_while_redis_is_away(redis_server):
+    async with instances(redis_server.url, count=1) as (a,), client(a.ws("1")) as ann:
+        redis_server.kill()
+        await wait_for(lambda: not a.broker["connected"])
+        with pytest.raises(BrokerUnavailable):
+            await a.wsns.broadcast("/maps/1", "news", "strict", strict=True)
+        assert (await until(ann, "news"))["data"] == "strict"
+        await a.wsns.broadcast("/maps/1", "news", "lenient")  # counted and logged, not raised
+        assert (await until(ann, "news"))["data"] == "lenient"
+        assert a.broker["publish_failed"] == 2

@@ -31,6 +31,8 @@ class Broker(abc.ABC):
       channel is subscribed on reconnection and ``on_restored`` is called for it.
     * ``publish`` never blocks and never raises: payloads leave in call order, and a
       payload that cannot be sent is counted in ``stats()["publish_failed"]`` and logged.
+      It returns ``False`` when it refused the payload at once (broker away, outbox
+      full), so an app that asks (``broadcast(..., strict=True)``) can be told.
     * A backend holds no subscription besides the channels it was asked for.
     """
 
@@ -70,8 +72,9 @@ class Broker(abc.ABC):
         """Drop ``channel``; payloads for it stop arriving."""
 
     @abc.abstractmethod
-    def publish(self, channel: str, payload: bytes) -> None:
-        """Queue ``payload`` for every subscriber of ``channel``, this instance included."""
+    def publish(self, channel: str, payload: bytes) -> bool:
+        """Queue ``payload`` for every subscriber of ``channel``, this instance included;
+        ``False`` if it was refused (and counted as failed) at once."""
 
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:

@@ -52,12 +52,13 @@ class MemoryBroker(Broker):
             if not subscribers:
                 del self._hub[channel]
 
-    def publish(self, channel: str, payload: bytes) -> None:
+    def publish(self, channel: str, payload: bytes) -> bool:
         self._published += 1
         loop = asyncio.get_running_loop()
         # call_soon keeps call order and keeps delivery out of the publisher's stack.
         for subscriber in self._hub.get(channel, ()):
             loop.call_soon(subscriber._deliver, channel, payload)
+        return True
 
     def _deliver(self, channel: str, payload: bytes) -> None:
         if channel in self._channels:

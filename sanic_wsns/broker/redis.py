@@ -415,15 +415,17 @@ class RedisBroker(Broker):
 
     # -- publishing ---------------------------------------------------------------------------
 
-    def publish(self, channel: str, payload: bytes) -> None:
+    def publish(self, channel: str, payload: bytes) -> bool:
         owner = self._owner(channel)
         if owner is None or not owner.up:
             self._fail(1, "broker disconnected")
-        elif len(self._outbox) >= OUTBOX_LIMIT:
+            return False
+        if len(self._outbox) >= OUTBOX_LIMIT:
             self._fail(1, f"outbox full ({OUTBOX_LIMIT} payloads waiting)")
-        else:
-            self._outbox.append((channel, payload))
-            self._wake.set()
+            return False
+        self._outbox.append((channel, payload))
+        self._wake.set()
+        return True
 
     async def _write(self) -> None:
         """The one writer: drains the outbox in call order, one pipelined batch at a time."""
