@@ -202,9 +202,15 @@ def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
 def w3(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
     """Idle connections: memory per connection and time to open them all."""
     server = start_target(stack, target, log_dir)
-    result, stages = run_loadgen(idle_spec(target, [server.ws_url], sizes), [server], 300)
+    held: dict[str, Any] = {}
+
+    def read_state(event: str, stage: str) -> None:
+        if event == "end":  # while the connections are still open
+            held.update(server.state())
+
+    result, stages = run_loadgen(idle_spec(target, [server.ws_url], sizes), [server], 300, read_state)
     before, after = stages["open"][server.pid]
-    state = server.state()
+    state = held
     return {
         "connections": result["connections"],
         "opens_per_s": result["opens_per_s"],
