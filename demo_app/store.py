@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -94,7 +95,7 @@ class Store:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout = 10000")
-        db.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         self._db = db
@@ -251,3 +252,19 @@ class Store:
 def _bubble(row: sqlite3.Row) -> Bubble:
     return Bubble(id=row["id"], x=row["x"], y=row["y"], text=row["text"], color=row["color"],
                   version=row["version"])
+
+
+def _enable_wal(db: sqlite3.Connection, attempts: int = 100, pause: float = 0.02) -> None:
+    """Switch a database to WAL, waiting for other instances doing the same.
+
+    The switch takes an exclusive lock, and SQLite does not apply ``busy_timeout`` to it:
+    instances opening one new file together got "database is locked" at start.
+    """
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause)
