@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from websockets.protocol import State
+
 from .errors import CloseCode
 from .limits import TokenBucket
 from .protocol import encode, ws_text_frame
+
+#: Payload of the keepalive pings (one outstanding per client at most).
+KEEPALIVE_PING = b"wsns-keepalive"
 
 if TYPE_CHECKING:
     from sanic import Request
@@ -26,7 +31,7 @@ class Client:
     """
 
     __slots__ = ("id", "namespace", "identity", "public", "request", "bucket",
-                 "_ws", "_transport", "_max_queue", "_closing")
+                 "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
 
     def __init__(
         self,
@@ -49,6 +54,12 @@ class Client:
         self._transport: asyncio.WriteTransport = ws.io_proto.transport
         self._max_queue = max_send_queue
         self._closing = False
+        self._pinged_at = ws.loop.time()
+        # The shared KeepaliveSweep pings this client; Sanic's task per connection would
+        # cost more memory than everything else sanic-wsns keeps for an idle client.
+        if ws.keepalive_ping_task is not None:
+            ws.keepalive_ping_task.cancel()
+            ws.keepalive_ping_task = None
 
     @property
     def open(self) -> bool:
@@ -76,6 +87,27 @@ class Client:
         if delivered:
             self.namespace.counters.messages_out += 1
         return delivered
+
+    def keepalive(self, now: float, interval: float, timeout: float) -> None:
+        """One step of the shared keepalive: close a peer that did not answer the last
+        ping within ``timeout``, or ping one last pinged ``interval`` ago.
+
+        The pong is recognised by Sanic itself: it resolves and removes the entry this
+        registers in ``ws.pings``.
+        """
+        ws = self._ws
+        if not self.open or ws.ws_proto.state is not State.OPEN:
+            return
+        if KEEPALIVE_PING in ws.pings:
+            if now - self._pinged_at >= timeout:
+                self.abort(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+            return
+        if now - self._pinged_at >= interval:
+            ws.pings[KEEPALIVE_PING] = ws.loop.create_future()
+            ws.ws_proto.send_ping(KEEPALIVE_PING)
+            for chunk in ws.ws_proto.data_to_send():
+                self._transport.write(chunk)
+            self._pinged_at = now
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Close with a handshake; the client's handler loop then ends normally."""

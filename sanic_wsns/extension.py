@@ -27,6 +27,7 @@ from .client import Client
 from .config import Settings, load_settings
 from .connection import Admission, Refusal, serve
 from .errors import BrokerUnavailable, CloseCode, ConfigError, Denied
+from .keepalive import KeepaliveSweep
 from .namespace import Counters, Namespace
 from .origins import origin_allowed
 from .pattern import AnyCallable, Identity, Pattern, call
@@ -81,6 +82,7 @@ class WsNamespaces:
         self._refused: dict[str, int] = {}
         self._accepted = 0
         self._stats_authorizer: AnyCallable | None = None
+        self._keepalive: KeepaliveSweep | None = None
         self._app: Sanic | None = None
         self.settings = load_settings({}, settings)
         self.registry: Registry[Namespace] = Registry(
@@ -410,6 +412,10 @@ class WsNamespaces:
         self._broker = create_broker(settings.broker, self._on_broker_message,
                                      self._on_broker_restored, sharded=settings.redis_sharded)
         await self._broker.connect()
+        interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
+        if interval and timeout:
+            self._keepalive = KeepaliveSweep(interval, timeout, self._clients)
+            self._keepalive.start()
         if app.state.workers > 1 and self._broker.scheme == "memory":
             logger.error(
                 "sanic-wsns: %d workers with the memory:// broker split every namespace per "
@@ -418,8 +424,13 @@ class WsNamespaces:
         logger.info("sanic-wsns started instance=%s broker=%s patterns=%s", self.instance_id,
                     redact(settings.broker), [p.pattern for p in self.patterns])
 
+    def _clients(self) -> Iterable[Client]:
+        return [client for ns in self.registry for client in ns.clients.values()]
+
     async def _close_clients(self, app: Sanic) -> None:
-        clients = [c for ns in self.registry for c in ns.clients.values()]
+        if self._keepalive is not None:
+            self._keepalive.stop()
+        clients = self._clients()
         if clients:
             closing = asyncio.gather(*(c.close(CloseCode.GOING_AWAY, "server shutting down")
                                        for c in clients), return_exceptions=True)

@@ -58,6 +58,24 @@ def test_reserved_message_types_cannot_be_handled():
             room.on(reserved)
 
 
+async def test_one_shared_sweep_pings_live_clients_which_stay_connected():
+    app = new_app()
+    app.config.WEBSOCKET_PING_INTERVAL = 0.1
+    app.config.WEBSOCKET_PING_TIMEOUT = 0.2
+    wsns = WsNamespaces(app)
+    wsns.pattern("/ws/live")
+    async with serve(app) as server:
+        joined = [await join(server.ws("/ws/live"), ping_interval=None) for _ in range(3)]
+        clients = list(wsns.get("/ws/live").clients.values())
+        assert all(c._ws.keepalive_ping_task is None for c in clients)  # no task per connection
+        first = [c._pinged_at for c in clients]
+        # Ten intervals: every client pinged again and again, its pongs accepted.
+        await wait_for(lambda: all(c._pinged_at > t + 1.0 for c, t in zip(clients, first, strict=True)))
+        assert len(wsns.get("/ws/live")) == 3 and all(c.open for c in clients)
+        for ws, _ in joined:
+            await ws.close()
+
+
 async def test_a_client_that_stops_answering_pings_is_disconnected_and_forgotten():
     app = new_app()
     app.config.WEBSOCKET_PING_INTERVAL = 0.2
