@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import resource
+from collections.abc import Callable
 from typing import Any
 
 
@@ -49,3 +50,11 @@ def quiet_sanic(app: Any) -> None:
         for logger in (log.logger, log.error_logger, log.server_logger, log.websockets_logger,
                        log.access_logger):
             logger.setLevel(logging.WARNING)
+
+
+def run_sanic(build: Callable[[str, bool], Any], description: str) -> None:
+    """Entry point of a Sanic target: ``build(broker, count_broker)`` served in one process."""
+    args = parse_args(description)
+    app = build(args.broker, args.count_broker)
+    app.run(host=args.host, port=args.port, single_process=True, access_log=False,
+            backlog=BACKLOG)

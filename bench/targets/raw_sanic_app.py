@@ -21,7 +21,7 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 from websockets.exceptions import ConnectionClosed
 
-from bench.targets.common import BACKLOG, parse_args, quiet_sanic, task_count
+from bench.targets.common import quiet_sanic, run_sanic, task_count
 
 INSTANCE = secrets.token_hex(6).encode()  # 12 bytes, prefixed to every relayed message
 CHANNEL_PREFIX = "raw:"
@@ -114,10 +114,7 @@ def build(broker: str, count_broker: bool) -> Sanic:
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
-    app = build(args.broker, args.count_broker)
-    app.run(host=args.host, port=args.port, single_process=True, access_log=False,
-            backlog=BACKLOG)
+    run_sanic(build, __doc__ or "")
 
 
 if __name__ == "__main__":

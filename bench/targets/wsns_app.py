@@ -7,7 +7,7 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from bench.targets.common import BACKLOG, parse_args, quiet_sanic, task_count
+from bench.targets.common import quiet_sanic, run_sanic, task_count
 from sanic_wsns import WsNamespaces
 from sanic_wsns.client import Client
 from sanic_wsns.namespace import Namespace
@@ -65,10 +65,7 @@ def build(broker: str, count_broker: bool) -> Sanic:
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
-    app = build(args.broker, args.count_broker)
-    app.run(host=args.host, port=args.port, single_process=True, access_log=False,
-            backlog=BACKLOG)
+    run_sanic(build, __doc__ or "")
 
 
 if __name__ == "__main__":
