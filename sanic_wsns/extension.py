@@ -252,10 +252,7 @@ class WsNamespaces:
 
     async def _drop(self, ns: Namespace) -> None:
         self.registry.drop(ns.path, self.channel(ns.path))
-        for name in ("messages_in", "messages_out"):
-            setattr(self._retired, name, getattr(self._retired, name) + getattr(ns.counters, name))
-        for reason, count in ns.counters.dropped.items():
-            self._retired.dropped[reason] = self._retired.dropped.get(reason, 0) + count
+        self._retired.merge(ns.counters)
         logger.debug("namespace dropped path=%s", ns.path)
         for hook in ns.pattern.empty_hooks:
             try:
@@ -340,12 +337,10 @@ class WsNamespaces:
     def stats(self) -> dict[str, Any]:
         """Instance id, broker health, totals and per-namespace counters."""
         namespaces = {ns.path: ns.stats() for ns in self.registry}
-        live_in = sum(s["messages_in"] for s in namespaces.values())
-        live_out = sum(s["messages_out"] for s in namespaces.values())
-        dropped = dict(self._retired.dropped)
+        counted = Counters()
+        counted.merge(self._retired)
         for ns in self.registry:
-            for reason, count in ns.counters.dropped.items():
-                dropped[reason] = dropped.get(reason, 0) + count
+            counted.merge(ns.counters)
         broker = self._broker.stats() if self._broker else {"connected": False}
         return {
             "instance": self.instance_id,
@@ -358,9 +353,9 @@ class WsNamespaces:
                 "namespaces_dropped": self.registry.dropped,
                 "connections_accepted": self._accepted,
                 "connections_refused": dict(self._refused),
-                "messages_in": self._retired.messages_in + live_in,
-                "messages_out": self._retired.messages_out + live_out,
-                "dropped": dropped,
+                "messages_in": counted.messages_in,
+                "messages_out": counted.messages_out,
+                "dropped": counted.dropped,
             },
             "namespaces": namespaces,
         }

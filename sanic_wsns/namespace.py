@@ -27,6 +27,13 @@ class Counters:
     def drop(self, reason: str) -> None:
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
+    def merge(self, other: Counters) -> None:
+        """Add ``other``'s counts to these (instance totals over live and dropped namespaces)."""
+        self.messages_in += other.messages_in
+        self.messages_out += other.messages_out
+        for reason, count in other.dropped.items():
+            self.dropped[reason] = self.dropped.get(reason, 0) + count
+
     def as_dict(self) -> dict[str, Any]:
         return {"messages_in": self.messages_in, "messages_out": self.messages_out,
                 "dropped": dict(self.dropped)}
