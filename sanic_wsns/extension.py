@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import itertools
 import logging
+import math
 import secrets
 from collections.abc import Iterable
 from importlib import resources
@@ -407,9 +408,10 @@ class WsNamespaces:
         self._broker = create_broker(settings.broker, self._on_broker_message,
                                      self._on_broker_restored, sharded=settings.redis_sharded)
         await self._broker.connect()
+        # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
-        if interval and timeout:
-            self._keepalive = KeepaliveSweep(interval, timeout, self._clients)
+        if interval:
+            self._keepalive = KeepaliveSweep(interval, timeout or math.inf, self._clients)
             self._keepalive.start()
         if app.state.workers > 1 and self._broker.scheme == "memory":
             logger.error(

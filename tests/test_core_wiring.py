@@ -76,6 +76,21 @@ async def test_one_shared_sweep_pings_live_clients_which_stay_connected():
             await ws.close()
 
 
+async def test_without_a_ping_timeout_clients_are_still_pinged_as_sanic_would():
+    app = new_app()
+    app.config.WEBSOCKET_PING_INTERVAL = 0.1
+    app.config.WEBSOCKET_PING_TIMEOUT = None
+    wsns = WsNamespaces(app)
+    wsns.pattern("/ws/untimed")
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/untimed"), ping_interval=None)
+        [client] = wsns.get("/ws/untimed").clients.values()
+        first = client._pinged_at
+        await wait_for(lambda: client._pinged_at > first + 0.3)
+        assert client.open
+        await ws.close()
+
+
 async def test_a_client_that_stops_answering_pings_is_disconnected_and_forgotten():
     app = new_app()
     app.config.WEBSOCKET_PING_INTERVAL = 0.2
