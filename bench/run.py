@@ -433,7 +433,7 @@ METHOD = """## Method
 - **Rerun.** `pip install -e '.[bench]'` (Debian: `apt-get install redis-server`), then
   `python -m bench.run --runs 3` (writes this file; raw figures in `bench/results/`).
   `python -m bench.profile --target wsns` profiles a server under W1 with py-spy.
-  `python -m bench.run --quick` is the tiny smoke run (`tests/test_bench_smoke.py`)."""
+  `python -m bench.run --quick` is the tiny smoke run (`tests/integration/bench/test_smoke.py`)."""
 
 
 def main(argv: list[str] | None = None) -> Path:

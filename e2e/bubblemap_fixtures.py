@@ -30,10 +30,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
-from server_process import ARTIFACTS, ROOT, ServerProcess, free_port
+from server_process import ARTIFACTS, ROOT, ServerProcess
 
-sys.path.insert(0, str(ROOT / "tests"))
-from redis_fixtures import RedisServer
+from tests.support.ports import free_port
+from tests.support.redis_servers import RedisServer
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 STATIC = ROOT / "demo_app" / "static"

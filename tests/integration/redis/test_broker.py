@@ -14,14 +14,14 @@ import urllib.request
 from contextlib import AsyncExitStack
 
 import pytest
-from redis_instances import PREFIX, channels, client, edit, frame, instances, numsub, until
 from sanic import Sanic
-from servers import new_app, serve, wait_for
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from sanic_wsns import WsNamespaces
 from sanic_wsns.broker.redis import OUTBOX_LIMIT, RedisBroker
+from tests.support.instances import PREFIX, channels, client, edit, frame, instances, numsub, until
+from tests.support.servers import new_app, serve, wait_for
 
 CHANNEL = PREFIX + "/maps/123"
 

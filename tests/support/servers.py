@@ -29,11 +29,6 @@ def new_app(prefix: str = "wsns_test") -> Sanic:
     return app
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @dataclass
 class RunningServer:

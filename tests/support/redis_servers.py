@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from servers import free_port
+
+from tests.support.ports import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-from redis_instances import PREFIX, channels, client, edit, instances, numsub, until
-from servers import wait_for
+from tests.support.instances import PREFIX, channels, client, edit, instances, numsub, until
+from tests.support.servers import wait_for
 
 
 async def test_sharded_mode_uses_shard_channels_end_to_end(redis_server):

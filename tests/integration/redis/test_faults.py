@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from redis_instances import PREFIX, client, edit, instances, numsub, until
-from servers import wait_for
 
 from sanic_wsns import BrokerUnavailable
 from sanic_wsns.broker.redis import BACKOFF_CAP, BACKOFF_FIRST, backoff
+from tests.support.instances import PREFIX, client, edit, instances, numsub, until
+from tests.support.servers import wait_for
 
 CHANNEL = PREFIX + "/maps/1"
 

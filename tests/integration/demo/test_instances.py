@@ -12,9 +12,9 @@ import itertools
 from contextlib import AsyncExitStack
 
 import pytest
-from demo_support import close_code, map_client, running_demo, sign_in, wait_closed
 
 from demo_app.store import Store
+from tests.support.demo import close_code, map_client, running_demo, sign_in, wait_closed
 
 HAS_REDIS_BROKER = importlib.util.find_spec("sanic_wsns.broker.redis") is not None
 BUBBLE = {"x": 1.0, "y": 2.0, "text": "shared", "color": "#22aa66"}

@@ -15,10 +15,10 @@ from typing import Any
 
 from sanic import Request
 from sanic.response import HTTPResponse, empty
-from servers import RunningServer, new_app, serve
 from websockets.asyncio.client import ClientConnection, connect
 
 from sanic_wsns import WsNamespaces
+from tests.support.servers import RunningServer, new_app, serve
 
 PATTERN = "/maps/<map_id:str>"
 PREFIX = "wsns:"

@@ -7,11 +7,11 @@ import urllib.request
 from typing import Any
 
 import pytest
-from core_app import build_app
-from servers import serve, wait_for
-from wsclient import close_of, join, open_ws, recv_json
 
 from sanic_wsns import Unauthorized
+from tests.support.core_app import build_app
+from tests.support.servers import serve, wait_for
+from tests.support.wsclient import close_of, join, open_ws, recv_json
 
 
 def http_get(url: str, headers: dict | None = None) -> tuple[int, Any, bytes]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 TARGETS = ("wsns", "raw", "socketio")
 FIGURES = {
     "W1": ("cpu_us_per_delivery", "deliveries_per_s", "p50_ms", "p99_ms"),

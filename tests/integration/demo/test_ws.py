@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from demo_support import close_code, map_client, wait_closed
-from wsclient import recv_json
+
+from tests.support.demo import close_code, map_client, wait_closed
+from tests.support.wsclient import recv_json
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 from sanic import Sanic
-from servers import RunningServer, serve
 from websockets.asyncio.client import ClientConnection, connect
-from wsclient import close_of, recv_json
 
 from demo_app import create_app
+from tests.support.servers import RunningServer, serve
+from tests.support.wsclient import close_of, recv_json
 
 TIMEOUT = 5.0
 

@@ -3,10 +3,11 @@
 import asyncio
 
 import pytest
-from core_app import build_app
-from servers import serve, wait_for
 from websockets.exceptions import InvalidStatus
-from wsclient import close_of, join, open_ws, recv_json
+
+from tests.support.core_app import build_app
+from tests.support.servers import serve, wait_for
+from tests.support.wsclient import close_of, join, open_ws, recv_json
 
 
 async def test_first_client_creates_the_namespace_and_later_ones_join_it(core):

@@ -5,9 +5,9 @@ import json
 import socket
 import urllib.request
 
-from core_app import build_app
-from servers import serve, wait_for
-from wsclient import join, recv_json, request
+from tests.support.core_app import build_app
+from tests.support.servers import serve, wait_for
+from tests.support.wsclient import join, recv_json, request
 
 
 def post(url: str, body: object) -> dict:

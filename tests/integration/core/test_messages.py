@@ -4,9 +4,10 @@ import asyncio
 import json
 
 import pytest
-from core_app import build_app
-from servers import serve, wait_for
-from wsclient import close_of, join, recv_json, request
+
+from tests.support.core_app import build_app
+from tests.support.servers import serve, wait_for
+from tests.support.wsclient import close_of, join, recv_json, request
 
 
 async def still_works(ws) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import msgspec
 from sanic import Request, Sanic
 from sanic.response import json
-from servers import new_app
 
 from sanic_wsns import Conflict, Forbidden, Identity, NotFound, Unauthorized, WsNamespaces
+from tests.support.servers import new_app
 
 DENIALS = {401: Unauthorized, 403: Forbidden, 404: NotFound}
 

@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 from sanic_ext import Extend
-from servers import new_app, serve, wait_for
-from wsclient import close_of, join
 
 from sanic_wsns import ConfigError, WsNamespaces, WsnsExtension
+from tests.support.servers import new_app, serve, wait_for
+from tests.support.wsclient import close_of, join
 
 
 async def test_it_works_as_a_sanic_ext_extension():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from demo_support import http, sign_in
+
+from tests.support.demo import http, sign_in
 
 BUBBLE = {"x": 10.0, "y": 20.0, "text": "hi", "color": "#3366cc"}
 
