@@ -53,6 +53,10 @@ async def test_seed_scenario_b_leaves_and_comes_back_through_any_instance(redis_
                 assert (await until(alice, "edited"))["data"] == {"bubble": 10 + n}
             assert a.broker["publish_failed"] == b.broker["publish_failed"] == 0
             assert a.totals["namespaces"] == 1
+            # A client's echo comes from A's local delivery, before A's outbox reaches Redis:
+            # wait until Redis has all four edits, or step 5's new subscription on B could
+            # still receive edit 11 and take it for edit 20.
+            await wait_for(lambda: a.broker["published"] == 4 and a.broker["outbox"] == 0)
 
             # Step 5: B reopens through B, then through A: both receive A's edits again.
             async with client(b.ws("123")) as bob_on_b, client(a.ws("123")) as bob_on_a:
