@@ -38,3 +38,27 @@ def encode_relay(message: RelayMessage) -> bytes:
 def decode_relay(payload: bytes) -> RelayMessage:
     """Raises ``msgspec.DecodeError`` for a payload that is not a relay message."""
     return _decode(payload)
+
+
+# In a namespace with history the broker itself numbers each frame (one atomic script in
+# Redis), so the offset and epoch travel in front of the relay message as ASCII:
+# ``h<offset>:<epoch>:<relay message>``. A plain relay message is a msgpack array and never
+# starts with ``h``.
+_HISTORY = ord("h")
+
+
+def history_payload(offset: int, epoch: str, message: bytes) -> bytes:
+    """What the broker publishes for frame ``offset`` of ``epoch`` (memory:// builds it here;
+    the Redis script builds the same bytes)."""
+    return b"h%d:%s:%s" % (offset, epoch.encode(), message)
+
+
+def split_history(payload: bytes) -> tuple[int, str, bytes] | None:
+    """``(offset, epoch, relay message)`` of a history payload, or ``None`` for a plain one.
+
+    Raises ``ValueError`` for a payload that starts like a history one but is malformed.
+    """
+    if not payload or payload[0] != _HISTORY:
+        return None
+    offset, epoch, message = payload[1:].split(b":", 2)
+    return int(offset), epoch.decode(), message
