@@ -1,0 +1,178 @@
+"""One history namespace's delivery on this instance: in offset order, gaps filled once.
+
+The hub hands every numbered frame heard from the broker to the namespace's ``Feed``; the
+feed runs the ``Sequencer`` (recovery.py) and does what it says: writes frames to the
+clients in offset order, reads history once when a hole appears (for every client of the
+instance at once), tells clients to ``resync`` only when history cannot help.
+
+A client that comes back with ``since``/``epoch`` joins through ``admit``: live frames are
+held for it while its missed frames are read, so it gets the missed ones, then the held
+ones, with no gap and no duplicate — whatever was published meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from .protocol import encode, ws_text_frame
+from .recovery import Entry, Position, Recovery, ResyncReason, Sequencer, Step, plan_recovery
+
+logger = logging.getLogger("sanic_wsns")
+
+#: ``read(after)``: the stream's last position and its frames after ``after``.
+HistoryReader = Callable[[int], Awaitable[tuple[Position, list[Entry]]]]
+#: ``deliver(frame, exclude)``: write one ready frame to every admitted local client.
+Deliver = Callable[[bytes, tuple[str, ...]], None]
+#: ``welcome(position, recovered)``: the client's welcome as a ready WebSocket frame.
+Welcome = Callable[[Position, bool | None], bytes]
+
+
+class Writable(Protocol):
+    id: str
+
+    def write(self, frame: bytes) -> bool: ...
+
+
+def resync_frame(reason: ResyncReason) -> bytes:
+    return ws_text_frame(encode("resync", {"reason": reason.value}))
+
+
+def client_frame(frame: bytes) -> bytes:
+    """A stored frame (JSON with its offset) as the WebSocket frame every client gets."""
+    return ws_text_frame(frame)
+
+
+class Feed:
+    """Frames of one history namespace, in offset order, to its local clients."""
+
+    def __init__(self, position: Position, read: HistoryReader, deliver: Deliver, name: str):
+        self._sequencer = Sequencer(position)
+        self._read = read
+        self._deliver = deliver
+        self._name = name
+        # Clients catching up: what they are owed after their recovery, in order.
+        self._joining: dict[str, list[tuple[int, bytes, tuple[str, ...]]]] = {}
+        # Clients that have more than this instance delivered: offset to pass, then admit.
+        self._ahead: dict[str, tuple[int, Writable, Callable[[], None]]] = {}
+        self._fill: asyncio.Task[None] | None = None
+        self.resyncs: dict[str, int] = {}
+
+    @property
+    def position(self) -> Position:
+        return self._sequencer.position
+
+    def heard(self, offset: int, epoch: str, frame: bytes, exclude: tuple[str, ...] = ()) -> None:
+        """A numbered frame (already a WebSocket frame) from the broker."""
+        self._apply(self._sequencer.push(offset, epoch, frame), exclude)
+
+    def restored(self) -> None:
+        """The broker link came back: read what was published while it was away."""
+        self._apply(self._sequencer.resume())
+
+    async def admit(self, client: Writable, since: int | None, epoch: str | None,
+                    welcome: Welcome, admit: Callable[[], None]) -> Recovery | None:
+        """Welcome ``client`` and make it a receiver of this namespace's frames.
+
+        Without ``since`` it starts at the feed's position. With it, the frames it missed
+        are read from history and sent after the welcome (``recovered: true``), or a
+        ``resync`` follows (``recovered: false``). ``welcome(position, recovered)``
+        builds the welcome frame; ``admit()`` adds the client to the namespace's clients.
+        """
+        if since is None:
+            client.write(welcome(self.position, None))
+            admit()
+            return None
+        held = self._joining[client.id] = []
+        attached = self.position
+        try:
+            plan = await self._plan(since, epoch, attached)
+        finally:
+            self._joining.pop(client.id, None)
+        start = since if plan.recovered else attached.offset
+        client.write(welcome(Position(start, attached.epoch), plan.recovered))
+        for _, frame in plan.frames:
+            client.write(client_frame(frame))
+        if plan.reason is not None:
+            self._count(plan.reason)
+            client.write(resync_frame(plan.reason))
+        for offset, frame, exclude in held:
+            if offset > plan.skip_through and client.id not in exclude:
+                client.write(frame)
+        if plan.skip_through > self.position.offset:
+            # It came from an instance that is ahead of this one: it joins the namespace
+            # once this feed passes what it has.
+            self._ahead[client.id] = (plan.skip_through, client, admit)
+        else:
+            admit()
+        return plan
+
+    async def _plan(self, since: int, epoch: str | None, attached: Position) -> Recovery:
+        if epoch != attached.epoch:  # no read can help across epochs
+            return plan_recovery(since, epoch or "", attached, attached, [])
+        try:
+            top, entries = await self._read(since)
+        except Exception as exc:  # the broker is away: the client re-fetches
+            logger.warning("history read failed for a recovering client ns=%s: %s", self._name, exc)
+            return Recovery(False, reason=ResyncReason.BROKER_LOST, skip_through=attached.offset)
+        return plan_recovery(since, epoch, attached, top, entries)
+
+    def _apply(self, step: Step, exclude: tuple[str, ...] = ()) -> None:
+        if step.resync is not None:
+            self._count(step.resync)
+            frame = resync_frame(step.resync)
+            self._deliver(frame, ())
+            for held in self._joining.values():
+                held.append((0, frame, ()))
+            self._release_ahead(0, frame, (), everyone=True)
+        for offset, frame in step.deliver:
+            # Only the frame that arrived now carries its exclusions: frames from history do
+            # not remember them (an excluded client may see its own change once more).
+            self._deliver(frame, exclude)
+            for held in self._joining.values():
+                held.append((offset, frame, exclude))
+            if self._ahead:
+                self._release_ahead(offset, frame, exclude)
+        if step.read_after is not None:
+            self._fill = asyncio.get_running_loop().create_task(
+                self._read_gap(step.read_after), name=f"wsns-fill {self._name}")
+
+    def _release_ahead(self, offset: int, frame: bytes, exclude: tuple[str, ...],
+                       everyone: bool = False) -> None:
+        """Admit the clients that were ahead once ``offset`` passes what they have."""
+        for client_id, (skip_through, client, admit) in list(self._ahead.items()):
+            if everyone or offset > skip_through:
+                del self._ahead[client_id]
+                if client_id not in exclude:
+                    client.write(frame)
+                admit()
+
+    async def _read_gap(self, after: int) -> None:
+        try:
+            top, entries = await self._read(after)
+        except Exception as exc:
+            logger.warning("history read failed ns=%s after=%d: %s", self._name, after, exc)
+            self._apply(self._sequencer.fail())
+            return
+        self._apply(self._sequencer.fill(top, [(o, client_frame(f)) for o, f in entries]))
+
+    def _count(self, reason: ResyncReason) -> None:
+        self.resyncs[reason.value] = self.resyncs.get(reason.value, 0) + 1
+
+    def forget(self, client_id: str) -> None:
+        """A client left before it caught up: hold nothing more for it."""
+        self._joining.pop(client_id, None)
+        self._ahead.pop(client_id, None)
+
+    async def settled(self) -> None:
+        """Return once no gap read is in flight (tests and shutdown wait on it)."""
+        while self._fill is not None and not self._fill.done():
+            await asyncio.gather(asyncio.shield(self._fill), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop a gap read in flight (the namespace is dropped)."""
+        if self._fill is not None and not self._fill.done():
+            self._fill.cancel()
+            await asyncio.gather(self._fill, return_exceptions=True)

@@ -1,0 +1,223 @@
+"""A history namespace's feed: offset order, one gap read for all clients, joining clients.
+
+The history store here is a dict and the clients are lists: this is the pure logic between
+the broker and the sockets (the real broker and sockets are in tests/integration).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from sanic_wsns.feed import Feed
+from sanic_wsns.protocol import ws_text_frame
+from sanic_wsns.recovery import Position
+
+
+def stored(offset: int) -> bytes:
+    return b'{"type":"t","data":null,"offset":%d}' % offset
+
+
+def live(offset: int) -> bytes:
+    return ws_text_frame(stored(offset))
+
+
+def decode(frame: bytes) -> dict:
+    return json.loads(frame[2:])  # these frames are short: a 2-byte header
+
+
+class History:
+    """Offsets 1..top of epoch "e", of which those below ``first`` were trimmed; a read can
+    be held at a gate to force an interleaving."""
+
+    def __init__(self, top: int, first: int = 1):
+        self.top, self.first, self.reads = top, first, 0
+        self.gate: asyncio.Event | None = None
+        self.fail = False
+
+    async def read(self, after: int):
+        self.reads += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail:
+            raise ConnectionError("redis away")
+        start = max(after + 1, self.first)
+        return Position(self.top, "e"), [(o, stored(o)) for o in range(start, self.top + 1)]
+
+
+class Client:
+    def __init__(self, id: str):
+        self.id, self.frames = id, []
+
+    def write(self, frame: bytes) -> bool:
+        self.frames.append(decode(frame))
+        return True
+
+    def offsets(self) -> list:
+        return [f.get("offset") for f in self.frames if f["type"] == "t"]
+
+    def types(self) -> list:
+        return [f["type"] for f in self.frames]
+
+
+class Namespace:
+    def __init__(self):
+        self.clients: dict[str, Client] = {}
+
+    def deliver(self, frame: bytes, exclude: tuple[str, ...] = ()) -> None:
+        for client in self.clients.values():
+            if client.id not in exclude:
+                client.write(frame)
+
+
+def welcome(position: Position, recovered):
+    body = {"position": {"offset": position.offset, "epoch": position.epoch}}
+    if recovered is not None:
+        body["recovered"] = recovered
+    return ws_text_frame(json.dumps({"type": "welcome", "data": body}).encode())
+
+
+@pytest.fixture
+def ns():
+    return Namespace()
+
+
+def make_feed(ns, history, position=None):
+    return Feed(position or Position(0, "e"), history.read, ns.deliver, "/t")
+
+
+async def settle(feed):
+    await asyncio.wait_for(feed.settled(), 5)
+
+
+async def join(feed, ns, client, since=None, epoch=None):
+    return await feed.admit(client, since, epoch, welcome, lambda: ns.clients.__setitem__(client.id, client))
+
+
+async def test_a_fresh_client_is_welcomed_at_the_feed_position_and_gets_later_frames(ns):
+    history = History(top=3)
+    feed = make_feed(ns, history, Position(3, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    feed.heard(4, "e", live(4))
+    assert alice.frames[0]["data"]["position"] == {"offset": 3, "epoch": "e"}
+    assert "recovered" not in alice.frames[0]["data"] and alice.offsets() == [4]
+
+
+async def test_one_gap_read_fills_the_hole_for_every_client(ns):
+    history = History(top=6)
+    feed = make_feed(ns, history, Position(2, "e"))
+    clients = [Client(str(n)) for n in range(3)]
+    for client in clients:
+        await join(feed, ns, client)
+    feed.heard(5, "e", live(5))
+    feed.heard(6, "e", live(6))
+    await settle(feed)
+    assert history.reads == 1
+    assert all(c.offsets() == [3, 4, 5, 6] for c in clients)
+
+
+async def test_a_returning_client_gets_exactly_what_it_missed_then_live_frames(ns):
+    history = History(top=5)
+    feed = make_feed(ns, history, Position(5, "e"))
+    bob = Client("b")
+    plan = await join(feed, ns, bob, since=2, epoch="e")
+    feed.heard(6, "e", live(6))
+    assert plan.recovered and bob.frames[0]["data"]["recovered"] is True
+    assert bob.frames[0]["data"]["position"]["offset"] == 2
+    assert bob.offsets() == [3, 4, 5, 6]
+
+
+async def test_frames_published_while_a_client_recovers_are_neither_lost_nor_doubled(ns):
+    history = History(top=5)
+    history.gate = asyncio.Event()  # hold the recovering client's read
+    feed = make_feed(ns, history, Position(5, "e"))
+    bob = Client("b")
+    joining = asyncio.ensure_future(join(feed, ns, bob, since=1, epoch="e"))
+    await asyncio.sleep(0)
+    history.top = 7  # two more published while the read is held
+    feed.heard(6, "e", live(6))
+    feed.heard(7, "e", live(7))
+    history.gate.set()
+    await asyncio.wait_for(joining, 5)
+    feed.heard(8, "e", live(8))
+    assert bob.offsets() == [2, 3, 4, 5, 6, 7, 8]
+
+
+async def test_a_client_ahead_of_this_instance_does_not_get_its_frames_twice(ns):
+    history = History(top=9)
+    feed = make_feed(ns, history, Position(7, "e"))
+    bob = Client("b")
+    await join(feed, ns, bob, since=9, epoch="e")
+    feed.heard(8, "e", live(8))
+    feed.heard(9, "e", live(9))
+    feed.heard(10, "e", live(10))
+    assert bob.offsets() == [10]
+
+
+@pytest.mark.parametrize(("since", "epoch", "first", "reason"), [
+    (1, "e", 4, "history_exhausted"),
+    (1, "other", 1, "epoch_changed"),
+])
+async def test_a_client_history_cannot_catch_up_is_welcomed_unrecovered_then_resynced(
+        ns, since, epoch, first, reason):
+    feed = make_feed(ns, History(top=5, first=first), Position(5, "e"))
+    bob = Client("b")
+    plan = await join(feed, ns, bob, since=since, epoch=epoch)
+    assert not plan.recovered
+    assert bob.types() == ["welcome", "resync"]
+    assert bob.frames[0]["data"] == {"position": {"offset": 5, "epoch": "e"}, "recovered": False}
+    assert bob.frames[1]["data"] == {"reason": reason}
+    assert feed.resyncs == {reason: 1}
+
+
+async def test_a_recovering_client_with_the_broker_away_is_resynced(ns):
+    history = History(top=5)
+    history.fail = True
+    feed = make_feed(ns, history, Position(5, "e"))
+    bob = Client("b")
+    await join(feed, ns, bob, since=2, epoch="e")
+    assert bob.types() == ["welcome", "resync"] and bob.frames[1]["data"]["reason"] == "broker_lost"
+
+
+async def test_after_a_broker_outage_the_feed_reads_what_it_missed(ns):
+    history = History(top=4)
+    feed = make_feed(ns, history, Position(2, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    feed.restored()
+    await settle(feed)
+    assert alice.offsets() == [3, 4] and "resync" not in alice.types()
+
+
+async def test_a_hole_beyond_history_resyncs_every_client_once(ns):
+    feed = make_feed(ns, History(top=9, first=7), Position(2, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    feed.heard(9, "e", live(9))
+    await settle(feed)
+    assert alice.types() == ["welcome", "resync"]
+    feed.heard(10, "e", live(10))
+    assert alice.offsets() == [10]
+
+
+async def test_excluded_clients_skip_the_live_frame(ns):
+    feed = make_feed(ns, History(top=0))
+    alice, bob = Client("a"), Client("b")
+    await join(feed, ns, alice)
+    await join(feed, ns, bob)
+    feed.heard(1, "e", live(1), exclude=("a",))
+    assert alice.offsets() == [] and bob.offsets() == [1]
+
+
+async def test_a_client_that_leaves_before_catching_up_is_forgotten(ns):
+    feed = make_feed(ns, History(top=9), Position(7, "e"))
+    bob = Client("b")
+    await join(feed, ns, bob, since=9, epoch="e")
+    feed.forget("b")
+    feed.heard(8, "e", live(8))
+    feed.heard(9, "e", live(9))
+    feed.heard(10, "e", live(10))
+    assert bob.offsets() == [] and "b" not in ns.clients
