@@ -16,6 +16,7 @@ import msgspec
 class Kind(enum.IntEnum):
     FRAME = 0  # deliver ``frame`` to every local client but ``exclude``
     REMOVE = 1  # close every local client with ``code``/``reason`` and drop the namespace
+    PRESENCE = 2  # clients ``joins`` (id, public JSON) arrived and ``leaves`` (ids) left
 
 
 class RelayMessage(msgspec.Struct, array_like=True, frozen=True):
@@ -25,6 +26,8 @@ class RelayMessage(msgspec.Struct, array_like=True, frozen=True):
     exclude: tuple[str, ...] = ()
     code: int = 0
     reason: str = ""
+    joins: tuple[tuple[str, bytes], ...] = ()
+    leaves: tuple[str, ...] = ()
 
 
 _encode = msgspec.msgpack.Encoder().encode

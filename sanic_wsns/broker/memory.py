@@ -10,12 +10,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+from ..history import History
+from ..presence import Entries
+from ..recovery import Entry, Position
+from ..relay import history_payload
 from .base import Broker
+from .memory_history import MemoryHistory
+from .memory_presence import MemoryPresence
 
 
 class MemoryBroker(Broker):
     scheme = "memory"
     _hubs: ClassVar[dict[str, dict[str, set[MemoryBroker]]]] = {}
+    _histories: ClassVar[dict[str, MemoryHistory]] = {}
+    _presences: ClassVar[dict[str, MemoryPresence]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -59,6 +67,33 @@ class MemoryBroker(Broker):
         for subscriber in self._hub.get(channel, ()):
             loop.call_soon(subscriber._deliver, channel, payload)
         return True
+
+    async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
+                               history: History) -> Position:
+        """Number ``frame_head``, keep it, and publish ``message`` behind the offset header."""
+        position, _ = self._histories.setdefault(self.url, MemoryHistory()).append(
+            channel, frame_head, history)
+        self.publish(channel, history_payload(position.offset, position.epoch, message))
+        return position
+
+    async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
+        return self._histories.setdefault(self.url, MemoryHistory()).read(channel, after, history)
+
+    @property
+    def _presence(self) -> MemoryPresence:
+        return self._presences.setdefault(self.url, MemoryPresence())
+
+    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]:
+        return self._presence.add(channel, entries, ttl)
+
+    async def presence_remove(self, channel: str, client_ids: list[str]) -> list[str]:
+        return self._presence.remove(channel, client_ids)
+
+    async def presence_expire(self, channel: str, limit: int) -> list[str]:
+        return self._presence.expire(channel, limit)
+
+    async def presence_get(self, channel: str) -> Entries:
+        return self._presence.get(channel)
 
     def _deliver(self, channel: str, payload: bytes) -> None:
         if channel in self._channels:

@@ -1,0 +1,282 @@
+"""Presence on one instance: the namespaces' mirrors, batched writes, refresh and sweep.
+
+``Tracker`` keeps, for each hosted presence namespace, the ``PresenceMirror`` its clients
+are shown and the ``PresenceBatch`` of local joins and leaves not yet written. A batch is
+written to the broker's presence store and announced on the namespace's channel at most
+once per ``window`` (the first change after a quiet spell goes at once), so a thousand
+clients joining together cost a few diffs, not a million frames. A joining client gets its
+``presence_state`` with the batch that announces it: it sees itself, and no diff repeats
+what its state already said.
+
+One periodic task serves every namespace: it refreshes the expiry of this instance's
+entries (one write per namespace, however many clients) and sweeps expired entries (an
+instance that died without a goodbye); the store hands each expired entry to one sweeper,
+which announces the leave. No instance ever asks another anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import msgspec
+
+from .presence import STATE_LIMIT, Entries, PresenceBatch, PresenceMirror, encode_diff, encode_state
+from .protocol import ws_text_frame
+
+logger = logging.getLogger("sanic_wsns")
+
+#: Expired entries one sweep removes per namespace (the next sweep takes the rest).
+SWEEP_LIMIT = 1_000
+
+
+class PresenceStore(Protocol):
+    """The broker's shared presence (Redis: a hash and a sorted set per namespace)."""
+
+    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]: ...
+
+    async def presence_remove(self, channel: str, client_ids: list[str]) -> list[str]: ...
+
+    async def presence_expire(self, channel: str, limit: int) -> list[str]: ...
+
+    async def presence_get(self, channel: str) -> Entries: ...
+
+
+class Writable(Protocol):
+    id: str
+
+    def write(self, frame: bytes) -> bool: ...
+
+
+#: ``announce(channel, joins, leaves)``: publish a presence diff to the other instances.
+Announce = Callable[[str, list[tuple[str, bytes]], list[str]], None]
+#: ``deliver(frame, exclude)``: write one ready frame to the namespace's local clients.
+Deliver = Callable[[bytes, tuple[str, ...]], None]
+
+
+class NamespacePresence:
+    """Presence of one namespace as this instance sees and shows it."""
+
+    def __init__(self, channel: str, mirror: PresenceMirror, deliver: Deliver):
+        self.channel = channel
+        self.mirror = mirror
+        self.deliver = deliver
+        self.local: Entries = {}  # this instance's clients: refreshed every interval
+        self.batch = PresenceBatch()
+        self.waiting: dict[str, Writable] = {}  # joined, state not sent yet
+        self.flushing: asyncio.Task[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.last_flush = -1e9
+        self.stale = False  # the broker was away: re-read the whole state at the next tick
+
+    def show(self, joins: Iterable[tuple[str, bytes]], leaves: Iterable[str]) -> None:
+        """Apply a diff to the mirror and show what changed to clients that have a state."""
+        changed = self.mirror.apply(joins, leaves)
+        if changed:
+            self.deliver(ws_text_frame(encode_diff(changed)), tuple(self.waiting))
+
+
+class Tracker:
+    """Every presence namespace hosted on this instance."""
+
+    def __init__(self, store: PresenceStore, announce: Announce, *, ttl: float,
+                 window: float = 0.05, state_limit: int = STATE_LIMIT):
+        self._store = store
+        self._announce = announce
+        self.ttl = ttl
+        self.window = window
+        self.state_limit = state_limit
+        self._rooms: dict[str, NamespacePresence] = {}
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def interval(self) -> float:
+        """Refresh and sweep period: an entry is refreshed about three times per ttl."""
+        return self.ttl / 3
+
+    def members(self) -> int:
+        """Entries across every mirror of this instance (the ``wsns_presence_members`` gauge)."""
+        return sum(len(room.mirror) for room in self._rooms.values())
+
+    # -- namespaces -------------------------------------------------------------------------
+
+    async def host(self, channel: str, deliver: Deliver) -> None:
+        """Start tracking a namespace this instance now hosts (subscribed already)."""
+        try:
+            entries = await self._store.presence_get(channel)
+        except Exception as exc:
+            logger.warning("presence read failed channel=%s: %s", channel, exc)
+            entries = {}
+        self._rooms[channel] = NamespacePresence(channel, PresenceMirror(entries), deliver)
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="wsns-presence")
+
+    async def drop(self, channel: str) -> None:
+        """The namespace is no longer hosted here: write what is pending, then forget it."""
+        room = self._rooms.get(channel)
+        if room is None:
+            return
+        while True:
+            if room.timer is not None:
+                room.timer.cancel()
+                room.timer = None
+            if room.flushing is None:
+                if not room.batch:
+                    break
+                self._flush_now(room)
+            flushing = room.flushing
+            if flushing is not None:
+                await asyncio.gather(asyncio.shield(flushing), return_exceptions=True)
+        del self._rooms[channel]
+        if not self._rooms and self._ticker is not None:
+            # Nothing left to refresh: no task outlives the last presence namespace.
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
+
+    # -- clients ----------------------------------------------------------------------------
+
+    def join(self, channel: str, client: Writable, public: object) -> None:
+        """``client`` joined: it gets its state with the diff that announces it."""
+        room = self._rooms[channel]
+        encoded = msgspec.json.encode(public)
+        room.local[client.id] = encoded
+        room.batch.join(client.id, encoded)
+        room.waiting[client.id] = client
+        self._schedule(room)
+
+    def leave(self, channel: str, client_id: str) -> None:
+        room = self._rooms.get(channel)
+        if room is None:
+            return
+        room.local.pop(client_id, None)
+        room.waiting.pop(client_id, None)
+        room.batch.leave(client_id)
+        self._schedule(room)
+
+    def heard(self, channel: str, joins: Iterable[tuple[str, bytes]], leaves: Iterable[str]) -> None:
+        """Another instance announced a diff."""
+        room = self._rooms.get(channel)
+        if room is not None:
+            room.show(joins, leaves)
+
+    async def state(self, channel: str) -> Entries:
+        """The namespace's presence: the mirror when hosted here, else the store."""
+        room = self._rooms.get(channel)
+        if room is not None:
+            return dict(room.mirror.entries)
+        return await self._store.presence_get(channel)
+
+    # -- broker -----------------------------------------------------------------------------
+
+    def restored(self) -> None:
+        """The broker came back: what changed meanwhile is re-read at the next tick, and
+        this instance's entries are written again at once (a Redis restart lost them)."""
+        for room in self._rooms.values():
+            room.stale = True
+        if self._rooms:
+            asyncio.get_running_loop().create_task(self._refresh_all(), name="wsns-presence-refresh")
+
+    async def close(self) -> None:
+        """Graceful stop: this instance's clients leave everyone's presence at once."""
+        for room in list(self._rooms.values()):
+            for client_id in list(room.local):
+                room.batch.leave(client_id)
+            room.local.clear()
+            await self.drop(room.channel)
+
+    # -- batching ---------------------------------------------------------------------------
+
+    def _schedule(self, room: NamespacePresence) -> None:
+        if room.flushing is not None or room.timer is not None:
+            return  # the flush in flight (or due) takes this change too
+        loop = asyncio.get_running_loop()
+        delay = room.last_flush + self.window - loop.time()
+        if delay <= 0:
+            self._flush_now(room)
+        else:
+            room.timer = loop.call_later(delay, self._flush_now, room)
+
+    def _flush_now(self, room: NamespacePresence) -> None:
+        room.timer = None
+        room.flushing = asyncio.get_running_loop().create_task(
+            self._flush(room), name=f"wsns-presence-flush {room.channel}")
+
+    async def _flush(self, room: NamespacePresence) -> None:
+        batch, room.batch = room.batch, PresenceBatch()
+        waiting, room.waiting = room.waiting, {}
+        joins, leaves = list(batch.joins.items()), batch.leaves
+        try:
+            if joins:
+                added = set(await self._store.presence_add(room.channel, joins, self.ttl))
+                joins = [(cid, public) for cid, public in joins if cid in added]
+            if leaves:
+                leaves = await self._store.presence_remove(room.channel, leaves)
+        except Exception as exc:
+            # Shown here anyway; the store catches up with the refresh after reconnection.
+            logger.warning("presence write failed channel=%s: %s", room.channel, exc)
+        else:
+            if joins or leaves:
+                self._announce(room.channel, joins, leaves)
+        room.show(joins, leaves)
+        state = ws_text_frame(encode_state(room.mirror.entries, self.state_limit))
+        for client in waiting.values():
+            client.write(state)
+        room.last_flush = asyncio.get_running_loop().time()
+        room.flushing = None
+        if room.batch or room.waiting:
+            self._schedule(room)
+
+    # -- refresh and sweep ------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self._refresh_all()
+            for room in list(self._rooms.values()):
+                await self._sweep(room)
+
+    async def _refresh_all(self) -> None:
+        for room in list(self._rooms.values()):
+            if room.local:
+                await self._refresh(room)
+            if room.stale:
+                await self._reconcile(room)
+
+    async def _refresh(self, room: NamespacePresence) -> None:
+        """Extend this instance's entries; any the store had lost come back as joins."""
+        entries = list(room.local.items())
+        try:
+            added = set(await self._store.presence_add(room.channel, entries, self.ttl))
+        except Exception as exc:
+            logger.warning("presence refresh failed channel=%s: %s", room.channel, exc)
+            return
+        joins = [(cid, public) for cid, public in entries if cid in added and cid in room.local]
+        if joins:
+            self._announce(room.channel, joins, [])
+            room.show(joins, [])
+
+    async def _sweep(self, room: NamespacePresence) -> None:
+        """Remove entries whose instance stopped refreshing them; announce each leave."""
+        try:
+            expired = await self._store.presence_expire(room.channel, SWEEP_LIMIT)
+        except Exception as exc:
+            logger.warning("presence sweep failed channel=%s: %s", room.channel, exc)
+            return
+        if expired:
+            self._announce(room.channel, [], expired)
+            room.show([], expired)
+
+    async def _reconcile(self, room: NamespacePresence) -> None:
+        try:
+            entries = await self._store.presence_get(room.channel)
+        except Exception as exc:
+            logger.warning("presence read failed channel=%s: %s", room.channel, exc)
+            return
+        room.stale = False
+        entries.update(room.local)  # this instance knows its own clients best
+        changed = room.mirror.replace(entries)
+        if changed:
+            room.deliver(ws_text_frame(encode_diff(changed)), tuple(room.waiting))
