@@ -1,0 +1,159 @@
+"""Prometheus metrics of a deployment, served at ``metrics_url`` (off by default).
+
+Counting costs nothing per delivery: the core already counts messages per namespace, and
+``Metrics.sync`` (once a second) turns the growth of those counts into Prometheus
+counters. Only the two latency histograms are observed as events happen, once per
+broadcast, never once per client.
+
+Under several Sanic workers every worker is a process with its own counts:
+prometheus_client's multiprocess mode sums them. It needs ``PROMETHEUS_MULTIPROC_DIR``
+in the environment before any worker imports prometheus_client, and the folder wiped at
+start, which ``prepare_multiprocess`` does in Sanic's main process; a worker that stops
+marks its gauges dead, and one that starts clears the files of workers that died.
+Labels are bounded: a pattern, a close code, a reason, a result; never a resource id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+#: Seconds: from a broadcast call to its frame in local sockets, and from a publish on one
+#: instance to delivery on another (pub/sub lag). Sub-millisecond to a few seconds.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What one instance counts, as the core keeps it; counters are totals since start."""
+
+    connections: Mapping[str, int] = field(default_factory=dict)  # pattern → open now
+    namespaces: Mapping[str, int] = field(default_factory=dict)  # pattern → hosted now
+    received: Mapping[str, int] = field(default_factory=dict)  # pattern → messages in
+    sent: Mapping[str, int] = field(default_factory=dict)  # pattern → frames written
+    refusals: Mapping[str, int] = field(default_factory=dict)  # close code → upgrades refused
+    resyncs: Mapping[str, int] = field(default_factory=dict)  # reason → resync frames sent
+    recoveries: Mapping[str, int] = field(default_factory=dict)  # result → returning clients
+    slow_consumer_closes: int = 0
+    presence_members: Mapping[str, int] = field(default_factory=dict)  # pattern → entries seen
+    broker_up: bool = False
+
+
+def prepare_multiprocess() -> str:
+    """Main process, before the workers start: a wiped folder for the workers' counts."""
+    path = os.environ.get(MULTIPROC_ENV) or tempfile.mkdtemp(prefix="wsns-metrics-")
+    os.makedirs(path, exist_ok=True)
+    for stale in glob.glob(os.path.join(path, "*.db")):
+        os.remove(stale)
+    os.environ[MULTIPROC_ENV] = path
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Metrics:
+    """The ``wsns_*`` metrics of this process, fed from ``snapshot()``."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot]):
+        # Imported here, not at module level: prometheus_client picks its storage (per
+        # process, or shared files) when first imported, so the environment must be set.
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self._snapshot = snapshot
+        self.multiprocess = MULTIPROC_ENV in os.environ
+        # Own registry: two apps in one process (tests) must not collide in the global one.
+        self._registry = None if self.multiprocess else CollectorRegistry()
+        reg: dict[str, Any] = {"registry": self._registry}
+
+        def gauge(name: str, doc: str, labels: tuple[str, ...], mode: str) -> Any:
+            return Gauge(name, doc, labels, multiprocess_mode=mode, **reg)
+
+        self.connections = gauge("wsns_connections", "Open WebSocket connections.", ("pattern",), "livesum")
+        self.namespaces = gauge("wsns_namespaces", "Namespaces hosted.", ("pattern",), "livesum")
+        self.presence_members = gauge("wsns_presence_members", "Clients in presence, as seen by "
+                                      "an instance (the largest view).", ("pattern",), "livemax")
+        self.broker_up = gauge("wsns_broker_up", "1 when every worker reaches the broker.", (), "livemin")
+        self.received = Counter("wsns_messages_received", "Client messages received.", ("pattern",), **reg)
+        self.sent = Counter("wsns_messages_sent", "Frames written to clients.", ("pattern",), **reg)
+        self.refusals = Counter("wsns_refusals", "Upgrades refused, by close code.", ("code",), **reg)
+        self.resyncs = Counter("wsns_resyncs", "resync frames sent, by reason.", ("reason",), **reg)
+        self.recoveries = Counter("wsns_recoveries", "Returning clients, by result.", ("result",), **reg)
+        self.slow_closes = Counter("wsns_slow_consumer_closes", "Clients closed for not reading (1013).",
+                                   (), **reg)
+        self.broadcast_seconds = Histogram("wsns_broadcast_seconds", "From a broadcast call to its "
+                                           "frame in local sockets.", buckets=LATENCY_BUCKETS, **reg)
+        self.pubsub_lag_seconds = Histogram("wsns_pubsub_lag_seconds", "From a publish on one instance "
+                                            "to its delivery on another.", buckets=LATENCY_BUCKETS, **reg)
+        self._last: dict[tuple[str, str], int] = {}
+        if self.multiprocess:
+            self._clear_dead_workers()
+
+    def sync(self) -> None:
+        """Bring the metrics up to the core's counts (called about once a second)."""
+        snap = self._snapshot()
+        for metric, values in ((self.connections, snap.connections), (self.namespaces, snap.namespaces),
+                               (self.presence_members, snap.presence_members)):
+            for label, value in values.items():
+                metric.labels(label).set(value)
+        self.broker_up.set(1 if snap.broker_up else 0)
+        for name, metric, values in (("received", self.received, snap.received),
+                                     ("sent", self.sent, snap.sent),
+                                     ("refusals", self.refusals, snap.refusals),
+                                     ("resyncs", self.resyncs, snap.resyncs),
+                                     ("recoveries", self.recoveries, snap.recoveries)):
+            for label, total in values.items():
+                self._grow(name, label, metric.labels(label), total)
+        self._grow("slow", "", self.slow_closes, snap.slow_consumer_closes)
+
+    def _grow(self, name: str, label: str, counter: Any, total: int) -> None:
+        key = (name, label)
+        delta = total - self._last.get(key, 0)
+        if delta > 0:
+            counter.inc(delta)
+        self._last[key] = total
+
+    def render(self) -> bytes:
+        """The exposition text: this process's metrics, or every worker's summed."""
+        from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+        self.sync()
+        if not self.multiprocess:
+            return generate_latest(self._registry)
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+
+    def close(self) -> None:
+        """This worker stops: its live gauges no longer count."""
+        if self.multiprocess:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid())
+
+    def _clear_dead_workers(self) -> None:
+        """A worker that crashed never marked itself dead: do it for it."""
+        from prometheus_client import multiprocess
+
+        path = os.environ[MULTIPROC_ENV]
+        pids = {int(m.group(1)) for f in os.listdir(path) if (m := re.search(r"_(\d+)\.db$", f))}
+        for pid in pids:
+            if not _alive(pid):
+                with contextlib.suppress(OSError):
+                    multiprocess.mark_process_dead(pid, path)

@@ -1,0 +1,78 @@
+"""The wsns_* metrics: names, bounded labels, counters that follow the core's counts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+from sanic_wsns.metrics import MULTIPROC_ENV, Metrics, Snapshot, prepare_multiprocess
+
+
+def sample(text: bytes, line: str) -> float:
+    for row in text.decode().splitlines():
+        if row.startswith(line + " "):
+            return float(row.rsplit(" ", 1)[1])
+    raise AssertionError(f"{line} not in metrics:\n{text.decode()}")
+
+
+def test_every_metric_of_the_contract_is_exposed(monkeypatch):
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    text = Metrics(lambda: Snapshot(broker_up=True)).render().decode()
+    for name in ("wsns_connections", "wsns_namespaces", "wsns_messages_received_total",
+                 "wsns_messages_sent_total", "wsns_refusals_total", "wsns_broker_up",
+                 "wsns_resyncs_total", "wsns_recoveries_total", "wsns_slow_consumer_closes_total",
+                 "wsns_presence_members", "wsns_broadcast_seconds", "wsns_pubsub_lag_seconds"):
+        assert f"# TYPE {name.removesuffix('_total')}" in text, name
+
+
+def test_counters_follow_the_cores_totals_and_gauges_its_current_values(monkeypatch):
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    snap = Snapshot(connections={"/r/<id:int>": 3}, received={"/r/<id:int>": 10},
+                    refusals={"4401": 2}, broker_up=True)
+    metrics = Metrics(lambda: snap)
+    metrics.render()
+    snap.received = {"/r/<id:int>": 25}
+    snap.connections = {"/r/<id:int>": 1}
+    text = metrics.render()
+    assert sample(text, 'wsns_messages_received_total{pattern="/r/<id:int>"}') == 25
+    assert sample(text, 'wsns_connections{pattern="/r/<id:int>"}') == 1
+    assert sample(text, 'wsns_refusals_total{code="4401"}') == 2
+    assert sample(text, "wsns_broker_up") == 1
+
+
+def test_two_metrics_in_one_process_do_not_collide(monkeypatch):
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    Metrics(Snapshot)
+    Metrics(Snapshot)
+
+
+def test_workers_are_summed_in_multiprocess_mode(tmp_path, monkeypatch):
+    """Two worker processes count separately; any one of them renders the sum."""
+    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
+    prepare_multiprocess()
+    worker = textwrap.dedent("""
+        import sys
+        from sanic_wsns.metrics import Metrics, Snapshot
+        n = int(sys.argv[1])
+        metrics = Metrics(lambda: Snapshot(connections={"p": n}, received={"p": 10 * n}, broker_up=True))
+        metrics.sync()
+        if n == 2:
+            sys.stdout.buffer.write(metrics.render())
+    """)
+    env = {**os.environ, MULTIPROC_ENV: str(tmp_path)}
+    subprocess.run([sys.executable, "-c", worker, "1"], env=env, check=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", worker, "2"], env=env, check=True, timeout=60,
+                         capture_output=True).stdout
+    assert sample(out, 'wsns_messages_received_total{pattern="p"}') == 30
+    # Worker 1 exited without marking itself dead: its live gauge is cleared when the next
+    # Metrics starts, so only worker 2's connections remain.
+    assert sample(out, 'wsns_connections{pattern="p"}') == 2
+
+
+def test_prepare_multiprocess_wipes_counts_left_by_a_previous_run(tmp_path, monkeypatch):
+    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
+    (tmp_path / "counter_123.db").write_bytes(b"old")
+    assert prepare_multiprocess() == str(tmp_path)
+    assert list(tmp_path.iterdir()) == []
