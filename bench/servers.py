@@ -30,7 +30,6 @@ TARGETS = {
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-
 def _accepts(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):

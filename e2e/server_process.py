@@ -20,7 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
-
 class ServerProcess:
     """A server subprocess on a fixed port: ``argv`` may contain ``{port}``.
 

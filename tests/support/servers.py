@@ -29,7 +29,6 @@ def new_app(prefix: str = "wsns_test") -> Sanic:
     return app
 
 
-
 @dataclass
 class RunningServer:
     app: Sanic
