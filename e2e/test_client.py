@@ -28,7 +28,8 @@ from client_fixtures import (  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_JS = ROOT / "js-client" / "wsns.js"
-FAST = {"backoff": {"base": 50, "max": 200}}
+#: Fast retries, and resync listeners called at once (no jitter).
+FAST = {"backoff": {"base": 50, "max": 200}, "resyncJitter": 0}
 #: Long enough that a retry that should not happen would have happened (backoff max 200 ms).
 QUIET_MS = 800
 
