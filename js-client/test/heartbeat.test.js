@@ -6,7 +6,7 @@ import { __internals } from "../wsns.js";
 const { Heartbeat } = __internals;
 
 function heartbeat(t, options) {
-  t.mock.timers.enable({ apis: ["setTimeout"] });
+  t.mock.timers.enable();
   const calls = { pings: [], dead: [] };
   const beat = new Heartbeat(options, {
     ping: (n) => calls.pings.push(n),

@@ -30,7 +30,7 @@ test("an error reply rejects its request", async () => {
 });
 
 test("a request without a reply in time rejects with timeout and is cleaned up", async (t) => {
-  t.mock.timers.enable({ apis: ["setTimeout"] });
+  t.mock.timers.enable();
   const timedOut = [];
   const pending = new PendingRequests((id) => timedOut.push(id));
   const reply = pending.track(1, { timeout: 200, sent: true, what: "slow" });
@@ -43,7 +43,7 @@ test("a request without a reply in time rejects with timeout and is cleaned up",
 });
 
 test("a settled request leaves no timer behind", (t) => {
-  t.mock.timers.enable({ apis: ["setTimeout"] });
+  t.mock.timers.enable();
   const onTimeout = mock.fn();
   const pending = new PendingRequests(onTimeout);
   pending.track(1, { timeout: 100, sent: true, what: "x" });
