@@ -1,7 +1,10 @@
 """The browser client (js-client/wsns.js) in Chromium, against a real server process.
 
 Each test opens its own namespace paths, so tests sharing the module's server do not see
-each other. Waits are bounded; the only plain waits are observation windows in which
+each other. The v1.1 tests at the end (recovery, duplicates, resync jitter, presence, query)
+talk to the app's scripted server, which sends the frames each test plans.
+
+Waits are bounded; the only plain waits are observation windows in which
 something must *not* happen (a retry after a denial, an attempt after close()).
 """
 
