@@ -1,7 +1,10 @@
 """The browser client (js-client/wsns.js) in Chromium, against a real server process.
 
 Each test opens its own namespace paths, so tests sharing the module's server do not see
-each other. Waits are bounded; the only plain waits are observation windows in which
+each other. The v1.1 tests at the end (recovery, duplicates, resync jitter, presence, query)
+talk to the app's scripted server, which sends the frames each test plans.
+
+Waits are bounded; the only plain waits are observation windows in which
 something must *not* happen (a retry after a denial, an attempt after close()).
 """
 
@@ -24,11 +27,14 @@ from client_fixtures import (  # noqa: F401
     client_server,
     eventually,
     own_client_server,
+    said,
+    welcome,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_JS = ROOT / "js-client" / "wsns.js"
-FAST = {"backoff": {"base": 50, "max": 200}}
+#: Fast retries, and resync listeners called at once (no jitter).
+FAST = {"backoff": {"base": 50, "max": 200}, "resyncJitter": 0}
 #: Long enough that a retry that should not happen would have happened (backoff max 200 ms).
 QUIET_MS = 800
 
@@ -308,3 +314,136 @@ def test_namespaces_are_independent_and_connect_again_gives_a_fresh_one(client: 
     assert client.request("a2", "echo", "a2") == {"ok": True, "value": "a2"}
     assert client.state("a") == "closed"
     assert client.request("a", "echo", 1)["code"] == "closed"
+
+
+# -- wire protocol v1.1, against the app's scripted server (see e2e/apps/client_app.py) ----
+
+def test_a_reconnect_asks_for_the_frames_after_its_last_offset_and_they_arrive_as_events(client: ClientPage):
+    path = "/v11/recover"
+    client.plan(path,
+                [welcome(path, 5), said(6), said(7)],
+                [welcome(path, 9, recovered=True), said(8), said(9)])
+    client.track("a", path, **FAST)
+    client.wait_log("a", "frames", 2)
+    assert client.js("() => conns.a.ns.position") == {"offset": 7, "epoch": "e1"}
+    client.drop(path)
+    assert client.wait_log("a", "frames", 4) == [6, 7, 8, 9]
+    first, second = client.queries(path)
+    assert "since" not in first and "epoch" not in first
+    assert second == {"since": "7", "epoch": "e1"}
+    assert client.states("a") == ["open", "reconnecting", "open"]
+    assert client.log("a")["resyncs"] == []  # recovered: nothing to re-fetch
+    assert client.js("() => conns.a.ns.position") == {"offset": 9, "epoch": "e1"}
+
+
+def test_a_frame_whose_offset_the_client_has_never_reaches_the_app(client: ClientPage):
+    path = "/v11/duplicates"
+    no_offset = {"type": "said", "data": "no offset"}
+    client.plan(path,
+                [welcome(path, 10), said(11), said(12), said(11), said(10), no_offset, said(13)],
+                # Recovered frames that overlap what the client has, then a live duplicate.
+                [welcome(path, 15, recovered=True), said(12), said(13), said(14), said(15), said(15)])
+    client.track("a", path, **FAST)
+    assert client.wait_log("a", "frames", 4) == [11, 12, "no offset", 13]
+    client.drop(path)
+    client.wait_log("a", "frames", 6)
+    client.push(path, said(16))  # frames arrive in order: once 16 is in, the rest was handled
+    assert client.wait_log("a", "frames", 7) == [11, 12, "no offset", 13, 14, 15, 16]
+    assert client.queries(path)[1] == {"since": "13", "epoch": "e1"}
+
+
+def test_a_failed_recovery_gives_the_servers_resync_with_its_reason_once(client: ClientPage):
+    path = "/v11/not-recovered"
+    client.plan(path,
+                [welcome(path, 3), said(4)],
+                [welcome(path, 50, epoch="e2", recovered=False),
+                 {"type": "resync", "data": {"reason": "epoch_changed"}}, said(51)])
+    client.track("a", path, **FAST)
+    client.wait_log("a", "frames", 1)
+    client.drop(path)
+    assert client.wait_log("a", "frames", 2) == [4, 51]
+    assert client.queries(path)[1] == {"since": "4", "epoch": "e1"}
+    assert client.log("a")["resyncs"] == [{"data": {"reason": "epoch_changed"}, "server": True}]
+    assert client.js("() => conns.a.ns.position") == {"offset": 51, "epoch": "e2"}
+
+
+def test_resync_listeners_run_after_a_random_delay_and_merge_resyncs_meanwhile(client: ClientPage):
+    path = "/v11/jitter"  # nothing planned: plain v1 welcomes
+    jitter = 2000
+    names = [f"p{i}" for i in range(6)]
+    for name in names:
+        client.track(name, path, resyncJitter=jitter)
+    for name in names:
+        client.wait_state(name, "open")
+    sent_at = client.js("() => performance.now()")
+    client.push(path, {"type": "resync", "data": {"reason": "broker_lost"}},
+                {"type": "resync", "data": {"reason": "overflow"}})
+    delays = [client.wait_log(name, "resyncTimes", 1, timeout=jitter + 5_000)[0] - sent_at for name in names]
+    # Six pages told at once: their re-fetches spread over the jitter window. All six within
+    # 100 ms of each other has a probability of about 6 * (100 / 2000) ** 5 = 2e-6.
+    assert max(delays) - min(delays) > 100, delays
+    client.page.wait_for_timeout(jitter)  # long enough for a second, unmerged resync to fire
+    for name in names:
+        assert client.log(name)["resyncs"] == [{"data": {"reason": "broker_lost"}, "server": True}]
+
+
+def test_presence_follows_state_and_diffs_and_a_reconnect_state_replaces_it(client: ClientPage):
+    path = "/v11/presence"
+    ann, bob, cy, me = {"name": "Ann"}, {"name": "Bob"}, {"name": "Cy"}, {"name": "Me"}
+    client.plan(path,
+                [welcome(path),
+                 {"type": "presence_state", "data": {"a": ann, "me1": me}},
+                 {"type": "presence_diff", "data": {"joins": {"b": bob}, "leaves": {}}},
+                 {"type": "presence_diff", "data": {"joins": {}, "leaves": {"a": ann}}}],
+                [welcome(path),
+                 {"type": "presence_state", "data": {"me2": me, "b": bob, "c": cy}, "truncated": True}])
+    client.track("a", path, **FAST)
+    assert client.wait_log("a", "presence", 3) == [
+        {"members": {"a": ann, "me1": me}, "change": {"joins": {"a": ann, "me1": me}, "leaves": {}}},
+        {"members": {"a": ann, "me1": me, "b": bob}, "change": {"joins": {"b": bob}, "leaves": {}}},
+        {"members": {"me1": me, "b": bob}, "change": {"joins": {}, "leaves": {"a": ann}}},
+    ]
+    assert client.js("() => conns.a.ns.presenceTruncated") is False
+    client.drop(path)
+    assert client.wait_log("a", "presence", 4)[3] == {
+        "members": {"me2": me, "b": bob, "c": cy},
+        "change": {"joins": {"me2": me, "c": cy}, "leaves": {"me1": me}},
+    }
+    assert client.js("() => Object.fromEntries(conns.a.ns.presence)") == {"me2": me, "b": bob, "c": cy}
+    assert client.js("() => conns.a.ns.presenceTruncated") is True
+    assert client.js("() => conns.a.presenceMap === conns.a.ns.presence"), "one live Map throughout"
+
+
+def test_the_query_function_is_called_before_every_attempt_and_a_failure_is_retried(client: ClientPage):
+    path = "/v11/query"
+    client.plan(path, [welcome(path, 1)], [welcome(path, 1, recovered=True)])
+    client.js("""([path, fast]) => {
+        window.queryCalls = 0;
+        track("a", path, { ...fast, query: async () => {
+            queryCalls += 1;
+            await new Promise((resolve) => setTimeout(resolve, 20));  // as fetching a token would
+            if (queryCalls === 1) throw new Error("token service down");
+            return { token: `t${queryCalls}`, since: "999", epoch: "app", unset: null };
+        } });
+    }""", [path, FAST])
+    client.wait_state("a", "open")
+    client.drop(path)
+    client.page.wait_for_function("conns.a.log.states.filter(([s]) => s === 'open').length === 2",
+                                  timeout=5_000)
+    # The failed call made no upgrade; the app's since/epoch were never sent, the client's were.
+    assert client.queries(path) == [{"token": "t2"}, {"token": "t3", "since": "1", "epoch": "e1"}]
+    assert client.js("() => queryCalls") == 3
+    states = client.log("a")["states"]
+    assert [s for s, _ in states] == ["reconnecting", "open", "reconnecting", "open"]
+    assert states[0][1]["reason"] == "query_failed"
+    assert states[0][1]["message"] == "the query option failed: token service down"
+
+
+def test_a_query_object_is_sent_on_every_attempt(client: ClientPage):
+    path = "/v11/query-object"
+    client.track("a", path, query={"token": "fixed", "n": 2, "since": "5"}, **FAST)
+    client.wait_state("a", "open")
+    client.drop(path)
+    client.page.wait_for_function("conns.a.log.states.filter(([s]) => s === 'open').length === 2",
+                                  timeout=5_000)
+    assert client.queries(path) == [{"token": "fixed", "n": "2"}] * 2

@@ -1,4 +1,4 @@
-// Types for wsns.js, the sanic-wsns browser client (wire protocol v1).
+// Types for wsns.js, the sanic-wsns browser client (wire protocol v1.1).
 
 /** Connection state; `closed` and `denied` are final. */
 export type State = "connecting" | "open" | "reconnecting" | "closed" | "denied";
@@ -9,7 +9,7 @@ export interface StateDetail {
    * `denied`: "unauthenticated" (4401) | "forbidden" (4403) | "not_found" (4404) | "denied" (other 44xx).
    * `closed`: "closed" (close()) | "removed" (4410) | "server_closed" (1000) |
    *   "policy_violation" (1008) | "gave_up" (maxAttempts reached) | "invalid_url".
-   * `reconnecting`: "connection_lost" | "heartbeat_timeout" | "connect_timeout".
+   * `reconnecting`: "connection_lost" | "heartbeat_timeout" | "connect_timeout" | "query_failed".
    */
   reason: string;
   /** WebSocket close code (1006 when the browser saw none). */
@@ -38,6 +38,12 @@ export interface HeartbeatOptions {
   timeout?: number;
 }
 
+/**
+ * Extra upgrade-URL parameters, sent as `String(value)`; null and undefined are left out.
+ * `since` and `epoch` are reserved for recovery: the app's are never sent, the client's win.
+ */
+export type QueryParams = Record<string, string | number | boolean | null | undefined>;
+
 export interface ConnectOptions {
   /** Reconnect delay: random in [0, min(max, base * factor ** failures)) ("full jitter"). */
   backoff?: BackoffOptions;
@@ -45,7 +51,7 @@ export interface ConnectOptions {
   maxAttempts?: number;
   /** ms a connection must stay open before backoff starts again from `base`. Default 10000. */
   stableAfter?: number;
-  /** ms from opening a socket to its welcome. Default 10000. */
+  /** ms from the start of an attempt (the query function included) to its welcome. Default 10000. */
   connectTimeout?: number;
   /** Sends and requests held while not open. Default 100. */
   queueLimit?: number;
@@ -53,6 +59,18 @@ export interface ConnectOptions {
   requestTimeout?: number;
   /** `false` disables the app-level heartbeat. */
   heartbeat?: HeartbeatOptions | false;
+  /**
+   * The `resync` listeners run after a random delay in [0, resyncJitter) ms, so that many pages
+   * told at once do not re-fetch in the same millisecond; 0 runs them at once. A resync that
+   * comes while one is waiting is merged into it. Default 3000.
+   */
+  resyncJitter?: number;
+  /**
+   * Added to the upgrade URL. A function is called before every attempt (it may be async,
+   * e.g. to fetch a fresh token); if it throws or rejects, the attempt fails and is retried
+   * (state `reconnecting`, reason "query_failed").
+   */
+  query?: QueryParams | (() => QueryParams | Promise<QueryParams>);
 }
 
 export interface RequestOptions {
@@ -65,6 +83,30 @@ export interface Frame<T = unknown> {
   type: string;
   data?: T;
   id?: number;
+  /** v1.1: a broadcast's place in a history namespace. */
+  offset?: number;
+}
+
+/** v1.1: where a history namespace's stream is; every frame with a larger offset follows. */
+export interface Position {
+  offset: number;
+  epoch: string;
+}
+
+/** v1.1: what one presence frame changed, client id → public identity. */
+export interface PresenceChange<P = unknown> {
+  joins: Record<string, P>;
+  leaves: Record<string, P>;
+}
+
+/** The `resync` event's data: why the app must re-fetch its state. */
+export interface ResyncData {
+  /**
+   * From the server: "epoch_changed" | "history_exhausted" | "broker_lost" | "overflow" | ...;
+   * from the client: "reconnected" (a reconnect to a namespace without history).
+   */
+  reason: string;
+  [key: string]: unknown;
 }
 
 /** The `welcome` frame's data. */
@@ -77,6 +119,10 @@ export interface Welcome {
   /** Seconds. */
   heartbeat_interval: number;
   protocol: number;
+  /** v1.1, history namespaces: the stream's position when this client was admitted. */
+  position?: Position;
+  /** v1.1: present when the client asked for recovery (since/epoch): whether it worked. */
+  recovered?: boolean;
 }
 
 /** An `error` frame's data, also what the `"error"` event receives. */
@@ -97,7 +143,7 @@ export class WsnsError extends Error {
   details: unknown;
 }
 
-export class Namespace {
+export class Namespace<P = unknown> {
   constructor(path: string, options?: ConnectOptions);
   /** The path given to connect. */
   readonly path: string;
@@ -110,11 +156,28 @@ export class Namespace {
   readonly clientId: string | null;
   /** The last welcome's data. */
   readonly welcome: Welcome | null;
+  /** v1.1: the last offset this client has and the epoch (history namespaces), else null. */
+  readonly position: Position | null;
+  /**
+   * v1.1: who is in the namespace on every instance, client id → public identity. One live
+   * Map: replaced by each connect's presence_state, changed by each presence_diff; it keeps its
+   * last content while reconnecting. Empty in a namespace without presence.
+   */
+  readonly presence: ReadonlyMap<string, P>;
+  /** v1.1: the last presence state was cut at the server's limit (members are missing). */
+  readonly presenceTruncated: boolean;
 
   on(type: "state", fn: (state: State, detail: StateDetail | null) => void): () => void;
   on(type: "welcome", fn: (data: Welcome, frame: Frame<Welcome>) => void): () => void;
-  /** On a server resync frame, and after every reconnect (data {reason: "reconnected"}, frame null). */
-  on(type: "resync", fn: (data: unknown, frame: Frame | null) => void): () => void;
+  /**
+   * The app must re-fetch its state: on a server resync frame (`data.reason` says why, frame
+   * given), and after a reconnect to a namespace without history (data {reason:
+   * "reconnected"}, frame null). Never after a successful recovery. Called after a random delay
+   * of up to `resyncJitter` ms.
+   */
+  on(type: "resync", fn: (data: ResyncData, frame: Frame<ResyncData> | null) => void): () => void;
+  /** v1.1: after every presence frame, with the live Map and what the frame changed. */
+  on(type: "presence", fn: (presence: ReadonlyMap<string, P>, change: PresenceChange<P>) => void): () => void;
   /** An error frame that answers no request (a bad fire-and-forget message). */
   on(type: "error", fn: (data: ErrorData, frame: Frame<ErrorData> | null) => void): () => void;
   /** Server frames of `type`. Returns a function that removes the listener. */
@@ -130,4 +193,4 @@ export class Namespace {
 }
 
 /** Open a namespace; every call makes a new, independent connection. Throws TypeError for a non-WebSocket URL. */
-export function connect(path: string, options?: ConnectOptions): Namespace;
+export function connect<P = unknown>(path: string, options?: ConnectOptions): Namespace<P>;

@@ -1,13 +1,14 @@
 /**
- * sanic-wsns browser client: one WebSocket connection per namespace (wire protocol v1).
+ * sanic-wsns browser client: one WebSocket connection per namespace (wire protocol v1.1).
  *
  * One ES module, no dependencies, no build step. Served by the extension at
- * `/wsns/client.js` by default:
+ * `/wsns/client.js` by default, and installable with npm (`npm install ./js-client`):
  *
  *     import { connect } from "/wsns/client.js";
- *     const ns = connect("/api/1/ws/bubblemap/42");
+ *     const ns = connect("/api/1/ws/bubblemap/42", { query: async () => ({ token: await getToken() }) });
  *     ns.on("bubble-created", (bubble) => draw(bubble));
- *     ns.on("state", (state, detail) => showState(state, detail));
+ *     ns.on("resync", () => refetchEverything());
+ *     ns.on("presence", (members) => showAvatars([...members.values()]));
  *     const bubble = await ns.request("bubble-create", { x: 1, y: 2, text: "hi", color: "#ff0000" });
  *
  * What it survives: the server restarting or going away (reconnect with exponential backoff
@@ -16,6 +17,19 @@
  * timeout). What stops it for good: `close()`, a denial (4401/4403/4404 and any other 44xx),
  * the namespace being removed (4410), a normal close by the server (1000), a policy
  * violation (1008), and `maxAttempts` failed attempts in a row.
+ *
+ * Recovery (v1.1): in a namespace with history every broadcast carries an `offset`. The
+ * client remembers the last one and the `epoch` and reconnects with `?since=&epoch=`; the
+ * frames it missed then arrive as ordinary events, and a frame whose offset it already has is
+ * dropped. The app sees `resync` only when it must re-fetch: the server could not recover
+ * (it sends `resync` with a `reason`), or the namespace keeps no history (every reconnect).
+ * The `resync` listeners run after a random delay of up to `resyncJitter` ms (default 3 s),
+ * so that a thousand pages told at once do not re-fetch in the same millisecond.
+ *
+ * The module is organised like phoenix.js: a `Namespace` that wires small parts with one job
+ * each (`Backoff`, `SendQueue`, `PendingRequests`, `Heartbeat`, `OffsetTracker`,
+ * `PresenceState`). The parts are pure or own nothing but their timers; they are exported
+ * for the client's own tests in `__internals`, which is not part of the public API.
  *
  * @module wsns
  */
@@ -29,7 +43,7 @@
  * @property {string} reason  `denied`: "unauthenticated" | "forbidden" | "not_found" | "denied";
  *   `closed`: "closed" (by `close()`) | "removed" (4410) | "server_closed" (1000) |
  *   "policy_violation" (1008) | "gave_up" (`maxAttempts` reached) | "invalid_url";
- *   `reconnecting`: "connection_lost" | "heartbeat_timeout" | "connect_timeout"
+ *   `reconnecting`: "connection_lost" | "heartbeat_timeout" | "connect_timeout" | "query_failed"
  * @property {number} code  the WebSocket close code (1006 when the browser saw none)
  * @property {string} message  the server's close reason, or the client's explanation
  * @property {number} [attempt]  `reconnecting` only: the number of the first reconnect attempt
@@ -52,6 +66,13 @@
  */
 
 /**
+ * Extra upgrade-URL parameters: values are sent with `String(value)`; `null` and `undefined`
+ * are left out. `since` and `epoch` are reserved for recovery: the client's own values win,
+ * and the app's are never sent.
+ * @typedef {Record<string, string | number | boolean | null | undefined>} QueryParams
+ */
+
+/**
  * @typedef {object} ConnectOptions
  * @property {BackoffOptions} [backoff]  reconnect delays: a random value in [0, cap) where the
  *   cap is `base * factor ** n` up to `max` ("full jitter"); `n` counts failed attempts since
@@ -60,10 +81,17 @@
  *   (state `closed`, reason "gave_up")
  * @property {number} [stableAfter=10000]  ms a connection must stay open before the backoff
  *   starts again from `base` (a server that welcomes then drops at once is not hammered)
- * @property {number} [connectTimeout=10000]  ms from opening a socket to its `welcome`
+ * @property {number} [connectTimeout=10000]  ms from the start of an attempt (the `query`
+ *   function included) to its `welcome`
  * @property {number} [queueLimit=100]  sends and requests held while not open
  * @property {number} [requestTimeout=10000]  default `request` timeout, in ms
  * @property {HeartbeatOptions | false} [heartbeat]  `false` disables the heartbeat
+ * @property {number} [resyncJitter=3000]  the `resync` listeners run after a random delay in
+ *   [0, resyncJitter) ms; 0 runs them at once. Resyncs that come while one is waiting are
+ *   merged into it (one re-fetch covers them all).
+ * @property {QueryParams | (() => QueryParams | Promise<QueryParams>)} [query]  added to the
+ *   upgrade URL; a function is called before every attempt (e.g. to fetch a fresh token); if
+ *   it throws or rejects, the attempt fails (state `reconnecting`, reason "query_failed")
  */
 
 /**
@@ -76,6 +104,21 @@
  * @property {string} type
  * @property {*} [data]
  * @property {number} [id]
+ * @property {number} [offset]  v1.1: a broadcast's place in a history namespace
+ */
+
+/**
+ * Where a history namespace's stream is: every frame with a larger offset follows.
+ * @typedef {object} Position
+ * @property {number} offset
+ * @property {string} epoch
+ */
+
+/**
+ * What one presence frame changed: client id → public identity.
+ * @typedef {object} PresenceChange
+ * @property {Record<string, *>} joins
+ * @property {Record<string, *>} leaves
  */
 
 /**
@@ -107,13 +150,362 @@ export class WsnsError extends Error {
 const DENIALS = { 4401: "unauthenticated", 4403: "forbidden", 4404: "not_found" };
 const FINAL_CLOSES = { 1000: "server_closed", 1008: "policy_violation", 4410: "removed" };
 // Events the client emits itself; a server frame of one of these types is not delivered.
-const OWN_EVENTS = new Set(["state", "welcome", "resync"]);
+const OWN_EVENTS = new Set(["state", "welcome", "resync", "presence"]);
+const RESERVED_QUERY = ["since", "epoch"];
 const ABNORMAL = 1006;
 const CONNECTING = "connecting";
 const OPEN = "open";
 const RECONNECTING = "reconnecting";
 const CLOSED = "closed";
 const DENIED = "denied";
+
+// -- parts -------------------------------------------------------------------------------
+
+/**
+ * Reconnect delays with exponential growth and full jitter: attempt `n` waits a random time
+ * in [0, min(max, base * factor ** n)). The count starts again from 0 once a connection has
+ * stayed open `stableAfter` ms, so a server that welcomes then drops at once is not hammered.
+ * @internal
+ */
+class Backoff {
+  /**
+   * @param {BackoffOptions} [options]
+   * @param {{stableAfter?: number, random?: () => number, now?: () => number}} [env]
+   */
+  constructor({ base = 500, max = 20000, factor = 2 } = {}, { stableAfter = 10000, random = Math.random, now = Date.now } = {}) {
+    this.base = base;
+    this.max = max;
+    this.factor = factor;
+    this.stableAfter = stableAfter;
+    this.random = random;
+    this.now = now;
+    /** Failed attempts since the last stable connection. */
+    this.failures = 0;
+    /** @type {number | null} when the current connection was welcomed */
+    this.openedAt = null;
+  }
+
+  /** The delay before the next attempt, in ms; counts the attempt as failed. */
+  next() {
+    const cap = Math.min(this.max, this.base * this.factor ** this.failures);
+    this.failures += 1;
+    return Math.floor(this.random() * cap);
+  }
+
+  /** Start again from the first delay. */
+  reset() {
+    this.failures = 0;
+  }
+
+  /** A connection was welcomed. */
+  opened() {
+    this.openedAt = this.now();
+  }
+
+  /** A welcomed connection ended: reset when it was stable. */
+  closed() {
+    if (this.openedAt !== null && this.now() - this.openedAt >= this.stableAfter) this.reset();
+    this.openedAt = null;
+  }
+}
+
+/**
+ * Messages written while not open, sent in order once open again. Bounded, so a page that
+ * keeps sending while offline learns it (`queue_full`) instead of growing without end.
+ * @internal
+ */
+class SendQueue {
+  /** @param {number} limit */
+  constructor(limit) {
+    this.limit = limit;
+    /** @type {{text: string, id?: number}[]} */
+    this.items = [];
+  }
+
+  /**
+   * @param {string} text  the encoded frame
+   * @param {number} [id]  the request id, when it is a request
+   * @throws {WsnsError} `queue_full`
+   */
+  push(text, id) {
+    if (this.items.length >= this.limit) {
+      throw new WsnsError("queue_full", `more than ${this.limit} messages waiting to be sent`);
+    }
+    this.items.push(id === undefined ? { text } : { text, id });
+  }
+
+  /** Forget a held request (it timed out before it could be sent). */
+  remove(id) {
+    this.items = this.items.filter((item) => item.id !== id);
+  }
+
+  /** Everything held, in order; the queue is empty afterwards. */
+  drain() {
+    const items = this.items;
+    this.items = [];
+    return items;
+  }
+}
+
+/**
+ * Requests waiting for their reply: ids, timeouts, and failing them when the connection
+ * drops (those already written) or ends for good (all).
+ * @internal
+ */
+class PendingRequests {
+  /** @param {(id: number) => void} [onTimeout]  cleanup after a request timed out */
+  constructor(onTimeout = () => {}) {
+    this.onTimeout = onTimeout;
+    /** @type {Map<number, {resolve: Function, reject: Function, timer: any, sent: boolean}>} */
+    this.entries = new Map();
+    this.lastId = 0;
+  }
+
+  get size() {
+    return this.entries.size;
+  }
+
+  /** A fresh request id (positive, never reused by this connection). */
+  nextId() {
+    return ++this.lastId;
+  }
+
+  /**
+   * Wait for the reply to request `id`.
+   * @param {number} id
+   * @param {{timeout: number, sent: boolean, what: string}} how  timeout in ms (0 or Infinity:
+   *   none); `sent` when it is already written to a socket; `what` names it in the timeout error
+   * @returns {Promise<*>}
+   */
+  track(id, { timeout, sent, what }) {
+    return new Promise((resolve, reject) => {
+      const entry = { resolve, reject, timer: null, sent };
+      if (timeout > 0 && timeout < Infinity) {
+        entry.timer = setTimeout(() => {
+          this.entries.delete(id);
+          this.onTimeout(id);
+          reject(new WsnsError("timeout", `no reply to ${what} within ${timeout} ms`));
+        }, timeout);
+      }
+      this.entries.set(id, entry);
+    });
+  }
+
+  /** Request `id` has been written to a socket. */
+  markSent(id) {
+    const entry = this.entries.get(id);
+    if (entry) entry.sent = true;
+  }
+
+  /** Settle request `id` with its reply; false when it is not waiting (it timed out). */
+  resolve(id, data) {
+    const entry = this.take(id);
+    if (entry) entry.resolve(data);
+    return entry !== undefined;
+  }
+
+  /** Fail request `id`; false when it is not waiting. */
+  reject(id, error) {
+    const entry = this.take(id);
+    if (entry) entry.reject(error);
+    return entry !== undefined;
+  }
+
+  /** The connection dropped: fail the requests written to it (held ones wait for the next). */
+  rejectSent(error) {
+    for (const [id, entry] of this.entries) if (entry.sent) this.reject(id, error);
+  }
+
+  /** The connection ended for good: fail every request. */
+  rejectAll(error) {
+    for (const id of [...this.entries.keys()]) this.reject(id, error);
+  }
+
+  take(id) {
+    const entry = this.entries.get(id);
+    if (entry) {
+      this.entries.delete(id);
+      clearTimeout(entry.timer);
+    }
+    return entry;
+  }
+}
+
+/**
+ * App-level ping/pong: finds a connection that died without the browser noticing. Any frame
+ * proves the connection alive; a ping with no frame within `timeout` calls `dead`.
+ * @internal
+ */
+class Heartbeat {
+  /**
+   * @param {HeartbeatOptions | false} options  `false`: never pings
+   * @param {{ping: (n: number) => void, dead: (message: string) => void}} hooks
+   */
+  constructor(options, { ping, dead }) {
+    this.options = options;
+    this.hooks = { ping, dead };
+    this.interval = 20000;
+    this.pings = 0;
+    this.pingTimer = null;
+    this.deadTimer = null;
+  }
+
+  /** A connection was welcomed; `serverInterval` is its `heartbeat_interval` in seconds. */
+  start(serverInterval) {
+    if (this.options === false) return;
+    this.interval = this.options.interval ?? (serverInterval > 0 ? serverInterval * 1000 : 20000);
+    this.pingTimer = setTimeout(() => this.check(), this.interval);
+  }
+
+  /** A frame arrived. */
+  alive() {
+    clearTimeout(this.deadTimer);
+    this.deadTimer = null;
+  }
+
+  /** Ping now (the page woke up), unless a ping is already waiting for its answer. */
+  check() {
+    if (this.options === false || this.deadTimer !== null) return;
+    clearTimeout(this.pingTimer);
+    const timeout = this.options.timeout ?? Math.min(this.interval, 10000);
+    this.hooks.ping(++this.pings);
+    this.deadTimer = setTimeout(() => this.hooks.dead(`no answer within ${timeout} ms`), timeout);
+    this.pingTimer = setTimeout(() => this.check(), this.interval);
+  }
+
+  stop() {
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.deadTimer);
+    this.pingTimer = this.deadTimer = null;
+  }
+}
+
+/**
+ * The last offset and the epoch of a history namespace (wire protocol v1.1): what to ask for
+ * on reconnect, which frames are duplicates, and when the app must re-fetch on its own.
+ * @internal
+ */
+class OffsetTracker {
+  constructor() {
+    /** @type {number | null} */
+    this.offset = null;
+    /** @type {string | null} */
+    this.epoch = null;
+  }
+
+  /** @returns {Position | null} */
+  get position() {
+    return this.epoch === null || this.offset === null ? null : { offset: this.offset, epoch: this.epoch };
+  }
+
+  /** The recovery parameters for the next upgrade URL: `{since, epoch}`, or `{}`. */
+  query() {
+    const position = this.position;
+    return position ? { since: String(position.offset), epoch: position.epoch } : {};
+  }
+
+  /**
+   * Take a connection's `welcome` data.
+   * @param {*} welcome
+   * @param {boolean} reconnected  an earlier connection of this namespace was welcomed
+   * @returns {boolean} whether the app must re-fetch without being told by the server: a
+   *   reconnect that could not ask for recovery (no history, or a v1 server). When the server
+   *   answered the request (`recovered` true or false) it is the server's call: false is
+   *   followed by its own `resync` frame.
+   */
+  welcome(welcome, reconnected) {
+    const position = welcome?.position;
+    const recovered = welcome?.recovered;
+    if (isPosition(position)) {
+      // Recovered: the missed frames (our offset + 1 ...) follow, keep our offset to take them.
+      if (recovered !== true || this.offset === null || this.epoch !== position.epoch) this.offset = position.offset;
+      this.epoch = position.epoch;
+    } else {
+      this.offset = this.epoch = null;
+    }
+    return reconnected && typeof recovered !== "boolean";
+  }
+
+  /**
+   * A server frame: false when its offset is one already seen (a duplicate to drop).
+   * @param {Frame} frame
+   */
+  accept(frame) {
+    const offset = frame.offset;
+    if (!Number.isInteger(offset)) return true;
+    if (this.offset !== null && offset <= this.offset) return false;
+    this.offset = offset;
+    return true;
+  }
+}
+
+/**
+ * Who is in the namespace (wire protocol v1.1): a live `Map` of client id → public identity,
+ * replaced by each `presence_state` and changed by each `presence_diff`.
+ * @internal
+ */
+class PresenceState {
+  constructor() {
+    /** @type {Map<string, *>} the same Map for the connection's whole life */
+    this.members = new Map();
+    /** Whether the last state was cut at the server's limit (some members are missing). */
+    this.truncated = false;
+  }
+
+  /**
+   * A full state (on every connect): replaces the members.
+   * @param {*} entries  `{client_id: public}`
+   * @param {boolean} truncated
+   * @returns {PresenceChange} what changed since the members held before
+   */
+  reset(entries, truncated) {
+    const next = objectOrEmpty(entries);
+    const joins = {};
+    const leaves = {};
+    for (const [id, identity] of this.members) if (!Object.hasOwn(next, id)) leaves[id] = identity;
+    for (const [id, identity] of Object.entries(next)) if (!this.members.has(id)) joins[id] = identity;
+    this.members.clear();
+    for (const [id, identity] of Object.entries(next)) this.members.set(id, identity);
+    this.truncated = truncated;
+    return { joins, leaves };
+  }
+
+  /**
+   * A diff: joins first, then leaves, so a client that came and went within one diff ends
+   * up absent.
+   * @param {*} diff  `{joins: {client_id: public}, leaves: {client_id: public}}`
+   * @returns {PresenceChange}
+   */
+  apply(diff) {
+    const joins = objectOrEmpty(diff?.joins);
+    const leaves = objectOrEmpty(diff?.leaves);
+    for (const [id, identity] of Object.entries(joins)) this.members.set(id, identity);
+    for (const id of Object.keys(leaves)) this.members.delete(id);
+    return { joins, leaves };
+  }
+}
+
+/**
+ * The URL of one attempt: `base` with the app's query (reserved names left out) and the
+ * client's recovery parameters.
+ * @param {string} base
+ * @param {QueryParams | null | undefined} query
+ * @param {Record<string, string>} recovery  `{since, epoch}` or `{}`
+ */
+function attemptUrl(base, query, recovery) {
+  const url = new URL(base);
+  for (const name of RESERVED_QUERY) url.searchParams.delete(name);
+  for (const [name, value] of Object.entries(query ?? {})) {
+    if (value !== null && value !== undefined && !RESERVED_QUERY.includes(name)) url.searchParams.set(name, String(value));
+  }
+  for (const [name, value] of Object.entries(recovery)) url.searchParams.set(name, value);
+  return url.href;
+}
+
+/** The client's parts, exported for its own tests. Not a public API: it may change at any time. */
+export const __internals = { Backoff, SendQueue, PendingRequests, Heartbeat, OffsetTracker, PresenceState, attemptUrl };
+
+// -- the namespace -----------------------------------------------------------------------
 
 /**
  * Open a namespace. Every call makes a new, independent connection; one that was closed,
@@ -138,6 +530,8 @@ export class Namespace {
   constructor(path, options = {}) {
     /** The namespace path as given. */
     this.path = path;
+    /** @type {string} the ws:// or wss:// URL, without the per-attempt query */
+    this.url = socketUrl(path);
     /** @type {State} */
     this.state = CONNECTING;
     /** @type {StateDetail | null} the last detail of `denied` or `closed`, else null */
@@ -147,54 +541,72 @@ export class Namespace {
     /** @type {object | null} the last `welcome` data */
     this.welcome = null;
 
-    const backoff = options.backoff || {};
-    /** @type {string} the ws:// or wss:// URL */
-    this.url = socketUrl(path);
-    this._base = backoff.base ?? 500;
-    this._max = backoff.max ?? 20000;
-    this._factor = backoff.factor ?? 2;
-    this._maxAttempts = options.maxAttempts ?? Infinity;
-    this._stableAfter = options.stableAfter ?? 10000;
-    this._connectTimeout = options.connectTimeout ?? 10000;
-    this._queueLimit = options.queueLimit ?? 100;
-    this._requestTimeout = options.requestTimeout ?? 10000;
-    this._heartbeat = options.heartbeat === false ? false : options.heartbeat || {};
-
+    this._options = {
+      maxAttempts: options.maxAttempts ?? Infinity,
+      connectTimeout: options.connectTimeout ?? 10000,
+      requestTimeout: options.requestTimeout ?? 10000,
+      resyncJitter: options.resyncJitter ?? 3000,
+      query: options.query,
+    };
     /** @type {Map<string, Set<Function>>} */
     this._listeners = new Map();
-    /** @type {{text: string, id?: number}[]} frames held while not open */
-    this._queue = [];
-    /** @type {Map<number, {resolve: Function, reject: Function, timer: any, sent: boolean}>} */
-    this._pending = new Map();
-    this._lastId = 0;
-    this._failures = 0;
-    this._welcomed = false;
-    this._openedAt = 0;
-    this._maxFrameSize = Infinity;
-    /** @type {WebSocket | null} */
-    this._ws = null;
-    this._retryTimer = null;
-    this._connectTimer = null;
-    this._pingTimer = null;
-    this._deadTimer = null;
-    this._pings = 0;
-    this._pingInterval = 20000;
+    this._backoff = new Backoff(options.backoff, { stableAfter: options.stableAfter ?? 10000 });
+    this._queue = new SendQueue(options.queueLimit ?? 100);
+    this._pending = new PendingRequests((id) => this._queue.remove(id));
+    this._heartbeat = new Heartbeat(options.heartbeat === false ? false : options.heartbeat || {}, {
+      ping: (n) => this._attempt.ws.send(JSON.stringify({ type: "ping", data: n })),
+      dead: (message) => this._drop("heartbeat_timeout", message),
+    });
+    this._offsets = new OffsetTracker();
+    this._presence = new PresenceState();
+    // The current attempt: its socket (null while its query is computed), whether it was
+    // welcomed, and the timer that gives up on it.
+    this._attempt = null;
+    this._timers = { retry: null, resync: null };
 
-    this._onOnline = () => this._wake();
-    this._onVisible = () => {
-      if (document.visibilityState === "visible") this._wake();
+    this._onWake = (event) => {
+      if (event.type === "online" || document.visibilityState === "visible") this._wake();
     };
-    if (typeof window !== "undefined") window.addEventListener("online", this._onOnline);
-    if (typeof document !== "undefined") document.addEventListener("visibilitychange", this._onVisible);
+    if (typeof window !== "undefined") window.addEventListener("online", this._onWake);
+    if (typeof document !== "undefined") document.addEventListener("visibilitychange", this._onWake);
     this._open();
   }
 
   /**
+   * v1.1: where this client is in a history namespace's stream (the last offset it has and
+   * the epoch), sent as `since`/`epoch` on reconnect; null without history.
+   * @returns {Position | null}
+   */
+  get position() {
+    return this._offsets.position;
+  }
+
+  /**
+   * v1.1: who is in the namespace, client id → public identity, on every instance (a
+   * presence namespace only; empty otherwise). The same Map is kept up to date: replaced by
+   * each connect's state, changed by each diff. It keeps its last content while reconnecting.
+   * @returns {Map<string, *>}
+   */
+  get presence() {
+    return this._presence.members;
+  }
+
+  /** v1.1: the last presence state was cut at the server's limit, so `presence` lacks members. */
+  get presenceTruncated() {
+    return this._presence.truncated;
+  }
+
+  /**
    * Listen to server frames of `type` (`fn(data, frame)`), or to the client's own events:
-   * `"state"` (`fn(state, detail)`), `"welcome"` (`fn(welcomeData, frame)`), `"resync"`
-   * (`fn(data, frame)`: on a server `resync` frame, and after every reconnect's welcome with
-   * `data = {reason: "reconnected"}` and `frame = null`), `"error"` (`fn(errorData, frame)`
-   * for an error frame that answers no request).
+   * - `"state"`: `fn(state, detail)`;
+   * - `"welcome"`: `fn(welcomeData, frame)`;
+   * - `"resync"`: `fn(data, frame)`, the app must re-fetch its state: on a server `resync`
+   *   frame (`data.reason` says why), and after a reconnect that could not recover (no
+   *   history): `data = {reason: "reconnected"}`, `frame = null`. Called `resyncJitter` ms
+   *   late at most (random); never after a successful recovery;
+   * - `"presence"`: `fn(presence, change)` after every presence frame, with the live Map and
+   *   `{joins, leaves}` (for a state: the difference with the members held before);
+   * - `"error"`: `fn(errorData, frame)` for an error frame that answers no request.
    *
    * @param {string} type
    * @param {Function} fn
@@ -227,16 +639,10 @@ export class Namespace {
    * @throws {WsnsError} `queue_full`, `too_big`, or `closed` after close/denial
    */
   send(type, data) {
-    if (this._final()) throw new WsnsError(CLOSED, "the connection is closed", this.reason);
+    this._assertUsable();
     const text = this._encode(type, data);
-    if (this._writable()) {
-      this._ws.send(text);
-      return;
-    }
-    if (this._queue.length >= this._queueLimit) {
-      throw new WsnsError("queue_full", `more than ${this._queueLimit} messages waiting to be sent`);
-    }
-    this._queue.push({ text });
+    if (this._writable()) this._attempt.ws.send(text);
+    else this._queue.push(text);
   }
 
   /**
@@ -251,27 +657,19 @@ export class Namespace {
    *   `disconnected`, `closed`, `queue_full`, `too_big`
    */
   request(type, data, options = {}) {
-    return new Promise((resolve, reject) => {
-      if (this._final()) throw new WsnsError(CLOSED, "the connection is closed", this.reason);
-      const id = ++this._lastId;
+    try {
+      this._assertUsable();
+      const id = this._pending.nextId();
       const text = this._encode(type, data, id);
-      const open = this._writable();
-      if (!open && this._queue.length >= this._queueLimit) {
-        throw new WsnsError("queue_full", `more than ${this._queueLimit} messages waiting to be sent`);
-      }
-      const timeout = options.timeout ?? this._requestTimeout;
-      const entry = { resolve, reject, timer: null, sent: open };
-      if (timeout > 0 && timeout < Infinity) {
-        entry.timer = setTimeout(() => {
-          this._pending.delete(id);
-          this._queue = this._queue.filter((q) => q.id !== id);
-          reject(new WsnsError("timeout", `no reply to ${type} within ${timeout} ms`));
-        }, timeout);
-      }
-      this._pending.set(id, entry);
-      if (open) this._ws.send(text);
-      else this._queue.push({ text, id });
-    });
+      const sent = this._writable();
+      if (!sent) this._queue.push(text, id);
+      const timeout = options.timeout ?? this._options.requestTimeout;
+      const reply = this._pending.track(id, { timeout, sent, what: type });
+      if (sent) this._attempt.ws.send(text);
+      return reply;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -284,28 +682,37 @@ export class Namespace {
 
   // -- connection ------------------------------------------------------------------------
 
-  _open() {
-    this._retryTimer = null;
-    this._welcomed = false;
-    let ws;
+  async _open() {
+    this._timers.retry = null;
+    const attempt = { ws: null, welcomed: false, timer: null };
+    this._attempt = attempt;
+    attempt.timer = setTimeout(
+      () => this._drop("connect_timeout", `no welcome within ${this._options.connectTimeout} ms`),
+      this._options.connectTimeout,
+    );
+    let url;
     try {
-      ws = new WebSocket(this.url);
+      url = attemptUrl(this.url, await this._query(), this._offsets.query());
     } catch (error) {
-      // A port the browser blocks, say: no attempt can ever succeed.
-      this._finish(CLOSED, { reason: "invalid_url", code: ABNORMAL, message: String(error.message || error) });
+      if (attempt === this._attempt) this._drop("query_failed", `the query option failed: ${errorText(error)}`);
       return;
     }
-    this._ws = ws;
-    ws.onmessage = (event) => {
-      if (ws === this._ws) this._receive(event.data);
-    };
-    ws.onclose = (event) => {
-      if (ws === this._ws) this._closed(event.code, event.reason);
-    };
-    this._connectTimer = setTimeout(
-      () => this._drop("connect_timeout", `no welcome within ${this._connectTimeout} ms`),
-      this._connectTimeout,
-    );
+    if (attempt !== this._attempt) return; // closed or timed out while the query was computed
+    try {
+      attempt.ws = new WebSocket(url);
+    } catch (error) {
+      // A port the browser blocks, say: no attempt can ever succeed.
+      this._finish(CLOSED, { reason: "invalid_url", code: ABNORMAL, message: errorText(error) });
+      return;
+    }
+    attempt.ws.onmessage = (event) => this._receive(event.data);
+    attempt.ws.onclose = (event) => this._closed(event.code, event.reason);
+  }
+
+  /** The app's query for this attempt (its function, if any, is called every time). */
+  async _query() {
+    const query = this._options.query;
+    return typeof query === "function" ? await query() : query;
   }
 
   _receive(text) {
@@ -316,55 +723,71 @@ export class Namespace {
       return; // the server only sends JSON; anything else is noise on the wire
     }
     if (!frame || typeof frame.type !== "string") return;
-    clearTimeout(this._deadTimer); // any frame proves the connection alive
-    this._deadTimer = null;
+    this._heartbeat.alive(); // any frame proves the connection alive
     const { type, data, id } = frame;
     if (type === "welcome") {
       this._welcome(data, frame);
-    } else if (type === "reply" || (type === "error" && id != null)) {
-      const entry = this._pending.get(id);
-      if (!entry) return; // it already timed out
-      this._pending.delete(id);
-      clearTimeout(entry.timer);
-      if (type === "reply") entry.resolve(data);
-      else entry.reject(new WsnsError(data?.code ?? "internal", data?.message ?? "error", data?.details));
-    } else if (type === "resync" || !OWN_EVENTS.has(type)) {
+    } else if (type === "reply") {
+      this._pending.resolve(id, data);
+    } else if (type === "error" && id != null) {
+      this._pending.reject(id, new WsnsError(data?.code ?? "internal", data?.message ?? "error", data?.details));
+    } else if (!this._offsets.accept(frame)) {
+      // A frame this client already has (recovered and live copies overlapped): drop it.
+    } else if (type === "presence_state" || type === "presence_diff") {
+      const change = type === "presence_state"
+        ? this._presence.reset(data, frame.truncated === true)
+        : this._presence.apply(data);
+      this._emit("presence", this.presence, change);
+    } else if (type === "resync") {
+      this._resync(data, frame);
+    } else if (!OWN_EVENTS.has(type)) {
       this._emit(type, data, frame);
     }
   }
 
   _welcome(data, frame) {
-    if (this._welcomed) return;
+    const attempt = this._attempt;
+    if (attempt.welcomed) return;
     const reconnected = this.welcome !== null;
-    clearTimeout(this._connectTimer);
-    this._connectTimer = null;
-    this._welcomed = true;
-    this._openedAt = Date.now();
+    clearTimeout(attempt.timer);
+    attempt.welcomed = true;
+    this._backoff.opened();
     this.welcome = data;
     this.clientId = data?.client_id ?? null;
-    this._maxFrameSize = data?.limits?.max_frame_size ?? Infinity;
+    const mustResync = this._offsets.welcome(data, reconnected);
     this.state = OPEN;
     this.reason = null;
     this._flush();
-    this._startHeartbeat(data?.heartbeat_interval);
+    this._heartbeat.start(data?.heartbeat_interval);
     // A listener may close the connection: stop telling the others it is open.
     this._emit("state", OPEN, null);
     if (this.state === OPEN) this._emit("welcome", data, frame);
-    if (this.state === OPEN && reconnected) this._emit("resync", { reason: "reconnected" }, null);
+    if (this.state === OPEN && mustResync) this._resync({ reason: "reconnected" }, null);
+  }
+
+  /** Tell the app to re-fetch, after the jitter; one waiting resync covers later ones. */
+  _resync(data, frame) {
+    if (this._timers.resync !== null) return;
+    const delay = Math.floor(Math.random() * this._options.resyncJitter);
+    if (delay === 0) {
+      this._emit("resync", data, frame);
+      return;
+    }
+    this._timers.resync = setTimeout(() => {
+      this._timers.resync = null;
+      this._emit("resync", data, frame);
+    }, delay);
   }
 
   _flush() {
-    const queue = this._queue;
-    this._queue = [];
-    for (const { text, id } of queue) {
-      if (text.length > this._maxFrameSize && byteLength(text) > this._maxFrameSize) {
-        const error = new WsnsError("too_big", `frame over the server's limit of ${this._maxFrameSize} bytes`);
-        if (id != null) this._settle(id, error);
-        else this._emit("error", { code: error.code, message: error.message }, null);
-        continue;
+    for (const { text, id } of this._queue.drain()) {
+      const error = this._oversize(text);
+      if (error && id != null) this._pending.reject(id, error);
+      else if (error) this._emit("error", { code: error.code, message: error.message }, null);
+      else {
+        if (id != null) this._pending.markSent(id);
+        this._attempt.ws.send(text);
       }
-      if (id != null) this._pending.get(id).sent = true;
-      this._ws.send(text);
     }
   }
 
@@ -381,66 +804,60 @@ export class Namespace {
     }
   }
 
-  /** The client gave up on the current socket (heartbeat or connect timeout). */
+  /** The client gave up on the current attempt (heartbeat, connect timeout, failed query). */
   _drop(reason, message) {
-    this._detach().close(4000, reason);
+    this._detach()?.close(4000, reason);
     this._retry({ reason, code: ABNORMAL, message });
   }
 
   /**
-   * Forget the current socket: no more events from it, its timers stopped, and (unless the
-   * end is final, where everything fails with `closed`) its sent requests failed.
+   * Forget the current attempt: no more events from its socket, its timers stopped, and
+   * (unless the end is final, where everything fails with `closed`) its sent requests failed.
    * @returns {WebSocket | null} the socket, for the caller to close
    */
   _detach(final = false) {
-    const ws = this._ws;
+    const attempt = this._attempt;
+    this._attempt = null;
+    this._heartbeat.stop();
+    if (!attempt) return null;
+    clearTimeout(attempt.timer);
+    if (attempt.welcomed) this._backoff.closed();
+    if (!final) this._pending.rejectSent(new WsnsError("disconnected", "the connection dropped before the reply"));
+    const ws = attempt.ws;
     if (ws) ws.onmessage = ws.onclose = null;
-    this._ws = null;
-    clearTimeout(this._connectTimer);
-    this._stopHeartbeat();
-    this._connectTimer = null;
-    if (this._welcomed && Date.now() - this._openedAt >= this._stableAfter) this._failures = 0;
-    this._welcomed = false;
-    if (!final) {
-      for (const [id, entry] of this._pending) {
-        if (entry.sent) this._settle(id, new WsnsError("disconnected", "the connection dropped before the reply"));
-      }
-    }
     return ws;
   }
 
   _retry(detail) {
-    if (this._failures >= this._maxAttempts) {
+    if (this._backoff.failures >= this._options.maxAttempts) {
       this._finish(CLOSED, { ...detail, reason: "gave_up" });
       return;
     }
-    const cap = Math.min(this._max, this._base * this._factor ** this._failures);
-    const delay = Math.floor(Math.random() * cap);
-    this._failures += 1;
-    this._retryTimer = setTimeout(() => this._open(), delay);
-    this._setState(RECONNECTING, { ...detail, attempt: this._failures, delay });
+    const delay = this._backoff.next();
+    this._timers.retry = setTimeout(() => this._open(), delay);
+    this._setState(RECONNECTING, { ...detail, attempt: this._backoff.failures, delay });
   }
 
   /** `online` or the page became visible: retry now, or check an open connection now. */
   _wake() {
-    if (this._retryTimer !== null) {
-      clearTimeout(this._retryTimer);
+    if (this._timers.retry !== null) {
+      clearTimeout(this._timers.retry);
       this._open();
     } else if (this.state === OPEN) {
-      this._ping();
+      this._heartbeat.check();
     }
   }
 
   _finish(state, detail) {
-    clearTimeout(this._retryTimer);
-    this._retryTimer = null;
-    const ws = this._detach(true);
-    if (ws) ws.close(1000);
-    if (typeof window !== "undefined") window.removeEventListener("online", this._onOnline);
-    if (typeof document !== "undefined") document.removeEventListener("visibilitychange", this._onVisible);
+    clearTimeout(this._timers.retry);
+    clearTimeout(this._timers.resync);
+    this._timers.retry = this._timers.resync = null;
+    this._detach(true)?.close(1000);
+    if (typeof window !== "undefined") window.removeEventListener("online", this._onWake);
+    if (typeof document !== "undefined") document.removeEventListener("visibilitychange", this._onWake);
     const message = state === DENIED ? `denied: ${detail.reason}` : `closed: ${detail.reason}`;
-    for (const id of [...this._pending.keys()]) this._settle(id, new WsnsError(CLOSED, message, detail));
-    this._queue = [];
+    this._pending.rejectAll(new WsnsError(CLOSED, message, detail));
+    this._queue.drain();
     this.reason = detail;
     this.state = state;
     this._emit("state", state, detail);
@@ -448,11 +865,16 @@ export class Namespace {
 
   /** Open, and the socket has not started closing (a write then would be lost silently). */
   _writable() {
-    return this.state === OPEN && this._ws !== null && this._ws.readyState === WebSocket.OPEN;
+    const ws = this._attempt?.ws;
+    return this.state === OPEN && ws != null && ws.readyState === WebSocket.OPEN;
   }
 
   _final() {
     return this.state === CLOSED || this.state === DENIED;
+  }
+
+  _assertUsable() {
+    if (this._final()) throw new WsnsError(CLOSED, "the connection is closed", this.reason);
   }
 
   _setState(state, detail) {
@@ -462,47 +884,21 @@ export class Namespace {
     this._emit("state", state, detail);
   }
 
-  // -- heartbeat -------------------------------------------------------------------------
-
-  _startHeartbeat(serverInterval) {
-    if (this._heartbeat === false) return;
-    const interval = this._heartbeat.interval ?? (serverInterval > 0 ? serverInterval * 1000 : 20000);
-    this._pingInterval = interval;
-    this._pingTimer = setTimeout(() => this._ping(), interval);
-  }
-
-  _ping() {
-    if (this._heartbeat === false || this.state !== OPEN || this._deadTimer !== null) return;
-    clearTimeout(this._pingTimer);
-    const timeout = this._heartbeat.timeout ?? Math.min(this._pingInterval, 10000);
-    this._ws.send(JSON.stringify({ type: "ping", data: ++this._pings }));
-    this._deadTimer = setTimeout(() => this._drop("heartbeat_timeout", `no answer within ${timeout} ms`), timeout);
-    this._pingTimer = setTimeout(() => this._ping(), this._pingInterval);
-  }
-
-  _stopHeartbeat() {
-    clearTimeout(this._pingTimer);
-    clearTimeout(this._deadTimer);
-    this._pingTimer = this._deadTimer = null;
-  }
-
   // -- helpers ---------------------------------------------------------------------------
 
   _encode(type, data, id) {
     if (typeof type !== "string" || !type) throw new TypeError("message type must be a non-empty string");
     const text = JSON.stringify(id === undefined ? { type, data } : { type, data, id });
-    if (text.length > this._maxFrameSize && byteLength(text) > this._maxFrameSize) {
-      throw new WsnsError("too_big", `frame over the server's limit of ${this._maxFrameSize} bytes`);
-    }
+    const error = this._oversize(text);
+    if (error) throw error;
     return text;
   }
 
-  _settle(id, error) {
-    const entry = this._pending.get(id);
-    if (!entry) return;
-    this._pending.delete(id);
-    clearTimeout(entry.timer);
-    entry.reject(error);
+  /** A `too_big` error when `text` is over the server's frame limit (from the last welcome). */
+  _oversize(text) {
+    const limit = this.welcome?.limits?.max_frame_size ?? Infinity;
+    if (text.length <= limit || new TextEncoder().encode(text).length <= limit) return null;
+    return new WsnsError("too_big", `frame over the server's limit of ${limit} bytes`);
   }
 
   _emit(type, ...args) {
@@ -520,7 +916,7 @@ export class Namespace {
 }
 
 function socketUrl(path) {
-  const url = new URL(path, location.href);
+  const url = new URL(path, globalThis.location?.href);
   if (url.protocol === "http:") url.protocol = "ws:";
   else if (url.protocol === "https:") url.protocol = "wss:";
   if ((url.protocol !== "ws:" && url.protocol !== "wss:") || url.hash) {
@@ -529,6 +925,14 @@ function socketUrl(path) {
   return url.href;
 }
 
-function byteLength(text) {
-  return new TextEncoder().encode(text).length;
+function isPosition(value) {
+  return Number.isInteger(value?.offset) && typeof value?.epoch === "string";
+}
+
+function objectOrEmpty(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : {};
+}
+
+function errorText(error) {
+  return String(error?.message || error);
 }
