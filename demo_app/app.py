@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import msgspec
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, file, text
 
-from sanic_wsns import ConfigError, Unauthorized, WsNamespaces, WsnsError
+from sanic_wsns import ConfigError, NotFound, Unauthorized, WsNamespaces, WsnsError
 
 from . import api, guards
 from .accounts import hash_password, name_key
@@ -125,8 +126,23 @@ def create_app(db_path: str | Path, broker: str = "memory://", secret: str | Non
     app.add_route(page, "/", methods=["GET"], name="page_home")
     app.add_route(page, "/maps/<map_id:int>", methods=["GET"], name="page_map")
     app.add_route(admin_page, "/admin/wsns", methods=["GET"], name="page_admin")
-    app.static("/static", STATIC, name="static")
+    app.add_route(static_file, "/static/<name:path>", methods=["GET"], name="static")
     return app
+
+
+#: The page's files by URL path, listed once: no request path ever reaches the file
+#: system (``/static/``, ``..`` or a NUL byte are simply not in the list: 404).
+_STATIC_FILES = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
+
+
+async def static_file(request: Request, name: str) -> HTTPResponse:
+    found = _STATIC_FILES.get(name)
+    if found is None:
+        raise NotFound("no such file")
+    media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+    if media_type.startswith("text/") or media_type.endswith("javascript"):
+        media_type += "; charset=utf-8"
+    return await file(found, request_headers=request.headers, mime_type=media_type)
 
 
 def check_admin_password(password: str | None) -> None:

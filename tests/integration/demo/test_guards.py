@@ -98,6 +98,7 @@ async def test_the_admin_page_forbids_framing(demo):
 
 
 async def test_the_admin_pages_refusals_are_plain_text(demo, ann):
-    for reply, status in [(await http(demo, "GET", "/admin/wsns"), 401), (await ann.call("GET", "/admin/wsns"), 403)]:
+    refusals = [(await http(demo, "GET", "/admin/wsns"), 401), (await ann.call("GET", "/admin/wsns"), 403)]
+    for reply, status in refusals:
         assert reply.status == status
         assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
