@@ -45,7 +45,7 @@ def verify_password(password: str, stored: str) -> bool:
             return False
         expected = base64.urlsafe_b64decode(key)
         actual = _scrypt(password, base64.urlsafe_b64decode(salt), int(n), int(r), int(p))
-    except ValueError:  # a damaged row: no password matches it
+    except (ValueError, TypeError):  # a damaged row: no password matches it
         return False
     return hmac.compare_digest(actual, expected)
 
