@@ -1,7 +1,10 @@
 """bubblemap's REST API (``/api/1/...``): session, maps, members, bubbles.
 
 Errors are the same exceptions the WebSocket side raises (``sanic_wsns`` errors); the
-app's error handler turns them into ``{"error": code, "message"}`` with an HTTP status.
+app's error handler turns them into ``{"error": code, "message", "details"?}`` with an
+HTTP status: 400 ``invalid_data``, 401 ``unauthorized``, 403 ``forbidden``, 404
+``not_found``, 409 ``conflict``, 415 ``unsupported_media_type``, 429 ``rate_limited``.
+Every signed-in call counts against its user's REST rate.
 """
 
 from __future__ import annotations
