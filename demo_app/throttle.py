@@ -56,6 +56,10 @@ class Throttle:
         if not bucket.take(now):
             raise TooManyRequests(f"too many {self.what}: slow down", bucket.retry_after())
 
+    def keys(self) -> list[str]:
+        """The keys this throttle remembers (at most ``max_keys``)."""
+        return list(self._buckets)
+
     def forget(self, key: str) -> None:
         """Start ``key`` afresh (a full bucket): a successful sign-in clears the failures."""
         self._buckets.pop(key, None)

@@ -8,7 +8,7 @@ import pytest
 
 from demo_app.limits import DEFAULT_LIMITS, Limits, bubbles_fitting, worst_bubble, worst_snapshot
 from demo_app.models import BubbleCreate
-from demo_app.throttle import Rate
+from demo_app.throttle import Rate, Throttle, TooManyRequests
 from sanic_wsns import Settings
 from tests.support.demo import map_client, running_demo, sign_in
 
@@ -100,3 +100,19 @@ async def test_the_rate_limit_follows_the_account_not_the_session(small):
     for _ in range(5):
         await laptop.call("GET", "/api/1/maps")
     assert (await phone.call("GET", "/api/1/maps")).status == 429
+
+
+def test_the_throttle_table_is_bounded_and_forgets_refilled_keys_first():
+    now = [0.0]
+    throttle = Throttle(Rate(per_second=1, burst=2), "calls", max_keys=3, clock=lambda: now[0])
+    for key in ("idle-1", "idle-2"):
+        throttle.check(key)
+    now[0] = 1.0
+    throttle.check("busy")
+    throttle.check("busy")
+    with pytest.raises(TooManyRequests) as refused:
+        throttle.check("busy")
+    assert refused.value.retry_after == pytest.approx(1.0)
+    now[0] = 2.5  # the idle keys have refilled (a fresh bucket is the same); "busy" has not
+    throttle.check("newcomer")
+    assert sorted(throttle.keys()) == ["busy", "newcomer"]
