@@ -10,6 +10,7 @@ Every signed-in call counts against its user's REST rate.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -77,20 +78,24 @@ async def sign_in(request: Request) -> HTTPResponse:
     # Every attempt spends a token of this name from this address, a success gives them
     # all back: only repeated failures (guessing) are slowed down.
     throttle: Throttle = request.app.ctx.sign_in_throttle
-    attempt = f"{name_key(data.name)} {request.remote_addr or request.ip}"
+    address = request.remote_addr or request.ip
+    attempt = f"{name_key(data.name)} {address}"
     throttle.check(attempt)
-    account, registered = await _authenticate(request.app.ctx.store, data)
+    account, registered = await _authenticate(request.app.ctx.store, data,
+                                              lambda: request.app.ctx.registration_throttle.check(address))
     throttle.forget(attempt)
     response = respond({**_me(request, account), "registered": registered})
     await request.app.ctx.sessions.sign_in(request, response, account)
     return response
 
 
-async def _authenticate(store: Store, data: SignIn) -> tuple[Account, bool]:
-    """The account ``data`` signs in to, and whether this call created it."""
+async def _authenticate(store: Store, data: SignIn, may_register: Callable[[], None]) -> tuple[Account, bool]:
+    """The account ``data`` signs in to, and whether this call created it (after
+    ``may_register()``, which raises to refuse: each registration costs a hash and a row)."""
     key = name_key(data.name)
     found = await store.credentials(key)
     if found is None:
+        may_register()
         stored = await asyncio.to_thread(hash_password, data.password)
         if await store.register(key, data.name, stored):
             return Account(key=key, name=data.name), True

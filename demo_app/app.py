@@ -65,6 +65,7 @@ def create_app(db_path: str | Path, broker: str = "memory://", secret: str | Non
                           else bubbles_fitting(wsns.settings.max_send_queue))
     app.ctx.rest_throttle = Throttle(limits.rest, "requests")
     app.ctx.sign_in_throttle = Throttle(limits.sign_in, "sign-in attempts for this name")
+    app.ctx.registration_throttle = Throttle(limits.registrations, "new accounts from this address")
     app.ctx.session_clients = SessionClients()
     app.ctx.maps = declare_maps(wsns, app.ctx)
     api.add_routes(app)

@@ -45,6 +45,7 @@ def bubbles_fitting(send_queue: int) -> int:
 
 REST_RATE = Rate(per_second=20, burst=60)
 SIGN_IN_RATE = Rate(per_second=10 / 60, burst=10)
+REGISTRATION_RATE = Rate(per_second=30 / 60, burst=30)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class Limits:
     rest: Rate = REST_RATE
     #: Failed sign-ins per name and client address: guessing a password stays slow.
     sign_in: Rate = SIGN_IN_RATE
+    #: New accounts per client address (each costs an scrypt hash and a row).
+    registrations: Rate = REGISTRATION_RATE
     #: How often each instance closes the WebSockets of signed-out sessions (seconds).
     revocation_sweep: float = 1.0
 

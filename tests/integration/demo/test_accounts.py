@@ -156,3 +156,11 @@ async def test_sign_out_closes_that_sessions_websockets_with_4401_and_no_other(d
         assert await wait_closed(signed_out.ws) == 4401
         bubble = {"x": 1, "y": 1, "text": "still here", "color": "#000000"}
         assert (await kept.request("bubble-create", bubble))["type"] == "reply"
+
+
+async def test_registering_many_names_from_one_address_is_429(tmp_path):
+    limits = Limits(registrations=Rate(per_second=0.001, burst=2))
+    async with running_demo(tmp_path / "db.sqlite", limits=limits) as demo:
+        statuses = [(await attempt(demo, name, PASSWORD)).status for name in ("a1", "a2", "a3")]
+        assert statuses == [200, 200, 429]
+        assert (await attempt(demo, "a1", PASSWORD)).status == 200  # signing in is not registering
