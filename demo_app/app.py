@@ -36,6 +36,7 @@ ADMIN_STATS_URL = "/admin/wsns/stats"
 _STATUS = {"unauthorized": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
            "invalid_data": 400, "unsupported_media_type": 415, "rate_limited": 429}
 _names = itertools.count()
+MAX_REQUEST_BODY = 64 * 1024
 
 
 def create_app(db_path: str | Path, broker: str = "memory://", secret: str | None = None,
@@ -57,6 +58,8 @@ def create_app(db_path: str | Path, broker: str = "memory://", secret: str | Non
     app.config.FALLBACK_ERROR_FORMAT = "json"
     # sanic-ext (OpenAPI, templating...) is not used here: skip it, start faster.
     app.config.AUTO_EXTEND = False
+    # The largest valid body is a bubble of ~3 KB: Sanic's 100 MB default only helps a flood.
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BODY
     app.ctx.admins = frozenset(name_key(a) for a in admins)
     app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL)
     bubbles = limits.bubbles_per_map

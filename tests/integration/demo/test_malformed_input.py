@@ -108,3 +108,8 @@ async def test_bad_bodies_are_400(ann, no_tracebacks, path, raw):
     reply = await ann.call("POST", path.format(id=created["id"]), raw=raw)
     assert reply.status == 400
     assert reply.data["error"] == "invalid_data"
+
+
+async def test_a_body_over_64_kib_is_413(ann, no_tracebacks):
+    reply = await ann.call("POST", "/api/1/maps", raw=b'{"title": "' + b"x" * 70_000 + b'"}')
+    assert reply.status == 413
