@@ -88,8 +88,9 @@ async def test_odd_page_urls_are_answered_without_a_server_error(demo, no_traceb
 
 @pytest.mark.parametrize("raw", [b"", b"null", b"[]", b'"x"', b"{" * 10_000, b"\xff\xfe",
                                  b'{"name": "ann", "password": null}', b'{"name": "ann"}',
-                                 b'{"name": "' + b"a" * 100_000 + b'", "password": "12345678"}',
-                                 b'{"name": "ann", "password": "' + b"p" * 10_000 + b'"}'])
+                                 b'{"name": "' + b"a" * 10_000 + b'", "password": "12345678"}',
+                                 b'{"name": "ann", "password": "' + b"p" * 10_000 + b'"}'],
+                         ids=lambda raw: repr(raw[:24]))
 async def test_bad_sign_in_bodies_are_400(demo, no_tracebacks, raw):
     reply = await http(demo, "POST", "/api/1/session", raw=raw)
     assert reply.status == 400
