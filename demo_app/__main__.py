@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 
-from .app import create_app
+from sanic_wsns import ConfigError
+
+from .app import check_admin_password, create_app
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,7 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--admin", action="append", dest="admins",
                         default=[a.strip() for a in env("BUBBLEMAP_ADMINS", "").split(",") if a.strip()],
                         help="a user name that may open /admin/wsns; repeatable "
-                             "(BUBBLEMAP_ADMINS, comma-separated)")
+                             "(BUBBLEMAP_ADMINS, comma-separated). Needs the env variable "
+                             "BUBBLEMAP_ADMIN_PASSWORD: the admin accounts get it at start")
     parser.add_argument("--debug", action="store_true", help="Sanic debug mode")
     return parser.parse_args(argv)
 
@@ -44,7 +48,15 @@ def main(argv: list[str] | None = None) -> None:
     wsns_logger = logging.getLogger("sanic_wsns")
     wsns_logger.setLevel(logging.DEBUG if args.debug else logging.INFO)
     wsns_logger.addHandler(logging.StreamHandler())
-    app = create_app(args.db, broker=args.broker, secret=args.secret, admins=args.admins)
+    admin_password = os.environ.get("BUBBLEMAP_ADMIN_PASSWORD")
+    if args.admins:
+        try:
+            check_admin_password(admin_password)
+        except ConfigError as exc:
+            print(f"python -m demo_app: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+    app = create_app(args.db, broker=args.broker, secret=args.secret, admins=args.admins,
+                     admin_password=admin_password)
     app.config.MOTD = False
     app.run(host=args.host, port=args.port, single_process=True, debug=args.debug,
             access_log=args.debug)

@@ -1,11 +1,16 @@
 """bubblemap's REST API (``/api/1/...``): session, maps, members, bubbles.
 
 Errors are the same exceptions the WebSocket side raises (``sanic_wsns`` errors); the
-app's error handler turns them into ``{"error": code, "message"}`` with an HTTP status.
+app's error handler turns them into ``{"error": code, "message", "details"?}`` with an
+HTTP status: 400 ``invalid_data``, 401 ``unauthorized``, 403 ``forbidden``, 404
+``not_found``, 409 ``conflict``, 415 ``unsupported_media_type``, 429 ``rate_limited``.
+Every signed-in call counts against its user's REST rate.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -15,10 +20,17 @@ from sanic.response import HTTPResponse
 from sanic_wsns import InvalidData, NotFound, Unauthorized
 
 from . import access
-from .models import BubbleCreate, NewMap, NewMember, SignIn
+from .accounts import hash_password, name_key, verify_password
+from .models import Account, BubbleCreate, NewMap, NewMember, SignIn
 from .realtime import map_path
+from .sessions import SignedIn
+from .store import Store
+from .throttle import Throttle
 
 T = TypeVar("T")
+
+#: The same answer whether or not the name exists: sign-in tells nobody who has an account.
+WRONG_PASSWORD = "wrong name or password"
 
 _encode = msgspec.json.Encoder().encode
 
@@ -35,41 +47,79 @@ def body(request: Request, type: type[T]) -> T:
         raise InvalidData(str(exc)) from None
 
 
-def user(request: Request) -> str:
-    """The signed-in name; raises ``Unauthorized``."""
-    name = request.app.ctx.sessions.current(request)
-    if name is None:
+async def signed_in(request: Request) -> SignedIn:
+    """The request's live session, counted against its user's REST rate; raises
+    ``Unauthorized`` or ``TooManyRequests``."""
+    session = await request.app.ctx.sessions.current(request)
+    if session is None:
         raise Unauthorized("sign in first")
-    return name
+    request.app.ctx.rest_throttle.check(session.account.key)
+    return session
 
 
-def _me(request: Request, name: str | None) -> dict[str, Any]:
-    return {"name": name, "admin": name is not None and name in request.app.ctx.admins}
+async def user(request: Request) -> str:
+    """The signed-in user's name (as shown, and as stored in maps); see ``signed_in``."""
+    return (await signed_in(request)).account.name
+
+
+def _me(request: Request, account: Account | None) -> dict[str, Any]:
+    return {"name": account and account.name,
+            "admin": account is not None and account.key in request.app.ctx.admins}
 
 
 async def get_session(request: Request) -> HTTPResponse:
-    return respond(_me(request, request.app.ctx.sessions.current(request)))
+    session = await request.app.ctx.sessions.current(request)
+    return respond(_me(request, session and session.account))
 
 
 async def sign_in(request: Request) -> HTTPResponse:
-    name = body(request, SignIn).name
-    response = respond(_me(request, name))
-    request.app.ctx.sessions.sign_in(request, response, name)
+    """The first sign-in with a name registers it; later ones must give its password."""
+    data = body(request, SignIn)
+    # Every attempt spends a token of this name from this address, a success gives them
+    # all back: only repeated failures (guessing) are slowed down.
+    throttle: Throttle = request.app.ctx.sign_in_throttle
+    address = request.remote_addr or request.ip
+    attempt = f"{name_key(data.name)} {address}"
+    throttle.check(attempt)
+    account, registered = await _authenticate(request.app.ctx.store, data,
+                                              lambda: request.app.ctx.registration_throttle.check(address))
+    throttle.forget(attempt)
+    response = respond({**_me(request, account), "registered": registered})
+    await request.app.ctx.sessions.sign_in(request, response, account)
     return response
+
+
+async def _authenticate(store: Store, data: SignIn, may_register: Callable[[], None]) -> tuple[Account, bool]:
+    """The account ``data`` signs in to, and whether this call created it (after
+    ``may_register()``, which raises to refuse: each registration costs a hash and a row)."""
+    key = name_key(data.name)
+    found = await store.credentials(key)
+    if found is None:
+        may_register()
+        stored = await asyncio.to_thread(hash_password, data.password)
+        if await store.register(key, data.name, stored):
+            return Account(key=key, name=data.name), True
+        found = await store.credentials(key)  # a racing sign-in registered it first
+        if found is None:
+            raise Unauthorized(WRONG_PASSWORD)
+    account, stored = found
+    if not await asyncio.to_thread(verify_password, data.password, stored):
+        raise Unauthorized(WRONG_PASSWORD)
+    return account, False
 
 
 async def sign_out(request: Request) -> HTTPResponse:
     response = HTTPResponse(status=204)
-    request.app.ctx.sessions.sign_out(request, response)
+    await request.app.ctx.sessions.sign_out(request, response)
     return response
 
 
 async def list_maps(request: Request) -> HTTPResponse:
-    return respond(await request.app.ctx.store.maps_for(user(request)))
+    return respond(await request.app.ctx.store.maps_for(await user(request)))
 
 
 async def create_map(request: Request) -> HTTPResponse:
-    name = user(request)
+    name = await user(request)
     data = body(request, NewMap)
     return respond(await request.app.ctx.store.create_map(data.title.strip(), name, data.private),
                    status=201)
@@ -77,7 +127,7 @@ async def create_map(request: Request) -> HTTPResponse:
 
 async def get_map(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
-    await access.open_map(store, map_id, user(request))
+    await access.open_map(store, map_id, await user(request))
     view = await store.view(map_id)
     if view is None:
         raise NotFound("no such map")
@@ -86,7 +136,7 @@ async def get_map(request: Request, map_id: int) -> HTTPResponse:
 
 async def delete_map(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
-    await access.own_map(store, map_id, user(request))
+    await access.own_map(store, map_id, await user(request))
     await store.delete_map(map_id)
     # Through the broker: the map's clients on every instance are closed, not only here.
     await request.app.ctx.wsns.remove_namespace(map_path(map_id), code=4410, reason="map deleted")
@@ -95,13 +145,16 @@ async def delete_map(request: Request, map_id: int) -> HTTPResponse:
 
 async def add_member(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
-    await access.own_map(store, map_id, user(request))
-    return respond(await store.add_member(map_id, body(request, NewMember).name))
+    await access.own_map(store, map_id, await user(request))
+    member = await store.account(name_key(body(request, NewMember).name))
+    if member is None:
+        raise NotFound("no such user: they must sign in once first")
+    return respond(await store.add_member(map_id, member.name))
 
 
 async def create_bubble(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
-    await access.open_map(store, map_id, user(request))
+    await access.open_map(store, map_id, await user(request))
     bubble = await store.create_bubble(map_id, body(request, BubbleCreate))
     # Published even when no client of this map is connected here: others may have some.
     await request.app.ctx.maps.broadcast({"map_id": map_id}, "bubble-created", bubble)

@@ -7,57 +7,92 @@ shared by every local instance (``store.py``), and a static page using ``/wsns/c
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import math
+import mimetypes
 from collections.abc import Iterable
 from pathlib import Path
 
+import msgspec
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse, file
+from sanic.response import HTTPResponse, file, text
 
-from sanic_wsns import Unauthorized, WsNamespaces, WsnsError
+from sanic_wsns import ConfigError, NotFound, Unauthorized, WsNamespaces, WsnsError
 
-from . import api
+from . import api, guards
+from .accounts import hash_password, name_key
+from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
+from .models import Password
 from .realtime import declare_maps
+from .revocation import SessionClients, sweep_forever
 from .sessions import Sessions
 from .store import Store
+from .throttle import Throttle, TooManyRequests
 
 STATIC = Path(__file__).parent / "static"
 ADMIN_STATS_URL = "/admin/wsns/stats"
 
-#: The page loads only its own scripts and styles and talks only to its own origin.
-_PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-                               "base-uri 'none'; frame-ancestors 'none'",
-    "Cache-Control": "no-cache",
-}
 _STATUS = {"unauthorized": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
-           "invalid_data": 400}
+           "invalid_data": 400, "unsupported_media_type": 415, "rate_limited": 429}
 _names = itertools.count()
+MAX_REQUEST_BODY = 64 * 1024
 
 
 def create_app(db_path: str | Path, broker: str = "memory://", secret: str | None = None,
-               admins: Iterable[str] = (), *, name: str | None = None) -> Sanic:
+               admins: Iterable[str] = (), *, admin_password: str | None = None,
+               limits: Limits = DEFAULT_LIMITS, name: str | None = None) -> Sanic:
     """A bubblemap app on the SQLite file ``db_path`` (created if missing).
 
     ``secret`` signs session cookies; without it the one kept in the database is used, so
     every instance sharing the file accepts the same cookies. ``admins`` may open
-    ``/admin/wsns``. Each call gets a unique app name unless ``name`` is given.
+    ``/admin/wsns``; their accounts are created (or their password reset) at start with
+    ``admin_password``, so nobody can register an admin's name first. Each call gets a
+    unique app name unless ``name`` is given.
     """
+    admins = list(admins)
+    if admins:
+        check_admin_password(admin_password)
     serial = next(_names)
     app = Sanic(name or ("bubblemap" if serial == 0 else f"bubblemap_{serial}"))
     app.config.FALLBACK_ERROR_FORMAT = "json"
     # sanic-ext (OpenAPI, templating...) is not used here: skip it, start faster.
     app.config.AUTO_EXTEND = False
-    app.ctx.admins = frozenset(admins)
-    app.ctx.store = Store(db_path)
+    # The largest valid body is a bubble of ~3 KB: Sanic's 100 MB default only helps a flood.
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BODY
+    app.ctx.admins = frozenset(name_key(a) for a in admins)
     app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL)
+    bubbles = limits.bubbles_per_map
+    app.ctx.store = Store(db_path, members_per_map=limits.members_per_map,
+                          bubbles_per_map=bubbles if bubbles is not None
+                          else bubbles_fitting(wsns.settings.max_send_queue))
+    app.ctx.rest_throttle = Throttle(limits.rest, "requests")
+    app.ctx.sign_in_throttle = Throttle(limits.sign_in, "sign-in attempts for this name")
+    app.ctx.registration_throttle = Throttle(limits.registrations, "new accounts from this address")
+    app.ctx.session_clients = SessionClients()
     app.ctx.maps = declare_maps(wsns, app.ctx)
     api.add_routes(app)
+    app.on_request(guards.refuse_cross_site)
+    app.on_response(guards.add_security_headers)
 
     @app.before_server_start
     async def open_store(app: Sanic) -> None:
-        await app.ctx.store.open()
-        app.ctx.sessions = Sessions(secret or await app.ctx.store.secret())
+        store: Store = app.ctx.store
+        await store.open()
+        app.ctx.sessions = Sessions(secret or await store.secret(), store)
+        if admins:
+            stored = await asyncio.to_thread(hash_password, admin_password or "")
+            for admin in admins:
+                await store.set_password(name_key(admin), admin, stored)
+
+    @app.after_server_start
+    async def start_revocation_sweep(app: Sanic) -> None:
+        app.ctx.revocation_sweep = asyncio.create_task(
+            sweep_forever(app.ctx.session_clients, app.ctx.store, limits.revocation_sweep))
+
+    @app.before_server_stop
+    async def stop_revocation_sweep(app: Sanic) -> None:
+        app.ctx.revocation_sweep.cancel()
 
     @app.after_server_stop
     async def close_store(app: Sanic) -> None:
@@ -68,26 +103,58 @@ def create_app(db_path: str | Path, broker: str = "memory://", secret: str | Non
         payload = {"error": exc.code, "message": exc.message}
         if exc.details is not None:
             payload["details"] = exc.details
-        return api.respond(payload, status=_STATUS.get(exc.code, 500))
+        response = api.respond(payload, status=_STATUS.get(exc.code, 500))
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return response
 
     @wsns.authorize_stats
-    def admin_only(request: Request) -> bool:
-        return api.user(request) in app.ctx.admins
+    async def admin_only(request: Request) -> bool:
+        session = await app.ctx.sessions.current(request)
+        if session is None:
+            raise Unauthorized("sign in first")
+        return session.account.key in app.ctx.admins
 
     async def page(request: Request, map_id: int | None = None) -> HTTPResponse:
-        return await file(STATIC / "index.html", headers=_PAGE_HEADERS)
+        return await file(STATIC / "index.html")
 
     async def admin_page(request: Request) -> HTTPResponse:
         try:
-            allowed = admin_only(request)
+            allowed = await admin_only(request)
         except Unauthorized:
-            return HTTPResponse("Sign in first (as an admin) to see this page.", status=401)
+            return text("Sign in first (as an admin) to see this page.", status=401)
         if not allowed:
-            return HTTPResponse("Only bubblemap admins (--admin) may see this page.", status=403)
-        return await file(STATIC / "admin.html", headers=_PAGE_HEADERS)
+            return text("Only bubblemap admins (--admin) may see this page.", status=403)
+        return await file(STATIC / "admin.html")
 
     app.add_route(page, "/", methods=["GET"], name="page_home")
     app.add_route(page, "/maps/<map_id:int>", methods=["GET"], name="page_map")
     app.add_route(admin_page, "/admin/wsns", methods=["GET"], name="page_admin")
-    app.static("/static", STATIC, name="static")
+    app.add_route(static_file, "/static/<name:path>", methods=["GET"], name="static")
     return app
+
+
+#: The page's files by URL path, listed once: no request path ever reaches the file
+#: system (``/static/``, ``..`` or a NUL byte are simply not in the list: 404).
+_STATIC_FILES = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file()}
+
+
+async def static_file(request: Request, name: str) -> HTTPResponse:
+    found = _STATIC_FILES.get(name)
+    if found is None:
+        raise NotFound("no such file")
+    media_type = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+    if media_type.startswith("text/") or media_type.endswith("javascript"):
+        media_type += "; charset=utf-8"
+    return await file(found, request_headers=request.headers, mime_type=media_type)
+
+
+def check_admin_password(password: str | None) -> None:
+    """Raise ``ConfigError`` unless ``password`` may be the admins' password."""
+    if password is None:
+        raise ConfigError("--admin needs BUBBLEMAP_ADMIN_PASSWORD (the admins' password): "
+                          "without it anyone could register an admin's name first")
+    try:
+        msgspec.convert(password, Password)
+    except msgspec.ValidationError:
+        raise ConfigError("BUBBLEMAP_ADMIN_PASSWORD must be 8 to 256 characters") from None

@@ -15,16 +15,28 @@ from msgspec import UNSET, UnsetType
 #: Bounds keep coordinates finite (NaN and ±inf fail them) and the map a sane size.
 COORD_LIMIT = 100_000.0
 MAX_TEXT = 500
+#: SQLite integers are signed 64-bit: a larger id can name nothing, and binding one raises.
+MAX_ID = 2**63 - 1
 
-Id = Annotated[int, msgspec.Meta(ge=1)]
-Version = Annotated[int, msgspec.Meta(ge=1)]
+Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 Coord = Annotated[float, msgspec.Meta(ge=-COORD_LIMIT, le=COORD_LIMIT)]
 Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
-Color = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
+# Patterns end with ``\Z``, never ``$``: ``$`` also matches before a final newline.
+Color = Annotated[str, msgspec.Meta(pattern=r"\A#[0-9a-fA-F]{6}\Z")]
 #: A map title: not blank.
 Title = Annotated[str, msgspec.Meta(max_length=100, pattern=r"\S")]
 #: A user name: words of letters, digits, ``_ . -`` separated by single spaces.
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[\w.-]+( [\w.-]+)*$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"\A[\w.-]+( [\w.-]+)*\Z")]
+#: Long enough to resist guessing; bounded so that hashing stays cheap.
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+
+
+class Account(msgspec.Struct, frozen=True):
+    """A registered user: ``name`` as first typed, ``key`` what makes two names one."""
+
+    key: str
+    name: str
 
 
 class Bubble(msgspec.Struct, frozen=True):
@@ -62,7 +74,10 @@ class _Input(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class SignIn(_Input):
+    """The first sign-in with a name registers it with this password; later ones must match."""
+
     name: Name
+    password: Password
 
 
 class NewMap(_Input):

@@ -27,7 +27,8 @@ def map_path(map_id: int) -> str:
 
 def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
     """Declare the map pattern; ``app_ctx.store`` and ``app_ctx.sessions`` are read per
-    call because they only exist once the server has started."""
+    call because they only exist once the server has started. Every client is kept in
+    ``app_ctx.session_clients`` while connected, so that signing out can close it."""
     maps = wsns.pattern(MAP_PATTERN)
 
     def store() -> Store:
@@ -36,11 +37,20 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
     @maps.authorize
     async def authorize(request: Request, map_id: int) -> Identity:
         sessions: Sessions = app_ctx.sessions
-        name = sessions.current(request)
-        if name is None:
+        session = await sessions.current(request)
+        if session is None:
             raise Unauthorized("sign in first")
-        await access.open_map(store(), map_id, name)
-        return Identity(name, {"name": name})
+        await access.open_map(store(), map_id, session.account.name)
+        # The session stays on the server (client.identity); others see only the name.
+        return Identity(session, {"name": session.account.name})
+
+    @maps.on_connect
+    async def track(ns: Namespace, client: Client) -> None:
+        app_ctx.session_clients.add(client)
+
+    @maps.on_disconnect
+    async def untrack(ns: Namespace, client: Client) -> None:
+        app_ctx.session_clients.discard(client)
 
     @maps.on_connect
     async def send_snapshot(ns: Namespace, client: Client) -> None:

@@ -1,7 +1,10 @@
-"""Sign-in by name: an HMAC-signed ``session`` cookie, no server-side session table.
+"""Server-side sessions behind an HMAC-signed ``session`` cookie.
 
-The cookie is ``<payload>.<signature>`` where the payload is the URL-safe base64 of
-``{"name", "iat"}``. Every instance sharing the secret accepts every other's cookie.
+The cookie is ``<session id>.<signature>``: a random id that names a row of the store's
+``sessions`` table, signed so that a guessed or damaged cookie costs no database read.
+Signing out deletes the row, so a copy of the cookie stops working everywhere at once
+(every instance shares the database and the secret). Anything malformed in a cookie is
+"not signed in", never an error.
 """
 
 from __future__ import annotations
@@ -9,57 +12,62 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 
 import msgspec
 from sanic import Request
 from sanic.response import HTTPResponse
 
+from .models import Account
+from .store import Store
+
 COOKIE = "session"
 MAX_AGE = 30 * 24 * 3600
 
 
-class _Payload(msgspec.Struct, frozen=True):
-    name: str
-    iat: int
+class SignedIn(msgspec.Struct, frozen=True):
+    """Who made a request, through which session (also a WebSocket client's identity)."""
+
+    session_id: str
+    account: Account
 
 
 class Sessions:
-    def __init__(self, secret: str):
+    def __init__(self, secret: str, store: Store):
         self._key = secret.encode()
+        self._store = store
 
-    def _sign(self, payload: bytes) -> str:
-        digest = hmac.new(self._key, payload, hashlib.sha256).digest()
+    def _sign(self, session_id: str) -> str:
+        digest = hmac.new(self._key, session_id.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-    def token(self, name: str, now: float | None = None) -> str:
-        payload = base64.urlsafe_b64encode(
-            msgspec.json.encode(_Payload(name, int(now if now is not None else time.time())))
-        ).rstrip(b"=")
-        return f"{payload.decode()}.{self._sign(payload)}"
+    def token(self, session_id: str) -> str:
+        return f"{session_id}.{self._sign(session_id)}"
 
-    def name(self, token: str | None, now: float | None = None) -> str | None:
-        """The signed-in name in ``token``, or ``None`` if absent, forged or expired."""
-        if not token or token.count(".") != 1:
+    def session_id(self, token: str | None) -> str | None:
+        """The session id a cookie value carries, or ``None`` if absent, malformed or forged."""
+        if not token or not token.isascii() or token.count(".") != 1:
             return None
-        payload, signature = token.split(".")
-        if not hmac.compare_digest(self._sign(payload.encode()), signature):
+        session_id, signature = token.split(".")
+        if not session_id or not hmac.compare_digest(self._sign(session_id).encode(), signature.encode()):
             return None
-        try:
-            data = msgspec.json.decode(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)),
-                                       type=_Payload)
-        except (ValueError, msgspec.DecodeError):
-            return None
-        age = (now if now is not None else time.time()) - data.iat
-        return data.name if 0 <= age <= MAX_AGE else None
+        return session_id
 
-    def current(self, request: Request) -> str | None:
-        return self.name(request.cookies.get(COOKIE))
+    async def current(self, request: Request) -> SignedIn | None:
+        """The request's live session; ``None`` if there is none or it was signed out."""
+        session_id = self.session_id(request.cookies.get(COOKIE))
+        if session_id is None:
+            return None
+        account = await self._store.session_account(session_id, MAX_AGE)
+        return None if account is None else SignedIn(session_id, account)
 
-    def sign_in(self, request: Request, response: HTTPResponse, name: str) -> None:
-        response.add_cookie(COOKIE, self.token(name), path="/", max_age=MAX_AGE, httponly=True,
+    async def sign_in(self, request: Request, response: HTTPResponse, account: Account) -> None:
+        session_id = await self._store.open_session(account.key, MAX_AGE)
+        response.add_cookie(COOKIE, self.token(session_id), path="/", max_age=MAX_AGE, httponly=True,
                             samesite="Lax", secure=request.scheme in ("https", "wss"))
 
-    def sign_out(self, request: Request, response: HTTPResponse) -> None:
+    async def sign_out(self, request: Request, response: HTTPResponse) -> None:
+        session_id = self.session_id(request.cookies.get(COOKIE))
+        if session_id is not None:
+            await self._store.close_session(session_id)
         response.add_cookie(COOKIE, "", path="/", max_age=0, httponly=True, samesite="Lax",
                             secure=request.scheme in ("https", "wss"))

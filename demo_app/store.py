@@ -10,6 +10,7 @@ owns the connection, so the event loop never waits on the disk or on a lock.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import sqlite3
 import time
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 
 from sanic_wsns import Conflict, InvalidData, NotFound
 
-from .models import Bubble, BubbleCreate, BubbleUpdate, Map, MapView
+from .models import Account, Bubble, BubbleCreate, BubbleUpdate, Map, MapView
 
 T = TypeVar("T")
 
@@ -52,6 +53,18 @@ CREATE TABLE IF NOT EXISTS bubbles (
     version INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS bubbles_by_map ON bubbles (map_id);
+CREATE TABLE IF NOT EXISTS users (
+    key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    password TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    user_key TEXT NOT NULL REFERENCES users(key) ON DELETE CASCADE,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_age ON sessions (created);
 """
 
 _BUBBLE_COLUMNS = "id, x, y, text, color, version"
@@ -60,8 +73,14 @@ _BUBBLE_COLUMNS = "id, x, y, text, color, version"
 class Store:
     """bubblemap's database. Build it, ``await open()``, use it, ``close()``."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, bubbles_per_map: int | None = None,
+                 members_per_map: int | None = None):
         self.path = str(path)
+        self.bubbles_per_map = bubbles_per_map
+        self.members_per_map = members_per_map
+        #: Test hook: called inside an update's transaction between reading the bubble and
+        #: writing it, so a test can hold two writers at that point (a forced interleaving).
+        self.between_read_and_write: Callable[[], None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bubblemap-db")
         self._db: sqlite3.Connection | None = None
 
@@ -123,6 +142,86 @@ class Store:
                        (secrets.token_hex(32),))
             return db.execute("SELECT value FROM settings WHERE key = 'secret'").fetchone()[0]
 
+    # -- accounts and sessions --------------------------------------------------------------
+
+    async def credentials(self, key: str) -> tuple[Account, str] | None:
+        """The account with name key ``key`` and its stored password hash, if it exists."""
+        return await self._run(self._credentials, key)
+
+    def _credentials(self, key: str) -> tuple[Account, str] | None:
+        row = self.db.execute("SELECT key, name, password FROM users WHERE key = ?", (key,)).fetchone()
+        return None if row is None else (Account(key=row["key"], name=row["name"]), row["password"])
+
+    async def account(self, key: str) -> Account | None:
+        found = await self.credentials(key)
+        return None if found is None else found[0]
+
+    async def register(self, key: str, name: str, password_hash: str) -> bool:
+        """Create the account unless ``key`` is taken (by a racing sign-in, perhaps): whether
+        this call created it."""
+        return await self._run(self._register, key, name, password_hash)
+
+    def _register(self, key: str, name: str, password_hash: str) -> bool:
+        with self._write() as db:
+            return db.execute("INSERT OR IGNORE INTO users (key, name, password, created) "
+                              "VALUES (?, ?, ?, ?)", (key, name, password_hash, time.time())).rowcount > 0
+
+    async def set_password(self, key: str, name: str, password_hash: str) -> None:
+        """Create the account or replace its password (an admin account set at start)."""
+        await self._run(self._set_password, key, name, password_hash)
+
+    def _set_password(self, key: str, name: str, password_hash: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO users (key, name, password, created) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET password = excluded.password",
+                       (key, name, password_hash, time.time()))
+
+    async def open_session(self, key: str, max_age: float) -> str:
+        """A new session of account ``key``, by random id; sessions older than ``max_age``
+        seconds are pruned on the way."""
+        return await self._run(self._open_session, key, max_age)
+
+    def _open_session(self, key: str, max_age: float) -> str:
+        session_id = secrets.token_urlsafe(32)
+        now = time.time()
+        with self._write() as db:
+            db.execute("DELETE FROM sessions WHERE created < ?", (now - max_age,))
+            db.execute("INSERT INTO sessions (id, user_key, created) VALUES (?, ?, ?)",
+                       (session_id, key, now))
+        return session_id
+
+    async def session_account(self, session_id: str, max_age: float) -> Account | None:
+        """Who the live session ``session_id`` belongs to; ``None`` once deleted or expired."""
+        return await self._run(self._session_account, session_id, max_age)
+
+    def _session_account(self, session_id: str, max_age: float) -> Account | None:
+        row = self.db.execute(
+            "SELECT users.key, users.name FROM sessions JOIN users ON users.key = sessions.user_key "
+            "WHERE sessions.id = ? AND sessions.created >= ?",
+            (session_id, time.time() - max_age)).fetchone()
+        return None if row is None else Account(key=row["key"], name=row["name"])
+
+    async def close_session(self, session_id: str) -> None:
+        await self._run(self._close_session, session_id)
+
+    def _close_session(self, session_id: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+
+    async def dead_sessions(self, session_ids: list[str], max_age: float) -> set[str]:
+        """Those of ``session_ids`` that were deleted or expired, in one query however many."""
+        if not session_ids:
+            return set()
+        return await self._run(self._dead_sessions, session_ids, max_age)
+
+    def _dead_sessions(self, session_ids: list[str], max_age: float) -> set[str]:
+        rows = self.db.execute(
+            "SELECT wanted.value FROM json_each(?) AS wanted "
+            "LEFT JOIN sessions ON sessions.id = wanted.value AND sessions.created >= ? "
+            "WHERE sessions.id IS NULL",
+            (json.dumps(session_ids), time.time() - max_age)).fetchall()
+        return {row[0] for row in rows}
+
     # -- maps -------------------------------------------------------------------------------
 
     async def create_map(self, title: str, owner: str, private: bool) -> Map:
@@ -174,6 +273,7 @@ class Store:
         with self._write() as db:
             if db.execute("SELECT 1 FROM maps WHERE id = ?", (map_id,)).fetchone() is None:
                 raise NotFound("no such map")
+            _check_room(db, "members", map_id, self.members_per_map, "members_full")
             db.execute("INSERT OR IGNORE INTO members (map_id, name) VALUES (?, ?)", (map_id, name))
         found = self._get_map(map_id)
         if found is None:
@@ -206,6 +306,7 @@ class Store:
         with self._write() as db:
             if db.execute("SELECT 1 FROM maps WHERE id = ?", (map_id,)).fetchone() is None:
                 raise NotFound("no such map")
+            _check_room(db, "bubbles", map_id, self.bubbles_per_map, "map_full")
             cursor = db.execute(
                 "INSERT INTO bubbles (map_id, x, y, text, color, version) VALUES (?, ?, ?, ?, ?, 1)",
                 (map_id, data.x, data.y, data.text, data.color))
@@ -223,6 +324,8 @@ class Store:
             raise InvalidData("nothing to update: give x, y, text or color")
         with self._write() as db:
             current = self._find_bubble(map_id, data.id)
+            if self.between_read_and_write is not None:
+                self.between_read_and_write()
             if current.version != data.version:
                 raise Conflict("stale version", details=current)
             assignments = ", ".join(f"{field} = ?" for field in changes)
@@ -247,6 +350,18 @@ class Store:
         if row is None:
             raise NotFound(f"no bubble {bubble_id} on this map")
         return _bubble(row)
+
+
+def _check_room(db: sqlite3.Connection, table: str, map_id: int, limit: int | None, reason: str) -> None:
+    """Raise ``Conflict`` (details ``{"reason", "limit"}``) if map ``map_id`` already has
+    ``limit`` rows in ``table``; inside the write transaction, so racing writers cannot
+    both take the last place."""
+    if limit is None:
+        return
+    count = db.execute(f"SELECT count(*) FROM {table} WHERE map_id = ?", (map_id,)).fetchone()[0]
+    if count >= limit:
+        raise Conflict(f"this map is full: at most {limit} {table}",
+                       details={"reason": reason, "limit": limit})
 
 
 def _bubble(row: sqlite3.Row) -> Bubble:

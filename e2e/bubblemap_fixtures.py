@@ -38,6 +38,13 @@ from tests.support.redis_servers import RedisServer
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 STATIC = ROOT / "demo_app" / "static"
 ADMIN = "admin"
+#: Every E2E user's password, the admin's included (BUBBLEMAP_ADMIN_PASSWORD).
+PASSWORD = "correct horse battery"
+
+
+def credentials(name: str) -> dict[str, str]:
+    """The sign-in body for ``name`` (the first sign-in registers it)."""
+    return {"name": name, "password": PASSWORD}
 #: Upper bound for anything a page must show after a change elsewhere (two shared cores).
 SHOWN_MS = 10_000
 #: Upper bound for recovering from a fault: the client's backoff and the broker's (<= 5 s).
@@ -170,7 +177,8 @@ class Deployment:
             name: ServerProcess(
                 [sys.executable, "-m", "demo_app", "--port", "{port}", "--broker", self.redis.url,
                  "--db", str(self.dir / "shared.db"), "--secret", secret, "--admin", ADMIN],
-                ready_path="/api/1/session", name=f"bubblemap-{name}")
+                ready_path="/api/1/session", env={"BUBBLEMAP_ADMIN_PASSWORD": PASSWORD},
+                name=f"bubblemap-{name}")
             for name in ("a", "b")
         }
         self.nginx = Nginx([server.port for server in self.instances.values()])
@@ -217,7 +225,7 @@ class Api:
         self.jar = jar or CookieJar()
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         if jar is None:
-            self.call("POST", "/api/1/session", {"name": name})
+            self.ok("POST", "/api/1/session", credentials(name))
 
     def on(self, base_url: str) -> Api:
         """The same user (same cookie) talking to another instance or to nginx."""
@@ -413,7 +421,7 @@ class Browsers:
         context = self.browser.new_context(user_agent=self.agent(label),
                                            viewport={"width": 1100, "height": 700})
         self.contexts.append(context)
-        response = context.request.post(base_url + "/api/1/session", data={"name": user})
+        response = context.request.post(base_url + "/api/1/session", data=credentials(user))
         assert response.ok, response.text()
         return MapPage(context.new_page(), base_url, map_id, label)
 

@@ -31,7 +31,8 @@ const app = { me: null, board: null };
 async function api(method, path, body) {
   const response = await fetch(path, {
     method,
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    // The server refuses an unsafe request that is not JSON (415, its CSRF rule), body or not.
+    headers: method === "GET" ? {} : { "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
     credentials: "same-origin",
   });

@@ -50,12 +50,15 @@ def _http(url: str, method: str, body: bytes | None, headers: dict[str, str]) ->
 
 
 async def http(server: RunningServer, method: str, path: str, data: Any = None,
-               cookie: str | None = None, raw: bytes | None = None) -> Response:
-    headers = {"Content-Type": "application/json"}
+               cookie: str | None = None, raw: bytes | None = None,
+               headers: dict[str, str] | None = None) -> Response:
+    """One request, sent as JSON unless ``headers`` say otherwise."""
+    sent = {"Content-Type": "application/json"}
     if cookie:
-        headers["Cookie"] = cookie
+        sent["Cookie"] = cookie
+    sent.update(headers or {})
     body = raw if raw is not None else (None if data is None else json.dumps(data).encode())
-    return await asyncio.to_thread(_http, server.http + path, method, body, headers)
+    return await asyncio.to_thread(_http, server.http + path, method, body, sent)
 
 
 @dataclass
@@ -66,8 +69,9 @@ class User:
     name: str
     cookie: str
 
-    async def call(self, method: str, path: str, data: Any = None, raw: bytes | None = None) -> Response:
-        return await http(self.server, method, path, data, self.cookie, raw)
+    async def call(self, method: str, path: str, data: Any = None, raw: bytes | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+        return await http(self.server, method, path, data, self.cookie, raw, headers)
 
     async def create_map(self, title: str = "Ideas", private: bool = False) -> dict[str, Any]:
         reply = await self.call("POST", "/api/1/maps", {"title": title, "private": private})
@@ -84,15 +88,23 @@ class User:
         return User(server, self.name, self.cookie)
 
 
-async def sign_in(server: RunningServer, name: str) -> User:
-    reply = await http(server, "POST", "/api/1/session", {"name": name})
+#: Every test user's password (and the test admins'); long enough to be accepted.
+PASSWORD = "correct horse battery"
+
+
+async def sign_in(server: RunningServer, name: str, password: str = PASSWORD) -> User:
+    """Sign in (the first time: register) ``name``; a new session each call."""
+    reply = await http(server, "POST", "/api/1/session", {"name": name, "password": password})
     assert reply.status == 200, reply.body
     cookie = reply.headers["Set-Cookie"].split(";", 1)[0]
     return User(server, name, cookie)
 
 
 def demo_app(db: Path, broker: str = "memory://", **options: Any) -> Sanic:
+    """A demo app; admins (if any) get ``PASSWORD``."""
     Sanic.test_mode = True
+    if options.get("admins"):
+        options.setdefault("admin_password", PASSWORD)
     return create_app(db, broker=broker, **options)
 
 

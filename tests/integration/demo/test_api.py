@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.demo import http, sign_in
+from tests.support.demo import PASSWORD, http, sign_in
 
 BUBBLE = {"x": 10.0, "y": 20.0, "text": "hi", "color": "#3366cc"}
 
 
-# -- sessions -----------------------------------------------------------------------------
+# -- sessions (accounts and revocation: test_accounts.py) --------------------------------
 
 async def test_sign_in_sets_an_httponly_lax_session_cookie_not_secure_over_http(demo):
-    reply = await http(demo, "POST", "/api/1/session", {"name": "ann"})
+    reply = await http(demo, "POST", "/api/1/session", {"name": "ann", "password": PASSWORD})
     assert reply.status == 200
-    assert reply.data == {"name": "ann", "admin": False}
+    assert reply.data == {"name": "ann", "admin": False, "registered": True}
     attributes = [a.strip().lower() for a in reply.headers["Set-Cookie"].split(";")]
     assert attributes[0].startswith("session=")
     assert "httponly" in attributes
@@ -34,9 +34,10 @@ async def test_sign_out_clears_the_cookie(ann):
 
 
 @pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "x" * 33}, {"name": "<script>"},
-                                  {"name": " ann"}, {"name": 5}, {"name": "ann", "admin": True}])
+                                  {"name": " ann"}, {"name": 5}, {"name": "ann\n"},
+                                  {"name": "ann", "admin": True}])
 async def test_sign_in_rejects_invalid_names(demo, body):
-    reply = await http(demo, "POST", "/api/1/session", body)
+    reply = await http(demo, "POST", "/api/1/session", {"password": PASSWORD, **body})
     assert reply.status == 400
     assert reply.data["error"] == "invalid_data"
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import itertools
-from contextlib import AsyncExitStack
+import threading
+from contextlib import AsyncExitStack, suppress
 
 import pytest
 
@@ -79,6 +80,20 @@ async def test_deleting_a_map_on_one_instance_closes_clients_on_both_with_4410(p
     assert await close_code(second, created["id"], ann.cookie) == 4404
 
 
+def hold_both_between_read_and_write(*stores: Store, patience: float = 2.0) -> None:
+    """Make each store's update wait, after reading the bubble and before writing it, until
+    the other has read too (or ``patience`` seconds passed: with the transaction, the other
+    cannot read before this one commits). Without the transaction both read version 1."""
+    meeting = threading.Barrier(len(stores))
+
+    def wait_for_the_other() -> None:
+        with suppress(threading.BrokenBarrierError):
+            meeting.wait(patience)
+
+    for store in stores:
+        store.between_read_and_write = wait_for_the_other
+
+
 async def test_concurrent_updates_of_one_version_on_two_instances_let_exactly_one_win(pair):
     first, second = pair
     ann = await sign_in(first, "ann")
@@ -86,6 +101,7 @@ async def test_concurrent_updates_of_one_version_on_two_instances_let_exactly_on
     async with map_client(ann, created["id"]) as one, map_client(ann.on(second), created["id"]) as two:
         bubble = (await one.request("bubble-create", BUBBLE))["data"]
         change = {"id": bubble["id"], "version": 1}
+        hold_both_between_read_and_write(first.app.ctx.store, second.app.ctx.store)
         answers = await asyncio.gather(one.request("bubble-update", {**change, "text": "one"}),
                                        two.request("bubble-update", {**change, "text": "two"}))
     kinds = sorted(a["type"] for a in answers)
@@ -95,6 +111,22 @@ async def test_concurrent_updates_of_one_version_on_two_instances_let_exactly_on
     assert loser["code"] == "conflict"
     assert loser["details"] == winner
     assert await ann.bubbles(created["id"]) == [winner]
+
+
+async def test_signing_out_on_one_instance_closes_that_sessions_sockets_on_both(pair):
+    first, second = pair
+    laptop, phone = await sign_in(first, "ann"), (await sign_in(first, "ann")).on(second)
+    created = await laptop.create_map()
+    async with AsyncExitStack() as stack:
+        doomed = [await stack.enter_async_context(map_client(laptop.on(server), created["id"]))
+                  for server in pair]
+        kept = await stack.enter_async_context(map_client(phone, created["id"]))
+        assert (await laptop.on(second).call("DELETE", "/api/1/session")).status == 204
+        assert [await wait_closed(client.ws) for client in doomed] == [4401, 4401]
+        assert (await kept.request("bubble-create", BUBBLE))["type"] == "reply"
+    for server in pair:
+        assert (await laptop.on(server).call("GET", "/api/1/maps")).status == 401
+        assert await close_code(server, created["id"], laptop.cookie) == 4401
 
 
 async def test_instances_opening_a_new_database_together_agree_on_the_secret(tmp_path):

@@ -243,3 +243,12 @@ async def test_deleting_a_map_closes_its_clients_with_4410(demo, ann, bob, publi
         codes = [await wait_closed(mine.ws), await wait_closed(theirs.ws)]
     assert codes == [4410, 4410]
     assert await close_code(demo, public_map["id"], ann.cookie) == 4404
+
+
+async def test_the_session_behind_a_client_stays_on_the_server(ann, public_map):
+    session_id = ann.cookie.split("=", 1)[1].split(".")[0]
+    async with map_client(ann, public_map["id"]) as client:
+        reply = await client.request("bubble-create", BUBBLE)
+        seen = json.dumps([client.welcome, client.snapshot, reply])
+    assert client.welcome["public"] == {"name": "ann"}
+    assert session_id not in seen

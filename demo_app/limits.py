@@ -1,0 +1,68 @@
+"""bubblemap's bounds: how much one map may hold and how fast one user may go.
+
+The bubble cap is derived, not guessed: a map's ``snapshot`` is one frame, and a client
+whose send queue holds more than ``max_send_queue`` bytes is closed as a slow consumer
+(1013). So a full map of worst-case bubbles (every text character escaped to six bytes,
+ids at 64 bits, the longest float spelling) must fit in that queue with room to spare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+
+from .models import MAX_ID, MAX_TEXT, Bubble, Map, MapView
+from .throttle import Rate
+
+MAX_MEMBERS = 100
+#: Room left in the send queue for the welcome, frame headers and frames sent meanwhile.
+SEND_QUEUE_HEADROOM = 64 * 1024
+
+_LONGEST_FLOAT = -2.2250738585072014e-308  # within the coordinate bounds, 24 characters
+_LONGEST_NAME = "\U0001d538" * 32  # 32 four-byte letters
+
+
+def worst_bubble() -> Bubble:
+    """The bubble with the longest JSON a client may create."""
+    return Bubble(id=MAX_ID, x=_LONGEST_FLOAT, y=_LONGEST_FLOAT, text="\x00" * MAX_TEXT,
+                  color="#000000", version=MAX_ID)
+
+
+def worst_snapshot(bubbles: int) -> MapView:
+    """The largest ``snapshot`` of a map holding ``bubbles`` bubbles."""
+    fullest = Map(id=MAX_ID, title="\x00" * 100, owner=_LONGEST_NAME, private=True,
+                  members=[_LONGEST_NAME] * MAX_MEMBERS)
+    return MapView(map=fullest, bubbles=[worst_bubble()] * bubbles)
+
+
+def bubbles_fitting(send_queue: int) -> int:
+    """How many bubbles a map may hold for its snapshot to fit ``send_queue`` bytes."""
+    per_bubble = len(msgspec.json.encode(worst_bubble())) + 1  # and a comma
+    empty = len(msgspec.json.encode({"type": "snapshot", "data": worst_snapshot(0)}))
+    return (send_queue - SEND_QUEUE_HEADROOM - empty) // per_bubble
+
+
+REST_RATE = Rate(per_second=20, burst=60)
+SIGN_IN_RATE = Rate(per_second=10 / 60, burst=10)
+REGISTRATION_RATE = Rate(per_second=30 / 60, burst=30)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Everything bounded per user or per map; tests shrink them to reach them quickly."""
+
+    #: ``None``: as many as fit the extension's ``max_send_queue`` (see ``bubbles_fitting``).
+    bubbles_per_map: int | None = None
+    members_per_map: int = MAX_MEMBERS
+    #: Every signed-in REST call (a page makes a few per user action).
+    rest: Rate = REST_RATE
+    #: Failed sign-ins per name and client address: guessing a password stays slow.
+    sign_in: Rate = SIGN_IN_RATE
+    #: New accounts per client address (each costs an scrypt hash and a row).
+    registrations: Rate = REGISTRATION_RATE
+    #: How often each instance closes the WebSockets of signed-out sessions (seconds).
+    revocation_sweep: float = 1.0
+
+
+DEFAULT_LIMITS = Limits()

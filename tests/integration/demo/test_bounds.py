@@ -1,0 +1,118 @@
+"""Bounds: a map holds a bounded number of bubbles (and members), sized so that its snapshot
+fits a client's send queue; one user's REST calls are rate-limited."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from demo_app.limits import DEFAULT_LIMITS, Limits, bubbles_fitting, worst_bubble, worst_snapshot
+from demo_app.models import BubbleCreate
+from demo_app.throttle import Rate, Throttle, TooManyRequests
+from sanic_wsns import Settings
+from tests.support.demo import map_client, running_demo, sign_in
+
+BUBBLE = {"x": 1.0, "y": 2.0, "text": "one more", "color": "#00aa00"}
+
+
+@pytest.fixture
+async def small(tmp_path):
+    """A demo whose maps hold 3 bubbles and 2 members, and whose users get 5 REST calls."""
+    limits = Limits(bubbles_per_map=3, members_per_map=2, rest=Rate(per_second=0.01, burst=5))
+    async with running_demo(tmp_path / "db.sqlite", limits=limits) as server:
+        yield server
+
+
+async def fill(server, map_id: int, count: int) -> None:
+    """Store ``count`` bubbles directly (not through the rate-limited API)."""
+    for _ in range(count):
+        await server.app.ctx.store.create_bubble(map_id, msgspec.convert(BUBBLE, BubbleCreate))
+
+
+# -- the bubble cap -----------------------------------------------------------------------
+
+def test_a_full_map_of_worst_case_bubbles_fits_the_default_send_queue():
+    queue = Settings().max_send_queue
+    cap = bubbles_fitting(queue)
+    frame = msgspec.json.encode({"type": "snapshot", "data": worst_snapshot(cap)})
+    assert len(frame) < queue
+    assert cap >= 300  # and the cap is not needlessly small: a worst-case bubble is ~3 KB
+    assert len(msgspec.json.encode(worst_bubble())) > 6 * 500
+
+
+async def test_the_default_cap_is_what_fits_the_extensions_send_queue(demo):
+    assert DEFAULT_LIMITS.bubbles_per_map is None
+    assert demo.app.ctx.store.bubbles_per_map == bubbles_fitting(demo.app.ctx.wsns.settings.max_send_queue)
+
+
+async def test_a_full_map_refuses_a_rest_bubble_with_409_map_full(small):
+    ann = await sign_in(small, "ann")
+    created = await ann.create_map()
+    await fill(small, created["id"], 3)
+    reply = await ann.call("POST", f"/api/1/maps/{created['id']}/bubbles", BUBBLE)
+    assert reply.status == 409
+    assert reply.data["error"] == "conflict"
+    assert reply.data["details"] == {"reason": "map_full", "limit": 3}
+    assert len(await ann.bubbles(created["id"])) == 3
+
+
+async def test_a_full_map_answers_a_ws_create_with_conflict_map_full_and_stays_open(small):
+    ann = await sign_in(small, "ann")
+    created = await ann.create_map()
+    await fill(small, created["id"], 2)
+    async with map_client(ann, created["id"]) as client:
+        assert (await client.request("bubble-create", BUBBLE))["type"] == "reply"
+        error = await client.request("bubble-create", BUBBLE)
+        assert error["data"]["code"] == "conflict"
+        assert error["data"]["details"] == {"reason": "map_full", "limit": 3}
+        deleted = await client.request("bubble-delete", {"id": client.snapshot["bubbles"][0]["id"]})
+        assert deleted["type"] == "reply"
+        assert (await client.request("bubble-create", BUBBLE))["type"] == "reply"  # room again
+
+
+async def test_a_map_holds_a_bounded_number_of_members(small):
+    ann, bob, cy, di = [await sign_in(small, n) for n in ("ann", "bob", "cy", "di")]
+    created = await ann.create_map(private=True)
+    for member in (bob, cy):
+        await small.app.ctx.store.add_member(created["id"], member.name)
+    reply = await ann.call("POST", f"/api/1/maps/{created['id']}/members", {"name": di.name})
+    assert reply.status == 409
+    assert reply.data["details"] == {"reason": "members_full", "limit": 2}
+
+
+# -- the REST rate limit ------------------------------------------------------------------
+
+async def test_a_user_over_the_rest_rate_gets_429_with_retry_after_and_others_do_not(small):
+    ann, bob = await sign_in(small, "ann"), await sign_in(small, "bob")
+    answers = [(await ann.call("GET", "/api/1/maps")).status for _ in range(5)]
+    assert answers == [200] * 5
+    limited = await ann.call("POST", "/api/1/maps", {"title": "one too many"})
+    assert limited.status == 429
+    assert limited.data["error"] == "rate_limited"
+    assert limited.data["details"]["retry_after"] > 0
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert (await bob.call("GET", "/api/1/maps")).status == 200
+    assert [m["title"] for m in (await bob.call("GET", "/api/1/maps")).data] == []
+
+
+async def test_the_rate_limit_follows_the_account_not_the_session(small):
+    laptop, phone = await sign_in(small, "ann"), await sign_in(small, "ANN")
+    for _ in range(5):
+        await laptop.call("GET", "/api/1/maps")
+    assert (await phone.call("GET", "/api/1/maps")).status == 429
+
+
+def test_the_throttle_table_is_bounded_and_forgets_refilled_keys_first():
+    now = [0.0]
+    throttle = Throttle(Rate(per_second=1, burst=2), "calls", max_keys=3, clock=lambda: now[0])
+    for key in ("idle-1", "idle-2"):
+        throttle.check(key)
+    now[0] = 1.0
+    throttle.check("busy")
+    throttle.check("busy")
+    with pytest.raises(TooManyRequests) as refused:
+        throttle.check("busy")
+    assert refused.value.retry_after == pytest.approx(1.0)
+    now[0] = 2.5  # the idle keys have refilled (a fresh bucket is the same); "busy" has not
+    throttle.check("newcomer")
+    assert sorted(throttle.keys()) == ["busy", "newcomer"]
