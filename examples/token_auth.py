@@ -15,7 +15,9 @@ import hmac
 import secrets
 import time
 from pathlib import Path
+from typing import Annotated
 
+import msgspec
 from sanic import Sanic
 from sanic.response import json
 
@@ -51,13 +53,18 @@ def verify_token(token: str) -> str:
     return user
 
 
+class TokenRequest(msgspec.Struct):
+    name: Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9]{1,40}$")]  # no "." in a token's user
+
+
 @app.post("/token")
 async def token(request):
     # A real app authenticates this request (its session, a password, OAuth...);
     # here any name gets a token.
-    user = str((request.json or {}).get("name", "")).strip()
-    if not (user.isascii() and user.isalnum() and len(user) <= 40):
-        return json({"error": "a name is 1 to 40 letters or digits"}, status=400)
+    try:
+        user = msgspec.json.decode(request.body, type=TokenRequest).name
+    except msgspec.DecodeError as error:       # not JSON, or no valid name
+        return json({"error": str(error)}, status=400)
     return json({"token": issue_token(user), "expires_in": TOKEN_TTL})
 
 

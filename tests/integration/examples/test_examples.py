@@ -84,9 +84,11 @@ async def test_quickstart_refuses_a_client_that_has_not_signed_in_with_4401(quic
         assert await close_of(ws) == (4401, "sign in first")
 
 
-async def test_quickstart_sign_in_rejects_a_name_that_cannot_be_a_cookie(quickstart):
-    reply = await http(quickstart, "POST", "/sign-in", {"name": "a; b"})
-    assert reply.status == 400 and "Set-Cookie" not in reply.headers
+async def test_quickstart_sign_in_rejects_a_name_that_cannot_be_a_cookie_and_a_bad_body(quickstart):
+    for body in ({"name": "a; b"}, {"name": ""}, ["ada"]):
+        reply = await http(quickstart, "POST", "/sign-in", body)
+        assert reply.status == 400 and "Set-Cookie" not in reply.headers, body
+    assert (await http(quickstart, "POST", "/sign-in", raw=b"{not json")).status == 400
 
 
 async def test_quickstart_under_two_workers_shares_rooms_through_redis(redis_server, sanic_cli):
@@ -121,6 +123,11 @@ async def test_token_auth_refuses_a_missing_or_forged_token_with_4401(token_auth
     for query in ("", f"?token={forged}"):
         async with await open_ws(token_auth.ws(f"/ws/rooms/1{query}")) as ws:
             assert await close_of(ws) == (4401, "invalid token")
+
+
+async def test_token_auth_issues_no_token_for_a_name_it_cannot_hold(token_auth):
+    for body in ({"name": "ada.admin"}, {}, "ada"):
+        assert (await http(token_auth, "POST", "/token", body)).status == 400, body
 
 
 async def test_token_auth_under_two_workers_accepts_tokens_signed_by_either(redis_server, sanic_cli):
