@@ -83,9 +83,13 @@ def quickstart(shared_cli) -> ExampleServer:
     return shared_cli("examples.quickstart:app")
 
 
+#: The signing key the shared token_auth server uses, so that a test can sign a token too.
+TOKEN_SECRET = "example-test-secret"
+
+
 @pytest.fixture(scope="module")
 def token_auth(shared_cli) -> ExampleServer:
-    return shared_cli("examples.token_auth:app")
+    return shared_cli("examples.token_auth:app", env={"SANIC_TOKEN_SECRET": TOKEN_SECRET})
 
 
 @pytest.fixture(scope="module")

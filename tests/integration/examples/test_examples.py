@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
+import time
 from contextlib import AsyncExitStack
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from tests.integration.examples.conftest import START_TIMEOUT, ExampleServer
+from tests.integration.examples.conftest import START_TIMEOUT, TOKEN_SECRET, ExampleServer
 from tests.support.demo import http
 from tests.support.redis_servers import RedisServer
 from tests.support.servers import wait_for
@@ -123,6 +127,14 @@ async def test_token_auth_refuses_a_missing_or_forged_token_with_4401(token_auth
     for query in ("", f"?token={forged}"):
         async with await open_ws(token_auth.ws(f"/ws/rooms/1{query}")) as ws:
             assert await close_of(ws) == (4401, "invalid token")
+
+
+async def test_token_auth_refuses_a_well_signed_but_expired_token_with_4401(token_auth):
+    payload = f"ada.{int(time.time()) - 1}"
+    digest = hmac.new(TOKEN_SECRET.encode(), payload.encode(), hashlib.sha256).digest()
+    expired = f"{payload}.{base64.urlsafe_b64encode(digest).decode().rstrip('=')}"
+    async with await open_ws(token_auth.ws(f"/ws/rooms/1?token={expired}")) as ws:
+        assert await close_of(ws) == (4401, "token expired")
 
 
 async def test_token_auth_issues_no_token_for_a_name_it_cannot_hold(token_auth):
