@@ -3,6 +3,7 @@ HTTP, and then killed, restarted on the same port, frozen (SIGSTOP) or thawed (S
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -45,8 +46,10 @@ class ServerProcess:
     def start(self, timeout: float = 15.0) -> ServerProcess:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         log = open(self.log_path, "ab")  # noqa: SIM115 (kept open by the child)
+        # A session of its own: on the way out its whole process group goes, so a server
+        # with worker processes (sanic --workers N) leaves no orphan behind.
         self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdout=log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
         while True:
@@ -87,6 +90,8 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
 
     def _log_tail(self) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
