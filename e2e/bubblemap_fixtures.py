@@ -208,6 +208,12 @@ class Deployment:
 
 # -- REST, as curl would do it ------------------------------------------------------------
 
+def credentials(name: str) -> dict[str, str]:
+    """The body that signs ``name`` in, for every way the tests sign in (one place to add
+    the password when the demo's accounts have one)."""
+    return {"name": name}
+
+
 class Api:
     """A signed-in user's plain HTTP client (urllib with a cookie jar) for one base URL."""
 
@@ -217,7 +223,7 @@ class Api:
         self.jar = jar or CookieJar()
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         if jar is None:
-            self.call("POST", "/api/1/session", {"name": name})
+            self.ok("POST", "/api/1/session", credentials(name))
 
     def on(self, base_url: str) -> Api:
         """The same user (same cookie) talking to another instance or to nginx."""
@@ -274,7 +280,7 @@ def map_path(map_id: int) -> str:
 # -- pages --------------------------------------------------------------------------------
 
 #: Reads every drawn bubble: id, version, text (empty when the placeholder shows), fill and
-#: position (its translate: the board's pan is subtracted there, and the tests never pan).
+#: position (its translate, in board coordinates: pan and zoom are the viewport's transform).
 _READ_BUBBLES = """els => els.map(g => {
   const m = /translate\\(([-\\d.e]+)[ ,]+([-\\d.e]+)\\)/.exec(g.getAttribute("transform"));
   const label = g.querySelector(".bubble-text");
@@ -325,6 +331,30 @@ class MapPage:
     def bubbles(self) -> dict[int, Bubble]:
         drawn = self.page.locator("[data-testid=bubble]").evaluate_all(_READ_BUBBLES)
         return {b["id"]: Bubble.of(b) for b in drawn}
+
+    @property
+    def paused(self) -> Locator:
+        """The banner saying why the map cannot be edited right now."""
+        return self.page.get_by_test_id("paused")
+
+    @property
+    def zoom_level(self) -> Locator:
+        return self.page.get_by_test_id("zoom-level")
+
+    def button(self, test_id: str) -> Locator:
+        return self.page.get_by_test_id(test_id)
+
+    def focused_bubble(self) -> int | None:
+        """The id of the bubble that has the keyboard focus, if one has."""
+        found = self.page.evaluate("() => document.activeElement?.closest?.('[data-bubble-id]')"
+                                   "?.dataset.bubbleId ?? null")
+        return None if found is None else int(found)
+
+    def center_of(self, bubble_id: int) -> tuple[float, float]:
+        """Where a bubble's centre is on the screen."""
+        box = self.bubble(bubble_id).locator("circle").bounding_box()
+        assert box is not None
+        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
     # gestures ---------------------------------------------------------------------------
 
@@ -408,13 +438,17 @@ class Browsers:
         self.token = token
         self.contexts: list[BrowserContext] = []
 
-    def page(self, base_url: str, user: str, map_id: int, label: str | None = None) -> MapPage:
-        label = label or user
-        context = self.browser.new_context(user_agent=self.agent(label),
-                                           viewport={"width": 1100, "height": 700})
+    def page(self, base_url: str, user: str | None, map_id: int, label: str | None = None,
+             **context_options: Any) -> MapPage:
+        """A page of ``user`` (``None``: not signed in) in a new context; ``context_options``
+        go to Playwright's ``new_context`` (e.g. a phone's ``viewport`` and ``has_touch``)."""
+        label = label or user or "anonymous"
+        options = {"viewport": {"width": 1100, "height": 700}, **context_options}
+        context = self.browser.new_context(user_agent=self.agent(label), **options)
         self.contexts.append(context)
-        response = context.request.post(base_url + "/api/1/session", data={"name": user})
-        assert response.ok, response.text()
+        if user is not None:
+            response = context.request.post(base_url + "/api/1/session", data=credentials(user))
+            assert response.ok, response.text()
         return MapPage(context.new_page(), base_url, map_id, label)
 
     def agent(self, label: str) -> str:
