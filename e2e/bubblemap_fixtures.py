@@ -480,7 +480,7 @@ def assert_converged(pages: list[MapPage], api: Api, map_id: int,
     """
     report: list[str] = []
 
-    def converged() -> dict[int, Bubble] | None:
+    def converged() -> tuple[dict[int, Bubble]] | None:
         stored = api.bubbles(map_id)
         report.clear()
         for page in pages:
@@ -488,9 +488,9 @@ def assert_converged(pages: list[MapPage], api: Api, map_id: int,
             if drawn != stored:
                 report.append(f"{page!r}: drawn {sorted(drawn.values(), key=_id)} != "
                               f"stored {sorted(stored.values(), key=_id)}")
-        return None if report else stored
+        return None if report else (stored,)  # truthy even when the map is empty
 
-    return wait_until(converged, timeout_s, lambda: "\n".join(report))
+    return wait_until(converged, timeout_s, lambda: "\n".join(report))[0]
 
 
 def _id(bubble: Bubble) -> int:

@@ -25,7 +25,8 @@ export class MapView {
     this.targets = new Map();
     /** ids whose move request is on its way. */
     this.sending = new Set();
-    this.undoing = false;
+    /** The undo/redo steps asked for, one after the other. */
+    this.steps = Promise.resolve();
     this.aborter = new AbortController();
     const signal = this.aborter.signal;
     this.resetHeader();
@@ -213,12 +214,17 @@ export class MapView {
   undo() { return this.step("undo"); }
   redo() { return this.step("redo"); }
 
-  async step(direction) {
+  /** Undo or redo after the steps already asked for: quick presses of Ctrl-Z all count, and
+   * each is sent with the version the previous one produced. */
+  step(direction) {
+    this.steps = this.steps.then(() => this.runStep(direction));
+    return this.steps;
+  }
+
+  async runStep(direction) {
     const undo = direction === "undo";
     const change = undo ? this.history.nextUndo() : this.history.nextRedo();
-    if (!change || this.undoing || !this.editable()) return;
-    this.undoing = true;
-    this.updateControls();
+    if (!change || !this.editable()) return;
     try {
       await this.perform(change);
       if (undo) this.history.undid();
@@ -231,7 +237,6 @@ export class MapView {
         else this.history.dropRedo();
       }
     } finally {
-      this.undoing = false;
       this.render();
     }
   }
@@ -276,8 +281,8 @@ export class MapView {
   updateControls() {
     const editable = this.editable();
     $("add-bubble").disabled = !editable;
-    $("undo").disabled = !editable || this.undoing || !this.history.canUndo;
-    $("redo").disabled = !editable || this.undoing || !this.history.canRedo;
+    $("undo").disabled = !editable || !this.history.canUndo;
+    $("redo").disabled = !editable || !this.history.canRedo;
   }
 
   bindControls(signal) {
