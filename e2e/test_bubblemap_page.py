@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from http.cookiejar import CookieJar
 from typing import Any
 
 from bubblemap_fixtures import (  # noqa: F401
@@ -45,6 +46,26 @@ def _rest_bubble(api: Api, map_id: int, predicate: Any, what: str):
 def _expect_saved(page: MapPage, version: int) -> None:
     expect(page.page.get_by_test_id("editor-version")).to_have_attribute(
         "data-version", str(version), timeout=SHOWN_MS)
+
+
+# -- sign-in ---------------------------------------------------------------------------------
+
+def test_sign_in_asks_for_a_password_says_what_a_first_sign_in_does_and_shows_a_refusal(
+        deployment: Deployment, browsers: Browsers):
+    page = browsers.page(deployment.a.url, None, 0, "newcomer").page
+    page.goto(deployment.a.url + "/")
+    expect(page.get_by_test_id("signin-password")).to_have_attribute("type", "password")
+    expect(page.get_by_test_id("signin-help")).to_contain_text(
+        "The first sign-in with a name creates the account; use at least 8 characters")
+
+    body = {"name": "not a <name>", "password": "long enough to pass"}
+    page.get_by_test_id("signin-name").fill(body["name"])
+    page.get_by_test_id("signin-password").fill(body["password"])
+    page.get_by_test_id("signin-submit").click()
+    status, refusal = Api(deployment.a.url, "", jar=CookieJar()).call("POST", "/api/1/session", body)
+    assert status == 400
+    expect(page.get_by_test_id("signin-error")).to_contain_text(refusal["message"])
+    expect(page.get_by_test_id("signin-form")).to_be_visible()
 
 
 # -- paused while not live -----------------------------------------------------------------
