@@ -64,7 +64,7 @@ export class MapView {
   }
 
   editable() {
-    return this.status === "live" && this.connection.live;
+    return this.status === "live" && Boolean(this.connection?.live);
   }
 
   // state ---------------------------------------------------------------------------------
