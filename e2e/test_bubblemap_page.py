@@ -202,6 +202,37 @@ def test_undo_and_redo_round_trip_own_changes_through_the_server_for_every_page(
     mine.expect_no_error()
 
 
+def test_an_undo_over_a_change_the_page_has_not_seen_yet_is_a_conflict_and_shows_theirs(
+        deployment: Deployment, browsers: Browsers):
+    ann = Api(deployment.a.url, "ann")
+    map_id = ann.create_map("Undo meets a conflict")
+    mine = browsers.page(deployment.a.url, "ann", map_id, "mine")
+    held: list[str] = []
+
+    def hold_updates(route: WebSocketRoute) -> None:
+        # Updates broadcast to this page are held back (replies are not): its copy of the
+        # bubble is one version behind the server's, as on a slow connection.
+        server = route.connect_to_server()
+        route.on_message(server.send)
+        server.on_message(lambda message: held.append(message)
+                          if isinstance(message, str) and '"bubble-updated"' in message
+                          else route.send(message))
+
+    mine.page.route_web_socket(re.compile(r".*/api/1/ws/.*"), hold_updates)
+    mine.open()
+    theirs = browsers.page(deployment.b.url, "bob", map_id, "theirs").open()
+    bubble = mine.create(200, 150, "mine")
+    expect(theirs.bubble(bubble)).to_contain_text("mine", timeout=SHOWN_MS)
+    theirs.edit(bubble, "theirs")
+    wait_until(lambda: held, SHOWN_MS / 1000, "their update reached (and was held for) my page")
+
+    mine.page.keyboard.press("Control+z")
+    expect(mine.page.get_by_test_id("toast-warn")).to_contain_text("Not undone", timeout=SHOWN_MS)
+    expect(mine.bubble(bubble)).to_contain_text("theirs")
+    assert ann.bubbles(map_id)[bubble].text == "theirs"
+    assert_converged([mine, theirs], ann, map_id)
+
+
 def test_deleting_a_bubble_offers_an_undo_that_brings_it_back(deployment: Deployment, browsers: Browsers):
     ann = Api(deployment.a.url, "ann")
     map_id = ann.create_map("Oops")
