@@ -68,6 +68,23 @@ def test_sign_in_asks_for_a_password_says_what_a_first_sign_in_does_and_shows_a_
     expect(page.get_by_test_id("signin-form")).to_be_visible()
 
 
+# -- map list ------------------------------------------------------------------------------
+
+def test_map_cards_show_bubble_count_members_and_when_the_map_last_changed(
+        deployment: Deployment, browsers: Browsers):
+    ann = Api(deployment.a.url, "ann")
+    map_id = ann.create_map("Counted", private=True)
+    for name in ("zoe", "bob"):
+        ann.ok("POST", f"/api/1/maps/{map_id}/members", {"name": name})
+    for n in range(2):
+        ann.ok("POST", f"/api/1/maps/{map_id}/bubbles", {"x": n, "y": n, "text": "", "color": "#fde68a"})
+    page = browsers.page(deployment.a.url, "ann", map_id, "lister").page
+    page.goto(deployment.a.url + "/")
+    card = page.locator(f'[data-testid=map-item][data-map-id="{map_id}"]')
+    expect(card.get_by_test_id("map-facts")).to_have_text("2 bubbles · with bob and zoe")
+    expect(card.get_by_test_id("map-changed")).to_have_text(re.compile(r"changed (just now|1 minute ago)"))
+
+
 # -- paused while not live -----------------------------------------------------------------
 
 def test_while_its_instance_is_down_the_map_is_dimmed_and_paused_with_a_visible_reason(

@@ -2,8 +2,9 @@
 //
 // The modules by job: api.js (REST), connection.js (a map's namespace), bubbles.js (the
 // version rule), board.js (SVG, pan/zoom, gestures), editor.js (text and colour),
-// history.js (undo/redo), mapview.js (one open map), maplist.js, signin.js. No framework,
-// no build step: the browser loads them as they are.
+// history.js (undo/redo), header.js (title, members, owner's tools), mapview.js (one open
+// map, tying those together), maplist.js, signin.js, dom.js. No framework, no build step:
+// the browser loads them as they are.
 import { api } from "./api.js";
 import { $, initials } from "./dom.js";
 import { bindNewMapForm, showList } from "./maplist.js";

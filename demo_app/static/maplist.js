@@ -18,11 +18,16 @@ function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
+/** "bob", "bob and zoe", "bob, zoe and 3 more". */
+export function names(list, shown = 2) {
+  if (list.length <= shown + 1) return list.join(", ").replace(/, ([^,]*)$/, " and $1");
+  return `${list.slice(0, shown).join(", ")} and ${list.length - shown} more`;
+}
+
 export function mapCard(map, me) {
   const mine = map.owner === me.name;
-  const people = map.private ? [map.owner, ...map.members] : null;
   const facts = [plural(map.bubble_count ?? 0, "bubble")];
-  if (people) facts.push(plural(people.length, "member"));
+  if (map.private) facts.push(map.members.length ? `with ${names(map.members)}` : "only the owner");
   const changed = map.changed_at ? el("time", { dateTime: new Date(map.changed_at * 1000).toISOString(),
     title: new Date(map.changed_at * 1000).toLocaleString(), "data-testid": "map-changed" },
   `changed ${ago(map.changed_at)}`) : "";
@@ -34,7 +39,7 @@ export function mapCard(map, me) {
       el("span", { class: "muted" }, mine ? "by you" : `by ${map.owner}`)),
     el("span", { class: "map-card-facts muted", "data-testid": "map-facts" }, facts.join(" · ")),
     el("span", { class: "map-card-facts muted" }, changed));
-  if (people) card.title = `Members: ${people.join(", ")}`;
+  if (map.members.length) card.title = `Members: ${map.members.join(", ")}`;
   return el("li", { "data-testid": "map-item", "data-map-id": String(map.id) }, card);
 }
 

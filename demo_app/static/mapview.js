@@ -1,12 +1,12 @@
 // One open map: ties its connection, its state, the board, the editor and the undo history
 // together. Every change the user makes goes through `request`, whose answer (or conflict)
 // is applied by the same version rule as the frames of everyone else.
-import { api } from "./api.js";
 import { Board } from "./board.js";
 import { BubbleState } from "./bubbles.js";
 import { DENIALS, MapConnection, STATUS } from "./connection.js";
 import { $, toast, typingIn } from "./dom.js";
 import { Editor, PALETTE } from "./editor.js";
+import { MapHeader } from "./header.js";
 import { fieldsOf, UndoHistory } from "./history.js";
 
 const ZOOM_STEP = 1.25;
@@ -15,9 +15,6 @@ export class MapView {
   /** `me` is the signed-in user, `leave()` goes back to the map list. */
   constructor(mapId, me, leave) {
     this.mapId = mapId;
-    this.me = me;
-    this.leave = leave;
-    this.map = null;
     this.status = "connecting";
     this.state = new BubbleState();
     this.history = new UndoHistory();
@@ -29,7 +26,8 @@ export class MapView {
     this.steps = Promise.resolve();
     this.aborter = new AbortController();
     const signal = this.aborter.signal;
-    this.resetHeader();
+    this.header = new MapHeader({ mapId, me, leave, signal });
+    $("pan-hint").hidden = false;
     this.board = new Board({
       canvas: $("canvas"), viewport: $("viewport"), layer: $("bubbles"), state: this.state, signal,
       actions: {
@@ -70,10 +68,9 @@ export class MapView {
   // state ---------------------------------------------------------------------------------
 
   applyView(view, recent) {
-    this.map = view.map;
+    this.header.render(view.map);
     this.state.replace(view.bubbles);
     for (const event of recent) this.state.apply(event);
-    this.renderHeader();
     this.render();
   }
 
@@ -101,7 +98,7 @@ export class MapView {
     if (denial) {
       overlay.dataset.reason = denial;
       [$("overlay-title").textContent, $("overlay-text").textContent] = DENIALS[denial] || ["No access", ""];
-      $("owner-tools").hidden = true;
+      this.header.disable();
       this.select(null);
     }
     this.editor.setEditable(editable);
@@ -241,7 +238,7 @@ export class MapView {
     }
   }
 
-  // selection, header, controls -------------------------------------------------------------
+  // selection, view, controls -------------------------------------------------------------
 
   select(id, edit = false) {
     this.board.selected = id;
@@ -254,28 +251,6 @@ export class MapView {
     $("zoom-level").textContent = level;
     $("zoom-reset").setAttribute("aria-label", `${level}: reset zoom`);
     if (this.board) $("pan-hint").hidden = true; // the user found pan or zoom: no more hint
-  }
-
-  resetHeader() {
-    $("map-title").textContent = "";
-    $("map-owner").textContent = "";
-    $("owner-tools").hidden = true;
-    $("members").hidden = true;
-    $("pan-hint").hidden = false;
-  }
-
-  renderHeader() {
-    const map = this.map;
-    const mine = map.owner === this.me.name;
-    document.title = `${map.title} · bubblemap`;
-    $("map-title").textContent = map.title;
-    $("map-private").hidden = !map.private;
-    $("map-owner").textContent = mine ? "owned by you" : `owned by ${map.owner}`;
-    $("owner-tools").hidden = !mine;
-    $("members").hidden = !map.private;
-    $("members").textContent = map.members.length
-      ? `Members: ${map.members.join(", ")}`
-      : "Only you can see this map. Invite people by name.";
   }
 
   updateControls() {
@@ -304,45 +279,5 @@ export class MapView {
       else return;
       event.preventDefault();
     });
-    on($("invite-form"), "submit", (event) => this.invite(event));
-    on($("delete-map"), "click", () => this.deleteMap());
-  }
-
-  async invite(event) {
-    event.preventDefault();
-    const name = $("invite-name").value.trim();
-    try {
-      this.map = await api("POST", `/api/1/maps/${this.mapId}/members`, { name });
-      this.renderHeader();
-      $("invite-name").value = "";
-      toast(`${name} can now open this map.`, "success");
-    } catch (error) {
-      toast(error.code === "invalid_data" ? "That is not a valid name." : error.message, "error");
-    }
-  }
-
-  async deleteMap() {
-    const button = $("delete-map");
-    if (!this.deleteArmed) {
-      button.textContent = "Click again to delete";
-      button.classList.add("armed");
-      this.deleteArmed = setTimeout(() => this.disarmDelete(), 4000);
-      return;
-    }
-    this.disarmDelete();
-    try {
-      await api("DELETE", `/api/1/maps/${this.mapId}`);
-      this.leave();
-      toast("Map deleted.", "success");
-    } catch (error) {
-      toast(error.message, "error");
-    }
-  }
-
-  disarmDelete() {
-    clearTimeout(this.deleteArmed);
-    this.deleteArmed = null;
-    $("delete-map").textContent = "Delete map";
-    $("delete-map").classList.remove("armed");
   }
 }
