@@ -9,7 +9,7 @@ export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key === "class") node.className = value;
-    else if (key.includes("-") || key === "href" || key === "title" || key === "role") node.setAttribute(key, value);
+    else if (key.includes("-") || key === "href" || key === "title") node.setAttribute(key, value);
     else node[key] = value;
   }
   node.append(...children);

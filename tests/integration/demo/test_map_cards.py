@@ -15,7 +15,7 @@ import pytest
 from demo_app.models import BubbleCreate, BubbleUpdate
 from demo_app.store import Store
 
-from .test_api import BUBBLE
+BUBBLE = BubbleCreate(x=10.0, y=20.0, text="hi", color="#3366cc")
 
 
 @pytest.fixture
@@ -34,7 +34,8 @@ async def _card(store: Store, map_id: int, name: str = "ann"):
 
 
 async def _forget_activity(store: Store, map_id: int) -> None:
-    """Make the map look untouched since 1970, so the next write must move the time."""
+    """Make the map look untouched since 1970, so the next write must move the time.
+    (Straight on the connection: nothing else uses the store at that moment.)"""
     store.db.execute("UPDATE map_activity SET changed_at = 0 WHERE map_id = ?", (map_id,))
 
 
@@ -51,7 +52,7 @@ async def test_the_card_counts_bubbles_and_lists_members_in_name_order(store):
     for name in ("zoe", "bob"):
         await store.add_member(made.id, name)
     for _ in range(3):
-        await store.create_bubble(made.id, BubbleCreate(**BUBBLE))
+        await store.create_bubble(made.id, BUBBLE)
     card = await _card(store, made.id, "bob")
     assert (card.bubble_count, card.members) == (3, ["bob", "zoe"])
 
@@ -59,10 +60,10 @@ async def test_the_card_counts_bubbles_and_lists_members_in_name_order(store):
 @pytest.mark.parametrize("write", ["create", "update", "delete"])
 async def test_every_bubble_write_moves_the_last_change_time(store, write):
     made = await store.create_map("Busy", "ann", private=False)
-    bubble = await store.create_bubble(made.id, BubbleCreate(**BUBBLE))
+    bubble = await store.create_bubble(made.id, BUBBLE)
     await _forget_activity(store, made.id)
     if write == "create":
-        await store.create_bubble(made.id, BubbleCreate(**BUBBLE))
+        await store.create_bubble(made.id, BUBBLE)
     elif write == "update":
         await store.update_bubble(made.id, BubbleUpdate(id=bubble.id, version=1, text="moved on"))
     else:
@@ -72,6 +73,6 @@ async def test_every_bubble_write_moves_the_last_change_time(store, write):
 
 async def test_a_deleted_map_leaves_no_activity_row_behind(store):
     made = await store.create_map("Gone", "ann", private=False)
-    await store.create_bubble(made.id, BubbleCreate(**BUBBLE))
+    await store.create_bubble(made.id, BUBBLE)
     await store.delete_map(made.id)
     assert store.db.execute("SELECT count(*) FROM map_activity").fetchone()[0] == 0
