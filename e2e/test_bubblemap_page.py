@@ -117,6 +117,24 @@ def test_while_its_instance_is_down_the_map_is_dimmed_and_paused_with_a_visible_
     assert_converged([page], ann, map_id)  # the double-click while paused made nothing
 
 
+def test_a_page_whose_session_is_gone_says_signed_out_when_it_reconnects(
+        healthy_deployment: Deployment, browsers: Browsers):
+    deployment = healthy_deployment
+    ann = Api(deployment.a.url, "ann")
+    map_id = ann.create_map("Session ends")
+    page = browsers.page(deployment.b.url, "ann", map_id, "leaving").open()
+    page.page.context.clear_cookies()
+    deployment.b.kill()
+    deployment.b.start()
+    expect(page.state).to_have_attribute("data-state", "signed-out", timeout=RECOVERED_MS)
+    expect(page.state).to_have_text("signed out")
+    overlay = page.page.get_by_test_id("overlay")
+    expect(overlay).to_have_attribute("data-reason", "unauthenticated")
+    expect(overlay).to_contain_text("You are signed out")
+    expect(page.page.get_by_test_id("canvas-wrap")).to_have_attribute("data-paused", "true")
+    expect(page.button("add-bubble")).to_be_disabled()
+
+
 # -- zoom ----------------------------------------------------------------------------------
 
 def test_wheel_zoom_keeps_the_point_under_the_pointer_and_bubbles_their_board_position(
