@@ -56,6 +56,14 @@ class Map(msgspec.Struct, frozen=True):
     members: list[str] = []
 
 
+class MapCard(Map, frozen=True):
+    """A map as ``GET /api/1/maps`` lists it: with its size and when it last changed
+    (seconds since the epoch; ``None`` for a map made before the store kept it)."""
+
+    bubble_count: int = 0
+    changed_at: float | None = None
+
+
 class MapView(msgspec.Struct, frozen=True):
     """``GET /api/1/maps/<id>`` and the WebSocket ``snapshot``."""
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sanic_wsns import Conflict, InvalidData, NotFound
 
-from .models import Account, Bubble, BubbleCreate, BubbleUpdate, Map, MapView
+from .models import Account, Bubble, BubbleCreate, BubbleUpdate, Map, MapCard, MapView
 
 T = TypeVar("T")
 
@@ -65,7 +65,29 @@ CREATE TABLE IF NOT EXISTS sessions (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_age ON sessions (created);
-"""
+-- When each map last changed, for the map list only: kept by triggers, so no write path
+-- has to remember it.
+CREATE TABLE IF NOT EXISTS map_activity (
+    map_id INTEGER PRIMARY KEY,
+    changed_at REAL NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS map_created AFTER INSERT ON maps BEGIN
+    INSERT OR REPLACE INTO map_activity VALUES (new.id, {now});
+END;
+CREATE TRIGGER IF NOT EXISTS map_deleted AFTER DELETE ON maps BEGIN
+    DELETE FROM map_activity WHERE map_id = old.id;
+END;
+CREATE TRIGGER IF NOT EXISTS bubble_created AFTER INSERT ON bubbles BEGIN
+    INSERT OR REPLACE INTO map_activity VALUES (new.map_id, {now});
+END;
+CREATE TRIGGER IF NOT EXISTS bubble_updated AFTER UPDATE ON bubbles BEGIN
+    INSERT OR REPLACE INTO map_activity VALUES (new.map_id, {now});
+END;
+CREATE TRIGGER IF NOT EXISTS bubble_deleted AFTER DELETE ON bubbles
+    WHEN EXISTS (SELECT 1 FROM maps WHERE id = old.map_id) BEGIN
+    INSERT OR REPLACE INTO map_activity VALUES (old.map_id, {now});
+END;
+""".replace("{now}", "(julianday('now') - 2440587.5) * 86400.0")  # seconds since the epoch
 
 _BUBBLE_COLUMNS = "id, x, y, text, color, version"
 
@@ -119,9 +141,8 @@ class Store:
         db.execute("PRAGMA foreign_keys = ON")
         self._db = db
         with self._write():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+            for statement in _statements(SCHEMA):
+                db.execute(statement)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -246,17 +267,24 @@ class Store:
         return Map(id=row["id"], title=row["title"], owner=row["owner"],
                    private=bool(row["private"]), members=members)
 
-    async def maps_for(self, name: str) -> list[Map]:
+    async def maps_for(self, name: str) -> list[MapCard]:
         """Maps ``name`` may open: public ones, and private ones it owns or is a member of."""
         return await self._run(self._maps_for, name)
 
-    def _maps_for(self, name: str) -> list[Map]:
+    def _maps_for(self, name: str) -> list[MapCard]:
         rows = self.db.execute(
-            """SELECT id, title, owner, private FROM maps
+            """SELECT id, title, owner, private,
+                      (SELECT json_group_array(name) FROM
+                          (SELECT name FROM members WHERE map_id = maps.id ORDER BY name)) AS members,
+                      (SELECT count(*) FROM bubbles WHERE map_id = maps.id) AS bubble_count,
+                      (SELECT changed_at FROM map_activity WHERE map_id = maps.id) AS changed_at
+               FROM maps
                WHERE private = 0 OR owner = ?
                   OR id IN (SELECT map_id FROM members WHERE name = ?)
                ORDER BY id DESC""", (name, name)).fetchall()
-        return [Map(id=r["id"], title=r["title"], owner=r["owner"], private=bool(r["private"]))
+        return [MapCard(id=r["id"], title=r["title"], owner=r["owner"], private=bool(r["private"]),
+                        members=json.loads(r["members"]), bubble_count=r["bubble_count"],
+                        changed_at=r["changed_at"])
                 for r in rows]
 
     async def delete_map(self, map_id: int) -> bool:
@@ -367,6 +395,16 @@ def _check_room(db: sqlite3.Connection, table: str, map_id: int, limit: int | No
 def _bubble(row: sqlite3.Row) -> Bubble:
     return Bubble(id=row["id"], x=row["x"], y=row["y"], text=row["text"], color=row["color"],
                   version=row["version"])
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of ``script`` one by one (a trigger's body has ``;`` inside it)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending
+            pending = ""
 
 
 def _enable_wal(db: sqlite3.Connection, attempts: int = 100, pause: float = 0.02) -> None:

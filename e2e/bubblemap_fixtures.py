@@ -45,6 +45,8 @@ PASSWORD = "correct horse battery"
 def credentials(name: str) -> dict[str, str]:
     """The sign-in body for ``name`` (the first sign-in registers it)."""
     return {"name": name, "password": PASSWORD}
+
+
 #: Upper bound for anything a page must show after a change elsewhere (two shared cores).
 SHOWN_MS = 10_000
 #: Upper bound for recovering from a fault: the client's backoff and the broker's (<= 5 s).
@@ -282,7 +284,7 @@ def map_path(map_id: int) -> str:
 # -- pages --------------------------------------------------------------------------------
 
 #: Reads every drawn bubble: id, version, text (empty when the placeholder shows), fill and
-#: position (its translate: the board's pan is subtracted there, and the tests never pan).
+#: position (its translate, in board coordinates: pan and zoom are the viewport's transform).
 _READ_BUBBLES = """els => els.map(g => {
   const m = /translate\\(([-\\d.e]+)[ ,]+([-\\d.e]+)\\)/.exec(g.getAttribute("transform"));
   const label = g.querySelector(".bubble-text");
@@ -333,6 +335,30 @@ class MapPage:
     def bubbles(self) -> dict[int, Bubble]:
         drawn = self.page.locator("[data-testid=bubble]").evaluate_all(_READ_BUBBLES)
         return {b["id"]: Bubble.of(b) for b in drawn}
+
+    @property
+    def paused(self) -> Locator:
+        """The banner saying why the map cannot be edited right now."""
+        return self.page.get_by_test_id("paused")
+
+    @property
+    def zoom_level(self) -> Locator:
+        return self.page.get_by_test_id("zoom-level")
+
+    def button(self, test_id: str) -> Locator:
+        return self.page.get_by_test_id(test_id)
+
+    def focused_bubble(self) -> int | None:
+        """The id of the bubble that has the keyboard focus, if one has."""
+        found = self.page.evaluate("() => document.activeElement?.closest?.('[data-bubble-id]')"
+                                   "?.dataset.bubbleId ?? null")
+        return None if found is None else int(found)
+
+    def center_of(self, bubble_id: int) -> tuple[float, float]:
+        """Where a bubble's centre is on the screen."""
+        box = self.bubble(bubble_id).locator("circle").bounding_box()
+        assert box is not None
+        return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
     # gestures ---------------------------------------------------------------------------
 
@@ -416,13 +442,17 @@ class Browsers:
         self.token = token
         self.contexts: list[BrowserContext] = []
 
-    def page(self, base_url: str, user: str, map_id: int, label: str | None = None) -> MapPage:
-        label = label or user
-        context = self.browser.new_context(user_agent=self.agent(label),
-                                           viewport={"width": 1100, "height": 700})
+    def page(self, base_url: str, user: str | None, map_id: int, label: str | None = None,
+             **context_options: Any) -> MapPage:
+        """A page of ``user`` (``None``: not signed in) in a new context; ``context_options``
+        go to Playwright's ``new_context`` (e.g. a phone's ``viewport`` and ``has_touch``)."""
+        label = label or user or "anonymous"
+        options = {"viewport": {"width": 1100, "height": 700}, **context_options}
+        context = self.browser.new_context(user_agent=self.agent(label), **options)
         self.contexts.append(context)
-        response = context.request.post(base_url + "/api/1/session", data=credentials(user))
-        assert response.ok, response.text()
+        if user is not None:
+            response = context.request.post(base_url + "/api/1/session", data=credentials(user))
+            assert response.ok, response.text()
         return MapPage(context.new_page(), base_url, map_id, label)
 
     def agent(self, label: str) -> str:
@@ -454,7 +484,7 @@ def assert_converged(pages: list[MapPage], api: Api, map_id: int,
     """
     report: list[str] = []
 
-    def converged() -> dict[int, Bubble] | None:
+    def converged() -> tuple[dict[int, Bubble]] | None:
         stored = api.bubbles(map_id)
         report.clear()
         for page in pages:
@@ -462,9 +492,9 @@ def assert_converged(pages: list[MapPage], api: Api, map_id: int,
             if drawn != stored:
                 report.append(f"{page!r}: drawn {sorted(drawn.values(), key=_id)} != "
                               f"stored {sorted(stored.values(), key=_id)}")
-        return None if report else stored
+        return None if report else (stored,)  # truthy even when the map is empty
 
-    return wait_until(converged, timeout_s, lambda: "\n".join(report))
+    return wait_until(converged, timeout_s, lambda: "\n".join(report))[0]
 
 
 def _id(bubble: Bubble) -> int:

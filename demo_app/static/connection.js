@@ -1,0 +1,92 @@
+// One map's live connection: the map's namespace through the wsns client, what the page
+// should say about it, and the frames that change the map's state.
+import { connect } from "/wsns/client.js";
+import { api } from "./api.js";
+
+/** What the page shows for each connection state: badge text, and the reason actions are
+ * paused (null when live). `data-state` values are the keys. */
+export const STATUS = {
+  connecting: { badge: "connecting…", reason: "Connecting…" },
+  live: { badge: "live", reason: null },
+  reconnecting: { badge: "reconnecting…", reason: "Reconnecting… Editing is paused until the connection is back." },
+  denied: { badge: "no access", reason: "No access" },
+  "signed-out": { badge: "signed out", reason: "Signed out" },
+  deleted: { badge: "map deleted", reason: "Map deleted" },
+  offline: { badge: "offline", reason: "Offline: the connection was closed. Reload the page to try again." },
+};
+
+/** Why a map cannot be shown at all: overlay title and text, by reason. */
+export const DENIALS = {
+  unauthenticated: ["You are signed out", "Sign in again to open this map."],
+  forbidden: ["No access", "This map is private. Ask its owner to invite you."],
+  not_found: ["Map not found", "This map does not exist (any more)."],
+  removed: ["This map was deleted", "Its owner deleted it. Nothing here can be edited any more."],
+};
+
+/**
+ * The map's namespace. `handlers`: `view(view)` for a snapshot or a re-fetch (the frames
+ * received meanwhile are replayed on top by `event`), `event({bubble} | {deleted})`,
+ * `status(state, denial)` with a `STATUS` key and, when the map cannot be shown, why
+ * (a `DENIALS` key, or another reason the client gave).
+ */
+export class MapConnection {
+  constructor(mapId, handlers) {
+    this.mapId = mapId;
+    this.handlers = handlers;
+    // Frames received while a snapshot or a re-fetch is in flight, replayed on top of it:
+    // the server may read the snapshot before a change it has already broadcast.
+    this.recent = null;
+    this.ns = connect(`/api/1/ws/bubblemap/${mapId}`);
+    this.ns.on("state", (state, detail) => this.onState(state, detail));
+    this.ns.on("welcome", () => { this.recent = []; });
+    this.ns.on("snapshot", (view) => this.view(view));
+    this.ns.on("resync", () => this.refetch());
+    this.ns.on("bubble-created", (bubble) => this.event({ bubble }));
+    this.ns.on("bubble-updated", (bubble) => this.event({ bubble }));
+    this.ns.on("bubble-deleted", ({ id }) => this.event({ deleted: id }));
+    handlers.status("connecting", null);
+  }
+
+  get live() {
+    return this.ns.state === "open";
+  }
+
+  request(type, data) {
+    return this.ns.request(type, data, { timeout: 10000 });
+  }
+
+  close() {
+    this.ns.close();
+  }
+
+  event(event) {
+    if (this.recent) this.recent.push(event);
+    this.handlers.event(event);
+  }
+
+  view(view) {
+    const recent = this.recent || [];
+    this.recent = null;
+    this.handlers.view(view, recent);
+  }
+
+  async refetch() {
+    this.recent = [];
+    try {
+      this.view(await api("GET", `/api/1/maps/${this.mapId}`));
+    } catch (error) {
+      this.recent = null;
+      if (error.status === 404) this.handlers.status("deleted", "removed");
+      else if (error.status === 401) this.handlers.status("signed-out", "unauthenticated");
+    }
+  }
+
+  onState(state, detail) {
+    if (state === "open") this.handlers.status("live", null);
+    else if (state === "denied" && detail?.reason === "unauthenticated") this.handlers.status("signed-out", "unauthenticated");
+    else if (state === "denied") this.handlers.status("denied", detail?.reason || "denied");
+    else if (state === "closed" && detail?.reason === "removed") this.handlers.status("deleted", "removed");
+    else if (state === "closed") this.handlers.status("offline", null);
+    else this.handlers.status(state, null);
+  }
+}
