@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from sanic_wsns import BrokerUnavailable
-from sanic_wsns.broker.redis import BACKOFF_CAP, BACKOFF_FIRST, backoff
+from sanic_wsns.broker.redis_link import BACKOFF_CAP, BACKOFF_FIRST, backoff
 from tests.support.instances import PREFIX, client, edit, instances, numsub, until
 from tests.support.servers import wait_for
 
