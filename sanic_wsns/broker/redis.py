@@ -236,7 +236,10 @@ class RedisBroker(Broker):
         return rerouted
 
     def _settled(self) -> bool:
-        """Every wanted channel is routed to a link that is up and holds it."""
+        """Every wanted channel is routed to a link that is up and holds it; in a cluster,
+        every link is up too (one that is down may be a master whose replica takes over)."""
+        if self.cluster and not self.connected:
+            return False
         for channel in self._desired:
             link = self._routes.get(channel)
             if link is None or not link.up or channel not in link.desired:
@@ -307,8 +310,7 @@ class RedisBroker(Broker):
                          link.name, describe(exc))
 
     def channel_lost(self, link: PubSubLink, channel: str, why: str) -> None:
-        if self._routes.get(channel) is link:
-            del self._routes[channel]
+        # The route stays: the follower compares it with the new owner (moved or not).
         if channel in self._desired:
             logger.warning("redis channel %s left node=%s (%s); following the topology",
                            channel, link.name, why)
