@@ -237,8 +237,9 @@ class RedisBroker(Broker):
 
     def _settled(self) -> bool:
         """Every wanted channel is routed to a link that is up and holds it; in a cluster,
-        every link is up too (one that is down may be a master whose replica takes over)."""
-        if self.cluster and not self.connected:
+        no link was lost (its master may be failing over to a replica). A link still making
+        its first connection is no news about the topology."""
+        if self.cluster and any(link.ever_up and not link.up for link in self._links.values()):
             return False
         for channel in self._desired:
             link = self._routes.get(channel)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sanic_wsns.broker import redis as redis_broker
 from tests.support.instances import PREFIX, client, edit, instances, numsub, until
 from tests.support.servers import wait_for
 
@@ -52,9 +53,13 @@ async def test_killing_the_master_of_a_hosting_slot_fails_over_and_delivery_resu
         assert a.broker["moved"] == b.broker["moved"] == 1
 
 
-async def test_moving_a_hosting_slot_moves_the_subscriptions_and_publishing_follows(redis_cluster):
+async def test_moving_a_hosting_slot_moves_the_subscriptions_and_publishing_follows(
+        redis_cluster, monkeypatch):
+    # No periodic re-read of the slot map during the test: C and D must keep a stale one
+    # however slowly this machine runs.
+    monkeypatch.setattr(redis_broker, "TOPOLOGY_REFRESH", 3600.0)
     channel = PREFIX + "/maps/2"
-    async with instances(redis_cluster.url, count=3) as (a, b, c), \
+    async with instances(redis_cluster.url, count=4) as (a, b, c, d), \
             client(a.ws("2")) as alice, client(b.ws("2")) as bob:
         source = redis_cluster.node_for(channel)
         target = next(m for m in redis_cluster.masters() if m is not source)
@@ -70,9 +75,16 @@ async def test_moving_a_hosting_slot_moves_the_subscriptions_and_publishing_foll
         await edit(alice, "after the move")
         for ws in (alice, bob):
             assert (await until(ws, "edited"))["data"] == "after the move"
-        # C hosts nothing and still holds the old slot map: its SPUBLISH meets MOVED, and
-        # redis-py's pipeline follows it to the new owner.
+        # C and D host nothing and still hold the old slot map. C's SPUBLISH meets MOVED,
+        # which redis-py's pipeline follows to the new owner.
         await c.wsns.broadcast("/maps/2", "edited", "from c")
-        assert (await until(alice, "edited"))["data"] == "from c"
-        assert (await until(bob, "edited"))["data"] == "from c"
+        for ws in (alice, bob):
+            assert (await until(ws, "edited"))["data"] == "from c"
         assert a.broker["publish_failed"] == b.broker["publish_failed"] == c.broker["publish_failed"] == 0
+        # D's SSUBSCRIBE goes to the old owner, which refuses it (MOVED): D re-reads the slot
+        # map, subscribes at the new owner, and tells its client what it may have missed.
+        async with client(d.ws("2")) as dee:
+            assert (await until(dee, "resync", timeout=RESUMED_WITHIN))["type"] == "resync"
+            assert numsub(target, channel, sharded=True) == 3
+            await edit(alice, "to dee")
+            assert (await until(dee, "edited"))["data"] == "to dee"
