@@ -236,14 +236,14 @@ class RedisBroker(Broker):
         return rerouted
 
     def _settled(self) -> bool:
-        """Every wanted channel is routed to a link that is up and holds it; in a cluster,
-        no link was lost (its master may be failing over to a replica). A link still making
-        its first connection is no news about the topology."""
+        """Nothing for the follower to do: every wanted channel is routed to a link that holds
+        it and, in a cluster, is up (a lost master may be failing over to a replica; a single
+        Redis's link just reconnects by itself), and no cluster link was lost."""
         if self.cluster and any(link.ever_up and not link.up for link in self._links.values()):
             return False
         for channel in self._desired:
             link = self._routes.get(channel)
-            if link is None or not link.up or channel not in link.desired:
+            if link is None or channel not in link.desired or (self.cluster and not link.up):
                 return False
         return True
 
