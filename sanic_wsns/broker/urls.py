@@ -105,7 +105,7 @@ def parse_broker_url(url: str) -> BrokerUrl:
     scheme = scheme.lower()
     if not colon or scheme not in SCHEMES:
         known = ", ".join(f"{s}://" for s in SCHEMES)
-        raise refuse(f"unknown scheme {scheme!r}; use one of {known}")
+        raise refuse(f"unknown broker URL scheme {scheme!r}; use one of {known}")
     if not rest.startswith("//"):
         raise refuse(f"expected two slashes after the scheme ({scheme}://...)")
     parts = urlsplit(url)

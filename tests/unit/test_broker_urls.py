@@ -39,8 +39,8 @@ def test_good_urls_are_accepted_and_split_into_what_redis_py_and_the_broker_read
     ("redis:/localhost", "two slashes after the scheme"),
     ("redis:localhost:6379", "two slashes after the scheme"),
     ("memory:", "two slashes after the scheme"),
-    ("ftp://x", "unknown scheme 'ftp'; use one of memory://, redis://"),
-    ("localhost:6379", "unknown scheme 'localhost'"),
+    ("ftp://x", "unknown broker URL scheme 'ftp'; use one of memory://, redis://"),
+    ("localhost:6379", "unknown broker URL scheme 'localhost'"),
     ("", "expected a string"),
     ("redis://", "no host"),
     ("redis://:6379/0", "no host"),
@@ -94,5 +94,5 @@ def test_a_malformed_url_in_app_config_is_refused_when_the_extension_attaches():
 
 
 def test_create_broker_refuses_what_the_parser_refuses():
-    with pytest.raises(ConfigError, match="unknown scheme"):
+    with pytest.raises(ConfigError, match="unknown broker URL scheme"):
         create_broker("kafka://x", lambda c, p: None, lambda cs: None)
