@@ -21,7 +21,7 @@ def create_broker(
     """Build the backend named by ``url``'s scheme (``memory://``, ``redis://``, ...);
     ``ConfigError`` for a malformed URL."""
     module_name, class_name = BACKENDS[parse_broker_url(url).backend].split(":")
-    backend = getattr(import_module(module_name), class_name)
+    backend: type[Broker] = getattr(import_module(module_name), class_name)
     return backend(url, on_message, on_restored, **options)
 
 

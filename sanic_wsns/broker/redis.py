@@ -265,7 +265,7 @@ class RedisBroker(Broker):
             node = self._client.get_node_from_key(channel)
         except SlotNotCoveredError:
             return None
-        return self._links.get(node.name)
+        return None if node is None else self._links.get(node.name)
 
     # -- subscriptions ------------------------------------------------------------------------
 
