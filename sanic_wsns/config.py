@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from .broker.urls import parse_broker_url
 from .errors import ConfigError
 
 
@@ -70,4 +71,5 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
         raise ConfigError("unsubscribe_linger must be between 0 and 2 seconds")
     if settings.rate_limit <= 0 or settings.rate_burst < 1:
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
+    parse_broker_url(settings.broker)  # a malformed URL fails here, not at server start
     return settings

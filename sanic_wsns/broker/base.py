@@ -14,8 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 #: ``on_message(channel, payload)`` — a payload published by any instance.
 MessageCallback = Callable[[str, bytes], None]
-#: ``on_restored(channels)`` — the broker came back and these channels are subscribed again;
-#: messages published meanwhile may have been missed.
+#: ``on_restored(channels)`` — these channels are subscribed again, after the broker came back
+#: or after they moved to another server (a Redis Cluster failover or resharding); messages
+#: published meanwhile may have been missed.
 RestoredCallback = Callable[[Iterable[str]], None]
 
 

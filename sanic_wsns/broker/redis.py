@@ -1,6 +1,6 @@
 """``redis://``, ``rediss://``, ``redis+cluster://``: Redis pub/sub between instances.
 
-Three modes behind one broker:
+Three modes behind one broker (``redis_link.Mode`` holds each one's commands):
 
 * ``pubsub`` (default): ``SUBSCRIBE``/``PUBLISH`` on one Redis.
 * ``sharded`` (``sharded=True``, setting ``WSNS_REDIS_SHARDED``): ``SSUBSCRIBE``/``SPUBLISH``.
@@ -9,34 +9,42 @@ Three modes behind one broker:
 * ``cluster`` (``redis+cluster://`` or ``rediss+cluster://``): always sharded; each channel
   lives on the master owning its hash slot, so channels spread over the cluster.
 
-Each pub/sub connection is a ``_Link`` owned by exactly one listener task: it reads,
-and on any error marks itself down, reconnects with capped backoff, subscribes every
-channel it should hold, waits for the server's confirmations, and only then reports
-the channels restored. Nothing else ever reconnects it (redis-py's own ``PubSub``
-re-subscribes silently inside its retry, which would hide an outage from the core).
+Each pub/sub connection is a ``PubSubLink`` (``redis_link.py``): it reconnects by itself,
+probes a silent connection, and reports channels the server dropped or refused.
+
+One follower task keeps links and routes equal to the topology. In a cluster it re-reads
+the slot map (``CLUSTER SLOTS``, through redis-py's nodes manager) when a link drops, when
+a server drops or refuses a channel (its slot moved: ``sunsubscribe`` push, ``MOVED``), and
+every ``TOPOLOGY_REFRESH`` seconds; then it gives each new master a link, moves every
+channel whose slot changed owner, waits for the new owner's confirmation, calls
+``on_restored`` for the moved channels (messages may have been missed meanwhile), and
+stops links to servers that are no longer masters. A failover or a resharding is so
+followed without a restart.
 
 Publishing goes through one bounded outbox drained by one writer task that pipelines
 batches: call order is kept, throughput is one round trip per batch, and a failure
-costs a counter and (once per outage) a log line, never an exception in a handler.
+costs a counter and (once per outage) a log line, never an exception in a handler. In a
+cluster, redis-py's pipeline follows ``MOVED`` by itself, and a failed batch makes the
+follower re-read the topology.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError, SlotNotCoveredError
+from redis.exceptions import SlotNotCoveredError
 
 from .base import Broker, redact
+from .redis_link import CLUSTER, MESSAGE, PUBSUB, SHARDED, PubSubLink, backoff, describe
+from .urls import parse_broker_url
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -44,192 +52,23 @@ logger = logging.getLogger("sanic_wsns")
 OUTBOX_LIMIT = 10_000
 #: Payloads sent in one pipelined round trip.
 BATCH_SIZE = 1_000
-#: Reconnect delays grow from the first to the cap (seconds), with jitter.
-BACKOFF_FIRST = 0.1
-BACKOFF_CAP = 5.0
-#: A subscribe or unsubscribe not confirmed in this time means the connection is dead.
-CONFIRM_TIMEOUT = 5.0
-#: Silence after which the listener pings; a second silence as long means the peer is gone.
-HEARTBEAT = 10.0
+#: Default seconds of silence on a pub/sub link before it is probed with PING (and
+#: seconds to wait for the answer): a silent link is repaired within twice this.
+#: URL option ``?probe_interval=``.
+PROBE_INTERVAL = 3.0
+#: A command (a publish batch) without an answer in this time fails its connection, so a
+#: silent publishing connection cannot hold the outbox forever.
+COMMAND_TIMEOUT = 5.0
+#: Cluster: seconds between slot-map checks while all is well, and while some channel
+#: waits for its owner (a failover in progress takes about two node timeouts).
+TOPOLOGY_REFRESH = 10.0
+TOPOLOGY_RETRY = 0.5
 #: Longest wait at shutdown for queued payloads to leave.
 DRAIN_TIMEOUT = 1.0
 #: Socket connect timeout: an unreachable Redis must not stall start-up.
 CONNECT_TIMEOUT = 2.0
-
-_SUBSCRIBE, _UNSUBSCRIBE, _MESSAGE = "subscribe", "unsubscribe", "message"
-_KINDS = {
-    b"subscribe": _SUBSCRIBE, b"ssubscribe": _SUBSCRIBE,
-    b"unsubscribe": _UNSUBSCRIBE, b"sunsubscribe": _UNSUBSCRIBE,
-    b"message": _MESSAGE, b"smessage": _MESSAGE,
-}
-
-
-def backoff(attempt: int) -> float:
-    """Delay before reconnect ``attempt`` (0-based): exponential, capped, half jittered so
-    instances that lost the same Redis do not all come back in the same millisecond."""
-    delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt)
-    return random.uniform(delay / 2, delay)
-
-
-def describe(exc: BaseException) -> str:
-    """An error as one log-friendly phrase (redis-py's reprs are not)."""
-    return f"{type(exc).__name__}: {exc}"
-
-
-class _Link:
-    """One pub/sub connection to one Redis server and the channels it should hold there."""
-
-    def __init__(self, broker: RedisBroker, name: str,
-                 make_connection: Callable[[], AbstractConnection]):
-        self.broker = broker
-        self.name = name
-        self._make_connection = make_connection
-        self.desired: set[str] = set()
-        self.confirmed: set[str] = set()
-        self.up = False
-        self.ever_up = False
-        self.first_attempt = asyncio.Event()
-        self._conn: AbstractConnection | None = None
-        # Confirmations come back in order per kind and channel, so a FIFO per
-        # (kind, channel) never mistakes an unsubscribe's confirmation for a subscribe's.
-        self._waiters: dict[tuple[str, str], deque[asyncio.Future[None]]] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._listen(), name=f"wsns-redis-{self.name}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def subscribe(self, channel: str) -> None:
-        self.desired.add(channel)
-        await self._request(_SUBSCRIBE, channel)
-
-    async def unsubscribe(self, channel: str) -> None:
-        self.desired.discard(channel)
-        await self._request(_UNSUBSCRIBE, channel)
-
-    async def _request(self, kind: str, channel: str) -> None:
-        """Send one (un)subscribe and wait for its confirmation. While the link is down
-        return at once: the listener reconciles ``desired`` when it reconnects."""
-        conn = self._conn
-        # A connection redis-py just closed on a read error would be silently reopened by
-        # send_packed_command; the listener replaces it instead.
-        if not self.up or conn is None or not conn.is_connected:
-            return
-        confirmed = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault((kind, channel), deque()).append(confirmed)
-        try:
-            await conn.send_packed_command(conn.pack_command(self.broker.command(kind), channel),
-                                           check_health=False)
-            await asyncio.wait_for(asyncio.shield(confirmed), CONFIRM_TIMEOUT)
-        except (RedisError, OSError, TimeoutError) as exc:
-            # The listener sees the same broken connection and restores the channel later.
-            logger.warning("redis %s not confirmed channel=%s node=%s: %s", kind, channel, self.name,
-                           describe(exc))
-            await conn.disconnect(nowait=True)
-
-    async def _listen(self) -> None:
-        """Own the connection for the broker's lifetime; never return, never die silently."""
-        attempt = 0
-        while True:
-            conn = self._make_connection()
-            try:
-                await conn.connect()
-                self._conn = conn
-                await self._restore(conn)
-                attempt = 0
-                self._came_up()
-                await self._read_forever(conn)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._went_down(exc)
-                self.first_attempt.set()
-            finally:
-                self._conn = None
-                await conn.disconnect(nowait=True)
-            await asyncio.sleep(backoff(attempt))
-            attempt += 1
-
-    async def _restore(self, conn: AbstractConnection) -> None:
-        """Make the server's subscriptions equal ``desired`` on a fresh connection, waiting
-        for every confirmation; ``desired`` may change meanwhile, so loop until it holds."""
-        while True:
-            commands = [(self.broker.command(_SUBSCRIBE), c) for c in self.desired - self.confirmed]
-            commands += [(self.broker.command(_UNSUBSCRIBE), c) for c in self.confirmed - self.desired]
-            if not commands:
-                return
-            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
-            awaited = len(commands)
-            while awaited:
-                reply = await conn.read_response(timeout=CONFIRM_TIMEOUT, disconnect_on_error=True)
-                if reply is None:
-                    raise TimeoutError(f"no confirmation for {awaited} (un)subscribe(s)")
-                if self._handle(reply) in (_SUBSCRIBE, _UNSUBSCRIBE):
-                    awaited -= 1
-
-    async def _read_forever(self, conn: AbstractConnection) -> None:
-        pinged = False
-        while True:
-            reply = await conn.read_response(timeout=HEARTBEAT, disconnect_on_error=True)
-            if reply is not None:
-                pinged = False
-                self._handle(reply)
-            elif pinged:
-                raise TimeoutError(f"no reply to PING within {HEARTBEAT}s")
-            else:
-                # A peer that vanished without a FIN is only noticed by asking it something.
-                await conn.send_command("PING", check_health=False)
-                pinged = True
-
-    def _handle(self, reply: Any) -> str | None:
-        """Dispatch one server push; returns its kind."""
-        if not isinstance(reply, list) or len(reply) < 3:
-            return None  # PING's reply in subscribed mode, say
-        kind = _KINDS.get(reply[0])
-        if kind is None:
-            return None
-        channel = reply[1].decode()
-        if kind == _MESSAGE:
-            # After unsubscribe() was called, late payloads for the channel are not delivered.
-            if channel in self.desired:
-                self.broker.deliver(channel, reply[2])
-            return kind
-        if kind == _SUBSCRIBE:
-            self.confirmed.add(channel)
-        else:
-            self.confirmed.discard(channel)
-        waiters = self._waiters.get((kind, channel))
-        if waiters:
-            waiter = waiters.popleft()
-            if not waiters:
-                del self._waiters[(kind, channel)]
-            if not waiter.done():
-                waiter.set_result(None)
-        return kind
-
-    def _came_up(self) -> None:
-        restored = frozenset(self.confirmed)
-        reconnected = self.ever_up
-        self.up = self.ever_up = True
-        self.first_attempt.set()
-        self.broker.link_up(self, restored, reconnected)
-
-    def _went_down(self, exc: Exception) -> None:
-        was_up = self.up
-        self.up = False
-        self.confirmed.clear()
-        # Callers waiting for a confirmation return now; their channels stay desired.
-        for waiters in self._waiters.values():
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-        self._waiters.clear()
-        self.broker.link_down(self, exc, was_up)
+#: The single server's link name (a cluster's links are named by node, host:port).
+SINGLE = "redis"
 
 
 class RedisBroker(Broker):
@@ -239,20 +78,23 @@ class RedisBroker(Broker):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        parts = urlsplit(self.url)
-        self.cluster = parts.scheme.endswith("+cluster")
-        self.sharded = self.cluster or bool(self.options.get("sharded", False))
-        self.mode = "cluster" if self.cluster else "sharded" if self.sharded else "pubsub"
-        # redis-py takes redis:// or rediss://; the +cluster suffix only picks the client.
-        self._redis_url = urlunsplit(parts._replace(scheme=parts.scheme.removesuffix("+cluster")))
+        address = parse_broker_url(self.url)
+        self.cluster = address.cluster
+        sharded = self.cluster or bool(self.options.get("sharded", False))
+        self.commands = CLUSTER if self.cluster else SHARDED if sharded else PUBSUB
+        self.mode = self.commands.name
+        self.probe_interval = float(address.own_options.get("probe_interval", PROBE_INTERVAL))
+        self._client_url = address.client_url
         self._client: Redis | RedisCluster | None = None
-        self._links: dict[str, _Link] = {}
-        self._routes: dict[str, _Link] = {}
+        self._discovered = False
+        self._links: dict[str, PubSubLink] = {}
+        self._routes: dict[str, PubSubLink] = {}
         self._desired: set[str] = set()
         self._outbox: deque[tuple[str, bytes]] = deque()
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._writing = False
+        self._topology_changed = asyncio.Event()
         self._discovery_tried = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._published = 0
@@ -260,6 +102,7 @@ class RedisBroker(Broker):
         self._failing = 0  # failures in the current outage, for one summary line
         self._received = 0
         self._reconnects = 0
+        self._moved = 0
         self._last_error: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -269,8 +112,9 @@ class RedisBroker(Broker):
         return bool(self._links) and all(link.up for link in self._links.values())
 
     async def connect(self) -> None:
-        """Start the writer and the listener(s); wait for the first connection attempt
-        (bounded), so a reachable Redis is subscribed-ready when the server starts."""
+        """Start the writer and the follower (which opens the links); wait for the first
+        connection attempts (bounded), so a reachable Redis is subscribed-ready when the
+        server starts."""
         client_options: dict[str, Any] = {
             # RESP2: subscribe confirmations arrive as ordinary replies (RESP3, redis-py's
             # default, turns them into push messages a bare connection does not return).
@@ -278,17 +122,16 @@ class RedisBroker(Broker):
             # No hidden retries: a retried pipeline could publish a batch twice.
             "retry": Retry(NoBackoff(), 0),
             "socket_connect_timeout": CONNECT_TIMEOUT,
+            "socket_timeout": COMMAND_TIMEOUT,
         }
+        if self.cluster:
+            self._client = RedisCluster.from_url(self._client_url, **client_options)
+        else:
+            self._client = Redis.from_url(self._client_url, **client_options)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._write(), name="wsns-redis-writer"))
-        if self.cluster:
-            self._client = RedisCluster.from_url(self._redis_url, **client_options)
-            self._tasks.append(loop.create_task(self._discover(), name="wsns-redis-discover"))
-            await _within(CONNECT_TIMEOUT * 4, self._discovery_tried.wait())
-        else:
-            client = Redis.from_url(self._redis_url, **client_options)
-            self._client = client
-            self._add_link("redis", client.connection_pool.make_connection)
+        self._tasks.append(loop.create_task(self._follow(), name="wsns-redis-follower"))
+        await _within(CONNECT_TIMEOUT * 4, self._discovery_tried.wait())
         await _within(CONNECT_TIMEOUT * 2, *(link.first_attempt.wait() for link in self._links.values()))
 
     async def disconnect(self) -> None:
@@ -310,42 +153,101 @@ class RedisBroker(Broker):
             await self._client.aclose()
             self._client = None
 
-    def _add_link(self, name: str, make_connection: Callable[[], AbstractConnection]) -> _Link:
-        link = _Link(self, name, make_connection)
-        self._links[name] = link
-        link.start()
-        return link
+    # -- topology -----------------------------------------------------------------------------
 
-    async def _discover(self) -> None:
-        """Cluster mode: learn the masters (retrying while the cluster is unreachable),
-        then give each master a link holding the channels whose slots it owns."""
-        assert isinstance(self._client, RedisCluster)
-        cluster = self._client
+    async def _follow(self) -> None:
+        """Keep links and routes equal to the topology, for the broker's lifetime."""
         attempt = 0
         while True:
+            self._topology_changed.clear()
             try:
-                await cluster.initialize()
-                break
+                await self._refresh()
+                attempt = 0
             except Exception as exc:  # redis-py's cluster errors are not all RedisError
                 self._note_error(exc)
-                if attempt == 0:
+                if not self._discovered and attempt == 0:
                     logger.error("redis cluster unreachable (%s); running locally, retrying "
                                  "with backoff", describe(exc))
+                attempt += 1
             self._discovery_tried.set()
-            await asyncio.sleep(backoff(attempt))
-            attempt += 1
-        for node in cluster.get_primaries():
-            def make(node: Any = node) -> AbstractConnection:
-                return node.connection_class(**node.connection_kwargs)
-            self._add_link(node.name, make)
-        for channel in self._desired:
-            link = self._route(channel)
-            if link is not None:
-                link.desired.add(channel)
-        self._discovery_tried.set()
-        logger.info("redis cluster discovered masters=%s", sorted(self._links))
+            if not self._discovered:
+                await asyncio.sleep(backoff(attempt))
+            elif not self._settled():
+                await asyncio.sleep(TOPOLOGY_RETRY)
+            else:
+                await _within(TOPOLOGY_REFRESH if self.cluster else None, self._topology_changed.wait())
 
-    def _route(self, channel: str) -> _Link | None:
+    async def _refresh(self) -> None:
+        """One round: learn the masters, open links to new ones, move channels whose owner
+        changed, close links to servers that are no longer masters."""
+        masters = await self._masters()
+        first = not self._discovered
+        self._discovered = True
+        for name, make_connection in masters.items():
+            if name not in self._links:
+                link = PubSubLink(self, name, self.commands, make_connection, self.probe_interval)
+                self._links[name] = link
+                link.start()
+        if first and self.cluster:
+            logger.info("redis cluster discovered masters=%s", sorted(masters))
+        moved = self._reroute()
+        if moved:
+            confirmed = await asyncio.gather(*(self._routes[c].subscribe(c) for c in moved))
+            restored = [c for c, ok in zip(moved, confirmed, strict=True) if ok]
+            self._restored(restored)
+        for name, link in list(self._links.items()):
+            if name not in masters and not link.desired:
+                del self._links[name]
+                await link.stop()
+        self._check_recovered()
+
+    async def _masters(self) -> dict[str, Callable[[], AbstractConnection]]:
+        """Each master's name and how to open a pub/sub connection to it."""
+        if not isinstance(self._client, RedisCluster):
+            assert self._client is not None
+            return {SINGLE: self._client.connection_pool.make_connection}
+        cluster = self._client
+        if self._discovered:
+            await cluster.nodes_manager.initialize()  # re-read the slot map
+        else:
+            await cluster.initialize()
+
+        def opener(node: Any) -> Callable[[], AbstractConnection]:
+            return lambda: node.connection_class(**node.connection_kwargs)
+
+        return {node.name: opener(node) for node in cluster.get_primaries()}
+
+    def _reroute(self) -> list[str]:
+        """Route every wanted channel to its owner's link; the channels that got a new
+        route (they must be subscribed there)."""
+        rerouted = []
+        for channel in self._desired:
+            owner = self._owner(channel)
+            current = self._routes.get(channel)
+            if owner is None or (current is owner and channel in owner.desired):
+                continue  # no owner (a slot mid-move counts as a node down), or in place
+            if current is not None and current is not owner:
+                current.forget(channel)
+                self._moved += 1
+                logger.warning("redis channel %s moved from node=%s to node=%s; resubscribing",
+                               channel, current.name, owner.name)
+            self._routes[channel] = owner
+            rerouted.append(channel)
+        return rerouted
+
+    def _settled(self) -> bool:
+        """Nothing for the follower to do: every wanted channel is routed to a link that holds
+        it and, in a cluster, is up (a lost master may be failing over to a replica; a single
+        Redis's link just reconnects by itself), and no cluster link was lost."""
+        if self.cluster and any(link.ever_up and not link.up for link in self._links.values()):
+            return False
+        for channel in self._desired:
+            link = self._routes.get(channel)
+            if link is None or channel not in link.desired or (self.cluster and not link.up):
+                return False
+        return True
+
+    def _route(self, channel: str) -> PubSubLink | None:
         """The link that holds (or will hold) ``channel``; ``None`` before discovery.
         Remembered, so the unsubscribe goes where the subscribe went."""
         link = self._routes.get(channel) or self._owner(channel)
@@ -353,24 +255,19 @@ class RedisBroker(Broker):
             self._routes[channel] = link
         return link
 
-    def _owner(self, channel: str) -> _Link | None:
+    def _owner(self, channel: str) -> PubSubLink | None:
         """The link to the server that owns ``channel`` now (its slot's master in a cluster)."""
         if not isinstance(self._client, RedisCluster):
-            return self._links.get("redis")
+            return self._links.get(SINGLE)
         if not self._links:
             return None
         try:
             node = self._client.get_node_from_key(channel)
         except SlotNotCoveredError:
-            return None  # mid-resharding: treated like a node that is down
-        return self._links.get(node.name)
+            return None
+        return None if node is None else self._links.get(node.name)
 
     # -- subscriptions ------------------------------------------------------------------------
-
-    def command(self, kind: str) -> str:
-        """The Redis command for ``kind`` in this broker's mode."""
-        name = {_SUBSCRIBE: "SUBSCRIBE", _UNSUBSCRIBE: "UNSUBSCRIBE", _MESSAGE: "PUBLISH"}[kind]
-        return "S" + name if self.sharded else name
 
     async def subscribe(self, channel: str) -> None:
         self._desired.add(channel)
@@ -392,26 +289,47 @@ class RedisBroker(Broker):
         except Exception:
             logger.exception("broker message handler failed channel=%s", channel)
 
-    def link_up(self, link: _Link, restored: frozenset[str], reconnected: bool) -> None:
-        if reconnected:
+    def link_up(self, link: PubSubLink, restored: frozenset[str], down_for: float | None) -> None:
+        if down_for is not None:
             self._reconnects += 1
-            logger.warning("redis connection restored node=%s channels=%d", link.name, len(restored))
-        if restored:
-            # They were subscribed while the link was down (or before it first came up):
-            # whatever was published meanwhile did not reach this instance.
-            try:
-                self._on_restored(restored)
-            except Exception:
-                logger.exception("broker restored handler failed")
+            # At warning, like the loss it ends: whoever saw "lost" must see "reachable again".
+            logger.warning("redis reachable again after %.1fs node=%s; resubscribed %d channels",
+                           down_for, link.name, len(restored))
+        # They were subscribed while the link was down (or before it first came up):
+        # whatever was published meanwhile did not reach this instance.
+        self._restored(restored)
+        self._check_recovered()
 
-    def link_down(self, link: _Link, exc: Exception, was_up: bool) -> None:
+    def link_down(self, link: PubSubLink, exc: Exception, was_up: bool) -> None:
         self._note_error(exc)
         if was_up:
             logger.error("redis connection lost node=%s (%s); local delivery goes on, "
                          "reconnecting with backoff", link.name, describe(exc))
+            self._topology_changed.set()  # in a cluster, a replica may be taking over
         elif not link.ever_up and not link.first_attempt.is_set():
             logger.error("redis unreachable node=%s (%s); running locally, retrying with backoff",
                          link.name, describe(exc))
+
+    def channel_lost(self, link: PubSubLink, channel: str, why: str) -> None:
+        # The route stays: the follower compares it with the new owner (moved or not).
+        if channel in self._desired:
+            logger.warning("redis channel %s left node=%s (%s); following the topology",
+                           channel, link.name, why)
+            self._topology_changed.set()
+
+    def _restored(self, channels: Iterable[str]) -> None:
+        channels = frozenset(channels)
+        if not channels:
+            return
+        try:
+            self._on_restored(channels)
+        except Exception:
+            logger.exception("broker restored handler failed")
+
+    def _check_recovered(self) -> None:
+        """Every link is up again: the last error is history."""
+        if self.connected:
+            self._last_error = None
 
     # -- publishing ---------------------------------------------------------------------------
 
@@ -429,7 +347,7 @@ class RedisBroker(Broker):
 
     async def _write(self) -> None:
         """The one writer: drains the outbox in call order, one pipelined batch at a time."""
-        command = self.command(_MESSAGE)
+        command = self.commands.command(MESSAGE)
         while True:
             if not self._outbox:
                 self._drained.set()
@@ -447,6 +365,7 @@ class RedisBroker(Broker):
             except Exception as exc:  # whatever it is, the writer must outlive it
                 self._note_error(exc)
                 self._fail(len(batch), describe(exc))
+                self._topology_changed.set()  # in a cluster, the slot map may have changed
                 continue
             finally:
                 self._writing = False
@@ -478,13 +397,14 @@ class RedisBroker(Broker):
             "subscriptions": len(self._desired),
             "confirmed": sum(len(link.confirmed) for link in self._links.values()),
             "reconnects": self._reconnects,
+            "moved": self._moved,
             "outbox": len(self._outbox),
             "nodes": {name: link.up for name, link in self._links.items()},
             "last_error": self._last_error,
         }
 
 
-async def _within(seconds: float, *waits: Coroutine[Any, Any, Any]) -> None:
+async def _within(seconds: float | None, *waits: Coroutine[Any, Any, Any]) -> None:
     """Await ``waits`` for at most ``seconds``, without raising: start-up goes on regardless."""
     tasks = [asyncio.ensure_future(w) for w in waits]
     if tasks:

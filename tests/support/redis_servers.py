@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -92,47 +93,105 @@ def redis_server():
 
 
 class RedisCluster:
-    """A local Redis Cluster of three masters (no replicas), each a ``RedisServer``.
+    """A local Redis Cluster: ``masters`` masters with ``replicas`` replicas each, every node
+    a ``RedisServer``, so a test can kill a master and watch its replica take over.
 
     Ports come from ``free_port`` like the single server's; the cluster bus uses port+10000,
-    so a port is kept only if that one is free too.
+    so a port is kept only if that one is free too (and below 55536). A node timeout of 1 s
+    keeps a failover under about 3 s; a replica validity factor of 0 lets a freshly built
+    replica take over (else it may judge its data too old and refuse).
     """
 
-    def __init__(self, size: int = 3):
+    def __init__(self, masters: int = 3, replicas: int = 1):
+        self.replicas = replicas
         self.nodes = [RedisServer(_port_with_free_bus(), "--cluster-enabled", "yes",
                                   "--cluster-config-file", "nodes.conf",
-                                  "--cluster-node-timeout", "2000") for _ in range(size)]
+                                  "--cluster-node-timeout", "1000",
+                                  "--cluster-replica-validity-factor", "0")
+                      for _ in range(masters * (1 + replicas))]
 
     @property
     def url(self) -> str:
         """The broker URL: one seed node is enough, the client discovers the rest."""
         return f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
 
-    def start(self, timeout: float = 20.0) -> RedisCluster:
+    def start(self, timeout: float = 30.0) -> RedisCluster:
         for node in self.nodes:
             node.start()
         subprocess.run(["redis-cli", "--cluster", "create",
-                        *(f"127.0.0.1:{n.port}" for n in self.nodes), "--cluster-yes"],
+                        *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                        "--cluster-replicas", str(self.replicas), "--cluster-yes"],
                        check=True, capture_output=True, text=True, timeout=timeout)
-        deadline = time.monotonic() + timeout
-        while any("cluster_state:ok" not in n.cli("CLUSTER", "INFO") for n in self.nodes):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"cluster did not reach state ok within {timeout}s")
-            time.sleep(0.05)
+        self.wait_until(lambda: all(self._ready(n) for n in self.nodes), timeout,
+                        "cluster did not reach state ok with every replica in sync")
         return self
+
+    def _ready(self, node: RedisServer) -> bool:
+        info = node.cli("CLUSTER", "INFO")
+        replication = node.cli("INFO", "replication")
+        return ("cluster_state:ok" in info and f"cluster_known_nodes:{len(self.nodes)}" in info
+                and ("role:master" in replication or "master_link_status:up" in replication))
+
+    @staticmethod
+    def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+        """Poll ``condition`` (blocking: for fixtures and threads) for at most ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} within {timeout}s")
+            time.sleep(0.05)
+
+    def alive(self) -> list[RedisServer]:
+        return [n for n in self.nodes if n.process is not None and n.process.poll() is None]
+
+    def _table(self) -> list[list[str]]:
+        """``CLUSTER NODES`` as seen by a live node, one list of fields per node."""
+        return [line.split() for line in self.alive()[0].cli("CLUSTER", "NODES").splitlines()]
+
+    def _by_address(self, address: str) -> RedisServer:
+        port = int(address.split("@")[0].rsplit(":", 1)[1])
+        return next(n for n in self.nodes if n.port == port)
+
+    def node_id(self, node: RedisServer) -> str:
+        return node.cli("CLUSTER", "MYID").strip()
+
+    def slot(self, key: str) -> int:
+        return int(self.alive()[0].cli("CLUSTER", "KEYSLOT", key))
 
     def node_for(self, key: str) -> RedisServer:
         """The master that owns ``key``'s slot (asked of the cluster, not computed here)."""
-        slot = int(self.nodes[0].cli("CLUSTER", "KEYSLOT", key))
-        for line in self.nodes[0].cli("CLUSTER", "NODES").splitlines():
-            fields = line.split()
-            address, ranges = fields[1].split("@")[0], fields[8:]
-            for span in ranges:
+        return self.owner_of(self.slot(key))
+
+    def owner_of(self, slot: int) -> RedisServer:
+        for fields in self._table():
+            for span in fields[8:]:
+                if span.startswith("["):
+                    continue  # a slot being imported or migrated, listed by its old owner too
                 low, _, high = span.partition("-")
                 if int(low) <= slot <= int(high or low):
-                    port = int(address.rsplit(":", 1)[1])
-                    return next(n for n in self.nodes if n.port == port)
+                    return self._by_address(fields[1])
         raise LookupError(f"no master owns slot {slot}")
+
+    def masters(self) -> list[RedisServer]:
+        """The masters that own slots now."""
+        return [self._by_address(f[1]) for f in self._table() if "master" in f[2] and f[8:]]
+
+    def replica_of(self, master: RedisServer) -> RedisServer:
+        master_id = self.node_id(master)
+        return next(self._by_address(f[1]) for f in self._table() if f[3] == master_id)
+
+    def move_slot(self, slot: int, target: RedisServer) -> None:
+        """Reshard: move ``slot`` (and its keys) to ``target``, as ``redis-cli --cluster
+        reshard`` does for each slot: importing, migrating, keys, then the new owner
+        announced to every master."""
+        source = self.owner_of(slot)
+        source_id, target_id = self.node_id(source), self.node_id(target)
+        target.cli("CLUSTER", "SETSLOT", str(slot), "IMPORTING", source_id)
+        source.cli("CLUSTER", "SETSLOT", str(slot), "MIGRATING", target_id)
+        while keys := source.cli("CLUSTER", "GETKEYSINSLOT", str(slot), "100").split():
+            source.cli("MIGRATE", "127.0.0.1", str(target.port), "", "0", "5000", "KEYS", *keys)
+        for node in [target, source, *(m for m in self.masters() if m not in (target, source))]:
+            node.cli("CLUSTER", "SETSLOT", str(slot), "NODE", target_id)
 
     def close(self) -> None:
         for node in self.nodes:
@@ -153,7 +212,7 @@ def _port_with_free_bus() -> int:
 
 @pytest.fixture
 def redis_cluster():
-    """A fresh three-master Redis Cluster for one test, torn down afterwards."""
+    """A fresh Redis Cluster (three masters, a replica each) for one test, torn down afterwards."""
     cluster = RedisCluster().start()
     try:
         yield cluster

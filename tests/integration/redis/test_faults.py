@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
 from sanic_wsns import BrokerUnavailable
-from sanic_wsns.broker.redis import BACKOFF_CAP, BACKOFF_FIRST, backoff
+from sanic_wsns.broker.redis import RedisBroker
+from sanic_wsns.broker.redis_link import BACKOFF_CAP, BACKOFF_FIRST, backoff
 from tests.support.instances import PREFIX, client, edit, instances, numsub, until
 from tests.support.servers import wait_for
+from tests.support.tcp_proxy import tcp_proxy
 
 CHANNEL = PREFIX + "/maps/1"
 
@@ -87,3 +90,53 @@ async def test_a_strict_broadcast_raises_once_local_clients_have_it_while_redis_
         await a.wsns.broadcast("/maps/1", "news", "lenient")  # counted and logged, not raised
         assert (await until(ann, "news"))["data"] == "lenient"
         assert a.broker["publish_failed"] == 2
+
+
+async def test_a_silent_pubsub_link_is_detected_probed_and_repaired_with_resync(redis_server, caplog):
+    """A connection that stops carrying bytes without closing: only a probe notices it."""
+    async with tcp_proxy(redis_server.port) as proxy, \
+            instances(proxy.url() + "?probe_interval=0.5", count=1) as (a,), \
+            instances(redis_server.url, count=1) as (b,), \
+            client(a.ws("1")) as alice, client(b.ws("1")) as bob:
+        await edit(bob, "before")
+        assert (await until(alice, "edited"))["data"] == "before"
+        assert proxy.connections == 1  # A's pub/sub link (A has published nothing)
+
+        proxy.freeze()
+        await edit(bob, "lost in the frozen link")
+        # Silence, then PING, then no PONG: A reconnects through the proxy (new connections
+        # flow), re-subscribes, and tells its client it may have missed messages.
+        with caplog.at_level(logging.WARNING, logger="sanic_wsns"):
+            resync = await until(alice, "resync", timeout=10)
+        assert resync["data"] == {"reason": "broker reconnected"}
+        # B, A's new link, and A's frozen one, which Redis cannot know is gone.
+        assert numsub(redis_server, CHANNEL) == 3
+        assert a.broker["reconnects"] == 1 and a.broker["connected"]
+        assert a.broker["last_error"] is None
+        assert any("silent link" in r.getMessage() for r in caplog.records)
+
+        await edit(bob, "after")
+        assert (await until(alice, "edited"))["data"] == "after"
+
+
+async def test_recovery_is_logged_with_its_duration_and_clears_last_error(redis_server, caplog):
+    broker = RedisBroker(redis_server.url, lambda c, p: None, lambda cs: None)
+    await broker.connect()
+    try:
+        await broker.subscribe("ch1")
+        await broker.subscribe("ch2")
+        with caplog.at_level(logging.WARNING, logger="sanic_wsns"):
+            redis_server.kill()
+            await wait_for(lambda: not broker.connected)
+            assert broker.stats()["last_error"]
+            redis_server.start()
+            await wait_for(lambda: broker.connected)
+        lost = [r.getMessage() for r in caplog.records if "connection lost" in r.getMessage()]
+        back = [r.getMessage() for r in caplog.records if "reachable again" in r.getMessage()]
+        assert len(lost) == 1 and len(back) == 1
+        assert re.fullmatch(r"redis reachable again after \d+\.\ds node=redis; resubscribed 2 channels",
+                            back[0])
+        assert broker.stats()["last_error"] is None
+        assert numsub(redis_server, "ch1") == numsub(redis_server, "ch2") == 1
+    finally:
+        await broker.disconnect()
