@@ -40,6 +40,9 @@ class ErrorData(msgspec.Struct, omit_defaults=True):
     details: Any = None
 
 
+#: What a client is told about a frame that nests deeper than the decoder can follow.
+TOO_DEEP = "frame nests too deeply"
+
 _decode_incoming = msgspec.json.Decoder(Incoming).decode
 _encoder = msgspec.json.Encoder()
 
@@ -52,6 +55,10 @@ def decode_incoming(text: str | bytes) -> Incoming:
         raise InvalidMessage(f"invalid frame: {exc}") from None
     except msgspec.DecodeError as exc:
         raise InvalidMessage(f"frame is not valid JSON: {exc}") from None
+    except RecursionError:
+        # msgspec guards its recursion with Python's limit, so a 2 KB frame of 1,000 open
+        # brackets raises here; catching it costs a normal frame nothing.
+        raise InvalidMessage(TOO_DEEP) from None
 
 
 def encode(type: str, data: Any = None, id: int | None = None) -> bytes:
