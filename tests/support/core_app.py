@@ -58,6 +58,10 @@ def add_handlers(pattern: Any, events: list[tuple[str, Any]], gate: asyncio.Even
     async def big(ns, client, data: int) -> None:
         await ns.broadcast("big", "x" * data)
 
+    @pattern.on("big-to-me")
+    async def big_to_me(ns, client, data: int) -> None:
+        await client.send("big", "x" * data)
+
     @pattern.on("whoami")
     def whoami(ns, client) -> dict[str, Any]:
         return {"id": client.id, "identity": client.identity, "members": ns.members()}
