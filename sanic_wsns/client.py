@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from websockets.protocol import State
 
 from .errors import CloseCode
+from .keepalive import Step, keepalive_step
 from .limits import TokenBucket
 from .protocol import encode, ws_text_frame
 
@@ -107,11 +108,10 @@ class Client:
         ws = self._ws
         if not self.open or ws.ws_proto.state is not State.OPEN:
             return
-        if KEEPALIVE_PING in ws.pings:
-            if now - self._pinged_at >= timeout:
-                self.abort(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
-            return
-        if now - self._pinged_at >= interval:
+        step = keepalive_step(now, self._pinged_at, KEEPALIVE_PING in ws.pings, interval, timeout)
+        if step is Step.TIMED_OUT:
+            self.abort(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+        elif step is Step.PING:
             ws.pings[KEEPALIVE_PING] = ws.loop.create_future()
             ws.ws_proto.send_ping(KEEPALIVE_PING)
             for chunk in ws.ws_proto.data_to_send():

@@ -84,3 +84,23 @@ def ws_text_frame(payload: bytes) -> bytes:
     else:
         header = struct.pack("!BBQ", 0x81, 127, length)
     return header + payload
+
+
+class Limits(msgspec.Struct):
+    """The limits a client is held to, announced in its ``welcome``."""
+
+    max_frame_size: int
+    rate_limit: float
+    rate_burst: int
+
+
+class Welcome(msgspec.Struct):
+    """``welcome.data``: the first frame every admitted client receives."""
+
+    client_id: str
+    path: str
+    params: dict[str, Any]
+    public: Any
+    limits: Limits
+    heartbeat_interval: float
+    protocol: int = 1
