@@ -53,8 +53,13 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     """
     settings = hub.settings
     ws.ws_proto.max_message_size = settings.max_frame_size
+    refusal = hub.claim(admission.identity)
+    if refusal is not None:
+        await ws.close(refusal.code, refusal.reason)
+        return
     ns = await hub.host(admission.pattern, admission.path, admission.params)
     if ns is None:
+        hub.unclaim(admission.identity)
         await ws.close(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance")
         return
     clock = ws.loop.time

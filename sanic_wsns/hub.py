@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from .admission import Refusal
 from .broker import Broker, create_broker
 from .client import Client
 from .config import Settings
 from .counters import Counters
 from .errors import BrokerUnavailable, CloseCode, ConfigError
+from .limits import ConnectionCaps
 from .namespace import Namespace
 from .pattern import call
 from .protocol import Limits, Welcome, encode, ws_text_frame
@@ -31,7 +33,6 @@ from .registry import OverCapacity, Registry
 from .relay import Kind, RelayMessage, decode_relay, encode_relay
 
 if TYPE_CHECKING:
-    from .admission import Refusal
     from .interfaces import Exclude
     from .pattern import Pattern
 
@@ -53,6 +54,7 @@ class Hub:
             subscribe=lambda channel: self.broker.subscribe(channel),
             unsubscribe=lambda channel: self.broker.unsubscribe(channel),
         )
+        self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
         self.accepted = 0
         self.refused: dict[str, int] = {}
         #: Broker payloads for a channel no namespace is hosted on here (a lingering
@@ -67,6 +69,7 @@ class Hub:
         self.settings = settings
         self.registry.max_namespaces = settings.max_namespaces
         self.registry.linger = settings.unsubscribe_linger
+        self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
 
     @property
     def broker(self) -> Broker:
@@ -107,6 +110,25 @@ class Hub:
         """Count one refused connection under its name."""
         self.refused[refusal.name] = self.refused.get(refusal.name, 0) + 1
 
+    def claim(self, identity: Any) -> Refusal | None:
+        """Count a connection that passed admission against the caps, or say why not.
+        The handshake is done by now: checking and counting in one step (no await between)
+        keeps concurrent upgrades from overshooting a cap. ``leave`` gives the slot back."""
+        try:
+            if self.connections.acquire(identity):
+                return None
+            refusal = Refusal(CloseCode.TRY_AGAIN_LATER, "too many connections")
+        except TypeError:
+            logger.error("max_connections_per_identity needs a hashable identity, the authorize "
+                         "hook returned %s: return Identity(value=<user id>, public=...)",
+                         type(identity).__name__)
+            refusal = Refusal(CloseCode.INTERNAL_ERROR, "internal error")
+        self.refuse(refusal)
+        return refusal
+
+    def unclaim(self, identity: Any) -> None:
+        self.connections.release(identity)
+
     def next_client_id(self) -> str:
         self.accepted += 1
         return f"{self.instance_id}-{next(self._client_ids):x}"
@@ -144,6 +166,7 @@ class Hub:
     async def leave(self, ns: Namespace, client: Client) -> None:
         """A client's connection ended: forget it, tell the app, drop the namespace if empty."""
         ns.clients.pop(client.id, None)
+        self.connections.release(client.identity)
         for hook in ns.pattern.disconnect_hooks:
             try:
                 await call(hook, ns, client)
@@ -244,6 +267,7 @@ class Hub:
             "totals": {
                 "namespaces": len(self.registry),
                 "clients": sum(s["clients"] for s in namespaces.values()),
+                "connections": self.connections.total,
                 "subscriptions": len(self.registry.channels),
                 "namespaces_created": self.registry.created,
                 "namespaces_dropped": self.registry.dropped,
