@@ -61,6 +61,7 @@ class Hub:
         #: subscription, or one being released): the bench watches this one.
         self.unhosted_payloads = 0
         self._retired = Counters()
+        self._all_left: asyncio.Event | None = None  # set while closing every client
         self._client_ids = itertools.count(1)
         self._broker: Broker | None = None
 
@@ -86,15 +87,24 @@ class Hub:
         await self._broker.connect()
 
     async def close_clients(self, code: int, reason: str, timeout: float) -> None:
-        """Close every client with a handshake; give up waiting after ``timeout`` seconds."""
+        """Close every client, and wait at most ``timeout`` seconds for them to leave.
+
+        The close frame is queued at once behind whatever each client still has to read
+        (``Client.abort``): a polite close waits for the send buffer to drain first, so a
+        client that stopped reading would hold the server for ever and never get the code.
+        """
         clients = self.clients()
         if not clients:
             return
-        closing = asyncio.gather(*(c.close(code, reason) for c in clients), return_exceptions=True)
+        self._all_left = asyncio.Event()
+        for client in clients:
+            client.abort(code, reason)
         try:
-            await asyncio.wait_for(closing, timeout)
+            await asyncio.wait_for(self._all_left.wait(), timeout)
         except TimeoutError:
-            logger.warning("some clients did not close within %.1fs", timeout)
+            logger.warning("%d clients had not left %.1fs after the close", self.connections.total, timeout)
+        finally:
+            self._all_left = None
 
     async def stop(self) -> None:
         await self.registry.close()
@@ -167,6 +177,8 @@ class Hub:
         """A client's connection ended: forget it, tell the app, drop the namespace if empty."""
         ns.clients.pop(client.id, None)
         self.connections.release(client.identity)
+        if self._all_left is not None and self.connections.total == 0:
+            self._all_left.set()
         for hook in ns.pattern.disconnect_hooks:
             try:
                 await call(hook, ns, client)

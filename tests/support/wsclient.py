@@ -30,7 +30,7 @@ async def join(url: str, **kwargs: Any) -> tuple[ClientConnection, dict[str, Any
     return ws, welcome["data"]
 
 
-async def join_sleeper(url: str) -> tuple[ClientConnection, dict[str, Any]]:
+async def join_sleeper(url: str, **kwargs: Any) -> tuple[ClientConnection, dict[str, Any]]:
     """``join`` for a client that will stop reading: its receive buffer is fixed small
     (no autotuning), so what it leaves unread piles up on the server, not in our kernel."""
     parts = urlsplit(url)
@@ -38,7 +38,7 @@ async def join_sleeper(url: str) -> tuple[ClientConnection, dict[str, Any]]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.settimeout(TIMEOUT)
     sock.connect((parts.hostname, parts.port))
-    return await join(url, sock=sock)
+    return await join(url, sock=sock, **kwargs)
 
 
 async def request(ws: ClientConnection, type: str, data: Any = None, id: int = 1) -> dict[str, Any]:
