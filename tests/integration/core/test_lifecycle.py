@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from sanic_wsns import Unauthorized
+from sanic_wsns.broker import BACKENDS
+from sanic_wsns.protocol import encode, ws_text_frame
+from sanic_wsns.relay import Kind, RelayMessage, encode_relay
+from tests.support import gated_broker
 from tests.support.core_app import build_app
+from tests.support.gated_broker import GatedBroker
 from tests.support.servers import serve, wait_for
 from tests.support.wsclient import close_of, join, join_sleeper, open_ws, recv_json
 
@@ -97,6 +102,25 @@ async def test_shutdown_closes_every_client_with_1001():
         closing = [asyncio.create_task(close_of(ws)) for ws in clients]
     assert [(await c)[0] for c in closing] == [1001, 1001, 1001]
     assert len(wsns.registry) == 0 and wsns.registry.channels == frozenset()
+
+
+async def test_a_client_is_admitted_only_once_its_namespace_subscription_is_confirmed(monkeypatch):
+    monkeypatch.setitem(BACKENDS, "gated", gated_broker.SCHEME_TARGET)
+    GatedBroker.confirm, GatedBroker.asked = asyncio.Event(), asyncio.Event()
+    app, wsns, _ = build_app(broker="gated://admit")
+    async with serve(app) as server:
+        ws = await open_ws(server.ws("/ws/open/gated"))
+        await asyncio.wait_for(GatedBroker.asked.wait(), 5)
+        await wait_for(lambda: wsns.stats()["totals"]["connections"] == 1)  # past admission
+        assert not wsns.has("/ws/open/gated") and wsns.stats()["totals"]["clients"] == 0
+        GatedBroker.confirm.set()
+        assert (await recv_json(ws))["type"] == "welcome"
+        # from now on a publish by any instance reaches it: another broker on the same hub
+        other = GatedBroker("gated://admit", lambda *_: None, lambda _: None)
+        other.publish("wsns:/ws/open/gated", encode_relay(RelayMessage(
+            "elsewhere", Kind.FRAME, ws_text_frame(encode("hello", 1)))))
+        assert await recv_json(ws) == {"type": "hello", "data": 1}
+        await ws.close()
 
 
 async def test_shutdown_is_not_held_up_by_clients_that_do_not_read_and_they_still_get_1001():
