@@ -3,6 +3,9 @@
 import asyncio
 
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from sanic_wsns.registry import OverCapacity, Registry
 
@@ -134,3 +137,93 @@ async def test_close_releases_every_channel():
     await reg.close()
     assert reg.channels == frozenset() and reg.pending == 0 and len(reg) == 0
     assert sorted(c for op, c in calls.log if op == "unsub") == ["c/a", "c/b"]
+
+
+# -- the registry as a state machine (hypothesis) -----------------------------------------------
+
+PATHS = ("/a", "/b", "/c")
+
+
+class PendingCalls(Calls):
+    """The broker double with every call held until the state machine completes it, in any
+    order it likes: each subscribe and unsubscribe is gated separately."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        super().__init__()
+        self.loop = loop
+        self.waiting: list[tuple[str, str, asyncio.Future[None]]] = []
+
+    async def subscribe(self, channel):
+        await self._held("sub", channel)
+        self.subscribed.add(channel)
+
+    async def unsubscribe(self, channel):
+        await self._held("unsub", channel)
+        self.subscribed.discard(channel)
+
+    async def _held(self, op: str, channel: str) -> None:
+        done = self.loop.create_future()
+        self.waiting.append((op, channel, done))
+        await done
+
+
+class RegistryMachine(RuleBasedStateMachine):
+    """Connects (get-or-create), drops and broker completions in any interleaving."""
+
+    def __init__(self):
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.calls = PendingCalls(self.loop)
+        self.reg = Registry(max_namespaces=len(PATHS), linger=0, subscribe=self.calls.subscribe,
+                            unsubscribe=self.calls.unsubscribe)
+        self.connecting: list[asyncio.Task] = []
+
+    def settle(self) -> None:
+        self.loop.run_until_complete(settle())
+
+    @rule(path=st.sampled_from(PATHS))
+    def connect(self, path):
+        self.connecting.append(self.loop.create_task(self.reg.get_or_create(path, "c" + path, object)))
+        self.settle()
+
+    @rule(path=st.sampled_from(PATHS))
+    def drop(self, path):
+        async def drop() -> None:
+            self.reg.drop(path, "c" + path)
+
+        self.loop.run_until_complete(drop())
+        self.settle()
+
+    @precondition(lambda self: self.calls.waiting)
+    @rule(data=st.data())
+    def broker_completes_a_call(self, data):
+        index = data.draw(st.integers(0, len(self.calls.waiting) - 1))
+        _, _, done = self.calls.waiting.pop(index)
+        done.set_result(None)
+        self.settle()
+
+    @invariant()
+    def a_hosted_namespace_is_always_subscribed(self):
+        for path in PATHS:
+            if self.reg.get(path) is not None:
+                assert "c" + path in self.calls.subscribed
+
+    @invariant()
+    def once_settled_channels_are_the_hosted_ones_and_nothing_is_pending(self):
+        if self.calls.waiting or not all(task.done() for task in self.connecting):
+            return
+        hosted = {"c" + path for path in PATHS if self.reg.get(path) is not None}
+        assert self.reg.channels == hosted == self.calls.subscribed
+        assert self.reg.pending == 0
+
+    def teardown(self):
+        while self.calls.waiting:  # let every held call finish, so no task outlives the loop
+            for _, _, done in self.calls.waiting:
+                done.set_result(None)
+            self.calls.waiting.clear()
+            self.settle()
+        self.loop.close()
+
+
+RegistryMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+test_the_registry_keeps_its_promises_in_any_interleaving = RegistryMachine.TestCase
