@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from websockets.protocol import State
 
 from .errors import CloseCode
+from .keepalive import Step, keepalive_step
 from .limits import TokenBucket
 from .protocol import encode, ws_text_frame
 
@@ -65,12 +66,22 @@ class Client:
     def open(self) -> bool:
         return not self._closing and not self._transport.is_closing()
 
+    @property
+    def close_code(self) -> int | None:
+        """The close code this server sent (``None`` while none was): in ``on_disconnect``,
+        why the connection ended (1013 for a slow consumer, say)."""
+        sent = self._ws.ws_proto.close_sent
+        return None if sent is None else sent.code
+
     def write(self, frame: bytes) -> bool:
-        """Queue one ready WebSocket frame; ``False`` if the client is gone or was just
-        closed for being too slow."""
+        """Queue one ready WebSocket frame; ``False`` if the client is gone or this frame
+        left it too far behind (it is then closed with 1013)."""
         transport = self._transport
         if self._closing or transport.is_closing():
             return False
+        transport.write(frame)
+        # Checked after queueing (as Centrifugo does), so one frame larger than the bound
+        # cannot slip in under it: what the kernel did not take at once now waits here.
         if transport.get_write_buffer_size() > self._max_queue:
             self.namespace.counters.drop("slow_consumer")
             self.abort(CloseCode.TRY_AGAIN_LATER, "slow consumer")
@@ -78,7 +89,6 @@ class Client:
             # for it to drain would keep exactly the memory this limit protects. Cut now.
             transport.abort()
             return False
-        transport.write(frame)
         return True
 
     async def send(self, type: str, data: Any = None) -> bool:
@@ -98,11 +108,10 @@ class Client:
         ws = self._ws
         if not self.open or ws.ws_proto.state is not State.OPEN:
             return
-        if KEEPALIVE_PING in ws.pings:
-            if now - self._pinged_at >= timeout:
-                self.abort(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
-            return
-        if now - self._pinged_at >= interval:
+        step = keepalive_step(now, self._pinged_at, KEEPALIVE_PING in ws.pings, interval, timeout)
+        if step is Step.TIMED_OUT:
+            self.abort(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+        elif step is Step.PING:
             ws.pings[KEEPALIVE_PING] = ws.loop.create_future()
             ws.ws_proto.send_ping(KEEPALIVE_PING)
             for chunk in ws.ws_proto.data_to_send():

@@ -29,6 +29,12 @@ class Settings(msgspec.Struct, kw_only=True):
     max_send_queue: int = 1024 * 1024
     #: Namespaces one instance may host; a connect that would create more is closed with 1013.
     max_namespaces: int = 100_000
+    #: WebSocket connections this instance holds at once (``None``: no cap); a connect
+    #: over it completes its handshake and is closed with 1013 "too many connections".
+    max_connections: int | None = None
+    #: The same cap per identity (what the authorize hook returned, or ``Identity.value``;
+    #: it must be hashable); clients without an identity are not counted.
+    max_connections_per_identity: int | None = None
     #: Longest path parameter value, in characters; longer is closed with 1008.
     max_param_length: int = 200
     #: Seconds a dropped namespace keeps its broker subscription, against churn (≤ 2).
@@ -69,6 +75,10 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
         raise ConfigError(f"invalid sanic-wsns setting: {exc}") from None
     if not 0 <= settings.unsubscribe_linger <= 2:
         raise ConfigError("unsubscribe_linger must be between 0 and 2 seconds")
+    for name in ("max_connections", "max_connections_per_identity"):
+        cap = getattr(settings, name)
+        if cap is not None and cap < 1:
+            raise ConfigError(f"{name} must be at least 1, or None for no cap")
     if settings.rate_limit <= 0 or settings.rate_burst < 1:
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
     parse_broker_url(settings.broker)  # a malformed URL fails here, not at server start

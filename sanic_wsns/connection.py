@@ -1,9 +1,10 @@
 """One connection's life: admit, welcome, receive and dispatch, leave.
 
-This is where a message goes from the socket to its handler: ``_receive`` reads frames,
-``screen`` checks the rate limit, decodes the envelope and answers ``ping``;
-``HandlerQueue`` runs ``handle`` for each remaining message in order, which decodes
-``data`` into the handler's type, calls the handler and answers requests exactly once.
+This is where a message goes from the socket to its handler: ``serve`` reads frames and
+has each one screened (``screening.screen``: rate limit, envelope, ``ping``) as it
+arrives; ``HandlerQueue`` runs ``handle`` for each remaining message in order, which
+decodes ``data`` into the handler's type, calls the handler and answers requests
+exactly once.
 """
 
 from __future__ import annotations
@@ -11,83 +12,64 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 from sanic.exceptions import WebsocketClosed
 from websockets.exceptions import ConnectionClosed
 
+from .admission import Admission
 from .client import Client
-from .errors import CloseCode, Denied, ErrorCode, InvalidMessage, WsnsError
+from .errors import CloseCode, Denied, ErrorCode, WsnsError
 from .limits import TokenBucket
 from .namespace import Namespace
-from .pattern import Pattern, call
+from .pattern import call
 from .protocol import (
-    PING,
     Incoming,
-    decode_incoming,
     encode,
     encode_error,
     encode_internal_error,
     ws_text_frame,
 )
+from .screening import Answer, screen
 
 if TYPE_CHECKING:
     from sanic import Request
     from sanic.server.websockets.impl import WebsocketImplProtocol
 
-    from .extension import WsNamespaces
+    from .hub import Hub
 
 logger = logging.getLogger("sanic_wsns")
 
 
-@dataclass(frozen=True, slots=True)
-class Admission:
-    """The authorize hook said yes: who the client is and which namespace it joins."""
-
-    pattern: Pattern
-    path: str
-    params: dict[str, Any]
-    identity: Any
-    public: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """The upgrade is refused: the handshake completes only to close with ``code``, so a
-    browser (which cannot read an HTTP status) learns why."""
-
-    code: int
-    reason: str
-
-
-async def serve(wsns: WsNamespaces, request: Request, ws: WebsocketImplProtocol,
-                admission: Admission, client_id: str) -> None:
+async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission: Admission) -> None:
     """Admit the client, then read its frames until the connection ends.
 
-    Each frame is screened as it arrives (rate limit, envelope, ``ping``), so a slow
-    handler never delays a ``pong`` (the browser's heartbeat would call a live connection
-    dead) nor lets a flood go unnoticed; handlers run one at a time, in arrival order,
-    from the client's ``HandlerQueue``. The read loop lives here rather than in a helper
-    coroutine: one frame fewer held by every idle connection (bench W3).
+    A slow handler never delays a ``pong`` (the browser's heartbeat would call a live
+    connection dead) nor lets a flood go unnoticed: frames are screened as they arrive,
+    and handlers run one at a time, in arrival order, from the client's ``HandlerQueue``.
+    The read loop lives here rather than in a helper coroutine: one frame fewer held by
+    every idle connection (bench W3).
     """
-    settings = wsns.settings
-    pattern = admission.pattern
+    settings = hub.settings
     ws.ws_proto.max_message_size = settings.max_frame_size
-    ns = await wsns.host(pattern, admission.path, admission.params)
+    refusal = hub.claim(admission.identity)
+    if refusal is not None:
+        await ws.close(refusal.code, refusal.reason)
+        return
+    ns = await hub.host(admission.pattern, admission.path, admission.params)
     if ns is None:
+        hub.unclaim(admission.identity)
         await ws.close(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance")
         return
-    now = ws.loop.time()
-    bucket = TokenBucket(settings.rate_limit, settings.rate_burst, now,
+    clock = ws.loop.time
+    bucket = TokenBucket(settings.rate_limit, settings.rate_burst, clock(),
                          settings.abuse_limit, settings.abuse_window)
-    client = Client(client_id, ns, ws, request, admission.identity, admission.public,
+    client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
                     bucket, settings.max_send_queue)
-    # Welcome and admission happen in one step, so no broadcast can precede the welcome.
-    client.write(ws_text_frame(wsns.welcome(ns, client)))
-    ns.clients[client.id] = client
-    queue = HandlerQueue(wsns, ns, client)
+    hub.join(ns, client)
+    queue = HandlerQueue(hub, ns, client)
+    counters = ns.counters
     try:
         if not await _run_connect_hooks(ns, client):
             return
@@ -98,10 +80,17 @@ async def serve(wsns: WsNamespaces, request: Request, ws: WebsocketImplProtocol,
                 return
             if message is None:  # the receiver was shut down
                 return
-            ns.counters.messages_in += 1
-            incoming = screen(ns, client, message)
-            if incoming is not None:
-                queue.put(incoming)
+            counters.messages_in += 1
+            screened = screen(message, bucket, clock())
+            if type(screened) is Incoming:
+                queue.put(screened)
+            elif type(screened) is Answer:
+                if screened.dropped is not None:
+                    counters.drop(screened.dropped)
+                _answer(ns, client, screened.payload)
+            else:
+                counters.drop(screened.dropped)
+                client.abort(screened.code, screened.reason)
     finally:
         await queue.close()
 
@@ -126,15 +115,15 @@ class HandlerQueue:
 
     When the connection ends, requests not started are dropped (nobody could receive
     their replies) but the one running completes, so its side effects are whole; the
-    client leaves its namespace (``wsns.leave``) only after that. Whichever of the reader
+    client leaves its namespace (``hub.leave``) only after that. Whichever of the reader
     and the worker finishes last makes it leave: Sanic cancels the reader's task when the
     TCP connection is lost, so the reader cannot be the one that waits.
     """
 
-    __slots__ = ("_wsns", "_ns", "_client", "_pending", "_worker", "_closed")
+    __slots__ = ("_hub", "_ns", "_client", "_pending", "_worker", "_closed")
 
-    def __init__(self, wsns: WsNamespaces, ns: Namespace, client: Client):
-        self._wsns = wsns
+    def __init__(self, hub: Hub, ns: Namespace, client: Client):
+        self._hub = hub
         self._ns = ns
         self._client = client
         # Created on first use: an empty deque already holds a 64-slot block (~0.75 KiB),
@@ -164,7 +153,7 @@ class HandlerQueue:
         if self._pending is not None:
             self._pending.clear()
         if self._worker is None:
-            await self._wsns.leave(self._ns, self._client)
+            await self._hub.leave(self._ns, self._client)
 
     async def _drain(self) -> None:
         pending = self._pending
@@ -175,33 +164,7 @@ class HandlerQueue:
         finally:
             self._worker = None
             if self._closed:
-                await self._wsns.leave(self._ns, self._client)
-
-
-def screen(ns: Namespace, client: Client, message: str | bytes) -> Incoming | None:
-    """Rate-limit and decode one frame, answer what needs no handler; return the rest."""
-    allowed = client.bucket.take(client._ws.loop.time())
-    if isinstance(message, bytes):
-        if allowed:
-            _answer(ns, client, encode_error(ErrorCode.INVALID_MESSAGE, "binary frames are not supported"))
-        else:
-            _refuse_over_limit(ns, client, None)
-        return None
-    try:
-        incoming = decode_incoming(message)
-    except InvalidMessage as exc:
-        if allowed:
-            _answer(ns, client, encode_error(exc.code, exc.message))
-        else:
-            _refuse_over_limit(ns, client, None)
-        return None
-    if not allowed:
-        _refuse_over_limit(ns, client, incoming.id)
-        return None
-    if incoming.type == PING:
-        _answer(ns, client, encode("pong", incoming.data, incoming.id))
-        return None
-    return incoming
+                await self._hub.leave(self._ns, self._client)
 
 
 async def handle(ns: Namespace, client: Client, incoming: Incoming) -> None:
@@ -235,16 +198,6 @@ def _encode_wsns_error(exc: WsnsError, id: int | None) -> bytes:
     except TypeError:
         logger.exception("error details are not encodable code=%s", exc.code)
         return encode_internal_error(id)
-
-
-def _refuse_over_limit(ns: Namespace, client: Client, id: int | None) -> None:
-    ns.counters.drop("rate_limited")
-    if client.bucket.abusive:
-        client.abort(CloseCode.POLICY_VIOLATION, "rate limit exceeded repeatedly")
-        return
-    retry_after = round(client.bucket.retry_after(), 3)
-    _answer(ns, client, encode_error(ErrorCode.RATE_LIMITED, "too many messages; slow down",
-                                     {"retry_after": retry_after}, id))
 
 
 def _answer(ns: Namespace, client: Client, payload: bytes) -> None:

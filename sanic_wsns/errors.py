@@ -63,16 +63,8 @@ class InvalidMessage(WsnsError):
     code = ErrorCode.INVALID_MESSAGE
 
 
-class UnknownType(WsnsError):
-    code = ErrorCode.UNKNOWN_TYPE
-
-
 class InvalidData(WsnsError):
     code = ErrorCode.INVALID_DATA
-
-
-class RateLimited(WsnsError):
-    code = ErrorCode.RATE_LIMITED
 
 
 class Conflict(WsnsError):

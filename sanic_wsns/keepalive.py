@@ -10,11 +10,29 @@ whose ping stays unanswered past the timeout is closed with 1011, as Sanic would
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .client import Client
+
+
+class Step(enum.Enum):
+    """What one sweep does to one client."""
+
+    WAIT = 0  # nothing due yet
+    PING = 1  # send a ping
+    TIMED_OUT = 2  # the last ping went unanswered too long: close
+
+
+def keepalive_step(now: float, pinged_at: float, awaiting_pong: bool,
+                   interval: float, timeout: float) -> Step:
+    """The keepalive rule for one client, without I/O: while a ping is unanswered, time
+    out after ``timeout``; otherwise ping once ``interval`` has passed since the last."""
+    if awaiting_pong:
+        return Step.TIMED_OUT if now - pinged_at >= timeout else Step.WAIT
+    return Step.PING if now - pinged_at >= interval else Step.WAIT
 
 
 class KeepaliveSweep:

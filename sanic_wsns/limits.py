@@ -1,6 +1,9 @@
-"""Per-client rate limiting, as pure arithmetic over a caller-supplied clock."""
+"""Limits without I/O: per-client rate limiting over a caller-supplied clock, and the
+per-instance connection caps."""
 
 from __future__ import annotations
+
+from collections.abc import Hashable
 
 
 class TokenBucket:
@@ -45,3 +48,44 @@ class TokenBucket:
     @property
     def abusive(self) -> bool:
         return self._refused > self.abuse_limit
+
+
+class ConnectionCaps:
+    """Counts this instance's connections, in total and per identity, against two
+    optional caps (``None``: no cap). ``acquire`` and ``release`` pair up per connection.
+
+    Only clients with an identity (not ``None``) count per identity; an unhashable one
+    raises ``TypeError`` when a per-identity cap is set.
+    """
+
+    __slots__ = ("total_cap", "identity_cap", "total", "_per_identity")
+
+    def __init__(self, total_cap: int | None, identity_cap: int | None):
+        self.total_cap = total_cap
+        self.identity_cap = identity_cap
+        self.total = 0
+        self._per_identity: dict[Hashable, int] = {}
+
+    def acquire(self, identity: object) -> bool:
+        """Count one more connection if both caps allow it; ``False`` (nothing counted) if not."""
+        if self.total_cap is not None and self.total >= self.total_cap:
+            return False
+        if self.identity_cap is not None and identity is not None:
+            held = self._per_identity.get(identity, 0)  # type: ignore[call-overload]
+            if held >= self.identity_cap:
+                return False
+            self._per_identity[identity] = held + 1  # type: ignore[index]
+        self.total += 1
+        return True
+
+    def release(self, identity: object) -> None:
+        """One connection counted by ``acquire(identity)`` ended."""
+        self.total -= 1
+        if self.identity_cap is not None and identity is not None:
+            held = self._per_identity.pop(identity, 0) - 1  # type: ignore[call-overload]
+            if held > 0:
+                self._per_identity[identity] = held  # type: ignore[index]
+
+    def held(self, identity: object) -> int:
+        """Connections counted for ``identity`` now."""
+        return self._per_identity.get(identity, 0)  # type: ignore[call-overload]

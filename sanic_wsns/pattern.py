@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -18,8 +18,7 @@ from .paths import PathTemplate
 from .protocol import PING, RESERVED_SERVER_TYPES
 
 if TYPE_CHECKING:
-    from .client import Client
-    from .extension import WsNamespaces
+    from .interfaces import Exclude, Publisher
 
 AnyCallable = Callable[..., Any]
 
@@ -64,7 +63,7 @@ class Handler:
 class Pattern:
     """Namespaces sharing one path template, e.g. ``/api/1/ws/bubblemap/<map_id:int>``."""
 
-    def __init__(self, wsns: WsNamespaces, pattern: str, *, drop_when_empty: bool = True):
+    def __init__(self, publisher: Publisher, pattern: str, *, drop_when_empty: bool = True):
         self.template = PathTemplate(pattern)
         self.drop_when_empty = drop_when_empty
         self.handlers: dict[str, Handler] = {}
@@ -72,7 +71,7 @@ class Pattern:
         self.connect_hooks: list[AnyCallable] = []
         self.disconnect_hooks: list[AnyCallable] = []
         self.empty_hooks: list[AnyCallable] = []
-        self._wsns = wsns
+        self._publisher = publisher
 
     @property
     def pattern(self) -> str:
@@ -125,11 +124,10 @@ class Pattern:
         return self.template.format(params)
 
     async def broadcast(self, params: Mapping[str, Any], type: str, data: Any = None, *,
-                        exclude: Client | str | Iterable[Client | str] | None = None,
-                        strict: bool = False) -> None:
+                        exclude: Exclude = None, strict: bool = False) -> None:
         """Broadcast to the namespace for ``params`` on every instance, hosted here or not
         (``strict``: see ``Namespace.broadcast``)."""
-        self._wsns.publish(self.path(params), type, data, exclude, strict)
+        self._publisher.publish(self.path(params), type, data, exclude, strict)
 
     def __repr__(self) -> str:
         return f"<Pattern {self.pattern}>"

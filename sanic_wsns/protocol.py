@@ -40,6 +40,9 @@ class ErrorData(msgspec.Struct, omit_defaults=True):
     details: Any = None
 
 
+#: What a client is told about a frame that nests deeper than the decoder can follow.
+TOO_DEEP = "frame nests too deeply"
+
 _decode_incoming = msgspec.json.Decoder(Incoming).decode
 _encoder = msgspec.json.Encoder()
 
@@ -52,6 +55,10 @@ def decode_incoming(text: str | bytes) -> Incoming:
         raise InvalidMessage(f"invalid frame: {exc}") from None
     except msgspec.DecodeError as exc:
         raise InvalidMessage(f"frame is not valid JSON: {exc}") from None
+    except RecursionError:
+        # msgspec guards its recursion with Python's limit, so a 2 KB frame of 1,000 open
+        # brackets raises here; catching it costs a normal frame nothing.
+        raise InvalidMessage(TOO_DEEP) from None
 
 
 def encode(type: str, data: Any = None, id: int | None = None) -> bytes:
@@ -77,3 +84,23 @@ def ws_text_frame(payload: bytes) -> bytes:
     else:
         header = struct.pack("!BBQ", 0x81, 127, length)
     return header + payload
+
+
+class Limits(msgspec.Struct):
+    """The limits a client is held to, announced in its ``welcome``."""
+
+    max_frame_size: int
+    rate_limit: float
+    rate_burst: int
+
+
+class Welcome(msgspec.Struct):
+    """``welcome.data``: the first frame every admitted client receives."""
+
+    client_id: str
+    path: str
+    params: dict[str, Any]
+    public: Any
+    limits: Limits
+    heartbeat_interval: float
+    protocol: int = 1

@@ -51,9 +51,6 @@ class Registry(Generic[N]):
     def get(self, path: str) -> N | None:
         return self._hosted.get(path)
 
-    def __contains__(self, path: str) -> bool:
-        return path in self._hosted
-
     def __len__(self) -> int:
         return len(self._hosted)
 

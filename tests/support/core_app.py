@@ -58,6 +58,10 @@ def add_handlers(pattern: Any, events: list[tuple[str, Any]], gate: asyncio.Even
     async def big(ns, client, data: int) -> None:
         await ns.broadcast("big", "x" * data)
 
+    @pattern.on("big-to-me")
+    async def big_to_me(ns, client, data: int) -> None:
+        await client.send("big", "x" * data)
+
     @pattern.on("whoami")
     def whoami(ns, client) -> dict[str, Any]:
         return {"id": client.id, "identity": client.identity, "members": ns.members()}
@@ -85,6 +89,11 @@ def build_app(**settings: Any) -> tuple[Sanic, WsNamespaces, list[tuple[str, Any
     async_rooms = wsns.pattern("/ws/async/<room:int>")
     open_rooms = wsns.pattern("/ws/open/<name:str>")
     kept = wsns.pattern("/ws/kept/<name:slug>", drop_when_empty=False)
+    users = wsns.pattern("/ws/user/<room:int>")
+
+    @users.authorize
+    def authorize_user(request: Request, room: int) -> str:
+        return request.args.get("user", "anyone")  # a plain, hashable identity
 
     @sync_rooms.authorize
     def authorize_sync(request: Request, room: int) -> Identity:
@@ -95,7 +104,7 @@ def build_app(**settings: Any) -> tuple[Sanic, WsNamespaces, list[tuple[str, Any
         return verdict(room)
 
     app.ctx.gate = asyncio.Event()
-    for pattern in (sync_rooms, async_rooms, open_rooms, kept):
+    for pattern in (sync_rooms, async_rooms, open_rooms, kept, users):
         add_handlers(pattern, events, app.ctx.gate)
 
     @app.post("/notify/<room:int>")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -26,6 +28,17 @@ async def join(url: str, **kwargs: Any) -> tuple[ClientConnection, dict[str, Any
     welcome = await recv_json(ws)
     assert welcome["type"] == "welcome", welcome
     return ws, welcome["data"]
+
+
+async def join_sleeper(url: str, **kwargs: Any) -> tuple[ClientConnection, dict[str, Any]]:
+    """``join`` for a client that will stop reading: its receive buffer is fixed small
+    (no autotuning), so what it leaves unread piles up on the server, not in our kernel."""
+    parts = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(TIMEOUT)
+    sock.connect((parts.hostname, parts.port))
+    return await join(url, sock=sock, **kwargs)
 
 
 async def request(ws: ClientConnection, type: str, data: Any = None, id: int = 1) -> dict[str, Any]:

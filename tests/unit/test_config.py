@@ -23,11 +23,20 @@ def test_env_style_strings_are_converted():
     assert s.redis_sharded is True and s.allowed_origins == ["https://a", "https://b"]
 
 
+def test_connection_caps_are_off_by_default_and_read_from_app_config():
+    assert (load_settings({}, {}).max_connections, load_settings({}, {}).max_connections_per_identity) == (
+        None, None)
+    s = load_settings({"WSNS_MAX_CONNECTIONS": "1000", "WSNS_MAX_CONNECTIONS_PER_IDENTITY": "50"}, {})
+    assert (s.max_connections, s.max_connections_per_identity) == (1000, 50)
+
+
 @pytest.mark.parametrize("config, overrides", [
     ({"WSNS_RATE_LIMT": 1}, {}),
     ({}, {"brokr": "memory://"}),
     ({}, {"unsubscribe_linger": 5}),
     ({}, {"max_frame_size": "big"}),
+    ({}, {"max_connections": 0}),
+    ({"WSNS_MAX_CONNECTIONS_PER_IDENTITY": -1}, {}),
     ({}, {"rate_limit": 0}),
 ])
 def test_mistakes_are_refused_with_a_config_error(config, overrides):

@@ -1,6 +1,8 @@
 """The token bucket and its abuse counter, over a hand-driven clock."""
 
-from sanic_wsns.limits import TokenBucket
+import pytest
+
+from sanic_wsns.limits import ConnectionCaps, TokenBucket
 
 
 def test_burst_is_allowed_then_refused():
@@ -39,3 +41,30 @@ def test_refusals_outside_the_window_are_forgiven():
     bucket.take(0.2)
     bucket.take(5.0)
     assert not bucket.abusive
+
+
+def test_connection_caps_count_in_total_and_per_identity():
+    caps = ConnectionCaps(total_cap=3, identity_cap=2)
+    assert caps.acquire("ann") and caps.acquire("ann") and not caps.acquire("ann")
+    assert caps.acquire("bob") and not caps.acquire("cy")  # the total cap
+    caps.release("ann")
+    assert caps.held("ann") == 1 and caps.acquire("cy")
+
+
+def test_connection_caps_refused_acquire_counts_nothing_and_release_forgets_empty_identities():
+    caps = ConnectionCaps(total_cap=None, identity_cap=1)
+    assert caps.acquire(7) and not caps.acquire(7)
+    assert caps.total == 1
+    caps.release(7)
+    assert caps.total == 0 and caps.held(7) == 0 and caps.acquire(7)
+
+
+def test_connection_caps_ignore_clients_without_identity_per_identity():
+    caps = ConnectionCaps(total_cap=None, identity_cap=1)
+    assert all(caps.acquire(None) for _ in range(5)) and caps.total == 5
+
+
+def test_connection_caps_refuse_an_unhashable_identity_only_when_capped_per_identity():
+    assert ConnectionCaps(total_cap=5, identity_cap=None).acquire({"user": "ann"})
+    with pytest.raises(TypeError):
+        ConnectionCaps(total_cap=None, identity_cap=5).acquire({"user": "ann"})

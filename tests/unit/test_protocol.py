@@ -46,6 +46,16 @@ def test_malformed_frames_raise_invalid_message(text):
         decode_incoming(text)
 
 
+@pytest.mark.parametrize("text", [
+    '{"type": "a", "data": ' + "[" * 1000 + "]" * 1000 + "}",  # the 2 KB frame of issue 14
+    '{"type": "a", "data": ' + '{"k":' * 5000 + "1" + "}" * 5000 + "}",
+    '{"type": "a", "data": ' + "[" * 100_000,  # not even closed
+], ids=["arrays-1000", "objects-5000", "unclosed-100000"])
+def test_a_frame_nested_deeper_than_the_decoder_can_take_is_invalid_message(text):
+    with pytest.raises(InvalidMessage, match="nest"):
+        decode_incoming(text)
+
+
 def test_encode_omits_a_missing_id_and_keeps_null_data():
     assert encode("pong") == b'{"type":"pong","data":null}'
     assert encode("reply", {"x": 1}, 3) == b'{"type":"reply","data":{"x":1},"id":3}'

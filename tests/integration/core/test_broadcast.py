@@ -7,7 +7,7 @@ import urllib.request
 
 from tests.support.core_app import build_app
 from tests.support.servers import serve, wait_for
-from tests.support.wsclient import join, recv_json, request
+from tests.support.wsclient import join, join_sleeper, recv_json, request
 
 
 def post(url: str, body: object) -> dict:
@@ -63,7 +63,8 @@ async def test_broadcast_to_a_namespace_nobody_hosts_is_harmless(core):
 async def test_a_client_that_never_reads_is_closed_1013_while_others_get_everything_in_order():
     app, wsns, _ = build_app(max_send_queue=64 * 1024, rate_limit=10_000, rate_burst=10_000)
     async with serve(app) as server:
-        sleeper, _ = await join(server.ws("/ws/open/slow"), max_queue=1)
+        sleeper, welcome = await join_sleeper(server.ws("/ws/open/slow"))
+        [sleeper_here] = wsns.get("/ws/open/slow").clients.values()
         reader, _ = await join(server.ws("/ws/open/slow"))
         sender, _ = await join(server.ws("/ws/open/slow"))
         # Stop reading on the sleeper's side: its kernel buffers and then ours fill up.
@@ -81,9 +82,30 @@ async def test_a_client_that_never_reads_is_closed_1013_while_others_get_everyth
         await asyncio.wait_for(reading, 20)
         assert received == [10_000 + i for i in range(400)]
         await wait_for(lambda: len(wsns.get("/ws/open/slow")) == 2)
+        assert sleeper_here.id == welcome["client_id"] and sleeper_here.close_code == 1013
         assert wsns.stats()["totals"]["dropped"]["slow_consumer"] == 1
         await reader.close()
         await sender.close()
+
+
+async def test_one_frame_twice_the_send_queue_closes_a_client_that_never_reads_1013():
+    """The bound holds for a single huge frame (an oversized snapshot, say): it is checked
+    after queueing. The frame is large enough that the kernel's socket buffers (a few MiB
+    on loopback) cannot hide it."""
+    queue = 8 * 1024 * 1024
+    app, wsns, _ = build_app(max_send_queue=queue)
+    async with serve(app) as server:
+        sleeper, welcome = await join_sleeper(server.ws("/ws/open/huge"))
+        [sleeper_here] = wsns.get("/ws/open/huge").clients.values()
+        other, _ = await join(server.ws("/ws/open/huge"))
+        sleeper.transport.pause_reading()
+        await sleeper.send(json.dumps({"type": "big-to-me", "data": 2 * queue}))
+        await wait_for(lambda: len(wsns.get("/ws/open/huge")) == 1)
+        assert sleeper_here.id == welcome["client_id"] and sleeper_here.close_code == 1013
+        assert wsns.stats()["totals"]["dropped"]["slow_consumer"] == 1
+        await other.send(json.dumps({"type": "add", "data": {"a": 1, "b": 2}}))
+        assert await recv_json(other) == {"type": "added", "data": 3}
+        await other.close()
 
 
 async def test_a_client_that_vanishes_mid_broadcast_does_not_disturb_the_others(core):

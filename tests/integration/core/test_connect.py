@@ -148,3 +148,55 @@ async def test_on_connect_may_deny_with_a_close_code():
         assert (await recv_json(ws))["type"] == "welcome"
         assert await close_of(ws) == (4403, "banned from this room")
         await wait_for(lambda: len(wsns.registry) == 0)
+
+
+async def test_over_the_per_identity_cap_a_connect_is_closed_1013_and_others_still_connect():
+    app, wsns, _ = build_app(max_connections_per_identity=2)
+    async with serve(app) as server:
+        ann = [(await join(server.ws(f"/ws/user/{room}?user=ann")))[0] for room in (1, 2)]
+        third = await open_ws(server.ws("/ws/user/3?user=ann"))
+        assert await close_of(third) == (1013, "too many connections")
+        assert not wsns.has("/ws/user/3")  # refused before get-or-create
+        bob, _ = await join(server.ws("/ws/user/3?user=bob"))
+        totals = wsns.stats()["totals"]
+        assert totals["connections_refused"] == {"over_capacity": 1}
+        assert totals["connections_accepted"] == 3 and totals["connections"] == 3
+        await ann[0].close()
+        await wait_for(lambda: wsns.stats()["totals"]["connections"] == 2)
+        again, _ = await join(server.ws("/ws/user/3?user=ann"))  # the slot came back
+        for ws in (ann[1], bob, again):
+            await ws.close()
+        await wait_for(lambda: wsns.stats()["totals"]["connections"] == 0)
+
+
+async def test_over_the_instance_cap_a_connect_is_closed_1013_whoever_it_is():
+    app, wsns, _ = build_app(max_connections=2)
+    async with serve(app) as server:
+        first, _ = await join(server.ws("/ws/open/a"))
+        second, _ = await join(server.ws("/ws/user/1?user=bob"))
+        for url in (server.ws("/ws/open/a"), server.ws("/ws/user/1?user=cy")):
+            assert await close_of(await open_ws(url)) == (1013, "too many connections")
+        await first.close()
+        await wait_for(lambda: wsns.stats()["totals"]["connections"] == 1)
+        third, _ = await join(server.ws("/ws/open/b"))
+        await second.close()
+        await third.close()
+
+
+async def test_many_simultaneous_connects_of_one_identity_never_exceed_its_cap():
+    app, _, _ = build_app(max_connections_per_identity=5)
+    async with serve(app) as server:
+        attempts = await asyncio.gather(*(open_ws(server.ws(f"/ws/user/{n % 3}?user=ann"))
+                                          for n in range(20)))
+        frames = await asyncio.gather(*(recv_json(ws) for ws in attempts), return_exceptions=True)
+        admitted = [ws for ws, f in zip(attempts, frames, strict=True) if isinstance(f, dict)]
+        assert len(admitted) == 5 and all(ws.close_code == 1013 for ws in attempts if ws not in admitted)
+        for ws in admitted:
+            await ws.close()
+
+
+async def test_an_unhashable_identity_under_a_per_identity_cap_is_refused_1011_with_a_log(caplog):
+    app, wsns, _ = build_app(max_connections_per_identity=3)  # /ws/sync returns a dict identity
+    async with serve(app) as server:
+        assert await close_of(await open_ws(server.ws("/ws/sync/1"))) == (1011, "internal error")
+        assert "hashable identity" in caplog.text and not wsns.has("/ws/sync/1")

@@ -4,14 +4,20 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
+from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
 
 from sanic_wsns import Unauthorized
+from sanic_wsns.broker import BACKENDS
+from sanic_wsns.protocol import encode, ws_text_frame
+from sanic_wsns.relay import Kind, RelayMessage, encode_relay
+from tests.support import gated_broker
 from tests.support.core_app import build_app
+from tests.support.gated_broker import GatedBroker
 from tests.support.servers import serve, wait_for
-from tests.support.wsclient import close_of, join, open_ws, recv_json
+from tests.support.wsclient import close_of, join, join_sleeper, open_ws, recv_json
 
 
 def http_get(url: str, headers: dict | None = None) -> tuple[int, Any, bytes]:
@@ -96,6 +102,49 @@ async def test_shutdown_closes_every_client_with_1001():
         closing = [asyncio.create_task(close_of(ws)) for ws in clients]
     assert [(await c)[0] for c in closing] == [1001, 1001, 1001]
     assert len(wsns.registry) == 0 and wsns.registry.channels == frozenset()
+
+
+async def test_a_client_is_admitted_only_once_its_namespace_subscription_is_confirmed(monkeypatch):
+    monkeypatch.setitem(BACKENDS, "gated", gated_broker.SCHEME_TARGET)
+    GatedBroker.confirm, GatedBroker.asked = asyncio.Event(), asyncio.Event()
+    app, wsns, _ = build_app(broker="gated://admit")
+    async with serve(app) as server:
+        ws = await open_ws(server.ws("/ws/open/gated"))
+        await asyncio.wait_for(GatedBroker.asked.wait(), 5)
+        await wait_for(lambda: wsns.stats()["totals"]["connections"] == 1)  # past admission
+        assert not wsns.has("/ws/open/gated") and wsns.stats()["totals"]["clients"] == 0
+        GatedBroker.confirm.set()
+        assert (await recv_json(ws))["type"] == "welcome"
+        # from now on a publish by any instance reaches it: another broker on the same hub
+        other = GatedBroker("gated://admit", lambda *_: None, lambda _: None)
+        other.publish("wsns:/ws/open/gated", encode_relay(RelayMessage(
+            "elsewhere", Kind.FRAME, ws_text_frame(encode("hello", 1)))))
+        assert await recv_json(ws) == {"type": "hello", "data": 1}
+        await ws.close()
+
+
+async def test_shutdown_is_not_held_up_by_clients_that_do_not_read_and_they_still_get_1001():
+    """Two clients stop reading with megabytes still queued for them (below max_send_queue),
+    so a close frame sent the polite way would wait for them forever. They read again after
+    the stop, within Sanic's close timeout (10 s), and find 1001 after their backlog."""
+    timeout = 1.0
+    app, wsns, _ = build_app(shutdown_timeout=timeout, max_send_queue=64 * 1024 * 1024)
+    stack = AsyncExitStack()
+    server = await stack.enter_async_context(serve(app))
+    stuck = [(await join_sleeper(server.ws("/ws/open/stuck"), max_size=None))[0] for _ in range(2)]
+    polite, _ = await join(server.ws("/ws/open/stuck"))
+    for ws in stuck:
+        ws.transport.pause_reading()
+        await ws.send(json.dumps({"type": "big-to-me", "data": 8 * 1024 * 1024}))
+    await wait_for(lambda: wsns.stats()["namespaces"]["/ws/open/stuck"]["messages_out"] == 2)
+    polite_closed = asyncio.create_task(close_of(polite))
+    await asyncio.wait_for(stack.aclose(), timeout + 5)  # bounded: the server has stopped
+    assert (await polite_closed)[0] == 1001
+    for ws in stuck:
+        ws.transport.resume_reading()
+    closes = await asyncio.gather(*(close_of(ws, timeout=20) for ws in stuck))
+    assert [code for code, _ in closes] == [1001, 1001]  # after the frame queued before it
+    assert wsns.stats()["totals"]["connections"] == 0
 
 
 async def test_a_thousand_connect_disconnect_cycles_over_a_hundred_paths_leak_nothing():

@@ -61,6 +61,7 @@ async def test_a_fire_and_forget_message_gets_no_reply(core):
     ('{"type": "add", "id": -1}', "id"),
     ('{"type": "add", "id": "7"}', "id"),
     ('{"type": "add", "id": 1.5}', "id"),
+    pytest.param('{"type": "add", "data": ' + "[" * 1000 + "]" * 1000 + "}", "nest", id="nested-1000"),
 ])
 async def test_a_malformed_frame_gets_invalid_message_and_the_connection_stays_open(core, frame, fragment):
     server, _, _ = core

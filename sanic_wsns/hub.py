@@ -1,0 +1,302 @@
+"""The hub: which namespaces this instance hosts, who is in them, and how frames reach them.
+
+It knows nothing of Sanic (the extension is the adapter): it gets or creates namespaces
+through the ``Registry``, admits clients to them and lets them leave, writes broadcasts
+to local clients and relays the same bytes through the broker, handles what the broker
+brings back, and assembles the counters for ``stats()``. Its seams, for what plugs in
+next (recovery, presence): ``join`` (a client enters a namespace), ``leave`` (it left),
+``_on_relay`` (a broker payload for a channel), ``_on_restored`` (the broker came back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from .admission import Refusal
+from .broker import Broker, create_broker
+from .client import Client
+from .config import Settings
+from .counters import Counters
+from .errors import BrokerUnavailable, CloseCode, ConfigError
+from .limits import ConnectionCaps
+from .namespace import Namespace
+from .pattern import call
+from .protocol import Limits, Welcome, encode, ws_text_frame
+from .registry import OverCapacity, Registry
+from .relay import Kind, RelayMessage, decode_relay, encode_relay
+
+if TYPE_CHECKING:
+    from .interfaces import Exclude
+    from .pattern import Pattern
+
+logger = logging.getLogger("sanic_wsns")
+
+
+class Hub:
+    """Routing and delivery for one instance (the ``Publisher`` that namespaces and
+    patterns broadcast through)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.instance_id = secrets.token_hex(6)
+        #: Seconds between keepalive pings, announced in ``welcome`` (0: none).
+        self.heartbeat_interval = 0.0
+        self.registry: Registry[Namespace] = Registry(
+            max_namespaces=settings.max_namespaces,
+            linger=settings.unsubscribe_linger,
+            subscribe=lambda channel: self.broker.subscribe(channel),
+            unsubscribe=lambda channel: self.broker.unsubscribe(channel),
+        )
+        self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
+        self.accepted = 0
+        self.refused: dict[str, int] = {}
+        #: Broker payloads for a channel no namespace is hosted on here (a lingering
+        #: subscription, or one being released): the bench watches this one.
+        self.unhosted_payloads = 0
+        self._retired = Counters()
+        self._all_left: asyncio.Event | None = None  # set while closing every client
+        self._client_ids = itertools.count(1)
+        self._broker: Broker | None = None
+
+    def configure(self, settings: Settings) -> None:
+        """Take the settings read at attach (app config merged in)."""
+        self.settings = settings
+        self.registry.max_namespaces = settings.max_namespaces
+        self.registry.linger = settings.unsubscribe_linger
+        self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
+
+    @property
+    def broker(self) -> Broker:
+        if self._broker is None:
+            raise ConfigError("the broker starts with the server (before_server_start)")
+        return self._broker
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        settings = self.settings
+        self._broker = create_broker(settings.broker, self._on_relay, self._on_restored,
+                                     sharded=settings.redis_sharded)
+        await self._broker.connect()
+
+    async def close_clients(self, code: int, reason: str, timeout: float) -> None:
+        """Close every client, and wait at most ``timeout`` seconds for them to leave.
+
+        The close frame is queued at once behind whatever each client still has to read
+        (``Client.abort``): a polite close waits for the send buffer to drain first, so a
+        client that stopped reading would hold the server for ever and never get the code.
+        """
+        clients = self.clients()
+        if not clients:
+            return
+        self._all_left = asyncio.Event()
+        for client in clients:
+            client.abort(code, reason)
+        try:
+            await asyncio.wait_for(self._all_left.wait(), timeout)
+        except TimeoutError:
+            logger.warning("%d clients had not left %.1fs after the close", self.connections.total, timeout)
+        finally:
+            self._all_left = None
+
+    async def stop(self) -> None:
+        await self.registry.close()
+        if self._broker is not None:
+            await self._broker.disconnect()
+
+    def clients(self) -> list[Client]:
+        return [client for ns in self.registry for client in ns.clients.values()]
+
+    # -- admission and hosting ----------------------------------------------------------------
+
+    def refuse(self, refusal: Refusal) -> None:
+        """Count one refused connection under its name."""
+        self.refused[refusal.name] = self.refused.get(refusal.name, 0) + 1
+
+    def claim(self, identity: Any) -> Refusal | None:
+        """Count a connection that passed admission against the caps, or say why not.
+        The handshake is done by now: checking and counting in one step (no await between)
+        keeps concurrent upgrades from overshooting a cap. ``leave`` gives the slot back."""
+        try:
+            if self.connections.acquire(identity):
+                return None
+            refusal = Refusal(CloseCode.TRY_AGAIN_LATER, "too many connections")
+        except TypeError:
+            logger.error("max_connections_per_identity needs a hashable identity, the authorize "
+                         "hook returned %s: return Identity(value=<user id>, public=...)",
+                         type(identity).__name__)
+            refusal = Refusal(CloseCode.INTERNAL_ERROR, "internal error")
+        self.refuse(refusal)
+        return refusal
+
+    def unclaim(self, identity: Any) -> None:
+        self.connections.release(identity)
+
+    def next_client_id(self) -> str:
+        self.accepted += 1
+        return f"{self.instance_id}-{next(self._client_ids):x}"
+
+    def channel(self, path: str) -> str:
+        return self.settings.channel_prefix + path
+
+    async def host(self, pattern: Pattern, path: str, params: dict[str, Any]) -> Namespace | None:
+        """Get or create the namespace for ``path``; ``None`` when over capacity."""
+        existing = self.registry.get(path)
+        if existing is not None:
+            return existing
+        try:
+            namespace = await self.registry.get_or_create(
+                path, self.channel(path), lambda: Namespace(self, pattern, path, params))
+        except OverCapacity:
+            self.refused["over_capacity"] = self.refused.get("over_capacity", 0) + 1
+            logger.warning("namespace refused, instance at capacity path=%s", path)
+            return None
+        logger.debug("namespace hosted path=%s", path)
+        return namespace
+
+    def join(self, ns: Namespace, client: Client) -> None:
+        """Admit ``client`` to ``ns``: welcome first, in the same step, so no broadcast can
+        precede the welcome."""
+        s = self.settings
+        welcome = encode("welcome", Welcome(
+            client_id=client.id, path=ns.path, params=ns.params, public=client.public,
+            limits=Limits(s.max_frame_size, s.rate_limit, s.rate_burst),
+            heartbeat_interval=self.heartbeat_interval,
+        ))
+        client.write(ws_text_frame(welcome))
+        ns.clients[client.id] = client
+
+    async def leave(self, ns: Namespace, client: Client) -> None:
+        """A client's connection ended: forget it, tell the app, drop the namespace if empty."""
+        ns.clients.pop(client.id, None)
+        self.connections.release(client.identity)
+        if self._all_left is not None and self.connections.total == 0:
+            self._all_left.set()
+        for hook in ns.pattern.disconnect_hooks:
+            try:
+                await call(hook, ns, client)
+            except Exception:
+                logger.exception("on_disconnect failed path=%s client=%s", ns.path, client.id)
+        if not ns.clients and ns.pattern.drop_when_empty and self.registry.get(ns.path) is ns:
+            await self._drop(ns)
+
+    async def _drop(self, ns: Namespace) -> None:
+        self.registry.drop(ns.path, self.channel(ns.path))
+        self._retired.merge(ns.counters)
+        logger.debug("namespace dropped path=%s", ns.path)
+        for hook in ns.pattern.empty_hooks:
+            try:
+                await call(hook, ns)
+            except Exception:
+                logger.exception("on_empty failed path=%s", ns.path)
+
+    # -- delivery -------------------------------------------------------------------------------
+
+    def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
+                strict: bool = False) -> None:
+        """Encode once, write to local clients, relay the same bytes (``path`` canonical).
+
+        A broker failure is counted and logged by the broker; with ``strict`` it also
+        raises ``BrokerUnavailable`` (after the local clients got the frame).
+        """
+        frame = ws_text_frame(encode(type, data))
+        excluded = _client_ids(exclude)
+        namespace = self.registry.get(path)
+        if namespace is not None:
+            namespace.deliver(frame, excluded)
+        relayed = self.broker.publish(self.channel(path), encode_relay(
+            RelayMessage(self.instance_id, Kind.FRAME, frame, excluded)))
+        if strict and not relayed:
+            raise BrokerUnavailable(f"broadcast to {path} reached this instance only: no broker")
+
+    async def remove_namespace(self, path: str, code: int = CloseCode.REMOVED,
+                               reason: str = "namespace removed", *, everywhere: bool = True) -> None:
+        """Close the clients of ``path`` (canonical) with ``code`` and drop it, on every
+        instance unless ``everywhere=False``."""
+        if everywhere:
+            self.broker.publish(self.channel(path), encode_relay(
+                RelayMessage(self.instance_id, Kind.REMOVE, code=code, reason=reason)))
+        await self._close_local(path, code, reason)
+
+    async def _close_local(self, path: str, code: int, reason: str) -> None:
+        namespace = self.registry.get(path)
+        if namespace is None:
+            return
+        await self._drop(namespace)
+        clients = list(namespace.clients.values())
+        await asyncio.gather(*(c.close(code, reason) for c in clients), return_exceptions=True)
+
+    # -- what the broker brings -----------------------------------------------------------------
+
+    def _on_relay(self, channel: str, payload: bytes) -> None:
+        """A payload another instance (or this one) published on ``channel``."""
+        try:
+            message = decode_relay(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            logger.warning("ignored an undecodable broker message channel=%s", channel)
+            return
+        if message.origin == self.instance_id:
+            return  # delivered locally when it was published
+        path = channel[len(self.settings.channel_prefix):]
+        namespace = self.registry.get(path)
+        if namespace is None:
+            self.unhosted_payloads += 1
+            return
+        if message.kind is Kind.FRAME:
+            namespace.deliver(message.frame, message.exclude)
+        elif message.kind is Kind.REMOVE:
+            asyncio.get_running_loop().create_task(self._close_local(path, message.code, message.reason))
+
+    def _on_restored(self, channels: Iterable[str]) -> None:
+        """Clients may have missed messages while the broker was away: tell them."""
+        frame = ws_text_frame(encode("resync", {"reason": "broker reconnected"}))
+        prefix = len(self.settings.channel_prefix)
+        for channel in channels:
+            namespace = self.registry.get(channel[prefix:])
+            if namespace is not None:
+                namespace.deliver(frame)
+
+    # -- counters -------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Instance id, broker health, totals and per-namespace counters."""
+        namespaces = {ns.path: ns.stats() for ns in self.registry}
+        counted = Counters()
+        counted.merge(self._retired)
+        for ns in self.registry:
+            counted.merge(ns.counters)
+        broker = self._broker.stats() if self._broker else {"connected": False}
+        return {
+            "instance": self.instance_id,
+            "broker": broker,
+            "totals": {
+                "namespaces": len(self.registry),
+                "clients": sum(s["clients"] for s in namespaces.values()),
+                "connections": self.connections.total,
+                "subscriptions": len(self.registry.channels),
+                "namespaces_created": self.registry.created,
+                "namespaces_dropped": self.registry.dropped,
+                "connections_accepted": self.accepted,
+                "connections_refused": dict(self.refused),
+                "messages_in": counted.messages_in,
+                "messages_out": counted.messages_out,
+                "dropped": counted.dropped,
+                "broker_payloads_unhosted": self.unhosted_payloads,
+            },
+            "namespaces": namespaces,
+        }
+
+
+def _client_ids(exclude: Exclude) -> tuple[str, ...]:
+    if exclude is None:
+        return ()
+    if isinstance(exclude, (Client, str)):
+        exclude = (exclude,)
+    return tuple(c.id if isinstance(c, Client) else c for c in exclude)

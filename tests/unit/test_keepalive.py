@@ -1,0 +1,50 @@
+"""The keepalive rule per client, and the sweep that applies it to every client."""
+
+import asyncio
+import math
+
+from sanic_wsns.keepalive import KeepaliveSweep, Step, keepalive_step
+
+
+def test_no_ping_before_the_interval_then_a_ping():
+    assert keepalive_step(9.9, 0.0, False, interval=10, timeout=5) is Step.WAIT
+    assert keepalive_step(10.0, 0.0, False, interval=10, timeout=5) is Step.PING
+
+
+def test_an_unanswered_ping_times_out_after_the_timeout_not_before():
+    assert keepalive_step(4.9, 0.0, True, interval=10, timeout=5) is Step.WAIT
+    assert keepalive_step(5.0, 0.0, True, interval=10, timeout=5) is Step.TIMED_OUT
+
+
+def test_while_a_ping_is_unanswered_no_second_ping_is_sent():
+    assert keepalive_step(100.0, 0.0, True, interval=10, timeout=math.inf) is Step.WAIT
+
+
+class Recorder:
+    def __init__(self):
+        self.calls: list[tuple[float, float, float]] = []
+        self.swept = asyncio.Event()
+
+    def keepalive(self, now, interval, timeout):
+        self.calls.append((now, interval, timeout))
+        self.swept.set()
+
+
+def test_the_sweep_period_is_half_the_shorter_of_interval_and_timeout():
+    assert KeepaliveSweep(20, 4, list).period == 2
+    assert KeepaliveSweep(6, math.inf, list).period == 3
+
+
+async def test_the_sweep_visits_every_client_each_period_until_stopped():
+    clients = [Recorder(), Recorder()]
+    sweep = KeepaliveSweep(0.02, 0.04, lambda: clients)
+    sweep.start()
+    for _ in range(2):
+        for client in clients:
+            client.swept.clear()
+        await asyncio.wait_for(asyncio.gather(*(c.swept.wait() for c in clients)), 5)
+    sweep.stop()
+    seen = [len(c.calls) for c in clients]
+    assert all(n >= 2 for n in seen) and all(c.calls[0][1:] == (0.02, 0.04) for c in clients)
+    await asyncio.sleep(0.05)  # several periods: a stopped sweep must not run again
+    assert [len(c.calls) for c in clients] == seen
