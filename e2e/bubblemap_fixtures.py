@@ -253,6 +253,12 @@ class Api:
     def create_map(self, title: str, private: bool = False) -> int:
         return self.ok("POST", "/api/1/maps", {"title": title, "private": private})["id"]
 
+    def invite(self, map_id: int, name: str) -> None:
+        """Make ``name`` a member of ``map_id`` (signed in once first: the demo only adds
+        members who have an account)."""
+        Api(self.base_url, name)
+        self.ok("POST", f"/api/1/maps/{map_id}/members", {"name": name})
+
     def bubbles(self, map_id: int) -> dict[int, Bubble]:
         return {b["id"]: Bubble.of(b) for b in self.ok("GET", f"/api/1/maps/{map_id}")["bubbles"]}
 

@@ -60,7 +60,7 @@ def test_sign_in_page(deployment: Deployment, browsers: Browsers, size: str):
 def test_map_list(deployment: Deployment, browsers: Browsers, size: str):
     ann = Api(deployment.a.url, "ann")
     shared = ann.create_map("Team plans", private=True)
-    ann.ok("POST", f"/api/1/maps/{shared}/members", {"name": "bob"})
+    ann.invite(shared, "bob")
     ann.ok("POST", f"/api/1/maps/{shared}/bubbles", {"x": 1, "y": 2, "text": "hi", "color": "#bfdbfe"})
     Api(deployment.a.url, "bob").create_map("Bob's public map")
     page = open_page(browsers, deployment.a.url, "ann", size).page

@@ -75,7 +75,7 @@ def test_map_cards_show_bubble_count_members_and_when_the_map_last_changed(
     ann = Api(deployment.a.url, "ann")
     map_id = ann.create_map("Counted", private=True)
     for name in ("zoe", "bob"):
-        ann.ok("POST", f"/api/1/maps/{map_id}/members", {"name": name})
+        ann.invite(map_id, name)
     for n in range(2):
         ann.ok("POST", f"/api/1/maps/{map_id}/bubbles", {"x": n, "y": n, "text": "", "color": "#fde68a"})
     page = browsers.page(deployment.a.url, "ann", map_id, "lister").page
@@ -351,7 +351,7 @@ def test_at_phone_width_nothing_overflows_and_every_control_is_a_finger_wide(
         deployment: Deployment, browsers: Browsers):
     ann = Api(deployment.a.url, "ann")
     map_id = ann.create_map("A rather long map title that must not push the page sideways", private=True)
-    ann.ok("POST", f"/api/1/maps/{map_id}/members", {"name": "bob"})
+    ann.invite(map_id, "bob")
     page = browsers.page(deployment.a.url, "ann", map_id, "phone", **PHONE)
 
     page.page.goto(deployment.a.url + "/")
