@@ -41,6 +41,8 @@ class Admission:
     params: dict[str, Any]
     identity: Any
     public: Any
+    #: What the per-identity connection cap counts: ``Identity.user``, else the identity.
+    user: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,7 @@ async def admit(pattern: Pattern, settings: Settings, *, origin: str | None, hos
         return checked
     path, decoded = checked
     if pattern.authorizer is None:
-        return Admission(pattern, path, decoded, None, None)
+        return Admission(pattern, path, decoded, None, None, None)
     try:
         identity = await call(pattern.authorizer, request, **decoded)
     except Denied as exc:
@@ -96,5 +98,6 @@ async def admit(pattern: Pattern, settings: Settings, *, origin: str | None, hos
         logger.exception("authorize hook failed path=%s", path)
         return Refusal(CloseCode.INTERNAL_ERROR, "internal error")
     if isinstance(identity, Identity):
-        return Admission(pattern, path, decoded, identity.value, identity.public)
-    return Admission(pattern, path, decoded, identity, None)
+        user = identity.value if identity.user is None else identity.user
+        return Admission(pattern, path, decoded, identity.value, identity.public, user)
+    return Admission(pattern, path, decoded, identity, None, identity)

@@ -24,14 +24,15 @@ if TYPE_CHECKING:
 
 class Client:
     """A connection in a namespace: server-assigned ``id``, the ``identity`` returned by
-    the authorize hook (server-side only), and its optional ``public`` part.
+    the authorize hook (server-side only), its optional ``public`` part, and the ``user``
+    the per-identity connection cap counted it under.
 
     Frames are written straight into the transport's buffer: no task and no await per
     delivery. That buffer *is* the client's bounded send queue: a client whose unsent
     bytes exceed ``max_send_queue`` is closed with 1013 and never slows anyone else.
     """
 
-    __slots__ = ("id", "namespace", "identity", "public", "request", "bucket",
+    __slots__ = ("id", "namespace", "identity", "public", "user", "request", "bucket",
                  "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
 
     def __init__(
@@ -44,11 +45,13 @@ class Client:
         public: Any,
         bucket: TokenBucket,
         max_send_queue: int,
+        user: Any = None,
     ):
         self.id = id
         self.namespace = namespace
         self.identity = identity
         self.public = public
+        self.user = user
         self.request = request
         self.bucket = bucket
         self._ws = ws

@@ -53,20 +53,20 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     """
     settings = hub.settings
     ws.ws_proto.max_message_size = settings.max_frame_size
-    refusal = hub.claim(admission.identity)
+    refusal = hub.claim(admission.user)
     if refusal is not None:
         await ws.close(refusal.code, refusal.reason)
         return
     ns = await hub.host(admission.pattern, admission.path, admission.params)
     if ns is None:
-        hub.unclaim(admission.identity)
+        hub.unclaim(admission.user)
         await ws.close(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance")
         return
     clock = ws.loop.time
     bucket = TokenBucket(settings.rate_limit, settings.rate_burst, clock(),
                          settings.abuse_limit, settings.abuse_window)
     client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
-                    bucket, settings.max_send_queue)
+                    bucket, settings.max_send_queue, admission.user)
     hub.join(ns, client)
     queue = HandlerQueue(hub, ns, client)
     counters = ns.counters

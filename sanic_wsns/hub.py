@@ -176,7 +176,7 @@ class Hub:
     async def leave(self, ns: Namespace, client: Client) -> None:
         """A client's connection ended: forget it, tell the app, drop the namespace if empty."""
         ns.clients.pop(client.id, None)
-        self.connections.release(client.identity)
+        self.connections.release(client.user)
         if self._all_left is not None and self.connections.total == 0:
             self._all_left.set()
         for hook in ns.pattern.disconnect_hooks:

@@ -36,11 +36,14 @@ class Identity(msgspec.Struct, frozen=True):
 
     ``value`` becomes ``client.identity`` (server-side only, never sent to anyone);
     ``public`` becomes ``client.public``: in the client's own ``welcome`` and in
-    ``ns.members()``. Returning anything else is the same as ``Identity(value=it)``.
+    ``ns.members()``. ``user`` names the person behind the connection when ``value`` is
+    finer (a session, a device): ``max_connections_per_identity`` counts by ``user``, else
+    by ``value``. Returning anything else is the same as ``Identity(value=it)``.
     """
 
     value: Any = None
     public: Any = None
+    user: Any = None
 
 
 class Handler:

@@ -90,10 +90,16 @@ def build_app(**settings: Any) -> tuple[Sanic, WsNamespaces, list[tuple[str, Any
     open_rooms = wsns.pattern("/ws/open/<name:str>")
     kept = wsns.pattern("/ws/kept/<name:slug>", drop_when_empty=False)
     users = wsns.pattern("/ws/user/<room:int>")
+    sessions = wsns.pattern("/ws/session/<room:int>")
 
     @users.authorize
     def authorize_user(request: Request, room: int) -> str:
         return request.args.get("user", "anyone")  # a plain, hashable identity
+
+    @sessions.authorize
+    def authorize_session(request: Request, room: int) -> Identity:
+        # A session per tab, one person behind them: the per-identity cap counts the person.
+        return Identity(value=request.args.get("session"), public=None, user=request.args.get("user"))
 
     @sync_rooms.authorize
     def authorize_sync(request: Request, room: int) -> Identity:

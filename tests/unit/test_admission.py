@@ -26,7 +26,7 @@ async def verdict(pattern, params=None, origin=None, host="app.example", setting
 async def test_without_a_hook_the_upgrade_is_admitted_with_the_canonical_path_and_decoded_params():
     pattern = rooms()
     assert await verdict(pattern) == Admission(pattern, "/rooms/a%20b/7", {"name": "a b", "n": 7},
-                                               None, None)
+                                               None, None, None)
 
 
 async def test_the_hook_gets_the_request_and_decoded_params_and_its_identity_is_kept():
@@ -39,6 +39,13 @@ async def test_the_hook_gets_the_request_and_decoded_params_and_its_identity_is_
     admitted = await verdict(rooms(hook))
     assert seen == [(REQUEST, "a b", 7)]
     assert (admitted.identity, admitted.public) == ("ann", {"name": "Ann"})
+
+
+async def test_the_cap_counts_identity_user_when_given_else_the_value():
+    with_user = await verdict(rooms(lambda request, name, n: Identity("session-1", None, user="ann")))
+    without = await verdict(rooms(lambda request, name, n: Identity("ann")))
+    assert (with_user.identity, with_user.user) == ("session-1", "ann")
+    assert (without.identity, without.user) == ("ann", "ann")
 
 
 async def test_a_plain_return_value_is_the_identity_with_no_public_part():

@@ -169,6 +169,19 @@ async def test_over_the_per_identity_cap_a_connect_is_closed_1013_and_others_sti
         await wait_for(lambda: wsns.stats()["totals"]["connections"] == 0)
 
 
+async def test_the_per_identity_cap_counts_the_user_behind_finer_identities():
+    app, wsns, _ = build_app(max_connections_per_identity=2)
+    async with serve(app) as server:
+        tabs = [(await join(server.ws(f"/ws/session/1?user=ann&session=s{n}")))[0] for n in (1, 2)]
+        third = await open_ws(server.ws("/ws/session/1?user=ann&session=s3"))
+        assert await close_of(third) == (1013, "too many connections")
+        await tabs[0].close()
+        await wait_for(lambda: wsns.stats()["totals"]["connections"] == 1)
+        again, _ = await join(server.ws("/ws/session/1?user=ann&session=s3"))  # the slot came back
+        for ws in (tabs[1], again):
+            await ws.close()
+
+
 async def test_over_the_instance_cap_a_connect_is_closed_1013_whoever_it_is():
     app, wsns, _ = build_app(max_connections=2)
     async with serve(app) as server:
