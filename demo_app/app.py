@@ -61,6 +61,8 @@ def create_app(db_path: str | Path, broker: str = "memory://", secret: str | Non
     # The largest valid body is a bubble of ~3 KB: Sanic's 100 MB default only helps a flood.
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BODY
     app.ctx.admins = frozenset(name_key(a) for a in admins)
+    # SANIC_WSNS_MAX_CONNECTIONS_PER_IDENTITY, when set, wins over the demo's limit.
+    app.config.setdefault("WSNS_MAX_CONNECTIONS_PER_IDENTITY", limits.connections_per_user)
     app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL)
     bubbles = limits.bubbles_per_map
     app.ctx.store = Store(db_path, members_per_map=limits.members_per_map,

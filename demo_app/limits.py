@@ -63,6 +63,9 @@ class Limits:
     registrations: Rate = REGISTRATION_RATE
     #: How often each instance closes the WebSockets of signed-out sessions (seconds).
     revocation_sweep: float = 1.0
+    #: WebSockets one user may hold open on one instance (over it: 1013 "too many
+    #: connections"); a page holds one per open map.
+    connections_per_user: int = 50
 
 
 DEFAULT_LIMITS = Limits()

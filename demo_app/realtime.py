@@ -41,8 +41,9 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
         if session is None:
             raise Unauthorized("sign in first")
         await access.open_map(store(), map_id, session.account.name)
-        # The session stays on the server (client.identity); others see only the name.
-        return Identity(session, {"name": session.account.name})
+        # The session stays on the server (client.identity); others see only the name; the
+        # per-user connection cap counts the account, whatever the session.
+        return Identity(session, {"name": session.account.name}, user=session.account.key)
 
     @maps.on_connect
     async def track(ns: Namespace, client: Client) -> None:

@@ -10,7 +10,7 @@ from demo_app.limits import DEFAULT_LIMITS, Limits, bubbles_fitting, worst_bubbl
 from demo_app.models import BubbleCreate
 from demo_app.throttle import Rate, Throttle, TooManyRequests
 from sanic_wsns import Settings
-from tests.support.demo import map_client, running_demo, sign_in
+from tests.support.demo import close_code, map_client, running_demo, sign_in
 
 BUBBLE = {"x": 1.0, "y": 2.0, "text": "one more", "color": "#00aa00"}
 
@@ -116,3 +116,20 @@ def test_the_throttle_table_is_bounded_and_forgets_refilled_keys_first():
     now[0] = 2.5  # the idle keys have refilled (a fresh bucket is the same); "busy" has not
     throttle.check("newcomer")
     assert sorted(throttle.keys()) == ["busy", "newcomer"]
+
+
+async def test_one_user_holds_a_bounded_number_of_websockets_across_sessions(tmp_path):
+    """Two sessions of one account share its cap; another user still connects."""
+    limits = Limits(connections_per_user=2)
+    async with running_demo(tmp_path / "db.sqlite", limits=limits) as server:
+        laptop, phone, bob = (await sign_in(server, "ann"), await sign_in(server, "ANN"),
+                              await sign_in(server, "bob"))
+        map_id = (await laptop.call("POST", "/api/1/maps", {"title": "busy"})).data["id"]
+        async with map_client(laptop, map_id), map_client(phone, map_id):
+            assert await close_code(server, map_id, laptop.cookie) == 1013
+            async with map_client(bob, map_id):
+                pass
+
+
+def test_the_default_per_user_connection_cap_is_fifty():
+    assert DEFAULT_LIMITS.connections_per_user == 50
