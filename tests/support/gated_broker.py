@@ -1,6 +1,7 @@
 """A ``memory://`` broker whose subscriptions wait until the test confirms them, to show
 that the core admits a client only once its namespace's subscription is confirmed.
-Tests register it as the ``gated://`` scheme (``monkeypatch.setitem(BACKENDS, ...)``)."""
+Tests put it in the place of the memory backend (``monkeypatch.setitem(BACKENDS, "memory",
+SCHEME_TARGET)``) and connect to ``memory://gated``."""
 
 from __future__ import annotations
 

@@ -105,9 +105,9 @@ async def test_shutdown_closes_every_client_with_1001():
 
 
 async def test_a_client_is_admitted_only_once_its_namespace_subscription_is_confirmed(monkeypatch):
-    monkeypatch.setitem(BACKENDS, "gated", gated_broker.SCHEME_TARGET)
+    monkeypatch.setitem(BACKENDS, "memory", gated_broker.SCHEME_TARGET)
     GatedBroker.confirm, GatedBroker.asked = asyncio.Event(), asyncio.Event()
-    app, wsns, _ = build_app(broker="gated://admit")
+    app, wsns, _ = build_app(broker="memory://gated")
     async with serve(app) as server:
         ws = await open_ws(server.ws("/ws/open/gated"))
         await asyncio.wait_for(GatedBroker.asked.wait(), 5)
@@ -116,7 +116,7 @@ async def test_a_client_is_admitted_only_once_its_namespace_subscription_is_conf
         GatedBroker.confirm.set()
         assert (await recv_json(ws))["type"] == "welcome"
         # from now on a publish by any instance reaches it: another broker on the same hub
-        other = GatedBroker("gated://admit", lambda *_: None, lambda _: None)
+        other = GatedBroker("memory://gated", lambda *_: None, lambda _: None)
         other.publish("wsns:/ws/open/gated", encode_relay(RelayMessage(
             "elsewhere", Kind.FRAME, ws_text_frame(encode("hello", 1)))))
         assert await recv_json(ws) == {"type": "hello", "data": 1}
