@@ -8,9 +8,14 @@ hosts, publishes encoded frames, and hears back through two callbacks.
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from ..history import History
+from ..presence import Entries
+from ..recovery import Entry, Position
 
 #: ``on_message(channel, payload)`` — a payload published by any instance.
 MessageCallback = Callable[[str, bytes], None]
@@ -35,6 +40,11 @@ class Broker(abc.ABC):
       It returns ``False`` when it refused the payload at once (broker away, outbox
       full), so an app that asks (``broadcast(..., strict=True)``) can be told.
     * A backend holds no subscription besides the channels it was asked for.
+
+    For patterns with ``history`` or ``presence`` a backend also keeps, per channel, a
+    numbered history and a presence set (``publish_numbered`` … ``presence_get``): shared
+    state, but only what those features need, in the broker that already carries the
+    messages (Redis: one atomic script per operation).
     """
 
     scheme: str = ""
@@ -76,6 +86,43 @@ class Broker(abc.ABC):
     def publish(self, channel: str, payload: bytes) -> bool:
         """Queue ``payload`` for every subscriber of ``channel``, this instance included;
         ``False`` if it was refused (and counted as failed) at once."""
+
+    def publish_written(self, channel: str, payload: bytes) -> asyncio.Future[bool]:
+        """``publish``, and a future that turns ``True`` once the broker has written the
+        payload (its server acknowledged it) or ``False`` if it refused or lost it: what a
+        transactional outbox needs before it marks a frame sent. A backend that delivers at
+        once (memory) keeps this default."""
+        written = asyncio.get_running_loop().create_future()
+        written.set_result(self.publish(channel, payload))
+        return written
+
+    @abc.abstractmethod
+    async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
+                               history: History) -> Position:
+        """Give a frame the channel's next offset, keep ``frame_head + ,"offset":N}`` in its
+        history, and publish ``message`` behind the offset header (``relay.history_payload``),
+        atomically and in call order. Raises ``BrokerUnavailable`` when it cannot."""
+
+    @abc.abstractmethod
+    async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
+        """The channel's last position and its kept frames with an offset above ``after``;
+        fixes the channel's epoch if it has none yet. Raises when the broker is away."""
+
+    @abc.abstractmethod
+    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]:
+        """Add or refresh entries (client id, public JSON) for ``ttl`` seconds; the new ids."""
+
+    @abc.abstractmethod
+    async def presence_remove(self, channel: str, client_ids: list[str]) -> list[str]:
+        """Remove entries; the ids that were present."""
+
+    @abc.abstractmethod
+    async def presence_expire(self, channel: str, limit: int) -> list[str]:
+        """Remove up to ``limit`` expired entries; their ids, each handed to one caller."""
+
+    @abc.abstractmethod
+    async def presence_get(self, channel: str) -> Entries:
+        """The entries not expired: client id → public JSON."""
 
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:

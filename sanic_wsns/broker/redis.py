@@ -31,17 +31,25 @@ follower re-read the topology.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import math
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import SlotNotCoveredError
+from redis.exceptions import NoScriptError, SlotNotCoveredError
 
+from ..errors import BrokerUnavailable
+from ..history import History, new_epoch
+from ..presence import Entries
+from ..recovery import Entry, Position
+from . import redis_history, redis_presence
 from .base import Broker, redact
 from .redis_link import CLUSTER, MESSAGE, PUBSUB, SHARDED, PubSubLink, backoff, describe
 from .urls import parse_broker_url
@@ -90,7 +98,7 @@ class RedisBroker(Broker):
         self._links: dict[str, PubSubLink] = {}
         self._routes: dict[str, PubSubLink] = {}
         self._desired: set[str] = set()
-        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._outbox: deque[_Outgoing] = deque()
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._writing = False
@@ -145,6 +153,9 @@ class RedisBroker(Broker):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        left = list(self._outbox)
+        self._outbox.clear()
+        _settle(left, [BrokerUnavailable("redis broker stopped")] * len(left))
         await asyncio.gather(*(link.stop() for link in self._links.values()))
         self._links.clear()
         self._routes.clear()
@@ -334,20 +345,38 @@ class RedisBroker(Broker):
     # -- publishing ---------------------------------------------------------------------------
 
     def publish(self, channel: str, payload: bytes) -> bool:
-        owner = self._owner(channel)
+        return self._enqueue(_Outgoing(channel, payload))
+
+    def publish_written(self, channel: str, payload: bytes) -> asyncio.Future[bool]:
+        written: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if not self._enqueue(_Outgoing(channel, payload, written)):
+            written.set_result(False)
+        return written
+
+    async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
+                               history: History) -> Position:
+        """Through the same outbox as ``publish``: numbered frames keep call order with
+        every other payload of this instance, and share its pipelined round trips."""
+        numbered: asyncio.Future[Position] = asyncio.get_running_loop().create_future()
+        if not self._enqueue(_Outgoing(channel, message, numbered, (frame_head, history))):
+            raise BrokerUnavailable(f"no offset for a broadcast on {channel}: redis is away")
+        return await numbered
+
+    def _enqueue(self, outgoing: _Outgoing) -> bool:
+        owner = self._owner(outgoing.channel)
         if owner is None or not owner.up:
             self._fail(1, "broker disconnected")
             return False
         if len(self._outbox) >= OUTBOX_LIMIT:
             self._fail(1, f"outbox full ({OUTBOX_LIMIT} payloads waiting)")
             return False
-        self._outbox.append((channel, payload))
+        self._outbox.append(outgoing)
         self._wake.set()
         return True
 
     async def _write(self) -> None:
-        """The one writer: drains the outbox in call order, one pipelined batch at a time."""
-        command = self.commands.command(MESSAGE)
+        """The one writer: drains the outbox in call order, one pipelined batch at a time;
+        each payload that waits for an answer (written, or numbered) learns its own."""
         while True:
             if not self._outbox:
                 self._drained.set()
@@ -355,24 +384,93 @@ class RedisBroker(Broker):
                 await self._wake.wait()
                 continue
             batch = [self._outbox.popleft() for _ in range(min(BATCH_SIZE, len(self._outbox)))]
-            assert self._client is not None
-            pipe = self._client.pipeline(transaction=False)
-            for channel, payload in batch:
-                pipe.execute_command(command, channel, payload)
             self._writing = True
             try:
-                await pipe.execute()
+                replies = await self._send(batch)
+                unscripted = [o for o, r in zip(batch, replies, strict=True) if isinstance(r, NoScriptError)]
+                if unscripted:  # Redis restarted and forgot the script: load it, send those again
+                    await self._load(redis_history.PUBLISH_SCRIPT)
+                    retried = iter(await self._send(unscripted))
+                    replies = [next(retried) if isinstance(r, NoScriptError) else r for r in replies]
+            except asyncio.CancelledError:
+                _settle(batch, [BrokerUnavailable("redis broker stopped")] * len(batch))
+                raise
             except Exception as exc:  # whatever it is, the writer must outlive it
                 self._note_error(exc)
                 self._fail(len(batch), describe(exc))
+                _settle(batch, [BrokerUnavailable(describe(exc))] * len(batch))
                 self._topology_changed.set()  # in a cluster, the slot map may have changed
                 continue
             finally:
                 self._writing = False
-            self._published += len(batch)
-            if self._failing:
+            errors = [r for r in replies if isinstance(r, Exception)]
+            failed = len(errors)
+            if errors:
+                self._note_error(errors[0])
+                self._fail(failed, describe(errors[0]))
+            _settle(batch, replies)
+            self._published += len(batch) - failed
+            if self._failing and not failed:
                 logger.warning("redis publishing resumed; %d payloads were lost meanwhile", self._failing)
                 self._failing = 0
+
+    async def _send(self, batch: Sequence[_Outgoing]) -> list[Any]:
+        """One pipelined round trip; a reply per payload (an exception for a refused one)."""
+        assert self._client is not None
+        command = self.commands.command(MESSAGE)
+        pipe = self._client.pipeline(transaction=False)
+        for outgoing in batch:
+            if outgoing.numbered is None:
+                pipe.execute_command(command, outgoing.channel, outgoing.payload)
+            else:
+                head, history = outgoing.numbered
+                # As a raw command: redis-py's cluster pipeline refuses its evalsha() method,
+                # but routes EVALSHA by its keys like any keyed command.
+                pipe.execute_command("EVALSHA", _sha(redis_history.PUBLISH_SCRIPT), 2,
+                             *redis_history.history_keys(outgoing.channel), head, outgoing.payload,
+                             history.size, _seconds(history.ttl), _seconds(history.meta_ttl),
+                             new_epoch(), command, outgoing.channel)
+        return list(await pipe.execute(raise_on_error=False))
+
+    # -- history and presence: one script call each ---------------------------------------
+
+    async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
+        reply = await self._script(redis_history.READ_SCRIPT, redis_history.history_keys(channel),
+                                   after, _seconds(history.meta_ttl), new_epoch())
+        return redis_history.parse_position(reply), redis_history.parse_entries(reply[2])
+
+    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]:
+        flat = [part for entry in entries for part in entry]
+        reply = await self._script(redis_presence.ADD_SCRIPT, redis_presence.presence_keys(channel),
+                                   int(ttl * 1000), _seconds(ttl * 2), *flat)
+        return redis_presence.parse_ids(reply)
+
+    async def presence_remove(self, channel: str, client_ids: list[str]) -> list[str]:
+        reply = await self._script(redis_presence.REMOVE_SCRIPT, redis_presence.presence_keys(channel),
+                                   *client_ids)
+        return redis_presence.parse_ids(reply)
+
+    async def presence_expire(self, channel: str, limit: int) -> list[str]:
+        reply = await self._script(redis_presence.EXPIRE_SCRIPT, redis_presence.presence_keys(channel), limit)
+        return redis_presence.parse_ids(reply)
+
+    async def presence_get(self, channel: str) -> Entries:
+        reply = await self._script(redis_presence.GET_SCRIPT, redis_presence.presence_keys(channel))
+        return redis_presence.parse_entries(reply)
+
+    async def _script(self, script: str, keys: tuple[str, str], *args: Any) -> Any:
+        """``EVALSHA``, loading the script first when Redis does not know it (yet)."""
+        if self._client is None:
+            raise BrokerUnavailable("redis broker is not started")
+        try:
+            return await self._client.evalsha(_sha(script), len(keys), *keys, *args)
+        except NoScriptError:
+            await self._load(script)
+            return await self._client.evalsha(_sha(script), len(keys), *keys, *args)
+
+    async def _load(self, script: str) -> None:
+        assert self._client is not None
+        await self._client.script_load(script)  # a cluster loads it on every master
 
     def _fail(self, count: int, reason: str) -> None:
         """Count lost payloads; log the first of an outage, summarise when it ends."""
@@ -402,6 +500,48 @@ class RedisBroker(Broker):
             "nodes": {name: link.up for name, link in self._links.items()},
             "last_error": self._last_error,
         }
+
+
+@dataclass(slots=True)
+class _Outgoing:
+    """One payload for the writer: plain, or numbered by the history script (``numbered``:
+    the frame's head and the pattern's history), with ``done`` for whoever waits for it."""
+
+    channel: str
+    payload: bytes
+    done: asyncio.Future[Any] | None = None
+    numbered: tuple[bytes, History] | None = None
+
+
+def _settle(batch: Sequence[_Outgoing], replies: Sequence[Any]) -> None:
+    """Tell each waiter how its payload ended: written (``True``), its position, or why not."""
+    for outgoing, reply in zip(batch, replies, strict=True):
+        done = outgoing.done
+        if done is None or done.done():  # nobody waits, or the waiter gave up
+            continue
+        if outgoing.numbered is None:
+            done.set_result(not isinstance(reply, Exception))
+        elif isinstance(reply, Exception):
+            done.set_exception(reply if isinstance(reply, BrokerUnavailable)
+                               else BrokerUnavailable(f"no offset: {describe(reply)}"))
+        else:
+            done.set_result(redis_history.parse_position(reply))
+
+
+_SHAS: dict[str, str] = {}
+
+
+def _sha(script: str) -> str:
+    """The SHA1 Redis knows a script by (``EVALSHA``)."""
+    sha = _SHAS.get(script)
+    if sha is None:
+        sha = _SHAS[script] = hashlib.sha1(script.encode()).hexdigest()
+    return sha
+
+
+def _seconds(value: float) -> int:
+    """``EXPIRE`` takes whole seconds; never round a ttl down to nothing."""
+    return max(1, math.ceil(value))
 
 
 async def _within(seconds: float | None, *waits: Coroutine[Any, Any, Any]) -> None:
