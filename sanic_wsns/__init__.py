@@ -17,14 +17,16 @@ from .errors import (
 )
 from .extend import WsnsExtension
 from .extension import WsNamespaces
+from .history import History
 from .namespace import Namespace
 from .pattern import Identity, Pattern
+from .recovery import Position, ResyncReason
 from .registry import OverCapacity
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BrokerUnavailable", "Client", "CloseCode", "ConfigError", "Conflict", "Denied", "ErrorCode", "Forbidden",
-    "Identity", "InvalidData", "Namespace", "NotFound", "OverCapacity", "Pattern", "Settings",
-    "Unauthorized", "WsNamespaces", "WsnsError", "WsnsExtension",
+    "History", "Identity", "InvalidData", "Namespace", "NotFound", "OverCapacity", "Pattern", "Position",
+    "ResyncReason", "Settings", "Unauthorized", "WsNamespaces", "WsnsError", "WsnsExtension",
 ]

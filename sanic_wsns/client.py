@@ -32,7 +32,7 @@ class Client:
     bytes exceed ``max_send_queue`` is closed with 1013 and never slows anyone else.
     """
 
-    __slots__ = ("id", "namespace", "identity", "public", "user", "request", "bucket",
+    __slots__ = ("id", "namespace", "identity", "public", "user", "recovered", "request", "bucket",
                  "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
 
     def __init__(
@@ -52,6 +52,10 @@ class Client:
         self.identity = identity
         self.public = public
         self.user = user
+        #: Whether the frames this client missed were sent after its welcome (``True``), it
+        #: was told to ``resync`` (``False``), or it did not ask (``None``): an ``on_connect``
+        #: that sends a snapshot skips it when ``True``.
+        self.recovered: bool | None = None
         self.request = request
         self.bucket = bucket
         self._ws = ws
@@ -82,7 +86,10 @@ class Client:
         transport = self._transport
         if self._closing or transport.is_closing():
             return False
-        transport.write(frame)
+        try:
+            transport.write(frame)
+        except RuntimeError:  # half-closed already (write_eof) by the closing handshake
+            return False
         # Checked after queueing (as Centrifugo does), so one frame larger than the bound
         # cannot slip in under it: what the kernel did not take at once now waits here.
         if transport.get_write_buffer_size() > self._max_queue:

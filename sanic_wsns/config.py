@@ -10,6 +10,7 @@ import msgspec
 
 from .broker.urls import parse_broker_url
 from .errors import ConfigError
+from .history import History
 
 
 class Settings(msgspec.Struct, kw_only=True):
@@ -50,6 +51,15 @@ class Settings(msgspec.Struct, kw_only=True):
     redis_sharded: bool = False
     #: Seconds granted to clients to close when the server stops.
     shutdown_timeout: float = 5.0
+    #: ``history=True`` on a pattern keeps this many frames per namespace, this many
+    #: seconds after its last broadcast (``History(...)`` on the pattern wins).
+    history_size: int = 100
+    history_ttl: float = 300.0
+    #: Presence: a client's entry outlives its instance's last refresh by this many seconds
+    #: (a killed instance's clients leave within it, plus one sweep of ttl/3).
+    presence_ttl: float = 60.0
+    #: Entries in one ``presence_state`` frame; past it the state is cut, marked truncated.
+    presence_state_limit: int = 1000
 
 
 def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> Settings:
@@ -79,6 +89,9 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
         cap = getattr(settings, name)
         if cap is not None and cap < 1:
             raise ConfigError(f"{name} must be at least 1, or None for no cap")
+    if settings.presence_ttl < 1 or settings.presence_state_limit < 1:
+        raise ConfigError("presence_ttl must be at least 1 second and presence_state_limit at least 1")
+    History(settings.history_size, settings.history_ttl)  # refuses a history that keeps nothing
     if settings.rate_limit <= 0 or settings.rate_burst < 1:
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
     parse_broker_url(settings.broker)  # a malformed URL fails here, not at server start

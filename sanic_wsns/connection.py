@@ -31,6 +31,7 @@ from .protocol import (
     encode_internal_error,
     ws_text_frame,
 )
+from .recovery import requested_position
 from .screening import Answer, screen
 
 if TYPE_CHECKING:
@@ -67,7 +68,11 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
                          settings.abuse_limit, settings.abuse_window)
     client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
                     bucket, settings.max_send_queue, admission.user)
-    hub.join(ns, client)
+    if admission.pattern.history is not None:
+        args = request.args
+        await hub.join(ns, client, *requested_position(args.get("since"), args.get("epoch")))
+    else:
+        await hub.join(ns, client)
     queue = HandlerQueue(hub, ns, client)
     counters = ns.counters
     try:

@@ -97,9 +97,11 @@ class NotFound(Denied):
 
 
 class BrokerUnavailable(WsnsError):
-    """Raised by ``broadcast(..., strict=True)`` when the broker refused the payload: the
-    local clients got it, other instances' clients did not. Uncaught in a handler, the
-    client sees an ``internal`` error."""
+    """The broker could not take a broadcast. Raised by ``broadcast(..., strict=True)``
+    (the local clients got the frame, other instances' clients did not), by
+    ``broadcast(..., confirm=True)``, and by any broadcast in a history namespace, which
+    cannot get an offset without the broker (then nobody got the frame). Uncaught in a
+    handler, the client sees an ``internal`` error."""
 
 
 class ConfigError(ValueError):

@@ -26,11 +26,13 @@ from .broker import Broker, redact
 from .config import Settings, load_settings
 from .connection import serve
 from .errors import CloseCode, ConfigError, Denied
+from .history import History
 from .hub import Hub
 from .interfaces import Exclude
 from .keepalive import KeepaliveSweep
 from .namespace import Namespace
 from .pattern import AnyCallable, Pattern, call
+from .recovery import Position
 from .registry import OverCapacity, Registry
 
 logger = logging.getLogger("sanic_wsns")
@@ -47,6 +49,7 @@ class WsNamespaces:
     def __init__(self, app: Sanic | None = None, **settings: Any):
         self._overrides = settings
         self.patterns: list[Pattern] = []
+        self._default_history: list[Pattern] = []  # history=True: sized by the settings
         self.hub = Hub(load_settings({}, settings))
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None
@@ -62,6 +65,8 @@ class WsNamespaces:
             raise ConfigError("this WsNamespaces is already attached to an app")
         self._app = app
         self.hub.configure(load_settings(app.config, self._overrides))
+        for pattern in self._default_history:
+            pattern.history = self._settings_history()
         app.ctx.wsns = self
         # Routes are added now, not lazily: a WebSocket route added after Sanic picked its
         # connection protocol fails the upgrade with HTTP 500.
@@ -99,9 +104,21 @@ class WsNamespaces:
     def instance_id(self) -> str:
         return self.hub.instance_id
 
-    def pattern(self, pattern: str, *, drop_when_empty: bool = True) -> Pattern:
-        """Declare a namespace pattern such as ``/api/1/ws/bubblemap/<map_id:int>``."""
-        declared = Pattern(self.hub, pattern, drop_when_empty=drop_when_empty)
+    def pattern(self, pattern: str, *, drop_when_empty: bool = True,
+                history: History | bool = False, presence: bool = False) -> Pattern:
+        """Declare a namespace pattern such as ``/api/1/ws/bubblemap/<map_id:int>``.
+
+        ``history`` (``True`` for the ``WSNS_HISTORY_*`` defaults, or a ``History``) numbers
+        its broadcasts and keeps the last ones, so clients and instances catch up after a
+        gap instead of re-fetching (docs/recovery.md). ``presence=True`` shows every client
+        who else is in its namespace, on every instance (docs/presence.md). Both are off by
+        default: they cost broker writes.
+        """
+        chosen = self._settings_history() if history is True else history or None
+        declared = Pattern(self.hub, pattern, drop_when_empty=drop_when_empty, history=chosen,
+                           presence=presence)
+        if history is True:
+            self._default_history.append(declared)
         self.patterns.append(declared)
         if self._app is not None:
             self._add_route(declared, len(self.patterns) - 1)
@@ -176,16 +193,42 @@ class WsNamespaces:
             raise OverCapacity(f"cannot host {canonical}: instance at capacity")
         return namespace
 
-    async def broadcast(self, path: str, type: str, data: Any = None, *,
-                        exclude: Exclude = None, strict: bool = False) -> None:
+    def _settings_history(self) -> History:
+        return History(self.settings.history_size, self.settings.history_ttl)
+
+    async def broadcast(self, path: str, type: str, data: Any = None, *, exclude: Exclude = None,
+                        strict: bool = False, confirm: bool = False) -> Position | None:
         """Send ``{type, data}`` to every client of ``path`` on every instance; works on an
-        instance that hosts no such namespace (a REST handler, say)."""
-        self.hub.publish(self.resolve(path)[2], type, data, exclude, strict)
+        instance that hosts no such namespace (a REST handler, say). ``strict``,
+        ``confirm`` and, with history, the returned position: see ``Namespace.broadcast``."""
+        pattern, _, canonical = self.resolve(path)
+        return await self.hub.broadcast(pattern, canonical, type, data, exclude, strict=strict,
+                                        confirm=confirm)
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
                 strict: bool = False) -> None:
-        """``broadcast`` without an await, for a canonical ``path`` (see ``Hub.publish``)."""
+        """``broadcast`` without an await, for a canonical ``path`` (see ``Hub.publish``).
+        Not for history namespaces: their frames wait for the broker's offset."""
+        if self.resolve(path)[0].history is not None:
+            raise ConfigError(f"{path} keeps history: use `await broadcast(...)`, which waits for the offset")
         self.hub.publish(path, type, data, exclude, strict)
+
+    async def position(self, path: str) -> Position:
+        """``{offset, epoch}`` of ``path``'s history now, from the broker. Read it *before*
+        a snapshot and give both to the page: connecting with ``?since=offset&epoch=epoch``
+        it gets every frame after the snapshot, and none twice."""
+        pattern, _, canonical = self.resolve(path)
+        if pattern.history is None:
+            raise ConfigError(f"{pattern.pattern} keeps no history: declare it with history=...")
+        return await self.hub.position(pattern.history, canonical)
+
+    async def presence(self, path: str) -> dict[str, Any]:
+        """Who is in ``path``'s namespace, on every instance (client id → public identity),
+        whether this instance hosts it or not (a REST handler, say)."""
+        pattern, _, canonical = self.resolve(path)
+        if not pattern.presence:
+            raise ConfigError(f"{pattern.pattern} tracks no presence: declare it with presence=True")
+        return await self.hub.presence(canonical)
 
     async def remove_namespace(self, path: str, code: int = CloseCode.REMOVED,
                                reason: str = "namespace removed", *, everywhere: bool = True) -> None:

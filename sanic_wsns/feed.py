@@ -22,6 +22,9 @@ from .recovery import Entry, Position, Recovery, ResyncReason, Sequencer, Step, 
 
 logger = logging.getLogger("sanic_wsns")
 
+#: Seconds to wait before reading a gap again after a failed read (a broker connection
+#: that died with the link is replaced meanwhile); ``None``: give up, clients resync.
+READ_RETRIES = (0.2, 1.0, None)
 #: ``read(after)``: the stream's last position and its frames after ``after``.
 HistoryReader = Callable[[int], Awaitable[tuple[Position, list[Entry]]]]
 #: ``deliver(frame, exclude)``: write one ready frame to every admitted local client.
@@ -48,8 +51,11 @@ def client_frame(frame: bytes) -> bytes:
 class Feed:
     """Frames of one history namespace, in offset order, to its local clients."""
 
-    def __init__(self, position: Position, read: HistoryReader, deliver: Deliver, name: str):
-        self._sequencer = Sequencer(position)
+    def __init__(self, read: HistoryReader, deliver: Deliver, name: str, resyncs: dict[str, int]):
+        # Until ``start``: frames heard wait here (the subscription is up, the position is
+        # being read); those at or below the position read are dropped then.
+        self._sequencer: Sequencer | None = None
+        self._early: list[tuple[int, str, bytes, tuple[str, ...]]] = []
         self._read = read
         self._deliver = deliver
         self._name = name
@@ -58,19 +64,33 @@ class Feed:
         # Clients that have more than this instance delivered: offset to pass, then admit.
         self._ahead: dict[str, tuple[int, Writable, Callable[[], None]]] = {}
         self._fill: asyncio.Task[None] | None = None
-        self.resyncs: dict[str, int] = {}
+        #: ``resync`` frames sent, by reason (the hub's counts, shared by every feed).
+        self.resyncs = resyncs
+
+    def start(self, position: Position) -> None:
+        """The namespace's position, read after its subscription was confirmed: every frame
+        above it reaches the clients."""
+        self._sequencer = Sequencer(position)
+        early, self._early = self._early, []
+        for offset, epoch, frame, exclude in early:
+            self.heard(offset, epoch, frame, exclude)
 
     @property
     def position(self) -> Position:
+        assert self._sequencer is not None, "Feed.start() comes first"
         return self._sequencer.position
 
     def heard(self, offset: int, epoch: str, frame: bytes, exclude: tuple[str, ...] = ()) -> None:
         """A numbered frame (already a WebSocket frame) from the broker."""
+        if self._sequencer is None:
+            self._early.append((offset, epoch, frame, exclude))
+            return
         self._apply(self._sequencer.push(offset, epoch, frame), exclude)
 
     def restored(self) -> None:
         """The broker link came back: read what was published while it was away."""
-        self._apply(self._sequencer.resume())
+        if self._sequencer is not None:
+            self._apply(self._sequencer.resume())
 
     async def admit(self, client: Writable, since: int | None, epoch: str | None,
                     welcome: Welcome, admit: Callable[[], None]) -> Recovery | None:
@@ -150,16 +170,23 @@ class Feed:
                 admit()
 
     async def _read_gap(self, after: int) -> None:
-        try:
-            top, entries = await self._read(after)
-        except Exception as exc:
-            logger.warning("history read failed ns=%s after=%d: %s", self._name, after, exc)
-            self._apply(self._sequencer.fail())
-            return
+        for attempt, pause in enumerate(READ_RETRIES):
+            try:
+                top, entries = await self._read(after)
+                break
+            except Exception as exc:
+                logger.warning("history read failed ns=%s after=%d (attempt %d): %s",
+                               self._name, after, attempt + 1, exc)
+                if pause is None:
+                    assert self._sequencer is not None
+                    self._apply(self._sequencer.fail())
+                    return
+                await asyncio.sleep(pause)
+        assert self._sequencer is not None
         self._apply(self._sequencer.fill(top, [(o, client_frame(f)) for o, f in entries]))
 
     def _count(self, reason: ResyncReason) -> None:
-        self.resyncs[reason.value] = self.resyncs.get(reason.value, 0) + 1
+        self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
 
     def forget(self, client_id: str) -> None:
         """A client left before it caught up: hold nothing more for it."""

@@ -6,6 +6,11 @@ to local clients and relays the same bytes through the broker, handles what the 
 brings back, and assembles the counters for ``stats()``. Its seams, for what plugs in
 next (recovery, presence): ``join`` (a client enters a namespace), ``leave`` (it left),
 ``_on_relay`` (a broker payload for a channel), ``_on_restored`` (the broker came back).
+
+A pattern with history gives each of its namespaces a ``Feed`` (frames in offset order,
+gaps filled from history, returning clients caught up); a pattern with presence puts its
+namespaces in the instance's ``Tracker``. Both read their state from the broker once,
+when the namespace is created, before its first client is admitted.
 """
 
 from __future__ import annotations
@@ -25,12 +30,19 @@ from .client import Client
 from .config import Settings
 from .counters import Counters
 from .errors import BrokerUnavailable, CloseCode, ConfigError
+from .feed import Feed, resync_frame
+from .history import History
 from .limits import ConnectionCaps
 from .namespace import Namespace
 from .pattern import call
 from .protocol import Limits, Welcome, encode, ws_text_frame
+from .recovery import Position, ResyncReason
 from .registry import OverCapacity, Registry
-from .relay import Kind, RelayMessage, decode_relay, encode_relay
+from .relay import Kind, RelayMessage, decode_relay, encode_relay, split_history
+from .tracker import Tracker
+
+#: ``read_history`` after this offset returns the position alone (no stream gets there).
+_TOP = 2**62
 
 if TYPE_CHECKING:
     from .interfaces import Exclude
@@ -64,6 +76,10 @@ class Hub:
         self._all_left: asyncio.Event | None = None  # set while closing every client
         self._client_ids = itertools.count(1)
         self._broker: Broker | None = None
+        self._tracker: Tracker | None = None
+        #: ``resync`` frames sent, by reason; returning clients, by result.
+        self.resyncs: dict[str, int] = {}
+        self.recoveries: dict[str, int] = {}
 
     def configure(self, settings: Settings) -> None:
         """Take the settings read at attach (app config merged in)."""
@@ -84,7 +100,15 @@ class Hub:
         settings = self.settings
         self._broker = create_broker(settings.broker, self._on_relay, self._on_restored,
                                      sharded=settings.redis_sharded)
+        self._tracker = Tracker(self._broker, self._announce, ttl=settings.presence_ttl,
+                                state_limit=settings.presence_state_limit)
         await self._broker.connect()
+
+    @property
+    def tracker(self) -> Tracker:
+        if self._tracker is None:
+            raise ConfigError("presence starts with the server (before_server_start)")
+        return self._tracker
 
     async def close_clients(self, code: int, reason: str, timeout: float) -> None:
         """Close every client, and wait at most ``timeout`` seconds for them to leave.
@@ -107,6 +131,8 @@ class Hub:
             self._all_left = None
 
     async def stop(self) -> None:
+        if self._tracker is not None:
+            await self._tracker.close()  # whoever is still here leaves everyone's presence now
         await self.registry.close()
         if self._broker is not None:
             await self._broker.disconnect()
@@ -148,34 +174,94 @@ class Hub:
 
     async def host(self, pattern: Pattern, path: str, params: dict[str, Any]) -> Namespace | None:
         """Get or create the namespace for ``path``; ``None`` when over capacity."""
-        existing = self.registry.get(path)
-        if existing is not None:
-            return existing
-        try:
-            namespace = await self.registry.get_or_create(
-                path, self.channel(path), lambda: Namespace(self, pattern, path, params))
-        except OverCapacity:
-            self.refused["over_capacity"] = self.refused.get("over_capacity", 0) + 1
-            logger.warning("namespace refused, instance at capacity path=%s", path)
-            return None
-        logger.debug("namespace hosted path=%s", path)
+        namespace = self.registry.get(path)
+        if namespace is None:
+            try:
+                namespace = await self.registry.get_or_create(
+                    path, self.channel(path), lambda: self._build(pattern, path, params))
+            except OverCapacity:
+                self.refused["over_capacity"] = self.refused.get("over_capacity", 0) + 1
+                logger.warning("namespace refused, instance at capacity path=%s", path)
+                return None
+            logger.debug("namespace hosted path=%s", path)
+        if namespace.ready is not None and not namespace.ready.done():
+            await asyncio.shield(namespace.ready)  # its state is still being read
         return namespace
 
-    def join(self, ns: Namespace, client: Client) -> None:
+    def _build(self, pattern: Pattern, path: str, params: dict[str, Any]) -> Namespace:
+        """A new namespace (its channel is subscribed); history and presence start here,
+        and read their state from the broker before the first client is admitted."""
+        namespace = Namespace(self, pattern, path, params)
+        if pattern.history is None and not pattern.presence:
+            return namespace
+        if pattern.history is not None:
+            history = pattern.history
+            channel = self.channel(path)
+
+            async def read(after: int) -> tuple[Position, list[tuple[int, bytes]]]:
+                return await self.broker.read_history(channel, after, history)
+
+            namespace.feed = Feed(read, namespace.deliver, path, self.resyncs)
+        if pattern.presence:
+            self.tracker.open(self.channel(path), namespace.deliver)
+        namespace.ready = asyncio.get_running_loop().create_task(self._prepare(namespace),
+                                                                  name=f"wsns-prepare {path}")
+        return namespace
+
+    async def _prepare(self, ns: Namespace) -> None:
+        if ns.feed is not None:
+            assert ns.pattern.history is not None
+            try:
+                position = await self.position(ns.pattern.history, ns.path)
+            except Exception as exc:
+                # The first frame heard will carry the epoch: clients that came back resync.
+                logger.warning("history position unreadable path=%s: %s", ns.path, exc)
+                position = Position(0, "")
+            ns.feed.start(position)
+        if ns.pattern.presence:
+            await self.tracker.load(self.channel(ns.path))
+
+    async def join(self, ns: Namespace, client: Client, since: int | None = None,
+                   epoch: str | None = None) -> None:
         """Admit ``client`` to ``ns``: welcome first, in the same step, so no broadcast can
-        precede the welcome."""
+        precede the welcome. In a history namespace a client that came back with ``since``
+        and ``epoch`` gets the frames it missed after its welcome (or a ``resync``)."""
+        if ns.feed is None:
+            client.write(self._welcome(ns, client))
+            ns.clients[client.id] = client
+        else:
+            plan = await ns.feed.admit(
+                client, since, epoch,
+                lambda position, recovered: self._welcome(ns, client, position, recovered),
+                lambda: ns.clients.__setitem__(client.id, client))
+            if plan is not None:
+                client.recovered = plan.recovered
+                result = "recovered" if plan.recovered else "resync"
+                self.recoveries[result] = self.recoveries.get(result, 0) + 1
+        if ns.pattern.presence:
+            self.tracker.join(self.channel(ns.path), client, client.public)
+
+    def _welcome(self, ns: Namespace, client: Client, position: Position | None = None,
+                 recovered: bool | None = None) -> bytes:
         s = self.settings
-        welcome = encode("welcome", Welcome(
+        welcome = Welcome(
             client_id=client.id, path=ns.path, params=ns.params, public=client.public,
             limits=Limits(s.max_frame_size, s.rate_limit, s.rate_burst),
             heartbeat_interval=self.heartbeat_interval,
-        ))
-        client.write(ws_text_frame(welcome))
-        ns.clients[client.id] = client
+        )
+        if position is not None:
+            welcome.position = position
+        if recovered is not None:
+            welcome.recovered = recovered
+        return ws_text_frame(encode("welcome", welcome))
 
     async def leave(self, ns: Namespace, client: Client) -> None:
         """A client's connection ended: forget it, tell the app, drop the namespace if empty."""
         ns.clients.pop(client.id, None)
+        if ns.feed is not None:
+            ns.feed.forget(client.id)
+        if ns.pattern.presence:
+            self.tracker.leave(self.channel(ns.path), client.id)
         self.connections.release(client.user)
         if self._all_left is not None and self.connections.total == 0:
             self._all_left.set()
@@ -190,6 +276,10 @@ class Hub:
     async def _drop(self, ns: Namespace) -> None:
         self.registry.drop(ns.path, self.channel(ns.path))
         self._retired.merge(ns.counters)
+        if ns.feed is not None:
+            await ns.feed.close()
+        if ns.pattern.presence:
+            await self.tracker.drop(self.channel(ns.path))  # the last leaves are written first
         logger.debug("namespace dropped path=%s", ns.path)
         for hook in ns.pattern.empty_hooks:
             try:
@@ -199,6 +289,20 @@ class Hub:
 
     # -- delivery -------------------------------------------------------------------------------
 
+    async def broadcast(self, pattern: Pattern, path: str, type: str, data: Any = None,
+                        exclude: Exclude = None, *, strict: bool = False,
+                        confirm: bool = False) -> Position | None:
+        """Send ``{type, data}`` to every client of ``path`` (canonical) on every instance
+        (see ``Namespace.broadcast`` for ``strict``, ``confirm`` and history)."""
+        if pattern.history is not None:
+            return await self._publish_numbered(pattern.history, path, type, data, exclude)
+        if not confirm:
+            self.publish(path, type, data, exclude, strict)
+        elif not await self.broker.publish_written(self.channel(path),
+                                                   self._deliver_here(path, type, data, exclude)):
+            raise BrokerUnavailable(f"broadcast to {path} was not written by the broker")
+        return None
+
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
                 strict: bool = False) -> None:
         """Encode once, write to local clients, relay the same bytes (``path`` canonical).
@@ -206,15 +310,41 @@ class Hub:
         A broker failure is counted and logged by the broker; with ``strict`` it also
         raises ``BrokerUnavailable`` (after the local clients got the frame).
         """
+        relayed = self.broker.publish(self.channel(path), self._deliver_here(path, type, data, exclude))
+        if strict and not relayed:
+            raise BrokerUnavailable(f"broadcast to {path} reached this instance only: no broker")
+
+    def _deliver_here(self, path: str, type: str, data: Any, exclude: Exclude) -> bytes:
+        """Encode once, write to this instance's clients of ``path``; the relay payload."""
         frame = ws_text_frame(encode(type, data))
         excluded = _client_ids(exclude)
         namespace = self.registry.get(path)
         if namespace is not None:
             namespace.deliver(frame, excluded)
-        relayed = self.broker.publish(self.channel(path), encode_relay(
-            RelayMessage(self.instance_id, Kind.FRAME, frame, excluded)))
-        if strict and not relayed:
-            raise BrokerUnavailable(f"broadcast to {path} reached this instance only: no broker")
+        return encode_relay(RelayMessage(self.instance_id, Kind.FRAME, frame, excluded))
+
+    async def _publish_numbered(self, history: History, path: str, type: str, data: Any,
+                                exclude: Exclude) -> Position:
+        """The broker numbers the frame, keeps it and publishes it; every instance, this one
+        included, delivers it when it comes back, in offset order (a local shortcut would
+        let a frame overtake one numbered earlier on another instance)."""
+        head = encode(type, data)[:-1]  # the closing brace comes after the offset
+        message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, _client_ids(exclude)))
+        return await self.broker.publish_numbered(self.channel(path), head, message, history)
+
+    async def position(self, history: History, path: str) -> Position:
+        """The last position of ``path``'s stream, from the broker (read it before a
+        snapshot: a client that connects with it gets every later frame)."""
+        return (await self.broker.read_history(self.channel(path), _TOP, history))[0]
+
+    async def presence(self, path: str) -> dict[str, Any]:
+        entries = await self.tracker.state(self.channel(path))
+        return {client_id: msgspec.json.decode(public) for client_id, public in entries.items()}
+
+    def _announce(self, channel: str, joins: list[tuple[str, bytes]], leaves: list[str]) -> None:
+        """Tell the other instances about a presence diff (best effort, like any publish)."""
+        self.broker.publish(channel, encode_relay(RelayMessage(
+            self.instance_id, Kind.PRESENCE, joins=tuple(joins), leaves=tuple(leaves))))
 
     async def remove_namespace(self, path: str, code: int = CloseCode.REMOVED,
                                reason: str = "namespace removed", *, everywhere: bool = True) -> None:
@@ -238,11 +368,14 @@ class Hub:
     def _on_relay(self, channel: str, payload: bytes) -> None:
         """A payload another instance (or this one) published on ``channel``."""
         try:
+            numbered = split_history(payload)
+            if numbered is not None:
+                offset, epoch, payload = numbered
             message = decode_relay(payload)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (ValueError, msgspec.DecodeError, msgspec.ValidationError):
             logger.warning("ignored an undecodable broker message channel=%s", channel)
             return
-        if message.origin == self.instance_id:
+        if numbered is None and message.origin == self.instance_id:
             return  # delivered locally when it was published
         path = channel[len(self.settings.channel_prefix):]
         namespace = self.registry.get(path)
@@ -250,18 +383,36 @@ class Hub:
             self.unhosted_payloads += 1
             return
         if message.kind is Kind.FRAME:
-            namespace.deliver(message.frame, message.exclude)
+            if numbered is None:
+                namespace.deliver(message.frame, message.exclude)
+                return
+            frame = ws_text_frame(b'%s,"offset":%d}' % (message.frame, offset))
+            if namespace.feed is not None:
+                namespace.feed.heard(offset, epoch, frame, message.exclude)
+            else:  # numbered by an instance whose pattern keeps history, this one does not
+                namespace.deliver(frame, message.exclude)
         elif message.kind is Kind.REMOVE:
             asyncio.get_running_loop().create_task(self._close_local(path, message.code, message.reason))
+        elif message.kind is Kind.PRESENCE:
+            self.tracker.heard(channel, message.joins, message.leaves)
 
     def _on_restored(self, channels: Iterable[str]) -> None:
-        """Clients may have missed messages while the broker was away: tell them."""
-        frame = ws_text_frame(encode("resync", {"reason": "broker reconnected"}))
+        """Clients may have missed messages while the broker was away: history namespaces
+        read what they missed; the others tell their clients to ``resync``."""
+        reason = ResyncReason.BROKER_LOST
+        frame = resync_frame(reason)
         prefix = len(self.settings.channel_prefix)
         for channel in channels:
             namespace = self.registry.get(channel[prefix:])
-            if namespace is not None:
+            if namespace is None:
+                continue
+            if namespace.feed is not None:
+                namespace.feed.restored()
+            else:
                 namespace.deliver(frame)
+                self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
+        if self._tracker is not None:
+            self._tracker.restored()
 
     # -- counters -------------------------------------------------------------------------------
 
@@ -289,6 +440,8 @@ class Hub:
                 "messages_out": counted.messages_out,
                 "dropped": counted.dropped,
                 "broker_payloads_unhosted": self.unhosted_payloads,
+                "resyncs": dict(self.resyncs),
+                "recoveries": dict(self.recoveries),
             },
             "namespaces": namespaces,
         }

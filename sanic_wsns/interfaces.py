@@ -1,7 +1,8 @@
 """The narrow interfaces the lower modules use, so none of them depends on the extension.
 
-A ``Namespace`` and a ``Pattern`` only ever publish to a path and remove a namespace: they
-take a ``Publisher`` (the ``Hub`` is one), not the whole ``WsNamespaces``.
+A ``Namespace`` and a ``Pattern`` only ever broadcast to a path, ask who is there, and
+remove a namespace: they take a ``Publisher`` (the ``Hub`` is one), not the whole
+``WsNamespaces``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 if TYPE_CHECKING:
     from .client import Client
+    from .pattern import Pattern
+    from .recovery import Position
 
 #: Clients (or client ids) a broadcast skips.
 Exclude: TypeAlias = "Client | str | Iterable[Client | str] | None"
@@ -19,9 +22,14 @@ Exclude: TypeAlias = "Client | str | Iterable[Client | str] | None"
 class Publisher(Protocol):
     """Broadcasts to a canonical namespace path and removes namespaces, on every instance."""
 
-    def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
-                strict: bool = False) -> None:
-        """Encode ``{type, data}`` once and send it to every client of ``path`` everywhere."""
+    async def broadcast(self, pattern: Pattern, path: str, type: str, data: Any = None,
+                        exclude: Exclude = None, *, strict: bool = False,
+                        confirm: bool = False) -> Position | None:
+        """Encode ``{type, data}`` once and send it to every client of ``path`` everywhere;
+        in a history namespace, its position once the broker numbered it."""
+
+    async def presence(self, path: str) -> dict[str, Any]:
+        """Who is in ``path``'s namespace, on every instance: client id → public identity."""
 
     async def remove_namespace(self, path: str, code: int, reason: str, *,
                                everywhere: bool = True) -> None:

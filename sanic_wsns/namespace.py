@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -10,8 +11,10 @@ from .errors import CloseCode
 
 if TYPE_CHECKING:
     from .client import Client
+    from .feed import Feed
     from .interfaces import Exclude, Publisher
     from .pattern import Pattern
+    from .recovery import Position
 
 
 class Namespace:
@@ -21,7 +24,8 @@ class Namespace:
     local half, used for both local broadcasts and frames relayed by the broker.
     """
 
-    __slots__ = ("path", "params", "pattern", "clients", "counters", "created_at", "_publisher")
+    __slots__ = ("path", "params", "pattern", "clients", "counters", "created_at", "feed",
+                 "ready", "_publisher")
 
     def __init__(self, publisher: Publisher, pattern: Pattern, path: str, params: dict[str, Any]):
         self.path = path
@@ -30,17 +34,33 @@ class Namespace:
         self.clients: dict[str, Client] = {}
         self.counters = Counters()
         self.created_at = time.time()
+        #: History namespaces: frames in offset order, gaps filled, clients caught up.
+        self.feed: Feed | None = None
+        #: History or presence namespaces: their state read from the broker (the first
+        #: client waits for it).
+        self.ready: asyncio.Future[None] | None = None
         self._publisher = publisher
 
     def __len__(self) -> int:
         return len(self.clients)
 
     async def broadcast(self, type: str, data: Any = None, *, exclude: Exclude = None,
-                        strict: bool = False) -> None:
+                        strict: bool = False, confirm: bool = False) -> Position | None:
         """Send ``{type, data}`` to every client of this namespace, on every instance,
-        except ``exclude`` (clients or client ids). A broker outage is counted and logged;
-        ``strict=True`` raises ``BrokerUnavailable`` for it instead."""
-        self._publisher.publish(self.path, type, data, exclude, strict)
+        except ``exclude`` (clients or client ids).
+
+        Without history it returns at once (``None``): a broker outage is counted and
+        logged, ``strict=True`` raises ``BrokerUnavailable`` for it instead, and
+        ``confirm=True`` waits until the broker wrote the frame (raising if it did not).
+        With history the broker numbers the frame first; it returns the frame's position
+        and raises ``BrokerUnavailable`` when no offset can be had (nobody got the frame).
+        """
+        return await self._publisher.broadcast(self.pattern, self.path, type, data, exclude,
+                                               strict=strict, confirm=confirm)
+
+    async def presence(self) -> dict[str, Any]:
+        """Who is in this namespace, on every instance: client id → public identity."""
+        return await self._publisher.presence(self.path)
 
     def deliver(self, frame: bytes, exclude: tuple[str, ...] = ()) -> None:
         """Write one ready frame to every local client not excluded.

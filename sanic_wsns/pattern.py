@@ -18,7 +18,9 @@ from .paths import PathTemplate
 from .protocol import PING, RESERVED_SERVER_TYPES
 
 if TYPE_CHECKING:
+    from .history import History
     from .interfaces import Exclude, Publisher
+    from .recovery import Position
 
 AnyCallable = Callable[..., Any]
 
@@ -66,9 +68,14 @@ class Handler:
 class Pattern:
     """Namespaces sharing one path template, e.g. ``/api/1/ws/bubblemap/<map_id:int>``."""
 
-    def __init__(self, publisher: Publisher, pattern: str, *, drop_when_empty: bool = True):
+    def __init__(self, publisher: Publisher, pattern: str, *, drop_when_empty: bool = True,
+                 history: History | None = None, presence: bool = False):
         self.template = PathTemplate(pattern)
         self.drop_when_empty = drop_when_empty
+        #: Kept frames and offsets (recovery), or ``None``: see ``History``.
+        self.history = history
+        #: Whether clients see who else is in the namespace (``presence_state``/``_diff``).
+        self.presence = presence
         self.handlers: dict[str, Handler] = {}
         self.authorizer: AnyCallable | None = None
         self.connect_hooks: list[AnyCallable] = []
@@ -127,10 +134,16 @@ class Pattern:
         return self.template.format(params)
 
     async def broadcast(self, params: Mapping[str, Any], type: str, data: Any = None, *,
-                        exclude: Exclude = None, strict: bool = False) -> None:
+                        exclude: Exclude = None, strict: bool = False,
+                        confirm: bool = False) -> Position | None:
         """Broadcast to the namespace for ``params`` on every instance, hosted here or not
-        (``strict``: see ``Namespace.broadcast``)."""
-        self._publisher.publish(self.path(params), type, data, exclude, strict)
+        (``strict``, ``confirm`` and the returned position: see ``Namespace.broadcast``)."""
+        return await self._publisher.broadcast(self, self.path(params), type, data, exclude,
+                                               strict=strict, confirm=confirm)
+
+    async def presence(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Who is in the namespace for ``params``, on every instance: client id → public."""
+        return await self._publisher.presence(self.path(params))
 
     def __repr__(self) -> str:
         return f"<Pattern {self.pattern}>"

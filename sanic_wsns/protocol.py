@@ -4,6 +4,10 @@ Every frame is a JSON object ``{"type": str, "data": any, "id"?: int}``. Server 
 are encoded once and wrapped once into a WebSocket text frame (``ws_text_frame``): a
 server never masks, and no extension is negotiated, so the very same bytes can be
 written to every client of a broadcast.
+
+v1.1 adds, without changing a v1 frame: a top-level ``offset`` on broadcasts in a history
+namespace (the broker numbers them: see recovery.py), ``position``/``recovered`` in the
+welcome, and the ``presence_state``/``presence_diff`` frames (presence.py).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Annotated, Any
 import msgspec
 
 from .errors import ErrorCode, InvalidMessage
+from .recovery import Position
 
 #: Types the server sends on its own; clients must not use them as message types.
-RESERVED_SERVER_TYPES = frozenset({"welcome", "reply", "error", "pong", "resync"})
+RESERVED_SERVER_TYPES = frozenset({"welcome", "reply", "error", "pong", "resync",
+                                   "presence_state", "presence_diff"})
 PING = "ping"
 
 
@@ -104,3 +110,7 @@ class Welcome(msgspec.Struct):
     limits: Limits
     heartbeat_interval: float
     protocol: int = 1
+    #: v1.1, history namespaces only: every frame with a larger offset will follow.
+    position: Position | msgspec.UnsetType = msgspec.UNSET
+    #: v1.1, only when the client asked with ``since``: whether the missed frames follow.
+    recovered: bool | msgspec.UnsetType = msgspec.UNSET

@@ -173,6 +173,17 @@ class Recovery:
     skip_through: int = 0
 
 
+def requested_position(since: str | None, epoch: str | None) -> tuple[int | None, str | None]:
+    """``since``/``epoch`` from an upgrade URL's query: ``(None, None)`` when the client did
+    not ask; an offset that is not a whole number ≥ 0 becomes ``-1``, which no plan accepts
+    (the client gets ``recovered: false`` and a ``resync``, not a refusal)."""
+    if since is None:
+        return None, None
+    if not (since.isascii() and since.isdigit()) or len(since) > 18:
+        return -1, epoch
+    return int(since), epoch
+
+
 def plan_recovery(since: int, epoch: str, position: Position, top: Position,
                   entries: Iterable[Entry]) -> Recovery:
     """What a client that saw everything up to ``since`` in ``epoch`` receives.

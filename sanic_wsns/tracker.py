@@ -70,12 +70,16 @@ class NamespacePresence:
         self.timer: asyncio.TimerHandle | None = None
         self.last_flush = -1e9
         self.stale = False  # the broker was away: re-read the whole state at the next tick
+        #: Diffs heard while the first read is in flight (``None`` once loaded).
+        self.early: list[tuple[list[tuple[str, bytes]], list[str]]] | None = None
 
-    def show(self, joins: Iterable[tuple[str, bytes]], leaves: Iterable[str]) -> None:
-        """Apply a diff to the mirror and show what changed to clients that have a state."""
+    def show(self, joins: Iterable[tuple[str, bytes]], leaves: Iterable[str],
+             waiting: Iterable[str] = ()) -> None:
+        """Apply a diff to the mirror and show what changed to the clients that have their
+        state already (not to ``self.waiting`` nor to ``waiting``, whose state comes next)."""
         changed = self.mirror.apply(joins, leaves)
         if changed:
-            self.deliver(ws_text_frame(encode_diff(changed)), tuple(self.waiting))
+            self.deliver(ws_text_frame(encode_diff(changed)), (*self.waiting, *waiting))
 
 
 class Tracker:
@@ -102,16 +106,27 @@ class Tracker:
 
     # -- namespaces -------------------------------------------------------------------------
 
-    async def host(self, channel: str, deliver: Deliver) -> None:
-        """Start tracking a namespace this instance now hosts (subscribed already)."""
+    def open(self, channel: str, deliver: Deliver) -> None:
+        """Start tracking a namespace this instance now hosts (subscribed already); diffs
+        heard before ``load`` wait for it."""
+        room = self._rooms[channel] = NamespacePresence(channel, PresenceMirror(), deliver)
+        room.early = []
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="wsns-presence")
+
+    async def load(self, channel: str) -> None:
+        """Read the namespace's presence once, then apply the diffs heard meanwhile: a
+        diff is idempotent on the mirror, so their order against the read is harmless."""
+        room = self._rooms[channel]
         try:
             entries = await self._store.presence_get(channel)
         except Exception as exc:
             logger.warning("presence read failed channel=%s: %s", channel, exc)
-            entries = {}
-        self._rooms[channel] = NamespacePresence(channel, PresenceMirror(entries), deliver)
-        if self._ticker is None:
-            self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="wsns-presence")
+            entries, room.stale = {}, True
+        room.mirror.replace(entries)
+        early, room.early = room.early or [], None
+        for joins, leaves in early:
+            room.mirror.apply(joins, leaves)
 
     async def drop(self, channel: str) -> None:
         """The namespace is no longer hosted here: write what is pending, then forget it."""
@@ -159,7 +174,11 @@ class Tracker:
     def heard(self, channel: str, joins: Iterable[tuple[str, bytes]], leaves: Iterable[str]) -> None:
         """Another instance announced a diff."""
         room = self._rooms.get(channel)
-        if room is not None:
+        if room is None:
+            return
+        if room.early is not None:
+            room.early.append((list(joins), list(leaves)))
+        else:
             room.show(joins, leaves)
 
     async def state(self, channel: str) -> Entries:
@@ -220,7 +239,7 @@ class Tracker:
         else:
             if joins or leaves:
                 self._announce(room.channel, joins, leaves)
-        room.show(joins, leaves)
+        room.show(joins, leaves, waiting)
         state = ws_text_frame(encode_state(room.mirror.entries, self.state_limit))
         for client in waiting.values():
             client.write(state)

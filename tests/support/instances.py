@@ -17,7 +17,7 @@ from sanic import Request
 from sanic.response import HTTPResponse, empty
 from websockets.asyncio.client import ClientConnection, connect
 
-from sanic_wsns import WsNamespaces
+from sanic_wsns import History, Identity, WsNamespaces
 from tests.support.servers import RunningServer, new_app, serve
 
 PATTERN = "/maps/<map_id:str>"
@@ -29,8 +29,8 @@ class Instance:
     wsns: WsNamespaces
     srv: RunningServer
 
-    def ws(self, map_id: str) -> str:
-        return self.srv.ws(f"/maps/{map_id}")
+    def ws(self, map_id: str, query: str = "") -> str:
+        return self.srv.ws(f"/maps/{map_id}" + (f"?{query}" if query else ""))
 
     @property
     def broker(self) -> dict[str, Any]:
@@ -41,13 +41,20 @@ class Instance:
         return self.wsns.stats()["totals"]
 
 
-def build(url: str, **settings: Any) -> WsNamespaces:
-    """An app with one pattern: ``edit`` broadcasts its data as ``edited`` to the map, and
-    ``POST /maps/<id>/edits`` does the same from plain HTTP (a REST handler)."""
+def build(url: str, *, history: History | bool = False, presence: bool = False,
+          **settings: Any) -> WsNamespaces:
+    """An app with one pattern (``history`` and ``presence`` as given): ``edit`` broadcasts
+    its data as ``edited`` to the map, and ``POST /maps/<id>/edits`` does the same from plain
+    HTTP (a REST handler). A client's public identity is ``{"name": ?name=}``."""
     app = new_app("wsns_redis")
     settings.setdefault("unsubscribe_linger", 0.1)
     wsns = WsNamespaces(app, broker=url, **settings)
-    maps = wsns.pattern(PATTERN)
+    maps = wsns.pattern(PATTERN, history=history, presence=presence)
+
+    @maps.authorize
+    def named(request: Request, map_id: str) -> Identity:
+        name = request.args.get("name", "anyone")
+        return Identity(name, {"name": name})
 
     @maps.on("edit")
     async def edit(ns: Any, client: Any, data: Any) -> None:
@@ -63,7 +70,8 @@ def build(url: str, **settings: Any) -> WsNamespaces:
 
 @asynccontextmanager
 async def instances(url: str, count: int = 2, **settings: Any) -> AsyncIterator[list[Instance]]:
-    """``count`` instances on one broker URL, stopped on exit; then no broker task is left."""
+    """``count`` instances on one broker URL (``settings`` as for ``build``), stopped on
+    exit; then no broker task is left."""
     already = asyncio.all_tasks()
     async with AsyncExitStack() as stack:
         started = []

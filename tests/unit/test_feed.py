@@ -85,7 +85,9 @@ def ns():
 
 
 def make_feed(ns, history, position=None):
-    return Feed(position or Position(0, "e"), history.read, ns.deliver, "/t")
+    feed = Feed(history.read, ns.deliver, "/t", {})
+    feed.start(position or Position(0, "e"))
+    return feed
 
 
 async def settle(feed):
@@ -221,3 +223,14 @@ async def test_a_client_that_leaves_before_catching_up_is_forgotten(ns):
     feed.heard(9, "e", live(9))
     feed.heard(10, "e", live(10))
     assert bob.offsets() == [] and "b" not in ns.clients
+
+
+async def test_frames_heard_before_the_position_is_known_wait_and_older_ones_are_dropped(ns):
+    feed = Feed(History(top=0).read, ns.deliver, "/t", {})
+    feed.heard(4, "e", live(4))
+    feed.heard(5, "e", live(5))
+    feed.start(Position(4, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    feed.heard(6, "e", live(6))
+    assert alice.offsets() == [6] and feed.position == Position(6, "e")

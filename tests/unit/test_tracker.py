@@ -57,7 +57,8 @@ class Instance:
     async def start(self):
         await self.broker.connect()
         await self.broker.subscribe(CHANNEL)
-        await self.tracker.host(CHANNEL, self.deliver)
+        self.tracker.open(CHANNEL, self.deliver)
+        await self.tracker.load(CHANNEL)
 
     def announce(self, channel, joins, leaves):
         self.broker.publish(channel, encode_relay(RelayMessage(
@@ -106,6 +107,7 @@ async def test_a_joining_client_gets_a_state_that_includes_itself(pair):
     ann = a.join("c1", "ann")
     await until(lambda: ann.of("presence_state"))
     assert ann.of("presence_state") == [{"c1": {"name": "ann"}}]
+    assert [f["type"] for f in ann.frames] == ["presence_state"]  # not its own join first
 
 
 async def test_clients_on_two_instances_see_each_other_once(pair):
@@ -127,6 +129,7 @@ async def test_a_crowd_joining_at_once_costs_a_few_diffs_not_one_per_join(pair):
     crowd = [a.join(f"c{n}", str(n)) for n in range(300)]
     await until(lambda: len(watcher.view()) == 301)
     assert all(len(c.view()) == 301 for c in crowd)
+    assert all(c.frames[0]["type"] == "presence_state" for c in crowd)
     assert len(watcher.of("presence_diff")) <= 5
     frames = sum(len(c.frames) for c in crowd)
     assert frames <= 2 * len(crowd)  # a state each, and at most a diff or so

@@ -38,7 +38,7 @@ async def test_redis_killed_mid_traffic_then_restarted_resubscribes_resyncs_and_
 
         redis_server.start()
         # Both instances re-subscribe by themselves and tell their clients to re-fetch.
-        assert (await until(alice, "resync"))["data"] == {"reason": "broker reconnected"}
+        assert (await until(alice, "resync"))["data"] == {"reason": "broker_lost"}
         assert (await until(bob, "resync"))["type"] == "resync"
         assert numsub(redis_server, CHANNEL) == 2
         assert a.broker["reconnects"] == b.broker["reconnects"] == 1
@@ -108,7 +108,7 @@ async def test_a_silent_pubsub_link_is_detected_probed_and_repaired_with_resync(
         # flow), re-subscribes, and tells its client it may have missed messages.
         with caplog.at_level(logging.WARNING, logger="sanic_wsns"):
             resync = await until(alice, "resync", timeout=10)
-        assert resync["data"] == {"reason": "broker reconnected"}
+        assert resync["data"] == {"reason": "broker_lost"}
         # B, A's new link, and A's frozen one, which Redis cannot know is gone.
         assert numsub(redis_server, CHANNEL) == 3
         assert a.broker["reconnects"] == 1 and a.broker["connected"]
