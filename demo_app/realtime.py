@@ -29,7 +29,9 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
     """Declare the map pattern; ``app_ctx.store`` and ``app_ctx.sessions`` are read per
     call because they only exist once the server has started. Every client is kept in
     ``app_ctx.session_clients`` while connected, so that signing out can close it."""
-    maps = wsns.pattern(MAP_PATTERN)
+    # History: a page that lost its connection catches up from the missed frames instead of
+    # re-fetching the map; presence: the page shows who else is on the map.
+    maps = wsns.pattern(MAP_PATTERN, history=True, presence=True)
 
     def store() -> Store:
         return app_ctx.store
@@ -55,6 +57,8 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
 
     @maps.on_connect
     async def send_snapshot(ns: Namespace, client: Client) -> None:
+        if client.recovered:  # the frames it missed follow its welcome: no re-fetch
+            return
         view = await store().view(ns.params["map_id"])
         if view is None:  # deleted between authorize and now
             raise NotFound("no such map")

@@ -27,7 +27,8 @@ export const DENIALS = {
  * The map's namespace. `handlers`: `view(view)` for a snapshot or a re-fetch (the frames
  * received meanwhile are replayed on top by `event`), `event({bubble} | {deleted})`,
  * `status(state, denial)` with a `STATUS` key and, when the map cannot be shown, why
- * (a `DENIALS` key, or another reason the client gave).
+ * (a `DENIALS` key, or another reason the client gave), `presence(members)` with who is on
+ * the map (client id → `{name}`).
  */
 export class MapConnection {
   constructor(mapId, handlers) {
@@ -38,7 +39,9 @@ export class MapConnection {
     this.recent = null;
     this.ns = connect(`/api/1/ws/bubblemap/${mapId}`);
     this.ns.on("state", (state, detail) => this.onState(state, detail));
-    this.ns.on("welcome", () => { this.recent = []; });
+    // A snapshot follows the welcome, unless the missed frames do (recovered: true).
+    this.ns.on("welcome", (welcome) => { this.recent = welcome?.recovered === true ? null : []; });
+    this.ns.on("presence", (members) => handlers.presence(members));
     this.ns.on("snapshot", (view) => this.view(view));
     this.ns.on("resync", () => this.refetch());
     this.ns.on("bubble-created", (bubble) => this.event({ bubble }));

@@ -8,6 +8,7 @@ import { $, toast, typingIn } from "./dom.js";
 import { Editor, PALETTE } from "./editor.js";
 import { MapHeader } from "./header.js";
 import { fieldsOf, UndoHistory } from "./history.js";
+import { renderPresence } from "./presence.js";
 
 const ZOOM_STEP = 1.25;
 
@@ -52,12 +53,14 @@ export class MapView {
       view: (view, recent) => this.applyView(view, recent),
       event: (event) => { this.state.apply(event); this.render(); },
       status: (state, denial) => this.setStatus(state, denial),
+      presence: (members) => renderPresence($("presence"), members, me?.name),
     });
   }
 
   close() {
     this.aborter.abort();
     this.connection.close();
+    $("presence").replaceChildren();
     this.editor.show(null);
   }
 

@@ -157,8 +157,7 @@ async def map_client(user: User, map_id: int) -> AsyncIterator[MapClient]:
                        open_timeout=TIMEOUT, close_timeout=1) as ws:
         welcome = await recv_json(ws)
         assert welcome["type"] == "welcome", welcome
-        snapshot = await recv_json(ws)
-        assert snapshot["type"] == "snapshot", snapshot
+        snapshot = await recv_type(ws, "snapshot")  # presence frames may come first
         yield MapClient(ws, welcome["data"], snapshot["data"])
 
 
