@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import sys
 from importlib import resources
 from typing import Any
 
@@ -22,7 +23,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json, raw
 
 from .admission import UNJUDGED, Admission, Refusal, admit
-from .broker import Broker, redact
+from .broker import Broker, parse_broker_url, redact
 from .config import Settings, load_settings
 from .connection import serve
 from .errors import CloseCode, ConfigError, Denied
@@ -78,6 +79,7 @@ class WsNamespaces:
         if self.settings.stats_url:
             app.add_route(self._stats_route, self.settings.stats_url, methods=["GET"],
                           name="wsns_stats")
+        app.register_listener(self._refuse_split_workers, "main_process_start")
         app.register_listener(self._start, "before_server_start")
         app.register_listener(self._close_clients, "before_server_stop")
         app.register_listener(self._stop, "after_server_stop")
@@ -260,6 +262,17 @@ class WsNamespaces:
 
     # -- listeners --------------------------------------------------------------------------
 
+    def _refuse_split_workers(self, app: Sanic) -> None:
+        """Sanic's main process, before it starts the workers (``--workers N``, ``--fast``,
+        ``app.run(workers=N)``): each worker is a process of its own, and ``memory://`` joins
+        nothing across processes, so clients on different workers would silently miss each
+        other's broadcasts. Refuse to start, with the fix in one line."""
+        workers = app.state.workers
+        if workers > 1 and parse_broker_url(self.settings.broker).backend == "memory":
+            sys.exit(f"sanic-wsns: {workers} workers cannot share the memory:// broker (each worker "
+                     f"would see only its own clients); set a Redis broker, e.g. "
+                     f"SANIC_WSNS_BROKER=redis://127.0.0.1:6379/0, or run one worker.")
+
     async def _start(self, app: Sanic) -> None:
         hub = self.hub
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
@@ -269,11 +282,6 @@ class WsNamespaces:
         if interval:
             self._keepalive = KeepaliveSweep(interval, timeout or math.inf, hub.clients)
             self._keepalive.start()
-        if app.state.workers > 1 and hub.broker.scheme == "memory":
-            logger.error(
-                "sanic-wsns: %d workers with the memory:// broker split every namespace per "
-                "worker; clients on different workers will NOT see each other's messages. "
-                "Use a redis:// broker (WSNS_BROKER) or a single worker.", app.state.workers)
         logger.info("sanic-wsns started instance=%s broker=%s patterns=%s", hub.instance_id,
                     redact(self.settings.broker), [p.pattern for p in self.patterns])
 
