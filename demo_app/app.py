@@ -20,7 +20,7 @@ from sanic.response import HTTPResponse, file, text
 
 from sanic_wsns import ConfigError, NotFound, Unauthorized, WsNamespaces, WsnsError
 
-from . import api, guards
+from . import api, environment, guards
 from .accounts import hash_password, name_key
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
 from .models import Password
@@ -39,10 +39,16 @@ _names = itertools.count()
 MAX_REQUEST_BODY = 64 * 1024
 
 
-def create_app(db_path: str | Path, broker: str = "memory://", secret: str | None = None,
-               admins: Iterable[str] = (), *, admin_password: str | None = None,
-               limits: Limits = DEFAULT_LIMITS, name: str | None = None) -> Sanic:
+def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
+               secret: str | None = None, admins: Iterable[str] | None = None,
+               admin_password: str | None = None, limits: Limits = DEFAULT_LIMITS,
+               name: str | None = None) -> Sanic:
     """A bubblemap app on the SQLite file ``db_path`` (created if missing).
+
+    What is not given comes from the environment (``BUBBLEMAP_DB``, ``_BROKER``,
+    ``_SECRET``, ``_ADMINS``, ``_ADMIN_PASSWORD``), so that Sanic's CLI can call it bare:
+    ``sanic demo_app.app:create_app --factory --workers 2`` (keyword-only: the CLI first
+    tries to pass its parsed arguments, and falls back to no argument).
 
     ``secret`` signs session cookies; without it the one kept in the database is used, so
     every instance sharing the file accepts the same cookies. ``admins`` may open
@@ -50,7 +56,11 @@ def create_app(db_path: str | Path, broker: str = "memory://", secret: str | Non
     ``admin_password``, so nobody can register an admin's name first. Each call gets a
     unique app name unless ``name`` is given.
     """
-    admins = list(admins)
+    db_path = environment.db() if db_path is None else db_path
+    broker = environment.broker() if broker is None else broker
+    secret = environment.env("SECRET") if secret is None else secret
+    admins = environment.admins() if admins is None else list(admins)
+    admin_password = environment.env("ADMIN_PASSWORD") if admin_password is None else admin_password
     if admins:
         check_admin_password(admin_password)
     serial = next(_names)

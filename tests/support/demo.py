@@ -105,7 +105,7 @@ def demo_app(db: Path, broker: str = "memory://", **options: Any) -> Sanic:
     Sanic.test_mode = True
     if options.get("admins"):
         options.setdefault("admin_password", PASSWORD)
-    return create_app(db, broker=broker, **options)
+    return create_app(db_path=db, broker=broker, **options)
 
 
 @asynccontextmanager

@@ -1,0 +1,23 @@
+"""bubblemap's settings from the environment (``BUBBLEMAP_*``): the defaults of
+``python -m demo_app``'s options, and what ``create_app()`` uses when Sanic's CLI calls it
+with no arguments (``sanic demo_app.app:create_app --factory --workers 2``)."""
+
+from __future__ import annotations
+
+import os
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"BUBBLEMAP_{name}", default)
+
+
+def db() -> str:
+    return env("DB", "bubblemap.db") or "bubblemap.db"
+
+
+def broker() -> str:
+    return env("BROKER", "memory://") or "memory://"
+
+
+def admins() -> list[str]:
+    return [a.strip() for a in (env("ADMINS", "") or "").split(",") if a.strip()]

@@ -1,0 +1,81 @@
+"""bubblemap under several Sanic workers: refused on memory://, one deployment on Redis,
+started by ``python -m demo_app --workers 2`` or by Sanic's own CLI with the factory."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from e2e.server_process import ServerProcess
+from tests.support.demo import PASSWORD, map_client, sign_in
+from tests.support.servers import wait_for
+
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class Served:
+    """What the demo helpers need of a server: its base URLs."""
+
+    process: ServerProcess
+
+    @property
+    def http(self) -> str:
+        return self.process.url
+
+    def ws(self, path: str) -> str:
+        return f"ws://127.0.0.1:{self.process.port}{path}"
+
+
+def test_several_workers_on_the_memory_broker_exit_2_naming_the_broker(tmp_path: Path):
+    run = subprocess.run([sys.executable, "-m", "demo_app", "--workers", "2", "--db", str(tmp_path / "x.db")],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert "--workers 2 needs a Redis broker" in run.stderr and "memory://" in run.stderr
+
+
+@pytest.mark.parametrize("how", ["python -m demo_app", "sanic --factory"])
+async def test_two_workers_on_redis_are_one_deployment(how: str, redis_server, tmp_path: Path):
+    """Twenty pages of one map land on both workers (the kernel spreads connections over the
+    workers' sockets: all twenty on one has odds of 2 in a million); a change made through
+    one reaches all of them."""
+    db = str(tmp_path / "shared.db")
+    if how == "python -m demo_app":
+        argv = [sys.executable, "-m", "demo_app", "--port", "{port}", "--workers", "2",
+                "--broker", redis_server.url, "--db", db]
+        env = {}
+    else:
+        argv = [sys.executable, "-m", "sanic", "demo_app.app:create_app", "--factory", "--workers", "2",
+                "--host", "127.0.0.1", "--port", "{port}", "--no-motd"]
+        env = {"BUBBLEMAP_BROKER": redis_server.url, "BUBBLEMAP_DB": db}
+    process = ServerProcess(argv, ready_path="/api/1/session", env=env, name="bubblemap-workers")
+    already = process.log_path.stat().st_size if process.log_path.exists() else 0  # logs append
+    process.start(timeout=START_TIMEOUT)
+    try:
+        # The first worker answers before the second listens: wait for both.
+        await wait_for(lambda: process.log_path.read_bytes()[already:].count(b"Worker ready") >= 2,
+                       timeout=START_TIMEOUT)
+        server = Served(process)
+        ann = await sign_in(server, "ann", PASSWORD)
+        map_id = (await ann.call("POST", "/api/1/maps", {"title": "split?"})).data["id"]
+        async with map_client(ann, map_id) as writer:
+            reader = await sign_in(server, "reader", PASSWORD)
+            readers = [map_client(reader, map_id) for _ in range(20)]
+            opened = [await r.__aenter__() for r in readers]
+            try:
+                workers = {r.welcome["client_id"].rsplit("-", 1)[0] for r in [writer, *opened]}
+                assert len(workers) == 2, "every page landed on one worker"
+                bubble = {"x": 1, "y": 1, "text": "to everyone", "color": "#000000"}
+                created = await writer.request("bubble-create", bubble)
+                got = await asyncio.gather(*(r.next("bubble-created") for r in opened))
+                assert all(g["id"] == created["data"]["id"] for g in got)
+            finally:
+                for r in readers:
+                    await r.__aexit__(None, None, None)
+    finally:
+        process.stop()
