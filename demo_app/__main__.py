@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=int(env("BUBBLEMAP_WORKERS", "1")),
                         help="Sanic worker processes; more than one needs a redis:// broker "
                              "(BUBBLEMAP_WORKERS; default %(default)s)")
+    parser.add_argument("--metrics", action="store_true", default=environment.metrics(),
+                        help="serve Prometheus metrics at /metrics (BUBBLEMAP_METRICS=1)")
     parser.add_argument("--debug", action="store_true", help="Sanic debug mode")
     return parser.parse_args(argv)
 
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
               f"clients to itself", file=sys.stderr)
         raise SystemExit(2)
     build = partial(create_app, db_path=args.db, broker=args.broker, secret=args.secret, admins=args.admins,
-                    admin_password=admin_password)
+                    admin_password=admin_password, metrics=args.metrics)
     if args.workers == 1:  # one process: what a kill -9 stops entirely
         app = build()
         app.config.MOTD = False

@@ -32,6 +32,7 @@ from .throttle import Throttle, TooManyRequests
 
 STATIC = Path(__file__).parent / "static"
 ADMIN_STATS_URL = "/admin/wsns/stats"
+METRICS_URL = "/metrics"
 
 _STATUS = {"unauthorized": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
            "invalid_data": 400, "unsupported_media_type": 415, "rate_limited": 429}
@@ -42,11 +43,11 @@ MAX_REQUEST_BODY = 64 * 1024
 def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
                secret: str | None = None, admins: Iterable[str] | None = None,
                admin_password: str | None = None, limits: Limits = DEFAULT_LIMITS,
-               name: str | None = None) -> Sanic:
+               metrics: bool | None = None, name: str | None = None) -> Sanic:
     """A bubblemap app on the SQLite file ``db_path`` (created if missing).
 
     What is not given comes from the environment (``BUBBLEMAP_DB``, ``_BROKER``,
-    ``_SECRET``, ``_ADMINS``, ``_ADMIN_PASSWORD``), so that Sanic's CLI can call it bare:
+    ``_SECRET``, ``_ADMINS``, ``_ADMIN_PASSWORD``, ``_METRICS``), so that Sanic's CLI can call it bare:
     ``sanic demo_app.app:create_app --factory --workers 2`` (keyword-only: the CLI first
     tries to pass its parsed arguments, and falls back to no argument).
 
@@ -61,6 +62,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     secret = environment.env("SECRET") if secret is None else secret
     admins = environment.admins() if admins is None else list(admins)
     admin_password = environment.env("ADMIN_PASSWORD") if admin_password is None else admin_password
+    metrics = environment.metrics() if metrics is None else metrics
     if admins:
         check_admin_password(admin_password)
     serial = next(_names)
@@ -73,7 +75,8 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     app.ctx.admins = frozenset(name_key(a) for a in admins)
     # SANIC_WSNS_MAX_CONNECTIONS_PER_IDENTITY, when set, wins over the demo's limit.
     app.config.setdefault("WSNS_MAX_CONNECTIONS_PER_IDENTITY", limits.connections_per_user)
-    app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL)
+    app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL,
+                                       metrics_url=METRICS_URL if metrics else "")
     bubbles = limits.bubbles_per_map
     app.ctx.store = Store(db_path, members_per_map=limits.members_per_map,
                           bubbles_per_map=bubbles if bubbles is not None

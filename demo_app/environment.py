@@ -19,5 +19,9 @@ def broker() -> str:
     return env("BROKER", "memory://") or "memory://"
 
 
+def metrics() -> bool:
+    return (env("METRICS", "") or "").lower() in ("1", "true", "yes")
+
+
 def admins() -> list[str]:
     return [a.strip() for a in (env("ADMINS", "") or "").split(",") if a.strip()]

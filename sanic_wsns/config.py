@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, kw_only=True):
     client_url: str = "/wsns/client.js"
     #: Opt-in JSON stats route (guarded by ``@wsns.authorize_stats``); empty to disable.
     stats_url: str = ""
+    #: Opt-in Prometheus metrics route (needs the ``metrics`` extra: prometheus_client);
+    #: empty to disable. Not guarded: serve it where only Prometheus reaches it.
+    metrics_url: str = ""
     #: Use sharded pub/sub (SSUBSCRIBE/SPUBLISH) with a Redis broker.
     redis_sharded: bool = False
     #: Seconds granted to clients to close when the server stops.

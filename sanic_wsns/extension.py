@@ -31,6 +31,8 @@ from .history import History
 from .hub import Hub
 from .interfaces import Exclude
 from .keepalive import KeepaliveSweep
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import Metrics, prepare_multiprocess
 from .namespace import Namespace
 from .pattern import AnyCallable, Pattern, call
 from .recovery import Position
@@ -54,6 +56,7 @@ class WsNamespaces:
         self.hub = Hub(load_settings({}, settings))
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None
+        self._metrics: Metrics | None = None
         self._app: Sanic | None = None
         if app is not None:
             self.attach(app)
@@ -79,6 +82,11 @@ class WsNamespaces:
         if self.settings.stats_url:
             app.add_route(self._stats_route, self.settings.stats_url, methods=["GET"],
                           name="wsns_stats")
+        if self.settings.metrics_url:
+            _require_prometheus_client()
+            app.add_route(self._metrics_route, self.settings.metrics_url, methods=["GET"],
+                          name="wsns_metrics")
+            app.register_listener(self._share_metrics, "main_process_start")
         app.register_listener(self._refuse_split_workers, "main_process_start")
         app.register_listener(self._start, "before_server_start")
         app.register_listener(self._close_clients, "before_server_stop")
@@ -262,6 +270,16 @@ class WsNamespaces:
 
     # -- listeners --------------------------------------------------------------------------
 
+    def _share_metrics(self, app: Sanic) -> None:
+        """Sanic's main process: several workers count into one shared, wiped folder."""
+        if app.state.workers > 1:
+            prepare_multiprocess()
+
+    async def _metrics_route(self, request: Request) -> HTTPResponse:
+        if self._metrics is None:
+            return HTTPResponse("metrics start with the server\n", status=503)
+        return raw(self._metrics.render(), content_type=METRICS_CONTENT_TYPE)
+
     def _refuse_split_workers(self, app: Sanic) -> None:
         """Sanic's main process, before it starts the workers (``--workers N``, ``--fast``,
         ``app.run(workers=N)``): each worker is a process of its own, and ``memory://`` joins
@@ -279,6 +297,9 @@ class WsNamespaces:
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
         hub.heartbeat_interval = float(interval or 0)
         await hub.start()
+        if self.settings.metrics_url:
+            self._metrics = hub.metrics = Metrics(hub.snapshot)
+            self._metrics.start()
         if interval:
             self._keepalive = KeepaliveSweep(interval, timeout or math.inf, hub.clients)
             self._keepalive.start()
@@ -293,6 +314,16 @@ class WsNamespaces:
 
     async def _stop(self, app: Sanic) -> None:
         await self.hub.stop()
+        if self._metrics is not None:
+            await self._metrics.stop()
+            self._metrics = self.hub.metrics = None
+
+
+def _require_prometheus_client() -> None:
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        raise ConfigError("metrics_url needs prometheus_client: pip install 'sanic-wsns[metrics]'") from None
 
 
 __all__ = ["WsNamespaces", "Settings"]

@@ -19,6 +19,7 @@ import asyncio
 import itertools
 import logging
 import secrets
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from .errors import BrokerUnavailable, CloseCode, ConfigError
 from .feed import Feed, resync_frame
 from .history import History
 from .limits import ConnectionCaps
+from .metrics import Metrics, Snapshot
 from .namespace import Namespace
 from .pattern import call
 from .protocol import Limits, Welcome, encode, ws_text_frame
@@ -69,14 +71,18 @@ class Hub:
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
         self.accepted = 0
         self.refused: dict[str, int] = {}
+        self.refused_codes: dict[int, int] = {}
         #: Broker payloads for a channel no namespace is hosted on here (a lingering
         #: subscription, or one being released): the bench watches this one.
         self.unhosted_payloads = 0
-        self._retired = Counters()
+        #: Counts of namespaces no longer hosted, by pattern.
+        self._retired: dict[str, Counters] = {}
         self._all_left: asyncio.Event | None = None  # set while closing every client
         self._client_ids = itertools.count(1)
         self._broker: Broker | None = None
         self._tracker: Tracker | None = None
+        #: Set by the extension when ``metrics_url`` is on: latencies are observed into it.
+        self.metrics: Metrics | None = None
         #: ``resync`` frames sent, by reason; returning clients, by result.
         self.resyncs: dict[str, int] = {}
         self.recoveries: dict[str, int] = {}
@@ -143,8 +149,9 @@ class Hub:
     # -- admission and hosting ----------------------------------------------------------------
 
     def refuse(self, refusal: Refusal) -> None:
-        """Count one refused connection under its name."""
+        """Count one refused connection under its name (and its close code, for metrics)."""
         self.refused[refusal.name] = self.refused.get(refusal.name, 0) + 1
+        self.refused_codes[refusal.code] = self.refused_codes.get(refusal.code, 0) + 1
 
     def claim(self, identity: Any) -> Refusal | None:
         """Count a connection that passed admission against the caps, or say why not.
@@ -180,7 +187,7 @@ class Hub:
                 namespace = await self.registry.get_or_create(
                     path, self.channel(path), lambda: self._build(pattern, path, params))
             except OverCapacity:
-                self.refused["over_capacity"] = self.refused.get("over_capacity", 0) + 1
+                self.refuse(Refusal(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance"))
                 logger.warning("namespace refused, instance at capacity path=%s", path)
                 return None
             logger.debug("namespace hosted path=%s", path)
@@ -275,7 +282,7 @@ class Hub:
 
     async def _drop(self, ns: Namespace) -> None:
         self.registry.drop(ns.path, self.channel(ns.path))
-        self._retired.merge(ns.counters)
+        self._retired.setdefault(ns.pattern.pattern, Counters()).merge(ns.counters)
         if ns.feed is not None:
             await ns.feed.close()
         if ns.pattern.presence:
@@ -316,12 +323,16 @@ class Hub:
 
     def _deliver_here(self, path: str, type: str, data: Any, exclude: Exclude) -> bytes:
         """Encode once, write to this instance's clients of ``path``; the relay payload."""
+        metrics = self.metrics
+        started = time.time() if metrics is not None else 0.0
         frame = ws_text_frame(encode(type, data))
         excluded = _client_ids(exclude)
         namespace = self.registry.get(path)
         if namespace is not None:
             namespace.deliver(frame, excluded)
-        return encode_relay(RelayMessage(self.instance_id, Kind.FRAME, frame, excluded))
+        if metrics is not None:
+            metrics.broadcast_seconds.observe(time.time() - started)
+        return encode_relay(RelayMessage(self.instance_id, Kind.FRAME, frame, excluded, sent_at=started))
 
     async def _publish_numbered(self, history: History, path: str, type: str, data: Any,
                                 exclude: Exclude) -> Position:
@@ -329,8 +340,13 @@ class Hub:
         included, delivers it when it comes back, in offset order (a local shortcut would
         let a frame overtake one numbered earlier on another instance)."""
         head = encode(type, data)[:-1]  # the closing brace comes after the offset
-        message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, _client_ids(exclude)))
-        return await self.broker.publish_numbered(self.channel(path), head, message, history)
+        started = time.time()
+        message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, _client_ids(exclude),
+                                            sent_at=started if self.metrics else 0.0))
+        position = await self.broker.publish_numbered(self.channel(path), head, message, history)
+        if self.metrics is not None:
+            self.metrics.broadcast_seconds.observe(time.time() - started)
+        return position
 
     async def position(self, history: History, path: str) -> Position:
         """The last position of ``path``'s stream, from the broker (read it before a
@@ -383,6 +399,8 @@ class Hub:
             self.unhosted_payloads += 1
             return
         if message.kind is Kind.FRAME:
+            if message.sent_at and self.metrics is not None and message.origin != self.instance_id:
+                self.metrics.pubsub_lag_seconds.observe(max(0.0, time.time() - message.sent_at))
             if numbered is None:
                 namespace.deliver(message.frame, message.exclude)
                 return
@@ -420,9 +438,8 @@ class Hub:
         """Instance id, broker health, totals and per-namespace counters."""
         namespaces = {ns.path: ns.stats() for ns in self.registry}
         counted = Counters()
-        counted.merge(self._retired)
-        for ns in self.registry:
-            counted.merge(ns.counters)
+        for by_pattern in self._counters_by_pattern().values():
+            counted.merge(by_pattern)
         broker = self._broker.stats() if self._broker else {"connected": False}
         return {
             "instance": self.instance_id,
@@ -445,6 +462,40 @@ class Hub:
             },
             "namespaces": namespaces,
         }
+
+
+    def _counters_by_pattern(self) -> dict[str, Counters]:
+        """Message counts since start, live and dropped namespaces together, by pattern."""
+        totals = {pattern: Counters() for pattern in self._retired}
+        for pattern, retired in self._retired.items():
+            totals[pattern].merge(retired)
+        for ns in self.registry:
+            totals.setdefault(ns.pattern.pattern, Counters()).merge(ns.counters)
+        return totals
+
+    def snapshot(self) -> Snapshot:
+        """What the metrics export (``metrics.py``): bounded labels, never a resource id."""
+        connections: dict[str, int] = {}
+        namespaces: dict[str, int] = {}
+        for ns in self.registry:
+            pattern = ns.pattern.pattern
+            namespaces[pattern] = namespaces.get(pattern, 0) + 1
+            connections[pattern] = connections.get(pattern, 0) + len(ns.clients)
+        counted = self._counters_by_pattern()
+        return Snapshot(
+            connections=connections, namespaces=namespaces,
+            received={p: c.messages_in for p, c in counted.items()},
+            sent={p: c.messages_out for p, c in counted.items()},
+            refusals={str(code): n for code, n in self.refused_codes.items()},
+            resyncs=dict(self.resyncs), recoveries=dict(self.recoveries),
+            slow_consumer_closes=sum(c.dropped.get("slow_consumer", 0) for c in counted.values()),
+            presence_members=self._tracker.members_by(self._pattern_of_channel) if self._tracker else {},
+            broker_up=bool(self._broker and self._broker.connected),
+        )
+
+    def _pattern_of_channel(self, channel: str) -> str | None:
+        namespace = self.registry.get(channel[len(self.settings.channel_prefix):])
+        return None if namespace is None else namespace.pattern.pattern
 
 
 def _client_ids(exclude: Exclude) -> tuple[str, ...]:

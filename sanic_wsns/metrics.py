@@ -15,6 +15,7 @@ Labels are bounded: a pattern, a close code, a reason, a result; never a resourc
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: Seconds between a worker's syncs of its counts into the shared files.
+SYNC_INTERVAL = 1.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 #: Seconds: from a broadcast call to its frame in local sockets, and from a publish on one
@@ -102,8 +105,29 @@ class Metrics:
         self.pubsub_lag_seconds = Histogram("wsns_pubsub_lag_seconds", "From a publish on one instance "
                                             "to its delivery on another.", buckets=LATENCY_BUCKETS, **reg)
         self._last: dict[tuple[str, str], int] = {}
+        self._syncing: asyncio.Task[None] | None = None
         if self.multiprocess:
             self._clear_dead_workers()
+
+    def start(self) -> None:
+        """Under several workers a scrape reaches one of them and reads every worker's
+        files: each worker writes its counts there once a second. One process needs no
+        task: a scrape syncs it first."""
+        if self.multiprocess:
+            self._syncing = asyncio.get_running_loop().create_task(self._sync_forever(),
+                                                                   name="wsns-metrics")
+
+    async def _sync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SYNC_INTERVAL)
+            self.sync()
+
+    async def stop(self) -> None:
+        if self._syncing is not None:
+            self._syncing.cancel()
+            await asyncio.gather(self._syncing, return_exceptions=True)
+            self._syncing = None
+        self.close()
 
     def sync(self) -> None:
         """Bring the metrics up to the core's counts (called about once a second)."""

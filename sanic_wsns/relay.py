@@ -28,6 +28,8 @@ class RelayMessage(msgspec.Struct, array_like=True, frozen=True):
     reason: str = ""
     joins: tuple[tuple[str, bytes], ...] = ()
     leaves: tuple[str, ...] = ()
+    #: Wall-clock time of the publish, when the publisher measures pub/sub lag (metrics on).
+    sent_at: float = 0.0
 
 
 _encode = msgspec.msgpack.Encoder().encode

@@ -100,9 +100,15 @@ class Tracker:
         """Refresh and sweep period: an entry is refreshed about three times per ttl."""
         return self.ttl / 3
 
-    def members(self) -> int:
-        """Entries across every mirror of this instance (the ``wsns_presence_members`` gauge)."""
-        return sum(len(room.mirror) for room in self._rooms.values())
+    def members_by(self, label: Callable[[str], str | None]) -> dict[str, int]:
+        """Entries in this instance's mirrors, summed by ``label(channel)`` (a pattern: the
+        ``wsns_presence_members`` gauge)."""
+        counts: dict[str, int] = {}
+        for channel, room in self._rooms.items():
+            key = label(channel)
+            if key is not None:
+                counts[key] = counts.get(key, 0) + len(room.mirror)
+        return counts
 
     # -- namespaces -------------------------------------------------------------------------
 

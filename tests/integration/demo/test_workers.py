@@ -79,3 +79,21 @@ async def test_two_workers_on_redis_are_one_deployment(how: str, redis_server, t
                     await r.__aexit__(None, None, None)
     finally:
         process.stop()
+
+
+async def test_the_demo_serves_metrics_when_asked(tmp_path: Path):
+    """``--metrics``: Prometheus text at /metrics, with the map pattern as label."""
+    process = ServerProcess([sys.executable, "-m", "demo_app", "--port", "{port}", "--metrics",
+                             "--db", str(tmp_path / "m.db")], ready_path="/api/1/session",
+                            name="bubblemap-metrics")
+    process.start(timeout=START_TIMEOUT)
+    try:
+        server = Served(process)
+        ann = await sign_in(server, "ann", PASSWORD)
+        map_id = (await ann.call("POST", "/api/1/maps", {"title": "counted"})).data["id"]
+        async with map_client(ann, map_id):
+            metrics = await ann.call("GET", "/metrics")
+            assert metrics.status == 200
+            assert b'wsns_connections{pattern="/api/1/ws/bubblemap/<map_id:int>"} 1.0' in metrics.body
+    finally:
+        process.stop()
