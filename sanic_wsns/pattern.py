@@ -7,7 +7,6 @@ module); the live ``Namespace`` objects are created from it per resource.
 from __future__ import annotations
 
 import inspect
-import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ import msgspec
 from .errors import ConfigError
 from .paths import PathTemplate
 from .protocol import PING, RESERVED_SERVER_TYPES
+from .signatures import check_authorizer, check_handler, check_hook
 
 if TYPE_CHECKING:
     from .history import History
@@ -53,15 +53,9 @@ class Handler:
 
     __slots__ = ("fn", "takes_data", "decode")
 
-    def __init__(self, fn: AnyCallable):
-        params = list(inspect.signature(fn).parameters.values())
-        if len(params) not in (2, 3):
-            raise ConfigError(f"handler {fn.__qualname__} must take (ns, client) or (ns, client, data)")
+    def __init__(self, fn: AnyCallable, type: str):
         self.fn = fn
-        self.takes_data = len(params) == 3
-        data_type: Any = Any
-        if self.takes_data:
-            data_type = typing.get_type_hints(fn).get(params[2].name, Any)
+        self.takes_data, data_type = check_handler(fn, type)
         self.decode = msgspec.json.Decoder(data_type).decode
 
 
@@ -94,21 +88,25 @@ class Pattern:
         Return the client's identity (or an ``Identity``); raise ``Unauthorized``,
         ``Forbidden`` or ``NotFound`` to refuse: the client is closed with 4401/4403/4404
         and no namespace is created."""
+        check_authorizer(fn, self.pattern, self.template.names)
         self.authorizer = fn
         return fn
 
     def on_connect(self, fn: AnyCallable) -> AnyCallable:
         """``fn(ns, client)`` after ``welcome``; raising ``Denied`` closes with its code."""
+        check_hook(fn, "on_connect", ("ns", "client"))
         self.connect_hooks.append(fn)
         return fn
 
     def on_disconnect(self, fn: AnyCallable) -> AnyCallable:
         """``fn(ns, client)`` after the client left (it no longer counts in ``ns``)."""
+        check_hook(fn, "on_disconnect", ("ns", "client"))
         self.disconnect_hooks.append(fn)
         return fn
 
     def on_empty(self, fn: AnyCallable) -> AnyCallable:
         """``fn(ns)`` when the last client left and the namespace is dropped."""
+        check_hook(fn, "on_empty", ("ns",))
         self.empty_hooks.append(fn)
         return fn
 
@@ -122,7 +120,7 @@ class Pattern:
             raise ConfigError(f"{self.pattern} already has a handler for {type!r}")
 
         def register(fn: AnyCallable) -> AnyCallable:
-            self.handlers[type] = Handler(fn)
+            self.handlers[type] = Handler(fn, type)
             return fn
 
         return register
