@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 from sanic import Request, Sanic
+from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, json, raw
 
 from .admission import UNJUDGED, Admission, Refusal, admit
@@ -31,6 +32,7 @@ from .history import History
 from .hub import Hub
 from .interfaces import Exclude
 from .keepalive import KeepaliveSweep
+from .logs import redact_upgrade_queries
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics, prepare_multiprocess
 from .namespace import Namespace
@@ -39,6 +41,9 @@ from .recovery import Position
 from .registry import OverCapacity, Registry
 
 logger = logging.getLogger("sanic_wsns")
+
+#: Distinct unmatched upgrade paths logged (a scan of random paths logs this many, then stops).
+UNMATCHED_LOGGED = 100
 
 
 class WsNamespaces:
@@ -57,6 +62,8 @@ class WsNamespaces:
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None
         self._metrics: Metrics | None = None
+        self._bad_path_prefixes: set[str] = set()
+        self._unmatched: set[str] = set()
         self._app: Sanic | None = None
         if app is not None:
             self.attach(app)
@@ -72,11 +79,13 @@ class WsNamespaces:
         for pattern in self._default_history:
             pattern.history = self._settings_history()
         app.ctx.wsns = self
+        redact_upgrade_queries()  # a token in an upgrade URL never reaches the access log
         # Routes are added now, not lazily: a WebSocket route added after Sanic picked its
         # connection protocol fails the upgrade with HTTP 500.
         app.enable_websocket()
         for index, pattern in enumerate(self.patterns):
             self._add_route(pattern, index)
+        app.add_signal(self._note_unmatched, "http.lifecycle.exception")
         if self.settings.client_url:
             self._add_client_route(app, self.settings.client_url)
         if self.settings.stats_url:
@@ -150,6 +159,38 @@ class WsNamespaces:
 
         app.add_websocket_route(route, pattern.pattern, name=name)
         app.register_named_middleware(authorize_upgrade, [f"{app.name}.{name}"], "request")
+        self._add_bad_path_route(pattern.template.prefix)
+
+    def _add_bad_path_route(self, prefix: str) -> None:
+        """Under a pattern's literal prefix, an upgrade whose parameters do not parse
+        (``/ws/rooms/abc`` on ``<room_id:int>``) completes its handshake and is closed with
+        1008 "bad path", which the browser client takes as final: Sanic's bare 404 would
+        reach a browser as 1006, retried for ever. Sanic routes a typed match first."""
+        if prefix == "/" or not prefix.endswith("/") or prefix in self._bad_path_prefixes:
+            return  # a pattern starting with a parameter, or one without any: nothing to add
+        self._bad_path_prefixes.add(prefix)
+
+        async def bad_path(request: Request, ws: Any, **_params: Any) -> None:
+            self.hub.refuse(Refusal(CloseCode.POLICY_VIOLATION, "bad path"))
+            logger.info("upgrade refused path=%s code=1008 reason=no pattern matches its parameters",
+                        request.path)
+            await ws.close(CloseCode.POLICY_VIOLATION, "bad path: no namespace pattern matches it")
+
+        app = self.app
+        app.add_websocket_route(bad_path, prefix + "<wsns_bad_path:path>",
+                                name=f"wsns_bad_path_{len(self._bad_path_prefixes)}")
+
+    async def _note_unmatched(self, request: Request | None, exception: BaseException) -> None:
+        """A WebSocket upgrade to a path no route has stays a 404, but says so in the log,
+        once per path (the set is bounded): a browser only sees 1006 and retries."""
+        if (request is None or not isinstance(exception, NotFound)
+                or request.headers.get("upgrade", "").lower() != "websocket"
+                or request.path in self._unmatched or len(self._unmatched) >= UNMATCHED_LOGGED):
+            return
+        self._unmatched.add(request.path)
+        logger.warning("websocket upgrade to %s matches no namespace pattern (HTTP 404: a browser sees "
+                       "1006 and retries); patterns: %s", request.path,
+                       ", ".join(p.pattern for p in self.patterns) or "none")
 
     async def _verdict(self, pattern: Pattern, request: Request) -> Admission | Refusal:
         """Judge an upgrade before its handshake (request middleware); count a refusal."""

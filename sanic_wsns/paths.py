@@ -49,6 +49,18 @@ class PathTemplate:
         if len(set(self.names)) != len(self.names):
             raise ConfigError(f"duplicate parameter name in {pattern!r}")
 
+    @property
+    def prefix(self) -> str:
+        """The literal start of the pattern, up to its first parameter, with its trailing
+        ``/`` (``/ws/rooms/`` for ``/ws/rooms/<room_id:int>``); the whole pattern when it
+        has none."""
+        literal: list[str] = []
+        for segment in self._segments:
+            if not isinstance(segment, str):
+                return "/" + "".join(part + "/" for part in literal)
+            literal.append(segment)
+        return self.pattern
+
     def format(self, params: Mapping[str, Any]) -> str:
         """The canonical path for ``params``; raises ``ValueError`` if they do not fit."""
         if set(params) != set(self.names):

@@ -62,12 +62,25 @@ async def test_a_denied_upgrade_closes_with_its_code_and_creates_nothing(core, k
     assert events == []
 
 
-async def test_a_path_matching_no_pattern_is_an_http_404(core):
+async def test_a_path_matching_no_pattern_is_an_http_404_logged_once_per_path(core, caplog):
     server, wsns, _ = core
-    with pytest.raises(InvalidStatus) as refused:
-        await open_ws(server.ws("/ws/nowhere/1"))
-    assert refused.value.response.status_code == 404
+    for _ in range(3):
+        with pytest.raises(InvalidStatus) as refused:
+            await open_ws(server.ws("/ws/nowhere/1"))
+        assert refused.value.response.status_code == 404
     assert len(wsns.registry) == 0
+    logged = [r.getMessage() for r in caplog.records if "/ws/nowhere/1" in r.getMessage()]
+    assert len(logged) == 1 and "matches no namespace pattern" in logged[0]
+
+
+@pytest.mark.parametrize("path", ["/ws/user/abc", "/ws/user/1/extra", "/ws/sync/1.5"])
+async def test_a_path_under_a_pattern_whose_params_do_not_parse_is_closed_1008(core, path):
+    """A browser cannot read a 404 (it sees 1006 and retries); 1008 is final for it."""
+    server, wsns, _ = core
+    closed = await close_of(await open_ws(server.ws(path)))
+    assert closed == (1008, "bad path: no namespace pattern matches it")
+    assert len(wsns.registry) == 0
+    assert wsns.stats()["totals"]["connections_refused"] == {"bad_request": 1}
 
 
 async def test_a_param_over_the_length_limit_is_refused_with_1008(core):

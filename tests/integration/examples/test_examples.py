@@ -181,3 +181,14 @@ async def test_rest_broadcast_under_two_workers_reaches_listeners_on_both(redis_
         assert await post_headline(server, "sport", {"text": "a goal"}) == 202
         frames = await asyncio.gather(*(recv_json(ws) for ws in crowd))
         assert all(f == {"type": "headline", "data": {"text": "a goal"}} for f in frames)
+
+
+async def test_a_token_in_the_upgrade_url_never_reaches_the_access_log(sanic_cli):
+    server = sanic_cli("examples.token_auth:app", "--access-logs", env={"SANIC_TOKEN_SECRET": "log-test"})
+    token = await fresh_token(server, "ada")
+    async with AsyncExitStack() as stack:
+        await join_all(stack, [server.ws(f"/ws/rooms/1?token={token}")])
+    await wait_for(lambda: "ws/rooms/1?token=" in server.process.log_path.read_text(errors="replace"),
+                   timeout=10)
+    log = server.process.log_path.read_text(errors="replace")
+    assert token not in log and "token=…" in log

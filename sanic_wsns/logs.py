@@ -1,0 +1,40 @@
+"""What sanic-wsns keeps out of logs: the values in an upgrade URL's query string.
+
+Browsers cannot set headers on a WebSocket upgrade, so a token travels in the query
+(``?token=…``, the browser client's ``query`` option), and Sanic's access log writes the
+whole URL of every WebSocket it opens and closes. ``RedactUpgradeQueries`` keeps the names
+and drops the values of ``ws://``/``wss://`` lines, on Sanic's access logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_QUERY_VALUE = re.compile(r"([?&][^=&#\s]+)=[^&#\s]*")
+_UPGRADE_URL = re.compile(r"wss?://\S+")
+
+
+def redact_query(url: str) -> str:
+    """``ws://h/p?token=abc&since=4`` → ``ws://h/p?token=…&since=…``."""
+    return _QUERY_VALUE.sub(r"\1=…", url)
+
+
+class RedactUpgradeQueries(logging.Filter):
+    """Rewrites the ``request`` field Sanic's access log prints for WebSocket lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, str) and "?" in request and "ws" in request:
+            record.request = _UPGRADE_URL.sub(lambda found: redact_query(found.group(0)), request)
+        return True
+
+
+_FILTER = RedactUpgradeQueries()
+
+
+def redact_upgrade_queries() -> None:
+    """Install the filter on Sanic's access logger (once per process)."""
+    access = logging.getLogger("sanic.access")
+    if _FILTER not in access.filters:
+        access.addFilter(_FILTER)
