@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
@@ -17,14 +16,12 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
-from sanic import Sanic
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from sanic_wsns import WsNamespaces
 from sanic_wsns.broker.redis import OUTBOX_LIMIT, RedisBroker
 from tests.support.instances import PREFIX, channels, client, edit, frame, instances, numsub, until
-from tests.support.servers import new_app, serve, wait_for
+from tests.support.servers import wait_for
 from tests.support.tcp_proxy import tcp_proxy
 
 CHANNEL = PREFIX + "/maps/123"
@@ -199,23 +196,6 @@ def test_stats_show_the_url_without_its_password():
     assert stats["url"] == "redis://user:***@127.0.0.1:1/0"
     assert "hunter2" not in json.dumps(stats)
     assert (stats["backend"], stats["mode"], stats["connected"]) == ("redis", "pubsub", False)
-
-
-@pytest.mark.parametrize(("broker", "warned"), [("memory://", True), ("redis", False)])
-async def test_several_workers_with_the_memory_broker_are_refused_loudly(
-        redis_server, caplog, broker: str, warned: bool):
-    app = new_app("wsns_workers")
-
-    async def as_if_run_with_two_workers(app: Sanic) -> None:
-        app.state.workers = 2  # what `sanic --workers 2` sets; create_server resets it to 1
-
-    app.register_listener(as_if_run_with_two_workers, "before_server_start")  # runs first
-    WsNamespaces(app, broker=redis_server.url if broker == "redis" else broker).pattern("/x")
-    with caplog.at_level(logging.ERROR, logger="sanic_wsns"):
-        async with serve(app):
-            pass
-    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert any("2 workers" in m and "memory://" in m for m in messages) is warned
 
 
 async def test_a_failing_message_handler_does_not_kill_the_listener(redis_server, caplog):
