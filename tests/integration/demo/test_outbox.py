@@ -4,6 +4,7 @@ the broker wrote it."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -21,6 +22,8 @@ from tests.support.wsclient import recv_json
 BUBBLE = {"x": 10.0, "y": 20.0, "text": "announced", "color": "#336699"}
 #: A sweeper publishes an overdue frame within GRACE plus one tick; bounded generously.
 SWEPT_S = GRACE + 8.0
+#: Concurrent writes whose frames must arrive in the order they were committed.
+COMMITS = 20
 
 
 def outbox_rows(db: Path) -> list[tuple[int, str, float | None]]:
@@ -112,3 +115,15 @@ async def test_a_change_made_while_redis_is_down_stays_unpublished_then_is_swept
             pass
         if frame["type"] == "bubble-created":
             assert frame["data"] == reply["data"]
+
+
+async def test_concurrent_writes_reach_every_instance_in_commit_order(pair):
+    first, second, _db = pair
+    ann = await sign_in(first, "ann")
+    created = await ann.create_map()
+    async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
+        replies = await asyncio.gather(*(ann.call("POST", f"/api/1/maps/{created['id']}/bubbles", BUBBLE)
+                                         for _ in range(COMMITS)))
+        committed = sorted(reply.data["id"] for reply in replies)  # ids are given out in commit order
+        for client in (here, there):
+            assert [(await client.next("bubble-created"))["id"] for _ in committed] == committed
