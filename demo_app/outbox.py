@@ -22,6 +22,8 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
+from sanic_wsns import BrokerUnavailable
+
 logger = logging.getLogger("demo_app.outbox")
 
 T = TypeVar("T")
@@ -159,7 +161,7 @@ class Outbox:
 
     def _start_publishing(self, frame: Frame) -> asyncio.Task[Any]:
         written = asyncio.ensure_future(self._publish(frame.path, frame.type, frame.data))
-        written.add_done_callback(_retrieve)  # a refusal is the sweeper's business, not the log's
+        written.add_done_callback(_retrieve)
         return written
 
     async def sweep(self) -> int:
@@ -213,5 +215,10 @@ class Outbox:
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
+    """Read a publication's outcome: a broker's refusal is left to the sweeper (the broker
+    logged it already); anything else is a bug worth a line in the log."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None and not isinstance(error, BrokerUnavailable):
+        logger.error("outbox: publishing a frame failed", exc_info=error)
