@@ -4,8 +4,9 @@ client, even though the snapshot it then gets is older.
 The interleaving is forced: the store's ``view`` is wrapped so that it holds the snapshot
 it read until the test lets it go, and meanwhile another client updates a bubble. The
 client is admitted (and subscribed) before its snapshot is read, so the update's frame
-arrives first; a page merges by version (``static/app.js``: ``applyView`` keeps newer
-versions and replays frames received since ``welcome``), so it ends at the newer version.
+arrives first; a page merges by version (``static/bubbles.js``: ``BubbleState.replace``
+keeps newer versions, and ``connection.js`` replays the frames received since ``welcome``),
+so it ends at the newer version.
 """
 
 from __future__ import annotations
