@@ -22,7 +22,7 @@ from sanic_wsns import InvalidData, NotFound, Unauthorized
 from . import access
 from .accounts import hash_password, name_key, verify_password
 from .models import Account, BubbleCreate, NewMap, NewMember, SignIn
-from .realtime import map_path
+from .paths import map_path
 from .sessions import SignedIn
 from .store import Store
 from .throttle import Throttle
@@ -137,8 +137,11 @@ async def get_map(request: Request, map_id: int) -> HTTPResponse:
 async def delete_map(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
     await access.own_map(store, map_id, await user(request))
-    await store.delete_map(map_id)
-    # Through the broker: the map's clients on every instance are closed, not only here.
+    frame = await store.delete_map(map_id)
+    if frame is not None:
+        # The outbox's map-deleted frame tells pages even if this instance dies now; closing
+        # the map's clients on every instance (through the broker) is the fast path.
+        await request.app.ctx.outbox.announce(frame)
     await request.app.ctx.wsns.remove_namespace(map_path(map_id), code=4410, reason="map deleted")
     return HTTPResponse(status=204)
 
@@ -155,9 +158,9 @@ async def add_member(request: Request, map_id: int) -> HTTPResponse:
 async def create_bubble(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
     await access.open_map(store, map_id, await user(request))
-    bubble = await store.create_bubble(map_id, body(request, BubbleCreate))
+    bubble, frame = await store.create_bubble(map_id, body(request, BubbleCreate))
     # Published even when no client of this map is connected here: others may have some.
-    await request.app.ctx.maps.broadcast({"map_id": map_id}, "bubble-created", bubble)
+    await request.app.ctx.outbox.announce(frame)
     return respond(bubble, status=201)
 
 

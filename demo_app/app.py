@@ -8,6 +8,7 @@ shared by every local instance (``store.py``), and a static page using ``/wsns/c
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import math
 import mimetypes
@@ -24,6 +25,7 @@ from . import api, environment, guards
 from .accounts import hash_password, name_key
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
 from .models import Password
+from .outbox import Outbox
 from .realtime import declare_maps
 from .revocation import SessionClients, sweep_forever
 from .sessions import Sessions
@@ -99,6 +101,16 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
             stored = await asyncio.to_thread(hash_password, admin_password or "")
             for admin in admins:
                 await store.set_password(name_key(admin), admin, stored)
+
+    @app.before_server_start
+    async def start_outbox(app: Sanic) -> None:
+        publish = functools.partial(wsns.broadcast, confirm=True)
+        app.ctx.outbox = Outbox(app.ctx.store, publish, claimer=wsns.instance_id)
+        app.ctx.outbox.start()
+
+    @app.before_server_stop
+    async def stop_outbox(app: Sanic) -> None:
+        await app.ctx.outbox.stop()
 
     @app.after_server_start
     async def start_revocation_sweep(app: Sanic) -> None:

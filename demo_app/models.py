@@ -65,10 +65,13 @@ class MapCard(Map, frozen=True):
 
 
 class MapView(msgspec.Struct, frozen=True):
-    """``GET /api/1/maps/<id>`` and the WebSocket ``snapshot``."""
+    """``GET /api/1/maps/<id>`` and the WebSocket ``snapshot``. ``last_bubble_id``: the
+    highest bubble id given out when it was read; an id up to it that is not in ``bubbles``
+    was deleted (ids are never reused), so a page drops a late frame about it."""
 
     map: Map
     bubbles: list[Bubble]
+    last_bubble_id: int = 0
 
 
 class BubbleDeleted(msgspec.Struct, frozen=True):

@@ -1,8 +1,9 @@
 """The WebSocket side of bubblemap: one namespace per map, three requests.
 
-Each request is persisted first, then broadcast to every client of the map (on every
-instance), then answered with the stored bubble: a client never sees a change that the
-database does not have.
+Each request is persisted together with the frame announcing it, then that frame is
+broadcast to every client of the map (on every instance) through the outbox, then the
+request is answered with the stored bubble: a client never sees a change that the
+database does not have, and a stored change is announced even if this instance dies.
 """
 
 from __future__ import annotations
@@ -15,19 +16,16 @@ from sanic_wsns import Client, Identity, Namespace, NotFound, Pattern, Unauthori
 
 from . import access
 from .models import Bubble, BubbleCreate, BubbleDelete, BubbleDeleted, BubbleUpdate
+from .outbox import Outbox
+from .paths import MAP_PATTERN
 from .sessions import Sessions
 from .store import Store
 
-MAP_PATTERN = "/api/1/ws/bubblemap/<map_id:int>"
-
-
-def map_path(map_id: int) -> str:
-    return f"/api/1/ws/bubblemap/{map_id}"
-
 
 def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
-    """Declare the map pattern; ``app_ctx.store`` and ``app_ctx.sessions`` are read per
-    call because they only exist once the server has started. Every client is kept in
+    """Declare the map pattern; ``app_ctx.store``, ``app_ctx.outbox`` and
+    ``app_ctx.sessions`` are read per call because they only exist once the server has
+    started. Every client is kept in
     ``app_ctx.session_clients`` while connected, so that signing out can close it."""
     # History: a page that lost its connection catches up from the missed frames instead of
     # re-fetching the map; presence: the page shows who else is on the map.
@@ -35,6 +33,9 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
 
     def store() -> Store:
         return app_ctx.store
+
+    def outbox() -> Outbox:
+        return app_ctx.outbox
 
     @maps.authorize
     async def authorize(request: Request, map_id: int) -> Identity:
@@ -66,21 +67,20 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
 
     @maps.on("bubble-create")
     async def create(ns: Namespace, client: Client, data: BubbleCreate) -> Bubble:
-        bubble = await store().create_bubble(ns.params["map_id"], data)
-        await ns.broadcast("bubble-created", bubble)
+        bubble, frame = await store().create_bubble(ns.params["map_id"], data)
+        await outbox().announce(frame)
         return bubble
 
     @maps.on("bubble-update")
     async def update(ns: Namespace, client: Client, data: BubbleUpdate) -> Bubble:
-        bubble = await store().update_bubble(ns.params["map_id"], data)
-        await ns.broadcast("bubble-updated", bubble)
+        bubble, frame = await store().update_bubble(ns.params["map_id"], data)
+        await outbox().announce(frame)
         return bubble
 
     @maps.on("bubble-delete")
     async def delete(ns: Namespace, client: Client, data: BubbleDelete) -> BubbleDeleted:
-        await store().delete_bubble(ns.params["map_id"], data.id)
-        deleted = BubbleDeleted(data.id)
-        await ns.broadcast("bubble-deleted", deleted)
+        deleted, frame = await store().delete_bubble(ns.params["map_id"], data.id)
+        await outbox().announce(frame)
         return deleted
 
     return maps

@@ -1,5 +1,9 @@
 """SQLite persistence for bubblemap, shared safely by several local instances.
 
+Every bubble write (and a map's deletion) also records, in the same transaction, the frame
+that announces it (``outbox.record``) and returns it with the result: the caller hands it
+to the ``Outbox``, which publishes it (see ``outbox.py`` for why).
+
 WAL lets readers and one writer work at once across processes; ``busy_timeout`` makes a
 writer wait for another instance's transaction instead of failing; every write is one
 ``BEGIN IMMEDIATE`` transaction, so a read-check-write (the version check of an update)
@@ -22,7 +26,10 @@ from typing import Any, TypeVar
 
 from sanic_wsns import Conflict, InvalidData, NotFound
 
-from .models import Account, Bubble, BubbleCreate, BubbleUpdate, Map, MapCard, MapView
+from . import outbox
+from .models import Account, Bubble, BubbleCreate, BubbleDeleted, BubbleUpdate, Map, MapCard, MapView
+from .outbox import Frame
+from .paths import map_path
 
 T = TypeVar("T")
 
@@ -128,6 +135,18 @@ class Store:
             raise
         db.execute("COMMIT")
 
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(db, *args)`` on the store's thread (reads only)."""
+        return await self._run(fn, self.db, *args)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(db, *args)`` on the store's thread, in one write transaction."""
+        return await self._run(self._in_write, fn, *args)
+
+    def _in_write(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._write() as db:
+            return fn(db, *args)
+
     async def open(self) -> None:
         await self._run(self._open)
 
@@ -141,7 +160,7 @@ class Store:
         db.execute("PRAGMA foreign_keys = ON")
         self._db = db
         with self._write():
-            for statement in _statements(SCHEMA):
+            for statement in _statements(SCHEMA + outbox.SCHEMA):
                 db.execute(statement)
 
     async def close(self) -> None:
@@ -287,12 +306,15 @@ class Store:
                         changed_at=r["changed_at"])
                 for r in rows]
 
-    async def delete_map(self, map_id: int) -> bool:
+    async def delete_map(self, map_id: int) -> Frame | None:
+        """Delete a map (and its bubbles): its ``map-deleted`` frame, ``None`` if no such map."""
         return await self._run(self._delete_map, map_id)
 
-    def _delete_map(self, map_id: int) -> bool:
+    def _delete_map(self, map_id: int) -> Frame | None:
         with self._write() as db:
-            return db.execute("DELETE FROM maps WHERE id = ?", (map_id,)).rowcount > 0
+            if not db.execute("DELETE FROM maps WHERE id = ?", (map_id,)).rowcount:
+                return None
+            return outbox.record(db, map_path(map_id), "map-deleted", {"id": map_id})
 
     async def add_member(self, map_id: int, name: str) -> Map:
         return await self._run(self._add_member, map_id, name)
@@ -309,7 +331,9 @@ class Store:
         return found
 
     async def view(self, map_id: int) -> MapView | None:
-        """The map and all its bubbles, read in one transaction (a consistent snapshot)."""
+        """The map and all its bubbles, read in one transaction (a consistent snapshot),
+        with the highest bubble id ever given out: any id up to it that is not among the
+        bubbles was deleted, which tells a page to drop a late frame about it."""
         return await self._run(self._view, map_id)
 
     def _view(self, map_id: int) -> MapView | None:
@@ -321,16 +345,19 @@ class Store:
                 return None
             rows = db.execute(f"SELECT {_BUBBLE_COLUMNS} FROM bubbles WHERE map_id = ? ORDER BY id",
                               (map_id,)).fetchall()
-            return MapView(map=found, bubbles=[_bubble(r) for r in rows])
+            sequence = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'bubbles'").fetchone()
+            return MapView(map=found, bubbles=[_bubble(r) for r in rows],
+                           last_bubble_id=sequence[0] if sequence else 0)
         finally:
             db.execute("COMMIT")
 
     # -- bubbles ----------------------------------------------------------------------------
 
-    async def create_bubble(self, map_id: int, data: BubbleCreate) -> Bubble:
+    async def create_bubble(self, map_id: int, data: BubbleCreate) -> tuple[Bubble, Frame]:
+        """The new bubble and its ``bubble-created`` frame (committed together)."""
         return await self._run(self._create_bubble, map_id, data)
 
-    def _create_bubble(self, map_id: int, data: BubbleCreate) -> Bubble:
+    def _create_bubble(self, map_id: int, data: BubbleCreate) -> tuple[Bubble, Frame]:
         with self._write() as db:
             if db.execute("SELECT 1 FROM maps WHERE id = ?", (map_id,)).fetchone() is None:
                 raise NotFound("no such map")
@@ -338,15 +365,17 @@ class Store:
             cursor = db.execute(
                 "INSERT INTO bubbles (map_id, x, y, text, color, version) VALUES (?, ?, ?, ?, ?, 1)",
                 (map_id, data.x, data.y, data.text, data.color))
-        return Bubble(id=cursor.lastrowid or 0, x=data.x, y=data.y, text=data.text,
-                      color=data.color, version=1)
+            bubble = Bubble(id=cursor.lastrowid or 0, x=data.x, y=data.y, text=data.text,
+                            color=data.color, version=1)
+            return bubble, outbox.record(db, map_path(map_id), "bubble-created", bubble)
 
-    async def update_bubble(self, map_id: int, data: BubbleUpdate) -> Bubble:
-        """Apply ``data`` if the bubble is still at ``data.version``; raises ``NotFound``, or
-        ``Conflict`` whose ``details`` is the current bubble."""
+    async def update_bubble(self, map_id: int, data: BubbleUpdate) -> tuple[Bubble, Frame]:
+        """Apply ``data`` if the bubble is still at ``data.version``: the bubble and its
+        ``bubble-updated`` frame. Raises ``NotFound``, or ``Conflict`` whose ``details``
+        is the current bubble."""
         return await self._run(self._update_bubble, map_id, data)
 
-    def _update_bubble(self, map_id: int, data: BubbleUpdate) -> Bubble:
+    def _update_bubble(self, map_id: int, data: BubbleUpdate) -> tuple[Bubble, Frame]:
         changes = data.changes()
         if not changes:
             raise InvalidData("nothing to update: give x, y, text or color")
@@ -357,20 +386,22 @@ class Store:
             if current.version != data.version:
                 raise Conflict("stale version", details=current)
             assignments = ", ".join(f"{field} = ?" for field in changes)
-            row = db.execute(
+            bubble = _bubble(db.execute(
                 f"UPDATE bubbles SET {assignments}, version = version + 1 WHERE id = ? "
-                f"RETURNING {_BUBBLE_COLUMNS}", (*changes.values(), data.id)).fetchone()
-        return _bubble(row)
+                f"RETURNING {_BUBBLE_COLUMNS}", (*changes.values(), data.id)).fetchone())
+            return bubble, outbox.record(db, map_path(map_id), "bubble-updated", bubble)
 
-    async def delete_bubble(self, map_id: int, bubble_id: int) -> None:
-        await self._run(self._delete_bubble, map_id, bubble_id)
+    async def delete_bubble(self, map_id: int, bubble_id: int) -> tuple[BubbleDeleted, Frame]:
+        """Delete a bubble: ``BubbleDeleted`` and its ``bubble-deleted`` frame."""
+        return await self._run(self._delete_bubble, map_id, bubble_id)
 
-    def _delete_bubble(self, map_id: int, bubble_id: int) -> None:
+    def _delete_bubble(self, map_id: int, bubble_id: int) -> tuple[BubbleDeleted, Frame]:
         with self._write() as db:
-            deleted = db.execute("DELETE FROM bubbles WHERE id = ? AND map_id = ?",
-                                 (bubble_id, map_id)).rowcount
-        if not deleted:
-            raise NotFound(f"no bubble {bubble_id} on this map")
+            if not db.execute("DELETE FROM bubbles WHERE id = ? AND map_id = ?",
+                              (bubble_id, map_id)).rowcount:
+                raise NotFound(f"no bubble {bubble_id} on this map")
+            deleted = BubbleDeleted(bubble_id)
+            return deleted, outbox.record(db, map_path(map_id), "bubble-deleted", deleted)
 
     def _find_bubble(self, map_id: int, bubble_id: int) -> Bubble:
         row = self.db.execute(f"SELECT {_BUBBLE_COLUMNS} FROM bubbles WHERE id = ? AND map_id = ?",

@@ -6,11 +6,10 @@ A test that kills a part takes ``healthy_deployment``, which brings it back afte
 Waits are bounded: ``expect`` on the page, or a polling deadline on server-side state; the
 only plain wait is a window in which something must *not* happen (retries after a denial).
 
-A limit the crash scenario steers around, on purpose: a request that an instance has stored
-but not yet published when it is killed is never broadcast, so pages on the other instance
-miss it until something makes them re-fetch (pages of the dead instance re-fetch on
-reconnect and are fine). The test kills the instance first and saves right after, while
-its pages are losing their connection, which is what a user can rely on.
+The crash scenario saves first and kills the instance right after the change is stored:
+whether or not the instance published it, the outbox (demo_app/outbox.py) makes the other
+instance publish it, so pages staying on the other instance see it too. More faults, and
+pages that must equal the database after each, are in test_convergence.py.
 """
 
 # ruff: noqa: F811  (fixtures imported from bubblemap_fixtures are used by name)
@@ -186,22 +185,24 @@ def test_pages_of_a_killed_instance_reconnect_through_nginx_and_converge(
     bubbles = [pages[0].create(150, 150, "one's"), pages[1].create(450, 250, "two's")]
     _until_instance_b_hosts_a_page(deployment, admin_api, pages, map_id)
 
-    # Saves made as b dies, not before: a request b had stored but not yet published when
-    # killed would be missed by pages that stay on a (see the module's docstring).
+    # Saved first, killed as soon as both saves are stored: b may have died before
+    # publishing them; the outbox makes a publish them instead.
+    texts = {bubble: f"{page.label} saves, then b dies" for page, bubble in zip(pages, bubbles, strict=True)}
     for page, bubble in zip(pages, bubbles, strict=True):
-        page.type_text(bubble, f"{page.label} saves as b dies")
-    deployment.b.kill()
+        page.type_text(bubble, texts[bubble])
     for page in pages:
         page.click_save()
+    wait_until(lambda: {b: ann.bubbles(map_id)[b].text for b in bubbles} == texts, SHOWN_MS / 1000,
+               "both saves stored")
+    deployment.b.kill()
 
     wait_until(lambda: clients_of(admin_api["a"].stats(), map_id) == 2, RECOVERED_MS / 1000,
                "both pages connected to instance a")
     for page in pages:
         page.expect_live(timeout=RECOVERED_MS)
         page.close_editor()
-    # A save clicked as b died was either held and sent after the reconnect, or failed with
-    # its connection ("Not saved"); either way every page ends up with what was stored.
     assert_converged(pages, ann, map_id, timeout_s=RECOVERED_MS / 1000)
+    assert {b.id: b.text for b in pages[0].bubbles().values()} == texts
     third = pages[0].create(300, 420, "one creates after the crash")
     expect(pages[1].bubble(third)).to_contain_text("one creates after the crash", timeout=SHOWN_MS)
     pages[1].move(third, 90, -60)

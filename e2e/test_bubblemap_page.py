@@ -383,7 +383,16 @@ def test_the_version_rule_on_its_own(deployment: Deployment, browsers: Browsers)
       state.put(v(2, 1));
       state.remove(2);
       state.replace([v(1, 2, "older"), v(2, 1), v(3, 1, "new")]);
+      // A snapshot read when ids up to 5 were given out: 4 (lacking) was deleted before it,
+      // 6 (created since) is kept, and nothing late brings 4 back.
+      const read = new BubbleState();
+      read.put(v(4, 1));
+      read.put(v(6, 1, "created since"));
+      read.replace([v(5, 1)], 5);
+      const late = read.put(v(4, 7));
       return {
+        lateAfterSnapshot: late,
+        readSnapshot: [...read.values()].map((b) => [b.id, b.version]).sort((x, y) => x[0] - y[0]),
         first: accepts(undefined, v(1, 1), none),
         newer: accepts(v(1, 3), v(1, 4), none),
         same: accepts(v(1, 3), v(1, 3), none),
@@ -392,7 +401,8 @@ def test_the_version_rule_on_its_own(deployment: Deployment, browsers: Browsers)
         afterSnapshot: [...state.values()].map((b) => [b.id, b.version, b.text]),
       };
     }""")
-    assert verdicts == {"first": True, "newer": True, "same": False, "older": False, "deleted": False,
+    assert verdicts == {"lateAfterSnapshot": False, "readSnapshot": [[5, 1], [6, 1]],
+                        "first": True, "newer": True, "same": False, "older": False, "deleted": False,
                         "afterSnapshot": [[1, 3, "newest"], [3, 1, "new"]]}
 
 

@@ -47,6 +47,12 @@ export class MapConnection {
     this.ns.on("bubble-created", (bubble) => this.event({ bubble }));
     this.ns.on("bubble-updated", (bubble) => this.event({ bubble }));
     this.ns.on("bubble-deleted", ({ id }) => this.event({ deleted: id }));
+    // Sent through the server's outbox: reaches the page even if the deleting instance died
+    // before it could close the map's connections (4410).
+    this.ns.on("map-deleted", () => {
+      this.ns.close();
+      handlers.status("deleted", "removed");
+    });
     handlers.status("connecting", null);
   }
 

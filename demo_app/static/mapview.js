@@ -72,7 +72,7 @@ export class MapView {
 
   applyView(view, recent) {
     this.header.render(view.map);
-    this.state.replace(view.bubbles);
+    this.state.replace(view.bubbles, view.last_bubble_id);
     for (const event of recent) this.state.apply(event);
     this.render();
   }

@@ -92,7 +92,7 @@ async def test_get_map_returns_map_and_bubbles(ann):
     created = await ann.create_map("Board")
     bubble = (await ann.call("POST", f"/api/1/maps/{created['id']}/bubbles", BUBBLE)).data
     reply = await ann.call("GET", f"/api/1/maps/{created['id']}")
-    assert reply.data == {"map": created, "bubbles": [bubble]}
+    assert reply.data == {"map": created, "bubbles": [bubble], "last_bubble_id": bubble["id"]}
 
 
 async def test_private_map_is_403_for_non_members_and_unknown_map_404(ann, bob):

@@ -60,7 +60,7 @@ async def test_the_card_counts_bubbles_and_lists_members_in_name_order(store):
 @pytest.mark.parametrize("write", ["create", "update", "delete"])
 async def test_every_bubble_write_moves_the_last_change_time(store, write):
     made = await store.create_map("Busy", "ann", private=False)
-    bubble = await store.create_bubble(made.id, BUBBLE)
+    bubble, _ = await store.create_bubble(made.id, BUBBLE)
     await _forget_activity(store, made.id)
     if write == "create":
         await store.create_bubble(made.id, BUBBLE)

@@ -1,0 +1,84 @@
+"""The outbox table's SQL (demo_app/outbox.py) on a real SQLite file: record, claim, mark,
+prune. Time is passed in, so the grace period and the lease are checked without waiting."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+
+from demo_app import outbox
+from demo_app.outbox import GRACE, KEEP, LEASE
+
+
+@pytest.fixture
+def db(tmp_path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(tmp_path / "outbox.sqlite", isolation_level=None)
+    connection.executescript(outbox.SCHEMA)
+    yield connection
+    connection.close()
+
+
+def created_at(db: sqlite3.Connection, frame_id: int, when: float) -> None:
+    db.execute("UPDATE outbox SET created = ? WHERE id = ?", (when, frame_id))
+
+
+def test_a_recorded_frame_keeps_its_path_type_and_json_data(db):
+    frame = outbox.record(db, "/maps/1", "bubble-created", {"id": 7, "text": "é"})
+    [(path, type, data)] = db.execute("SELECT path, type, data FROM outbox").fetchall()
+    assert (path, type) == ("/maps/1", "bubble-created") == (frame.path, frame.type)
+    assert data == '{"id":7,"text":"é"}'
+    assert bytes(frame.data) == data.encode()
+
+
+def test_a_frame_younger_than_the_grace_period_is_left_to_its_writer(db):
+    frame = outbox.record(db, "/maps/1", "t", 1)
+    created_at(db, frame.id, 1000.0)
+    assert not outbox.overdue(db, 1000.0 + GRACE - 0.1)
+    assert outbox.claim(db, "a", 1000.0 + GRACE - 0.1) == []
+    assert outbox.overdue(db, 1000.0 + GRACE)
+    assert [f.id for f in outbox.claim(db, "a", 1000.0 + GRACE)] == [frame.id]
+
+
+def test_a_claimed_frame_is_not_claimed_again_until_its_lease_ends(db):
+    frames = [outbox.record(db, "/maps/1", "t", n) for n in range(3)]
+    for frame in frames:
+        created_at(db, frame.id, 0.0)
+    now = 100.0
+    assert [f.id for f in outbox.claim(db, "a", now)] == [f.id for f in frames]
+    assert outbox.claim(db, "b", now + LEASE - 0.1) == []
+    assert not outbox.overdue(db, now + LEASE - 0.1)
+    assert [f.id for f in outbox.claim(db, "b", now + LEASE + 0.1)] == [f.id for f in frames]
+    assert {r[0] for r in db.execute("SELECT claimed_by FROM outbox")} == {"b"}
+
+
+def test_a_claim_takes_the_oldest_frames_first_and_at_most_its_limit(db):
+    frames = [outbox.record(db, "/maps/1", "t", n) for n in range(5)]
+    db.execute("UPDATE outbox SET created = 0")
+    assert [f.id for f in outbox.claim(db, "a", 100.0, limit=2)] == [f.id for f in frames[:2]]
+    assert [f.id for f in outbox.claim(db, "b", 100.0, limit=10)] == [f.id for f in frames[2:]]
+
+
+def test_a_published_frame_is_never_claimed(db):
+    frame = outbox.record(db, "/maps/1", "t", 1)
+    created_at(db, frame.id, 0.0)
+    outbox.mark_published(db, [frame.id], 1.0)
+    assert not outbox.overdue(db, 100.0)
+    assert outbox.claim(db, "a", 100.0) == []
+
+
+def test_prune_deletes_only_frames_published_longer_ago_than_kept(db):
+    old, recent, unpublished = (outbox.record(db, "/maps/1", "t", n) for n in range(3))
+    db.execute("UPDATE outbox SET created = 0")
+    outbox.mark_published(db, [old.id], 10.0)
+    outbox.mark_published(db, [recent.id], 20.0)
+    assert outbox.prune(db, 15.0 + KEEP) == 1
+    assert [r[0] for r in db.execute("SELECT id FROM outbox ORDER BY id")] == [recent.id, unpublished.id]
+
+
+def test_prune_deletes_at_most_its_limit_per_call(db):
+    for n in range(5):
+        outbox.mark_published(db, [outbox.record(db, "/maps/1", "t", n).id], 0.0)
+    assert outbox.prune(db, KEEP + 1, limit=3) == 3
+    assert outbox.prune(db, KEEP + 1, limit=3) == 2
