@@ -95,3 +95,9 @@ def test_authorize_without_a_request_is_refused(rooms):
     with pytest.raises(ConfigError, match=r"expected \(request, room_id\)"):
         @rooms.authorize
         def nothing(): ...
+
+
+def test_a_pattern_with_history_cannot_hold_braces():
+    with pytest.raises(ConfigError, match="cannot hold"):
+        WsNamespaces().pattern("/ws/{odd}/<room_id:int>", presence=True)
+    WsNamespaces().pattern("/ws/{odd}/<room_id:int>")  # without either, braces are fine
