@@ -6,30 +6,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from e2e.server_process import ServerProcess
+from tests.integration.examples.conftest import START_TIMEOUT, ExampleServer
 from tests.support.demo import PASSWORD, map_client, sign_in
 from tests.support.servers import wait_for
-
-START_TIMEOUT = 60.0
-
-
-@dataclass
-class Served:
-    """What the demo helpers need of a server: its base URLs."""
-
-    process: ServerProcess
-
-    @property
-    def http(self) -> str:
-        return self.process.url
-
-    def ws(self, path: str) -> str:
-        return f"ws://127.0.0.1:{self.process.port}{path}"
 
 
 def test_several_workers_on_the_memory_broker_exit_2_naming_the_broker(tmp_path: Path):
@@ -55,12 +39,10 @@ async def test_two_workers_on_redis_are_one_deployment(how: str, redis_server, t
         env = {"BUBBLEMAP_BROKER": redis_server.url, "BUBBLEMAP_DB": db}
     process = ServerProcess(argv, ready_path="/api/1/session", env=env, name="bubblemap-workers")
     already = process.log_path.stat().st_size if process.log_path.exists() else 0  # logs append
-    process.start(timeout=START_TIMEOUT)
+    server = ExampleServer(process.start(timeout=START_TIMEOUT), already)
     try:
         # The first worker answers before the second listens: wait for both.
-        await wait_for(lambda: process.log_path.read_bytes()[already:].count(b"Worker ready") >= 2,
-                       timeout=START_TIMEOUT)
-        server = Served(process)
+        await wait_for(lambda: server.workers_ready() == 2, timeout=START_TIMEOUT)
         ann = await sign_in(server, "ann", PASSWORD)
         map_id = (await ann.call("POST", "/api/1/maps", {"title": "split?"})).data["id"]
         async with map_client(ann, map_id) as writer:
@@ -86,9 +68,8 @@ async def test_the_demo_serves_metrics_when_asked(tmp_path: Path):
     process = ServerProcess([sys.executable, "-m", "demo_app", "--port", "{port}", "--metrics",
                              "--db", str(tmp_path / "m.db")], ready_path="/api/1/session",
                             name="bubblemap-metrics")
-    process.start(timeout=START_TIMEOUT)
+    server = ExampleServer(process.start(timeout=START_TIMEOUT), 0)
     try:
-        server = Served(process)
         ann = await sign_in(server, "ann", PASSWORD)
         map_id = (await ann.call("POST", "/api/1/maps", {"title": "counted"})).data["id"]
         async with map_client(ann, map_id):

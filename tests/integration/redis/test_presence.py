@@ -4,25 +4,14 @@ a dead instance's clients leaving within the ttl, and the state rebuilt after Re
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.support.instance_process import InstanceProcess
 from tests.support.instances import frame, instances
-
-_memory = itertools.count()
-
-
-@pytest.fixture(params=["memory", "redis"])
-def broker(request) -> str:
-    if request.param == "memory":
-        return f"memory://presence-{next(_memory)}"
-    return request.getfixturevalue("redis_server").url
 
 
 class Member:

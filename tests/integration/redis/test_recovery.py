@@ -20,15 +20,6 @@ from sanic_wsns import BrokerUnavailable, History
 from tests.support.instances import edit, frame, instances
 from tests.support.servers import wait_for
 
-_memory = itertools.count()
-
-
-@pytest.fixture(params=["memory", "redis"])
-def broker(request) -> str:
-    if request.param == "memory":
-        return f"memory://recovery-{next(_memory)}"
-    return request.getfixturevalue("redis_server").url
-
 
 @asynccontextmanager
 async def opened(url: str) -> AsyncIterator[tuple[ClientConnection, dict[str, Any]]]:
