@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 from sanic import Request, Sanic
+from sanic.compat import Header
 from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, json, raw
 
@@ -151,6 +152,7 @@ class WsNamespaces:
         name = f"wsns_pattern_{index}"
 
         async def authorize_upgrade(request: Request) -> None:
+            _printable_headers(request)
             request.ctx.wsns_verdict = await self._verdict(pattern, request)
 
         async def route(request: Request, ws: Any, **_params: Any) -> None:
@@ -361,6 +363,21 @@ class WsNamespaces:
         if self._metrics is not None:
             await self._metrics.stop()
             self._metrics = self.hub.metrics = None
+
+
+def _printable_headers(request: Request) -> None:
+    """Replace what is not printable ASCII in the upgrade's header values with ``?``.
+
+    The handshake (websockets' ``Headers``) refuses such a value with an exception Sanic
+    turns into HTTP 500, before any hook runs; a client must not get a 5xx for its input.
+    Mangled, a cookie or token is simply not valid: the authorize hook refuses it as usual.
+    """
+    headers = request.headers
+    if all(value.isascii() and value.isprintable() for value in headers.values()):
+        return
+    request.headers = Header(
+        (name, "".join(c if c.isascii() and c.isprintable() else "?" for c in value))
+        for name, value in headers.items())
 
 
 def _require_prometheus_client() -> None:

@@ -226,3 +226,12 @@ async def test_an_unhashable_identity_under_a_per_identity_cap_is_refused_1011_w
     async with serve(app) as server:
         assert await close_of(await open_ws(server.ws("/ws/sync/1"))) == (1011, "internal error")
         assert "hashable identity" in caplog.text and not wsns.has("/ws/sync/1")
+
+
+async def test_a_header_that_is_not_printable_ascii_is_not_a_500(core):
+    """websockets' handshake refuses such a value (Sanic answered HTTP 500 before any hook
+    ran); its bad characters are replaced and the upgrade goes on."""
+    server, _, _ = core
+    ws, welcome = await join(server.ws("/ws/open/hdr"), additional_headers={"X-Note": "caf\u00e9"})
+    assert welcome["path"] == "/ws/open/hdr"
+    await ws.close()

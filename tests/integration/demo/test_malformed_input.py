@@ -43,8 +43,6 @@ async def test_a_malformed_session_cookie_is_not_signed_in(demo, ann, no_traceba
         assert await close_code(demo, created["id"], cookie) == 4401
 
 
-@pytest.mark.xfail(strict=True, reason="library: Sanic's handshake (websockets' Headers) raises "
-                   "InvalidHeaderValue on a non-ASCII header: HTTP 500 before any hook runs")
 async def test_a_non_ascii_cookie_on_the_websocket_is_4401(demo, ann):
     created = await ann.create_map()
     assert await close_code(demo, created["id"], ann.cookie + "\u00e9") == 4401
