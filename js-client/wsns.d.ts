@@ -106,6 +106,8 @@ export interface ResyncData {
    * from the client: "reconnected" (a reconnect to a namespace without history).
    */
   reason: string;
+  /** v1.1: where the stream goes on from, when it moved (a new epoch restarts offsets). */
+  position?: Position;
   [key: string]: unknown;
 }
 

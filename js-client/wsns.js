@@ -427,6 +427,17 @@ class OffsetTracker {
   }
 
   /**
+   * A server `resync` that says where delivery goes on from (a new epoch restarts the
+   * offsets at 1: keeping the old offset would drop every new frame as a duplicate).
+   * @param {*} position
+   */
+  moved(position) {
+    if (!isPosition(position)) return;
+    this.offset = position.offset;
+    this.epoch = position.epoch;
+  }
+
+  /**
    * A server frame: false when its offset is one already seen (a duplicate to drop).
    * @param {Frame} frame
    */
@@ -739,6 +750,7 @@ export class Namespace {
         : this._presence.apply(data);
       this._emit("presence", this.presence, change);
     } else if (type === "resync") {
+      this._offsets.moved(data?.position);
       this._resync(data, frame);
     } else if (!OWN_EVENTS.has(type)) {
       this._emit(type, data, frame);

@@ -39,8 +39,13 @@ class Writable(Protocol):
     def write(self, frame: bytes) -> bool: ...
 
 
-def resync_frame(reason: ResyncReason) -> bytes:
-    return ws_text_frame(encode("resync", {"reason": reason.value}))
+def resync_frame(reason: ResyncReason, position: Position | None = None) -> bytes:
+    """``resync``, with the position delivery goes on from when it moved (a new epoch
+    restarts offsets at 1: a client keeping the old offset would drop the new frames)."""
+    data: dict[str, object] = {"reason": reason.value}
+    if position is not None:
+        data["position"] = position
+    return ws_text_frame(encode("resync", data))
 
 
 def client_frame(frame: bytes) -> bytes:
@@ -142,7 +147,7 @@ class Feed:
     def _apply(self, step: Step, exclude: tuple[str, ...] = ()) -> None:
         if step.resync is not None:
             self._count(step.resync)
-            frame = resync_frame(step.resync)
+            frame = resync_frame(step.resync, step.position)
             self._deliver(frame, ())
             for held in self._joining.values():
                 held.append((0, frame, ()))

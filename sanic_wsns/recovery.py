@@ -56,6 +56,9 @@ class Step:
 
     deliver: list[Entry] = field(default_factory=list)
     resync: ResyncReason | None = None
+    #: With ``resync``: where delivery goes on from (the frames after it follow). Clients
+    #: take it as their position: after a new epoch, offsets start again from 1.
+    position: Position | None = None
     read_after: int | None = None
 
 
@@ -152,6 +155,7 @@ class Sequencer:
     def _reset(self, position: Position, step: Step, reason: ResyncReason) -> None:
         """Give up on catching up: clients resync, and delivery goes on after ``position``."""
         step.resync = reason
+        step.position = position
         step.deliver.clear()
         self._epoch = position.epoch
         self._offset = position.offset

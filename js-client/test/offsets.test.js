@@ -90,3 +90,14 @@ test("a malformed position is ignored", () => {
     assert.equal(offsets.position, null);
   }
 });
+
+test("a resync into a new epoch moves the position back, so the new frames are kept", () => {
+  const offsets = new OffsetTracker();
+  offsets.welcome(welcomeAt(40), false);
+  assert.equal(offsets.accept({ type: "x", offset: 41 }), true);
+  offsets.moved({ offset: 0, epoch: "e2" });
+  assert.equal(offsets.accept({ type: "x", offset: 1 }), true);
+  assert.deepEqual(offsets.query(), { since: "1", epoch: "e2" });
+  offsets.moved(undefined); // a resync without a position changes nothing
+  assert.deepEqual(offsets.position, { offset: 1, epoch: "e2" });
+});

@@ -234,3 +234,14 @@ async def test_frames_heard_before_the_position_is_known_wait_and_older_ones_are
     await join(feed, ns, alice)
     feed.heard(6, "e", live(6))
     assert alice.offsets() == [6] and feed.position == Position(6, "e")
+
+
+async def test_a_new_epoch_tells_clients_where_offsets_start_again(ns):
+    feed = make_feed(ns, History(top=5), Position(5, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    feed.heard(1, "other", live(1))
+    resync = alice.frames[1]
+    assert resync == {"type": "resync", "data": {"reason": "epoch_changed",
+                                                 "position": {"offset": 0, "epoch": "other"}}}
+    assert alice.offsets() == [1]
