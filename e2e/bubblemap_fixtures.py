@@ -471,8 +471,13 @@ class Browsers:
 
 # -- checks -------------------------------------------------------------------------------
 
-def wait_until(predicate: Callable[[], Any], timeout_s: float, what: Callable[[], str] | str) -> Any:
-    """Poll ``predicate`` until it is truthy; fail with ``what`` (or what it returns)."""
+def wait_until(predicate: Callable[[], Any], timeout_s: float, what: Callable[[], str] | str,
+               pump: Page | None = None) -> Any:
+    """Poll ``predicate`` until it is truthy; fail with ``what`` (or what it returns).
+
+    A predicate over what a page's event handlers record (its requests, say) needs ``pump``:
+    the sync Playwright API hands events over only while it is called, not during a sleep.
+    """
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()
@@ -480,7 +485,10 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float, what: Callable[[]
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout_s}s: {what() if callable(what) else what}")
-        time.sleep(0.05)
+        if pump is not None:
+            pump.wait_for_timeout(50)
+        else:
+            time.sleep(0.05)
 
 
 def assert_converged(pages: list[MapPage], api: Api, map_id: int,

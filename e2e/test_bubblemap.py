@@ -247,7 +247,7 @@ def test_a_redis_restart_mid_editing_resyncs_pages_and_they_converge(
     assert_converged([page_a, page_b], ann, map_id, timeout_s=RECOVERED_MS / 1000)
     for page in (page_a, page_b):
         wait_until(lambda page=page: any(t > outage for t in page.refetches), RECOVERED_MS / 1000,
-                   f"{page!r} re-fetched the map on resync")
+                   f"{page!r} re-fetched the map on resync", pump=page.page)
     for page in (page_a, page_b):
         page.expect_no_error()
         expect(page.state).to_have_attribute("data-state", "live")

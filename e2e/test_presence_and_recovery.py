@@ -78,6 +78,8 @@ def test_a_page_whose_instance_restarts_catches_up_without_re_fetching_the_map(
         expect(reader.bubble(bubble)).to_be_visible(timeout=SHOWN_MS)
     expect(reader.bubble(first)).to_contain_text("edited while b was down", timeout=SHOWN_MS)
     assert_converged([writer, reader], ann_api, map_id)
+    # Outlast the client's resync jitter (3 s) while Playwright hands over the page's events.
+    reader.page.wait_for_timeout(3500)
     welcomes = [n for n, f in enumerate(frames) if f["type"] == "welcome"]
     assert len(welcomes) == 2, "one welcome, then one after the restart"
     after = frames[welcomes[1]:]
