@@ -49,9 +49,11 @@ async def test_redis_restarted_empty_is_a_new_epoch_and_clients_resync(redis_ser
         assert (await frame(alice))["offset"] == 1
         redis_server.restart()  # no persistence: the stream and its epoch are gone
         resync = await frame(alice, timeout=15)
-        assert resync == {"type": "resync", "data": {"reason": "epoch_changed"}}
+        assert resync["type"] == "resync" and resync["data"]["reason"] == "epoch_changed"
+        moved_to = resync["data"]["position"]  # where the new epoch's frames come after
+        assert moved_to["offset"] == 0 and moved_to["epoch"] != welcome["position"]["epoch"]
         after = await broadcast_when_up(a, "/maps/2", "after")
-        assert after.offset == 1 and after.epoch != welcome["position"]["epoch"]
+        assert after.offset == 1 and after.epoch == moved_to["epoch"]
         assert (await frame(alice))["offset"] == 1
 
 
