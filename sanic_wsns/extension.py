@@ -209,20 +209,12 @@ class WsNamespaces:
         return verdict
 
     def _add_client_route(self, app: Sanic, url: str) -> None:
-        source = resources.files("sanic_wsns").joinpath("static/wsns.js")
-        if not source.is_file():
-            logger.warning("browser client not found in the package; %s is not served", url)
-            return
-        body = source.read_bytes()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        headers = {"ETag": etag, "Cache-Control": "no-cache"}
-
-        async def client_js(request: Request) -> HTTPResponse:
-            if request.headers.get("if-none-match") == etag:
-                return HTTPResponse(status=304, headers=headers)
-            return raw(body, content_type="text/javascript; charset=utf-8", headers=headers)
-
-        app.add_route(client_js, url, methods=["GET"], name="wsns_client_js")
+        """The browser client at ``url``, and its TypeScript types beside it
+        (``/wsns/client.js`` → ``/wsns/client.d.ts``), so an app needs no bundler."""
+        types_url = (url[:-3] if url.endswith(".js") else url) + ".d.ts"
+        _add_package_file(app, url, "static/wsns.js", "text/javascript; charset=utf-8", "wsns_client_js")
+        _add_package_file(app, types_url, "static/wsns.d.ts", "application/typescript; charset=utf-8",
+                          "wsns_client_types")
 
     # -- public API -------------------------------------------------------------------------
 
@@ -363,6 +355,24 @@ class WsNamespaces:
         if self._metrics is not None:
             await self._metrics.stop()
             self._metrics = self.hub.metrics = None
+
+
+def _add_package_file(app: Sanic, url: str, resource: str, content_type: str, name: str) -> None:
+    """Serve one file shipped in the package at ``url`` (ETag, revalidated on each use)."""
+    source = resources.files("sanic_wsns").joinpath(resource)
+    if not source.is_file():
+        logger.warning("%s not found in the package; %s is not served", resource, url)
+        return
+    body = source.read_bytes()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+
+    async def package_file(request: Request) -> HTTPResponse:
+        if request.headers.get("if-none-match") == etag:
+            return HTTPResponse(status=304, headers=headers)
+        return raw(body, content_type=content_type, headers=headers)
+
+    app.add_route(package_file, url, methods=["GET"], name=name)
 
 
 def _printable_headers(request: Request) -> None:

@@ -5,6 +5,7 @@ import json
 import urllib.error
 import urllib.request
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,6 +175,13 @@ async def test_the_browser_client_is_served_with_an_etag(core):
     status, _, _ = await asyncio.to_thread(http_get, server.http + "/wsns/client.js",
                                            {"If-None-Match": headers["ETag"]})
     assert status == 304
+
+
+async def test_the_browser_clients_types_are_served_beside_it(core):
+    server, _, _ = core
+    status, headers, body = await asyncio.to_thread(http_get, server.http + "/wsns/client.d.ts")
+    assert status == 200 and headers["Content-Type"].startswith("application/typescript")
+    assert body == (Path(__file__).resolve().parents[3] / "js-client" / "wsns.d.ts").read_bytes()
 
 
 async def test_the_stats_route_is_off_by_default(core):
