@@ -115,7 +115,7 @@ class RedisCluster:
         """The broker URL: one seed node is enough, the client discovers the rest."""
         return f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
 
-    def start(self, timeout: float = 30.0) -> RedisCluster:
+    def start(self, timeout: float = 60.0) -> RedisCluster:
         for node in self.nodes:
             node.start()
         subprocess.run(["redis-cli", "--cluster", "create",
