@@ -59,19 +59,24 @@ async def test_ws_and_rest_writes_are_recorded_and_marked_published_once_written
     await wait_for(lambda: not unpublished(db), timeout=5)
 
 
+async def as_a_dead_instance(db, write):
+    """What a process killed right after its commit leaves: ``write``'s change and its frame
+    in the database, nothing published (a store of its own, closed at once)."""
+    dead = Store(db)
+    await dead.open()
+    try:
+        return await write(dead)
+    finally:
+        await dead.close()
+
+
 async def test_a_change_a_dead_instance_stored_but_never_published_reaches_both_instances(pair):
     first, second, db = pair
     ann = await sign_in(first, "ann")
     created = await ann.create_map()
     async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
-        # What a process killed right after its commit leaves: the change and its frame
-        # in the database, nothing published.
-        dead = Store(db)
-        await dead.open()
-        try:
-            bubble, _frame = await dead.create_bubble(created["id"], msgspec.convert(BUBBLE, BubbleCreate))
-        finally:
-            await dead.close()
+        bubble, _frame = await as_a_dead_instance(
+            db, lambda store: store.create_bubble(created["id"], msgspec.convert(BUBBLE, BubbleCreate)))
         expected = msgspec.to_builtins(bubble)
         assert await here.next("bubble-created") == expected
         assert await there.next("bubble-created") == expected
@@ -83,12 +88,7 @@ async def test_a_map_deleted_by_an_instance_that_died_before_closing_its_clients
     ann = await sign_in(first, "ann")
     created = await ann.create_map()
     async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
-        dead = Store(db)
-        await dead.open()
-        try:
-            assert await dead.delete_map(created["id"]) is not None
-        finally:
-            await dead.close()
+        assert await as_a_dead_instance(db, lambda store: store.delete_map(created["id"])) is not None
         assert await here.next("map-deleted") == {"id": created["id"]}
         assert await there.next("map-deleted") == {"id": created["id"]}
 
