@@ -193,6 +193,13 @@ class Feed:
     def _count(self, reason: ResyncReason) -> None:
         self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
 
+    @property
+    def arriving(self) -> bool:
+        """Clients on their way in: reading what they missed, or waiting for this instance
+        to catch up with them. They are not among the namespace's clients yet, but the
+        namespace must not be dropped under them."""
+        return bool(self._joining or self._ahead)
+
     def forget(self, client_id: str) -> None:
         """A client left before it caught up: hold nothing more for it."""
         self._joining.pop(client_id, None)

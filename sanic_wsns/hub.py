@@ -277,7 +277,7 @@ class Hub:
                 await call(hook, ns, client)
             except Exception:
                 logger.exception("on_disconnect failed path=%s client=%s", ns.path, client.id)
-        if not ns.clients and ns.pattern.drop_when_empty and self.registry.get(ns.path) is ns:
+        if ns.empty and ns.pattern.drop_when_empty and self.registry.get(ns.path) is ns:
             await self._drop(ns)
 
     async def _drop(self, ns: Namespace) -> None:

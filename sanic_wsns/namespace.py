@@ -44,6 +44,12 @@ class Namespace:
     def __len__(self) -> int:
         return len(self.clients)
 
+    @property
+    def empty(self) -> bool:
+        """No client, and none on its way in (a returning client of a history namespace
+        is admitted only after its missed frames were read)."""
+        return not self.clients and (self.feed is None or not self.feed.arriving)
+
     async def broadcast(self, type: str, data: Any = None, *, exclude: Exclude = None,
                         strict: bool = False, confirm: bool = False) -> Position | None:
         """Send ``{type, data}`` to every client of this namespace, on every instance,

@@ -1,7 +1,8 @@
-"""A ``memory://`` broker whose subscriptions wait until the test confirms them, to show
-that the core admits a client only once its namespace's subscription is confirmed.
+"""A ``memory://`` broker one of whose calls waits until the test lets it through, to force
+an interleaving: a client admitted only once its namespace's subscription is confirmed, a
+namespace left by its last client while a returning client's history is being read.
 Tests put it in the place of the memory backend (``monkeypatch.setitem(BACKENDS, "memory",
-SCHEME_TARGET)``) and connect to ``memory://gated``."""
+SCHEME_TARGET)``), connect to ``memory://gated`` and choose the call with ``gated``."""
 
 from __future__ import annotations
 
@@ -9,17 +10,29 @@ import asyncio
 from typing import ClassVar
 
 from sanic_wsns.broker.memory import MemoryBroker
+from sanic_wsns.history import History
+from sanic_wsns.recovery import Entry, Position
 
 SCHEME_TARGET = "tests.support.gated_broker:GatedBroker"
 
 
 class GatedBroker(MemoryBroker):
-    #: Set by the test (one per test, in its own loop): subscriptions complete once it is set.
+    #: The call that waits: ``"subscribe"``, ``"read_history"``, or ``""`` for none.
+    gated: ClassVar[str] = "subscribe"
+    #: Set by the test (one per test, in its own loop): the gated call goes on once it is set.
     confirm: ClassVar[asyncio.Event]
-    #: Set when a subscription was asked for.
+    #: Set when the gated call was made.
     asked: ClassVar[asyncio.Event]
 
+    async def _gate(self, call: str) -> None:
+        if call == GatedBroker.gated:
+            GatedBroker.asked.set()
+            await GatedBroker.confirm.wait()
+
     async def subscribe(self, channel: str) -> None:
-        GatedBroker.asked.set()
-        await GatedBroker.confirm.wait()
+        await self._gate("subscribe")
         await super().subscribe(channel)
+
+    async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
+        await self._gate("read_history")
+        return await super().read_history(channel, after, history)

@@ -17,6 +17,7 @@ from sanic_wsns.relay import Kind, RelayMessage, encode_relay
 from tests.support import gated_broker
 from tests.support.core_app import build_app
 from tests.support.gated_broker import GatedBroker
+from tests.support.instances import instances
 from tests.support.servers import serve, wait_for
 from tests.support.wsclient import close_of, join, join_sleeper, open_ws, recv_json
 
@@ -122,6 +123,29 @@ async def test_a_client_is_admitted_only_once_its_namespace_subscription_is_conf
             "elsewhere", Kind.FRAME, ws_text_frame(encode("hello", 1)))))
         assert await recv_json(ws) == {"type": "hello", "data": 1}
         await ws.close()
+
+
+async def test_a_namespace_is_kept_while_a_returning_client_reads_what_it_missed(monkeypatch):
+    """The last client leaves while a returning client's history is being read: the
+    namespace stays for it (dropped, it would hold the client where no broadcast arrives)."""
+    monkeypatch.setitem(BACKENDS, "memory", gated_broker.SCHEME_TARGET)
+    monkeypatch.setattr(GatedBroker, "gated", "")
+    GatedBroker.confirm, GatedBroker.asked = asyncio.Event(), asyncio.Event()
+    async with instances("memory://gated", count=1, history=True) as (a,):
+        leaving = await open_ws(a.ws("9"))
+        position = (await recv_json(leaving))["data"]["position"]
+        GatedBroker.gated = "read_history"
+        returning = await open_ws(a.ws("9", f"since={position['offset']}&epoch={position['epoch']}"))
+        await asyncio.wait_for(GatedBroker.asked.wait(), 5)
+        await leaving.close()
+        await wait_for(lambda: a.totals["connections"] == 1)  # the last client has left
+        GatedBroker.confirm.set()
+        assert (await recv_json(returning))["data"]["recovered"] is True
+        assert a.wsns.has("/maps/9")
+        await a.wsns.broadcast("/maps/9", "edited", "after")
+        assert (await recv_json(returning))["data"] == "after"
+        await returning.close()
+        await wait_for(lambda: not a.wsns.has("/maps/9"))  # and it goes with its last client
 
 
 async def test_shutdown_is_not_held_up_by_clients_that_do_not_read_and_they_still_get_1001():
