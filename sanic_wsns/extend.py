@@ -19,8 +19,7 @@ except ImportError:
 from .extension import WsNamespaces
 
 
-# sanic-ext's Extension.__init_subclass__ (which registers the name) has no annotations.
-class WsnsExtension(Extension):  # type: ignore[no-untyped-call]
+class WsnsExtension(Extension):
     """Attaches a ``WsNamespaces`` when sanic-ext starts its extensions (at ``app.extend``,
     early enough for WebSocket routes)."""
 

@@ -68,8 +68,9 @@ class Pattern:
         self.drop_when_empty = drop_when_empty
         #: Kept frames and offsets (recovery), or ``None``: see ``History``.
         self.history = history
-        #: Whether clients see who else is in the namespace (``presence_state``/``_diff``).
-        self.presence = presence
+        #: Whether clients see who else is in the namespace (``presence_state``/``_diff``);
+        #: ``presence(params)`` asks who is.
+        self.tracks_presence = presence
         self.handlers: dict[str, Handler] = {}
         self.authorizer: AnyCallable | None = None
         self.connect_hooks: list[AnyCallable] = []
