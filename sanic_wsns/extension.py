@@ -37,7 +37,7 @@ from .logs import redact_upgrade_queries
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics, prepare_multiprocess
 from .namespace import Namespace
-from .pattern import AnyCallable, Pattern, call
+from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
 from .registry import OverCapacity, Registry
 
@@ -284,7 +284,7 @@ class WsNamespaces:
         unless ``everywhere=False``. The next authorized connect re-creates it."""
         await self.hub.remove_namespace(self.resolve(path)[2], code, reason, everywhere=everywhere)
 
-    def authorize_stats(self, fn: AnyCallable) -> AnyCallable:
+    def authorize_stats(self, fn: Hook) -> Hook:
         """Guard the stats route: ``fn(request)`` returns truthy to allow, or raises
         ``Unauthorized``/``Forbidden``. Without a guard the route answers 403."""
         self._stats_authorizer = fn
