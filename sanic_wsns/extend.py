@@ -21,7 +21,8 @@ from .extension import WsNamespaces
 
 class WsnsExtension(Extension):
     """Attaches a ``WsNamespaces`` when sanic-ext starts its extensions (at ``app.extend``,
-    early enough for WebSocket routes)."""
+    early enough for WebSocket routes). Needs the ``ext`` extra:
+    ``pip install 'sanic-wsns[ext]'``."""
 
     name = "wsns"
 
