@@ -1,5 +1,7 @@
 """sanic-wsns: one WebSocket namespace per resource, for Sanic."""
 
+from typing import TYPE_CHECKING, Any
+
 from .client import Client
 from .config import Settings
 from .errors import (
@@ -15,7 +17,6 @@ from .errors import (
     Unauthorized,
     WsnsError,
 )
-from .extend import WsnsExtension
 from .extension import WsNamespaces
 from .history import History
 from .namespace import Namespace
@@ -23,10 +24,24 @@ from .pattern import Identity, Pattern
 from .recovery import Position, ResyncReason
 from .registry import OverCapacity
 
+if TYPE_CHECKING:
+    from .extend import WsnsExtension as WsnsExtension
+
 __version__ = "0.1.0"
 
 __all__ = [
     "BrokerUnavailable", "Client", "CloseCode", "ConfigError", "Conflict", "Denied", "ErrorCode", "Forbidden",
     "History", "Identity", "InvalidData", "Namespace", "NotFound", "OverCapacity", "Pattern", "Position",
-    "ResyncReason", "Settings", "Unauthorized", "WsNamespaces", "WsnsError", "WsnsExtension",
+    "ResyncReason", "Settings", "Unauthorized", "WsNamespaces", "WsnsError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``WsnsExtension`` is imported when asked for, not with the package: it needs sanic-ext,
+    an optional extra that, once importable, Sanic applies to every app (see ``extend``).
+    Kept out of ``__all__`` so that ``from sanic_wsns import *`` works without it."""
+    if name == "WsnsExtension":
+        from .extend import WsnsExtension
+
+        return WsnsExtension
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

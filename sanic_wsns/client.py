@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from websockets.protocol import State
 
@@ -17,6 +17,7 @@ KEEPALIVE_PING = b"wsns-keepalive"
 
 if TYPE_CHECKING:
     from sanic import Request
+    from sanic.server.protocols.base_protocol import SanicProtocol
     from sanic.server.websockets.impl import WebsocketImplProtocol
 
     from .namespace import Namespace
@@ -59,10 +60,13 @@ class Client:
         self.request = request
         self.bucket = bucket
         self._ws = ws
-        self._transport: asyncio.WriteTransport = ws.io_proto.transport
+        # Sanic sets io_proto (with its transport) and loop when the connection opens,
+        # before any Client exists; its types allow None only for the time before.
+        io_proto = cast("SanicProtocol", ws.io_proto)
+        self._transport = cast(asyncio.WriteTransport, io_proto.transport)
         self._max_queue = max_send_queue
         self._closing = False
-        self._pinged_at = ws.loop.time()
+        self._pinged_at = cast(asyncio.AbstractEventLoop, ws.loop).time()
         # The shared KeepaliveSweep pings this client; Sanic's task per connection would
         # cost more memory than everything else sanic-wsns keeps for an idle client.
         if ws.keepalive_ping_task is not None:
@@ -122,7 +126,8 @@ class Client:
         if step is Step.TIMED_OUT:
             self.abort(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
         elif step is Step.PING:
-            ws.pings[KEEPALIVE_PING] = ws.loop.create_future()
+            loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set while the connection is open
+            ws.pings[KEEPALIVE_PING] = loop.create_future()
             ws.ws_proto.send_ping(KEEPALIVE_PING)
             for chunk in ws.ws_proto.data_to_send():
                 self._transport.write(chunk)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import msgspec
 from sanic.exceptions import WebsocketClosed
@@ -63,7 +63,7 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
         hub.unclaim(admission.user)
         await ws.close(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance")
         return
-    clock = ws.loop.time
+    clock = cast(asyncio.AbstractEventLoop, ws.loop).time  # set when the connection opened
     bucket = TokenBucket(settings.rate_limit, settings.rate_burst, clock(),
                          settings.abuse_limit, settings.abuse_window)
     client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,

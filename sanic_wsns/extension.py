@@ -37,7 +37,7 @@ from .logs import redact_upgrade_queries
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics, prepare_multiprocess
 from .namespace import Namespace
-from .pattern import AnyCallable, Pattern, call
+from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
 from .registry import OverCapacity, Registry
 
@@ -55,7 +55,7 @@ class WsNamespaces:
     Keyword arguments are settings (see ``Settings``) and win over ``app.config.WSNS_*``.
     """
 
-    def __init__(self, app: Sanic | None = None, **settings: Any):
+    def __init__(self, app: Sanic[Any, Any] | None = None, **settings: Any):
         self._overrides = settings
         self.patterns: list[Pattern] = []
         self._default_history: list[Pattern] = []  # history=True: sized by the settings
@@ -65,13 +65,13 @@ class WsNamespaces:
         self._metrics: Metrics | None = None
         self._bad_path_prefixes: set[str] = set()
         self._unmatched: set[str] = set()
-        self._app: Sanic | None = None
+        self._app: Sanic[Any, Any] | None = None
         if app is not None:
             self.attach(app)
 
     # -- wiring into Sanic ------------------------------------------------------------------
 
-    def attach(self, app: Sanic) -> None:
+    def attach(self, app: Sanic[Any, Any]) -> None:
         """Register routes, middleware and listeners on ``app`` (done once)."""
         if self._app is not None:
             raise ConfigError("this WsNamespaces is already attached to an app")
@@ -103,7 +103,7 @@ class WsNamespaces:
         app.register_listener(self._stop, "after_server_stop")
 
     @property
-    def app(self) -> Sanic:
+    def app(self) -> Sanic[Any, Any]:
         if self._app is None:
             raise ConfigError("WsNamespaces is not attached to an app yet")
         return self._app
@@ -208,7 +208,7 @@ class WsNamespaces:
                         request.path, verdict.code, verdict.reason)
         return verdict
 
-    def _add_client_route(self, app: Sanic, url: str) -> None:
+    def _add_client_route(self, app: Sanic[Any, Any], url: str) -> None:
         """The browser client at ``url``, and its TypeScript types beside it
         (``/wsns/client.js`` → ``/wsns/client.d.ts``), so an app needs no bundler."""
         types_url = (url[:-3] if url.endswith(".js") else url) + ".d.ts"
@@ -274,7 +274,7 @@ class WsNamespaces:
         """Who is in ``path``'s namespace, on every instance (client id → public identity),
         whether this instance hosts it or not (a REST handler, say)."""
         pattern, _, canonical = self.resolve(path)
-        if not pattern.presence:
+        if not pattern.tracks_presence:
             raise ConfigError(f"{pattern.pattern} tracks no presence: declare it with presence=True")
         return await self.hub.presence(canonical)
 
@@ -284,7 +284,7 @@ class WsNamespaces:
         unless ``everywhere=False``. The next authorized connect re-creates it."""
         await self.hub.remove_namespace(self.resolve(path)[2], code, reason, everywhere=everywhere)
 
-    def authorize_stats(self, fn: AnyCallable) -> AnyCallable:
+    def authorize_stats(self, fn: Hook) -> Hook:
         """Guard the stats route: ``fn(request)`` returns truthy to allow, or raises
         ``Unauthorized``/``Forbidden``. Without a guard the route answers 403."""
         self._stats_authorizer = fn
@@ -308,7 +308,7 @@ class WsNamespaces:
 
     # -- listeners --------------------------------------------------------------------------
 
-    def _share_metrics(self, app: Sanic) -> None:
+    def _share_metrics(self, app: Sanic[Any, Any]) -> None:
         """Sanic's main process: several workers count into one shared, wiped folder."""
         if app.state.workers > 1:
             prepare_multiprocess()
@@ -318,7 +318,7 @@ class WsNamespaces:
             return HTTPResponse("metrics start with the server\n", status=503)
         return raw(self._metrics.render(), content_type=METRICS_CONTENT_TYPE)
 
-    def _refuse_split_workers(self, app: Sanic) -> None:
+    def _refuse_split_workers(self, app: Sanic[Any, Any]) -> None:
         """Sanic's main process, before it starts the workers (``--workers N``, ``--fast``,
         ``app.run(workers=N)``): each worker is a process of its own, and ``memory://`` joins
         nothing across processes, so clients on different workers would silently miss each
@@ -329,7 +329,7 @@ class WsNamespaces:
                      f"would see only its own clients); set a Redis broker, e.g. "
                      f"SANIC_WSNS_BROKER=redis://127.0.0.1:6379/0, or run one worker.")
 
-    async def _start(self, app: Sanic) -> None:
+    async def _start(self, app: Sanic[Any, Any]) -> None:
         hub = self.hub
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
@@ -344,20 +344,20 @@ class WsNamespaces:
         logger.info("sanic-wsns started instance=%s broker=%s patterns=%s", hub.instance_id,
                     redact(self.settings.broker), [p.pattern for p in self.patterns])
 
-    async def _close_clients(self, app: Sanic) -> None:
+    async def _close_clients(self, app: Sanic[Any, Any]) -> None:
         if self._keepalive is not None:
             self._keepalive.stop()
         await self.hub.close_clients(CloseCode.GOING_AWAY, "server shutting down",
                                      self.settings.shutdown_timeout)
 
-    async def _stop(self, app: Sanic) -> None:
+    async def _stop(self, app: Sanic[Any, Any]) -> None:
         await self.hub.stop()
         if self._metrics is not None:
             await self._metrics.stop()
             self._metrics = self.hub.metrics = None
 
 
-def _add_package_file(app: Sanic, url: str, resource: str, content_type: str, name: str) -> None:
+def _add_package_file(app: Sanic[Any, Any], url: str, resource: str, content_type: str, name: str) -> None:
     """Serve one file shipped in the package at ``url`` (ETag, revalidated on each use)."""
     source = resources.files("sanic_wsns").joinpath(resource)
     if not source.is_file():

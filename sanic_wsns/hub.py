@@ -199,7 +199,7 @@ class Hub:
         """A new namespace (its channel is subscribed); history and presence start here,
         and read their state from the broker before the first client is admitted."""
         namespace = Namespace(self, pattern, path, params)
-        if pattern.history is None and not pattern.presence:
+        if pattern.history is None and not pattern.tracks_presence:
             return namespace
         if pattern.history is not None:
             history = pattern.history
@@ -209,7 +209,7 @@ class Hub:
                 return await self.broker.read_history(channel, after, history)
 
             namespace.feed = Feed(read, namespace.deliver, path, self.resyncs)
-        if pattern.presence:
+        if pattern.tracks_presence:
             self.tracker.open(self.channel(path), namespace.deliver)
         namespace.ready = asyncio.get_running_loop().create_task(self._prepare(namespace),
                                                                   name=f"wsns-prepare {path}")
@@ -225,7 +225,7 @@ class Hub:
                 logger.warning("history position unreadable path=%s: %s", ns.path, exc)
                 position = Position(0, "")
             ns.feed.start(position)
-        if ns.pattern.presence:
+        if ns.pattern.tracks_presence:
             await self.tracker.load(self.channel(ns.path))
 
     async def join(self, ns: Namespace, client: Client, since: int | None = None,
@@ -245,7 +245,7 @@ class Hub:
                 client.recovered = plan.recovered
                 result = "recovered" if plan.recovered else "resync"
                 self.recoveries[result] = self.recoveries.get(result, 0) + 1
-        if ns.pattern.presence:
+        if ns.pattern.tracks_presence:
             self.tracker.join(self.channel(ns.path), client, client.public)
 
     def _welcome(self, ns: Namespace, client: Client, position: Position | None = None,
@@ -267,7 +267,7 @@ class Hub:
         ns.clients.pop(client.id, None)
         if ns.feed is not None:
             ns.feed.forget(client.id)
-        if ns.pattern.presence:
+        if ns.pattern.tracks_presence:
             self.tracker.leave(self.channel(ns.path), client.id)
         self.connections.release(client.user)
         if self._all_left is not None and self.connections.total == 0:
@@ -285,7 +285,7 @@ class Hub:
         self._retired.setdefault(ns.pattern.pattern, Counters()).merge(ns.counters)
         if ns.feed is not None:
             await ns.feed.close()
-        if ns.pattern.presence:
+        if ns.pattern.tracks_presence:
             await self.tracker.drop(self.channel(ns.path))  # the last leaves are written first
         logger.debug("namespace dropped path=%s", ns.path)
         for hook in ns.pattern.empty_hooks:

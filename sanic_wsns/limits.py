@@ -71,10 +71,10 @@ class ConnectionCaps:
         if self.total_cap is not None and self.total >= self.total_cap:
             return False
         if self.identity_cap is not None and identity is not None:
-            held = self._per_identity.get(identity, 0)  # type: ignore[call-overload]
+            held = self._per_identity.get(identity, 0)
             if held >= self.identity_cap:
                 return False
-            self._per_identity[identity] = held + 1  # type: ignore[index]
+            self._per_identity[identity] = held + 1
         self.total += 1
         return True
 
@@ -82,10 +82,10 @@ class ConnectionCaps:
         """One connection counted by ``acquire(identity)`` ended."""
         self.total -= 1
         if self.identity_cap is not None and identity is not None:
-            held = self._per_identity.pop(identity, 0) - 1  # type: ignore[call-overload]
+            held = self._per_identity.pop(identity, 0) - 1
             if held > 0:
-                self._per_identity[identity] = held  # type: ignore[index]
+                self._per_identity[identity] = held
 
     def held(self, identity: object) -> int:
         """Connections counted for ``identity`` now."""
-        return self._per_identity.get(identity, 0)  # type: ignore[call-overload]
+        return self._per_identity.get(identity, 0)

@@ -23,12 +23,14 @@ import re
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Seconds between a worker's syncs of its counts into the shared files.
 SYNC_INTERVAL = 1.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: How prometheus_client combines the workers' values of a gauge (the modes used here).
+GaugeMode = Literal["livesum", "livemax", "livemin"]
 
 #: Seconds: from a broadcast call to its frame in local sockets, and from a publish on one
 #: instance to delivery on another (pub/sub lag). Sub-millisecond to a few seconds.
@@ -85,7 +87,7 @@ class Metrics:
         self._registry = None if self.multiprocess else CollectorRegistry()
         reg: dict[str, Any] = {"registry": self._registry}
 
-        def gauge(name: str, doc: str, labels: tuple[str, ...], mode: str) -> Any:
+        def gauge(name: str, doc: str, labels: tuple[str, ...], mode: GaugeMode) -> Any:
             return Gauge(name, doc, labels, multiprocess_mode=mode, **reg)
 
         self.connections = gauge("wsns_connections", "Open WebSocket connections.", ("pattern",), "livesum")
@@ -158,7 +160,7 @@ class Metrics:
         from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
         self.sync()
-        if not self.multiprocess:
+        if self._registry is not None:  # not multiprocess
             return generate_latest(self._registry)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

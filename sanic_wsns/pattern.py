@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .recovery import Position
 
 AnyCallable = Callable[..., Any]
+#: A decorated hook or handler: the decorators hand it back with its own type.
+Hook = TypeVar("Hook", bound=AnyCallable)
 
 
 async def call(fn: AnyCallable, *args: Any, **kwargs: Any) -> Any:
@@ -68,8 +70,9 @@ class Pattern:
         self.drop_when_empty = drop_when_empty
         #: Kept frames and offsets (recovery), or ``None``: see ``History``.
         self.history = history
-        #: Whether clients see who else is in the namespace (``presence_state``/``_diff``).
-        self.presence = presence
+        #: Whether clients see who else is in the namespace (``presence_state``/``_diff``);
+        #: ``presence(params)`` asks who is.
+        self.tracks_presence = presence
         self.handlers: dict[str, Handler] = {}
         self.authorizer: AnyCallable | None = None
         self.connect_hooks: list[AnyCallable] = []
@@ -83,7 +86,7 @@ class Pattern:
 
     # -- declaration (decorators) -------------------------------------------------------
 
-    def authorize(self, fn: AnyCallable) -> AnyCallable:
+    def authorize(self, fn: Hook) -> Hook:
         """``fn(request, **params)`` (sync or async) runs before the handshake completes.
         Return the client's identity (or an ``Identity``); raise ``Unauthorized``,
         ``Forbidden`` or ``NotFound`` to refuse: the client is closed with 4401/4403/4404
@@ -92,25 +95,25 @@ class Pattern:
         self.authorizer = fn
         return fn
 
-    def on_connect(self, fn: AnyCallable) -> AnyCallable:
+    def on_connect(self, fn: Hook) -> Hook:
         """``fn(ns, client)`` after ``welcome``; raising ``Denied`` closes with its code."""
         check_hook(fn, "on_connect", ("ns", "client"))
         self.connect_hooks.append(fn)
         return fn
 
-    def on_disconnect(self, fn: AnyCallable) -> AnyCallable:
+    def on_disconnect(self, fn: Hook) -> Hook:
         """``fn(ns, client)`` after the client left (it no longer counts in ``ns``)."""
         check_hook(fn, "on_disconnect", ("ns", "client"))
         self.disconnect_hooks.append(fn)
         return fn
 
-    def on_empty(self, fn: AnyCallable) -> AnyCallable:
+    def on_empty(self, fn: Hook) -> Hook:
         """``fn(ns)`` when the last client left and the namespace is dropped."""
         check_hook(fn, "on_empty", ("ns",))
         self.empty_hooks.append(fn)
         return fn
 
-    def on(self, type: str) -> Callable[[AnyCallable], AnyCallable]:
+    def on(self, type: str) -> Callable[[Hook], Hook]:
         """Register ``fn(ns, client, data)`` for messages of ``type``. ``data`` is decoded
         into the annotation of the third parameter (a msgspec Struct, say); a frame with
         an ``id`` is answered with the return value."""
@@ -119,7 +122,7 @@ class Pattern:
         if type in self.handlers:
             raise ConfigError(f"{self.pattern} already has a handler for {type!r}")
 
-        def register(fn: AnyCallable) -> AnyCallable:
+        def register(fn: Hook) -> Hook:
             self.handlers[type] = Handler(fn, type)
             return fn
 

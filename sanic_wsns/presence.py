@@ -70,11 +70,11 @@ class PresenceMirror:
                 entries[client_id] = public
                 changed.joins[client_id] = public
         for client_id in leaves:
-            public = entries.pop(client_id, None)
-            if public is None:
+            left = entries.pop(client_id, None)
+            if left is None:
                 continue
             if changed.joins.pop(client_id, None) is None:
-                changed.leaves[client_id] = public
+                changed.leaves[client_id] = left
         return changed
 
     def replace(self, entries: Mapping[str, bytes]) -> Diff:

@@ -13,7 +13,7 @@ welcome, and the ``presence_state``/``presence_diff`` frames (presence.py).
 from __future__ import annotations
 
 import struct
-from typing import Annotated, Any
+from typing import Annotated, Any, final
 
 import msgspec
 
@@ -26,6 +26,7 @@ RESERVED_SERVER_TYPES = frozenset({"welcome", "reply", "error", "pong", "resync"
 PING = "ping"
 
 
+@final  # screening's decisions are told apart by ``type(...) is``
 class Incoming(msgspec.Struct, frozen=True):
     """A client frame with its ``data`` left undecoded until a handler's type is known."""
 

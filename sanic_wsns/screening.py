@@ -9,6 +9,7 @@ the caller passes in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import final
 
 from .errors import CloseCode, ErrorCode, InvalidMessage
 from .limits import TokenBucket
@@ -17,6 +18,7 @@ from .protocol import PING, Incoming, decode_incoming, encode, encode_error
 RATE_LIMITED = "rate_limited"
 
 
+@final  # the connection tells the decisions apart by ``type(...) is``
 @dataclass(frozen=True, slots=True)
 class Answer:
     """Answer the client with ``payload`` (no handler runs); count a drop as ``dropped``."""
@@ -25,6 +27,7 @@ class Answer:
     dropped: str | None = None
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class Abort:
     """Close the connection now: the client kept going after being told."""

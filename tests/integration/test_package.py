@@ -5,19 +5,46 @@ from __future__ import annotations
 import subprocess
 import sys
 import zipfile
+from email.parser import Parser
 from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_wheel_ships_its_type_marker_and_the_browser_client_types(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> zipfile.ZipFile:
+    """The wheel built from this checkout, once for the module."""
+    folder = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(folder), str(ROOT)],
                    check=True, timeout=300)
-    [wheel] = tmp_path.glob("sanic_wsns-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        names = set(archive.namelist())
-        # PEP 561: without it, mypy treats the package as untyped ("missing py.typed marker").
-        assert "sanic_wsns/py.typed" in names
-        # A symlink in the checkout; the wheel must hold the file itself.
-        assert archive.read("sanic_wsns/static/wsns.d.ts") == (ROOT / "js-client" / "wsns.d.ts").read_bytes()
-        assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+    [built] = folder.glob("sanic_wsns-*.whl")
+    with zipfile.ZipFile(built) as archive:
+        yield archive
+
+
+def test_the_wheel_ships_its_type_marker_and_the_browser_client_types(wheel):
+    names = set(wheel.namelist())
+    # PEP 561: without it, mypy treats the package as untyped ("missing py.typed marker").
+    assert "sanic_wsns/py.typed" in names
+    # A symlink in the checkout; the wheel must hold the file itself.
+    assert wheel.read("sanic_wsns/static/wsns.d.ts") == (ROOT / "js-client" / "wsns.d.ts").read_bytes()
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+
+
+def test_sanic_ext_comes_only_with_the_ext_extra(wheel):
+    """Once importable, sanic-ext extends every Sanic app (docs/sanic-ext.md): installing
+    sanic-wsns alone must not bring it, nor pydantic, which only sanic-ext needs."""
+    [metadata_name] = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    metadata = Parser().parsestr(wheel.read(metadata_name).decode())
+    requires = [Requirement(line) for line in metadata.get_all("Requires-Dist")]
+
+    def needed(extra: str | None) -> set[str]:
+        return {req.name for req in requires
+                if (req.marker.evaluate({"extra": extra or ""}) if req.marker else extra is None)}
+
+    assert {"sanic-ext", "pydantic"}.isdisjoint(needed(None)), needed(None)
+    assert {"sanic-ext", "pydantic"} <= needed("ext")
+    assert "ext" in metadata.get_all("Provides-Extra")

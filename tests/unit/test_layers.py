@@ -41,3 +41,10 @@ def test_no_module_below_the_extension_imports_it(module):
 def test_the_core_modules_do_not_import_sanic(module):
     assert not any(name == "sanic" or name.startswith(("sanic.", "sanic_ext"))
                    for name in imported(PACKAGE / module))
+
+
+def test_only_the_sanic_ext_glue_imports_sanic_ext():
+    """sanic-ext is an optional extra (docs/sanic-ext.md): the core never needs it."""
+    importers = sorted(path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("*.py")
+                       if any(name.split(".")[0] == "sanic_ext" for name in imported(path)))
+    assert importers == ["extend.py"]

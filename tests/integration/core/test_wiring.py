@@ -1,31 +1,12 @@
-"""How the extension plugs into Sanic: sanic-ext, config keys, listeners, heartbeats."""
+"""How the extension plugs into Sanic: config keys, listeners, heartbeats (sanic-ext:
+test_sanic_ext.py)."""
 
-import asyncio
 
 import pytest
-from sanic_ext import Extend
 
-from sanic_wsns import ConfigError, WsNamespaces, WsnsExtension
+from sanic_wsns import ConfigError, WsNamespaces
 from tests.support.servers import new_app, serve, wait_for
 from tests.support.wsclient import close_of, join
-
-
-async def test_it_works_as_a_sanic_ext_extension():
-    app = new_app()
-    wsns = WsNamespaces(unsubscribe_linger=0)
-    room = wsns.pattern("/ws/ext/<n:int>")  # declared before the app is known
-
-    @room.on("echo")
-    def echo(ns, client, data: str) -> str:
-        return data
-
-    Extend(app, extensions=[WsnsExtension(wsns)], built_in_extensions=False)
-    assert app.ctx.wsns is wsns
-    async with serve(app) as server:
-        ws, _ = await join(server.ws("/ws/ext/1"))
-        await ws.send('{"type": "echo", "data": "hi", "id": 1}')
-        assert '"data":"hi"' in await asyncio.wait_for(ws.recv(), 5)
-        await ws.close()
 
 
 async def test_settings_come_from_app_config_and_keywords_win():

@@ -73,6 +73,13 @@ async def test_presence_is_readable_from_an_instance_that_hosts_nothing(broker):
         assert await a.wsns.presence("/maps/2") == {ann.id: {"name": "ann"}}
 
 
+async def test_the_pattern_and_the_namespace_answer_who_is_here_too(broker):
+    async with instances(broker, presence=True) as (a, b), member(a.ws("9"), "ann") as ann:
+        [maps] = b.wsns.patterns
+        assert await maps.presence({"map_id": "9"}) == {ann.id: {"name": "ann"}}
+        assert await a.wsns.get("/maps/9").presence() == {ann.id: {"name": "ann"}}
+
+
 async def test_a_crowd_joining_at_once_is_shown_in_a_few_batched_diffs(broker):
     async with instances(broker, presence=True) as (a, b), member(a.ws("3"), "watcher") as watcher:
         async def joining(n: int) -> ClientConnection:

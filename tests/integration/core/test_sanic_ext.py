@@ -1,0 +1,100 @@
+"""sanic-ext is an optional extra: installing sanic-wsns changes nothing in a user's app, and
+``WsnsExtension`` works once the extra is installed (docs/sanic-ext.md).
+
+"Not installed" is played by ``tests/support/plain_app.py`` in a process of its own (this
+one has sanic-ext importable when the ``ext`` extra is installed, as in CI)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from e2e.server_process import ServerProcess
+from sanic_wsns import WsNamespaces
+from tests.integration.examples.conftest import START_TIMEOUT, ExampleServer
+from tests.support.demo import http
+from tests.support.plain_app import OWN_ROUTES, PATTERN
+from tests.support.servers import new_app, serve
+from tests.support.wsclient import join, recv_json
+
+#: What ``WsNamespaces(app)`` adds: its pattern, the 1008 "bad path" route under the
+#: pattern's prefix, and the browser client with its types.
+WSNS_ROUTES = [PATTERN, "/ws/rooms/<wsns_bad_path:path>", "/wsns/client.d.ts", "/wsns/client.js"]
+#: The line ``WsnsExtension`` fails with when sanic-ext is missing.
+MISSING_EXTRA = "ImportError: WsnsExtension needs sanic-ext: pip install 'sanic-wsns[ext]'"
+
+
+@pytest.fixture(scope="module")
+def plain_app() -> Iterator[Callable[..., ExampleServer]]:
+    """``start(*flags)`` runs ``tests/support/plain_app.py``; stopped when the module ends."""
+    started: list[ServerProcess] = []
+
+    def start(*flags: str) -> ExampleServer:
+        process = ServerProcess([sys.executable, "-m", "tests.support.plain_app", "{port}", *flags],
+                                name="plain-app")
+        started.append(process)
+        return ExampleServer(process.start(timeout=START_TIMEOUT), 0)
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture(scope="module")
+def without_sanic_ext(plain_app) -> ExampleServer:
+    return plain_app("--without-sanic-ext")
+
+
+async def test_an_app_without_sanic_ext_has_its_own_routes_and_sanic_wsns_ones_only(without_sanic_ext):
+    assert (await http(without_sanic_ext, "GET", "/")).data == {"sanic_ext_loaded": False}
+    assert (await http(without_sanic_ext, "GET", "/routes")).data == sorted(OWN_ROUTES + WSNS_ROUTES)
+    assert (await http(without_sanic_ext, "GET", "/docs")).status == 404
+
+
+async def test_the_core_serves_without_sanic_ext(without_sanic_ext):
+    ws, welcome = await join(without_sanic_ext.ws("/ws/rooms/7"))
+    async with ws:
+        assert welcome["path"] == "/ws/rooms/7"
+        await ws.send('{"type": "echo", "data": "hi", "id": 1}')
+        assert await recv_json(ws) == {"type": "reply", "id": 1, "data": "hi"}
+
+
+def test_wsns_extension_without_sanic_ext_names_the_extra_in_one_line():
+    probe = "import sys; sys.modules['sanic_ext'] = None; from sanic_wsns import WsnsExtension"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == MISSING_EXTRA
+
+
+async def test_with_sanic_ext_installed_sanic_extends_every_app_which_is_why_it_is_an_extra(plain_app):
+    pytest.importorskip("sanic_ext")
+    server = plain_app()
+    assert (await http(server, "GET", "/")).data == {"sanic_ext_loaded": True}
+    assert (await http(server, "GET", "/docs")).status == 200
+
+
+async def test_it_works_as_a_sanic_ext_extension():
+    Extend = pytest.importorskip("sanic_ext").Extend
+    from sanic_wsns import WsnsExtension
+
+    app = new_app()
+    wsns = WsNamespaces(unsubscribe_linger=0)
+    room = wsns.pattern("/ws/ext/<n:int>")  # declared before the app is known
+
+    @room.on("echo")
+    def echo(ns, client, data: str) -> str:
+        return data
+
+    Extend(app, extensions=[WsnsExtension(wsns)], built_in_extensions=False)
+    assert app.ctx.wsns is wsns
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/ext/1"))
+        await ws.send('{"type": "echo", "data": "hi", "id": 1}')
+        assert '"data":"hi"' in await asyncio.wait_for(ws.recv(), 5)
+        await ws.close()
