@@ -17,12 +17,13 @@ from pathlib import Path
 
 import msgspec
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse, file, text
+from sanic.response import HTTPResponse, file
 
 from sanic_wsns import ConfigError, NotFound, Unauthorized, WsNamespaces, WsnsError
 
 from . import api, environment, guards
 from .accounts import hash_password, name_key
+from .admin import ADMIN_STATS_URL, add_admin
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
 from .models import Password
 from .outbox import Outbox
@@ -33,7 +34,6 @@ from .store import Store
 from .throttle import Throttle, TooManyRequests
 
 STATIC = Path(__file__).parent / "static"
-ADMIN_STATS_URL = "/admin/wsns/stats"
 METRICS_URL = "/metrics"
 
 _STATUS = {"unauthorized": 401, "forbidden": 403, "not_found": 404, "conflict": 409,
@@ -135,28 +135,19 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
             response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return response
 
-    @wsns.authorize_stats
     async def admin_only(request: Request) -> bool:
         session = await app.ctx.sessions.current(request)
         if session is None:
             raise Unauthorized("sign in first")
         return session.account.key in app.ctx.admins
 
+    add_admin(app, wsns, admin_only)
+
     async def page(request: Request, map_id: int | None = None) -> HTTPResponse:
         return await file(STATIC / "index.html")
 
-    async def admin_page(request: Request) -> HTTPResponse:
-        try:
-            allowed = await admin_only(request)
-        except Unauthorized:
-            return text("Sign in first (as an admin) to see this page.", status=401)
-        if not allowed:
-            return text("Only bubblemap admins (--admin) may see this page.", status=403)
-        return await file(STATIC / "admin.html")
-
     app.add_route(page, "/", methods=["GET"], name="page_home")
     app.add_route(page, "/maps/<map_id:int>", methods=["GET"], name="page_map")
-    app.add_route(admin_page, "/admin/wsns", methods=["GET"], name="page_admin")
     app.add_route(static_file, "/static/<name:path>", methods=["GET"], name="static")
     return app
 

@@ -72,6 +72,15 @@ class ServerProcess:
         """SIGTERM: a graceful shutdown (clients see 1001)."""
         self._end(signal.SIGTERM)
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting: the graceful shutdown runs while the caller goes on
+        (a rolling deploy acts during it); ``ended`` tells when it is over, ``stop`` reaps."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+
+    def ended(self) -> bool:
+        return self.proc is None or self.proc.poll() is not None
+
     def freeze(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGSTOP)

@@ -97,8 +97,12 @@ async def test_the_admin_page_forbids_framing(demo):
     assert "frame-ancestors 'none'" in reply.headers["Content-Security-Policy"]
 
 
-async def test_the_admin_pages_refusals_are_plain_text(demo, ann):
-    refusals = [(await http(demo, "GET", "/admin/wsns"), 401), (await ann.call("GET", "/admin/wsns"), 403)]
-    for reply, status in refusals:
+async def test_the_admin_pages_refusals_are_styled_pages_that_say_why(demo, ann):
+    refusals = [(await http(demo, "GET", "/admin/wsns"), 401, b"Sign in first"),
+                (await ann.call("GET", "/admin/wsns"), 403, b"Admins only")]
+    for reply, status, title in refusals:
         assert reply.status == status
-        assert reply.headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert b'href="/static/style.css"' in reply.body and title in reply.body
+        assert f'data-status="{status}"'.encode() in reply.body
+        assert "frame-ancestors 'none'" in reply.headers["Content-Security-Policy"]
