@@ -22,7 +22,7 @@ from sanic_wsns import InvalidData, NotFound, Unauthorized
 from . import access
 from .accounts import hash_password, name_key, verify_password
 from .models import Account, BubbleCreate, NewMap, NewMember, SignIn
-from .paths import map_path
+from .paths import PUBLIC, list_path, map_path, personal
 from .sessions import SignedIn
 from .store import Store
 from .throttle import Throttle
@@ -63,8 +63,11 @@ async def user(request: Request) -> str:
 
 
 def _me(request: Request, account: Account | None) -> dict[str, Any]:
-    return {"name": account and account.name,
-            "admin": account is not None and account.key in request.app.ctx.admins}
+    """Who is signed in; ``map_lists``: the namespaces a map list page listens to."""
+    if account is None:
+        return {"name": None, "admin": False, "map_lists": []}
+    return {"name": account.name, "admin": account.key in request.app.ctx.admins,
+            "map_lists": [list_path(PUBLIC), list_path(personal(account.key))]}
 
 
 async def get_session(request: Request) -> HTTPResponse:
@@ -157,8 +160,9 @@ async def add_member(request: Request, map_id: int) -> HTTPResponse:
 
 async def create_bubble(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
-    await access.open_map(store, map_id, await user(request))
-    bubble, frame = await store.create_bubble(map_id, body(request, BubbleCreate))
+    name = await user(request)
+    await access.open_map(store, map_id, name)
+    bubble, frame = await store.create_bubble(map_id, body(request, BubbleCreate), by=name)
     # Published even when no client of this map is connected here: others may have some.
     await request.app.ctx.outbox.announce(frame)
     return respond(bubble, status=201)

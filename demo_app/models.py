@@ -40,12 +40,18 @@ class Account(msgspec.Struct, frozen=True):
 
 
 class Bubble(msgspec.Struct, frozen=True):
+    """A bubble as stored. ``edited_by`` is the display name of the account that last
+    created or changed it, ``edited_at`` when (seconds since the epoch); both ``None`` for
+    a bubble stored before bubblemap kept them."""
+
     id: int
     x: float
     y: float
     text: str
     color: str
     version: int
+    edited_by: str | None = None
+    edited_at: float | None = None
 
 
 class Map(msgspec.Struct, frozen=True):
@@ -57,11 +63,20 @@ class Map(msgspec.Struct, frozen=True):
 
 
 class MapCard(Map, frozen=True):
-    """A map as ``GET /api/1/maps`` lists it: with its size and when it last changed
-    (seconds since the epoch; ``None`` for a map made before the store kept it)."""
+    """A map as ``GET /api/1/maps`` lists it and ``map-card`` frames announce it: with its
+    size and when it last changed (seconds since the epoch; ``None`` for a map made before
+    the store kept it). ``revision`` grows with every change a card shows, so a page keeps
+    the card with the highest one (a frame may arrive twice, or late)."""
 
     bubble_count: int = 0
     changed_at: float | None = None
+    revision: int = 0
+
+
+class MapRemoved(msgspec.Struct, frozen=True):
+    """``map-removed``: the map left this list (deleted)."""
+
+    id: int
 
 
 class MapView(msgspec.Struct, frozen=True):

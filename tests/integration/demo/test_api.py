@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import pytest
 
 from tests.support.demo import PASSWORD, http, sign_in
@@ -14,7 +16,7 @@ BUBBLE = {"x": 10.0, "y": 20.0, "text": "hi", "color": "#3366cc"}
 async def test_sign_in_sets_an_httponly_lax_session_cookie_not_secure_over_http(demo):
     reply = await http(demo, "POST", "/api/1/session", {"name": "ann", "password": PASSWORD})
     assert reply.status == 200
-    assert reply.data == {"name": "ann", "admin": False, "registered": True}
+    assert reply.data == {"name": "ann", "admin": False, "registered": True, "map_lists": ANY}
     attributes = [a.strip().lower() for a in reply.headers["Set-Cookie"].split(";")]
     assert attributes[0].startswith("session=")
     assert "httponly" in attributes
@@ -23,8 +25,8 @@ async def test_sign_in_sets_an_httponly_lax_session_cookie_not_secure_over_http(
 
 
 async def test_session_endpoint_tells_who_is_signed_in(demo, ann):
-    assert (await ann.call("GET", "/api/1/session")).data == {"name": "ann", "admin": False}
-    assert (await http(demo, "GET", "/api/1/session")).data == {"name": None, "admin": False}
+    assert (await ann.call("GET", "/api/1/session")).data == {"name": "ann", "admin": False, "map_lists": ANY}
+    assert (await http(demo, "GET", "/api/1/session")).data == {"name": None, "admin": False, "map_lists": []}
 
 
 async def test_sign_out_clears_the_cookie(ann):
@@ -178,7 +180,8 @@ async def test_admin_page_and_stats_need_an_admin_session(demo, ann):
 
 async def test_admin_sees_this_instances_live_stats(demo):
     root = await sign_in(demo, "root")
-    assert (await root.call("GET", "/api/1/session")).data == {"name": "root", "admin": True}
+    me = (await root.call("GET", "/api/1/session")).data
+    assert me == {"name": "root", "admin": True, "map_lists": ANY}
     page = await root.call("GET", "/admin/wsns")
     assert page.status == 200
     stats = (await root.call("GET", "/admin/wsns/stats")).data

@@ -26,7 +26,7 @@ async def small(tmp_path):
 async def fill(server, map_id: int, count: int) -> None:
     """Store ``count`` bubbles directly (not through the rate-limited API)."""
     for _ in range(count):
-        await server.app.ctx.store.create_bubble(map_id, msgspec.convert(BUBBLE, BubbleCreate))
+        await server.app.ctx.store.create_bubble(map_id, msgspec.convert(BUBBLE, BubbleCreate), by="ann")
 
 
 # -- the bubble cap -----------------------------------------------------------------------

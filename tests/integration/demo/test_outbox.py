@@ -27,9 +27,11 @@ COMMITS = 20
 
 
 def outbox_rows(db: Path) -> list[tuple[int, str, float | None]]:
-    """(id, type, published_at) of every outbox row, read as another process would."""
+    """(id, type, published_at) of every outbox row for a map's namespace (not the map
+    lists' cards), read as another process would."""
     with sqlite3.connect(db) as connection:
-        return connection.execute("SELECT id, type, published_at FROM outbox ORDER BY id").fetchall()
+        return connection.execute("SELECT id, type, published_at FROM outbox "
+                                  "WHERE path LIKE '/api/1/ws/bubblemap/%' ORDER BY id").fetchall()
 
 
 def unpublished(db: Path) -> list[int]:
@@ -75,8 +77,9 @@ async def test_a_change_a_dead_instance_stored_but_never_published_reaches_both_
     ann = await sign_in(first, "ann")
     created = await ann.create_map()
     async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
+        new = msgspec.convert(BUBBLE, BubbleCreate)
         bubble, _frame = await as_a_dead_instance(
-            db, lambda store: store.create_bubble(created["id"], msgspec.convert(BUBBLE, BubbleCreate)))
+            db, lambda store: store.create_bubble(created["id"], new, by="ann"))
         expected = msgspec.to_builtins(bubble)
         assert await here.next("bubble-created") == expected
         assert await there.next("bubble-created") == expected
