@@ -2,6 +2,7 @@
 // double-click, wheel, pinch, keyboard). It changes nothing itself: every gesture that
 // would change the map is handed to `actions`, which sends the request.
 import { svg } from "./dom.js";
+import { editedBy } from "./when.js";
 
 const XHTML_NS = "http://www.w3.org/1999/xhtml";
 const MIN_ZOOM = 0.25;
@@ -20,9 +21,11 @@ export function radius(text) {
   return Math.round(Math.min(96, 48 + Math.sqrt(text.length) * 3.6));
 }
 
-/** A bubble's accessible name: what it shows ("bubble" is its role description). */
+/** A bubble's accessible name: what it shows ("bubble" is its role description), and who
+ * changed it last. */
 export function describe(bubble) {
-  return bubble.text || "New idea (empty)";
+  const by = editedBy(bubble);
+  return `${bubble.text || "New idea (empty)"}${by ? `, ${by}` : ""}`;
 }
 
 /**
@@ -73,10 +76,15 @@ export class Board {
       const box = group.querySelector("foreignObject");
       const side = r * 1.5;
       for (const [k, v] of Object.entries({ x: -side / 2, y: -side / 2, width: side, height: side })) box.setAttribute(k, v);
-      const label = box.firstChild;
+      const [label, byline] = box.firstChild.children;
       label.textContent = bubble.text || "New idea";
       label.classList.toggle("placeholder", !bubble.text);
-      label.style.color = textColor(bubble.color);
+      box.firstChild.style.color = textColor(bubble.color);
+      // The line under the text names only the person (the bubble is small); the tooltip
+      // and the accessible name say when too.
+      byline.textContent = bubble.edited_by || "";
+      byline.hidden = !bubble.edited_by;
+      group.querySelector("title").textContent = editedBy(bubble) || describe(bubble);
     }
     for (const group of [...this.layer.children]) {
       if (!seen.has(group.dataset.bubbleId)) this.removeNode(group);
@@ -98,11 +106,17 @@ export class Board {
     const group = svg("g", { class: "bubble", "data-testid": "bubble", "data-bubble-id": bubble.id,
       tabindex: "0", role: "button", "aria-roledescription": "bubble",
       "aria-keyshortcuts": "Enter Delete ArrowUp ArrowDown ArrowLeft ArrowRight" });
-    group.append(svg("circle", { r: 50, filter: "url(#lift)" }));
+    group.append(svg("title"), svg("circle", { r: 50, filter: "url(#lift)" }));
     const box = svg("foreignObject", { "aria-hidden": "true" });
+    const body = document.createElementNS(XHTML_NS, "div");
+    body.className = "bubble-body";
     const label = document.createElementNS(XHTML_NS, "div");
     label.className = "bubble-text";
-    box.append(label);
+    const byline = document.createElementNS(XHTML_NS, "div");
+    byline.className = "bubble-by";
+    byline.dataset.testid = "bubble-edited-by";
+    body.append(label, byline);
+    box.append(body);
     group.append(box);
     return group;
   }
