@@ -28,13 +28,13 @@ def test_each_person_sees_the_others_name_on_the_bubble_they_changed(deployment:
 
     made = page_a.create(220, 160, "ann's idea")
     by_on_b = page_b.bubble(made).get_by_test_id("bubble-edited-by")
-    expect(by_on_b).to_have_text("ann", timeout=SHOWN_MS)
-    expect(page_b.bubble(made)).to_have_attribute("aria-label", "ann's idea, edited by ann, just now")
+    expect(by_on_b).to_have_text("by ann", timeout=SHOWN_MS)
+    expect(page_b.bubble(made)).to_have_attribute("aria-label", "ann's idea by ann (edited just now)")
 
     page_b.edit(made, "bob's take")
     by_on_a = page_a.bubble(made).get_by_test_id("bubble-edited-by")
-    expect(by_on_a).to_have_text("bob", timeout=SHOWN_MS)
-    expect(page_a.bubble(made)).to_have_attribute("aria-label", "bob's take, edited by bob, just now")
+    expect(by_on_a).to_have_text("by bob", timeout=SHOWN_MS)
+    expect(page_a.bubble(made)).to_have_attribute("aria-label", "bob's take by bob (edited just now)")
     page_a.select(made)
     expect(page_a.page.get_by_test_id("editor-edited")).to_have_text("edited by bob, just now")
     assert_converged([page_a, page_b], ann, map_id)
