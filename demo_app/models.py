@@ -55,22 +55,25 @@ class Bubble(msgspec.Struct, frozen=True):
 
 
 class Map(msgspec.Struct, frozen=True):
+    """A map. ``revision`` grows with every change to it or its card (title, members,
+    bubbles), so a page keeps the copy with the highest one (a ``map-updated`` or
+    ``map-card`` frame may arrive twice, or late)."""
+
     id: int
     title: str
     owner: str
     private: bool
     members: list[str] = []
+    revision: int = 0
 
 
 class MapCard(Map, frozen=True):
     """A map as ``GET /api/1/maps`` lists it and ``map-card`` frames announce it: with its
     size and when it last changed (seconds since the epoch; ``None`` for a map made before
-    the store kept it). ``revision`` grows with every change a card shows, so a page keeps
-    the card with the highest one (a frame may arrive twice, or late)."""
+    the store kept it)."""
 
     bubble_count: int = 0
     changed_at: float | None = None
-    revision: int = 0
 
 
 class MapRemoved(msgspec.Struct, frozen=True):
@@ -109,6 +112,12 @@ class SignIn(_Input):
 class NewMap(_Input):
     title: Title
     private: bool = False
+
+
+class MapChange(_Input):
+    """``PATCH /api/1/maps/<id>``: what the owner changes (the title, for now)."""
+
+    title: Title
 
 
 class NewMember(_Input):

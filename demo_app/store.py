@@ -295,20 +295,13 @@ class Store:
                                 (title, owner, int(private)))
             map_id = cursor.lastrowid or 0
             _announce_card(db, map_id)
-        return Map(id=map_id, title=title, owner=owner, private=private)
+            return _read_map(db, map_id)
 
     async def get_map(self, map_id: int) -> Map | None:
         return await self._run(self._get_map, map_id)
 
     def _get_map(self, map_id: int) -> Map | None:
-        row = self.db.execute("SELECT id, title, owner, private FROM maps WHERE id = ?",
-                              (map_id,)).fetchone()
-        if row is None:
-            return None
-        members = [r[0] for r in self.db.execute(
-            "SELECT name FROM members WHERE map_id = ? ORDER BY name", (map_id,))]
-        return Map(id=row["id"], title=row["title"], owner=row["owner"],
-                   private=bool(row["private"]), members=members)
+        return _read_map(self.db, map_id)
 
     async def maps_for(self, name: str) -> list[MapCard]:
         """Maps ``name`` may open: public ones, and private ones it owns or is a member of."""
@@ -335,21 +328,29 @@ class Store:
             _schedule_for_lists(db, card, "map-removed", MapRemoved(map_id))
             return outbox.record(db, map_path(map_id), "map-deleted", {"id": map_id})
 
-    async def add_member(self, map_id: int, name: str) -> Map:
+    async def add_member(self, map_id: int, name: str) -> tuple[Map, Frame | None]:
+        """Add a member: the map and its ``map-updated`` frame (``None``: already one)."""
         return await self._run(self._add_member, map_id, name)
 
-    def _add_member(self, map_id: int, name: str) -> Map:
+    def _add_member(self, map_id: int, name: str) -> tuple[Map, Frame | None]:
         with self._write() as db:
             if db.execute("SELECT 1 FROM maps WHERE id = ?", (map_id,)).fetchone() is None:
                 raise NotFound("no such map")
             _check_room(db, "members", map_id, self.members_per_map, "members_full")
-            if db.execute("INSERT OR IGNORE INTO members (map_id, name) VALUES (?, ?)",
-                          (map_id, name)).rowcount:
-                _announce_card(db, map_id)
-        found = self._get_map(map_id)
-        if found is None:
-            raise NotFound("no such map")
-        return found
+            if not db.execute("INSERT OR IGNORE INTO members (map_id, name) VALUES (?, ?)",
+                              (map_id, name)).rowcount:
+                return _read_map(db, map_id), None
+            return _map_changed(db, map_id)
+
+    async def rename_map(self, map_id: int, title: str) -> tuple[Map, Frame]:
+        """Give a map a new title: the map and its ``map-updated`` frame."""
+        return await self._run(self._rename_map, map_id, title)
+
+    def _rename_map(self, map_id: int, title: str) -> tuple[Map, Frame]:
+        with self._write() as db:
+            if not db.execute("UPDATE maps SET title = ? WHERE id = ?", (title, map_id)).rowcount:
+                raise NotFound("no such map")
+            return _map_changed(db, map_id)
 
     async def view(self, map_id: int) -> MapView | None:
         """The map and all its bubbles, read in one transaction (a consistent snapshot),
@@ -457,6 +458,24 @@ def _card(row: sqlite3.Row) -> MapCard:
     return MapCard(id=row["id"], title=row["title"], owner=row["owner"], private=bool(row["private"]),
                    members=json.loads(row["members"]), bubble_count=row["bubble_count"],
                    changed_at=row["changed_at"], revision=row["revision"])
+
+
+def _read_map(db: sqlite3.Connection, map_id: int) -> Map | None:
+    row = db.execute("SELECT id, title, owner, private, revision FROM maps WHERE id = ?",
+                     (map_id,)).fetchone()
+    if row is None:
+        return None
+    members = [r[0] for r in db.execute("SELECT name FROM members WHERE map_id = ? ORDER BY name", (map_id,))]
+    return Map(id=row["id"], title=row["title"], owner=row["owner"], private=bool(row["private"]),
+               members=members, revision=row["revision"])
+
+
+def _map_changed(db: sqlite3.Connection, map_id: int) -> tuple[Map, Frame]:
+    """The map itself changed (title, members): its card goes to the lists, and its pages
+    get the new map in a ``map-updated`` frame."""
+    _announce_card(db, map_id)
+    changed = _read_map(db, map_id)
+    return changed, outbox.record(db, map_path(map_id), "map-updated", changed)
 
 
 def _read_card(db: sqlite3.Connection, map_id: int) -> MapCard | None:

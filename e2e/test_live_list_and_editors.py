@@ -20,7 +20,8 @@ from bubblemap_fixtures import (  # noqa: F401
 from playwright.sync_api import Page, expect
 
 
-def test_each_person_sees_the_others_name_on_the_bubble_they_changed(deployment: Deployment, browsers: Browsers):
+def test_each_person_sees_the_others_name_on_the_bubble_they_changed(
+        deployment: Deployment, browsers: Browsers):
     ann = Api(deployment.a.url, "ann")
     map_id = ann.create_map("Who did this")
     page_a = browsers.page(deployment.a.url, "ann", map_id, "ann on A").open()
@@ -37,6 +38,9 @@ def test_each_person_sees_the_others_name_on_the_bubble_they_changed(deployment:
     expect(page_a.bubble(made)).to_have_attribute("aria-label", "bob's take by bob (edited just now)")
     page_a.select(made)
     expect(page_a.page.get_by_test_id("editor-edited")).to_have_text("edited by bob, just now")
+
+    ann.ok("PATCH", f"/api/1/maps/{map_id}", {"title": "Who did this, renamed"})
+    expect(page_b.page.get_by_test_id("map-title")).to_have_text("Who did this, renamed", timeout=SHOWN_MS)
     assert_converged([page_a, page_b], ann, map_id)
 
 
@@ -44,7 +48,7 @@ def card(page: Page, map_id: int):
     return page.locator(f'[data-testid=map-item][data-map-id="{map_id}"]')
 
 
-def test_a_map_list_on_one_instance_follows_maps_made_edited_shared_and_deleted_through_the_other(
+def test_a_map_list_on_one_instance_follows_maps_made_edited_renamed_shared_and_deleted_elsewhere(
         deployment: Deployment, browsers: Browsers):
     ann = Api(deployment.a.url, "ann")
     Api(deployment.a.url, "bob")  # bob has an account, so ann can invite him
@@ -59,6 +63,9 @@ def test_a_map_list_on_one_instance_follows_maps_made_edited_shared_and_deleted_
 
     ann.ok("POST", f"/api/1/maps/{public}/bubbles", {"x": 1, "y": 2, "text": "hi", "color": "#bfdbfe"})
     expect(card(lister, public).get_by_test_id("map-facts")).to_have_text("1 bubble", timeout=SHOWN_MS)
+
+    ann.ok("PATCH", f"/api/1/maps/{public}", {"title": "Renamed on A"})
+    expect(card(lister, public)).to_contain_text("Renamed on A", timeout=SHOWN_MS)
 
     private = ann.create_map("Ann's secret", private=True)
     ann.ok("POST", f"/api/1/maps/{private}/members", {"name": "bob"})

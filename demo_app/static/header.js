@@ -18,7 +18,10 @@ export class MapHeader {
     signal.addEventListener("abort", () => this.disarmDelete());
   }
 
+  /** Show `map`, unless the header already shows a newer revision of it (a snapshot read
+   * before a change, or a late frame). */
   render(map) {
+    if (this.map && (map.revision ?? 0) < (this.map.revision ?? 0)) return;
     this.map = map;
     const mine = map.owner === this.me.name;
     document.title = `${map.title} · bubblemap`;

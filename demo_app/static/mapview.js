@@ -57,6 +57,7 @@ export class MapView {
       event: (event) => { this.state.apply(event); this.render(); },
       status: (state, denial) => this.setStatus(state, denial),
       presence: (members) => renderPresence($("presence"), members, me?.name),
+      map: (map) => this.header.render(map),
     });
   }
 

@@ -63,7 +63,7 @@ async def test_create_map_answers_201_with_the_map(ann):
     reply = await ann.call("POST", "/api/1/maps", {"title": "  Roadmap  ", "private": True})
     assert reply.status == 201
     assert reply.data == {"id": reply.data["id"], "title": "Roadmap", "owner": "ann", "private": True,
-                          "members": []}
+                          "members": [], "revision": 1}
 
 
 @pytest.mark.parametrize("body", [{}, {"title": ""}, {"title": "   "}, {"title": "x" * 101},
@@ -94,7 +94,9 @@ async def test_get_map_returns_map_and_bubbles(ann):
     created = await ann.create_map("Board")
     bubble = (await ann.call("POST", f"/api/1/maps/{created['id']}/bubbles", BUBBLE)).data
     reply = await ann.call("GET", f"/api/1/maps/{created['id']}")
-    assert reply.data == {"map": created, "bubbles": [bubble], "last_bubble_id": bubble["id"]}
+    # A bubble is a change to the map too: one revision more.
+    changed = {**created, "revision": created["revision"] + 1}
+    assert reply.data == {"map": changed, "bubbles": [bubble], "last_bubble_id": bubble["id"]}
 
 
 async def test_private_map_is_403_for_non_members_and_unknown_map_404(ann, bob):
@@ -139,7 +141,8 @@ async def test_rest_create_bubble_answers_201_with_version_1(ann):
     created = await ann.create_map()
     reply = await ann.call("POST", f"/api/1/maps/{created['id']}/bubbles", BUBBLE)
     assert reply.status == 201
-    assert reply.data == {**BUBBLE, "id": reply.data["id"], "version": 1}
+    assert reply.data == {**BUBBLE, "id": reply.data["id"], "version": 1, "edited_by": "ann",
+                          "edited_at": reply.data["edited_at"]}
 
 
 @pytest.mark.parametrize("body", [{**BUBBLE, "text": "x" * 501}, {**BUBBLE, "color": "blue"},

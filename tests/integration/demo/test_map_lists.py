@@ -15,6 +15,7 @@ from tests.support.demo import (
     as_a_dead_instance,
     close_code_at,
     list_client,
+    map_client,
     map_lists,
     next_card,
     sign_in,
@@ -103,3 +104,36 @@ async def test_a_busy_map_sends_each_list_its_latest_card_not_one_per_change(ann
         with pytest.raises(TimeoutError):  # nothing older follows the latest
             await recv_json(listing, timeout=QUIET_S)
     assert [c["revision"] for c in cards] == sorted(c["revision"] for c in cards)
+
+
+async def test_the_owner_renames_a_map_and_its_pages_and_the_lists_follow_on_every_instance(redis_pair):
+    first, second, _db = redis_pair
+    ann = await sign_in(first, "ann")
+    bob = (await sign_in(first, "bob")).on(second)
+    created = await ann.create_map("Draft")
+    async with list_client(bob, list_path("public")) as listing, map_client(bob, created["id"]) as page:
+        reply = await ann.call("PATCH", f"/api/1/maps/{created['id']}", {"title": " Final "})
+        assert (reply.status, reply.data["title"]) == (200, "Final")
+        assert await page.next("map-updated") == reply.data
+        card = await next_card(listing, created["id"])
+        assert (card["title"], card["revision"]) == ("Final", reply.data["revision"])
+    assert (await bob.call("GET", f"/api/1/maps/{created['id']}")).data["map"]["title"] == "Final"
+
+
+@pytest.mark.parametrize("body, status", [({"title": "   "}, 400), ({"title": "x", "private": True}, 400)])
+async def test_a_rename_with_a_bad_body_is_refused(ann, body, status):
+    created = await ann.create_map()
+    assert (await ann.call("PATCH", f"/api/1/maps/{created['id']}", body)).status == status
+
+
+async def test_only_the_owner_may_rename_a_map(ann, bob):
+    created = await ann.create_map()
+    reply = await bob.call("PATCH", f"/api/1/maps/{created['id']}", {"title": "Mine now"})
+    assert (reply.status, reply.data["error"]) == (403, "forbidden")
+
+
+async def test_a_new_member_reaches_the_open_pages_of_the_map(ann, bob):
+    created = await ann.create_map("Team", private=True)
+    async with map_client(ann, created["id"]) as page:
+        await ann.call("POST", f"/api/1/maps/{created['id']}/members", {"name": "bob"})
+        assert (await page.next("map-updated"))["members"] == ["bob"]

@@ -64,7 +64,7 @@ async def test_public_map_opens_for_anyone_signed_in(bob, public_map):
 async def test_snapshot_after_welcome_holds_map_and_bubbles(ann, public_map):
     await ann.call("POST", f"/api/1/maps/{public_map['id']}/bubbles", BUBBLE)
     async with map_client(ann, public_map["id"]) as client:
-        assert client.snapshot["map"] == {**public_map, "members": []}
+        assert client.snapshot["map"] == {**public_map, "members": [], "revision": public_map["revision"] + 1}
         assert [b["text"] for b in client.snapshot["bubbles"]] == ["hello"]
 
 
