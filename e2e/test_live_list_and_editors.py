@@ -20,7 +20,7 @@ from bubblemap_fixtures import (  # noqa: F401
 from playwright.sync_api import Page, expect
 
 
-def test_each_person_sees_the_others_name_on_the_bubble_they_changed(
+def test_each_person_sees_the_others_name_on_the_bubble_they_changed_and_the_owners_rename(
         deployment: Deployment, browsers: Browsers):
     ann = Api(deployment.a.url, "ann")
     map_id = ann.create_map("Who did this")
@@ -39,8 +39,12 @@ def test_each_person_sees_the_others_name_on_the_bubble_they_changed(
     page_a.select(made)
     expect(page_a.page.get_by_test_id("editor-edited")).to_have_text("edited by bob, just now")
 
-    ann.ok("PATCH", f"/api/1/maps/{map_id}", {"title": "Who did this, renamed"})
-    expect(page_b.page.get_by_test_id("map-title")).to_have_text("Who did this, renamed", timeout=SHOWN_MS)
+    page_a.close_editor()
+    page_a.button("rename-map").click()
+    page_a.button("rename-title").fill("Who did this, renamed")
+    page_a.button("rename-save").click()
+    expect(page_a.button("map-title")).to_have_text("Who did this, renamed")
+    expect(page_b.button("map-title")).to_have_text("Who did this, renamed", timeout=SHOWN_MS)
     assert_converged([page_a, page_b], ann, map_id)
 
 
