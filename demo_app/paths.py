@@ -9,6 +9,7 @@ account may open. A list page opens both.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from .accounts import name_key
 
@@ -25,11 +26,19 @@ def list_path(audience: str) -> str:
     return f"/api/1/ws/maps/{audience}"
 
 
+_PERSONAL = re.compile(r"\Auser-[0-9a-f]{32}\Z")
+
+
 def personal(key: str) -> str:
     """The audience of one account's personal list, by its name key: a fixed-size token
     that is safe in a path whatever letters the name has (who may open it is checked
     against the session, never inferred from the token)."""
     return "user-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def is_personal(audience: str) -> bool:
+    """Whether ``audience`` has the shape of some account's personal list."""
+    return _PERSONAL.match(audience) is not None
 
 
 def audiences(private: bool, owner: str, members: list[str]) -> list[str]:

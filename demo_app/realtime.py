@@ -20,7 +20,7 @@ from sanic_wsns import Client, Forbidden, Identity, Namespace, NotFound, Pattern
 from . import access
 from .models import Bubble, BubbleCreate, BubbleDelete, BubbleDeleted, BubbleUpdate
 from .outbox import Outbox
-from .paths import LIST_PATTERN, MAP_PATTERN, PUBLIC, personal
+from .paths import LIST_PATTERN, MAP_PATTERN, PUBLIC, is_personal, personal
 from .sessions import Sessions, SignedIn
 from .store import Store
 
@@ -112,7 +112,8 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
 
 def declare_map_lists(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
     """Declare the map lists' pattern: ``public`` for every signed-in user, a personal list
-    for its own account only (``Forbidden`` otherwise). Clients only listen: ``map-card``
+    for its own account only (another's: ``Forbidden``; no such list: ``NotFound``).
+    Clients only listen: ``map-card``
     (a map's card, new or changed) and ``map-removed``. No snapshot: a page reads
     ``GET /api/1/maps`` after its welcome and keeps, per map, the card with the highest
     ``revision``. History lets a page that lost its connection catch up instead."""
@@ -121,9 +122,11 @@ def declare_map_lists(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
     @lists.authorize
     async def authorize(request: Request, audience: str) -> Identity:
         session = await _signed_in(app_ctx, request)
-        if audience not in (PUBLIC, personal(session.account.key)):
+        if audience in (PUBLIC, personal(session.account.key)):
+            return _identity(session)
+        if is_personal(audience):
             raise Forbidden("this is another account's map list")
-        return _identity(session)
+        raise NotFound("no such map list")
 
     _track_sessions(lists, app_ctx)
     return lists

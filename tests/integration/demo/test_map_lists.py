@@ -36,10 +36,12 @@ async def test_a_user_listens_to_the_public_list_and_to_a_personal_one(ann):
             pass
 
 
-async def test_nobody_else_may_open_a_personal_list_and_signed_out_nobody_any(demo, ann, bob):
+async def test_nobody_else_may_open_a_personal_list_signed_out_nobody_any_and_others_do_not_exist(
+        demo, ann, bob):
     _public, anns = await map_lists(ann)
     assert await close_code_at(demo, anns, bob.cookie) == 4403
     assert await close_code_at(demo, list_path("public"), None) == 4401
+    assert await close_code_at(demo, list_path("everyone"), bob.cookie) == 4404
 
 
 async def test_a_public_map_created_and_edited_on_one_instance_reaches_the_list_on_the_other(redis_pair):
