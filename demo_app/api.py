@@ -21,8 +21,8 @@ from sanic_wsns import InvalidData, NotFound, Unauthorized
 
 from . import access
 from .accounts import hash_password, name_key, verify_password
-from .models import Account, BubbleCreate, NewMap, NewMember, SignIn
-from .paths import map_path
+from .models import Account, BubbleCreate, MapChange, NewMap, NewMember, SignIn
+from .paths import PUBLIC, list_path, map_path, personal
 from .sessions import SignedIn
 from .store import Store
 from .throttle import Throttle
@@ -63,8 +63,11 @@ async def user(request: Request) -> str:
 
 
 def _me(request: Request, account: Account | None) -> dict[str, Any]:
-    return {"name": account and account.name,
-            "admin": account is not None and account.key in request.app.ctx.admins}
+    """Who is signed in; ``map_lists``: the namespaces a map list page listens to."""
+    if account is None:
+        return {"name": None, "admin": False, "map_lists": []}
+    return {"name": account.name, "admin": account.key in request.app.ctx.admins,
+            "map_lists": [list_path(PUBLIC), list_path(personal(account.key))]}
 
 
 async def get_session(request: Request) -> HTTPResponse:
@@ -152,13 +155,26 @@ async def add_member(request: Request, map_id: int) -> HTTPResponse:
     member = await store.account(name_key(body(request, NewMember).name))
     if member is None:
         raise NotFound("no such user: they must sign in once first")
-    return respond(await store.add_member(map_id, member.name))
+    changed, frame = await store.add_member(map_id, member.name)
+    if frame is not None:
+        await request.app.ctx.outbox.announce(frame)
+    return respond(changed)
+
+
+async def change_map(request: Request, map_id: int) -> HTTPResponse:
+    """The owner renames a map; its pages and the map lists follow."""
+    store = request.app.ctx.store
+    await access.own_map(store, map_id, await user(request))
+    changed, frame = await store.rename_map(map_id, body(request, MapChange).title.strip())
+    await request.app.ctx.outbox.announce(frame)
+    return respond(changed)
 
 
 async def create_bubble(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
-    await access.open_map(store, map_id, await user(request))
-    bubble, frame = await store.create_bubble(map_id, body(request, BubbleCreate))
+    name = await user(request)
+    await access.open_map(store, map_id, name)
+    bubble, frame = await store.create_bubble(map_id, body(request, BubbleCreate), by=name)
     # Published even when no client of this map is connected here: others may have some.
     await request.app.ctx.outbox.announce(frame)
     return respond(bubble, status=201)
@@ -172,6 +188,7 @@ def add_routes(app: Sanic) -> None:
         (list_maps, "/api/1/maps", "GET"),
         (create_map, "/api/1/maps", "POST"),
         (get_map, "/api/1/maps/<map_id:int>", "GET"),
+        (change_map, "/api/1/maps/<map_id:int>", "PATCH"),
         (delete_map, "/api/1/maps/<map_id:int>", "DELETE"),
         (add_member, "/api/1/maps/<map_id:int>/members", "POST"),
         (create_bubble, "/api/1/maps/<map_id:int>/bubbles", "POST"),

@@ -27,7 +27,7 @@ from .admin import ADMIN_STATS_URL, add_admin
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
 from .models import Password
 from .outbox import Outbox
-from .realtime import declare_maps
+from .realtime import declare_map_lists, declare_maps
 from .revocation import SessionClients, sweep_forever
 from .sessions import Sessions
 from .store import Store
@@ -88,6 +88,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     app.ctx.registration_throttle = Throttle(limits.registrations, "new accounts from this address")
     app.ctx.session_clients = SessionClients()
     app.ctx.maps = declare_maps(wsns, app.ctx)
+    app.ctx.map_lists = declare_map_lists(wsns, app.ctx)
     api.add_routes(app)
     app.on_request(guards.refuse_cross_site)
     app.on_response(guards.add_security_headers)

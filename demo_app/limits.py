@@ -24,9 +24,10 @@ _LONGEST_NAME = "\U0001d538" * 32  # 32 four-byte letters
 
 
 def worst_bubble() -> Bubble:
-    """The bubble with the longest JSON a client may create."""
+    """The bubble with the longest JSON a client may create (last edited by the longest
+    name)."""
     return Bubble(id=MAX_ID, x=_LONGEST_FLOAT, y=_LONGEST_FLOAT, text="\x00" * MAX_TEXT,
-                  color="#000000", version=MAX_ID)
+                  color="#000000", version=MAX_ID, edited_by=_LONGEST_NAME, edited_at=_LONGEST_FLOAT)
 
 
 def worst_snapshot(bubbles: int) -> MapView:

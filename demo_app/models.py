@@ -40,28 +40,46 @@ class Account(msgspec.Struct, frozen=True):
 
 
 class Bubble(msgspec.Struct, frozen=True):
+    """A bubble as stored. ``edited_by`` is the display name of the account that last
+    created or changed it, ``edited_at`` when (seconds since the epoch); both ``None`` for
+    a bubble stored before bubblemap kept them."""
+
     id: int
     x: float
     y: float
     text: str
     color: str
     version: int
+    edited_by: str | None = None
+    edited_at: float | None = None
 
 
 class Map(msgspec.Struct, frozen=True):
+    """A map. ``revision`` grows with every change to it or its card (title, members,
+    bubbles), so a page keeps the copy with the highest one (a ``map-updated`` or
+    ``map-card`` frame may arrive twice, or late)."""
+
     id: int
     title: str
     owner: str
     private: bool
     members: list[str] = []
+    revision: int = 0
 
 
 class MapCard(Map, frozen=True):
-    """A map as ``GET /api/1/maps`` lists it: with its size and when it last changed
-    (seconds since the epoch; ``None`` for a map made before the store kept it)."""
+    """A map as ``GET /api/1/maps`` lists it and ``map-card`` frames announce it: with its
+    size and when it last changed (seconds since the epoch; ``None`` for a map made before
+    the store kept it)."""
 
     bubble_count: int = 0
     changed_at: float | None = None
+
+
+class MapRemoved(msgspec.Struct, frozen=True):
+    """``map-removed``: the map left this list (deleted)."""
+
+    id: int
 
 
 class MapView(msgspec.Struct, frozen=True):
@@ -94,6 +112,12 @@ class SignIn(_Input):
 class NewMap(_Input):
     title: Title
     private: bool = False
+
+
+class MapChange(_Input):
+    """``PATCH /api/1/maps/<id>``: what the owner changes (the title, for now)."""
+
+    title: Title
 
 
 class NewMember(_Input):

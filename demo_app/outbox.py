@@ -9,6 +9,12 @@ instance's sweeper publishes rows left unpublished past a grace period, claiming
 one ``UPDATE`` so that normally only one instance does. A frame may thus arrive twice or
 late, never not at all; pages keep the highest version of a bubble and never bring a
 deleted one back, so a duplicate or a late frame changes nothing.
+
+A frame that only needs to be *eventually* current (a map's card in the map lists) is
+``schedule``d instead: nobody announces it; the sweepers publish it once it is due, and
+until a sweeper claims it a newer frame under the same key replaces its data. So a map
+changing ten times a second sends each list one frame per ``SCHEDULE_DELAY`` or so, with
+the same guarantee: the last change is always published.
 """
 
 from __future__ import annotations
@@ -37,7 +43,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     created REAL NOT NULL,
     published_at REAL,
     claimed_by TEXT,
-    claimed_until REAL
+    claimed_until REAL,
+    -- A scheduled frame (``schedule``): when a sweeper publishes it, and the key under
+    -- which a later frame replaces it until then. NULL for a frame announced at once.
+    due REAL,
+    coalesce_key TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (created) WHERE published_at IS NULL;
 CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
@@ -47,6 +57,8 @@ CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE publi
 GRACE = 2.0
 #: A claim lasts this long: a claimer that died or could not publish is taken over after it.
 LEASE = 5.0
+#: A scheduled frame is published this long after the first change it carries (seconds).
+SCHEDULE_DELAY = 0.5
 #: How long to wait for the broker to write a frame before leaving it to a sweeper.
 CONFIRM_TIMEOUT = 4.0
 #: The sweeper looks for overdue rows this often (seconds), at most BATCH rows a time.
@@ -60,12 +72,19 @@ _encode = msgspec.json.Encoder().encode
 
 
 class Frame(msgspec.Struct, frozen=True):
-    """One recorded announcement: ``{type, data}`` for the namespace at ``path``."""
+    """One recorded announcement: ``{type, data}`` for the namespace at ``path``;
+    ``scheduled`` when a sweeper publishes it by design (``schedule``), not as a late one."""
 
     id: int
     path: str
     type: str
     data: msgspec.Raw
+    scheduled: bool = False
+
+
+#: When a row is due for a sweeper: a scheduled one at its ``due``, any other after ``GRACE``.
+_DUE = "coalesce(due, created + :grace)"
+_CLAIMABLE = f"published_at IS NULL AND {_DUE} <= :now AND (claimed_until IS NULL OR claimed_until < :now)"
 
 
 # -- SQL, run inside the caller's transaction -----------------------------------------------
@@ -78,25 +97,35 @@ def record(db: sqlite3.Connection, path: str, type: str, data: Any) -> Frame:
     return Frame(cursor.lastrowid or 0, path, type, msgspec.Raw(payload))
 
 
+def schedule(db: sqlite3.Connection, path: str, type: str, data: Any, *, key: str) -> None:
+    """Add a frame for a sweeper to publish in ``SCHEDULE_DELAY`` seconds, or, if a frame
+    under ``key`` is still waiting unclaimed, put this one in its place (same ``path``).
+    Call it inside the change's own transaction. Once claimed, a row is never changed:
+    the next change adds a new one, so no change is ever left unpublished."""
+    payload = _encode(data).decode()
+    if db.execute("UPDATE outbox SET type = ?, data = ? WHERE coalesce_key = ? "
+                  "AND published_at IS NULL AND claimed_by IS NULL", (type, payload, key)).rowcount:
+        return
+    now = time.time()
+    db.execute("INSERT INTO outbox (path, type, data, created, due, coalesce_key) VALUES (?, ?, ?, ?, ?, ?)",
+               (path, type, payload, now, now + SCHEDULE_DELAY, key))
+
+
 def overdue(db: sqlite3.Connection, now: float) -> bool:
     """Whether a sweep would claim anything (a plain read: no write lock while idle)."""
-    return db.execute(
-        "SELECT 1 FROM outbox WHERE published_at IS NULL AND created <= ? "
-        "AND (claimed_until IS NULL OR claimed_until < ?) LIMIT 1", (now - GRACE, now)).fetchone() is not None
+    return db.execute(f"SELECT 1 FROM outbox WHERE {_CLAIMABLE} LIMIT 1",
+                      {"now": now, "grace": GRACE}).fetchone() is not None
 
 
 def claim(db: sqlite3.Connection, claimer: str, now: float, limit: int = BATCH) -> list[Frame]:
     """Take up to ``limit`` overdue rows for ``LEASE`` seconds, oldest first. One statement,
     so two instances sweeping together never take the same row."""
     rows = db.execute(
-        """UPDATE outbox SET claimed_by = ?, claimed_until = ?
-           WHERE id IN (SELECT id FROM outbox
-                        WHERE published_at IS NULL AND created <= ?
-                          AND (claimed_until IS NULL OR claimed_until < ?)
-                        ORDER BY id LIMIT ?)
-           RETURNING id, path, type, data""",
-        (claimer, now + LEASE, now - GRACE, now, limit)).fetchall()
-    return sorted((Frame(r[0], r[1], r[2], msgspec.Raw(r[3].encode())) for r in rows),
+        f"""UPDATE outbox SET claimed_by = :claimer, claimed_until = :now + :lease
+            WHERE id IN (SELECT id FROM outbox WHERE {_CLAIMABLE} ORDER BY id LIMIT :limit)
+            RETURNING id, path, type, data, due IS NOT NULL""",
+        {"claimer": claimer, "now": now, "lease": LEASE, "grace": GRACE, "limit": limit}).fetchall()
+    return sorted((Frame(r[0], r[1], r[2], msgspec.Raw(r[3].encode()), bool(r[4])) for r in rows),
                   key=lambda frame: frame.id)
 
 
@@ -172,8 +201,9 @@ class Outbox:
         frames = await self._db.write(claim, self.claimer, now)
         if not frames:
             return 0
-        logger.warning("outbox: publishing %d frame(s) left unpublished for over %.0fs",
-                       len(frames), GRACE)
+        late = sum(not frame.scheduled for frame in frames)
+        if late:
+            logger.warning("outbox: publishing %d frame(s) left unpublished for over %.0fs", late, GRACE)
         return await self._mark_when_written(frames, [self._start_publishing(f) for f in frames])
 
     async def _mark_when_written(self, frames: list[Frame], written: list[asyncio.Task[Any]]) -> int:

@@ -26,10 +26,20 @@ from typing import Any, TypeVar
 
 from sanic_wsns import Conflict, InvalidData, NotFound
 
-from . import outbox
-from .models import Account, Bubble, BubbleCreate, BubbleDeleted, BubbleUpdate, Map, MapCard, MapView
+from . import migrations, outbox
+from .models import (
+    Account,
+    Bubble,
+    BubbleCreate,
+    BubbleDeleted,
+    BubbleUpdate,
+    Map,
+    MapCard,
+    MapRemoved,
+    MapView,
+)
 from .outbox import Frame
-from .paths import map_path
+from .paths import audiences, list_path, map_path
 
 T = TypeVar("T")
 
@@ -42,7 +52,9 @@ CREATE TABLE IF NOT EXISTS maps (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     title TEXT NOT NULL,
     owner TEXT NOT NULL,
-    private INTEGER NOT NULL
+    private INTEGER NOT NULL,
+    -- Grows with every change its card shows (see MapCard.revision).
+    revision INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS members (
     map_id INTEGER NOT NULL REFERENCES maps(id) ON DELETE CASCADE,
@@ -57,7 +69,9 @@ CREATE TABLE IF NOT EXISTS bubbles (
     y REAL NOT NULL,
     text TEXT NOT NULL,
     color TEXT NOT NULL,
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    edited_by TEXT,
+    edited_at REAL
 );
 CREATE INDEX IF NOT EXISTS bubbles_by_map ON bubbles (map_id);
 CREATE TABLE IF NOT EXISTS users (
@@ -96,7 +110,14 @@ CREATE TRIGGER IF NOT EXISTS bubble_deleted AFTER DELETE ON bubbles
 END;
 """.replace("{now}", "(julianday('now') - 2440587.5) * 86400.0")  # seconds since the epoch
 
-_BUBBLE_COLUMNS = "id, x, y, text, color, version"
+_BUBBLE_COLUMNS = "id, x, y, text, color, version, edited_by, edited_at"
+#: A map's card (``MapCard``), from ``maps``; the caller adds the ``WHERE``.
+_CARD_SELECT = """SELECT id, title, owner, private, revision,
+       (SELECT json_group_array(name) FROM
+           (SELECT name FROM members WHERE map_id = maps.id ORDER BY name)) AS members,
+       (SELECT count(*) FROM bubbles WHERE map_id = maps.id) AS bubble_count,
+       (SELECT changed_at FROM map_activity WHERE map_id = maps.id) AS changed_at
+FROM maps"""
 
 
 class Store:
@@ -162,6 +183,7 @@ class Store:
         with self._write():
             for statement in _statements(SCHEMA + outbox.SCHEMA):
                 db.execute(statement)
+            migrations.migrate(db)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -271,20 +293,15 @@ class Store:
         with self._write() as db:
             cursor = db.execute("INSERT INTO maps (title, owner, private) VALUES (?, ?, ?)",
                                 (title, owner, int(private)))
-        return Map(id=cursor.lastrowid or 0, title=title, owner=owner, private=private)
+            map_id = cursor.lastrowid or 0
+            _announce_card(db, map_id)
+            return _read_map(db, map_id)
 
     async def get_map(self, map_id: int) -> Map | None:
         return await self._run(self._get_map, map_id)
 
     def _get_map(self, map_id: int) -> Map | None:
-        row = self.db.execute("SELECT id, title, owner, private FROM maps WHERE id = ?",
-                              (map_id,)).fetchone()
-        if row is None:
-            return None
-        members = [r[0] for r in self.db.execute(
-            "SELECT name FROM members WHERE map_id = ? ORDER BY name", (map_id,))]
-        return Map(id=row["id"], title=row["title"], owner=row["owner"],
-                   private=bool(row["private"]), members=members)
+        return _read_map(self.db, map_id)
 
     async def maps_for(self, name: str) -> list[MapCard]:
         """Maps ``name`` may open: public ones, and private ones it owns or is a member of."""
@@ -292,19 +309,11 @@ class Store:
 
     def _maps_for(self, name: str) -> list[MapCard]:
         rows = self.db.execute(
-            """SELECT id, title, owner, private,
-                      (SELECT json_group_array(name) FROM
-                          (SELECT name FROM members WHERE map_id = maps.id ORDER BY name)) AS members,
-                      (SELECT count(*) FROM bubbles WHERE map_id = maps.id) AS bubble_count,
-                      (SELECT changed_at FROM map_activity WHERE map_id = maps.id) AS changed_at
-               FROM maps
-               WHERE private = 0 OR owner = ?
-                  OR id IN (SELECT map_id FROM members WHERE name = ?)
-               ORDER BY id DESC""", (name, name)).fetchall()
-        return [MapCard(id=r["id"], title=r["title"], owner=r["owner"], private=bool(r["private"]),
-                        members=json.loads(r["members"]), bubble_count=r["bubble_count"],
-                        changed_at=r["changed_at"])
-                for r in rows]
+            f"""{_CARD_SELECT}
+                WHERE private = 0 OR owner = ?
+                   OR id IN (SELECT map_id FROM members WHERE name = ?)
+                ORDER BY id DESC""", (name, name)).fetchall()
+        return [_card(r) for r in rows]
 
     async def delete_map(self, map_id: int) -> Frame | None:
         """Delete a map (and its bubbles): its ``map-deleted`` frame, ``None`` if no such map."""
@@ -312,23 +321,36 @@ class Store:
 
     def _delete_map(self, map_id: int) -> Frame | None:
         with self._write() as db:
-            if not db.execute("DELETE FROM maps WHERE id = ?", (map_id,)).rowcount:
+            card = _read_card(db, map_id)
+            if card is None:
                 return None
+            db.execute("DELETE FROM maps WHERE id = ?", (map_id,))
+            _schedule_for_lists(db, card, "map-removed", MapRemoved(map_id))
             return outbox.record(db, map_path(map_id), "map-deleted", {"id": map_id})
 
-    async def add_member(self, map_id: int, name: str) -> Map:
+    async def add_member(self, map_id: int, name: str) -> tuple[Map, Frame | None]:
+        """Add a member: the map and its ``map-updated`` frame (``None``: already one)."""
         return await self._run(self._add_member, map_id, name)
 
-    def _add_member(self, map_id: int, name: str) -> Map:
+    def _add_member(self, map_id: int, name: str) -> tuple[Map, Frame | None]:
         with self._write() as db:
             if db.execute("SELECT 1 FROM maps WHERE id = ?", (map_id,)).fetchone() is None:
                 raise NotFound("no such map")
             _check_room(db, "members", map_id, self.members_per_map, "members_full")
-            db.execute("INSERT OR IGNORE INTO members (map_id, name) VALUES (?, ?)", (map_id, name))
-        found = self._get_map(map_id)
-        if found is None:
-            raise NotFound("no such map")
-        return found
+            if not db.execute("INSERT OR IGNORE INTO members (map_id, name) VALUES (?, ?)",
+                              (map_id, name)).rowcount:
+                return _read_map(db, map_id), None
+            return _map_changed(db, map_id)
+
+    async def rename_map(self, map_id: int, title: str) -> tuple[Map, Frame]:
+        """Give a map a new title: the map and its ``map-updated`` frame."""
+        return await self._run(self._rename_map, map_id, title)
+
+    def _rename_map(self, map_id: int, title: str) -> tuple[Map, Frame]:
+        with self._write() as db:
+            if not db.execute("UPDATE maps SET title = ? WHERE id = ?", (title, map_id)).rowcount:
+                raise NotFound("no such map")
+            return _map_changed(db, map_id)
 
     async def view(self, map_id: int) -> MapView | None:
         """The map and all its bubbles, read in one transaction (a consistent snapshot),
@@ -353,29 +375,30 @@ class Store:
 
     # -- bubbles ----------------------------------------------------------------------------
 
-    async def create_bubble(self, map_id: int, data: BubbleCreate) -> tuple[Bubble, Frame]:
-        """The new bubble and its ``bubble-created`` frame (committed together)."""
-        return await self._run(self._create_bubble, map_id, data)
+    async def create_bubble(self, map_id: int, data: BubbleCreate, *, by: str) -> tuple[Bubble, Frame]:
+        """The new bubble, made by the account named ``by``, and its ``bubble-created``
+        frame (committed together)."""
+        return await self._run(self._create_bubble, map_id, data, by)
 
-    def _create_bubble(self, map_id: int, data: BubbleCreate) -> tuple[Bubble, Frame]:
+    def _create_bubble(self, map_id: int, data: BubbleCreate, by: str) -> tuple[Bubble, Frame]:
         with self._write() as db:
             if db.execute("SELECT 1 FROM maps WHERE id = ?", (map_id,)).fetchone() is None:
                 raise NotFound("no such map")
             _check_room(db, "bubbles", map_id, self.bubbles_per_map, "map_full")
-            cursor = db.execute(
-                "INSERT INTO bubbles (map_id, x, y, text, color, version) VALUES (?, ?, ?, ?, ?, 1)",
-                (map_id, data.x, data.y, data.text, data.color))
-            bubble = Bubble(id=cursor.lastrowid or 0, x=data.x, y=data.y, text=data.text,
-                            color=data.color, version=1)
+            bubble = _bubble(db.execute(
+                "INSERT INTO bubbles (map_id, x, y, text, color, version, edited_by, edited_at) "
+                f"VALUES (?, ?, ?, ?, ?, 1, ?, ?) RETURNING {_BUBBLE_COLUMNS}",
+                (map_id, data.x, data.y, data.text, data.color, by, time.time())).fetchone())
+            _announce_card(db, map_id)
             return bubble, outbox.record(db, map_path(map_id), "bubble-created", bubble)
 
-    async def update_bubble(self, map_id: int, data: BubbleUpdate) -> tuple[Bubble, Frame]:
-        """Apply ``data`` if the bubble is still at ``data.version``: the bubble and its
-        ``bubble-updated`` frame. Raises ``NotFound``, or ``Conflict`` whose ``details``
-        is the current bubble."""
-        return await self._run(self._update_bubble, map_id, data)
+    async def update_bubble(self, map_id: int, data: BubbleUpdate, *, by: str) -> tuple[Bubble, Frame]:
+        """Apply ``data`` (for the account named ``by``) if the bubble is still at
+        ``data.version``: the bubble and its ``bubble-updated`` frame. Raises
+        ``NotFound``, or ``Conflict`` whose ``details`` is the current bubble."""
+        return await self._run(self._update_bubble, map_id, data, by)
 
-    def _update_bubble(self, map_id: int, data: BubbleUpdate) -> tuple[Bubble, Frame]:
+    def _update_bubble(self, map_id: int, data: BubbleUpdate, by: str) -> tuple[Bubble, Frame]:
         changes = data.changes()
         if not changes:
             raise InvalidData("nothing to update: give x, y, text or color")
@@ -387,8 +410,10 @@ class Store:
                 raise Conflict("stale version", details=current)
             assignments = ", ".join(f"{field} = ?" for field in changes)
             bubble = _bubble(db.execute(
-                f"UPDATE bubbles SET {assignments}, version = version + 1 WHERE id = ? "
-                f"RETURNING {_BUBBLE_COLUMNS}", (*changes.values(), data.id)).fetchone())
+                f"UPDATE bubbles SET {assignments}, version = version + 1, edited_by = ?, edited_at = ? "
+                f"WHERE id = ? RETURNING {_BUBBLE_COLUMNS}",
+                (*changes.values(), by, time.time(), data.id)).fetchone())
+            _announce_card(db, map_id)
             return bubble, outbox.record(db, map_path(map_id), "bubble-updated", bubble)
 
     async def delete_bubble(self, map_id: int, bubble_id: int) -> tuple[BubbleDeleted, Frame]:
@@ -400,6 +425,7 @@ class Store:
             if not db.execute("DELETE FROM bubbles WHERE id = ? AND map_id = ?",
                               (bubble_id, map_id)).rowcount:
                 raise NotFound(f"no bubble {bubble_id} on this map")
+            _announce_card(db, map_id)
             deleted = BubbleDeleted(bubble_id)
             return deleted, outbox.record(db, map_path(map_id), "bubble-deleted", deleted)
 
@@ -425,7 +451,54 @@ def _check_room(db: sqlite3.Connection, table: str, map_id: int, limit: int | No
 
 def _bubble(row: sqlite3.Row) -> Bubble:
     return Bubble(id=row["id"], x=row["x"], y=row["y"], text=row["text"], color=row["color"],
-                  version=row["version"])
+                  version=row["version"], edited_by=row["edited_by"], edited_at=row["edited_at"])
+
+
+def _card(row: sqlite3.Row) -> MapCard:
+    return MapCard(id=row["id"], title=row["title"], owner=row["owner"], private=bool(row["private"]),
+                   members=json.loads(row["members"]), bubble_count=row["bubble_count"],
+                   changed_at=row["changed_at"], revision=row["revision"])
+
+
+def _read_map(db: sqlite3.Connection, map_id: int) -> Map | None:
+    row = db.execute("SELECT id, title, owner, private, revision FROM maps WHERE id = ?",
+                     (map_id,)).fetchone()
+    if row is None:
+        return None
+    members = [r[0] for r in db.execute("SELECT name FROM members WHERE map_id = ? ORDER BY name", (map_id,))]
+    return Map(id=row["id"], title=row["title"], owner=row["owner"], private=bool(row["private"]),
+               members=members, revision=row["revision"])
+
+
+def _map_changed(db: sqlite3.Connection, map_id: int) -> tuple[Map, Frame]:
+    """The map itself changed (title, members): its card goes to the lists, and its pages
+    get the new map in a ``map-updated`` frame."""
+    _announce_card(db, map_id)
+    changed = _read_map(db, map_id)
+    return changed, outbox.record(db, map_path(map_id), "map-updated", changed)
+
+
+def _read_card(db: sqlite3.Connection, map_id: int) -> MapCard | None:
+    row = db.execute(f"{_CARD_SELECT} WHERE id = ?", (map_id,)).fetchone()
+    return None if row is None else _card(row)
+
+
+def _announce_card(db: sqlite3.Connection, map_id: int) -> None:
+    """The map's card changed: count a revision and schedule the new card for every list
+    that shows it. Inside the change's transaction, like any outbox frame, so no list
+    misses a change; scheduled (``outbox.schedule``), so a busy map sends each list about
+    one card a second, not one per change."""
+    db.execute("UPDATE maps SET revision = revision + 1 WHERE id = ?", (map_id,))
+    card = _read_card(db, map_id)
+    if card is not None:
+        _schedule_for_lists(db, card, "map-card", card)
+
+
+def _schedule_for_lists(db: sqlite3.Connection, card: MapCard, type: str, data: Any) -> None:
+    """Schedule ``{type, data}`` about ``card`` for each list that shows it; one pending frame
+    per map and list, so a removal replaces a card still waiting."""
+    for audience in audiences(card.private, card.owner, card.members):
+        outbox.schedule(db, list_path(audience), type, data, key=f"map {card.id} {audience}")
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -83,6 +83,16 @@ def test_map_view_with_bubbles_and_the_editor_open(deployment: Deployment, brows
     assert blocking_violations(page.page) == []
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_map_view_while_its_owner_renames_it(deployment: Deployment, browsers: Browsers, size: str):
+    ann = Api(deployment.a.url, "ann")
+    map_id = ann.create_map("To be renamed")
+    page = open_page(browsers, deployment.a.url, "ann", size, map_id).open()
+    page.button("rename-map").click()
+    expect(page.button("rename-title")).to_be_focused()
+    assert blocking_violations(page.page) == []
+
+
 def test_map_view_while_paused_and_when_denied(deployment: Deployment, browsers: Browsers):
     ann = Api(deployment.a.url, "ann")
     map_id = ann.create_map("Private room", private=True)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import settings
 
 from tests.support.core_app import build_app
-from tests.support.demo import ann, bob, demo  # noqa: F401  (fixtures, used by name)
+from tests.support.demo import ann, bob, demo, redis_pair  # noqa: F401  (fixtures, used by name)
 from tests.support.redis_servers import redis_cluster, redis_server  # noqa: F401  (fixtures, used by name)
 from tests.support.servers import serve
 

@@ -3,11 +3,11 @@
 // The modules by job: api.js (REST), connection.js (a map's namespace), bubbles.js (the
 // version rule), board.js (SVG, pan/zoom, gestures), editor.js (text and colour),
 // history.js (undo/redo), header.js (title, members, owner's tools), mapview.js (one open
-// map, tying those together), maplist.js, signin.js, dom.js. No framework, no build step:
-// the browser loads them as they are.
+// map, tying those together), maplist.js (the live map list), signin.js, dom.js, when.js
+// (relative times). No framework, no build step: the browser loads them as they are.
 import { api } from "./api.js";
 import { $, initials } from "./dom.js";
-import { bindNewMapForm, showList } from "./maplist.js";
+import { bindNewMapForm, MapListView } from "./maplist.js";
 import { MapView } from "./mapview.js";
 import { bindSignIn } from "./signin.js";
 
@@ -36,7 +36,7 @@ function route() {
     app.view = new MapView(Number(match[1]), app.me, () => navigate("/"));
   } else {
     showView("view-list");
-    showList(app.me, { onSignedOut: signedOut });
+    app.view = new MapListView(app.me, { onSignedOut: signedOut });
   }
   window.bubblemap = app; // for a look from the console
 }

@@ -2,6 +2,7 @@
 // double-click, wheel, pinch, keyboard). It changes nothing itself: every gesture that
 // would change the map is handed to `actions`, which sends the request.
 import { svg } from "./dom.js";
+import { ago, editedBy } from "./when.js";
 
 const XHTML_NS = "http://www.w3.org/1999/xhtml";
 const MIN_ZOOM = 0.25;
@@ -20,9 +21,18 @@ export function radius(text) {
   return Math.round(Math.min(96, 48 + Math.sqrt(text.length) * 3.6));
 }
 
-/** A bubble's accessible name: what it shows ("bubble" is its role description). */
+/** The line under a bubble's text: who changed it last ("" when it does not say). */
+export function byline(bubble) {
+  return bubble.edited_by ? `by ${bubble.edited_by}` : "";
+}
+
+/** A bubble's accessible name ("bubble" is its role description): what it shows, in the
+ * same order (a name must contain the visible text), then when it was changed. */
 export function describe(bubble) {
-  return bubble.text || "New idea (empty)";
+  const notes = [bubble.text ? "" : "empty", bubble.edited_at ? `edited ${ago(bubble.edited_at)}` : ""];
+  const said = [bubble.text || "New idea", byline(bubble)].filter(Boolean).join(" ");
+  const noted = notes.filter(Boolean).join(", ");
+  return noted ? `${said} (${noted})` : said;
 }
 
 /**
@@ -73,10 +83,15 @@ export class Board {
       const box = group.querySelector("foreignObject");
       const side = r * 1.5;
       for (const [k, v] of Object.entries({ x: -side / 2, y: -side / 2, width: side, height: side })) box.setAttribute(k, v);
-      const label = box.firstChild;
+      const [label, by] = box.firstChild.children;
       label.textContent = bubble.text || "New idea";
       label.classList.toggle("placeholder", !bubble.text);
-      label.style.color = textColor(bubble.color);
+      box.firstChild.style.color = textColor(bubble.color);
+      // The line under the text names only the person (the bubble is small); the tooltip
+      // and the accessible name say when too.
+      by.textContent = byline(bubble);
+      by.hidden = !bubble.edited_by;
+      group.querySelector("title").textContent = editedBy(bubble) || describe(bubble);
     }
     for (const group of [...this.layer.children]) {
       if (!seen.has(group.dataset.bubbleId)) this.removeNode(group);
@@ -98,11 +113,18 @@ export class Board {
     const group = svg("g", { class: "bubble", "data-testid": "bubble", "data-bubble-id": bubble.id,
       tabindex: "0", role: "button", "aria-roledescription": "bubble",
       "aria-keyshortcuts": "Enter Delete ArrowUp ArrowDown ArrowLeft ArrowRight" });
-    group.append(svg("circle", { r: 50, filter: "url(#lift)" }));
+    group.append(svg("title"), svg("circle", { r: 50, filter: "url(#lift)" }));
     const box = svg("foreignObject", { "aria-hidden": "true" });
+    const body = document.createElementNS(XHTML_NS, "div");
+    body.className = "bubble-body";
     const label = document.createElementNS(XHTML_NS, "div");
     label.className = "bubble-text";
-    box.append(label);
+    const by = document.createElementNS(XHTML_NS, "div");
+    by.className = "bubble-by";
+    by.dataset.testid = "bubble-edited-by";
+    // A space between the lines: their text reads "idea by ann", as the accessible name does.
+    body.append(label, " ", by);
+    box.append(body);
     group.append(box);
     return group;
   }

@@ -28,7 +28,7 @@ export const DENIALS = {
  * received meanwhile are replayed on top by `event`), `event({bubble} | {deleted})`,
  * `status(state, denial)` with a `STATUS` key and, when the map cannot be shown, why
  * (a `DENIALS` key, or another reason the client gave), `presence(members)` with who is on
- * the map (client id → `{name}`).
+ * the map (client id → `{name}`), `map(map)` when the map itself changed.
  */
 export class MapConnection {
   constructor(mapId, handlers) {
@@ -42,6 +42,8 @@ export class MapConnection {
     // A snapshot follows the welcome, unless the missed frames do (recovered: true).
     this.ns.on("welcome", (welcome) => { this.recent = welcome?.recovered === true ? null : []; });
     this.ns.on("presence", (members) => handlers.presence(members));
+    // The map itself changed (renamed, a member added); the header keeps the newest revision.
+    this.ns.on("map-updated", (map) => handlers.map(map));
     this.ns.on("snapshot", (view) => this.view(view));
     this.ns.on("resync", () => this.refetch());
     this.ns.on("bubble-created", (bubble) => this.event({ bubble }));

@@ -2,6 +2,7 @@
 // opened: saving after someone else changed it is a conflict, shown with both versions,
 // never a silent overwrite. Saving and deleting are handed to `actions`.
 import { $, el } from "./dom.js";
+import { editedBy } from "./when.js";
 
 export const PALETTE = ["#fde68a", "#fecaca", "#bbf7d0", "#bfdbfe", "#ddd6fe", "#fbcfe8", "#fed7aa", "#e5e7eb"];
 
@@ -91,9 +92,11 @@ export class Editor {
     this.version = bubble.version;
     $("editor-version").textContent = `v${bubble.version}`;
     $("editor-version").dataset.version = String(bubble.version);
+    $("editor-edited").textContent = editedBy(bubble);
     $("conflict").hidden = !draft;
     if (draft) {
-      $("conflict-text").textContent = `Their version (v${bubble.version}): “${bubble.text || "empty"}”. ` +
+      const by = bubble.edited_by ? `, by ${bubble.edited_by}` : "";
+      $("conflict-text").textContent = `Their version (v${bubble.version}${by}): “${bubble.text || "empty"}”. ` +
         "Your edit was not saved.";
     }
     const shown = draft || bubble;

@@ -1,4 +1,5 @@
-// The open map's header: title, owner, members, and the owner's tools (invite, delete).
+// The open map's header: title, owner, members, and the owner's tools (rename, invite,
+// delete).
 import { api } from "./api.js";
 import { $, toast } from "./dom.js";
 
@@ -15,10 +16,18 @@ export class MapHeader {
     $("members").hidden = true;
     $("invite-form").addEventListener("submit", (event) => this.invite(event), { signal });
     $("delete-map").addEventListener("click", () => this.deleteMap(), { signal });
+    $("rename-map").addEventListener("click", () => this.startRename(), { signal });
+    $("rename-form").addEventListener("submit", (event) => this.rename(event), { signal });
+    $("rename-cancel").addEventListener("click", () => this.endRename(), { signal });
+    $("rename-form").addEventListener("keydown", (event) => { if (event.key === "Escape") this.endRename(); }, { signal });
+    signal.addEventListener("abort", () => this.endRename({ focus: false }));
     signal.addEventListener("abort", () => this.disarmDelete());
   }
 
+  /** Show `map`, unless the header already shows a newer revision of it (a snapshot read
+   * before a change, or a late frame). */
   render(map) {
+    if (this.map && (map.revision ?? 0) < (this.map.revision ?? 0)) return;
     this.map = map;
     const mine = map.owner === this.me.name;
     document.title = `${map.title} · bubblemap`;
@@ -35,6 +44,34 @@ export class MapHeader {
   /** The map cannot be used any more (no access, deleted): no owner's tools either. */
   disable() {
     $("owner-tools").hidden = true;
+    this.endRename({ focus: false });
+  }
+
+  /** The title becomes a field (the owner's Rename); Escape or Cancel gives it back. */
+  startRename() {
+    if (!this.map) return;
+    $("rename-title").value = this.map.title;
+    $("map-title").hidden = true;
+    $("rename-form").hidden = false;
+    $("rename-title").select();
+  }
+
+  endRename({ focus = true } = {}) {
+    if ($("rename-form").hidden) return;
+    $("rename-form").hidden = true;
+    $("map-title").hidden = false;
+    if (focus) $("rename-map").focus();
+  }
+
+  async rename(event) {
+    event.preventDefault();
+    try {
+      this.render(await api("PATCH", `/api/1/maps/${this.mapId}`, { title: $("rename-title").value.trim() }));
+      this.endRename();
+      toast("Map renamed.", "success");
+    } catch (error) {
+      toast(error.code === "invalid_data" ? "A title needs a character other than spaces." : error.message, "error");
+    }
   }
 
   async invite(event) {

@@ -1,18 +1,15 @@
-// The map list: one card per map the user may open, and the form that creates a map.
+// The map list: one card per map the user may open, kept live, and the form that creates
+// a map.
+//
+// The page listens to the map lists the session names (`me.map_lists`: the public one and
+// the user's own, for private maps) and reads `GET /api/1/maps` after each welcome that
+// did not recover what it missed. Cards may arrive twice or late (the server's outbox
+// publishes at least once), so the page keeps, per map, the card with the highest
+// `revision`, and never brings back a map it saw removed (map ids are never reused).
+import { connect } from "/wsns/client.js";
 import { api } from "./api.js";
 import { $, el } from "./dom.js";
-
-const RELATIVE = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
-
-/** "5 minutes ago", "yesterday", "just now" for a time in seconds since the epoch. */
-export function ago(seconds, now = Date.now() / 1000) {
-  const elapsed = now - seconds;
-  for (const [unit, size] of UNITS) {
-    if (elapsed >= size) return RELATIVE.format(-Math.floor(elapsed / size), unit);
-  }
-  return "just now";
-}
+import { ago, RELATIVE_TIME_REFRESH } from "./when.js";
 
 function plural(count, word) {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
@@ -40,22 +37,152 @@ export function mapCard(map, me) {
     el("span", { class: "map-card-facts muted", "data-testid": "map-facts" }, facts.join(" · ")),
     el("span", { class: "map-card-facts muted" }, changed));
   if (map.members.length) card.title = `Members: ${map.members.join(", ")}`;
-  return el("li", { "data-testid": "map-item", "data-map-id": String(map.id) }, card);
+  return el("li", { "data-testid": "map-item", "data-map-id": String(map.id),
+    "data-revision": String(map.revision ?? 0) }, card);
 }
 
-/** `onSignedOut()` when the session is gone, `open(path)` to go to a new map. */
-export async function showList(me, { onSignedOut }) {
-  document.title = "bubblemap";
-  $("list-error").textContent = "";
-  let maps = [];
-  try {
-    maps = await api("GET", "/api/1/maps");
-  } catch (error) {
-    if (error.status === 401) return onSignedOut();
-    $("list-error").textContent = error.message;
+/** The cards a page shows, by the revision rule. No DOM here. */
+export class CardState {
+  constructor() {
+    /** @type {Map<number, object>} map id → the card with the highest revision seen */
+    this.byId = new Map();
+    /** @type {Set<number>} maps seen removed */
+    this.removed = new Set();
   }
-  $("map-list").replaceChildren(...maps.map((map) => mapCard(map, me)));
-  $("map-list-empty").hidden = maps.length > 0;
+
+  /** A card from a frame; false when it was ignored (older, or its map is gone). */
+  put(card) {
+    const current = this.byId.get(card.id);
+    if (this.removed.has(card.id) || (current && current.revision >= card.revision)) return false;
+    this.byId.set(card.id, card);
+    return true;
+  }
+
+  remove(id) {
+    this.removed.add(id);
+    return this.byId.delete(id);
+  }
+
+  /** The whole list as `GET /api/1/maps` read it: a map it lacks is gone (or no longer
+   * shown to this user); the caller replays the frames received meanwhile afterwards. */
+  replace(cards) {
+    const listed = new Set(cards.map((card) => card.id));
+    for (const id of [...this.byId.keys()]) if (!listed.has(id)) this.byId.delete(id);
+    for (const card of cards) this.put(card);
+  }
+
+  /** Newest map first. */
+  sorted() {
+    return [...this.byId.values()].sort((a, b) => b.id - a.id);
+  }
+}
+
+/** The list view while it shows: `onSignedOut()` when the session is gone. `close()` stops
+ * listening. */
+export class MapListView {
+  constructor(me, { onSignedOut }) {
+    this.me = me;
+    this.onSignedOut = onSignedOut;
+    this.cards = new CardState();
+    /** Frames received while a re-read is on its way, replayed on top of it. */
+    this.recent = null;
+    this.reading = null;
+    this.rereadAfter = false;
+    document.title = "bubblemap";
+    $("list-error").textContent = "";
+    $("map-list").replaceChildren();
+    $("map-list").dataset.state = "connecting";
+    this.lists = (me.map_lists || []).map((path) => this.listen(path));
+    this.clock = setInterval(() => this.render({ all: true }), RELATIVE_TIME_REFRESH);
+    this.reread();
+  }
+
+  listen(path) {
+    const ns = connect(path);
+    // A welcome that recovered is followed by what was missed; any other may have missed
+    // something (first connect, new epoch): read the list again.
+    ns.on("welcome", (welcome) => { if (welcome?.recovered !== true) this.reread(); });
+    ns.on("resync", () => this.reread());
+    ns.on("map-card", (card) => this.event({ card }));
+    ns.on("map-removed", ({ id }) => this.event({ removed: id }));
+    ns.on("state", (state, detail) => {
+      if (state === "denied" && detail?.reason === "unauthenticated") this.onSignedOut();
+      else this.updateState();
+    });
+    return ns;
+  }
+
+  close() {
+    clearInterval(this.clock);
+    for (const ns of this.lists) ns.close();
+  }
+
+  updateState() {
+    const live = this.lists.every((ns) => ns.state === "open");
+    $("map-list").dataset.state = live ? "live" : "connecting";
+  }
+
+  event(event) {
+    if (this.recent) this.recent.push(event);
+    this.apply(event);
+    this.render();
+  }
+
+  apply({ card, removed }) {
+    if (removed !== undefined) this.cards.remove(removed);
+    else this.cards.put(card);
+  }
+
+  /** Read `GET /api/1/maps`; a call made while one is on its way reads once more after it. */
+  async reread() {
+    if (this.reading) {
+      this.rereadAfter = true;
+      return;
+    }
+    this.recent = [];
+    this.reading = api("GET", "/api/1/maps");
+    try {
+      const cards = await this.reading;
+      this.cards.replace(cards);
+      for (const event of this.recent) this.apply(event);
+      $("list-error").textContent = "";
+    } catch (error) {
+      if (error.status === 401) return this.onSignedOut();
+      $("list-error").textContent = error.message;
+    } finally {
+      this.recent = null;
+      this.reading = null;
+    }
+    this.render({ all: true });
+    if (this.rereadAfter) {
+      this.rereadAfter = false;
+      this.reread();
+    }
+  }
+
+  /** Draw the cards newest first; only a card whose revision changed is redrawn (`all`:
+   * every card, for the relative times), so a focused card keeps the focus. */
+  render({ all = false } = {}) {
+    const list = $("map-list");
+    const shown = new Map([...list.children].map((node) => [Number(node.dataset.mapId), node]));
+    const wanted = this.cards.sorted().map((card) => {
+      const old = shown.get(card.id);
+      if (old && !all && old.dataset.revision === String(card.revision ?? 0)) return old;
+      const node = mapCard(card, this.me);
+      if (old) {
+        const focused = old.contains(document.activeElement);
+        old.replaceWith(node);
+        if (focused) node.querySelector("a").focus();
+      }
+      return node;
+    });
+    const keep = new Set(wanted);
+    for (const node of [...list.children]) if (!keep.has(node)) node.remove();
+    wanted.forEach((node, i) => {
+      if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
+    });
+    $("map-list-empty").hidden = wanted.length > 0 || this.reading !== null;
+  }
 }
 
 export function bindNewMapForm({ open, onSignedOut }) {

@@ -9,6 +9,7 @@ import { Editor, PALETTE } from "./editor.js";
 import { MapHeader } from "./header.js";
 import { fieldsOf, UndoHistory } from "./history.js";
 import { renderPresence } from "./presence.js";
+import { RELATIVE_TIME_REFRESH } from "./when.js";
 
 const ZOOM_STEP = 1.25;
 
@@ -49,15 +50,19 @@ export class MapView {
       },
     });
     this.bindControls(signal);
+    // "edited by Ann, just now" ages while nothing changes.
+    this.clock = setInterval(() => this.render(), RELATIVE_TIME_REFRESH);
     this.connection = new MapConnection(mapId, {
       view: (view, recent) => this.applyView(view, recent),
       event: (event) => { this.state.apply(event); this.render(); },
       status: (state, denial) => this.setStatus(state, denial),
       presence: (members) => renderPresence($("presence"), members, me?.name),
+      map: (map) => this.header.render(map),
     });
   }
 
   close() {
+    clearInterval(this.clock);
     this.aborter.abort();
     this.connection.close();
     $("presence").replaceChildren();

@@ -10,22 +10,24 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sanic import Sanic
 from websockets.asyncio.client import ClientConnection, connect
 
 from demo_app import create_app
+from demo_app.store import Store
 from tests.support.servers import RunningServer, serve
 from tests.support.wsclient import close_of, recv_json
 
 TIMEOUT = 5.0
+T = TypeVar("T")
 
 
 @dataclass
@@ -162,9 +164,15 @@ async def map_client(user: User, map_id: int) -> AsyncIterator[MapClient]:
 
 
 async def close_code(server: RunningServer, map_id: int, cookie: str | None) -> int:
-    """Connect and return the close code the server ends the connection with."""
+    """Connect to a map and return the close code the server ends the connection with."""
+    return await close_code_at(server, f"/api/1/ws/bubblemap/{map_id}", cookie)
+
+
+async def close_code_at(server: RunningServer, path: str, cookie: str | None) -> int:
+    """Connect to the namespace at ``path`` and return the close code the server ends the
+    connection with."""
     headers = {"Cookie": cookie} if cookie else {}
-    async with connect(map_url(server, map_id), additional_headers=headers,
+    async with connect(server.ws(path), additional_headers=headers,
                        open_timeout=TIMEOUT, close_timeout=1) as ws:
         return await wait_closed(ws)
 
@@ -174,7 +182,56 @@ async def wait_closed(ws: ClientConnection) -> int | None:
     return (await close_of(ws))[0]
 
 
+# -- map lists -----------------------------------------------------------------------------
+
+async def map_lists(user: User) -> list[str]:
+    """The list namespaces ``user``'s list page listens to: public, then personal."""
+    return (await user.call("GET", "/api/1/session")).data["map_lists"]
+
+
+@asynccontextmanager
+async def list_client(user: User, path: str) -> AsyncIterator[ClientConnection]:
+    """A WebSocket client of one map list namespace, past its ``welcome``."""
+    async with connect(user.server.ws(path), additional_headers={"Cookie": user.cookie},
+                       open_timeout=TIMEOUT, close_timeout=1) as ws:
+        welcome = await recv_json(ws)
+        assert welcome["type"] == "welcome", welcome
+        yield ws
+
+
+async def next_card(ws: ClientConnection, map_id: int, type: str = "map-card",
+                    timeout: float = TIMEOUT) -> dict[str, Any]:
+    """The data of the next ``type`` frame about map ``map_id`` (others are skipped)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = await recv_json(ws, timeout)
+            if frame["type"] == type and frame["data"]["id"] == map_id:
+                return frame["data"]
+
+
 # -- fixtures shared by the test modules ----------------------------------------------------
+
+@pytest.fixture
+async def redis_pair(tmp_path: Path, redis_server: Any,
+                     ) -> AsyncIterator[tuple[RunningServer, RunningServer, Path]]:
+    """Two instances on one database file and one Redis, and that file: ``(first, second, db)``."""
+    db = tmp_path / "shared.sqlite"
+    async with AsyncExitStack() as stack:
+        first = await stack.enter_async_context(running_demo(db, redis_server.url))
+        second = await stack.enter_async_context(running_demo(db, redis_server.url))
+        yield first, second, db
+
+
+async def as_a_dead_instance(db: Path, write: Callable[[Store], Awaitable[T]]) -> T:
+    """What a process killed right after its commit leaves: ``write``'s change and its frames
+    in the database, nothing published (a store of its own, closed at once)."""
+    dead = Store(db)
+    await dead.open()
+    try:
+        return await write(dead)
+    finally:
+        await dead.close()
+
 
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[RunningServer]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import ANY
+
 import pytest
 
 from tests.support.demo import PASSWORD, http, sign_in
@@ -14,7 +16,7 @@ BUBBLE = {"x": 10.0, "y": 20.0, "text": "hi", "color": "#3366cc"}
 async def test_sign_in_sets_an_httponly_lax_session_cookie_not_secure_over_http(demo):
     reply = await http(demo, "POST", "/api/1/session", {"name": "ann", "password": PASSWORD})
     assert reply.status == 200
-    assert reply.data == {"name": "ann", "admin": False, "registered": True}
+    assert reply.data == {"name": "ann", "admin": False, "registered": True, "map_lists": ANY}
     attributes = [a.strip().lower() for a in reply.headers["Set-Cookie"].split(";")]
     assert attributes[0].startswith("session=")
     assert "httponly" in attributes
@@ -23,8 +25,8 @@ async def test_sign_in_sets_an_httponly_lax_session_cookie_not_secure_over_http(
 
 
 async def test_session_endpoint_tells_who_is_signed_in(demo, ann):
-    assert (await ann.call("GET", "/api/1/session")).data == {"name": "ann", "admin": False}
-    assert (await http(demo, "GET", "/api/1/session")).data == {"name": None, "admin": False}
+    assert (await ann.call("GET", "/api/1/session")).data == {"name": "ann", "admin": False, "map_lists": ANY}
+    assert (await http(demo, "GET", "/api/1/session")).data == {"name": None, "admin": False, "map_lists": []}
 
 
 async def test_sign_out_clears_the_cookie(ann):
@@ -61,7 +63,7 @@ async def test_create_map_answers_201_with_the_map(ann):
     reply = await ann.call("POST", "/api/1/maps", {"title": "  Roadmap  ", "private": True})
     assert reply.status == 201
     assert reply.data == {"id": reply.data["id"], "title": "Roadmap", "owner": "ann", "private": True,
-                          "members": []}
+                          "members": [], "revision": 1}
 
 
 @pytest.mark.parametrize("body", [{}, {"title": ""}, {"title": "   "}, {"title": "x" * 101},
@@ -92,7 +94,9 @@ async def test_get_map_returns_map_and_bubbles(ann):
     created = await ann.create_map("Board")
     bubble = (await ann.call("POST", f"/api/1/maps/{created['id']}/bubbles", BUBBLE)).data
     reply = await ann.call("GET", f"/api/1/maps/{created['id']}")
-    assert reply.data == {"map": created, "bubbles": [bubble], "last_bubble_id": bubble["id"]}
+    # A bubble is a change to the map too: one revision more.
+    changed = {**created, "revision": created["revision"] + 1}
+    assert reply.data == {"map": changed, "bubbles": [bubble], "last_bubble_id": bubble["id"]}
 
 
 async def test_private_map_is_403_for_non_members_and_unknown_map_404(ann, bob):
@@ -137,7 +141,8 @@ async def test_rest_create_bubble_answers_201_with_version_1(ann):
     created = await ann.create_map()
     reply = await ann.call("POST", f"/api/1/maps/{created['id']}/bubbles", BUBBLE)
     assert reply.status == 201
-    assert reply.data == {**BUBBLE, "id": reply.data["id"], "version": 1}
+    assert reply.data == {**BUBBLE, "id": reply.data["id"], "version": 1, "edited_by": "ann",
+                          "edited_at": reply.data["edited_at"]}
 
 
 @pytest.mark.parametrize("body", [{**BUBBLE, "text": "x" * 501}, {**BUBBLE, "color": "blue"},
@@ -178,7 +183,8 @@ async def test_admin_page_and_stats_need_an_admin_session(demo, ann):
 
 async def test_admin_sees_this_instances_live_stats(demo):
     root = await sign_in(demo, "root")
-    assert (await root.call("GET", "/api/1/session")).data == {"name": "root", "admin": True}
+    me = (await root.call("GET", "/api/1/session")).data
+    assert me == {"name": "root", "admin": True, "map_lists": ANY}
     page = await root.call("GET", "/admin/wsns")
     assert page.status == 200
     stats = (await root.call("GET", "/admin/wsns/stats")).data

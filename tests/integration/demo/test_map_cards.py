@@ -52,7 +52,7 @@ async def test_the_card_counts_bubbles_and_lists_members_in_name_order(store):
     for name in ("zoe", "bob"):
         await store.add_member(made.id, name)
     for _ in range(3):
-        await store.create_bubble(made.id, BUBBLE)
+        await store.create_bubble(made.id, BUBBLE, by="ann")
     card = await _card(store, made.id, "bob")
     assert (card.bubble_count, card.members) == (3, ["bob", "zoe"])
 
@@ -60,12 +60,12 @@ async def test_the_card_counts_bubbles_and_lists_members_in_name_order(store):
 @pytest.mark.parametrize("write", ["create", "update", "delete"])
 async def test_every_bubble_write_moves_the_last_change_time(store, write):
     made = await store.create_map("Busy", "ann", private=False)
-    bubble, _ = await store.create_bubble(made.id, BUBBLE)
+    bubble, _ = await store.create_bubble(made.id, BUBBLE, by="ann")
     await _forget_activity(store, made.id)
     if write == "create":
-        await store.create_bubble(made.id, BUBBLE)
+        await store.create_bubble(made.id, BUBBLE, by="ann")
     elif write == "update":
-        await store.update_bubble(made.id, BubbleUpdate(id=bubble.id, version=1, text="moved on"))
+        await store.update_bubble(made.id, BubbleUpdate(id=bubble.id, version=1, text="moved on"), by="ann")
     else:
         await store.delete_bubble(made.id, bubble.id)
     assert (await _card(store, made.id)).changed_at > 0
@@ -73,6 +73,6 @@ async def test_every_bubble_write_moves_the_last_change_time(store, write):
 
 async def test_a_deleted_map_leaves_no_activity_row_behind(store):
     made = await store.create_map("Gone", "ann", private=False)
-    await store.create_bubble(made.id, BUBBLE)
+    await store.create_bubble(made.id, BUBBLE, by="ann")
     await store.delete_map(made.id)
     assert store.db.execute("SELECT count(*) FROM map_activity").fetchone()[0] == 0

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import msgspec
-import pytest
 
 from demo_app.models import BubbleCreate
 from demo_app.outbox import GRACE
-from demo_app.store import Store
-from tests.support.demo import map_client, running_demo, sign_in
+from tests.support.demo import as_a_dead_instance, map_client, sign_in
 from tests.support.servers import wait_for
 from tests.support.wsclient import recv_json
 
@@ -27,23 +24,15 @@ COMMITS = 20
 
 
 def outbox_rows(db: Path) -> list[tuple[int, str, float | None]]:
-    """(id, type, published_at) of every outbox row, read as another process would."""
+    """(id, type, published_at) of every outbox row for a map's namespace (not the map
+    lists' cards), read as another process would."""
     with sqlite3.connect(db) as connection:
-        return connection.execute("SELECT id, type, published_at FROM outbox ORDER BY id").fetchall()
+        return connection.execute("SELECT id, type, published_at FROM outbox "
+                                  "WHERE path LIKE '/api/1/ws/bubblemap/%' ORDER BY id").fetchall()
 
 
 def unpublished(db: Path) -> list[int]:
     return [row[0] for row in outbox_rows(db) if row[2] is None]
-
-
-@pytest.fixture
-async def pair(tmp_path, redis_server):
-    """Two instances on one database file and one Redis."""
-    db = tmp_path / "shared.sqlite"
-    async with AsyncExitStack() as stack:
-        first = await stack.enter_async_context(running_demo(db, redis_server.url))
-        second = await stack.enter_async_context(running_demo(db, redis_server.url))
-        yield first, second, db
 
 
 async def test_ws_and_rest_writes_are_recorded_and_marked_published_once_written(demo, ann, tmp_path):
@@ -59,32 +48,22 @@ async def test_ws_and_rest_writes_are_recorded_and_marked_published_once_written
     await wait_for(lambda: not unpublished(db), timeout=5)
 
 
-async def as_a_dead_instance(db, write):
-    """What a process killed right after its commit leaves: ``write``'s change and its frame
-    in the database, nothing published (a store of its own, closed at once)."""
-    dead = Store(db)
-    await dead.open()
-    try:
-        return await write(dead)
-    finally:
-        await dead.close()
-
-
-async def test_a_change_a_dead_instance_stored_but_never_published_reaches_both_instances(pair):
-    first, second, db = pair
+async def test_a_change_a_dead_instance_stored_but_never_published_reaches_both_instances(redis_pair):
+    first, second, db = redis_pair
     ann = await sign_in(first, "ann")
     created = await ann.create_map()
     async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
+        new = msgspec.convert(BUBBLE, BubbleCreate)
         bubble, _frame = await as_a_dead_instance(
-            db, lambda store: store.create_bubble(created["id"], msgspec.convert(BUBBLE, BubbleCreate)))
+            db, lambda store: store.create_bubble(created["id"], new, by="ann"))
         expected = msgspec.to_builtins(bubble)
         assert await here.next("bubble-created") == expected
         assert await there.next("bubble-created") == expected
     await wait_for(lambda: not unpublished(db), timeout=SWEPT_S)
 
 
-async def test_a_map_deleted_by_an_instance_that_died_before_closing_its_clients_is_announced(pair):
-    first, second, db = pair
+async def test_a_map_deleted_by_an_instance_that_died_before_closing_its_clients_is_announced(redis_pair):
+    first, second, db = redis_pair
     ann = await sign_in(first, "ann")
     created = await ann.create_map()
     async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
@@ -94,8 +73,8 @@ async def test_a_map_deleted_by_an_instance_that_died_before_closing_its_clients
 
 
 async def test_a_change_made_while_redis_is_down_stays_unpublished_then_is_swept_when_it_is_back(
-        pair, redis_server):
-    first, second, db = pair
+        redis_pair, redis_server):
+    first, second, db = redis_pair
     ann = await sign_in(first, "ann")
     created = await ann.create_map()
     async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
@@ -117,8 +96,8 @@ async def test_a_change_made_while_redis_is_down_stays_unpublished_then_is_swept
             assert frame["data"] == reply["data"]
 
 
-async def test_concurrent_writes_reach_every_instance_in_commit_order(pair):
-    first, second, _db = pair
+async def test_concurrent_writes_reach_every_instance_in_commit_order(redis_pair):
+    first, second, _db = redis_pair
     ann = await sign_in(first, "ann")
     created = await ann.create_map()
     async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:

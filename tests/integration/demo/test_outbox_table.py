@@ -4,12 +4,13 @@ prune. Time is passed in, so the grace period and the lease are checked without 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from demo_app import outbox
-from demo_app.outbox import GRACE, KEEP, LEASE
+from demo_app.outbox import GRACE, KEEP, LEASE, SCHEDULE_DELAY
 
 
 @pytest.fixture
@@ -82,3 +83,32 @@ def test_prune_deletes_at_most_its_limit_per_call(db):
         outbox.mark_published(db, [outbox.record(db, "/maps/1", "t", n).id], 0.0)
     assert outbox.prune(db, KEEP + 1, limit=3) == 3
     assert outbox.prune(db, KEEP + 1, limit=3) == 2
+
+
+# -- scheduled frames ------------------------------------------------------------------------
+
+def test_a_scheduled_frame_is_due_after_its_delay_and_claimed_as_scheduled(db):
+    before = time.time()
+    outbox.schedule(db, "/lists/public", "map-card", {"id": 1}, key="map 1 public")
+    assert outbox.claim(db, "a", before) == []
+    [frame] = outbox.claim(db, "a", time.time() + SCHEDULE_DELAY)
+    assert (frame.path, frame.type, bytes(frame.data), frame.scheduled) == (
+        "/lists/public", "map-card", b'{"id":1}', True)
+    assert not outbox.record(db, "/maps/1", "t", 1).scheduled
+
+
+def test_a_frame_scheduled_under_a_waiting_key_replaces_it(db):
+    outbox.schedule(db, "/lists/public", "map-card", {"id": 1, "revision": 1}, key="map 1 public")
+    outbox.schedule(db, "/lists/public", "map-card", {"id": 1, "revision": 2}, key="map 1 public")
+    outbox.schedule(db, "/lists/public", "map-removed", {"id": 1}, key="map 1 public")
+    outbox.schedule(db, "/lists/public", "map-card", {"id": 2, "revision": 1}, key="map 2 public")
+    rows = db.execute("SELECT type, data FROM outbox ORDER BY id").fetchall()
+    assert rows == [("map-removed", '{"id":1}'), ("map-card", '{"id":2,"revision":1}')]
+
+
+def test_once_claimed_a_scheduled_frame_is_left_alone_and_the_next_change_gets_a_new_one(db):
+    outbox.schedule(db, "/lists/public", "map-card", {"revision": 1}, key="map 1 public")
+    [claimed] = outbox.claim(db, "a", time.time() + SCHEDULE_DELAY)
+    outbox.schedule(db, "/lists/public", "map-card", {"revision": 2}, key="map 1 public")
+    rows = db.execute("SELECT id, data FROM outbox ORDER BY id").fetchall()
+    assert rows == [(claimed.id, '{"revision":1}'), (claimed.id + 1, '{"revision":2}')]

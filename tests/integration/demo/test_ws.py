@@ -64,7 +64,7 @@ async def test_public_map_opens_for_anyone_signed_in(bob, public_map):
 async def test_snapshot_after_welcome_holds_map_and_bubbles(ann, public_map):
     await ann.call("POST", f"/api/1/maps/{public_map['id']}/bubbles", BUBBLE)
     async with map_client(ann, public_map["id"]) as client:
-        assert client.snapshot["map"] == {**public_map, "members": []}
+        assert client.snapshot["map"] == {**public_map, "members": [], "revision": public_map["revision"] + 1}
         assert [b["text"] for b in client.snapshot["bubbles"]] == ["hello"]
 
 
@@ -73,7 +73,8 @@ async def test_create_replies_with_stored_bubble_at_version_1_and_broadcasts_it(
         reply = await mine.request("bubble-create", BUBBLE)
         assert reply["type"] == "reply"
         bubble = reply["data"]
-        assert bubble == {**BUBBLE, "id": bubble["id"], "version": 1}
+        assert bubble == {**BUBBLE, "id": bubble["id"], "version": 1, "edited_by": "ann",
+                          "edited_at": bubble["edited_at"]}
         assert await theirs.next("bubble-created") == bubble
     assert await ann.bubbles(public_map["id"]) == [bubble]
 
@@ -83,7 +84,8 @@ async def test_update_bumps_version_and_broadcasts_whole_bubble(ann, bob, public
         bubble = (await mine.request("bubble-create", BUBBLE))["data"]
         reply = await mine.request("bubble-update", {"id": bubble["id"], "version": 1, "text": "edited"})
         updated = reply["data"]
-        assert updated == {**bubble, "text": "edited", "version": 2}
+        assert updated == {**bubble, "text": "edited", "version": 2, "edited_at": updated["edited_at"]}
+        assert updated["edited_at"] >= bubble["edited_at"]
         assert await theirs.next("bubble-updated") == updated
 
 
