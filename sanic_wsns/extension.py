@@ -33,7 +33,7 @@ from .history import History
 from .hub import Hub
 from .interfaces import Exclude
 from .keepalive import KeepaliveSweep
-from .logs import redact_upgrade_queries
+from .logs import follow_sanic_logging, redact_upgrade_queries
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics, prepare_multiprocess
 from .namespace import Namespace
@@ -330,6 +330,7 @@ class WsNamespaces:
                      f"SANIC_WSNS_BROKER=redis://127.0.0.1:6379/0, or run one worker.")
 
     async def _start(self, app: Sanic[Any, Any]) -> None:
+        follow_sanic_logging()  # now: the app's module has run, with any logging set-up of its own
         hub = self.hub
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT

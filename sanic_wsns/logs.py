@@ -1,4 +1,5 @@
-"""What sanic-wsns keeps out of logs: the values in an upgrade URL's query string.
+"""How sanic-wsns's log lines meet Sanic's logging: shown like Sanic's own, and never with
+the values in an upgrade URL's query string.
 
 Browsers cannot set headers on a WebSocket upgrade, so a token travels in the query
 (``?token=…``, the browser client's ``query`` option), and Sanic's access log writes the
@@ -38,3 +39,21 @@ def redact_upgrade_queries() -> None:
     access = logging.getLogger("sanic.access")
     if _FILTER not in access.filters:
         access.addFilter(_FILTER)
+
+
+def follow_sanic_logging() -> None:
+    """Show the ``sanic_wsns`` lines through Sanic's handlers, unless the app set up logging.
+
+    Sanic configures its own loggers (``sanic.root`` and the rest) and nothing else: left
+    alone, the ``sanic_wsns`` logger has no handler, its warnings reach stderr as bare lines
+    and its info lines (start-up, refused upgrades, broker recovery) are dropped. An app that
+    configured logging itself (a handler on ``sanic_wsns`` or on the root logger) keeps it.
+    """
+    ours = logging.getLogger("sanic_wsns")
+    if ours.handlers or logging.getLogger().handlers:
+        return
+    sanic = logging.getLogger("sanic.root")
+    for handler in sanic.handlers:
+        ours.addHandler(handler)
+    if ours.level == logging.NOTSET:
+        ours.setLevel(sanic.getEffectiveLevel())

@@ -192,3 +192,14 @@ async def test_a_token_in_the_upgrade_url_never_reaches_the_access_log(sanic_cli
                    timeout=10)
     log = server.process.log_path.read_text(errors="replace")
     assert token not in log and "token=…" in log
+
+
+async def test_the_extensions_info_lines_show_through_sanics_logging(quickstart):
+    """Under the CLI, with no logging set up by the app, sanic-wsns's lines come out
+    through Sanic's handlers like Sanic's own: its info lines too (a logger without a
+    handler would drop them)."""
+    log = quickstart.process.log_path
+    await wait_for(lambda: "sanic-wsns started" in log.read_text(errors="replace"), timeout=10)
+    started = next(line for line in log.read_text(errors="replace").splitlines()
+                   if "sanic-wsns started" in line)
+    assert "INFO" in started, started  # Sanic's format names the level; a bare line would not
