@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Iterator
 
 import pytest
+from bubblemap_fixtures import admin_api, browsers, deployment, healthy_deployment  # noqa: F401  (fixtures, by name)
+from client_fixtures import client, client_server, own_client_server  # noqa: F401  (fixtures, by name)
 from server_process import ARTIFACTS, ServerProcess, spawner
 
 

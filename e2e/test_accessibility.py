@@ -5,7 +5,6 @@ axe-core (the engine behind browsers' accessibility audits) is installed from np
 every page is checked at a desktop and a phone size.
 """
 
-# ruff: noqa: F811  (fixtures imported from bubblemap_fixtures are used by name)
 from __future__ import annotations
 
 import re
@@ -13,15 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bubblemap_fixtures import (  # noqa: F401
+from bubblemap_fixtures import (
     ADMIN,
     SHOWN_MS,
     Api,
     Browsers,
     Deployment,
     MapPage,
-    browsers,
-    deployment,
 )
 from playwright.sync_api import Page, expect
 

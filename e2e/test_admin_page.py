@@ -1,21 +1,16 @@
 """The admin page shows the whole deployment: every instance's report arrives through the
 broker, a killed instance goes stale, and a non-admin gets a styled refusal page."""
 
-# ruff: noqa: F811  (fixtures imported from bubblemap_fixtures are used by name)
 from __future__ import annotations
 
 import pytest
-from bubblemap_fixtures import (  # noqa: F401
+from bubblemap_fixtures import (
     ADMIN,
     RECOVERED_MS,
     SHOWN_MS,
     Api,
     Browsers,
     Deployment,
-    admin_api,
-    browsers,
-    deployment,
-    healthy_deployment,
 )
 from playwright.sync_api import Page, expect
 from test_accessibility import blocking_violations

@@ -12,12 +12,11 @@ instance publish it, so pages staying on the other instance see it too. More fau
 pages that must equal the database after each, are in test_convergence.py.
 """
 
-# ruff: noqa: F811  (fixtures imported from bubblemap_fixtures are used by name)
 from __future__ import annotations
 
 import time
 
-from bubblemap_fixtures import (  # noqa: F401
+from bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
     AccessLine,
@@ -25,12 +24,8 @@ from bubblemap_fixtures import (  # noqa: F401
     Browsers,
     Deployment,
     MapPage,
-    admin_api,
     assert_converged,
-    browsers,
     clients_of,
-    deployment,
-    healthy_deployment,
     map_path,
     refused,
     wait_until,

@@ -3,7 +3,6 @@ a phone's width, and the version rule that keeps late or repeated frames from ro
 bubble back. Real Chromium pages against the demo's real processes (bubblemap_fixtures).
 """
 
-# ruff: noqa: F811  (fixtures imported from bubblemap_fixtures are used by name)
 from __future__ import annotations
 
 import json
@@ -11,7 +10,7 @@ import re
 from http.cookiejar import CookieJar
 from typing import Any
 
-from bubblemap_fixtures import (  # noqa: F401
+from bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
     Api,
@@ -19,9 +18,6 @@ from bubblemap_fixtures import (  # noqa: F401
     Deployment,
     MapPage,
     assert_converged,
-    browsers,
-    deployment,
-    healthy_deployment,
     wait_until,
 )
 from playwright.sync_api import WebSocketRoute, expect

@@ -8,7 +8,6 @@ Waits are bounded; the only plain waits are observation windows in which
 something must *not* happen (a retry after a denial, an attempt after close()).
 """
 
-# ruff: noqa: F811  (fixtures imported from client_fixtures are used by name)
 from __future__ import annotations
 
 import itertools
@@ -20,13 +19,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from client_fixtures import (  # noqa: F401
+from client_fixtures import (
     TIMER_PROBE,
     ClientPage,
-    client,
-    client_server,
     eventually,
-    own_client_server,
     said,
     welcome,
 )

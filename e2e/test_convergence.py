@@ -7,7 +7,6 @@ check after every fault is ``assert_converged``: each page draws exactly what
 ``GET /api/1/maps/<id>`` returns.
 """
 
-# ruff: noqa: F811  (fixtures imported from bubblemap_fixtures are used by name)
 from __future__ import annotations
 
 import json
@@ -16,19 +15,15 @@ import sqlite3
 import time
 from typing import Any
 
-from bubblemap_fixtures import (  # noqa: F401
+from bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
     Api,
     Browsers,
     Deployment,
     MapPage,
-    admin_api,
     assert_converged,
-    browsers,
     clients_of,
-    deployment,
-    healthy_deployment,
     map_path,
     wait_until,
 )

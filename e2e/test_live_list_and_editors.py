@@ -5,17 +5,14 @@ A bubble shows who changed it last, on every page, live; a map list page on one 
 follows maps created, edited, shared and deleted through the other, without a reload.
 """
 
-# ruff: noqa: F811  (fixtures imported from bubblemap_fixtures are used by name)
 from __future__ import annotations
 
-from bubblemap_fixtures import (  # noqa: F401
+from bubblemap_fixtures import (
     SHOWN_MS,
     Api,
     Browsers,
     Deployment,
     assert_converged,
-    browsers,
-    deployment,
 )
 from playwright.sync_api import Page, expect
 

@@ -1,26 +1,19 @@
 """Who is on a map (presence avatars) and a page that catches up instead of re-fetching
 (recovery), in Chromium against two demo instances sharing one Redis."""
 
-# ruff: noqa: F811  (fixtures imported from bubblemap_fixtures are used by name)
 from __future__ import annotations
 
 import json
 import time
 
-from bubblemap_fixtures import (  # noqa: F401
+from bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
     Api,
     Browsers,
     Deployment,
     MapPage,
-    admin_api,
     assert_converged,
-    browsers,
-    clients_of,
-    deployment,
-    healthy_deployment,
-    wait_until,
 )
 from playwright.sync_api import expect
 

@@ -9,7 +9,6 @@ surviving instance the whole time the switch lasts; every page gets every one of
 once, in offset order.
 """
 
-# ruff: noqa: F811  (fixtures imported from bubblemap_fixtures are used by name)
 from __future__ import annotations
 
 import json
@@ -17,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bubblemap_fixtures import (  # noqa: F401
+from bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
     Api,
@@ -25,10 +24,7 @@ from bubblemap_fixtures import (  # noqa: F401
     Deployment,
     MapPage,
     assert_converged,
-    browsers,
     clients_of,
-    deployment,
-    healthy_deployment,
     wait_until,
 )
 from server_process import ServerProcess
