@@ -201,9 +201,9 @@ def run_step(step: Step, timeout: float = 900.0) -> dict[str, Any]:
 def figures(step: Step, servers: list[Child], redis: Child | None,
             stages: dict[str, tuple[dict[int, Sample], dict[int, Sample], float]],
             results: list[dict[str, Any]], loadgen_rss: int, errors: list[str]) -> dict[str, Any]:
-    def cpu(stage: str, pid: int) -> float:
+    def cpu(stage: str, pid: int, part: str = "cpu") -> float:
         before, after, _ = stages[stage]
-        return after[pid].cpu - before[pid].cpu
+        return getattr(after[pid], part) - getattr(before[pid], part)
 
     pids = [s.pid for s in servers]
     open_before, open_after, open_seconds = stages["open"]
@@ -228,6 +228,7 @@ def figures(step: Step, servers: list[Child], redis: Child | None,
         "broadcast_seconds": stages["broadcast"][2],
         "last_delivery_ms": (last - first) / 1e6,
         "cpu_us_per_delivery": _per(sum(broadcast_cpu), deliveries),
+        "user_us_per_delivery": _per(sum(cpu("broadcast", p, "user") for p in pids), deliveries),
         "instance_cpu_us_per_delivery": [_per(c, deliveries) for c in broadcast_cpu],
         "errors": errors[:5],
     }

@@ -37,6 +37,7 @@ CONNECTION_COLUMNS = [
     ("opens/s", "opens_per_s", "{:,.0f}"),
     ("CPU per open (µs)", "cpu_us_per_open", "{:,.0f}"),
     ("CPU per delivery (µs)", "cpu_us_per_delivery", "{:.2f}"),
+    ("… of which user (µs)", "user_us_per_delivery", "{:.2f}"),
     ("deliveries", "deliveries", "{:,}"),
     ("lost", "lost", "{:,}"),
 ]
@@ -44,6 +45,7 @@ INSTANCE_COLUMNS = [
     ("instances", "instances", "{}"),
     ("connections", "connections_held", "{:,}"),
     ("servers' CPU per delivery, all (µs)", "cpu_us_per_delivery", "{:.2f}"),
+    ("… of which user (µs)", "user_us_per_delivery", "{:.2f}"),
     ("… per instance (µs)", "instance_cpu_us_per_delivery", "{}"),
     ("Redis CPU per delivery (µs)", "redis_cpu_us_per_delivery", "{:.3f}"),
     ("opens/s", "opens_per_s", "{:,.0f}"),
