@@ -30,6 +30,8 @@ import datetime as dt
 import json
 import math
 import queue
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -40,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procstat import Sample, sample
+from bench.profile import summarize
 from bench.scale_report import scale_section, write_plots
 from bench.servers import ROOT, Child, redis_url, start_redis, start_target
 
@@ -159,8 +162,10 @@ def _stop(process: subprocess.Popen[str]) -> None:
     process.wait(30)
 
 
-def run_step(step: Step, timeout: float = 900.0) -> dict[str, Any]:
-    """Start the step's processes, run its stages, and return its figures."""
+def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) -> dict[str, Any]:
+    """Start the step's processes, run its stages, and return its figures. With
+    ``profile``, py-spy samples instance 0 through the broadcast stage into that file
+    (collapsed stacks, as ``bench.profile`` reads them)."""
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
@@ -186,16 +191,30 @@ def run_step(step: Step, timeout: float = 900.0) -> dict[str, Any]:
         for stage in ("open", "broadcast") + (("idle",) if step.idle_seconds else ()):
             group.wait_all("ready", deadline)
             before = {pid: sample(pid) for pid in watched}
+            sampler = _py_spy(servers[0].pid, profile) if profile and stage == "broadcast" else None
             started = time.perf_counter()
             group.go()
             group.wait_all("end", deadline)
             seconds = time.perf_counter() - started
             stages[stage] = (before, {pid: sample(pid) for pid in watched}, seconds)
+            if sampler is not None:
+                sampler.send_signal(signal.SIGINT)
+                sampler.wait(60)
             if stage == "open":
                 loadgen_rss = sum(sample(p.pid).rss for p in group.processes)
             group.go()
         results = group.wait_all("result", deadline)
         return figures(step, servers, redis, stages, results, loadgen_rss, group.errors)
+
+
+def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    py_spy = shutil.which("py-spy")
+    if py_spy is None:
+        raise SystemExit("py-spy is not installed: pip install -e '.[bench]'")
+    sampler = subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
+                                "--output", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # py-spy attaches before the stage starts (a bound, not a synchronisation)
+    return sampler
 
 
 def figures(step: Step, servers: list[Child], redis: Child | None,
@@ -288,13 +307,30 @@ def write_report(results: dict[str, Any]) -> Path:
     return report
 
 
+def profile_step(label: str, quick: bool) -> None:
+    steps = {s.label: s for s in ([*QUICK, QUICK_MOONSHOT] if quick else [*FULL, MOONSHOT])}
+    if label not in steps:
+        raise SystemExit(f"no step {label!r}; steps: {', '.join(steps)}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    collapsed = RESULTS / "profile-scale.txt"
+    figures = run_step(steps[label], profile=collapsed)
+    print(f"{label}: {figures.get('cpu_us_per_delivery')} µs CPU per delivery; "
+          f"{collapsed.relative_to(ROOT)}\n")
+    print(summarize(collapsed))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run, seconds)")
     parser.add_argument("--moonshot", action="store_true", help="also 100,000 connections on 6 instances")
-    parser.add_argument("--only-moonshot", action="store_true", help="the moonshot alone")
+    parser.add_argument("--profile", metavar="LABEL",
+                        help="run only the step with this label (e.g. '19k / 2,000 ns') and print where "
+                             "instance 0 spends the broadcast stage (py-spy)")
     args = parser.parse_args()
+    if args.profile:
+        profile_step(args.profile, args.quick)
+        return
     if args.only_moonshot:
         started = time.monotonic()
         step = QUICK_MOONSHOT if args.quick else MOONSHOT
