@@ -280,7 +280,7 @@ def run_scale(quick: bool, moonshot: bool = False) -> dict[str, Any]:
     for step in steps:
         began = time.monotonic()
         try:
-            result = run_step(step)
+            result = run_step(step, timeout=2400.0 if step.curve == "moonshot" else 900.0)
         except Exception as exc:
             result = {**asdict(step), "error": f"{type(exc).__name__}: {exc}"}
         print(f"scale {step.curve:11s} {step.label:22s} {time.monotonic() - began:6.1f}s "
