@@ -105,6 +105,11 @@ def plan(step: Step) -> tuple[list[list[Any]], list[int]]:
     return clients, list(range(min(step.namespaces, step.connections)))
 
 
+def clients_per_instance(step: Step) -> list[int]:
+    clients, _ = plan(step)
+    return [sum(1 for url, _ in clients if url == i) for i in range(step.instances)]
+
+
 class Loadgens:
     """Several ``bench.scale_loadgen`` processes driven in lock-step: a stage starts when
     all are ready (the servers are sampled then) and ends when all have ended."""
@@ -248,7 +253,9 @@ def figures(step: Step, servers: list[Child], redis: Child | None,
         "last_delivery_ms": (last - first) / 1e6,
         "cpu_us_per_delivery": _per(sum(broadcast_cpu), deliveries),
         "user_us_per_delivery": _per(sum(cpu("broadcast", p, "user") for p in pids), deliveries),
-        "instance_cpu_us_per_delivery": [_per(c, deliveries) for c in broadcast_cpu],
+        # Each instance's CPU over the deliveries it made (its own clients' share).
+        "instance_cpu_us_per_delivery": [
+            _per(c, n * step.rounds) for c, n in zip(broadcast_cpu, clients_per_instance(step), strict=True)],
         "errors": errors[:5],
     }
     if redis is not None:
