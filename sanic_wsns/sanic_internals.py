@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Never
 
 from sanic.exceptions import ServerError
 from websockets.frames import CloseCode, Frame, Opcode
+from websockets.typing import BytesLike
 
 if TYPE_CHECKING:
     from sanic.server.websockets.impl import WebsocketImplProtocol
@@ -51,7 +52,7 @@ class FrameSink:
         self._ws = ws
         self._deliver: Deliver | None = None
         self._waiting: list[Message] | None = None
-        self._fragments: list[bytes] | None = None
+        self._fragments: list[BytesLike] | None = None
         self._text = False
 
     def start(self, deliver: Deliver) -> None:
@@ -61,12 +62,13 @@ class FrameSink:
         if waiting is not None:
             for message in waiting:
                 deliver(message)
-            self._ws.resume_frames()
+            self._ws.resume_frames()  # type: ignore[no-untyped-call]
 
     async def put(self, frame: Frame) -> None:
         """Called by Sanic for every data frame, in order (an ``async`` method because
         Sanic awaits it; it never waits)."""
         opcode = frame.opcode
+        data: BytesLike
         if opcode is Opcode.CONT:
             if self._fragments is None:  # the protocol layer rejects this; never trust it
                 return
@@ -82,6 +84,8 @@ class FrameSink:
             data = frame.data
         else:
             return  # control frames: Sanic answers pings and handles pongs and close itself
+        if not isinstance(data, bytes):
+            data = bytes(data)
         if self._text:
             try:
                 message: Message = data.decode()
@@ -94,7 +98,7 @@ class FrameSink:
             self._deliver(message)
         elif self._waiting is None:
             self._waiting = [message]
-            self._ws.pause_frames()
+            self._ws.pause_frames()  # type: ignore[no-untyped-call]
         else:
             self._waiting.append(message)
 
@@ -113,7 +117,8 @@ def take_frames(ws: WebsocketImplProtocol) -> FrameSink:
     first ``await``: no frame has reached the assembler yet then (Sanic runs the handler's
     first step before the first ``data_received`` task)."""
     sink = FrameSink(ws)
-    ws.assembler = sink  # type: ignore[assignment]  (duck-typed: put/get are all Sanic calls)
+    # Duck-typed: put, get and get_iter are all Sanic calls on its assembler.
+    ws.assembler = sink  # type: ignore[assignment]
     return sink
 
 
@@ -121,6 +126,8 @@ async def until_closed(ws: WebsocketImplProtocol) -> None:
     """Wait until the peer closes: Sanic cancels ``recv_cancel`` on a close frame or at
     the end of the stream, which raises ``CancelledError`` here, as ``ws.recv()`` would.
     (When the TCP connection is lost, Sanic cancels the handler's task instead.)"""
-    ended = ws.loop.create_future()
+    loop = ws.loop
+    assert loop is not None  # set by Sanic's handshake, before the handler runs
+    ended = loop.create_future()
     ws.recv_cancel = ended
     await ended
