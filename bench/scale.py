@@ -338,14 +338,7 @@ def main() -> None:
     if args.profile:
         profile_step(args.profile, args.quick)
         return
-    if args.only_moonshot:
-        started = time.monotonic()
-        step = QUICK_MOONSHOT if args.quick else MOONSHOT
-        results = {"quick": args.quick, "started": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
-                   "steps": [run_step(step)]}
-        results["seconds"] = time.monotonic() - started
-    else:
-        results = run_scale(args.quick, args.moonshot)
+    results = run_scale(args.quick, args.moonshot)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "scale.json").write_text(json.dumps(results, indent=1))
     report = write_report(results)

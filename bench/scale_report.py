@@ -86,6 +86,65 @@ def moonshot_lines(step: dict[str, Any]) -> list[str]:
     ]
 
 
+def fixed_cost_per_broadcast(many: dict[str, Any], few: dict[str, Any]) -> float | None:
+    """Microseconds a broadcast costs whatever its fan-out (receive, screen, handler, encode,
+    publish), from two steps with the same connections and different fan-outs.
+
+    CPU per delivery is ``c = k + F / fanout`` (``k`` per delivery, ``F`` per broadcast);
+    two fan-outs give ``F = (c_few - c_many) / (1/fanout_few - 1/fanout_many)``."""
+    c_many, c_few = many.get("cpu_us_per_delivery"), few.get("cpu_us_per_delivery")
+    if c_many is None or c_few is None:
+        return None
+    fanout_many = many["connections"] / many["namespaces"]
+    fanout_few = few["connections"] / few["namespaces"]
+    if fanout_few >= fanout_many:
+        return None
+    return (c_few - c_many) / (1 / fanout_few - 1 / fanout_many)
+
+
+def _change(before: dict[str, Any], after: dict[str, Any], key: str, fmt: str = "{:.2f}") -> str:
+    return f"{_fmt(before.get(key), fmt)} → {_fmt(after.get(key), fmt)}"
+
+
+def readings(connections: list[dict[str, Any]], instances: list[dict[str, Any]]) -> list[str]:
+    """What the curves say, computed from this run's figures."""
+    ok = [s for s in connections if "error" not in s]
+    lines = []
+    same_fanout = [s for s in ok if s["namespaces"] == ok[0]["namespaces"]] if ok else []
+    if len(same_fanout) >= 2:
+        lo, hi = same_fanout[0], same_fanout[-1]
+        lines.append(
+            f"- From {lo['connections']:,} to {hi['connections']:,} connections (same {lo['namespaces']} "
+            f"namespaces): RSS per connection {_change(lo, hi, 'rss_kib_per_connection', '{:.1f}')} KiB, "
+            f"CPU per delivery {_change(lo, hi, 'cpu_us_per_delivery')} µs "
+            f"(user {_change(lo, hi, 'user_us_per_delivery')}).")
+    by_connections: dict[int, list[dict[str, Any]]] = {}
+    for step in ok:
+        by_connections.setdefault(step["connections"], []).append(step)
+    for group in by_connections.values():
+        if len(group) != 2:
+            continue
+        many, few = sorted(group, key=lambda s: s["namespaces"])
+        fixed = fixed_cost_per_broadcast(many, few)
+        if fixed is not None:
+            lines.append(
+                f"- {few['connections']:,} connections over {few['namespaces']:,} namespaces instead of "
+                f"{many['namespaces']:,} (fan-out {few['connections'] / few['namespaces']:,.1f} instead of "
+                f"{many['connections'] / many['namespaces']:,.0f}): CPU per delivery "
+                f"{_change(many, few, 'cpu_us_per_delivery')} µs, i.e. about {fixed:,.0f} µs per broadcast "
+                f"whatever its fan-out; RSS per connection "
+                f"{_change(many, few, 'rss_kib_per_connection', '{:.1f}')} KiB.")
+    ok_instances = [s for s in instances if "error" not in s and s.get("cpu_us_per_delivery")]
+    if len(ok_instances) >= 2:
+        one, last = ok_instances[0], ok_instances[-1]
+        lines.append(
+            f"- {one['instances']} → {last['instances']} instances: servers' CPU per delivery "
+            f"{_change(one, last, 'cpu_us_per_delivery')} µs "
+            f"(×{last['cpu_us_per_delivery'] / one['cpu_us_per_delivery']:.2f}); Redis "
+            f"{_change(one, last, 'redis_cpu_us_per_delivery', '{:.3f}')} µs per delivery.")
+    return lines
+
+
 def scale_section(results: dict[str, Any], plots_dir: str = "plots") -> str:
     """The scale section in markdown; its plots are ``plots_dir/scale-*.svg`` (relative to
     the report), written by ``write_plots``."""
@@ -103,6 +162,9 @@ def scale_section(results: dict[str, Any], plots_dir: str = "plots") -> str:
         out += ["### One instance: more connections, more namespaces", "",
                 *_table(connections, CONNECTION_COLUMNS), "",
                 f"![scale curve on one instance]({plots_dir}/{PLOT_FILES['connections']})", ""]
+    notes = readings(connections, instances)
+    if notes:
+        out += ["### What the curves say (computed from this run)", "", *notes, ""]
     if instances:
         out += ["### Several instances on one Redis (same clients, spread over the instances)", "",
                 "Namespace *k*'s sender is on instance *k* mod *n*; every namespace has clients on every "
