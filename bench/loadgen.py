@@ -146,16 +146,16 @@ class Tally:
 class Harness:
     """Opens clients, reads their frames, and speaks the stage protocol on stdio."""
 
-    def __init__(self, dialect: Dialect, connect_options: dict[str, Any] | None = None):
+    def __init__(self, dialect: Dialect):
         self.dialect = dialect
-        #: Extra ``connect`` arguments, e.g. ``local_addr`` (bench.scale: a source address per process).
-        self.connect_options = connect_options or {}
         self.on_data: Callable[[Client, dict[str, Any]], None] = lambda client, data: None
 
-    async def open(self, url: str, room: str, index: int, instance: int) -> Client:
+    async def open(self, url: str, room: str, index: int, instance: int, **options: Any) -> Client:
+        """One client, joined; ``options`` go to ``connect`` (``sock``: an already connected
+        socket, as bench.scale's load generators make them)."""
         ws = await connect(self.dialect.url(url, room), ping_interval=None, compression=None, proxy=None,
                            open_timeout=OPEN_TIMEOUT, close_timeout=2, max_queue=None,
-                           create_connection=StampedConnection, **self.connect_options)
+                           create_connection=StampedConnection, **options)
         await asyncio.wait_for(self.dialect.join(ws, room), OPEN_TIMEOUT)
         assert isinstance(ws, StampedConnection)
         client = Client(index, instance, ws)

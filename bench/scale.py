@@ -242,6 +242,7 @@ def figures(step: Step, servers: list[Child], redis: Child | None,
         "connections_held": connections,
         "open_seconds": open_seconds,
         "opens_per_s": connections / open_seconds,
+        "handshake_retries": sum(r["open"]["retries"] for r in results),
         "cpu_us_per_open": sum(cpu("open", p) for p in pids) * 1e6 / connections,
         "rss_kib_per_connection": sum(open_after[p].rss - open_before[p].rss for p in pids)
         / 1024 / connections,

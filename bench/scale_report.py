@@ -71,6 +71,7 @@ def moonshot_lines(step: dict[str, Any]) -> list[str]:
         f"| instances (one Redis) / load generators | {step['instances']} / "
         f"{-(-step['connections'] // 19_000)} |",
         f"| time to open all (s) / opens/s | {step['open_seconds']:.1f} / {step['opens_per_s']:,.0f} |",
+        f"| handshakes retried after a 30 s timeout | {step.get('handshake_retries', 0):,} |",
         f"| one broadcast to all: time until the last delivery (ms) | {step['last_delivery_ms']:,.0f} |",
         f"| deliveries / lost | {step['deliveries']:,} / {step['lost']:,} |",
         f"| servers' CPU per delivery (µs) | {_fmt(step.get('cpu_us_per_delivery'), '{:.2f}')} |",
