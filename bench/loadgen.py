@@ -150,10 +150,12 @@ class Harness:
         self.dialect = dialect
         self.on_data: Callable[[Client, dict[str, Any]], None] = lambda client, data: None
 
-    async def open(self, url: str, room: str, index: int, instance: int) -> Client:
+    async def open(self, url: str, room: str, index: int, instance: int, **options: Any) -> Client:
+        """One client, joined; ``options`` go to ``connect`` (``sock``: an already connected
+        socket, as bench.scale's load generators make them)."""
         ws = await connect(self.dialect.url(url, room), ping_interval=None, compression=None, proxy=None,
                            open_timeout=OPEN_TIMEOUT, close_timeout=2, max_queue=None,
-                           create_connection=StampedConnection)
+                           create_connection=StampedConnection, **options)
         await asyncio.wait_for(self.dialect.join(ws, room), OPEN_TIMEOUT)
         assert isinstance(ws, StampedConnection)
         client = Client(index, instance, ws)

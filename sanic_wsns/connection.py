@@ -15,8 +15,6 @@ from collections import deque
 from typing import TYPE_CHECKING, cast
 
 import msgspec
-from sanic.exceptions import WebsocketClosed
-from websockets.exceptions import ConnectionClosed
 
 from .admission import Admission
 from .client import Client
@@ -32,6 +30,7 @@ from .protocol import (
     ws_text_frame,
 )
 from .recovery import requested_position
+from .sanic_internals import take_frames, until_closed
 from .screening import Answer, screen
 
 if TYPE_CHECKING:
@@ -44,14 +43,16 @@ logger = logging.getLogger("sanic_wsns")
 
 
 async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission: Admission) -> None:
-    """Admit the client, then read its frames until the connection ends.
+    """Admit the client, then screen its messages as they arrive until the peer closes.
 
     A slow handler never delays a ``pong`` (the browser's heartbeat would call a live
-    connection dead) nor lets a flood go unnoticed: frames are screened as they arrive,
+    connection dead) nor lets a flood go unnoticed: Sanic hands each message to
+    ``HandlerQueue.receive`` (``sanic_internals.FrameSink``), which screens it at once,
     and handlers run one at a time, in arrival order, from the client's ``HandlerQueue``.
-    The read loop lives here rather than in a helper coroutine: one frame fewer held by
-    every idle connection (bench W3).
+    Meanwhile this coroutine waits on a single future: no reader task, no ``recv()``
+    machinery held by every idle connection (bench W3).
     """
+    frames = take_frames(ws)  # before the first await: no frame has been read yet
     settings = hub.settings
     ws.ws_proto.max_message_size = settings.max_frame_size
     refusal = hub.claim(admission.user)
@@ -63,8 +64,8 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
         hub.unclaim(admission.user)
         await ws.close(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance")
         return
-    clock = cast(asyncio.AbstractEventLoop, ws.loop).time  # set when the connection opened
-    bucket = TokenBucket(settings.rate_limit, settings.rate_burst, clock(),
+    loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set when the connection opened
+    bucket = TokenBucket(settings.rate_limit, settings.rate_burst, loop.time(),
                          settings.abuse_limit, settings.abuse_window)
     client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
                     bucket, settings.max_send_queue, admission.user)
@@ -74,28 +75,11 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     else:
         await hub.join(ns, client)
     queue = HandlerQueue(hub, ns, client)
-    counters = ns.counters
     try:
         if not await _run_connect_hooks(ns, client):
             return
-        while client.open:
-            try:
-                message = await ws.recv()
-            except (ConnectionClosed, WebsocketClosed):
-                return
-            if message is None:  # the receiver was shut down
-                return
-            counters.messages_in += 1
-            screened = screen(message, bucket, clock())
-            if type(screened) is Incoming:
-                queue.put(screened)
-            elif type(screened) is Answer:
-                if screened.dropped is not None:
-                    counters.drop(screened.dropped)
-                _answer(ns, client, screened.payload)
-            else:
-                counters.drop(screened.dropped)
-                client.abort(screened.code, screened.reason)
+        frames.start(queue.receive)
+        await until_closed(ws)
     finally:
         await queue.close()
 
@@ -115,14 +99,15 @@ async def _run_connect_hooks(ns: Namespace, client: Client) -> bool:
 
 
 class HandlerQueue:
-    """One client's pending requests and the task running them, which exists only while
-    there is work: an idle connection costs no task beyond its reader.
+    """One client's incoming messages, screened as they arrive, and the task running
+    their handlers, which exists only while there is work: an idle connection costs no
+    task beyond the one ``serve`` waits in.
 
     When the connection ends, requests not started are dropped (nobody could receive
     their replies) but the one running completes, so its side effects are whole; the
-    client leaves its namespace (``hub.leave``) only after that. Whichever of the reader
-    and the worker finishes last makes it leave: Sanic cancels the reader's task when the
-    TCP connection is lost, so the reader cannot be the one that waits.
+    client leaves its namespace (``hub.leave``) only after that. Whichever of ``serve``
+    and the worker finishes last makes it leave: Sanic cancels ``serve``'s task when the
+    TCP connection is lost, so ``serve`` cannot be the one that waits.
     """
 
     __slots__ = ("_hub", "_ns", "_client", "_pending", "_worker", "_closed")
@@ -137,6 +122,25 @@ class HandlerQueue:
         self._pending: deque[Incoming] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
+
+    def receive(self, message: str | bytes) -> None:
+        """Screen one message the moment it arrives (rate limit, envelope, ``ping``), then
+        queue it for its handler, answer it, or close an abusive client."""
+        ns, client = self._ns, self._client
+        if self._closed or not client.open:
+            return
+        counters = ns.counters
+        counters.messages_in += 1
+        screened = screen(message, client.bucket, asyncio.get_running_loop().time())
+        if type(screened) is Incoming:
+            self.put(screened)
+        elif type(screened) is Answer:
+            if screened.dropped is not None:
+                counters.drop(screened.dropped)
+            _answer(ns, client, screened.payload)
+        else:
+            counters.drop(screened.dropped)
+            client.abort(screened.code, screened.reason)
 
     def put(self, incoming: Incoming) -> None:
         pending = self._pending
@@ -166,6 +170,10 @@ class HandlerQueue:
         try:
             while pending:
                 await handle(self._ns, self._client, pending.popleft())
+                # Messages are screened and queued as they arrive, a whole burst at once:
+                # yield between two of them, so one client's burst never holds the loop
+                # (and every other connection's reads and writes) for its whole length.
+                await asyncio.sleep(0)
         finally:
             self._worker = None
             if self._closed:

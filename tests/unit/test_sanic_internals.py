@@ -1,0 +1,75 @@
+"""What ``sanic_wsns.sanic_internals`` relies on in Sanic, checked against the installed
+Sanic's own ``WebsocketImplProtocol``: a Sanic release that changes one of these fails
+here, loudly, before any connection misbehaves."""
+
+import asyncio
+import inspect
+import re
+
+import pytest
+from sanic.exceptions import ServerError
+from sanic.server.websockets import impl
+from sanic.server.websockets.impl import WebsocketImplProtocol
+from websockets.frames import Close, CloseCode, Frame, Opcode
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+
+from sanic_wsns.sanic_internals import FrameSink, take_frames, until_closed
+
+
+def sanic_websocket() -> WebsocketImplProtocol:
+    """Sanic's WebSocket as its handshake builds it, minus the socket: frames are fed to
+    ``process_events``, the method Sanic's ``data_received`` calls."""
+    ws = WebsocketImplProtocol(ServerProtocol(state=State.OPEN))
+    ws.loop = asyncio.get_running_loop()
+    return ws
+
+
+def text(data: bytes, fin: bool = True, opcode: Opcode = Opcode.TEXT) -> Frame:
+    return Frame(opcode, data, fin)
+
+
+async def test_sanic_hands_every_data_frame_to_the_sink_in_its_place():
+    ws = sanic_websocket()
+    sink = take_frames(ws)
+    assert ws.assembler is sink
+    got: list[str | bytes] = []
+    sink.start(got.append)
+    await ws.process_events([text(b"one"), Frame(Opcode.BINARY, b"\x00two"), Frame(Opcode.PING, b"p"),
+                             text(b"thr", fin=False), text(b"ee", opcode=Opcode.CONT)])
+    assert got == ["one", b"\x00two", "three"]
+
+
+async def test_messages_wait_in_order_until_the_sink_is_started():
+    ws = sanic_websocket()
+    sink = take_frames(ws)
+    await ws.process_events([text(b"early"), text(b"later")])
+    got: list[str | bytes] = []
+    sink.start(got.append)
+    await ws.process_events([text(b"live")])
+    assert got == ["early", "later", "live"]
+
+
+async def test_a_close_frame_ends_until_closed_as_it_ended_recv():
+    ws = sanic_websocket()
+    take_frames(ws).start(lambda message: None)
+    waiting = asyncio.ensure_future(until_closed(ws))
+    await asyncio.sleep(0)
+    await ws.process_events([Frame(Opcode.CLOSE, Close(CloseCode.NORMAL_CLOSURE, "bye").serialize())])
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiting, 1)
+
+
+async def test_recv_says_the_frames_are_read_by_sanic_wsns():
+    ws = sanic_websocket()
+    take_frames(ws)
+    with pytest.raises(ServerError, match="sanic-wsns reads"):
+        await ws.recv()
+
+
+def test_the_sink_answers_everything_sanic_uses_on_an_assembler():
+    """Sanic uses ``put`` (frames in) and ``get``/``get_iter`` (``recv*``): a release that
+    uses anything new on its assembler fails here instead of on a live connection."""
+    used = set(re.findall(r"self\.assembler\.(\w+)", inspect.getsource(impl)))
+    assert used <= {"put", "get", "get_iter"}, used
+    assert all(callable(getattr(FrameSink, name, None)) for name in used)
