@@ -28,6 +28,7 @@ TARGETS = {
     "raw": "bench.targets.raw_sanic_app",
     "socketio": "bench.targets.socketio_app",
 }
+TARGET_NAMES = {"wsns": "sanic-wsns", "raw": "raw Sanic floor", "socketio": "python-socketio"}
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
