@@ -548,9 +548,9 @@ def _sizes_line(workload: str, s: Sizes) -> str:
         "W5": f"A hosts {s.many_namespaces:,} namespaces (one sender each, {s.many_messages} messages each); "
               f"B hosts a listener in {s.many_on_b} of them.",
         "history": "W2 (above) on two fresh instances of the sanic-wsns bench app, without and with "
-                   "`history=History()` (size 100, ttl 300 s) on its pattern. With history every broadcast "
-                   "is numbered by one Redis script (HINCRBY, XADD with MAXLEN, EXPIRE, PUBLISH) and even the "
-                   "sender's own instance delivers it only once Redis gave the offset.",
+                   "`history=History()` (size 100, ttl 300 s) on its pattern. With history every "
+                   "broadcast is numbered by one Redis script (HINCRBY, XADD with MAXLEN, EXPIRE, PUBLISH) "
+                   "and even the sender's own instance delivers it only once Redis gave the offset.",
         "metrics": "W1 (above) without and with `metrics_url=\"/metrics\"` (prometheus_client counting; "
                    "not scraped during the stage).",
         "presence": f"{s.presence_clients:,} clients join one room over {s.presence_span:.0f} s, evenly "
