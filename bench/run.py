@@ -471,7 +471,8 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
     out += ["", METHOD]
     if profile:
         out += ["", "## Where the time goes (py-spy, same machine, right after the runs)", "",
-                "`python -m bench.profile --target T --workload W` reproduces each; flame graphs land in "
+                "`python -m bench.profile --target T --workload W [--features F]` reproduces each; "
+                "flame graphs land in "
                 "`bench/results/`.", "", profile]
     return "\n".join(out) + "\n"
 
@@ -590,12 +591,26 @@ METHOD = """## Method
   receiving half too) is billed to the writer's system time, so "system" is mostly `send()`.
   RSS from `/proc/<pid>/status` (`VmRSS`), after a 20-connection warm-up, before and 1 s after
   opening all connections.
+- **Cost of each guarantee.** The same bench app (`bench/targets/wsns_app.py`) with one flag
+  (`--history`: `History()` on its pattern; `--metrics`: `metrics_url="/metrics"`;
+  `--presence`: `presence=True`) against itself without it, on fresh processes, off then on,
+  in the same run; the ratio is taken run by run. Redis commands are the difference of two
+  `INFO commandstats` readings of the run's private redis-server at the stage's start and
+  end (the two readings' own HELLO and INFO taken out); a cost workload's variants never run
+  side by side, so the counts are theirs alone. Presence frames are counted where the
+  clients receive them. The recovery workload kills instance A with SIGKILL (its clients see
+  the connection drop, as after a crash) and starts the same command on the same port;
+  clients come back through the v1.1 query (`?since=&epoch=`), the browser client's way.
+- **Sizes and budget.** The full run (`--runs 3`) is sized to finish in about 25 minutes on
+  this 2-core machine, py-spy profiles included: the cost cells add W1 and W2 once more
+  each per run, 2 × 10 s of presence churn and 2 × 1,000 returning clients.
 - **Fairness.** Same machine, same run, same message bytes; access logs off everywhere; listen
   backlog 1024 everywhere; Sanic single-process; uvicorn one worker with `--ws websockets`.
   sanic-wsns's bench app lifts the per-client rate limit (default 50 msg/s) since one client
   drives the whole room; its token bucket still runs on every message.
 - **Rerun.** `pip install -e '.[bench]'` (Debian: `apt-get install redis-server`), then
-  `python -m bench.run --runs 3` (writes this file; raw figures in `bench/results/`).
+  `python -m bench.run --runs 3` (writes this file and `bench/plots/*.svg`; raw figures in
+  `bench/results/`; `--render <raw json>` redraws both from an earlier run's figures).
   `python -m bench.profile --target wsns` profiles a server under W1 with py-spy.
   `python -m bench.run --quick` is the tiny smoke run (`tests/integration/bench/test_smoke.py`)."""
 
@@ -664,18 +679,32 @@ def write(out: Path, saved: dict[str, Any]) -> None:
                           saved["profile"], [p.relative_to(out.parent) for p in pictures], extra))
 
 
+#: What ``_profile`` samples: (workload, stage, target, features), each a py-spy run of its own.
+PROFILES = (
+    ("W1", "windowed", "wsns", ()),
+    ("W1", "windowed", "raw", ()),
+    ("W4", "churn", "wsns", ()),
+    ("W4", "churn", "raw", ()),
+    # The cost of history, seen from the sender's instance A: where the extra time goes.
+    ("W2", "windowed", "wsns", ()),
+    ("W2", "windowed", "wsns", ("history",)),
+)
+
+
 def _profile() -> str:
-    """py-spy summaries of sanic-wsns and the raw floor under W1 and W4 (skipped without py-spy)."""
+    """py-spy summaries of the ``PROFILES`` (skipped without py-spy)."""
     sections = []
-    for workload, stage in (("W1", "windowed"), ("W4", "churn")):
-        for target in ("wsns", "raw"):
-            done = subprocess.run([sys.executable, "-m", "bench.profile", "--target", target,
-                                   "--workload", workload, "--top", "12"], cwd=ROOT,
-                                  capture_output=True, text=True, timeout=600)
-            if done.returncode != 0:
-                return f"(profile skipped: {done.stderr.strip().splitlines()[-1:]})"
-            body = done.stdout.split("\n\n", 1)[-1].strip()
-            sections.append(f"### {workload} ({stage} stage), {TARGET_NAMES[target]}\n\n```\n{body}\n```")
+    for workload, stage, target, features in PROFILES:
+        done = subprocess.run([sys.executable, "-m", "bench.profile", "--target", target,
+                               "--workload", workload, "--features", ",".join(features), "--top", "12"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            return f"(profile skipped: {done.stderr.strip().splitlines()[-1:]})"
+        body = done.stdout.split("\n\n", 1)[-1].strip()
+        switched = f", {' + '.join(features)} on" if features else ""
+        where = ", instance A (the sender's)" if workload == "W2" else ""
+        sections.append(f"### {workload} ({stage} stage), {TARGET_NAMES[target]}{switched}{where}\n\n"
+                        f"```\n{body}\n```")
     return "\n\n".join(sections)
 
 
