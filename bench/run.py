@@ -465,6 +465,7 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
                 cells.append(f"n/a ({problem})" if problem and not values(runs_of, metric.key)
                              else spread(values(runs_of, metric.key), metric.fmt))
             out.append(f"| {metric.label} | " + " | ".join(cells) + " |")
+        out += redis_commands(workload, by_target)
     for section in SECTIONS:
         if extra and section.name in extra:
             out += ["", *section.render(extra[section.name])]
@@ -536,6 +537,18 @@ def misses(results: Results) -> list[str]:
     return notes
 
 
+def redis_commands(workload: str, by_target: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The Redis commands behind a cost workload's figures, per variant (first run)."""
+    lines = []
+    for variant, runs_of in by_target.items():
+        commands = next((r["redis_commands"] for r in runs_of if r.get("redis_commands")), None)
+        if commands:
+            ranked = sorted(commands.items(), key=lambda item: -item[1])
+            lines.append(f"- Redis commands, {column(workload, variant)} (run 1): "
+                         + ", ".join(f"`{name}` {n:,}" for name, n in ranked))
+    return ["", *lines] if lines else []
+
+
 def _sizes_line(workload: str, s: Sizes) -> str:
     return {
         "W1": f"{s.fanout_clients} clients in one room; {s.broadcasts:,} broadcasts of ~100 bytes with at "
@@ -596,7 +609,8 @@ METHOD = """## Method
   `--presence`: `presence=True`) against itself without it, on fresh processes, off then on,
   in the same run; the ratio is taken run by run. Redis commands are the difference of two
   `INFO commandstats` readings of the run's private redis-server at the stage's start and
-  end (the two readings' own HELLO and INFO taken out); a cost workload's variants never run
+  end (the two readings' own HELLO and INFO taken out; a script counts as its `EVALSHA` plus
+  every command it runs); a cost workload's variants never run
   side by side, so the counts are theirs alone. Presence frames are counted where the
   clients receive them. The recovery workload kills instance A with SIGKILL (its clients see
   the connection drop, as after a crash) and starts the same command on the same port;
