@@ -289,13 +289,13 @@ SECTIONS: list[Section] = []
 
 
 def run_all(workloads: list[str], targets: list[str], sizes: Sizes, runs: int,
-            parallel: bool = False, sections: list[Section] | None = None,
-            quick: bool = False) -> tuple[Results, dict[str, Any]]:
-    """Every cell ``runs`` times, then every section once. A cost workload runs its
-    variants in place of ``targets``. ``parallel`` runs a peer workload's targets side by
-    side: only for the smoke run, whose figures are not compared (they would disturb each
-    other); a cost workload's variants never share the machine, or their Redis counts would
-    mix."""
+            parallel: bool = False, sections: list[Section] | None = None, quick: bool = False,
+            on_run: Callable[[Results, int], None] | None = None) -> tuple[Results, dict[str, Any]]:
+    """Every cell ``runs`` times, then every section once; ``on_run(results, n)`` after each
+    complete run (a checkpoint). A cost workload runs its variants in place of ``targets``.
+    ``parallel`` runs a peer workload's targets side by side: only for the smoke run, whose
+    figures are not compared (they would disturb each other); a cost workload's variants
+    never share the machine, or their Redis counts would mix."""
     results: Results = {w: {t: [] for t in VARIANTS.get(w, targets)} for w in workloads}
     extra: dict[str, Any] = {}
     logs = RESULTS / "logs"
@@ -314,6 +314,8 @@ def run_all(workloads: list[str], targets: list[str], sizes: Sizes, runs: int,
                     cells = [run_cell(workload, t, sizes, logs, redis) for t in columns]
                 for target, figures in zip(columns, cells, strict=True):
                     results[workload][target].append(figures)
+            if on_run is not None:
+                on_run(results, run + 1)
         for section in SECTIONS if sections is None else sections:
             extra[section.name] = section.run(sizes, quick, redis)
     return results, extra
@@ -662,18 +664,24 @@ def main(argv: list[str] | None = None) -> Path:
     if not wsns_redis_available():
         print("note: sanic_wsns.broker.redis is missing: W2/W5 skip sanic-wsns", file=sys.stderr)
     parallel = args.quick if args.parallel is None else args.parallel
-    results, extra = run_all(args.workloads.split(","), args.targets.split(","), sizes, runs, parallel,
-                             quick=args.quick)
-    profile = "" if args.quick or args.no_profile else _profile()
-    seconds = time.monotonic() - t0
-    load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    RESULTS.mkdir(parents=True, exist_ok=True)
     raw = args.json or RESULTS / f"run-{started:%Y%m%dT%H%M%S}.json"
-    saved = {"sizes": asdict(sizes), "runs": runs, "results": results, "sections": extra,
-             "started": started.isoformat(), "load": [load_start, load_end], "seconds": seconds,
-             "profile": profile}
     raw.parent.mkdir(parents=True, exist_ok=True)
-    raw.write_text(json.dumps(saved, indent=1))
+
+    def save(results: Results, runs_done: int, extra: dict[str, Any] | None = None,
+             profile: str = "") -> dict[str, Any]:
+        """The raw figures so far: a run stopped midway can still be rendered (``--render``)."""
+        load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        saved = {"sizes": asdict(sizes), "runs": runs_done, "results": results, "sections": extra or {},
+                 "started": started.isoformat(), "load": [load_start, load_end],
+                 "seconds": time.monotonic() - t0, "profile": profile}
+        raw.write_text(json.dumps(saved, indent=1))
+        return saved
+
+    results, extra = run_all(args.workloads.split(","), args.targets.split(","), sizes, runs, parallel,
+                             quick=args.quick, on_run=save)
+    profile = "" if args.quick or args.no_profile else _profile()
+    saved = save(results, runs, extra, profile)
+    seconds = saved["seconds"]
     write(out, saved)
     print(f"wrote {out} and its plots ({seconds:.0f}s); raw figures in {raw}", file=sys.stderr)
     return out
