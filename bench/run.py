@@ -530,9 +530,10 @@ def misses(results: Results) -> list[str]:
                      for v in ("off", "on")}
             split = "; ".join(f"{v} {u:.2f} user + {k:.2f} system" for v, (u, k) in parts.items()
                               if u is not None and k is not None)
-            notes.append(f"- {workload} on costs more CPU per delivery than the goal allows, µs: {split}. "
-                         f"`python -m bench.profile --workload {'W2' if workload == 'history' else 'W1'} "
-                         f"--features {workload}` shows where the extra user time goes.")
+            where = ("the two W2 profiles below (instance A, history off and on)" if workload == "history"
+                     else "`python -m bench.profile --workload W1 --features metrics`")
+            notes.append(f"- {workload} on costs more CPU per delivery than the goal allows, µs: {split}; "
+                         f"{where} show where the extra time goes.")
     if "W5broker messages B got for rooms it does not host" in missed:
         notes.append(f"- W5: instance B received {med('W5', 'wsns', 'b_broker_foreign'):.0f} broker messages "
                      "for namespaces it does not host.")
