@@ -531,7 +531,7 @@ def misses(results: Results) -> list[str]:
             split = "; ".join(f"{v} {u:.2f} user + {k:.2f} system" for v, (u, k) in parts.items()
                               if u is not None and k is not None)
             where = ("the two W2 profiles below (instance A, history off and on)" if workload == "history"
-                     else "`python -m bench.profile --workload W1 --features metrics`")
+                     else "profiles (`python -m bench.profile --workload W1 [--features metrics]`)")
             notes.append(f"- {workload} on costs more CPU per delivery than the goal allows, µs: {split}; "
                          f"{where} show where the extra time goes.")
     if "W5broker messages B got for rooms it does not host" in missed:
