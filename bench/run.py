@@ -533,11 +533,28 @@ def misses(results: Results) -> list[str]:
             where = ("the two W2 profiles below (instance A, history off and on)" if workload == "history"
                      else "profiles (`python -m bench.profile --workload W1 [--features metrics]`)")
             notes.append(f"- {workload} on costs more CPU per delivery than the goal allows, µs: {split}; "
-                         f"{where} show where the extra time goes.")
+                         f"{where} show where the extra time goes.{_noise_floor(results, workload)}")
     if "W5broker messages B got for rooms it does not host" in missed:
         notes.append(f"- W5: instance B received {med('W5', 'wsns', 'b_broker_foreign'):.0f} broker messages "
                      "for namespaces it does not host.")
     return notes
+
+
+#: The peer cell that runs the same configuration as a cost workload's "off" variant.
+TWINS = {"history": "W2", "metrics": "W1"}
+
+
+def _noise_floor(results: Results, workload: str) -> str:
+    """How far the same configuration measured twice in one run lands apart: the peer
+    cell's sanic-wsns over the cost workload's "off", run by run."""
+    twin = results.get(TWINS[workload], {}).get("wsns", [])
+    ratios = [a["cpu_us_per_delivery"] / b["cpu_us_per_delivery"]
+              for a, b in zip(twin, results[workload]["off"], strict=False)
+              if a.get("cpu_us_per_delivery") and b.get("cpu_us_per_delivery")]
+    if not ratios:
+        return ""
+    return (f" For scale, the very same app and shape measured twice in each run ({TWINS[workload]} "
+            f"sanic-wsns ÷ {workload} off) gives {spread(ratios, '{:.2f}×')}: that is this machine's noise.")
 
 
 def redis_commands(workload: str, by_target: dict[str, list[dict[str, Any]]]) -> list[str]:
