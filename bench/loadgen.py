@@ -60,8 +60,9 @@ class Dialect:
     def url(self, base: str, room: str) -> str:
         return f"{base}/bench/{room}"
 
-    async def join(self, ws: ClientConnection, room: str) -> None:
-        await ws.recv()  # the server's first frame: joined
+    async def join(self, ws: ClientConnection, room: str) -> str | bytes:
+        """Wait until the server says the connection joined ``room``; return that frame."""
+        return await ws.recv()  # the server's first frame: joined
 
     def encode(self, data: dict[str, Any]) -> str:
         return json.dumps({"type": "echo-all", "data": data}, separators=(",", ":"))
@@ -75,6 +76,14 @@ class Dialect:
         return None
 
 
+class FrameDialect(Dialect):
+    """sanic-wsns seen whole: every frame after ``welcome`` is handed on as a dict (type,
+    data, ``offset``), for workloads that count presence frames or check offsets."""
+
+    def decode(self, message: str | bytes) -> dict[str, Any] | None:
+        return dict(json.loads(message))
+
+
 class SocketIODialect(Dialect):
     """Engine.IO v4 over WebSocket: ``0`` open, ``2``/``3`` ping/pong, ``4`` message;
     Socket.IO v5 inside: ``40`` connect (auth names the room), ``42`` event."""
@@ -82,7 +91,7 @@ class SocketIODialect(Dialect):
     def url(self, base: str, room: str) -> str:
         return f"{base}/socket.io/?EIO=4&transport=websocket"
 
-    async def join(self, ws: ClientConnection, room: str) -> None:
+    async def join(self, ws: ClientConnection, room: str) -> str | bytes:
         opened = await ws.recv()
         if not str(opened).startswith("0"):
             raise RuntimeError(f"expected an Engine.IO open packet, got {opened!r}")
@@ -90,7 +99,7 @@ class SocketIODialect(Dialect):
         while True:
             ack = str(await ws.recv())
             if ack.startswith("40"):
-                return
+                return ack
             if ack.startswith("44"):
                 raise RuntimeError(f"Socket.IO refused the connect: {ack}")
 
@@ -107,7 +116,8 @@ class SocketIODialect(Dialect):
         return "3" if message == "2" else None
 
 
-DIALECTS: dict[str, Dialect] = {"wsns": Dialect(), "raw": Dialect(), "socketio": SocketIODialect()}
+DIALECTS: dict[str, Dialect] = {"wsns": Dialect(), "raw": Dialect(), "socketio": SocketIODialect(),
+                                 "wsns-frames": FrameDialect()}
 
 
 @dataclass
@@ -115,6 +125,7 @@ class Client:
     index: int
     instance: int
     ws: StampedConnection
+    joined: str | bytes = ""  # the server's "joined" frame (sanic-wsns: welcome)
     received: int = 0
     reader: asyncio.Task[None] | None = None
 
@@ -150,25 +161,30 @@ class Harness:
         self.dialect = dialect
         self.on_data: Callable[[Client, dict[str, Any]], None] = lambda client, data: None
 
-    async def open(self, url: str, room: str, index: int, instance: int, **options: Any) -> Client:
-        """One client, joined; ``options`` go to ``connect`` (``sock``: an already connected
-        socket, as bench.scale's load generators make them)."""
-        ws = await connect(self.dialect.url(url, room), ping_interval=None, compression=None, proxy=None,
+    async def open(self, url: str, room: str, index: int, instance: int, query: str = "",
+                   **options: Any) -> Client:
+        """Connect and join; ``query`` (``since=…&epoch=…``) goes on the upgrade URL,
+        ``options`` go to ``connect`` (``sock``: an already connected socket, as
+        bench.scale's load generators make them)."""
+        address = self.dialect.url(url, room) + (f"?{query}" if query else "")
+        ws = await connect(address, ping_interval=None, compression=None, proxy=None,
                            open_timeout=OPEN_TIMEOUT, close_timeout=2, max_queue=None,
                            create_connection=StampedConnection, **options)
-        await asyncio.wait_for(self.dialect.join(ws, room), OPEN_TIMEOUT)
+        joined = await asyncio.wait_for(self.dialect.join(ws, room), OPEN_TIMEOUT)
         assert isinstance(ws, StampedConnection)
-        client = Client(index, instance, ws)
+        client = Client(index, instance, ws, joined)
         client.reader = asyncio.get_running_loop().create_task(self._read(client))
         return client
 
-    async def open_many(self, plan: Sequence[tuple[str, str, int]], concurrency: int) -> list[Client]:
-        """Open ``(url, room, instance)`` connections, at most ``concurrency`` handshakes at once."""
+    async def open_many(self, plan: Sequence[tuple[str, str, int] | tuple[str, str, int, str]],
+                        concurrency: int) -> list[Client]:
+        """Open ``(url, room, instance[, query])`` connections, at most ``concurrency``
+        handshakes at once; client ``i`` is ``plan[i]``."""
         gate = asyncio.Semaphore(concurrency)
 
-        async def one(index: int, url: str, room: str, instance: int) -> Client:
+        async def one(index: int, url: str, room: str, instance: int, query: str = "") -> Client:
             async with gate:
-                return await self.open(url, room, index, instance)
+                return await self.open(url, room, index, instance, query)
 
         return list(await asyncio.gather(*(one(i, *p) for i, p in enumerate(plan))))
 
@@ -383,13 +399,171 @@ async def many(h: Harness, spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+async def presence_churn(h: Harness, spec: dict[str, Any]) -> dict[str, Any]:
+    """Presence cost: ``clients`` join one room over ``span`` seconds (evenly spaced,
+    alternating between ``urls``), each stays ``hold`` seconds, then leaves.
+
+    Counts every frame the clients receive, by type: with presence on, what a join costs
+    the room is ``presence_state`` to the joiner plus its share of ``presence_diff`` frames.
+    """
+    urls: list[str] = spec["urls"]
+    n, span, hold, room = spec["clients"], spec["span"], spec["hold"], spec["room"]
+    frames: dict[str, int] = {}
+    diff_entries = 0
+
+    def on_data(client: Client, frame: dict[str, Any]) -> None:
+        nonlocal diff_entries
+        kind = frame.get("type", "?")
+        frames[kind] = frames.get(kind, 0) + 1
+        if kind == "presence_diff":
+            diff_entries += len(frame["data"].get("joins", ())) + len(frame["data"].get("leaves", ()))
+
+    h.on_data = on_data
+
+    async def life(i: int, start: float) -> None:
+        delay = start + i * span / n - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        client = await h.open(urls[i % len(urls)], room, i, i % len(urls))
+        await asyncio.sleep(hold)
+        await client.ws.close()
+        if client.reader is not None:
+            await client.reader
+
+    async def run() -> dict[str, Any]:
+        start = time.perf_counter()
+        await asyncio.gather(*(life(i, start) for i in range(n)))
+        seconds = time.perf_counter() - start
+        # Leaves still in a presence batch go out after the last close: bill them here.
+        await asyncio.sleep(spec.get("settle", 0.5))
+        return {"joins": n, "seconds": seconds, "frames": frames, "diff_entries": diff_entries}
+
+    return await h.stage("churn", run)
+
+
+@dataclass
+class Catchup:
+    """One recovering client's view: its position and whether its frames come in order."""
+
+    offset: int | None = None
+    epoch: str | None = None
+    out_of_order: int = 0
+    recovered: bool | None = None
+    resynced: bool = False
+
+    def welcomed(self, welcome: dict[str, Any]) -> None:
+        position = welcome.get("position") or {}
+        self.recovered = welcome.get("recovered")
+        if self.offset is None or not self.recovered:
+            self.offset = position.get("offset")
+        self.epoch = position.get("epoch", self.epoch)
+
+    def heard(self, offset: int) -> None:
+        if self.offset is not None and offset != self.offset + 1:
+            self.out_of_order += 1
+        self.offset = offset
+
+    def query(self) -> str:
+        """The v1.1 recovery query (``since``/``epoch``), as the browser client sends it."""
+        return "" if self.offset is None or not self.epoch else f"since={self.offset}&epoch={self.epoch}"
+
+
+async def recovery(h: Harness, spec: dict[str, Any]) -> dict[str, Any]:
+    """Recovery after an instance restart: ``clients`` in one room on instance A, a
+    publisher on B. Stage ``outage``: the orchestrator kills A when it starts; the publisher
+    sends ``missed`` broadcasts (each echoed before the next). Before stage ``recovery`` the
+    orchestrator restarts A on its port; every client reconnects with its last offset and
+    epoch (at most ``concurrency`` handshakes at once, as a deploy's backoff would spread
+    them) and is done once it has every missed frame, or a ``resync``.
+    """
+    url_a, url_b = spec["urls"]
+    n, missed, room = spec["clients"], spec["missed"], spec["room"]
+    concurrency = spec.get("concurrency", 50)
+    views = [Catchup() for _ in range(n + 1)]  # the publisher is the last
+    echoed: asyncio.Queue[int | None] = asyncio.Queue()
+    done: set[int] = set()
+    all_done = asyncio.Event()
+    target: dict[str, int | None] = {"offset": None}
+    caught_up = 0  # missed frames received after the restart
+
+    def finish(index: int) -> None:
+        done.add(index)
+        if len(done) >= n:
+            all_done.set()
+
+    def on_data(client: Client, frame: dict[str, Any]) -> None:
+        nonlocal caught_up
+        view = views[client.index]
+        kind = frame.get("type")
+        if kind == "echo-all":
+            if "offset" in frame:
+                view.heard(frame["offset"])
+            if client.index == n:
+                echoed.put_nowait(frame.get("offset"))
+            elif target["offset"] is not None:
+                caught_up += 1
+                if view.offset == target["offset"]:
+                    finish(client.index)
+        elif kind == "resync":
+            view.resynced = True
+            finish(client.index)
+
+    h.on_data = on_data
+
+    def welcomed(client: Client) -> Client:
+        views[client.index].welcomed(json.loads(client.joined)["data"])
+        return client
+
+    clients = [welcomed(c) for c in await h.open_many([(url_a, room, 0)] * n, concurrency)]
+    publisher = welcomed(await h.open(url_b, room, n, 1))
+
+    async def publish(stage: str, count: int) -> int | None:
+        offset = None
+        for seq in range(count):
+            await publisher.ws.send(h.dialect.encode(message(stage, seq)))
+            offset = await asyncio.wait_for(echoed.get(), 30)
+        return offset
+
+    await publish("warm", 1)  # every client now holds an offset (history on)
+    await asyncio.sleep(spec.get("settle", 0.5))
+
+    async def outage() -> dict[str, Any]:
+        readers = [c.reader for c in clients if c.reader is not None]
+        await asyncio.wait_for(asyncio.gather(*readers, return_exceptions=True), 30)
+        target["offset"] = await publish("missed", missed)
+        return {"published": missed}
+
+    async def come_back() -> dict[str, Any]:
+        start = time.perf_counter()
+        plan = [(url_a, room, 0, views[i].query()) for i in range(n)]
+        back = await h.open_many(plan, concurrency)
+        for client in back:
+            welcomed(client)
+            if target["offset"] is None or views[client.index].offset == target["offset"]:
+                finish(client.index)  # nothing to catch up: history off (the app re-fetches)
+        await _wait(all_done, time.perf_counter() + spec.get("timeout", 120.0))
+        seconds = time.perf_counter() - start
+        clients[:] = back
+        returning = views[:n]
+        return {"seconds": seconds, "done": len(done),
+                "recovered": sum(1 for v in returning if v.recovered and v.offset == target["offset"]),
+                "resynced": sum(1 for v in returning if v.resynced),
+                "out_of_order": sum(v.out_of_order for v in returning),
+                "caught_up_frames": caught_up}
+
+    result = {"outage": await h.stage("outage", outage), "recovery": await h.stage("recovery", come_back)}
+    await close_all([*clients, publisher])
+    return result
+
+
 async def _wait(event: asyncio.Event, deadline: float) -> None:
     with contextlib.suppress(TimeoutError):  # the result then shows deliveries < expected
         await asyncio.wait_for(event.wait(), max(0.0, deadline - time.perf_counter()))
 
 
 WORKLOADS: dict[str, Callable[[Harness, dict[str, Any]], Awaitable[dict[str, Any]]]] = {
-    "fanout": fanout, "idle": idle, "churn": churn, "many": many,
+    "fanout": fanout, "idle": idle, "churn": churn, "many": many, "presence": presence_churn,
+    "recovery": recovery,
 }
 
 

@@ -1,10 +1,13 @@
 """Profile one target's server under a workload's measured stage with py-spy.
 
-``python -m bench.profile [--target wsns] [--workload W1|W3|W4] [--quick]`` writes, under ``bench/results/``
-(git-ignored), the collapsed stacks (``profile-<target>.txt``, for speedscope or
-flamegraph.pl), a flame graph (``profile-<target>.svg``) and prints where the server's
-Python time goes: by package (ours, Sanic, websockets, asyncio/uvloop, ...) and the top
-functions by own time.
+``python -m bench.profile [--target wsns] [--workload W1|W2|W3|W4] [--features history] [--quick]``
+writes, under ``bench/results/`` (git-ignored), the collapsed stacks
+(``profile-<workload>-<target>[-<features>].txt``, for speedscope or flamegraph.pl), a flame
+graph (``….svg``) and prints where the server's Python time goes: by package (ours, Sanic,
+websockets, asyncio/uvloop, ...) and the top functions by own time. Under W2 (two
+instances on a private redis-server) the profiled server is instance A, the sender's;
+``--features`` switches guarantees on (``bench.targets.common.FEATURES``), to see what
+one costs.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.servers import ROOT, start_target
+from bench.servers import ROOT, Child, redis_url, start_redis, start_target
+from bench.targets.common import FEATURES
 from bench.workloads import FULL, QUICK, Sizes, churn_spec, fanout_spec, idle_spec, run_loadgen
 
 RESULTS = ROOT / "bench" / "results"
@@ -30,6 +34,7 @@ PACKAGES = ("sanic_wsns", "sanic_routing", "sanic", "websockets", "uvloop", "asy
 #: workload -> (load generator spec, the stage to sample)
 SPECS: dict[str, tuple[Callable[[str, list[str], Sizes], dict[str, Any]], str]] = {
     "W1": (fanout_spec, "windowed"),
+    "W2": (fanout_spec, "windowed"),
     "W3": (idle_spec, "open"),
     "W4": (churn_spec, "churn"),
 }
@@ -77,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", default="wsns", choices=["wsns", "raw", "socketio"])
     parser.add_argument("--workload", default="W1", choices=list(SPECS))
+    parser.add_argument("--features", default="", help=f"comma-separated, of: {', '.join(FEATURES)}")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--top", type=int, default=25, help="how many functions to list")
     args = parser.parse_args()
@@ -86,11 +92,13 @@ def main() -> None:
     sizes = QUICK if args.quick else FULL
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    name = f"profile-{args.workload}-{args.target}"
+    features = [f for f in args.features.split(",") if f]
+    name = "-".join(["profile", args.workload, args.target, *features])
     collapsed, svg = RESULTS / f"{name}.txt", RESULTS / f"{name}.svg"
     make_spec, measured = SPECS[args.workload]
     with ExitStack() as stack:
-        server = start_target(stack, args.target, logs)
+        servers = _servers(stack, args.workload, args.target, features, logs)
+        server = servers[0]
         samplers: list[subprocess.Popen[bytes]] = []
 
         def on_stage(event: str, stage: str) -> None:
@@ -108,9 +116,18 @@ def main() -> None:
                 for sampler in samplers:
                     sampler.wait(30)
 
-        run_loadgen(make_spec(args.target, [server.ws_url], sizes), [server], 300, on_stage)
+        run_loadgen(make_spec(args.target, [s.ws_url for s in servers], sizes), servers, 300, on_stage)
     print(f"{collapsed.relative_to(ROOT)}, {svg.relative_to(ROOT)}\n")
     print(summarize(collapsed, args.top))
+
+
+def _servers(stack: ExitStack, workload: str, target: str, features: list[str], logs: Path) -> list[Child]:
+    """The workload's servers, the profiled one first (W2: instance A, then B)."""
+    if workload != "W2":
+        return [start_target(stack, target, logs, features=features)]
+    broker = redis_url(start_redis(stack, logs))
+    return [start_target(stack, target, logs, broker=broker, label=label, features=features)
+            for label in ("-a", "-b")]
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
 # ruff: noqa: RUF001, RUF002  (the report is typeset: en dashes, multiplication and minus signs)
-"""Run every workload against every target and write ``bench/BENCHMARKS.md``.
+"""Run every workload against every target and write ``bench/BENCHMARKS.md`` and its plots.
 
-``python -m bench.run [--runs 3] [--quick] [--workloads W1,W3] [--targets wsns,raw]``
+``python -m bench.run [--runs 3] [--quick] [--workloads W1,history] [--targets wsns,raw]``
 
 Runs are interleaved (run 1 of every cell, then run 2, ...) so a burst of outside load
 smears over all targets instead of landing on one. Every cell gets fresh server
 processes; one private redis-server serves the whole run. Raw figures go to
 ``bench/results/`` (git-ignored); the report shows medians with min–max, and ratios
-computed run by run (each run's sanic-wsns figure over the same run's peer figure).
+computed run by run (each run's sanic-wsns figure over the same run's peer figure; for
+the cost workloads, each run's "on" over the same run's "off"). SVG plots go to
+``plots/`` beside the report. Parts with a shape of their own (the scale curve) plug in
+as a ``Section``: appended to ``SECTIONS``, run after the cells, rendered and plotted
+after the workload tables.
 """
 
 from __future__ import annotations
@@ -32,11 +36,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.servers import REDIS_SERVER, ROOT, Child, start_redis
-from bench.workloads import FULL, QUICK, WORKLOADS, Sizes, Skipped, wsns_redis_available
+from bench import plots
+from bench.servers import REDIS_SERVER, ROOT, TARGET_NAMES, Child, start_redis
+from bench.workloads import FULL, QUICK, VARIANTS, WORKLOADS, Sizes, Skipped, wsns_redis_available
 
 RESULTS = ROOT / "bench" / "results"
-TARGET_NAMES = {"wsns": "sanic-wsns", "raw": "raw Sanic floor", "socketio": "python-socketio"}
+#: What the cost workloads switch, for their columns ("history off", "history on").
+GUARANTEES = {"history": "history", "metrics": "metrics", "presence": "presence",
+              "recovery": "history"}
 #: cell -> run index -> figures (or {"skipped": reason} / {"error": text})
 Results = dict[str, dict[str, list[dict[str, Any]]]]
 
@@ -92,6 +99,52 @@ METRICS: dict[str, list[Metric]] = {
         Metric("leaked_pending", "timers/tasks pending in the registry", "{:.0f}"),
         Metric("leaked_tasks", "asyncio tasks vs before", "{:+.0f}"),
     ],
+    "history": [
+        Metric("cpu_us_per_delivery", "servers' CPU per delivery, A+B (µs)", "{:.2f}"),
+        Metric("user_us_per_delivery", "… of which user (µs)", "{:.2f}"),
+        Metric("system_us_per_delivery", "… of which system/kernel (µs)", "{:.2f}"),
+        Metric("redis_cpu_us_per_delivery", "redis-server CPU per delivery (µs)", "{:.2f}"),
+        Metric("deliveries_per_s", "deliveries/s (windowed)", "{:,.0f}"),
+        Metric("lost", "deliveries lost", "{:.0f}"),
+        Metric("local_p50_ms", "paced p50, sender's instance (ms)", "{:.2f}"),
+        Metric("local_p99_ms", "paced p99, sender's instance (ms)", "{:.2f}"),
+        Metric("remote_p50_ms", "paced p50, other instance (ms)", "{:.2f}"),
+        Metric("remote_p99_ms", "paced p99, other instance (ms)", "{:.2f}"),
+    ],
+    "metrics": [
+        Metric("cpu_us_per_delivery", "server CPU per delivery (µs)", "{:.2f}"),
+        Metric("user_us_per_delivery", "… of which user (µs)", "{:.2f}"),
+        Metric("system_us_per_delivery", "… of which system/kernel (µs)", "{:.2f}"),
+        Metric("lost", "deliveries lost", "{:.0f}"),
+        Metric("p50_ms", "paced p50 latency (ms)", "{:.2f}"),
+        Metric("p99_ms", "paced p99 latency (ms)", "{:.2f}"),
+    ],
+    "presence": [
+        Metric("cpu_us_per_join", "servers' CPU per join+leave, A+B (µs)", "{:,.0f}"),
+        Metric("servers_cpu_s", "servers' CPU over the churn (s)", "{:.2f}"),
+        Metric("redis_ops_per_s", "Redis commands/s", "{:,.0f}"),
+        Metric("redis_ops_per_join", "Redis commands per join+leave", "{:.1f}"),
+        Metric("redis_cpu_us_per_join", "redis-server CPU per join+leave (µs)", "{:.0f}"),
+        Metric("presence_frames_per_join", "presence frames received per join", "{:.1f}"),
+        Metric("state_frames", "… presence_state frames", "{:,.0f}"),
+        Metric("diff_frames", "… presence_diff frames", "{:,.0f}"),
+        Metric("diff_entries", "joins+leaves carried by those diffs", "{:,.0f}"),
+        Metric("leaked_namespaces", "namespaces left afterwards", "{:.0f}"),
+        Metric("leaked_clients", "clients left afterwards", "{:.0f}"),
+    ],
+    "recovery": [
+        Metric("seconds_to_all_back", "time until every client is back and caught up (s)", "{:.2f}"),
+        Metric("recovered", "clients recovered (every missed frame, in offset order)", "{:,.0f}"),
+        Metric("refetches", "clients that must re-fetch their state (app DB reads)", "{:,.0f}"),
+        Metric("resynced", "… of which told by `resync`", "{:,.0f}"),
+        Metric("missed_frames_per_client", "missed frames received per client", "{:.1f}"),
+        Metric("out_of_order", "frames out of offset order", "{:.0f}"),
+        Metric("redis_ops", "Redis commands during the return", "{:,.0f}"),
+        Metric("redis_ops_per_client", "… per returning client", "{:.1f}"),
+        Metric("servers_cpu_us_per_client", "servers' CPU per returning client (µs)", "{:,.0f}"),
+        Metric("leaked_namespaces", "namespaces left afterwards", "{:.0f}"),
+        Metric("leaked_clients", "clients left afterwards", "{:.0f}"),
+    ],
     "W5": [
         Metric("b_broker_foreign", "B: broker messages for rooms B does not host", "{:,.0f}"),
         Metric("b_broker_received", "B: broker messages received", "{:,.0f}"),
@@ -109,30 +162,49 @@ TITLES = {
     "W3": "W3 idle connections",
     "W4": "W4 churn",
     "W5": "W5 many namespaces (2 instances + Redis; B hosts few)",
+    "history": "Cost of history (W2's shape, history off vs on)",
+    "metrics": "Cost of metrics (W1's shape, metrics off vs on)",
+    "presence": "Cost of presence (join/leave churn, 2 instances + Redis, presence off vs on)",
+    "recovery": "Recovery after an instance restart (history off vs on)",
 }
+
+
+def column(workload: str, target: str) -> str:
+    """A results column: a peer target, or a cost workload's variant."""
+    return f"{GUARANTEES[workload]} {target}" if workload in VARIANTS else TARGET_NAMES[target]
 
 
 @dataclass(frozen=True)
 class Goal:
-    """One target of issue 7: ``value(run figures)`` compared with ``limit``."""
+    """One figure of a run, ``value(run figures)``, compared with ``limit`` (``None``: a
+    figure reported without a goal)."""
 
     workload: str
     what: str
     value: Callable[[dict[str, dict[str, Any]]], float | None]
-    limit: float
-    at_most: bool
+    limit: float | None
+    at_most: bool = True
     fmt: str = "{:.2f}×"
 
 
-def _ratio(key: str, peer: str) -> Callable[[dict[str, dict[str, Any]]], float | None]:
+def _ratio(key: str, peer: str, ours: str = "wsns") -> Callable[[dict[str, dict[str, Any]]], float | None]:
     def value(cells: dict[str, dict[str, Any]]) -> float | None:
-        ours, theirs = cells.get("wsns", {}).get(key), cells.get(peer, {}).get(key)
-        return ours / theirs if ours is not None and theirs else None
+        mine, theirs = cells.get(ours, {}).get(key), cells.get(peer, {}).get(key)
+        return mine / theirs if mine is not None and theirs else None
     return value
 
 
-def _ours(key: str) -> Callable[[dict[str, dict[str, Any]]], float | None]:
-    return lambda cells: cells.get("wsns", {}).get(key)
+def _ours(key: str, target: str = "wsns") -> Callable[[dict[str, dict[str, Any]]], float | None]:
+    return lambda cells: cells.get(target, {}).get(key)
+
+
+def _on_off(key: str) -> Callable[[dict[str, dict[str, Any]]], float | None]:
+    return _ratio(key, "off", "on")
+
+
+def _refetches_avoided(cells: dict[str, dict[str, Any]]) -> float | None:
+    off, on = cells.get("off", {}).get("refetches"), cells.get("on", {}).get("refetches")
+    return off - on if off is not None and on is not None else None
 
 
 def _leaks(cells: dict[str, dict[str, Any]]) -> float | None:
@@ -158,6 +230,28 @@ GOALS = [
          "{:.0f}"),
 ]
 
+#: Issue 15: what each guarantee costs, "on" over "off" in the same run.
+COSTS = [
+    Goal("history", "servers' CPU per delivery, on ÷ off", _on_off("cpu_us_per_delivery"), 1.3),
+    Goal("history", "redis-server CPU per delivery, on ÷ off", _on_off("redis_cpu_us_per_delivery"), None),
+    Goal("history", "paced p50 on the sender's instance (local round trip), on ÷ off",
+         _on_off("local_p50_ms"), None),
+    Goal("history", "paced p99 on the sender's instance, on ÷ off", _on_off("local_p99_ms"), None),
+    Goal("metrics", "server CPU per delivery, on ÷ off", _on_off("cpu_us_per_delivery"), 1.05),
+    Goal("presence", "servers' CPU per join+leave, on ÷ off", _on_off("cpu_us_per_join"), None),
+    Goal("presence", "Redis commands per join+leave, presence on", _ours("redis_ops_per_join", "on"), None,
+         fmt="{:.1f}"),
+    Goal("presence", "presence frames received per join, presence on",
+         _ours("presence_frames_per_join", "on"), None, fmt="{:.1f}"),
+    Goal("recovery", "clients that must re-fetch after the restart, history on", _ours("refetches", "on"), 0,
+         fmt="{:,.0f}"),
+    Goal("recovery", "app DB reads avoided vs history off", _refetches_avoided, None, fmt="{:,.0f}"),
+    Goal("recovery", "time until every client is back and caught up, history on (s)",
+         _ours("seconds_to_all_back", "on"), None, fmt="{:.2f}"),
+    Goal("recovery", "Redis commands per returning client, history on", _ours("redis_ops_per_client", "on"),
+         None, fmt="{:.1f}"),
+]
+
 
 # -- running -----------------------------------------------------------------------------
 
@@ -178,11 +272,32 @@ def run_cell(workload: str, target: str, sizes: Sizes, logs: Path, redis: Child)
     return figures
 
 
+@dataclass(frozen=True)
+class Section:
+    """A part of the benchmark with a shape of its own (e.g. the scale curve): run once
+    after the workload cells on the run's redis-server, then rendered and plotted after
+    the workload tables. Its figures must be JSON, so ``--render`` can redraw them."""
+
+    name: str
+    run: Callable[[Sizes, bool, Child], dict[str, Any]]  # (sizes, quick, redis) -> figures
+    render: Callable[[dict[str, Any]], list[str]]  # figures -> markdown lines
+    plot: Callable[[dict[str, Any], Path], list[Path]]  # figures, plot folder -> SVGs written
+
+
+#: Appended to by the modules that bring a section; run in this order.
+SECTIONS: list[Section] = []
+
+
 def run_all(workloads: list[str], targets: list[str], sizes: Sizes, runs: int,
-            parallel: bool = False) -> Results:
-    """Every cell ``runs`` times. ``parallel`` runs a workload's targets side by side: only
-    for the smoke run, whose figures are not compared (they would disturb each other)."""
-    results: Results = {w: {t: [] for t in targets} for w in workloads}
+            parallel: bool = False, sections: list[Section] | None = None, quick: bool = False,
+            on_run: Callable[[Results, int], None] | None = None) -> tuple[Results, dict[str, Any]]:
+    """Every cell ``runs`` times, then every section once; ``on_run(results, n)`` after each
+    complete run (a checkpoint). A cost workload runs its variants in place of ``targets``.
+    ``parallel`` runs a peer workload's targets side by side: only for the smoke run, whose
+    figures are not compared (they would disturb each other); a cost workload's variants
+    never share the machine, or their Redis counts would mix."""
+    results: Results = {w: {t: [] for t in VARIANTS.get(w, targets)} for w in workloads}
+    extra: dict[str, Any] = {}
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
@@ -190,15 +305,20 @@ def run_all(workloads: list[str], targets: list[str], sizes: Sizes, runs: int,
         for run in range(runs):
             print(f"run {run + 1}/{runs}", file=sys.stderr, flush=True)
             for workload in workloads:
-                if parallel:
-                    with ThreadPoolExecutor(len(targets)) as pool:
+                columns = list(results[workload])
+                if parallel and workload not in VARIANTS:
+                    with ThreadPoolExecutor(len(columns)) as pool:
                         cells = list(pool.map(partial(run_cell, workload, sizes=sizes, logs=logs,
-                                                      redis=redis), targets))
+                                                      redis=redis), columns))
                 else:  # in the main thread, so Ctrl-C stops the run (and its children) at once
-                    cells = [run_cell(workload, t, sizes, logs, redis) for t in targets]
-                for target, figures in zip(targets, cells, strict=True):
+                    cells = [run_cell(workload, t, sizes, logs, redis) for t in columns]
+                for target, figures in zip(columns, cells, strict=True):
                     results[workload][target].append(figures)
-    return results
+            if on_run is not None:
+                on_run(results, run + 1)
+        for section in SECTIONS if sections is None else sections:
+            extra[section.name] = section.run(sizes, quick, redis)
+    return results, extra
 
 
 # -- aggregating -------------------------------------------------------------------------
@@ -234,6 +354,8 @@ def goal_values(results: Results, goal: Goal) -> list[float]:
 def verdict(goal: Goal, observed: list[float]) -> str:
     if not observed:
         return "not measured"
+    if goal.limit is None:
+        return "reported"
     median = statistics.median(observed)
     met = median <= goal.limit if goal.at_most else median >= goal.limit
     return "**met**" if met else "**not met**"
@@ -273,8 +395,23 @@ def machine() -> list[str]:
     ]
 
 
+def goal_table(goals: list[Goal], results: Results) -> list[str]:
+    out = ["| workload | figure | observed | goal | verdict |", "| --- | --- | --- | --- | --- |"]
+    for goal in goals:
+        if goal.workload not in results:
+            continue
+        observed = goal_values(results, goal)
+        sign = "≤" if goal.at_most else "≥"
+        limit = "–" if goal.limit is None else f"{sign} {goal.fmt.format(goal.limit)}"
+        out.append(f"| {goal.workload} | {goal.what} | {spread(observed, goal.fmt)} | {limit} | "
+                   f"{verdict(goal, observed)} |")
+    return out
+
+
 def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load: tuple[str, str],
-           seconds: float, profile: str) -> str:
+           seconds: float, profile: str, pictures: list[Path] | None = None,
+           extra: dict[str, Any] | None = None) -> str:
+    """The whole report; ``pictures`` are SVGs relative to the report's folder."""
     out = [
         "# Benchmarks",
         "",
@@ -282,6 +419,8 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
         f"{seconds / 60:.1f} min wall time. Every cell: median of {runs} run(s) with (min–max). "
         "Ratios are taken run by run (each run's sanic-wsns figure over the same run's peer figure), "
         "then their median (min–max) is shown. Method and fairness notes are at the end.",
+        "",
+        *(f"![{path.stem}]({path.as_posix()})" for path in pictures or []),
         "",
         "## Machine",
         "",
@@ -303,24 +442,21 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
         "| python-socketio | `AsyncServer` (ASGI) on uvicorn (uvloop, httptools) | uvicorn `--ws websockets` "
         "(websockets' legacy server) | `AsyncRedisManager` (one channel for everything) |",
         "",
-        "## Issue 7 targets",
-        "",
-        "| workload | figure | observed | goal | verdict |",
-        "| --- | --- | --- | --- | --- |",
     ]
-    for goal in GOALS:
-        observed = goal_values(results, goal)
-        sign = "≤" if goal.at_most else "≥"
-        limit = goal.fmt.format(goal.limit)
-        out.append(f"| {goal.workload} | {goal.what} | {spread(observed, goal.fmt)} | {sign} {limit} | "
-                   f"{verdict(goal, observed)} |")
+    if any(w in results for w in TITLES if w not in VARIANTS):
+        out += ["## Issue 7 targets", "", *goal_table(GOALS, results)]
+    if any(w in results for w in VARIANTS):
+        out += ["", "## Cost of each guarantee (issue 15)", "",
+                "Each guarantee switched on in the same sanic-wsns bench app "
+                "(`python -m bench.targets.wsns_app --history|--presence|--metrics`), side by side in "
+                "one run; ratios are run by run.", "", *goal_table(COSTS, results)]
     notes = misses(results)
     if notes:
         out += ["", "### Reading the misses", "", *notes]
     for workload, by_target in results.items():
         targets = list(by_target)
         out += ["", f"## {TITLES[workload]}", "", _sizes_line(workload, sizes), "",
-                "| figure | " + " | ".join(TARGET_NAMES[t] for t in targets) + " |",
+                "| figure | " + " | ".join(column(workload, t) for t in targets) + " |",
                 "| --- |" + " ---: |" * len(targets)]
         for metric in METRICS[workload]:
             cells = []
@@ -331,10 +467,15 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
                 cells.append(f"n/a ({problem})" if problem and not values(runs_of, metric.key)
                              else spread(values(runs_of, metric.key), metric.fmt))
             out.append(f"| {metric.label} | " + " | ".join(cells) + " |")
+        out += redis_commands(workload, by_target)
+    for section in SECTIONS:
+        if extra and section.name in extra:
+            out += ["", *section.render(extra[section.name])]
     out += ["", METHOD]
     if profile:
         out += ["", "## Where the time goes (py-spy, same machine, right after the runs)", "",
-                "`python -m bench.profile --target T --workload W` reproduces each; flame graphs land in "
+                "`python -m bench.profile --target T --workload W [--features F]` reproduces each; "
+                "flame graphs land in "
                 "`bench/results/`.", "", profile]
     return "\n".join(out) + "\n"
 
@@ -382,10 +523,50 @@ def misses(results: Results) -> list[str]:
                          "≥ 1,000 cycles/s on one instance is out of reach for Sanic itself here; the W4 "
                          "profile below shows Sanic's HTTP and WebSocket handshake dominating and what share "
                          "runs under `sanic_wsns`.")
+    cost_missed = {g.workload + g.what for g in COSTS if verdict(g, goal_values(results, g)) == "**not met**"}
+    for workload in ("history", "metrics"):
+        if any(m.startswith(workload + "server") for m in cost_missed):
+            parts = {v: (med(workload, v, "user_us_per_delivery"), med(workload, v, "system_us_per_delivery"))
+                     for v in ("off", "on")}
+            split = "; ".join(f"{v} {u:.2f} user + {k:.2f} system" for v, (u, k) in parts.items()
+                              if u is not None and k is not None)
+            where = ("the two W2 profiles below (instance A, history off and on)" if workload == "history"
+                     else "profiles (`python -m bench.profile --workload W1 [--features metrics]`)")
+            notes.append(f"- {workload} on costs more CPU per delivery than the goal allows, µs: {split}; "
+                         f"{where} show where the extra time goes.{_noise_floor(results, workload)}")
     if "W5broker messages B got for rooms it does not host" in missed:
         notes.append(f"- W5: instance B received {med('W5', 'wsns', 'b_broker_foreign'):.0f} broker messages "
                      "for namespaces it does not host.")
     return notes
+
+
+#: The peer cell that runs the same configuration as a cost workload's "off" variant.
+TWINS = {"history": "W2", "metrics": "W1"}
+
+
+def _noise_floor(results: Results, workload: str) -> str:
+    """How far the same configuration measured twice in one run lands apart: the peer
+    cell's sanic-wsns over the cost workload's "off", run by run."""
+    twin = results.get(TWINS[workload], {}).get("wsns", [])
+    ratios = [a["cpu_us_per_delivery"] / b["cpu_us_per_delivery"]
+              for a, b in zip(twin, results[workload]["off"], strict=False)
+              if a.get("cpu_us_per_delivery") and b.get("cpu_us_per_delivery")]
+    if not ratios:
+        return ""
+    return (f" For scale, the very same app and shape measured twice in each run ({TWINS[workload]} "
+            f"sanic-wsns ÷ {workload} off) gives {spread(ratios, '{:.2f}×')}: that is this machine's noise.")
+
+
+def redis_commands(workload: str, by_target: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The Redis commands behind a cost workload's figures, per variant (first run)."""
+    lines = []
+    for variant, runs_of in by_target.items():
+        commands = next((r["redis_commands"] for r in runs_of if r.get("redis_commands")), None)
+        if commands:
+            ranked = sorted(commands.items(), key=lambda item: -item[1])
+            lines.append(f"- Redis commands, {column(workload, variant)} (run 1): "
+                         + ", ".join(f"`{name}` {n:,}" for name, n in ranked))
+    return ["", *lines] if lines else []
 
 
 def _sizes_line(workload: str, s: Sizes) -> str:
@@ -400,6 +581,23 @@ def _sizes_line(workload: str, s: Sizes) -> str:
               f"to a fresh room; leaks read {s.linger_wait} s later.",
         "W5": f"A hosts {s.many_namespaces:,} namespaces (one sender each, {s.many_messages} messages each); "
               f"B hosts a listener in {s.many_on_b} of them.",
+        "history": "W2 (above) on two fresh instances of the sanic-wsns bench app, without and with "
+                   "`history=History()` (size 100, ttl 300 s) on its pattern. With history every "
+                   "broadcast is numbered by one Redis script (HINCRBY, XADD with MAXLEN, EXPIRE, PUBLISH) "
+                   "and even the sender's own instance delivers it only once Redis gave the offset.",
+        "metrics": "W1 (above) without and with `metrics_url=\"/metrics\"` (prometheus_client counting; "
+                   "not scraped during the stage).",
+        "presence": f"{s.presence_clients:,} clients join one room over {s.presence_span:.0f} s, evenly "
+                    f"spaced and alternating between instances A and B; each stays {s.presence_hold:.1f} s "
+                    f"(so about {s.presence_clients * s.presence_hold / s.presence_span:,.0f} are in the "
+                    "room at once), then leaves. Frames are counted where the clients receive them; Redis "
+                    "commands from the run's private redis-server (`INFO commandstats`).",
+        "recovery": f"{s.recovery_clients:,} clients in one room on instance A, a publisher on B. A is "
+                    f"killed (SIGKILL); B publishes {s.recovery_missed} broadcasts; A restarts on the "
+                    "same port; every client comes back with `?since=<offset>&epoch=<epoch>` (50 "
+                    "handshakes at a time). Timed from A listening again until every client has every "
+                    "missed frame (or a `resync`). With history off nothing can be recovered: each "
+                    "returning client is an app snapshot (a database read).",
     }[workload]
 
 
@@ -426,12 +624,27 @@ METHOD = """## Method
   receiving half too) is billed to the writer's system time, so "system" is mostly `send()`.
   RSS from `/proc/<pid>/status` (`VmRSS`), after a 20-connection warm-up, before and 1 s after
   opening all connections.
+- **Cost of each guarantee.** The same bench app (`bench/targets/wsns_app.py`) with one flag
+  (`--history`: `History()` on its pattern; `--metrics`: `metrics_url="/metrics"`;
+  `--presence`: `presence=True`) against itself without it, on fresh processes, off then on,
+  in the same run; the ratio is taken run by run. Redis commands are the difference of two
+  `INFO commandstats` readings of the run's private redis-server at the stage's start and
+  end (the two readings' own HELLO and INFO taken out; a script counts as its `EVALSHA` plus
+  every command it runs); a cost workload's variants never run
+  side by side, so the counts are theirs alone. Presence frames are counted where the
+  clients receive them. The recovery workload kills instance A with SIGKILL (its clients see
+  the connection drop, as after a crash) and starts the same command on the same port;
+  clients come back through the v1.1 query (`?since=&epoch=`), the browser client's way.
+- **Sizes and budget.** The full run (`--runs 3`) is sized to finish in about 25 minutes on
+  this 2-core machine, py-spy profiles included: the cost cells add W1 and W2 once more
+  each per run, 2 × 10 s of presence churn and 2 × 1,000 returning clients.
 - **Fairness.** Same machine, same run, same message bytes; access logs off everywhere; listen
   backlog 1024 everywhere; Sanic single-process; uvicorn one worker with `--ws websockets`.
   sanic-wsns's bench app lifts the per-client rate limit (default 50 msg/s) since one client
   drives the whole room; its token bucket still runs on every message.
 - **Rerun.** `pip install -e '.[bench]'` (Debian: `apt-get install redis-server`), then
-  `python -m bench.run --runs 3` (writes this file; raw figures in `bench/results/`).
+  `python -m bench.run --runs 3` (writes this file and `bench/plots/*.svg`; raw figures in
+  `bench/results/`; `--render <raw json>` redraws both from an earlier run's figures).
   `python -m bench.profile --target wsns` profiles a server under W1 with py-spy.
   `python -m bench.run --quick` is the tiny smoke run (`tests/integration/bench/test_smoke.py`)."""
 
@@ -456,12 +669,9 @@ def main(argv: list[str] | None = None) -> Path:
     # A stopped run must still stop its servers: SIGTERM unwinds like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.render is not None:
-        saved = json.loads(args.render.read_text())
         out = args.out or ROOT / "bench" / "BENCHMARKS.md"
-        out.write_text(report(saved["results"], Sizes(**saved["sizes"]), saved["runs"],
-                              dt.datetime.fromisoformat(saved["started"]), tuple(saved["load"]),
-                              saved["seconds"], saved["profile"]))
-        print(f"wrote {out} from {args.render}", file=sys.stderr)
+        write(out, json.loads(args.render.read_text()))
+        print(f"wrote {out} and its plots from {args.render}", file=sys.stderr)
         return out
     sizes = QUICK if args.quick else FULL
     runs = args.runs or (1 if args.quick else 3)
@@ -472,33 +682,69 @@ def main(argv: list[str] | None = None) -> Path:
     if not wsns_redis_available():
         print("note: sanic_wsns.broker.redis is missing: W2/W5 skip sanic-wsns", file=sys.stderr)
     parallel = args.quick if args.parallel is None else args.parallel
-    results = run_all(args.workloads.split(","), args.targets.split(","), sizes, runs, parallel)
-    profile = "" if args.quick or args.no_profile else _profile()
-    seconds = time.monotonic() - t0
-    load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    RESULTS.mkdir(parents=True, exist_ok=True)
     raw = args.json or RESULTS / f"run-{started:%Y%m%dT%H%M%S}.json"
-    raw.write_text(json.dumps({"sizes": asdict(sizes), "runs": runs, "results": results,
-                               "started": started.isoformat(), "load": [load_start, load_end],
-                               "seconds": seconds, "profile": profile}, indent=1))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report(results, sizes, runs, started, (load_start, load_end), seconds, profile))
-    print(f"wrote {out} ({seconds:.0f}s); raw figures in {raw}", file=sys.stderr)
+    raw.parent.mkdir(parents=True, exist_ok=True)
+
+    def save(results: Results, runs_done: int, extra: dict[str, Any] | None = None,
+             profile: str = "") -> dict[str, Any]:
+        """The raw figures so far: a run stopped midway can still be rendered (``--render``)."""
+        load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        saved = {"sizes": asdict(sizes), "runs": runs_done, "results": results, "sections": extra or {},
+                 "started": started.isoformat(), "load": [load_start, load_end],
+                 "seconds": time.monotonic() - t0, "profile": profile}
+        raw.write_text(json.dumps(saved, indent=1))
+        return saved
+
+    results, extra = run_all(args.workloads.split(","), args.targets.split(","), sizes, runs, parallel,
+                             quick=args.quick, on_run=save)
+    profile = "" if args.quick or args.no_profile else _profile()
+    saved = save(results, runs, extra, profile)
+    seconds = saved["seconds"]
+    write(out, saved)
+    print(f"wrote {out} and its plots ({seconds:.0f}s); raw figures in {raw}", file=sys.stderr)
     return out
 
 
+def write(out: Path, saved: dict[str, Any]) -> None:
+    """The report at ``out`` and its SVGs in ``plots/`` beside it, from a run's raw figures."""
+    folder = out.parent / "plots"
+    extra = saved.get("sections", {})
+    pictures = plots.plot_results(saved["results"], folder)
+    for section in SECTIONS:
+        if section.name in extra:
+            pictures += section.plot(extra[section.name], folder)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report(saved["results"], Sizes(**saved["sizes"]), saved["runs"],
+                          dt.datetime.fromisoformat(saved["started"]), tuple(saved["load"]), saved["seconds"],
+                          saved["profile"], [p.relative_to(out.parent) for p in pictures], extra))
+
+
+#: What ``_profile`` samples: (workload, stage, target, features), each a py-spy run of its own.
+PROFILES = (
+    ("W1", "windowed", "wsns", ()),
+    ("W1", "windowed", "raw", ()),
+    ("W4", "churn", "wsns", ()),
+    ("W4", "churn", "raw", ()),
+    # The cost of history, seen from the sender's instance A: where the extra time goes.
+    ("W2", "windowed", "wsns", ()),
+    ("W2", "windowed", "wsns", ("history",)),
+)
+
+
 def _profile() -> str:
-    """py-spy summaries of sanic-wsns and the raw floor under W1 and W4 (skipped without py-spy)."""
+    """py-spy summaries of the ``PROFILES`` (skipped without py-spy)."""
     sections = []
-    for workload, stage in (("W1", "windowed"), ("W4", "churn")):
-        for target in ("wsns", "raw"):
-            done = subprocess.run([sys.executable, "-m", "bench.profile", "--target", target,
-                                   "--workload", workload, "--top", "12"], cwd=ROOT,
-                                  capture_output=True, text=True, timeout=600)
-            if done.returncode != 0:
-                return f"(profile skipped: {done.stderr.strip().splitlines()[-1:]})"
-            body = done.stdout.split("\n\n", 1)[-1].strip()
-            sections.append(f"### {workload} ({stage} stage), {TARGET_NAMES[target]}\n\n```\n{body}\n```")
+    for workload, stage, target, features in PROFILES:
+        done = subprocess.run([sys.executable, "-m", "bench.profile", "--target", target,
+                               "--workload", workload, "--features", ",".join(features), "--top", "12"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            return f"(profile skipped: {done.stderr.strip().splitlines()[-1:]})"
+        body = done.stdout.split("\n\n", 1)[-1].strip()
+        switched = f", {' + '.join(features)} on" if features else ""
+        where = ", instance A (the sender's)" if workload == "W2" else ""
+        sections.append(f"### {workload} ({stage} stage), {TARGET_NAMES[target]}{switched}{where}\n\n"
+                        f"```\n{body}\n```")
     return "\n\n".join(sections)
 
 

@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ TARGETS = {
     "raw": "bench.targets.raw_sanic_app",
     "socketio": "bench.targets.socketio_app",
 }
+TARGET_NAMES = {"wsns": "sanic-wsns", "raw": "raw Sanic floor", "socketio": "python-socketio"}
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -40,12 +42,21 @@ def _accepts(port: int) -> bool:
 
 @dataclass
 class Child:
-    """One child process listening on ``port``."""
+    """One child process listening on ``port``, started by ``args``."""
 
     name: str
-    process: subprocess.Popen[bytes]
+    args: list[str]
     port: int
     log: Path
+    process: subprocess.Popen[bytes] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.process = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        with open(self.log, "ab") as out:
+            return subprocess.Popen(self.args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
 
     @property
     def pid(self) -> int:
@@ -70,6 +81,18 @@ class Child:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_bench/state", timeout=10) as r:
             return dict(json.load(r))
 
+    def crash(self) -> None:
+        """``kill -9``: the instance dies without closing anything (the recovery workload)."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def start_again(self) -> Child:
+        """The same command on the same port, after ``crash``: a restarted instance."""
+        if self.process.poll() is None:
+            raise RuntimeError(f"{self.name} is still running")
+        self.process = self._spawn()
+        return self
+
     def stop(self, grace: float = 10.0) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -81,20 +104,18 @@ class Child:
 
 
 def start_target(stack: ExitStack, target: str, log_dir: Path, *, broker: str = "",
-                 count_broker: bool = False, label: str = "") -> Child:
-    """Start ``python -m bench.targets.<target>`` and stop it when ``stack`` closes."""
+                 count_broker: bool = False, label: str = "", features: Sequence[str] = ()) -> Child:
+    """Start ``python -m bench.targets.<target>`` and stop it when ``stack`` closes;
+    ``features`` become flags (``--history`` ..., see ``bench.targets.common.FEATURES``)."""
     port = free_port()
     args = [sys.executable, "-m", TARGETS[target], "--port", str(port)]
     if broker:
         args += ["--broker", broker]
     if count_broker:
         args.append("--count-broker")
+    args += [f"--{feature}" for feature in features]
     name = f"{target}{label}"
-    log = log_dir / f"{name}-{port}.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
-    child = Child(name, process, port, log)
+    child = Child(name, args, port, log_dir / f"{name}-{port}.log")
     stack.callback(child.stop)
     return child
 
@@ -103,13 +124,9 @@ def start_redis(stack: ExitStack, log_dir: Path) -> Child:
     """A private, empty, non-persistent redis-server on a free port."""
     port = free_port()
     data_dir = Path(tempfile.mkdtemp(prefix="wsns-bench-redis-"))
-    log = log_dir / f"redis-{port}.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(data_dir)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    child = Child("redis", process, port, log)
+    child = Child("redis", [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--dir", str(data_dir)],
+                  port, log_dir / f"redis-{port}.log")
     stack.callback(shutil.rmtree, data_dir, True)
     stack.callback(child.stop)
     return child.wait_listening()
@@ -117,3 +134,13 @@ def start_redis(stack: ExitStack, log_dir: Path) -> Child:
 
 def redis_url(redis: Child) -> str:
     return f"redis://127.0.0.1:{redis.port}/0"
+
+
+def redis_calls(redis: Child) -> dict[str, int]:
+    """Commands the private redis-server has run since it started, by name
+    (``INFO commandstats``); the difference of two readings is what a stage cost Redis."""
+    import redis as redis_py
+
+    with redis_py.Redis(port=redis.port, socket_timeout=10) as client:
+        stats = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}

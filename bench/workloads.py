@@ -1,9 +1,13 @@
-"""The five workloads, orchestrated: start servers, drive the load generator, read /proc.
+"""The workloads, orchestrated: start servers, drive the load generator, read /proc.
 
-Each ``wN`` function runs one workload against one target on fresh server processes and
-returns a flat dict of figures. CPU is the servers' own (``utime + stime``), sampled when
-the load generator says a stage starts and ends, so connecting and closing clients is
-never billed to a stage.
+Each ``wN`` function runs one workload against one target (sanic-wsns or a peer) on fresh
+server processes and returns a flat dict of figures. The cost workloads (``history``,
+``metrics``, ``presence``, ``recovery``) run sanic-wsns alone, once per variant (``off``,
+``on``: the guarantee switched on by a target flag), so the report can set one against
+the other run by run. CPU is the servers' own (``utime + stime``), sampled when the load
+generator says a stage starts and ends, so connecting and closing clients is never billed
+to a stage; Redis commands are counted from the private redis-server's ``INFO
+commandstats`` at the same moments.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -22,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procstat import Sample, sample
-from bench.servers import ROOT, Child, redis_url, start_target
+from bench.servers import ROOT, Child, redis_calls, redis_url, start_target
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,12 @@ class Sizes:
     many_messages: int
     settle: float
     linger_wait: float
+    # The cost workloads (defaults: FULL, so raw figures saved before they existed still render).
+    presence_clients: int = 1000
+    presence_span: float = 10.0
+    presence_hold: float = 2.0
+    recovery_clients: int = 1000
+    recovery_missed: int = 50
 
 
 FULL = Sizes(fanout_clients=200, broadcasts=2000, window=16, paced=250, paced_rate=50.0,
@@ -50,7 +61,9 @@ FULL = Sizes(fanout_clients=200, broadcasts=2000, window=16, paced=250, paced_ra
              many_namespaces=1000, many_on_b=10, many_messages=5, settle=1.0, linger_wait=2.5)
 QUICK = Sizes(fanout_clients=6, broadcasts=20, window=4, paced=5, paced_rate=50.0,
               idle_connections=30, idle_namespaces=5, churn_cycles=16, churn_workers=4,
-              many_namespaces=12, many_on_b=2, many_messages=2, settle=0.2, linger_wait=2.2)
+              many_namespaces=12, many_on_b=2, many_messages=2, settle=0.2, linger_wait=2.2,
+              presence_clients=12, presence_span=1.0, presence_hold=0.3,
+              recovery_clients=10, recovery_missed=5)
 
 Stages = dict[str, dict[int, tuple[Sample, Sample]]]
 
@@ -75,8 +88,10 @@ def run_loadgen(spec: dict[str, Any], servers: Sequence[Child], timeout: float,
     The load generator starts while the servers are still starting (both spend most of a
     second importing); it waits for their ports itself.
 
-    ``on_stage(event, stage)`` is called at ``ready`` (just before the stage starts) and
-    ``end`` (just after it ended); ``bench.profile`` attaches its sampler there."""
+    ``on_stage(event, stage)`` is called at ``ready`` (just before the stage starts and is
+    sampled) and ``end`` (just after it was sampled); ``bench.profile`` attaches its sampler
+    there, the recovery workload kills and restarts an instance there. A server is sampled
+    by its current pid, and only over a stage it was alive for from start to end."""
     process = subprocess.Popen([sys.executable, "-m", "bench.loadgen", json.dumps(spec)], cwd=ROOT,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     lines: queue.Queue[str | None] = queue.Queue()
@@ -88,7 +103,6 @@ def run_loadgen(spec: dict[str, Any], servers: Sequence[Child], timeout: float,
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
-    pids = [server.pid for server in servers]
     stages: Stages = {}
     before: dict[int, Sample] = {}
     deadline = time.monotonic() + timeout
@@ -108,10 +122,11 @@ def run_loadgen(spec: dict[str, Any], servers: Sequence[Child], timeout: float,
             if kind == "ready":
                 if on_stage is not None:
                     on_stage(kind, event["stage"])
-                before = {pid: sample(pid) for pid in pids}
+                before = {pid: sample(pid) for pid in _alive(servers)}
                 _answer(process)
             elif kind == "end":
-                stages[event["stage"]] = {pid: (before[pid], sample(pid)) for pid in pids}
+                stages[event["stage"]] = {pid: (before[pid], sample(pid)) for pid in _alive(servers)
+                                          if pid in before}
                 if on_stage is not None:
                     on_stage(kind, event["stage"])
                 _answer(process)
@@ -127,6 +142,10 @@ def run_loadgen(spec: dict[str, Any], servers: Sequence[Child], timeout: float,
         process.wait(10)
 
 
+def _alive(servers: Sequence[Child]) -> list[int]:
+    return [server.pid for server in servers if server.process.poll() is None]
+
+
 def _answer(process: subprocess.Popen[str]) -> None:
     assert process.stdin is not None
     process.stdin.write("go\n")
@@ -134,9 +153,11 @@ def _answer(process: subprocess.Popen[str]) -> None:
 
 
 def cpu(stages: Stages, stage: str, pids: Sequence[int], part: str = "cpu") -> float:
-    """CPU seconds (``part``: ``cpu``, ``user`` or ``system``) ``pids`` spent in ``stage``."""
-    return sum(getattr(stages[stage][pid][1], part) - getattr(stages[stage][pid][0], part)
-               for pid in pids)
+    """CPU seconds (``part``: ``cpu``, ``user`` or ``system``) ``pids`` spent in ``stage``
+    (a process that was not alive from the stage's start to its end counts nothing)."""
+    samples = stages[stage]
+    return sum(getattr(samples[pid][1], part) - getattr(samples[pid][0], part)
+               for pid in pids if pid in samples)
 
 
 def _per(value: float, count: float, scale: float = 1e6) -> float | None:
@@ -179,18 +200,20 @@ def churn_spec(target: str, urls: list[str], sizes: Sizes) -> dict[str, Any]:
             "workers": sizes.churn_workers}
 
 
-def w1(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+def w1(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child,
+       features: Sequence[str] = ()) -> dict[str, Any]:
     """Fan-out on one instance."""
-    server = start_target(stack, target, log_dir)
+    server = start_target(stack, target, log_dir, features=features)
     result, stages = run_loadgen(fanout_spec(target, [server.ws_url], sizes), [server], 300)
     return _fanout_figures(result, stages, [server.pid])
 
 
-def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child,
+       features: Sequence[str] = ()) -> dict[str, Any]:
     """Fan-out across two instances through Redis; client 0 (the sender) is on A."""
     _need_broker(target)
-    a = start_target(stack, target, log_dir, broker=redis_url(redis), label="-a")
-    b = start_target(stack, target, log_dir, broker=redis_url(redis), label="-b")
+    a = start_target(stack, target, log_dir, broker=redis_url(redis), label="-a", features=features)
+    b = start_target(stack, target, log_dir, broker=redis_url(redis), label="-b", features=features)
     pids = [a.pid, b.pid]
     result, stages = run_loadgen(fanout_spec(target, [a.ws_url, b.ws_url], sizes), [a, b, redis], 300)
     figures = _fanout_figures(result, stages, pids)
@@ -280,6 +303,151 @@ def w5(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
     }
 
 
-WORKLOADS: dict[str, Callable[[ExitStack, str, Sizes, Path, Child], dict[str, Any]]] = {
+# -- the cost of each guarantee (sanic-wsns alone, off vs on) ------------------------------
+
+
+class RedisMeter:
+    """An ``on_stage`` hook: Redis commands run during each stage, by command name."""
+
+    def __init__(self, redis: Child):
+        self.redis = redis
+        self._before: dict[str, int] = {}
+        self.stages: dict[str, dict[str, int]] = {}
+
+    def __call__(self, event: str, stage: str) -> None:
+        calls = redis_calls(self.redis)
+        if event == "ready":
+            self._before = calls
+            return
+        delta = {name: n - self._before.get(name, 0) for name, n in calls.items()}
+        # Each reading costs one HELLO and one INFO: the earlier reading's INFO and this
+        # reading's HELLO fall inside the stage.
+        for own in ("info", "hello"):
+            delta[own] = delta.get(own, 0) - 1
+        self.stages[stage] = {name: n for name, n in delta.items() if n > 0}
+
+    def total(self, stage: str) -> int:
+        return sum(self.stages[stage].values())
+
+
+def _hooks(*hooks: Callable[[str, str], None]) -> Callable[[str, str], None]:
+    def each(event: str, stage: str) -> None:
+        for hook in hooks:
+            hook(event, stage)
+    return each
+
+
+def _switched(feature: str, variant: str) -> tuple[str, ...]:
+    return (feature,) if variant == "on" else ()
+
+
+def history_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
+                 redis: Child) -> dict[str, Any]:
+    """W2's shape with ``History()`` on the bench pattern (``on``) or without (``off``).
+
+    With history a broadcast is numbered by Redis (one script: counter, XADD, PUBLISH), and
+    even the sender's own instance delivers it only once Redis gave the offset: the local
+    round trip is in ``local_p50_ms``/``local_p99_ms``."""
+    return w2(stack, "wsns", sizes, log_dir, redis, features=_switched("history", variant))
+
+
+def metrics_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
+                 redis: Child) -> dict[str, Any]:
+    """W1 with ``metrics_url`` set (``on``: prometheus_client counting) or not."""
+    return w1(stack, "wsns", sizes, log_dir, redis, features=_switched("metrics", variant))
+
+
+def _leftovers(servers: Sequence[Child], linger_wait: float) -> dict[str, Any]:
+    """Namespaces and clients still on ``servers`` once a dropped namespace's linger passed."""
+    deadline = time.monotonic() + linger_wait
+    while True:
+        states = [server.state() for server in servers]
+        namespaces = sum(s["namespaces"] for s in states)
+        clients = sum(s["clients"] for s in states)
+        if not (namespaces or clients) or time.monotonic() > deadline:
+            return {"leaked_namespaces": namespaces, "leaked_clients": clients}
+        time.sleep(0.1)
+
+
+def presence_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
+                  redis: Child) -> dict[str, Any]:
+    """Join/leave churn in one room on two instances + Redis, ``presence=True`` or not."""
+    features = _switched("presence", variant)
+    a = start_target(stack, "wsns", log_dir, broker=redis_url(redis), label="-a", features=features)
+    b = start_target(stack, "wsns", log_dir, broker=redis_url(redis), label="-b", features=features)
+    spec = {"workload": "presence", "target": "wsns-frames", "urls": [a.ws_url, b.ws_url],
+            "room": f"presence-{uuid.uuid4().hex[:8]}", "clients": sizes.presence_clients,
+            "span": sizes.presence_span, "hold": sizes.presence_hold, "settle": sizes.settle}
+    meter = RedisMeter(redis)
+    result, stages = run_loadgen(spec, [a, b, redis], 120 + 2 * sizes.presence_span, meter)
+    joins, seconds, frames = result["joins"], result["seconds"], result["frames"]
+    presence_frames = frames.get("presence_state", 0) + frames.get("presence_diff", 0)
+    servers_cpu = cpu(stages, "churn", [a.pid, b.pid])
+    return {
+        "joins": joins,
+        "seconds": seconds,
+        "servers_cpu_s": servers_cpu,
+        "cpu_us_per_join": _per(servers_cpu, joins),
+        "redis_cpu_us_per_join": _per(cpu(stages, "churn", [redis.pid]), joins),
+        "redis_ops": meter.total("churn"),
+        "redis_ops_per_s": meter.total("churn") / seconds,
+        "redis_ops_per_join": meter.total("churn") / joins,
+        "redis_commands": meter.stages["churn"],
+        "presence_frames_per_join": presence_frames / joins,
+        "state_frames": frames.get("presence_state", 0),
+        "diff_frames": frames.get("presence_diff", 0),
+        "diff_entries": result["diff_entries"],
+        "frames": frames,
+        **_leftovers([a, b], sizes.linger_wait),
+    }
+
+
+def recovery_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
+                  redis: Child) -> dict[str, Any]:
+    """Instance A (all the clients) is killed; B publishes ``recovery_missed`` frames; A
+    restarts on its port and the clients come back with ``since``/``epoch``. With history
+    off nothing can be recovered: every client must re-fetch its state from the app."""
+    features = _switched("history", variant)
+    a = start_target(stack, "wsns", log_dir, broker=redis_url(redis), label="-a", features=features)
+    b = start_target(stack, "wsns", log_dir, broker=redis_url(redis), label="-b", features=features)
+
+    def restart(event: str, stage: str) -> None:
+        if stage == "outage" and event == "ready":
+            a.crash()
+        elif stage == "outage" and event == "end":
+            a.start_again().wait_listening()
+
+    spec = {"workload": "recovery", "target": "wsns-frames", "urls": [a.ws_url, b.ws_url],
+            "room": f"recovery-{uuid.uuid4().hex[:8]}", "clients": sizes.recovery_clients,
+            "missed": sizes.recovery_missed, "settle": sizes.settle}
+    meter = RedisMeter(redis)
+    result, stages = run_loadgen(spec, [a, b, redis], 300, _hooks(meter, restart))
+    back, n = result["recovery"], sizes.recovery_clients
+    return {
+        "clients": n,
+        "missed": sizes.recovery_missed,
+        "seconds_to_all_back": back["seconds"],
+        "clients_done": back["done"],
+        "recovered": back["recovered"],
+        "resynced": back["resynced"],
+        "refetches": n - back["recovered"],
+        "out_of_order": back["out_of_order"],
+        "missed_frames_per_client": back["caught_up_frames"] / n,
+        "redis_ops": meter.total("recovery"),
+        "redis_ops_per_client": meter.total("recovery") / n,
+        "redis_commands": meter.stages["recovery"],
+        "servers_cpu_us_per_client": _per(cpu(stages, "recovery", [a.pid, b.pid]), n),
+        "redis_cpu_ms": cpu(stages, "recovery", [redis.pid]) * 1e3,
+        **_leftovers([a, b], sizes.linger_wait),
+    }
+
+
+Workload = Callable[[ExitStack, str, Sizes, Path, Child], dict[str, Any]]
+
+WORKLOADS: dict[str, Workload] = {
     "W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5,
+    "history": history_cost, "metrics": metrics_cost, "presence": presence_cost, "recovery": recovery_cost,
 }
+#: The cost workloads run these variants in place of the peer targets.
+VARIANTS: dict[str, tuple[str, ...]] = {name: ("off", "on")
+                                        for name in ("history", "metrics", "presence", "recovery")}

@@ -6,17 +6,27 @@ import argparse
 import asyncio
 import logging
 import resource
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+#: Opt-in guarantees a target may switch on (``--history`` ...): the cost workloads run
+#: the same target with and without one, instead of a copy of the app per variant.
+FEATURES = {
+    "history": "number broadcasts and keep them in a Redis stream (recovery)",
+    "presence": "track who is in each room, on every instance",
+    "metrics": "serve Prometheus metrics at /metrics",
+}
 
-def parse_args(description: str) -> argparse.Namespace:
+
+def parse_args(description: str, features: Sequence[str] = ()) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--broker", default="", help="redis://host:port/db for multi-instance runs")
     parser.add_argument("--count-broker", action="store_true",
                         help="count broker messages received (W5); off elsewhere to keep hot paths bare")
+    for feature in features:
+        parser.add_argument(f"--{feature}", action="store_true", help=FEATURES[feature])
     args = parser.parse_args()
     raise_fd_limit()
     return args
@@ -52,9 +62,10 @@ def quiet_sanic(app: Any) -> None:
             logger.setLevel(logging.WARNING)
 
 
-def run_sanic(build: Callable[[str, bool], Any], description: str) -> None:
-    """Entry point of a Sanic target: ``build(broker, count_broker)`` served in one process."""
-    args = parse_args(description)
-    app = build(args.broker, args.count_broker)
+def run_sanic(build: Callable[..., Any], description: str, features: Sequence[str] = ()) -> None:
+    """Entry point of a Sanic target: ``build(broker, count_broker, **features)`` served in
+    one process, each of ``features`` a boolean flag."""
+    args = parse_args(description, features)
+    app = build(args.broker, args.count_broker, **{f: getattr(args, f) for f in features})
     app.run(host=args.host, port=args.port, single_process=True, access_log=False,
             backlog=BACKLOG)

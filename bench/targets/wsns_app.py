@@ -1,4 +1,9 @@
-"""sanic-wsns under test: pattern ``/bench/<room>``, ``echo-all`` broadcast to the room."""
+"""sanic-wsns under test: pattern ``/bench/<room>``, ``echo-all`` broadcast to the room.
+
+``--history``, ``--presence`` and ``--metrics`` switch on one guarantee each (defaults:
+``History()``, ``presence=True``, ``metrics_url="/metrics"``), so the cost workloads
+compare the same app with and without it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,13 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from bench.targets.common import quiet_sanic, run_sanic, task_count
-from sanic_wsns import WsNamespaces
+from sanic_wsns import History, WsNamespaces
 from sanic_wsns.client import Client
 from sanic_wsns.namespace import Namespace
 
 
-def build(broker: str, count_broker: bool) -> Sanic:
+def build(broker: str, count_broker: bool, *, history: bool = False, presence: bool = False,
+          metrics: bool = False) -> Sanic:
     app = Sanic("bench_wsns")
     app.config.MOTD = False
     quiet_sanic(app)
@@ -25,8 +31,9 @@ def build(broker: str, count_broker: bool) -> Sanic:
         rate_limit=1e9,
         rate_burst=1_000_000_000,
         client_url="",
+        metrics_url="/metrics" if metrics else "",
     )
-    room = wsns.pattern("/bench/<room>")
+    room = wsns.pattern("/bench/<room>", history=History() if history else False, presence=presence)
 
     @room.on("echo-all")
     async def echo_all(ns: Namespace, client: Client, data: Any) -> None:
@@ -52,7 +59,7 @@ def build(broker: str, count_broker: bool) -> Sanic:
 
 
 def main() -> None:
-    run_sanic(build, __doc__ or "")
+    run_sanic(build, __doc__ or "", ("history", "presence", "metrics"))
 
 
 if __name__ == "__main__":

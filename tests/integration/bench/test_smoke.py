@@ -1,8 +1,10 @@
 """The benchmark harness still runs: every workload against every target, at tiny sizes.
 
 It asserts that the figures exist and that the harness's correctness checks hold (nothing
-lost, nothing leaked, no foreign broker traffic on W5's instance B) — never speed: speed
-targets live in bench/BENCHMARKS.md only.
+lost, nothing leaked, no foreign broker traffic on W5's instance B, every client recovered
+after the restart, one presence state per join) and that the report and its plots are
+written — never speed: speed targets live in bench/BENCHMARKS.md only. The run writes into
+a temporary folder, so the committed report and plots are never touched.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ FIGURES = {
     "W4": ("cycles_per_s", "leaked_namespaces"),
     "W5": ("b_broker_received", "b_broker_foreign", "b_cpu_ms"),
 }
+#: The cost workloads run sanic-wsns twice: the guarantee off, then on.
+COST_FIGURES = {
+    "history": ("cpu_us_per_delivery", "redis_cpu_us_per_delivery", "local_p50_ms", "local_p99_ms"),
+    "metrics": ("cpu_us_per_delivery", "p50_ms", "p99_ms"),
+    "presence": ("cpu_us_per_join", "redis_ops_per_s", "redis_ops_per_join", "presence_frames_per_join"),
+    "recovery": ("seconds_to_all_back", "recovered", "refetches", "redis_ops", "redis_ops_per_client"),
+}
+#: Raw figures, the report's text, and the folder holding the report and its plots.
+QuickRun = tuple[dict, str, Path]
+PLOTS = ("cpu-per-delivery.svg", "latency.svg", "cost-of-guarantees.svg")
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
@@ -32,11 +44,12 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
     out = tmp_path_factory.mktemp("bench")
     subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--out", str(out / "BENCHMARKS.md"),
                     "--json", str(out / "results.json")], cwd=ROOT, check=True, timeout=240)
-    return json.loads((out / "results.json").read_text())["results"], (out / "BENCHMARKS.md").read_text()
+    return (json.loads((out / "results.json").read_text())["results"], (out / "BENCHMARKS.md").read_text(),
+            out)
 
 
 def cells(results: dict, workload: str):
@@ -50,16 +63,16 @@ def cells(results: dict, workload: str):
 
 
 @pytest.mark.parametrize("workload", list(FIGURES))
-def test_bench_smoke_every_target_yields_the_figures(quick_run: tuple[dict, str], workload: str) -> None:
-    results, _report = quick_run
+def test_bench_smoke_every_target_yields_the_figures(quick_run: QuickRun, workload: str) -> None:
+    results, _report, _out = quick_run
     for target, figures in cells(results, workload):
         for key in FIGURES[workload]:
             assert figures.get(key) is not None, f"{workload} {target}: no {key}"
         assert figures.get("lost", 0) == 0, f"{workload} {target} lost deliveries"
 
 
-def test_bench_smoke_lifecycle_checks_hold(quick_run: tuple[dict, str]) -> None:
-    results, _report = quick_run
+def test_bench_smoke_lifecycle_checks_hold(quick_run: QuickRun) -> None:
+    results, _report, _out = quick_run
     for target, figures in cells(results, "W4"):
         assert figures["leaked_namespaces"] == 0 and figures["leaked_clients"] == 0, target
     for target, figures in cells(results, "W5"):
@@ -68,8 +81,50 @@ def test_bench_smoke_lifecycle_checks_hold(quick_run: tuple[dict, str]) -> None:
             assert figures["b_broker_received"] == figures["b_expected"]
 
 
-def test_bench_smoke_writes_the_report(quick_run: tuple[dict, str]) -> None:
-    _results, report = quick_run
-    assert "## Issue 7 targets" in report
-    for title in ("W1 fan-out", "W2 cross-instance", "W3 idle", "W4 churn", "W5 many namespaces"):
+def cost_cells(results: dict, workload: str) -> dict[str, dict]:
+    variants = {}
+    for variant in ("off", "on"):
+        (figures,) = results[workload][variant]
+        assert "error" not in figures and "skipped" not in figures, f"{workload} {variant}: {figures}"
+        variants[variant] = figures
+    return variants
+
+
+@pytest.mark.parametrize("workload", list(COST_FIGURES))
+def test_bench_smoke_every_guarantee_is_measured_off_and_on(quick_run: QuickRun, workload: str) -> None:
+    results, _report, _out = quick_run
+    for variant, figures in cost_cells(results, workload).items():
+        for key in COST_FIGURES[workload]:
+            assert figures.get(key) is not None, f"{workload} {variant}: no {key}"
+        assert figures.get("lost", 0) == 0, f"{workload} {variant} lost deliveries"
+        assert figures.get("leaked_namespaces", 0) == 0 and figures.get("leaked_clients", 0) == 0, \
+            f"{workload} {variant} left namespaces or clients behind"
+
+
+def test_bench_smoke_presence_churn_counts_one_state_per_join_and_none_when_off(quick_run: QuickRun) -> None:
+    results, _report, _out = quick_run
+    cells = cost_cells(results, "presence")
+    assert cells["on"]["state_frames"] == cells["on"]["joins"]
+    assert cells["on"]["diff_frames"] > 0
+    assert cells["off"]["presence_frames_per_join"] == 0
+
+
+def test_bench_smoke_recovery_brings_every_client_back_in_offset_order(quick_run: QuickRun) -> None:
+    results, _report, _out = quick_run
+    cells = cost_cells(results, "recovery")
+    on, off = cells["on"], cells["off"]
+    assert on["recovered"] == on["clients"] == on["clients_done"] and on["refetches"] == 0
+    assert on["out_of_order"] == 0 and on["missed_frames_per_client"] == on["missed"]
+    assert off["refetches"] == off["clients"] == off["clients_done"]
+
+
+def test_bench_smoke_writes_the_report_and_its_plots(quick_run: QuickRun) -> None:
+    _results, report, out = quick_run
+    assert "## Issue 7 targets" in report and "## Cost of each guarantee" in report
+    for title in ("W1 fan-out", "W2 cross-instance", "W3 idle", "W4 churn", "W5 many namespaces",
+                  "Cost of history", "Cost of metrics", "Cost of presence", "Recovery after an instance"):
         assert title in report
+    for name in PLOTS:
+        svg = out / "plots" / name
+        assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+        assert f"](plots/{name})" in report
