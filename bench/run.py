@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import plots
+from bench.scale import run_scale
+from bench.scale_report import scale_section, write_plots
 from bench.servers import REDIS_SERVER, ROOT, TARGET_NAMES, Child, start_redis
 from bench.workloads import FULL, QUICK, VARIANTS, WORKLOADS, Sizes, Skipped, wsns_redis_available
 
@@ -285,7 +287,11 @@ class Section:
 
 
 #: Appended to by the modules that bring a section; run in this order.
-SECTIONS: list[Section] = []
+SECTIONS: list[Section] = [
+    # The scale curve (bench/scale.py brings its own servers, load generators and Redis).
+    Section("scale", lambda sizes, quick, redis: run_scale(quick),
+            lambda figures: scale_section(figures).splitlines(), write_plots),
+]
 
 
 def run_all(workloads: list[str], targets: list[str], sizes: Sizes, runs: int,

@@ -122,8 +122,10 @@ def test_bench_smoke_writes_the_report_and_its_plots(quick_run: QuickRun) -> Non
     _results, report, out = quick_run
     assert "## Issue 7 targets" in report and "## Cost of each guarantee" in report
     for title in ("W1 fan-out", "W2 cross-instance", "W3 idle", "W4 churn", "W5 many namespaces",
-                  "Cost of history", "Cost of metrics", "Cost of presence", "Recovery after an instance"):
+                  "Cost of history", "Cost of metrics", "Cost of presence", "Recovery after an instance",
+                  "## Scale", "One instance: more connections"):
         assert title in report
+    assert (out / "plots" / "scale-connections.svg").exists()
     for name in PLOTS:
         svg = out / "plots" / name
         assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
