@@ -289,8 +289,11 @@ class Section:
 #: Appended to by the modules that bring a section; run in this order.
 SECTIONS: list[Section] = [
     # The scale curve (bench/scale.py brings its own servers, load generators and Redis).
-    Section("scale", lambda sizes, quick, redis: run_scale(quick),
-            lambda figures: scale_section(figures).splitlines(), write_plots),
+    Section("scale", lambda sizes, quick, redis: run_scale(quick), lambda figures: [
+        *scale_section(figures).splitlines(), "",
+        "The moonshot (100,000 idle connections on 6 instances, then one broadcast to all) takes "
+        "longer and runs on its own: `python -m bench.scale --moonshot`, reported in [SCALE.md](SCALE.md)."],
+        write_plots),
 ]
 
 
