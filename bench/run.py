@@ -57,11 +57,20 @@ class Metric:
     fmt: str = "{:.1f}"
 
 
+def cpu_per_delivery(label: str) -> list[Metric]:
+    """CPU per delivery and its user/system split: the first rows of every delivery table."""
+    return [Metric("cpu_us_per_delivery", f"{label} (µs)", "{:.2f}"),
+            Metric("user_us_per_delivery", "… of which user (µs)", "{:.2f}"),
+            Metric("system_us_per_delivery", "… of which system/kernel (µs)", "{:.2f}")]
+
+
+#: What a workload that opens and closes clients must leave behind: nothing.
+LEFT_BEHIND = [Metric("leaked_namespaces", "namespaces left afterwards", "{:.0f}"),
+               Metric("leaked_clients", "clients left afterwards", "{:.0f}")]
+
 METRICS: dict[str, list[Metric]] = {
     "W1": [
-        Metric("cpu_us_per_delivery", "server CPU per delivery (µs)", "{:.2f}"),
-        Metric("user_us_per_delivery", "… of which user (µs)", "{:.2f}"),
-        Metric("system_us_per_delivery", "… of which system/kernel (µs)", "{:.2f}"),
+        *cpu_per_delivery("server CPU per delivery"),
         Metric("deliveries_per_s", "deliveries/s (windowed; load generator bound)", "{:,.0f}"),
         Metric("lost", "deliveries lost", "{:.0f}"),
         Metric("p50_ms", "paced p50 latency (ms)", "{:.2f}"),
@@ -69,9 +78,7 @@ METRICS: dict[str, list[Metric]] = {
         Metric("paced_cpu_us_per_delivery", "paced server CPU per delivery (µs)", "{:.2f}"),
     ],
     "W2": [
-        Metric("cpu_us_per_delivery", "servers' CPU per delivery, A+B (µs)", "{:.2f}"),
-        Metric("user_us_per_delivery", "… of which user (µs)", "{:.2f}"),
-        Metric("system_us_per_delivery", "… of which system/kernel (µs)", "{:.2f}"),
+        *cpu_per_delivery("servers' CPU per delivery, A+B"),
         Metric("redis_cpu_us_per_delivery", "redis-server CPU per delivery (µs)", "{:.2f}"),
         Metric("deliveries_per_s", "deliveries/s (windowed)", "{:,.0f}"),
         Metric("lost", "deliveries lost", "{:.0f}"),
@@ -95,16 +102,13 @@ METRICS: dict[str, list[Metric]] = {
         Metric("cpu_us_per_cycle", "server CPU per cycle (µs)", "{:.0f}"),
         Metric("user_us_per_cycle", "… of which user (µs)", "{:.0f}"),
         Metric("cycles_per_cpu_s", "cycles per server CPU-second (the server's ceiling)", "{:,.0f}"),
-        Metric("leaked_namespaces", "namespaces left afterwards", "{:.0f}"),
-        Metric("leaked_clients", "clients left afterwards", "{:.0f}"),
+        *LEFT_BEHIND,
         Metric("leaked_subscriptions", "broker subscriptions left", "{:.0f}"),
         Metric("leaked_pending", "timers/tasks pending in the registry", "{:.0f}"),
         Metric("leaked_tasks", "asyncio tasks vs before", "{:+.0f}"),
     ],
     "history": [
-        Metric("cpu_us_per_delivery", "servers' CPU per delivery, A+B (µs)", "{:.2f}"),
-        Metric("user_us_per_delivery", "… of which user (µs)", "{:.2f}"),
-        Metric("system_us_per_delivery", "… of which system/kernel (µs)", "{:.2f}"),
+        *cpu_per_delivery("servers' CPU per delivery, A+B"),
         Metric("redis_cpu_us_per_delivery", "redis-server CPU per delivery (µs)", "{:.2f}"),
         Metric("deliveries_per_s", "deliveries/s (windowed)", "{:,.0f}"),
         Metric("lost", "deliveries lost", "{:.0f}"),
@@ -114,9 +118,7 @@ METRICS: dict[str, list[Metric]] = {
         Metric("remote_p99_ms", "paced p99, other instance (ms)", "{:.2f}"),
     ],
     "metrics": [
-        Metric("cpu_us_per_delivery", "server CPU per delivery (µs)", "{:.2f}"),
-        Metric("user_us_per_delivery", "… of which user (µs)", "{:.2f}"),
-        Metric("system_us_per_delivery", "… of which system/kernel (µs)", "{:.2f}"),
+        *cpu_per_delivery("server CPU per delivery"),
         Metric("lost", "deliveries lost", "{:.0f}"),
         Metric("p50_ms", "paced p50 latency (ms)", "{:.2f}"),
         Metric("p99_ms", "paced p99 latency (ms)", "{:.2f}"),
@@ -131,8 +133,7 @@ METRICS: dict[str, list[Metric]] = {
         Metric("state_frames", "… presence_state frames", "{:,.0f}"),
         Metric("diff_frames", "… presence_diff frames", "{:,.0f}"),
         Metric("diff_entries", "joins+leaves carried by those diffs", "{:,.0f}"),
-        Metric("leaked_namespaces", "namespaces left afterwards", "{:.0f}"),
-        Metric("leaked_clients", "clients left afterwards", "{:.0f}"),
+        *LEFT_BEHIND,
     ],
     "recovery": [
         Metric("seconds_to_all_back", "time until every client is back and caught up (s)", "{:.2f}"),
@@ -144,8 +145,7 @@ METRICS: dict[str, list[Metric]] = {
         Metric("redis_ops", "Redis commands during the return", "{:,.0f}"),
         Metric("redis_ops_per_client", "… per returning client", "{:.1f}"),
         Metric("servers_cpu_us_per_client", "servers' CPU per returning client (µs)", "{:,.0f}"),
-        Metric("leaked_namespaces", "namespaces left afterwards", "{:.0f}"),
-        Metric("leaked_clients", "clients left afterwards", "{:.0f}"),
+        *LEFT_BEHIND,
     ],
     "W5": [
         Metric("b_broker_foreign", "B: broker messages for rooms B does not host", "{:,.0f}"),
