@@ -23,9 +23,11 @@ followed without a restart.
 
 Publishing goes through one bounded outbox drained by one writer task that pipelines
 batches: call order is kept, throughput is one round trip per batch, and a failure
-costs a counter and (once per outage) a log line, never an exception in a handler. In a
-cluster, redis-py's pipeline follows ``MOVED`` by itself, and a failed batch makes the
-follower re-read the topology.
+costs a counter and (once per outage) a log line, never an exception in a handler. On one
+server the batches go through the writer's own connection (``redis_lane.py``: a history
+broadcast waits for its round trip, which redis-py's pipeline made expensive); in a
+cluster, through redis-py's cluster pipeline, which follows ``MOVED`` by itself, and a
+failed batch makes the follower re-read the topology.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from ..presence import Entries
 from ..recovery import Entry, Position
 from . import redis_history, redis_presence
 from .base import Broker, redact
+from .redis_lane import Command, CommandLane
 from .redis_link import CLUSTER, MESSAGE, PUBSUB, SHARDED, PubSubLink, backoff, describe
 from .urls import parse_broker_url
 
@@ -94,6 +97,9 @@ class RedisBroker(Broker):
         self.probe_interval = float(address.own_options.get("probe_interval", PROBE_INTERVAL))
         self._client_url = address.client_url
         self._client: Redis | RedisCluster | None = None
+        #: One server: the writer's own connection (``redis_lane.py``); a cluster's batches
+        #: go through redis-py's cluster pipeline.
+        self._lane: CommandLane | None = None
         self._discovered = False
         self._links: dict[str, PubSubLink] = {}
         self._routes: dict[str, PubSubLink] = {}
@@ -136,6 +142,10 @@ class RedisBroker(Broker):
             self._client = RedisCluster.from_url(self._client_url, **client_options)
         else:
             self._client = Redis.from_url(self._client_url, **client_options)
+            pool = self._client.connection_pool
+            # The lane bounds each batch itself: its connection has no per-call timeout.
+            lane_options = {**pool.connection_kwargs, "socket_timeout": None}
+            self._lane = CommandLane(lambda: pool.connection_class(**lane_options), COMMAND_TIMEOUT)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._write(), name="wsns-redis-writer"))
         self._tasks.append(loop.create_task(self._follow(), name="wsns-redis-follower"))
@@ -160,6 +170,9 @@ class RedisBroker(Broker):
         self._links.clear()
         self._routes.clear()
         self._desired.clear()
+        if self._lane is not None:
+            await self._lane.close()
+            self._lane = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -418,18 +431,23 @@ class RedisBroker(Broker):
         """One pipelined round trip; a reply per payload (an exception for a refused one)."""
         assert self._client is not None
         command = self.commands.command(MESSAGE)
-        pipe = self._client.pipeline(transaction=False)
+        commands: list[Command] = []
         for outgoing in batch:
             if outgoing.numbered is None:
-                pipe.execute_command(command, outgoing.channel, outgoing.payload)
+                commands.append((command, outgoing.channel, outgoing.payload))
             else:
                 head, history = outgoing.numbered
                 # As a raw command: redis-py's cluster pipeline refuses its evalsha() method,
                 # but routes EVALSHA by its keys like any keyed command.
-                pipe.execute_command("EVALSHA", _sha(redis_history.PUBLISH_SCRIPT), 2,
-                             *redis_history.history_keys(outgoing.channel), head, outgoing.payload,
-                             history.size, _seconds(history.ttl), _seconds(history.meta_ttl),
-                             new_epoch(), command, outgoing.channel)
+                commands.append(("EVALSHA", _sha(redis_history.PUBLISH_SCRIPT), 2,
+                                 *redis_history.history_keys(outgoing.channel), head, outgoing.payload,
+                                 history.size, _seconds(history.ttl), _seconds(history.meta_ttl),
+                                 new_epoch(), command, outgoing.channel))
+        if self._lane is not None:
+            return await self._lane.send(commands)
+        pipe = self._client.pipeline(transaction=False)
+        for words in commands:
+            pipe.execute_command(*words)
         return list(await pipe.execute(raise_on_error=False))
 
     # -- history and presence: one script call each ---------------------------------------
