@@ -23,7 +23,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import ConnectionError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 #: One command's words: ``("PUBLISH", channel, payload)``.
 Command = Sequence[bytes | str | int]
@@ -79,7 +80,7 @@ class CommandLane:
         elif connection.is_connected:
             try:
                 stale = await connection.can_read_destructive()
-            except ConnectionError:
+            except RedisConnectionError:  # it found the socket closed
                 stale = True
             if stale:
                 await connection.disconnect(nowait=True)
