@@ -41,7 +41,7 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -70,6 +70,10 @@ PROBE_INTERVAL = 3.0
 #: A command (a publish batch) without an answer in this time fails its connection, so a
 #: silent publishing connection cannot hold the outbox forever.
 COMMAND_TIMEOUT = 5.0
+#: Connections for script calls (history reads, presence) on one server, and how long a
+#: call waits for one of them before it fails.
+POOL_SIZE = 50
+POOL_WAIT = 30.0
 #: Cluster: seconds between slot-map checks while all is well, and while some channel
 #: waits for its owner (a failover in progress takes about two node timeouts).
 TOPOLOGY_REFRESH = 10.0
@@ -141,8 +145,12 @@ class RedisBroker(Broker):
         if self.cluster:
             self._client = RedisCluster.from_url(self._client_url, **client_options)
         else:
-            self._client = Redis.from_url(self._client_url, **client_options)
-            pool = self._client.connection_pool
+            # Script calls (history reads, presence) queue for a connection when more are in
+            # flight than the pool holds: a restarted instance's clients all come back at
+            # once, each reading what it missed, and a read that failed would be a resync.
+            pool = BlockingConnectionPool.from_url(self._client_url, max_connections=POOL_SIZE,
+                                                   timeout=POOL_WAIT, **client_options)
+            self._client = Redis.from_pool(pool)
             # The lane bounds each batch itself: its connection has no per-call timeout.
             lane_options = {**pool.connection_kwargs, "socket_timeout": None}
             self._lane = CommandLane(lambda: pool.connection_class(**lane_options), COMMAND_TIMEOUT)

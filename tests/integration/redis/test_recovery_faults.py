@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from sanic_wsns import BrokerUnavailable
+from sanic_wsns import BrokerUnavailable, History
+from sanic_wsns.broker import create_broker
 from tests.integration.redis.test_recovery import frames, opened, quiet
 from tests.support.instances import edit, frame, instances
 from tests.support.redis_servers import RedisServer
@@ -112,3 +113,18 @@ async def test_history_in_a_cluster_spreads_namespaces_over_every_master(redis_c
                 assert welcome["recovered"] is True and (await frame(ws))["offset"] == 1
         owners = {redis_cluster.owner_of(redis_cluster.slot(f"wsns:/maps/{p}")).port for p in paths}
         assert len(owners) == 3  # keys and channel of a namespace share its slot
+
+
+async def test_a_storm_of_history_reads_waits_for_connections_rather_than_failing(redis_server):
+    """An instance that restarts gets its clients back at once, each reading what it
+    missed. More reads in flight than redis-py's pool holds connections (100 by default)
+    must wait for a connection, not fail: a failed read is a resync for its client."""
+    broker = create_broker(redis_server.url, lambda *_: None, lambda _: None)
+    await broker.connect()
+    try:
+        await broker.publish_numbered("wsns:/m", b'{"type":"t"', b"m", History())
+        reads = [broker.read_history("wsns:/m", 0, History()) for _ in range(300)]
+        results = await asyncio.wait_for(asyncio.gather(*reads), 20)
+    finally:
+        await broker.disconnect()
+    assert {(top.offset, len(entries)) for top, entries in results} == {(1, 1)}
