@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import zipfile
+from email.message import Message
 from email.parser import Parser
 from pathlib import Path
 
@@ -34,11 +35,15 @@ def test_the_wheel_ships_its_type_marker_and_the_browser_client_types(wheel):
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
 
 
+def metadata_of(wheel) -> Message:
+    [metadata_name] = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
+    return Parser().parsestr(wheel.read(metadata_name).decode())
+
+
 def test_sanic_ext_comes_only_with_the_ext_extra(wheel):
     """Once importable, sanic-ext extends every Sanic app (docs/sanic-ext.md): installing
     sanic-wsns alone must not bring it, nor pydantic, which only sanic-ext needs."""
-    [metadata_name] = [name for name in wheel.namelist() if name.endswith(".dist-info/METADATA")]
-    metadata = Parser().parsestr(wheel.read(metadata_name).decode())
+    metadata = metadata_of(wheel)
     requires = [Requirement(line) for line in metadata.get_all("Requires-Dist")]
 
     def needed(extra: str | None) -> set[str]:
@@ -48,3 +53,11 @@ def test_sanic_ext_comes_only_with_the_ext_extra(wheel):
     assert {"sanic-ext", "pydantic"}.isdisjoint(needed(None)), needed(None)
     assert {"sanic-ext", "pydantic"} <= needed("ext")
     assert "ext" in metadata.get_all("Provides-Extra")
+
+
+def test_redis_comes_with_its_c_reply_parser(wheel):
+    """redis-py parses replies in Python unless hiredis is installed; a history read of 50
+    frames then costs five times the CPU (docs/redis.md), so the plain install brings it."""
+    requires = [Requirement(line) for line in metadata_of(wheel).get_all("Requires-Dist")]
+    [redis] = [req for req in requires if req.name == "redis" and req.marker is None]
+    assert "hiredis" in redis.extras
