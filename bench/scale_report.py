@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -141,9 +142,20 @@ def readings(connections: list[dict[str, Any]], instances: list[dict[str, Any]])
         lines.append(
             f"- {one['instances']} → {last['instances']} instances: servers' CPU per delivery "
             f"{_change(one, last, 'cpu_us_per_delivery')} µs "
-            f"(×{last['cpu_us_per_delivery'] / one['cpu_us_per_delivery']:.2f}); Redis "
-            f"{_change(one, last, 'redis_cpu_us_per_delivery', '{:.3f}')} µs per delivery.")
+            f"(×{last['cpu_us_per_delivery'] / one['cpu_us_per_delivery']:.2f}); "
+            f"{_redis_reading(one, last)}.")
     return lines
+
+
+def _redis_reading(one: dict[str, Any], last: dict[str, Any]) -> str:
+    """Redis's CPU from one step to another, unless it is too small to read: /proc counts
+    CPU in clock ticks (10 ms), and a step of tens of thousands of deliveries may move it by
+    a tick or two, which would read as a trend (0.156 → 0.000) and is only rounding."""
+    tick = 1e6 / os.sysconf("SC_CLK_TCK") / min(one["deliveries"], last["deliveries"])
+    measured = [step.get("redis_cpu_us_per_delivery") or 0.0 for step in (one, last)]
+    if max(measured) <= 2 * tick:
+        return f"Redis too little to read at this size (one /proc clock tick is {tick:.3f} µs per delivery)"
+    return f"Redis {_change(one, last, 'redis_cpu_us_per_delivery', '{:.3f}')} µs per delivery"
 
 
 def scale_section(results: dict[str, Any], plots_dir: str = "plots") -> str:
