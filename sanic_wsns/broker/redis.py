@@ -41,7 +41,7 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -70,10 +70,12 @@ PROBE_INTERVAL = 3.0
 #: A command (a publish batch) without an answer in this time fails its connection, so a
 #: silent publishing connection cannot hold the outbox forever.
 COMMAND_TIMEOUT = 5.0
-#: Connections for script calls (history reads, presence) on one server, and how long a
-#: call waits for one of them before it fails.
-POOL_SIZE = 50
-POOL_WAIT = 30.0
+#: Script calls (history reads, presence) in flight at once, and how long a call waits for
+#: its turn before it fails. redis-py refuses a connection past its pool's cap (100, per
+#: node in a cluster) rather than wait, and a restarted instance's clients all come back
+#: at once, each reading what it missed: a read that failed would be a resync.
+CALLS_IN_FLIGHT = 50
+CALL_WAIT = 30.0
 #: Cluster: seconds between slot-map checks while all is well, and while some channel
 #: waits for its owner (a failover in progress takes about two node timeouts).
 TOPOLOGY_REFRESH = 10.0
@@ -104,6 +106,7 @@ class RedisBroker(Broker):
         #: One server: the writer's own connection (``redis_lane.py``); a cluster's batches
         #: go through redis-py's cluster pipeline.
         self._lane: CommandLane | None = None
+        self._calls = asyncio.Semaphore(CALLS_IN_FLIGHT)
         self._discovered = False
         self._links: dict[str, PubSubLink] = {}
         self._routes: dict[str, PubSubLink] = {}
@@ -145,12 +148,8 @@ class RedisBroker(Broker):
         if self.cluster:
             self._client = RedisCluster.from_url(self._client_url, **client_options)
         else:
-            # Script calls (history reads, presence) queue for a connection when more are in
-            # flight than the pool holds: a restarted instance's clients all come back at
-            # once, each reading what it missed, and a read that failed would be a resync.
-            pool = BlockingConnectionPool.from_url(self._client_url, max_connections=POOL_SIZE,
-                                                   timeout=POOL_WAIT, **client_options)
-            self._client = Redis.from_pool(pool)
+            self._client = Redis.from_url(self._client_url, **client_options)
+            pool = self._client.connection_pool
             # The lane bounds each batch itself: its connection has no per-call timeout.
             lane_options = {**pool.connection_kwargs, "socket_timeout": None}
             self._lane = CommandLane(lambda: pool.connection_class(**lane_options), COMMAND_TIMEOUT)
@@ -485,14 +484,24 @@ class RedisBroker(Broker):
         return redis_presence.parse_entries(reply)
 
     async def _script(self, script: str, keys: tuple[str, str], *args: Any) -> Any:
-        """``EVALSHA``, loading the script first when Redis does not know it (yet)."""
+        """``EVALSHA``, loading the script first when Redis does not know it (yet); at most
+        ``CALLS_IN_FLIGHT`` at once, the others wait their turn."""
         if self._client is None:
             raise BrokerUnavailable("redis broker is not started")
         try:
-            return await self._client.evalsha(_sha(script), len(keys), *keys, *args)
-        except NoScriptError:
-            await self._load(script)
-            return await self._client.evalsha(_sha(script), len(keys), *keys, *args)
+            async with asyncio.timeout(CALL_WAIT):
+                await self._calls.acquire()
+        except TimeoutError:
+            raise BrokerUnavailable(f"no turn for a redis call within {CALL_WAIT:.0f}s "
+                                    f"({CALLS_IN_FLIGHT} in flight)") from None
+        try:
+            try:
+                return await self._client.evalsha(_sha(script), len(keys), *keys, *args)
+            except NoScriptError:
+                await self._load(script)
+                return await self._client.evalsha(_sha(script), len(keys), *keys, *args)
+        finally:
+            self._calls.release()
 
     async def _load(self, script: str) -> None:
         assert self._client is not None

@@ -26,6 +26,10 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
+#: The connection's check for "closed by the server, or holding bytes nobody asked for":
+#: ``can_read`` since redis-py 8, which deprecates the older ``can_read_destructive``.
+_CHECK = "can_read" if hasattr(AbstractConnection, "can_read") else "can_read_destructive"
+
 #: One command's words: ``("PUBLISH", channel, payload)``.
 Command = Sequence[bytes | str | int]
 
@@ -79,7 +83,7 @@ class CommandLane:
             connection = self._connection = self._connect()
         elif connection.is_connected:
             try:
-                stale = await connection.can_read_destructive()
+                stale = await getattr(connection, _CHECK)()
             except RedisConnectionError:  # it found the socket closed
                 stale = True
             if stale:

@@ -115,11 +115,18 @@ async def test_history_in_a_cluster_spreads_namespaces_over_every_master(redis_c
         assert len(owners) == 3  # keys and channel of a namespace share its slot
 
 
-async def test_a_storm_of_history_reads_waits_for_connections_rather_than_failing(redis_server):
+@pytest.fixture(params=["server", "cluster"])
+def redis_url(request) -> str:
+    """One redis-server, then a Redis Cluster: redis-py caps both clients' pools."""
+    return request.getfixturevalue(f"redis_{request.param}").url
+
+
+async def test_a_storm_of_history_reads_waits_for_connections_rather_than_failing(redis_url):
     """An instance that restarts gets its clients back at once, each reading what it
-    missed. More reads in flight than redis-py's pool holds connections (100 by default)
-    must wait for a connection, not fail: a failed read is a resync for its client."""
-    broker = create_broker(redis_server.url, lambda *_: None, lambda _: None)
+    missed. More reads in flight than redis-py's pool holds connections (100 by default,
+    per node in a cluster) must wait for a connection, not fail: a failed read is a
+    resync for its client."""
+    broker = create_broker(redis_url, lambda *_: None, lambda _: None)
     await broker.connect()
     try:
         await broker.publish_numbered("wsns:/m", b'{"type":"t"', b"m", History())
