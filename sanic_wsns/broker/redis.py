@@ -484,8 +484,7 @@ class RedisBroker(Broker):
         return redis_presence.parse_entries(reply)
 
     async def _script(self, script: str, keys: tuple[str, str], *args: Any) -> Any:
-        """``EVALSHA``, loading the script first when Redis does not know it (yet); at most
-        ``CALLS_IN_FLIGHT`` at once, the others wait their turn."""
+        """Run ``script``; at most ``CALLS_IN_FLIGHT`` at once, the others wait their turn."""
         if self._client is None:
             raise BrokerUnavailable("redis broker is not started")
         try:
@@ -495,13 +494,18 @@ class RedisBroker(Broker):
             raise BrokerUnavailable(f"no turn for a redis call within {CALL_WAIT:.0f}s "
                                     f"({CALLS_IN_FLIGHT} in flight)") from None
         try:
-            try:
-                return await self._client.evalsha(_sha(script), len(keys), *keys, *args)
-            except NoScriptError:
-                await self._load(script)
-                return await self._client.evalsha(_sha(script), len(keys), *keys, *args)
+            return await self._evalsha(self._client, script, keys, args)
         finally:
             self._calls.release()
+
+    async def _evalsha(self, client: Redis | RedisCluster, script: str, keys: tuple[str, str],
+                       args: tuple[Any, ...]) -> Any:
+        """``EVALSHA``, loading the script first when Redis does not know it (yet)."""
+        try:
+            return await client.evalsha(_sha(script), len(keys), *keys, *args)
+        except NoScriptError:
+            await self._load(script)
+            return await client.evalsha(_sha(script), len(keys), *keys, *args)
 
     async def _load(self, script: str) -> None:
         assert self._client is not None
