@@ -6,18 +6,16 @@ the next batch is written to it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 
 import pytest
 from redis.asyncio.connection import Connection
 from redis.exceptions import NoScriptError, ResponseError
 
 import sanic_wsns.broker.redis as redis_broker
-from sanic_wsns import History
-from sanic_wsns.broker import Broker, create_broker
 from sanic_wsns.broker.redis_lane import CommandLane
 from sanic_wsns.errors import BrokerUnavailable
 from sanic_wsns.recovery import Position
+from tests.support.bare_broker import CHANNEL, bare_broker, numbered
 from tests.support.servers import wait_for
 from tests.support.tcp_proxy import tcp_proxy
 
@@ -27,11 +25,6 @@ WAIT = 10.0
 
 def lane_to(port: int, timeout: float = 5.0) -> CommandLane:
     return CommandLane(lambda: Connection(host="127.0.0.1", port=port, protocol=2), timeout)
-
-
-def numbered(broker: Broker) -> Awaitable[Position]:
-    """One history broadcast through ``broker``'s writer, its wait bounded."""
-    return asyncio.wait_for(broker.publish_numbered("wsns:/m", b'{"type":"t"', b"m", History()), WAIT)
 
 
 async def test_a_batch_gets_its_replies_in_order_with_errors_in_their_place(redis_server):
@@ -72,18 +65,14 @@ async def test_a_silent_connection_fails_its_batch_in_time_and_the_next_batch_re
 async def test_a_history_broadcast_over_a_silent_connection_raises_and_the_next_one_is_numbered(
         redis_server, monkeypatch):
     monkeypatch.setattr(redis_broker, "COMMAND_TIMEOUT", 0.5)
-    async with tcp_proxy(redis_server.port) as proxy:
-        # The pub/sub link goes through the proxy too; a long probe keeps it out of the way.
-        broker = create_broker(proxy.url() + "?probe_interval=60", lambda *_: None, lambda _: None)
-        await broker.connect()
-        try:
-            first = await numbered(broker)
-            proxy.freeze()
-            with pytest.raises(BrokerUnavailable):
-                await numbered(broker)
-            after = await numbered(broker)
-        finally:
-            await broker.disconnect()
+    # The pub/sub link goes through the proxy too; a long probe keeps it out of the way.
+    async with tcp_proxy(redis_server.port) as proxy, \
+            bare_broker(proxy.url() + "?probe_interval=60") as broker:
+        first = await numbered(broker)
+        proxy.freeze()
+        with pytest.raises(BrokerUnavailable):
+            await numbered(broker)
+        after = await numbered(broker)
     # The lost one may or may not have reached Redis; either way the count goes on.
     assert after.epoch == first.epoch and after.offset > first.offset
 
@@ -91,15 +80,11 @@ async def test_a_history_broadcast_over_a_silent_connection_raises_and_the_next_
 async def test_a_connection_redis_closed_while_idle_is_replaced_before_the_next_broadcast(redis_server):
     """Redis's idle ``timeout`` (managed services set one) closes the writer's connection
     between two broadcasts: the next broadcast goes out on a new one, not lost on the old."""
-    broker = create_broker(redis_server.url, lambda *_: None, lambda _: None)
-    await broker.connect()
-    try:
-        await broker.subscribe("wsns:/m")  # a subscribed link is exempt from the timeout
+    async with bare_broker(redis_server.url) as broker:
+        await broker.subscribe(CHANNEL)  # a subscribed link is exempt from the timeout
         first = await numbered(broker)
         redis_server.cli("CONFIG", "SET", "timeout", "1")
         await wait_for(lambda: "cmd=evalsha" not in redis_server.cli("CLIENT", "LIST", "TYPE", "normal"),
                        timeout=WAIT)
         after = await numbered(broker)
-    finally:
-        await broker.disconnect()
     assert after == Position(first.offset + 1, first.epoch)

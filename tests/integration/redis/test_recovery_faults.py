@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from sanic_wsns import BrokerUnavailable, History
-from sanic_wsns.broker import create_broker
 from tests.integration.redis.test_recovery import frames, opened, quiet
+from tests.support.bare_broker import CHANNEL, bare_broker, numbered
 from tests.support.instances import edit, frame, instances
 from tests.support.redis_servers import RedisServer
 from tests.support.servers import wait_for
@@ -126,12 +126,8 @@ async def test_a_storm_of_history_reads_waits_for_connections_rather_than_failin
     missed. More reads in flight than redis-py's pool holds connections (100 by default,
     per node in a cluster) must wait for a connection, not fail: a failed read is a
     resync for its client."""
-    broker = create_broker(redis_url, lambda *_: None, lambda _: None)
-    await broker.connect()
-    try:
-        await broker.publish_numbered("wsns:/m", b'{"type":"t"', b"m", History())
-        reads = [broker.read_history("wsns:/m", 0, History()) for _ in range(300)]
+    async with bare_broker(redis_url) as broker:
+        await numbered(broker)
+        reads = [broker.read_history(CHANNEL, 0, History()) for _ in range(300)]
         results = await asyncio.wait_for(asyncio.gather(*reads), 20)
-    finally:
-        await broker.disconnect()
     assert {(top.offset, len(entries)) for top, entries in results} == {(1, 1)}
