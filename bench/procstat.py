@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-_TICKS = os.sysconf("SC_CLK_TCK")
+#: /proc counts CPU time in these ticks: the resolution of every CPU figure read here.
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def cpu_times(pid: int) -> tuple[float, float]:
         stat = f.read()
     # The command name (field 2) may hold spaces; every field after it follows the last ')'.
     fields = stat[stat.rindex(b")") + 2:].split()
-    return int(fields[11]) / _TICKS, int(fields[12]) / _TICKS
+    return int(fields[11]) / TICKS_PER_SECOND, int(fields[12]) / TICKS_PER_SECOND
 
 
 def rss_bytes(pid: int) -> int:

@@ -380,7 +380,13 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
-def machine() -> list[str]:
+def head_commit() -> str:
+    """The checkout's commit, short; recorded with the raw figures it measured."""
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip() or "?"
+
+
+def machine(commit: str) -> list[str]:
     cpu = "unknown CPU"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -391,8 +397,6 @@ def machine() -> list[str]:
         mem_kib = int(f.readline().split()[1])
     redis_version = subprocess.run([REDIS_SERVER, "--version"], capture_output=True, text=True).stdout
     redis_version = redis_version.split("v=")[1].split()[0] if "v=" in redis_version else "?"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip() or "?"
     versions = ", ".join(f"{name} {_version(name)}" for name in (
         "sanic", "python-socketio", "python-engineio", "uvicorn", "websockets", "uvloop", "msgspec",
         "redis"))
@@ -419,8 +423,9 @@ def goal_table(goals: list[Goal], results: Results) -> list[str]:
 
 def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load: tuple[str, str],
            seconds: float, profile: str, pictures: list[Path] | None = None,
-           extra: dict[str, Any] | None = None) -> str:
-    """The whole report; ``pictures`` are SVGs relative to the report's folder."""
+           extra: dict[str, Any] | None = None, commit: str | None = None) -> str:
+    """The whole report; ``pictures`` are SVGs relative to the report's folder; ``commit``
+    is the one measured (a re-render must not stamp today's checkout on an old run)."""
     out = [
         "# Benchmarks",
         "",
@@ -433,7 +438,7 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
         "",
         "## Machine",
         "",
-        *machine(),
+        *machine(commit or head_commit()),
         f"- Load average (1/5/15 min) at start: {load[0]}; at end: {load[1]}. This is a **shared "
         f"{os.cpu_count()}-core machine**: other engineers ran test suites during the run, so "
         "expect noise, above all in wall-clock figures (rates, latencies). CPU per delivery, read "
@@ -693,6 +698,7 @@ def main(argv: list[str] | None = None) -> Path:
     parallel = args.quick if args.parallel is None else args.parallel
     raw = args.json or RESULTS / f"run-{started:%Y%m%dT%H%M%S}.json"
     raw.parent.mkdir(parents=True, exist_ok=True)
+    commit = head_commit()
 
     def save(results: Results, runs_done: int, extra: dict[str, Any] | None = None,
              profile: str = "") -> dict[str, Any]:
@@ -700,7 +706,7 @@ def main(argv: list[str] | None = None) -> Path:
         load_end = " / ".join(f"{x:.2f}" for x in os.getloadavg())
         saved = {"sizes": asdict(sizes), "runs": runs_done, "results": results, "sections": extra or {},
                  "started": started.isoformat(), "load": [load_start, load_end],
-                 "seconds": time.monotonic() - t0, "profile": profile}
+                 "seconds": time.monotonic() - t0, "profile": profile, "commit": commit}
         raw.write_text(json.dumps(saved, indent=1))
         return saved
 
@@ -725,7 +731,8 @@ def write(out: Path, saved: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(report(saved["results"], Sizes(**saved["sizes"]), saved["runs"],
                           dt.datetime.fromisoformat(saved["started"]), tuple(saved["load"]), saved["seconds"],
-                          saved["profile"], [p.relative_to(out.parent) for p in pictures], extra))
+                          saved["profile"], [p.relative_to(out.parent) for p in pictures], extra,
+                          saved.get("commit")))
 
 
 #: What ``_profile`` samples: (workload, stage, target, features), each a py-spy run of its own.

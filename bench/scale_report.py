@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
+
+from bench.procstat import TICKS_PER_SECOND
 
 PLOT_FILES = {"connections": "scale-connections.svg", "instances": "scale-instances.svg"}
 
@@ -151,7 +152,7 @@ def _redis_reading(one: dict[str, Any], last: dict[str, Any]) -> str:
     """Redis's CPU from one step to another, unless it is too small to read: /proc counts
     CPU in clock ticks (10 ms), and a step of tens of thousands of deliveries may move it by
     a tick or two, which would read as a trend (0.156 → 0.000) and is only rounding."""
-    tick = 1e6 / os.sysconf("SC_CLK_TCK") / min(one["deliveries"], last["deliveries"])
+    tick = 1e6 / TICKS_PER_SECOND / min(one["deliveries"], last["deliveries"])
     measured = [step.get("redis_cpu_us_per_delivery") or 0.0 for step in (one, last)]
     if max(measured) <= 2 * tick:
         return f"Redis too little to read at this size (one /proc clock tick is {tick:.3f} µs per delivery)"
