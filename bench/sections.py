@@ -1,0 +1,39 @@
+"""Parts of the benchmark with a shape of their own (the scale curve): run once after the
+workload cells, rendered and plotted after the workload tables. ``bench.run`` runs them,
+``bench.report`` renders them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.scale import run_scale
+from bench.scale_report import scale_section, write_plots
+from bench.servers import Child
+from bench.workloads import Sizes
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the benchmark with a shape of its own (e.g. the scale curve): run once
+    after the workload cells on the run's redis-server, then rendered and plotted after
+    the workload tables. Its figures must be JSON, so ``--render`` can redraw them."""
+
+    name: str
+    run: Callable[[Sizes, bool, Child], dict[str, Any]]  # (sizes, quick, redis) -> figures
+    render: Callable[[dict[str, Any]], list[str]]  # figures -> markdown lines
+    plot: Callable[[dict[str, Any], Path], list[Path]]  # figures, plot folder -> SVGs written
+
+
+#: Appended to by the modules that bring a section; run in this order.
+SECTIONS: list[Section] = [
+    # The scale curve (bench/scale.py brings its own servers, load generators and Redis).
+    Section("scale", lambda sizes, quick, redis: run_scale(quick), lambda figures: [
+        *scale_section(figures).splitlines(), "",
+        "The moonshot (100,000 idle connections on 6 instances, then one broadcast to all) takes "
+        "longer and runs on its own: `python -m bench.scale --moonshot`, reported in [SCALE.md](SCALE.md)."],
+        write_plots),
+]
+
