@@ -214,7 +214,7 @@ def misses(results: Results) -> list[str]:
                          "(`serve` → `_receive`) between Sanic's handler task and `ws.recv()`.")
     if "W4create+drop cycles/s" in missed:
         ours, floor = med("W4", "wsns", "cpu_us_per_cycle"), med("W4", "raw", "cpu_us_per_cycle")
-        if ours is not None and floor is not None:
+        if ours is not None and floor:  # a quick run's floor can round to 0 clock ticks
             notes.append(f"- W4: one connect → welcome → close cycle costs the raw Sanic floor {floor:.0f} "
                          f"µs "
                          f"of server CPU (a ceiling of {1e6 / floor:,.0f} cycles per CPU-second before any "
