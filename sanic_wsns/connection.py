@@ -126,9 +126,10 @@ class HandlerQueue:
 
     def receive(self, message: str | bytes) -> None:
         """Screen one message the moment it arrives (rate limit, envelope, ``ping``), then
-        queue it for its handler, answer it, or close an abusive client."""
+        queue it for its handler, answer it, or close an abusive client. (Once the
+        connection is closing, ``FrameSink`` hands nothing on.)"""
         ns, client = self._ns, self._client
-        if self._closed or not client.open:
+        if self._closed:
             return
         counters = ns.counters
         counters.messages_in += 1

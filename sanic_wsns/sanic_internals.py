@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Never, cast
 from sanic.exceptions import ServerError
 from sanic.server.protocols.base_protocol import SanicProtocol
 from websockets.frames import CloseCode, Frame, Opcode
+from websockets.protocol import State
 from websockets.typing import BytesLike
 
 if TYPE_CHECKING:
@@ -57,6 +58,11 @@ class FrameSink:
     messages wait here in arrival order and the socket stops being read, as Sanic's
     assembler does when nobody is reading: a client cannot pile up more than one read's
     worth meanwhile.
+
+    Nothing is handed on once the connection is no longer open: a message that shares a
+    read with a Close or with a frame that fails the connection is not handled (nobody
+    could receive its answer, and RFC 6455 §7.1.7 says to stop processing a failed
+    connection's data).
     """
 
     __slots__ = ("_ws", "_deliver", "_waiting", "_fragments", "_text",
@@ -147,6 +153,8 @@ class FrameSink:
 
     def _take(self, frame: Frame) -> None:
         """One data frame, in order: a message's last frame hands the message on."""
+        if self._ws.ws_proto.state is not State.OPEN:
+            return  # closing or failed: what arrives now is not handled
         opcode = frame.opcode
         if opcode is Opcode.CONT:
             fragments = self._fragments
