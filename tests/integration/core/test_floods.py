@@ -99,3 +99,26 @@ async def test_a_message_in_too_many_frames_closes_1008_and_others_are_served():
         assert f"more than {fragments} frames" in close.reason
         assert sent < 10 * MiB  # what the kernel buffers took before the flooder saw the Close
         await other.close()
+
+
+async def test_many_messages_each_in_max_fragments_frames_are_a_message_flood_closed_1008():
+    """Within the per-message bound, a fragmenter sends messages, and the token bucket
+    counts those: past ``abuse_limit`` refusals it is closed 1008, so the frames one
+    connection can make the server parse are bounded by ``max_fragments`` per message."""
+    app, wsns, _ = build_app(abuse_limit=50, abuse_window=60.0)
+    settings = wsns.settings
+    async with serve(app) as server:
+        other, _ = await join(server.ws("/ws/open/bystander"))
+        flooder = await asyncio.to_thread(RawClient.connect, server.ws("/ws/open/fragmenter"))
+        await asyncio.to_thread(flooder.first_frame)
+        pieces = [b"{"] + [b" "] * (settings.max_fragments - 2) + [b"}"]
+        message = b"".join(client_frame(Opcode.CONT if i else Opcode.TEXT, piece,
+                                        fin=i == len(pieces) - 1) for i, piece in enumerate(pieces))
+        messages = message * (settings.rate_burst + settings.abuse_limit + 100)
+        await asyncio.to_thread(flood, flooder, messages, len(messages), threading.Event())
+        frames = await asyncio.to_thread(flooder.frames_until_eof)
+        flooder.close()
+        close = Close.parse(frames[-1].data)
+        assert frames[-1].opcode is Opcode.CLOSE and close == Close(1008, "rate limit exceeded repeatedly")
+        assert (await request(other, "ping", "still here"))["data"] == "still here"
+        await other.close()
