@@ -75,7 +75,10 @@ class Client:
 
     @property
     def open(self) -> bool:
-        return not self._closing and not self._transport.is_closing()
+        """Whether frames may still be sent: not once a Close was sent or received
+        (RFC 6455 §5.5.1: nothing follows the Close), nor while the socket is closing."""
+        return (not self._closing and self._ws.ws_proto.state is State.OPEN
+                and not self._transport.is_closing())
 
     @property
     def close_code(self) -> int | None:
@@ -87,9 +90,9 @@ class Client:
     def write(self, frame: bytes) -> bool:
         """Queue one ready WebSocket frame; ``False`` if the client is gone or this frame
         left it too far behind (it is then closed with 1013)."""
-        transport = self._transport
-        if self._closing or transport.is_closing():
+        if not self.open:
             return False
+        transport = self._transport
         try:
             transport.write(frame)
         except RuntimeError:  # half-closed already (write_eof) by the closing handshake
@@ -120,7 +123,7 @@ class Client:
         registers in ``ws.pings``.
         """
         ws = self._ws
-        if not self.open or ws.ws_proto.state is not State.OPEN:
+        if not self.open:
             return
         step = keepalive_step(now, self._pinged_at, KEEPALIVE_PING in ws.pings, interval, timeout)
         if step is Step.TIMED_OUT:

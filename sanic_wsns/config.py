@@ -20,6 +20,10 @@ class Settings(msgspec.Struct, kw_only=True):
     channel_prefix: str = "wsns:"
     #: Largest client frame accepted, in bytes; larger closes the connection with 1009.
     max_frame_size: int = 64 * 1024
+    #: Frames one client message may be cut into (continuation frames); more closes the
+    #: connection with 1008. The size limit alone let a peer stream 1-byte continuation
+    #: frames by the ten thousand, each one parsed.
+    max_fragments: int = 64
     #: Token bucket per client: sustained messages per second, and burst size.
     rate_limit: float = 50.0
     rate_burst: int = 100
@@ -95,6 +99,8 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
     if settings.presence_ttl < 1 or settings.presence_state_limit < 1:
         raise ConfigError("presence_ttl must be at least 1 second and presence_state_limit at least 1")
     History(settings.history_size, settings.history_ttl)  # refuses a history that keeps nothing
+    if settings.max_fragments < 1:
+        raise ConfigError("max_fragments must be at least 1 (a message in one frame)")
     if settings.rate_limit <= 0 or settings.rate_burst < 1:
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
     parse_broker_url(settings.broker)  # a malformed URL fails here, not at server start

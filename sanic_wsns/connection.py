@@ -52,8 +52,9 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     Meanwhile this coroutine waits on a single future: no reader task, no ``recv()``
     machinery held by every idle connection (bench W3).
     """
-    frames = take_frames(ws)  # before the first await: no frame has been read yet
     settings = hub.settings
+    # Before the first await: no frame has been read yet.
+    frames = take_frames(ws, settings.max_fragments, settings.max_send_queue)
     ws.ws_proto.max_message_size = settings.max_frame_size
     refusal = hub.claim(admission.user)
     if refusal is not None:
@@ -125,9 +126,10 @@ class HandlerQueue:
 
     def receive(self, message: str | bytes) -> None:
         """Screen one message the moment it arrives (rate limit, envelope, ``ping``), then
-        queue it for its handler, answer it, or close an abusive client."""
+        queue it for its handler, answer it, or close an abusive client. (Once the
+        connection is closing, ``FrameSink`` hands nothing on.)"""
         ns, client = self._ns, self._client
-        if self._closed or not client.open:
+        if self._closed:
             return
         counters = ns.counters
         counters.messages_in += 1

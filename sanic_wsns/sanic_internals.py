@@ -9,23 +9,37 @@ sanic-wsns screens every message the moment it arrives anyway, so ``FrameSink`` 
 the assembler's place and hands each whole message to a callback, and the connection's
 handler waits on one future until the peer closes.
 
+``FrameSink`` reads the socket too. Sanic's ``data_received`` parses each read, then
+writes the protocol's answers (pongs) and hands on the frames in a task per read; that
+task waits while the transport's writes are paused, so a peer that sends pings and never
+reads grew one waiting task per read, each holding its pongs: 150 MB of pings cost the
+server ~500 MB (issue 21). ``FrameSink.data_received`` does the same work at once, with
+the pongs under the send-queue bound that covers every other frame.
+
 What this relies on, each checked by ``tests/unit/test_sanic_internals.py`` so that a
 Sanic release that changes it fails there, loudly, rather than in production:
 
-* ``WebsocketImplProtocol.process_events`` hands every data frame (text, binary,
-  continuation) to ``ws.assembler.put(frame)`` and only ``recv*`` call anything else on
-  the assembler;
+* Sanic's connection hands every read to ``ws.data_received`` (an attribute of ``ws``,
+  which an instance attribute can replace), and ``process_events``, still used at the end
+  of the stream, hands every data frame (text, binary, continuation) to
+  ``ws.assembler.put(frame)``; only ``recv*`` call anything else on the assembler;
+* ``ws.pings`` maps a ping's payload to the future its pong resolves;
 * a close frame, or the end of the stream, cancels ``ws.recv_cancel`` when it is set;
+* the end of the data stream is signalled to Sanic's closer by resolving
+  ``ws.data_finished_fut`` while ``ws.auto_closer_task`` runs;
 * ``ws.pause_frames()`` / ``ws.resume_frames()`` stop and restart reading the socket.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Never
+from typing import TYPE_CHECKING, Never, cast
 
 from sanic.exceptions import ServerError
+from sanic.server.protocols.base_protocol import SanicProtocol
 from websockets.frames import CloseCode, Frame, Opcode
+from websockets.protocol import State
 from websockets.typing import BytesLike
 
 if TYPE_CHECKING:
@@ -37,23 +51,31 @@ Deliver = Callable[[Message], None]
 
 
 class FrameSink:
-    """Stands in for Sanic's frame assembler: joins a message's frames and hands the
-    message to ``deliver`` at once.
+    """Reads one connection in place of Sanic: writes what the protocol answers (pongs,
+    the Close), joins a message's frames and hands the message to ``deliver`` at once.
 
     Until ``start`` names ``deliver`` (the client is joining, its hooks are running) the
     messages wait here in arrival order and the socket stops being read, as Sanic's
     assembler does when nobody is reading: a client cannot pile up more than one read's
     worth meanwhile.
+
+    Nothing is handed on once the connection is no longer open: a message that shares a
+    read with a Close or with a frame that fails the connection is not handled (nobody
+    could receive its answer, and RFC 6455 §7.1.7 says to stop processing a failed
+    connection's data).
     """
 
-    __slots__ = ("_ws", "_deliver", "_waiting", "_fragments", "_text")
+    __slots__ = ("_ws", "_deliver", "_waiting", "_fragments", "_text",
+                 "_max_fragments", "_max_unsent")
 
-    def __init__(self, ws: WebsocketImplProtocol):
+    def __init__(self, ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int):
         self._ws = ws
         self._deliver: Deliver | None = None
         self._waiting: list[Message] | None = None
         self._fragments: list[BytesLike] | None = None
         self._text = False
+        self._max_fragments = max_fragments
+        self._max_unsent = max_unsent
 
     def start(self, deliver: Deliver) -> None:
         """Deliver the messages that waited, then every later one as it arrives."""
@@ -64,26 +86,99 @@ class FrameSink:
                 deliver(message)
             self._ws.resume_frames()  # type: ignore[no-untyped-call]
 
+    def data_received(self, data: bytes) -> None:
+        """Sanic's connection hands every read here (``take_frames`` put this method in
+        place of ``ws.data_received``): parse it, write the protocol's answers, hand on
+        its frames, all before returning: no task per read, and nothing waits."""
+        proto = self._ws.ws_proto
+        proto.receive_data(data)
+        self._write(proto.data_to_send())
+        for event in proto.events_received():
+            if isinstance(event, Frame):
+                self._dispatch(event)
+
     async def put(self, frame: Frame) -> None:
-        """Called by Sanic for every data frame, in order (an ``async`` method because
-        Sanic awaits it; it never waits)."""
+        """Sanic's ``process_events`` hands data frames here: frames of a read that Sanic's
+        own ``data_received`` took before ``take_frames`` (an ``async`` method because Sanic
+        awaits it; it never waits)."""
+        self._take(frame)
+
+    async def get(self, timeout: float | None = None) -> Message | None:
+        """``ws.recv()`` lands here: frames go to ``deliver`` instead."""
+        raise ServerError("sanic-wsns reads this connection's frames itself; ws.recv() is not available")
+
+    def get_iter(self) -> Never:
+        """``ws.recv_streaming()`` lands here: frames go to ``deliver`` instead."""
+        raise ServerError("sanic-wsns reads this connection's frames itself; ws.recv_streaming() "
+                          "is not available")
+
+    def _write(self, chunks: list[bytes]) -> None:
+        """Write what the protocol answered. Pongs count against the send-queue bound as
+        every frame ``Client.write`` queues does: a peer that leaves more than
+        ``max_unsent`` bytes unread is closed with 1013 and cut off, as a slow consumer."""
+        if not chunks:  # most reads: nothing to answer
+            return
+        # Set by Sanic's handshake, before the first read reaches the WebSocket.
+        transport = cast(asyncio.WriteTransport, cast(SanicProtocol, self._ws.io_proto).transport)
+        for chunk in chunks:
+            if transport.is_closing():
+                return
+            if chunk:
+                transport.write(chunk)
+            else:
+                self._end_of_stream()
+        if transport.get_write_buffer_size() > self._max_unsent:
+            self._ws.fail_connection(CloseCode.TRY_AGAIN_LATER, "slow consumer")
+            transport.abort()  # the Close sits behind what the peer does not read
+
+    def _end_of_stream(self) -> None:
+        """The protocol is done sending (after a Close): let Sanic's closer half-close the
+        TCP connection, as Sanic's own ``send_data`` does."""
+        ws = self._ws
+        finished, closer = ws.data_finished_fut, ws.auto_closer_task
+        if closer is not None and not closer.done() and finished is not None and not finished.done():
+            finished.set_result(None)
+        else:
+            SanicProtocol.close(cast(SanicProtocol, ws.io_proto), timeout=1.0)
+
+    def _dispatch(self, frame: Frame) -> None:
         opcode = frame.opcode
-        data: BytesLike
+        if opcode is Opcode.PONG:
+            _acknowledge(self._ws.pings, bytes(frame.data))
+        elif opcode is Opcode.CLOSE:
+            if self._ws.recv_cancel is not None:
+                self._ws.recv_cancel.cancel()
+        else:
+            self._take(frame)
+
+    def _take(self, frame: Frame) -> None:
+        """One data frame, in order: a message's last frame hands the message on."""
+        if self._ws.ws_proto.state is not State.OPEN:
+            return  # closing or failed: what arrives now is not handled
+        opcode = frame.opcode
         if opcode is Opcode.CONT:
-            if self._fragments is None:  # the protocol layer rejects this; never trust it
+            fragments = self._fragments
+            if fragments is None:  # the protocol layer rejects this; never trust it
                 return
-            self._fragments.append(frame.data)
-            if not frame.fin:
-                return
-            data, self._fragments = b"".join(self._fragments), None
+            fragments.append(frame.data)
         elif opcode is Opcode.TEXT or opcode is Opcode.BINARY:
             self._text = opcode is Opcode.TEXT
-            if not frame.fin:
-                self._fragments = [frame.data]
+            if frame.fin:
+                self._complete(frame.data)
                 return
-            data = frame.data
+            fragments = self._fragments = [frame.data]
         else:
-            return  # control frames: Sanic answers pings and handles pongs and close itself
+            return  # ping: the protocol layer answered it
+        if frame.fin:
+            self._fragments = None
+            self._complete(b"".join(fragments))
+        elif len(fragments) >= self._max_fragments:
+            # One branch per frame keeps a flood of tiny continuation frames (which the
+            # message size limit lets through by the ten thousand) from costing a core.
+            self._ws.fail_connection(CloseCode.POLICY_VIOLATION,
+                                     f"a message in more than {self._max_fragments} frames")
+
+    def _complete(self, data: BytesLike) -> None:
         if not isinstance(data, bytes):
             data = bytes(data)
         if self._text:
@@ -102,23 +197,32 @@ class FrameSink:
         else:
             self._waiting.append(message)
 
-    async def get(self, timeout: float | None = None) -> Message | None:
-        """``ws.recv()`` lands here: frames go to ``deliver`` instead."""
-        raise ServerError("sanic-wsns reads this connection's frames itself; ws.recv() is not available")
 
-    def get_iter(self) -> Never:
-        """``ws.recv_streaming()`` lands here: frames go to ``deliver`` instead."""
-        raise ServerError("sanic-wsns reads this connection's frames itself; ws.recv_streaming() "
-                          "is not available")
+def _acknowledge(pings: dict[bytes, asyncio.Future[None]], payload: bytes) -> None:
+    """A pong acknowledges its ping and every ping sent before it, as Sanic's own
+    ``process_pong`` does (the keepalive sweep waits on one of these futures)."""
+    if payload not in pings:
+        return
+    for sent in list(pings):
+        waiter = pings.pop(sent)
+        if not waiter.done():
+            waiter.set_result(None)
+        if sent == payload:
+            return
 
 
-def take_frames(ws: WebsocketImplProtocol) -> FrameSink:
-    """Replace ``ws``'s frame assembler with a ``FrameSink``. Call it before the handler's
-    first ``await``: no frame has reached the assembler yet then (Sanic runs the handler's
-    first step before the first ``data_received`` task)."""
-    sink = FrameSink(ws)
+def take_frames(ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int) -> FrameSink:
+    """Read ``ws`` with a ``FrameSink`` from now on: it takes the place of the frame
+    assembler and of ``data_received``. Call it before the handler's first ``await``: no
+    frame has reached the assembler yet then (Sanic runs the handler's first step before
+    the first ``data_received`` task).
+
+    ``max_fragments``: frames one message may be cut into (more closes with 1008);
+    ``max_unsent``: bytes the peer may leave unread (more closes with 1013)."""
+    sink = FrameSink(ws, max_fragments, max_unsent)
     # Duck-typed: put, get and get_iter are all Sanic calls on its assembler.
     ws.assembler = sink  # type: ignore[assignment]
+    ws.data_received = sink.data_received  # type: ignore[method-assign]
     return sink
 
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from sanic.exceptions import ServerError
+from sanic.server.protocols.websocket_protocol import WebSocketProtocol
 from sanic.server.websockets import impl
 from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.frames import Close, CloseCode, Frame, Opcode
@@ -25,13 +26,18 @@ def sanic_websocket() -> WebsocketImplProtocol:
     return ws
 
 
+def read(*frames: Frame) -> bytes:
+    """One read's worth of bytes, as a browser masks them."""
+    return b"".join(frame.serialize(mask=True) for frame in frames)
+
+
 def text(data: bytes, fin: bool = True, opcode: Opcode = Opcode.TEXT) -> Frame:
     return Frame(opcode, data, fin)
 
 
 async def test_sanic_hands_every_data_frame_to_the_sink_in_its_place():
     ws = sanic_websocket()
-    sink = take_frames(ws)
+    sink = take_frames(ws, 64, 1 << 20)
     assert ws.assembler is sink
     got: list[str | bytes] = []
     sink.start(got.append)
@@ -42,7 +48,7 @@ async def test_sanic_hands_every_data_frame_to_the_sink_in_its_place():
 
 async def test_messages_wait_in_order_until_the_sink_is_started():
     ws = sanic_websocket()
-    sink = take_frames(ws)
+    sink = take_frames(ws, 64, 1 << 20)
     await ws.process_events([text(b"early"), text(b"later")])
     got: list[str | bytes] = []
     sink.start(got.append)
@@ -52,7 +58,7 @@ async def test_messages_wait_in_order_until_the_sink_is_started():
 
 async def test_a_close_frame_ends_until_closed_as_it_ended_recv():
     ws = sanic_websocket()
-    take_frames(ws).start(lambda message: None)
+    take_frames(ws, 64, 1 << 20).start(lambda message: None)
     waiting = asyncio.ensure_future(until_closed(ws))
     await asyncio.sleep(0)
     await ws.process_events([Frame(Opcode.CLOSE, Close(CloseCode.NORMAL_CLOSURE, "bye").serialize())])
@@ -62,7 +68,7 @@ async def test_a_close_frame_ends_until_closed_as_it_ended_recv():
 
 async def test_recv_says_the_frames_are_read_by_sanic_wsns():
     ws = sanic_websocket()
-    take_frames(ws)
+    take_frames(ws, 64, 1 << 20)
     with pytest.raises(ServerError, match="sanic-wsns reads"):
         await ws.recv()
 
@@ -73,3 +79,40 @@ def test_the_sink_answers_everything_sanic_uses_on_an_assembler():
     used = set(re.findall(r"self\.assembler\.(\w+)", inspect.getsource(impl)))
     assert used <= {"put", "get", "get_iter"}, used
     assert all(callable(getattr(FrameSink, name, None)) for name in used)
+
+
+def test_sanic_hands_every_read_to_the_websocket_attribute_the_sink_replaces():
+    """``take_frames`` reads the socket with ``FrameSink.data_received``: Sanic's
+    connection must look ``data_received`` up on the WebSocket at every read."""
+    assert "self.websocket.data_received(data)" in inspect.getsource(WebSocketProtocol.data_received)
+    ws = WebsocketImplProtocol(ServerProtocol(state=State.OPEN))
+    sink = take_frames(ws, 64, 1 << 20)
+    assert ws.data_received == sink.data_received
+
+
+def test_sanic_ends_the_stream_through_the_future_the_sink_resolves():
+    """After a Close the sink signals the end of the stream as Sanic's ``send_data`` does."""
+    source = inspect.getsource(WebsocketImplProtocol.send_data)
+    assert "self.data_finished_fut.set_result(None)" in source and "self.auto_closer_task" in source
+
+
+async def test_one_read_of_several_frames_hands_on_each_whole_message_in_order():
+    ws = sanic_websocket()
+    sink = take_frames(ws, 64, 1 << 20)
+    got: list[str | bytes] = []
+    sink.start(got.append)
+    sink.data_received(read(text(b"one"), text(b"thr", fin=False), text(b"ee", opcode=Opcode.CONT),
+                            Frame(Opcode.BINARY, b"\x00four")))
+    assert got == ["one", "three", b"\x00four"]
+
+
+async def test_a_pong_acknowledges_its_ping_and_those_sent_before_it():
+    """The keepalive sweep waits on the future its ping left in ``ws.pings``."""
+    ws = sanic_websocket()
+    sink = take_frames(ws, 64, 1 << 20)
+    loop = asyncio.get_running_loop()
+    earlier, keepalive, later = loop.create_future(), loop.create_future(), loop.create_future()
+    ws.pings = {b"earlier": earlier, b"keepalive": keepalive, b"later": later}
+    sink.data_received(read(Frame(Opcode.PONG, b"keepalive")))
+    assert earlier.done() and keepalive.done() and not later.done()
+    assert list(ws.pings) == [b"later"]

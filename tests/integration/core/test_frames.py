@@ -1,13 +1,18 @@
 """Frames as they reach sanic-wsns (``sanic_internals.FrameSink`` in Sanic's assembler's
 place): whatever the moment and however a message is cut into frames, it is handled once,
-in order; a text frame that is not UTF-8 closes the connection 1007."""
+in order; a message in more than ``max_fragments`` frames closes the connection 1008, and
+a text frame that is not UTF-8 closes it 1007."""
 
 import asyncio
+import contextlib
 import json
 
+from websockets.exceptions import ConnectionClosed
+
 from sanic_wsns import WsNamespaces
+from tests.support.core_app import build_app
 from tests.support.servers import new_app, serve, wait_for
-from tests.support.wsclient import close_of, open_ws, recv_json
+from tests.support.wsclient import close_of, join, open_ws, recv_json
 
 
 async def test_requests_sent_the_instant_the_handshake_completes_are_answered_after_the_welcome(core):
@@ -33,6 +38,20 @@ async def test_a_message_in_several_frames_is_handled_once_whole(core):
     assert await recv_json(ws) == {"type": "added", "data": 42}
     assert await recv_json(ws) == {"type": "reply", "data": 42, "id": 7}
     await ws.close()
+
+
+async def test_a_message_in_max_fragments_frames_is_handled_and_one_in_more_closes_1008():
+    app, _, _ = build_app(max_fragments=3)
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/open/cut"))
+        frame = json.dumps({"type": "ping", "data": 1, "id": 1})
+        # websockets sends each piece in a frame, then an empty last frame.
+        await ws.send([frame[:5], frame[5:]])
+        assert await recv_json(ws) == {"type": "pong", "data": 1, "id": 1}
+        with contextlib.suppress(ConnectionClosed):  # closed while the last frames go out
+            await ws.send([frame[:3], frame[3:6], frame[6:]])
+        code, reason = await close_of(ws)
+        assert code == 1008 and reason == "a message in more than 3 frames"
 
 
 async def test_a_text_frame_that_is_not_utf8_closes_1007(core):
