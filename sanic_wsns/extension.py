@@ -135,11 +135,11 @@ class WsNamespaces:
         default: they cost broker writes.
         """
         chosen = self._settings_history() if history is True else history or None
+        declared = Pattern(self.hub, pattern, drop_when_empty=drop_when_empty, history=chosen,
+                           presence=presence)
         if (chosen or presence) and any(c in pattern + self.settings.channel_prefix for c in "{}"):
             raise ConfigError(f"{pattern}: a pattern with history or presence cannot hold '{{' or '}}' "
                               f"(its Redis keys take the channel as hash tag)")
-        declared = Pattern(self.hub, pattern, drop_when_empty=drop_when_empty, history=chosen,
-                           presence=presence)
         if history is True:
             self._default_history.append(declared)
         self.patterns.append(declared)

@@ -99,5 +99,5 @@ def test_authorize_without_a_request_is_refused(rooms):
 
 def test_a_pattern_with_history_cannot_hold_braces():
     with pytest.raises(ConfigError, match="cannot hold"):
-        WsNamespaces().pattern("/ws/{odd}/<room_id:int>", presence=True)
-    WsNamespaces().pattern("/ws/{odd}/<room_id:int>")  # without either, braces are fine
+        WsNamespaces().pattern("/ws/{}/<room_id:int>", presence=True)
+    WsNamespaces().pattern("/ws/{}/<room_id:int>")  # without either, braces are fine
