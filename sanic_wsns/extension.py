@@ -331,6 +331,8 @@ class WsNamespaces:
 
     async def _start(self, app: Sanic[Any, Any]) -> None:
         follow_sanic_logging()  # now: the app's module has run, with any logging set-up of its own
+        for pattern in self.patterns:
+            pattern.resolve()  # a handler's data type that never got defined stops the start here
         hub = self.hub
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
