@@ -98,6 +98,7 @@ class WsNamespaces:
                           name="wsns_metrics")
             app.register_listener(self._share_metrics, "main_process_start")
         app.register_listener(self._refuse_split_workers, "main_process_start")
+        app.register_listener(self._refuse_unresolved_types, "main_process_start")
         app.register_listener(self._start, "before_server_start")
         app.register_listener(self._close_clients, "before_server_stop")
         app.register_listener(self._stop, "after_server_stop")
@@ -329,10 +330,20 @@ class WsNamespaces:
                      f"would see only its own clients); set a Redis broker, e.g. "
                      f"SANIC_WSNS_BROKER=redis://127.0.0.1:6379/0, or run one worker.")
 
+    def _refuse_unresolved_types(self, app: Sanic[Any, Any]) -> None:
+        """Sanic's main process: a handler's ``data`` type that names nothing defined stops
+        the server with one line and status 1. Raised in a worker instead, it would only
+        make Sanic's main process report "Not all workers acknowledged" and hang."""
+        try:
+            for pattern in self.patterns:
+                pattern.resolve()
+        except ConfigError as exc:
+            sys.exit(f"sanic-wsns: {exc}")
+
     async def _start(self, app: Sanic[Any, Any]) -> None:
         follow_sanic_logging()  # now: the app's module has run, with any logging set-up of its own
         for pattern in self.patterns:
-            pattern.resolve()  # a handler's data type that never got defined stops the start here
+            pattern.resolve()  # a server started without Sanic's main process (create_server)
         hub = self.hub
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
