@@ -58,6 +58,14 @@ class Refusal:
         return REFUSAL_NAMES.get(self.code, str(self.code))
 
 
+def refuses(answer: Any) -> bool:
+    """The one rule for what a guard hook's answer means (``authorize``, the stats guard):
+    ``False`` refuses, as python-socketio's connect handler does; anything else admits,
+    ``None`` included (``authorize``: admitted with no identity). A hook that says no by
+    returning ``False`` must never let the client in with ``False`` as its identity."""
+    return answer is False
+
+
 #: The verdict of a route whose middleware did not run (it always should).
 UNJUDGED = Refusal(CloseCode.INTERNAL_ERROR, "upgrade was not authorized")
 
@@ -97,6 +105,8 @@ async def admit(pattern: Pattern, settings: Settings, *, origin: str | None, hos
     except Exception:
         logger.exception("authorize hook failed path=%s", path)
         return Refusal(CloseCode.INTERNAL_ERROR, "internal error")
+    if refuses(identity):
+        return Refusal(CloseCode.FORBIDDEN, "forbidden: authorize returned False")
     if isinstance(identity, Identity):
         user = identity.value if identity.user is None else identity.user
         return Admission(pattern, path, decoded, identity.value, identity.public, user)

@@ -24,7 +24,7 @@ from sanic.compat import Header
 from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, json, raw
 
-from .admission import UNJUDGED, Admission, Refusal, admit
+from .admission import UNJUDGED, Admission, Refusal, admit, refuses
 from .broker import Broker, parse_broker_url, redact
 from .config import Settings, load_settings
 from .connection import serve
@@ -286,8 +286,10 @@ class WsNamespaces:
         await self.hub.remove_namespace(self.resolve(path)[2], code, reason, everywhere=everywhere)
 
     def authorize_stats(self, fn: Hook) -> Hook:
-        """Guard the stats route: ``fn(request)`` returns truthy to allow, or raises
-        ``Unauthorized``/``Forbidden``. Without a guard the route answers 403."""
+        """Guard the stats route: ``fn(request)`` returns ``False`` (or raises
+        ``Forbidden``) to refuse with 403, raises ``Unauthorized`` for 401; any other
+        answer allows, ``None`` included, as for ``authorize``. Without a guard the route
+        answers 403."""
         self._stats_authorizer = fn
         return fn
 
@@ -303,7 +305,7 @@ class WsNamespaces:
         except Denied as exc:
             status = {CloseCode.UNAUTHENTICATED: 401, CloseCode.NOT_FOUND: 404}.get(exc.close_code, 403)
             return json({"error": exc.code, "message": exc.message}, status=status)
-        if not allowed:
+        if refuses(allowed):
             return json({"error": "forbidden", "message": "not allowed"}, status=403)
         return json(self.stats())
 

@@ -104,9 +104,10 @@ class Pattern:
 
     def authorize(self, fn: Hook) -> Hook:
         """``fn(request, **params)`` (sync or async) runs before the handshake completes.
-        Return the client's identity (or an ``Identity``); raise ``Unauthorized``,
-        ``Forbidden`` or ``NotFound`` to refuse: the client is closed with 4401/4403/4404
-        and no namespace is created."""
+        Return the client's identity (or an ``Identity``), or ``None`` to admit it with no
+        identity; return ``False`` or raise ``Forbidden`` to refuse with 4403, raise
+        ``Unauthorized`` or ``NotFound`` for 4401/4404. A refused client creates no
+        namespace."""
         check_authorizer(fn, self.pattern, self.template.names)
         self.authorizer = fn
         return fn
