@@ -23,8 +23,9 @@ from sanic import Request, Sanic
 from sanic.compat import Header
 from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, json, raw
+from sanic_routing.exceptions import RouteExists
 
-from .admission import UNJUDGED, Admission, Refusal, admit, refuses
+from .admission import UNJUDGED, Admission, Refusal, admit, refuses, unmatched
 from .broker import Broker, parse_broker_url, redact
 from .config import Settings, load_settings
 from .connection import serve
@@ -64,6 +65,7 @@ class WsNamespaces:
         self._keepalive: KeepaliveSweep | None = None
         self._metrics: Metrics | None = None
         self._bad_path_prefixes: set[str] = set()
+        self._unmatched_roots: set[str] = set()
         self._unmatched: set[str] = set()
         self._app: Sanic[Any, Any] | None = None
         if app is not None:
@@ -166,6 +168,9 @@ class WsNamespaces:
         app.add_websocket_route(route, pattern.pattern, name=name)
         app.register_named_middleware(authorize_upgrade, [f"{app.name}.{name}"], "request")
         self._add_bad_path_route(pattern.template.prefix)
+        root = pattern.template.root
+        if self.settings.close_unmatched and root is not None and root not in self._unmatched_roots:
+            self._add_unmatched_route(root)
 
     def _add_bad_path_route(self, prefix: str) -> None:
         """Under a pattern's literal prefix, an upgrade whose parameters do not parse
@@ -186,17 +191,54 @@ class WsNamespaces:
         app.add_websocket_route(bad_path, prefix + "<wsns_bad_path:path>",
                                 name=f"wsns_bad_path_{len(self._bad_path_prefixes)}")
 
-    async def _note_unmatched(self, request: Request | None, exception: BaseException) -> None:
-        """A WebSocket upgrade to a path no route has stays a 404, but says so in the log,
-        once per path (the set is bounded): a browser only sees 1006 and retries."""
-        if (request is None or not isinstance(exception, NotFound)
-                or request.headers.get("upgrade", "").lower() != "websocket"
-                or request.path in self._unmatched or len(self._unmatched) >= UNMATCHED_LOGGED):
+    def _add_unmatched_route(self, root: str) -> None:
+        """Under a pattern's first segment (``/ws/``), an upgrade that matches no route
+        completes its handshake and is closed with 1008 naming the declared patterns: a
+        browser cannot read Sanic's 404 (it sees 1006 and retries for ever). Any other
+        request there stays a 404, through the app's own error handler. Not added where
+        the app already routes every path under that segment itself."""
+        self._unmatched_roots.add(root)
+        app = self.app
+        name = f"wsns_unmatched_{len(self._unmatched_roots)}"
+
+        async def only_upgrades(request: Request) -> None:
+            if request.headers.get("upgrade", "").lower() != "websocket":
+                raise NotFound(f"Requested URL {request.path} not found")
+            _printable_headers(request)
+
+        async def unmatched_upgrade(request: Request, ws: Any, **_params: Any) -> None:
+            refusal = unmatched([p.pattern for p in self.patterns])
+            self.hub.refuse(refusal)
+            self._log_unmatched(request.path, "closed with 1008")
+            await ws.close(refusal.code, refusal.reason)
+
+        async def not_found(request: Request, **_params: Any) -> HTTPResponse:
+            raise NotFound(f"Requested URL {request.path} not found")
+
+        try:
+            app.add_websocket_route(unmatched_upgrade, root + "<wsns_unmatched:path>", name=name)
+            app.add_route(not_found, root + "<wsns_unmatched:path>", name=f"{name}_http",
+                          methods=["POST", "PUT", "PATCH", "DELETE"])
+        except RouteExists:
+            logger.info("the app routes every path under %s itself: an upgrade there that matches "
+                        "no pattern gets the app's answer", root)
             return
-        self._unmatched.add(request.path)
-        logger.warning("websocket upgrade to %s matches no namespace pattern (HTTP 404: a browser sees "
-                       "1006 and retries); patterns: %s", request.path,
-                       ", ".join(p.pattern for p in self.patterns) or "none")
+        app.register_named_middleware(only_upgrades, [f"{app.name}.{name}"], "request")
+
+    async def _note_unmatched(self, request: Request | None, exception: BaseException) -> None:
+        """A WebSocket upgrade to a path no route has (outside every pattern's first
+        segment, or with ``close_unmatched`` off) stays a 404, but says so in the log."""
+        if (request is not None and isinstance(exception, NotFound)
+                and request.headers.get("upgrade", "").lower() == "websocket"):
+            self._log_unmatched(request.path, "HTTP 404: a browser sees 1006 and retries")
+
+    def _log_unmatched(self, path: str, outcome: str) -> None:
+        """Once per path (the set is bounded: a scan of random paths logs this many)."""
+        if path in self._unmatched or len(self._unmatched) >= UNMATCHED_LOGGED:
+            return
+        self._unmatched.add(path)
+        logger.warning("websocket upgrade to %s matches no namespace pattern (%s); patterns: %s",
+                       path, outcome, ", ".join(p.pattern for p in self.patterns) or "none")
 
     async def _verdict(self, pattern: Pattern, request: Request) -> Admission | Refusal:
         """Judge an upgrade before its handshake (request middleware); count a refusal."""

@@ -65,6 +65,14 @@ class PathTemplate:
             literal.append(segment)
         return self.pattern
 
+    @property
+    def root(self) -> str | None:
+        """The pattern's first segment with its slashes (``/ws/`` for
+        ``/ws/rooms/<room_id:int>``) when it is literal and more segments follow, else
+        ``None``: the part of the URL space its upgrades, right or mistyped, fall under."""
+        first = self._segments[0]
+        return f"/{first}/" if isinstance(first, str) and len(self._segments) > 1 else None
+
     def format(self, params: Mapping[str, Any]) -> str:
         """The canonical path for ``params``; raises ``ValueError`` if they do not fit."""
         if set(params) != set(self.names):
