@@ -5,9 +5,11 @@ HTTP 404 (it sees 1006 and retries for ever), and 1008 is final for the browser 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from sanic.response import text
@@ -18,6 +20,23 @@ from tests.integration.core.test_lifecycle import http_get
 from tests.support.servers import new_app, serve
 from tests.support.wsclient import close_of, open_ws
 
+#: The browser client, run by node (whose WebSocket is the browser's API) against a real
+#: server: it prints its final state once the connection stopped for good, and exits;
+#: a retry timer left behind would keep node alive past the test's bound.
+NODE_CLIENT = """
+import { connect } from "%s";
+const Native = globalThis.WebSocket;
+let attempts = 0;
+globalThis.WebSocket = class extends Native {
+  constructor(url) { super(url); attempts += 1; }
+};
+const ns = connect(process.argv[2]);
+ns.on("state", (state, detail) => {
+  if (state === "closed" || state === "denied") console.log(JSON.stringify({ state, detail, attempts }));
+});
+"""
+#: Bound on node's start, one connection and its exit.
+NODE_TIMEOUT = 30.0
 DECLARED = "no namespace pattern matches; declared: /ws/rooms/<room_id:int>, /ws/news/<topic:str>"
 
 
@@ -94,3 +113,22 @@ def http_get_method(url: str, method: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+async def test_the_browser_client_stops_on_it_and_says_why(tmp_path):
+    script = tmp_path / "client.mjs"
+    script.write_text(NODE_CLIENT % (Path("js-client/wsns.js").resolve().as_uri()))
+    app, _ = rooms_app()
+    async with serve(app) as server:
+        node = await asyncio.create_subprocess_exec(
+            "node", "--experimental-websocket", "--no-warnings", str(script), server.ws("/ws/room/1"),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            out, err = await asyncio.wait_for(node.communicate(), NODE_TIMEOUT)
+        finally:
+            if node.returncode is None:
+                node.kill()
+                await node.wait()
+    assert node.returncode == 0, err
+    assert json.loads(out) == {"state": "closed", "attempts": 1,
+                               "detail": {"reason": "policy_violation", "code": 1008, "message": DECLARED}}
