@@ -26,6 +26,7 @@ from sanic.response import HTTPResponse, json, raw
 from sanic_routing.exceptions import RouteExists
 
 from .admission import UNJUDGED, Admission, Refusal, admit, refuses, unmatched
+from .awaited import must_await
 from .broker import Broker, parse_broker_url, redact
 from .config import Settings, load_settings
 from .connection import serve
@@ -287,6 +288,7 @@ class WsNamespaces:
     def _settings_history(self) -> History:
         return History(self.settings.history_size, self.settings.history_ttl)
 
+    @must_await("wsns.broadcast")
     async def broadcast(self, path: str, type: str, data: Any = None, *, exclude: Exclude = None,
                         strict: bool = False, confirm: bool = False) -> Position | None:
         """Send ``{type, data}`` to every client of ``path`` on every instance; works on an

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from .awaited import must_await
 from .errors import ConfigError
 from .paths import PathTemplate
 from .protocol import PING, RESERVED_SERVER_TYPES
@@ -160,6 +161,7 @@ class Pattern:
         """The canonical path of the namespace for ``params``."""
         return self.template.format(params)
 
+    @must_await("pattern.broadcast")
     async def broadcast(self, params: Mapping[str, Any], type: str, data: Any = None, *,
                         exclude: Exclude = None, strict: bool = False,
                         confirm: bool = False) -> Position | None:
