@@ -248,8 +248,8 @@ class WsNamespaces:
                               host=headers.get("host"), params=request.match_info, request=request)
         if isinstance(verdict, Refusal):
             self.hub.refuse(verdict)
-            logger.info("upgrade refused path=%s code=%d reason=%s",
-                        request.path, verdict.code, verdict.reason)
+            logger.info("upgrade refused path=%s code=%d reason=%s origin=%s",
+                        request.path, verdict.code, verdict.reason, _loggable(headers.get("origin")))
         return verdict
 
     def _add_client_route(self, app: Sanic[Any, Any], url: str) -> None:
@@ -432,7 +432,7 @@ def _add_package_file(app: Sanic[Any, Any], url: str, resource: str, content_typ
             return HTTPResponse(status=304, headers=headers)
         return raw(body, content_type=content_type, headers=headers)
 
-    app.add_route(package_file, url, methods=["GET"], name=name)
+    app.add_route(package_file, url, methods=["GET", "HEAD"], name=name)
 
 
 def _printable_headers(request: Request) -> None:
@@ -448,6 +448,19 @@ def _printable_headers(request: Request) -> None:
     request.headers = Header(
         (name, "".join(c if c.isascii() and c.isprintable() else "?" for c in value))
         for name, value in headers.items())
+
+
+#: Characters of a client-sent header value a log line keeps.
+LOGGED_HEADER_LENGTH = 100
+
+
+def _loggable(value: str | None) -> str:
+    """A header value as one log line can hold it: quoted, escaped, cut (``-``: absent),
+    so a refused Origin tells the operator which site it was and forges no line."""
+    if value is None:
+        return "-"
+    cut = value[:LOGGED_HEADER_LENGTH]
+    return repr(cut) + ("..." if len(value) > LOGGED_HEADER_LENGTH else "")
 
 
 def _require_prometheus_client() -> None:
