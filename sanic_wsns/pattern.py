@@ -16,7 +16,7 @@ from .awaited import must_await
 from .errors import ConfigError
 from .paths import PathTemplate
 from .protocol import PING, RESERVED_SERVER_TYPES
-from .signatures import UnresolvedData, check_authorizer, check_handler, check_hook, data_type
+from .signatures import DataAnnotation, check_authorizer, check_handler, check_hook, data_type
 
 if TYPE_CHECKING:
     from .history import History
@@ -60,7 +60,7 @@ class Handler:
         self.fn = fn
         self.takes_data, self._data_type = check_handler(fn, type)
         self._decode: Callable[[Any], Any] | None = None
-        if not isinstance(self._data_type, UnresolvedData):
+        if not isinstance(self._data_type, DataAnnotation):
             self._decode = msgspec.json.Decoder(self._data_type).decode
 
     def resolve(self) -> None:

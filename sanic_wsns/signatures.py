@@ -5,7 +5,9 @@ otherwise be called with the namespace as ``client`` and the client as ``data``,
 validation and answer "ok"; an ``authorize(request, id)`` on a ``<room_id:int>`` pattern
 would fail at every connect with 1011, which the browser client retries for ever. Each
 check here raises one ``ConfigError`` line: the function, what was expected, what was
-found.
+found. A ``data`` type that names nothing defined yet cannot be judged at decoration: it is
+refused when the server starts (``Pattern.resolve``) if it still names nothing, so that
+validation is never silently off.
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ def _named_like(annotation: Any, suffix: str) -> bool:
     return name in ("", "Any", "object") or name.endswith(suffix)
 
 
-class UnresolvedData:
-    """A ``data`` annotation that names something not defined yet, kept to be resolved
-    when the server starts (a class defined further down the module) or refused then."""
+class DataAnnotation:
+    """A handler's ``data`` annotation, resolved against the handler's module. One that
+    names nothing defined yet is kept and resolved again when the server starts (a class
+    defined further down the module), or refused then."""
 
     __slots__ = ("where", "param", "globals")
 
@@ -65,17 +68,17 @@ class UnresolvedData:
             f"module level, at run time (not only under `if TYPE_CHECKING:`)")
 
 
-def data_type(unresolved: UnresolvedData) -> Any:
+def data_type(annotation: DataAnnotation) -> Any:
     """Resolve a ``data`` annotation now, or raise the ``ConfigError`` that names it;
     msgspec must be able to decode into the type."""
     try:
-        resolved = unresolved.resolve()
+        resolved = annotation.resolve()
     except Exception as exc:
-        raise unresolved.error(exc) from None
+        raise annotation.error(exc) from None
     try:
         msgspec.json.Decoder(resolved)
     except TypeError as exc:
-        where = unresolved.where
+        where = annotation.where
         raise ConfigError(f"{where}: msgspec cannot decode data into {resolved!r} ({exc})") from None
     return resolved
 
@@ -89,7 +92,7 @@ def check_hook(fn: Callable[..., Any], decorator: str, expected: tuple[str, ...]
 
 def check_handler(fn: Callable[..., Any], type: str) -> tuple[bool, Any]:
     """``on(type)`` handlers take ``(ns, client)`` or ``(ns, client, data: T)``. Returns
-    whether it takes data, and the type ``data`` is decoded into, or an ``UnresolvedData``
+    whether it takes data, and the type ``data`` is decoded into, or an ``DataAnnotation``
     when that annotation names nothing defined yet (``Pattern.resolve`` settles it)."""
     found = _positional(fn)
     where = f"@on({type!r}) {_describe(fn)}"
@@ -104,12 +107,12 @@ def check_handler(fn: Callable[..., Any], type: str) -> tuple[bool, Any]:
             or not _named_like(ns.annotation, "Namespace") or not _named_like(client.annotation, "Client")):
         raise ConfigError(f"{where}: the parameters are in the wrong order: expected "
                           f"(ns, client, data: {_annotation_text(_data_param(found))})")
-    unresolved = UnresolvedData(where, data, fn)
+    annotation = DataAnnotation(where, data, fn)
     try:
-        unresolved.resolve()
+        annotation.resolve()
     except NameError:
-        return True, unresolved  # maybe defined further down the module: checked at start
-    return True, data_type(unresolved)
+        return True, annotation  # maybe defined further down the module: checked at start
+    return True, data_type(annotation)
 
 
 def _data_param(found: list[inspect.Parameter]) -> inspect.Parameter:
