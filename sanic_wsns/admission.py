@@ -9,7 +9,7 @@ A refused upgrade never creates a namespace and never counts as a client.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -58,6 +58,29 @@ class Refusal:
         return REFUSAL_NAMES.get(self.code, str(self.code))
 
 
+def refuses(answer: Any) -> bool:
+    """The one rule for what a guard hook's answer means (``authorize``, the stats guard):
+    ``False`` refuses, as python-socketio's connect handler does; anything else admits,
+    ``None`` included (``authorize``: admitted with no identity). A hook that says no by
+    returning ``False`` must never let the client in with ``False`` as its identity."""
+    return answer is False
+
+
+#: The longest close reason, in bytes of UTF-8: a close frame's payload is at most 125
+#: bytes (RFC 6455, 5.5), two of them the code.
+MAX_CLOSE_REASON = 123
+
+
+def unmatched(patterns: Sequence[str]) -> Refusal:
+    """The refusal of an upgrade no pattern matches: 1008, final for the browser client,
+    with the declared patterns (as many as fit) so the developer sees the right path."""
+    reason = "no namespace pattern matches; declared: " + (", ".join(patterns) or "none")
+    encoded = reason.encode()
+    if len(encoded) > MAX_CLOSE_REASON:
+        reason = encoded[:MAX_CLOSE_REASON - 3].decode(errors="ignore") + "..."
+    return Refusal(CloseCode.POLICY_VIOLATION, reason)
+
+
 #: The verdict of a route whose middleware did not run (it always should).
 UNJUDGED = Refusal(CloseCode.INTERNAL_ERROR, "upgrade was not authorized")
 
@@ -97,6 +120,8 @@ async def admit(pattern: Pattern, settings: Settings, *, origin: str | None, hos
     except Exception:
         logger.exception("authorize hook failed path=%s", path)
         return Refusal(CloseCode.INTERNAL_ERROR, "internal error")
+    if refuses(identity):
+        return Refusal(CloseCode.FORBIDDEN, "forbidden: authorize returned False")
     if isinstance(identity, Identity):
         user = identity.value if identity.user is None else identity.user
         return Admission(pattern, path, decoded, identity.value, identity.public, user)

@@ -47,6 +47,10 @@ class Settings(msgspec.Struct, kw_only=True):
     #: Origins allowed to connect; empty means same origin (Origin host:port == Host).
     #: ``"*"`` allows any.
     allowed_origins: list[str] = msgspec.field(default_factory=list)
+    #: An upgrade under a pattern's first segment (``/ws/...``) that matches no route
+    #: completes its handshake and is closed with 1008 naming the declared patterns (a
+    #: browser cannot read a 404: it would retry for ever); ``False`` leaves it a 404.
+    close_unmatched: bool = True
     #: Where the browser client is served; empty to not serve it.
     client_url: str = "/wsns/client.js"
     #: Opt-in JSON stats route (guarded by ``@wsns.authorize_stats``); empty to disable.

@@ -104,5 +104,9 @@ class BrokerUnavailable(WsnsError):
     handler, the client sees an ``internal`` error."""
 
 
-class ConfigError(ValueError):
-    """A programming or configuration mistake detected at declaration or start-up."""
+class ConfigError(Exception):
+    """A programming or configuration mistake detected at declaration or start-up.
+
+    Not a ``ValueError``: the ``sanic`` CLI catches ``ValueError`` while it loads an app,
+    logs it and exits 0, so a misspelt setting would pass unnoticed by systemd's
+    ``Restart=on-failure`` and by CI. Uncaught, it stops the process with status 1."""

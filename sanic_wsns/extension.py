@@ -23,8 +23,10 @@ from sanic import Request, Sanic
 from sanic.compat import Header
 from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, json, raw
+from sanic_routing.exceptions import RouteExists
 
-from .admission import UNJUDGED, Admission, Refusal, admit
+from .admission import UNJUDGED, Admission, Refusal, admit, refuses, unmatched
+from .awaited import must_await
 from .broker import Broker, parse_broker_url, redact
 from .config import Settings, load_settings
 from .connection import serve
@@ -64,6 +66,7 @@ class WsNamespaces:
         self._keepalive: KeepaliveSweep | None = None
         self._metrics: Metrics | None = None
         self._bad_path_prefixes: set[str] = set()
+        self._unmatched_roots: set[str] = set()
         self._unmatched: set[str] = set()
         self._app: Sanic[Any, Any] | None = None
         if app is not None:
@@ -98,6 +101,7 @@ class WsNamespaces:
                           name="wsns_metrics")
             app.register_listener(self._share_metrics, "main_process_start")
         app.register_listener(self._refuse_split_workers, "main_process_start")
+        app.register_listener(self._refuse_unresolved_types, "main_process_start")
         app.register_listener(self._start, "before_server_start")
         app.register_listener(self._close_clients, "before_server_stop")
         app.register_listener(self._stop, "after_server_stop")
@@ -135,11 +139,11 @@ class WsNamespaces:
         default: they cost broker writes.
         """
         chosen = self._settings_history() if history is True else history or None
+        declared = Pattern(self.hub, pattern, drop_when_empty=drop_when_empty, history=chosen,
+                           presence=presence)
         if (chosen or presence) and any(c in pattern + self.settings.channel_prefix for c in "{}"):
             raise ConfigError(f"{pattern}: a pattern with history or presence cannot hold '{{' or '}}' "
                               f"(its Redis keys take the channel as hash tag)")
-        declared = Pattern(self.hub, pattern, drop_when_empty=drop_when_empty, history=chosen,
-                           presence=presence)
         if history is True:
             self._default_history.append(declared)
         self.patterns.append(declared)
@@ -165,6 +169,9 @@ class WsNamespaces:
         app.add_websocket_route(route, pattern.pattern, name=name)
         app.register_named_middleware(authorize_upgrade, [f"{app.name}.{name}"], "request")
         self._add_bad_path_route(pattern.template.prefix)
+        root = pattern.template.root
+        if self.settings.close_unmatched and root is not None and root not in self._unmatched_roots:
+            self._add_unmatched_route(root)
 
     def _add_bad_path_route(self, prefix: str) -> None:
         """Under a pattern's literal prefix, an upgrade whose parameters do not parse
@@ -185,17 +192,54 @@ class WsNamespaces:
         app.add_websocket_route(bad_path, prefix + "<wsns_bad_path:path>",
                                 name=f"wsns_bad_path_{len(self._bad_path_prefixes)}")
 
-    async def _note_unmatched(self, request: Request | None, exception: BaseException) -> None:
-        """A WebSocket upgrade to a path no route has stays a 404, but says so in the log,
-        once per path (the set is bounded): a browser only sees 1006 and retries."""
-        if (request is None or not isinstance(exception, NotFound)
-                or request.headers.get("upgrade", "").lower() != "websocket"
-                or request.path in self._unmatched or len(self._unmatched) >= UNMATCHED_LOGGED):
+    def _add_unmatched_route(self, root: str) -> None:
+        """Under a pattern's first segment (``/ws/``), an upgrade that matches no route
+        completes its handshake and is closed with 1008 naming the declared patterns: a
+        browser cannot read Sanic's 404 (it sees 1006 and retries for ever). Any other
+        request there stays a 404, through the app's own error handler. Not added where
+        the app already routes every path under that segment itself."""
+        self._unmatched_roots.add(root)
+        app = self.app
+        name = f"wsns_unmatched_{len(self._unmatched_roots)}"
+
+        async def only_upgrades(request: Request) -> None:
+            if request.headers.get("upgrade", "").lower() != "websocket":
+                raise NotFound(f"Requested URL {request.path} not found")
+            _printable_headers(request)
+
+        async def unmatched_upgrade(request: Request, ws: Any, **_params: Any) -> None:
+            refusal = unmatched([p.pattern for p in self.patterns])
+            self.hub.refuse(refusal)
+            self._log_unmatched(request.path, "closed with 1008")
+            await ws.close(refusal.code, refusal.reason)
+
+        async def not_found(request: Request, **_params: Any) -> HTTPResponse:
+            raise NotFound(f"Requested URL {request.path} not found")
+
+        try:
+            app.add_websocket_route(unmatched_upgrade, root + "<wsns_unmatched:path>", name=name)
+            app.add_route(not_found, root + "<wsns_unmatched:path>", name=f"{name}_http",
+                          methods=["POST", "PUT", "PATCH", "DELETE"])
+        except RouteExists:
+            logger.info("the app routes every path under %s itself: an upgrade there that matches "
+                        "no pattern gets the app's answer", root)
             return
-        self._unmatched.add(request.path)
-        logger.warning("websocket upgrade to %s matches no namespace pattern (HTTP 404: a browser sees "
-                       "1006 and retries); patterns: %s", request.path,
-                       ", ".join(p.pattern for p in self.patterns) or "none")
+        app.register_named_middleware(only_upgrades, [f"{app.name}.{name}"], "request")
+
+    async def _note_unmatched(self, request: Request | None, exception: BaseException) -> None:
+        """A WebSocket upgrade to a path no route has (outside every pattern's first
+        segment, or with ``close_unmatched`` off) stays a 404, but says so in the log."""
+        if (request is not None and isinstance(exception, NotFound)
+                and request.headers.get("upgrade", "").lower() == "websocket"):
+            self._log_unmatched(request.path, "HTTP 404: a browser sees 1006 and retries")
+
+    def _log_unmatched(self, path: str, outcome: str) -> None:
+        """Once per path (the set is bounded: a scan of random paths logs this many)."""
+        if path in self._unmatched or len(self._unmatched) >= UNMATCHED_LOGGED:
+            return
+        self._unmatched.add(path)
+        logger.warning("websocket upgrade to %s matches no namespace pattern (%s); patterns: %s",
+                       path, outcome, ", ".join(p.pattern for p in self.patterns) or "none")
 
     async def _verdict(self, pattern: Pattern, request: Request) -> Admission | Refusal:
         """Judge an upgrade before its handshake (request middleware); count a refusal."""
@@ -204,8 +248,8 @@ class WsNamespaces:
                               host=headers.get("host"), params=request.match_info, request=request)
         if isinstance(verdict, Refusal):
             self.hub.refuse(verdict)
-            logger.info("upgrade refused path=%s code=%d reason=%s",
-                        request.path, verdict.code, verdict.reason)
+            logger.info("upgrade refused path=%s code=%d reason=%s origin=%s",
+                        request.path, verdict.code, verdict.reason, _loggable(headers.get("origin")))
         return verdict
 
     def _add_client_route(self, app: Sanic[Any, Any], url: str) -> None:
@@ -244,6 +288,7 @@ class WsNamespaces:
     def _settings_history(self) -> History:
         return History(self.settings.history_size, self.settings.history_ttl)
 
+    @must_await("wsns.broadcast")
     async def broadcast(self, path: str, type: str, data: Any = None, *, exclude: Exclude = None,
                         strict: bool = False, confirm: bool = False) -> Position | None:
         """Send ``{type, data}`` to every client of ``path`` on every instance; works on an
@@ -285,8 +330,10 @@ class WsNamespaces:
         await self.hub.remove_namespace(self.resolve(path)[2], code, reason, everywhere=everywhere)
 
     def authorize_stats(self, fn: Hook) -> Hook:
-        """Guard the stats route: ``fn(request)`` returns truthy to allow, or raises
-        ``Unauthorized``/``Forbidden``. Without a guard the route answers 403."""
+        """Guard the stats route: ``fn(request)`` returns ``False`` (or raises
+        ``Forbidden``) to refuse with 403, raises ``Unauthorized`` for 401; any other
+        answer allows, ``None`` included, as for ``authorize``. Without a guard the route
+        answers 403."""
         self._stats_authorizer = fn
         return fn
 
@@ -302,7 +349,7 @@ class WsNamespaces:
         except Denied as exc:
             status = {CloseCode.UNAUTHENTICATED: 401, CloseCode.NOT_FOUND: 404}.get(exc.close_code, 403)
             return json({"error": exc.code, "message": exc.message}, status=status)
-        if not allowed:
+        if refuses(allowed):
             return json({"error": "forbidden", "message": "not allowed"}, status=403)
         return json(self.stats())
 
@@ -329,8 +376,20 @@ class WsNamespaces:
                      f"would see only its own clients); set a Redis broker, e.g. "
                      f"SANIC_WSNS_BROKER=redis://127.0.0.1:6379/0, or run one worker.")
 
+    def _refuse_unresolved_types(self, app: Sanic[Any, Any]) -> None:
+        """Sanic's main process: a handler's ``data`` type that names nothing defined stops
+        the server with one line and status 1. Raised in a worker instead, it would only
+        make Sanic's main process report "Not all workers acknowledged" and hang."""
+        try:
+            for pattern in self.patterns:
+                pattern.resolve()
+        except ConfigError as exc:
+            sys.exit(f"sanic-wsns: {exc}")
+
     async def _start(self, app: Sanic[Any, Any]) -> None:
         follow_sanic_logging()  # now: the app's module has run, with any logging set-up of its own
+        for pattern in self.patterns:
+            pattern.resolve()  # a server started without Sanic's main process (create_server)
         hub = self.hub
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
@@ -373,7 +432,7 @@ def _add_package_file(app: Sanic[Any, Any], url: str, resource: str, content_typ
             return HTTPResponse(status=304, headers=headers)
         return raw(body, content_type=content_type, headers=headers)
 
-    app.add_route(package_file, url, methods=["GET"], name=name)
+    app.add_route(package_file, url, methods=["GET", "HEAD"], name=name)
 
 
 def _printable_headers(request: Request) -> None:
@@ -389,6 +448,19 @@ def _printable_headers(request: Request) -> None:
     request.headers = Header(
         (name, "".join(c if c.isascii() and c.isprintable() else "?" for c in value))
         for name, value in headers.items())
+
+
+#: Characters of a client-sent header value a log line keeps.
+LOGGED_HEADER_LENGTH = 100
+
+
+def _loggable(value: str | None) -> str:
+    """A header value as one log line can hold it: quoted, escaped, cut (``-``: absent),
+    so a refused Origin tells the operator which site it was and forges no line."""
+    if value is None:
+        return "-"
+    cut = value[:LOGGED_HEADER_LENGTH]
+    return repr(cut) + ("..." if len(value) > LOGGED_HEADER_LENGTH else "")
 
 
 def _require_prometheus_client() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+from .awaited import must_await
 from .counters import Counters
 from .errors import CloseCode
 
@@ -50,6 +51,7 @@ class Namespace:
         is admitted only after its missed frames were read)."""
         return not self.clients and (self.feed is None or not self.feed.arriving)
 
+    @must_await("ns.broadcast")
     async def broadcast(self, type: str, data: Any = None, *, exclude: Exclude = None,
                         strict: bool = False, confirm: bool = False) -> Position | None:
         """Send ``{type, data}`` to every client of this namespace, on every instance,

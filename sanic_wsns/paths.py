@@ -21,6 +21,9 @@ from sanic_routing.patterns import REGEX_TYPES
 from .errors import ConfigError
 
 _PARAM = re.compile(r"^<([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z0-9_]+))?>$")
+#: ``{item_id}`` or ``{item_id:int}``: how FastAPI, Starlette and Flask-style routers write a
+#: parameter; Sanic would take it as literal text and no client path would ever match.
+_BRACED = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z0-9_]+))?\}")
 SUPPORTED_TYPES = ("str", "int", "float", "alpha", "slug", "uuid")
 
 
@@ -35,6 +38,7 @@ class PathTemplate:
         self.pattern = pattern
         self._segments: list[str | tuple[str, str]] = []
         for segment in pattern.strip("/").split("/"):
+            _refuse_braces(segment, pattern)
             if "<" not in segment:
                 self._segments.append(segment)
                 continue
@@ -60,6 +64,14 @@ class PathTemplate:
                 return "/" + "".join(part + "/" for part in literal)
             literal.append(segment)
         return self.pattern
+
+    @property
+    def root(self) -> str | None:
+        """The pattern's first segment with its slashes (``/ws/`` for
+        ``/ws/rooms/<room_id:int>``) when it is literal and more segments follow, else
+        ``None``: the part of the URL space its upgrades, right or mistyped, fall under."""
+        first = self._segments[0]
+        return f"/{first}/" if isinstance(first, str) and len(self._segments) > 1 else None
 
     def format(self, params: Mapping[str, Any]) -> str:
         """The canonical path for ``params``; raises ``ValueError`` if they do not fit."""
@@ -95,3 +107,17 @@ class PathTemplate:
                 return None
             params[name] = cast(text)
         return params
+
+
+def _refuse_braces(segment: str, pattern: str) -> None:
+    """A ``{name}`` parameter is refused with the Sanic spelling of the same pattern."""
+    if _BRACED.search(segment) is None:
+        return
+
+    def sanic_style(found: re.Match[str]) -> str:
+        kind = found.group(2) if found.group(2) in SUPPORTED_TYPES else "int"
+        return f"<{found.group(1)}:{kind}>"
+
+    fixed = _BRACED.sub(sanic_style, pattern)
+    raise ConfigError(f"{pattern!r}: Sanic writes path parameters as <name:type>, not {{name}}: "
+                      f"declare {fixed!r} (types: {', '.join(SUPPORTED_TYPES)})")

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from .awaited import must_await
 from .errors import ConfigError
 from .paths import PathTemplate
 from .protocol import PING, RESERVED_SERVER_TYPES
-from .signatures import check_authorizer, check_handler, check_hook
+from .signatures import DataAnnotation, check_authorizer, check_handler, check_hook, data_type
 
 if TYPE_CHECKING:
     from .history import History
@@ -53,12 +54,28 @@ class Identity(msgspec.Struct, frozen=True):
 class Handler:
     """A message handler with the decoder for its annotated ``data`` type."""
 
-    __slots__ = ("fn", "takes_data", "decode")
+    __slots__ = ("fn", "takes_data", "_data_type", "_decode")
 
     def __init__(self, fn: AnyCallable, type: str):
         self.fn = fn
-        self.takes_data, data_type = check_handler(fn, type)
-        self.decode = msgspec.json.Decoder(data_type).decode
+        self.takes_data, self._data_type = check_handler(fn, type)
+        self._decode: Callable[[Any], Any] | None = None
+        if not isinstance(self._data_type, DataAnnotation):
+            self._decode = msgspec.json.Decoder(self._data_type).decode
+
+    def resolve(self) -> None:
+        """Resolve a ``data`` annotation that named nothing defined at decoration (a class
+        further down the module), when the server starts; ``ConfigError`` if it still
+        cannot be, so validation is never silently off."""
+        if self._decode is None:
+            self._data_type = data_type(self._data_type)
+            self._decode = msgspec.json.Decoder(self._data_type).decode
+
+    def decode(self, payload: Any) -> Any:
+        if self._decode is None:
+            self.resolve()  # a server started without the extension's listeners: raises or resolves
+        assert self._decode is not None
+        return self._decode(payload)
 
 
 class Pattern:
@@ -88,9 +105,10 @@ class Pattern:
 
     def authorize(self, fn: Hook) -> Hook:
         """``fn(request, **params)`` (sync or async) runs before the handshake completes.
-        Return the client's identity (or an ``Identity``); raise ``Unauthorized``,
-        ``Forbidden`` or ``NotFound`` to refuse: the client is closed with 4401/4403/4404
-        and no namespace is created."""
+        Return the client's identity (or an ``Identity``), or ``None`` to admit it with no
+        identity; return ``False`` or raise ``Forbidden`` to refuse with 4403, raise
+        ``Unauthorized`` or ``NotFound`` for 4401/4404. A refused client creates no
+        namespace."""
         check_authorizer(fn, self.pattern, self.template.names)
         self.authorizer = fn
         return fn
@@ -117,6 +135,10 @@ class Pattern:
         """Register ``fn(ns, client, data)`` for messages of ``type``. ``data`` is decoded
         into the annotation of the third parameter (a msgspec Struct, say); a frame with
         an ``id`` is answered with the return value."""
+        if not isinstance(type, str):
+            name = getattr(type, "__name__", "handler")
+            raise ConfigError(f"@on {name} on {self.pattern}: the message type is missing: "
+                              f"write @pattern.on(\"type\") above it, not @pattern.on")
         if type in RESERVED_SERVER_TYPES or type == PING:
             raise ConfigError(f"{type!r} is a reserved message type")
         if type in self.handlers:
@@ -128,12 +150,18 @@ class Pattern:
 
         return register
 
+    def resolve(self) -> None:
+        """Resolve every handler's ``data`` annotation (at server start at the latest)."""
+        for handler in self.handlers.values():
+            handler.resolve()
+
     # -- use ------------------------------------------------------------------------------
 
     def path(self, params: Mapping[str, Any]) -> str:
         """The canonical path of the namespace for ``params``."""
         return self.template.format(params)
 
+    @must_await("pattern.broadcast")
     async def broadcast(self, params: Mapping[str, Any], type: str, data: Any = None, *,
                         exclude: Exclude = None, strict: bool = False,
                         confirm: bool = False) -> Position | None:

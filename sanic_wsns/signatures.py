@@ -5,7 +5,9 @@ otherwise be called with the namespace as ``client`` and the client as ``data``,
 validation and answer "ok"; an ``authorize(request, id)`` on a ``<room_id:int>`` pattern
 would fail at every connect with 1011, which the browser client retries for ever. Each
 check here raises one ``ConfigError`` line: the function, what was expected, what was
-found.
+found. A ``data`` type that names nothing defined yet cannot be judged at decoration: it is
+refused when the server starts (``Pattern.resolve``) if it still names nothing, so that
+validation is never silently off.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -31,11 +34,53 @@ def _positional(fn: Callable[..., Any]) -> list[inspect.Parameter]:
     return [p for p in params if p.kind in _POSITIONAL]
 
 
-def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+def _named_like(annotation: Any, suffix: str) -> bool:
+    """Whether an annotation (a type or its text) may stand for a ``Namespace``/``Client``:
+    none, ``Any``, or a name ending in ``suffix``. Only a clear mismatch is refused."""
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return True
+    name = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    name = name.strip("'\" ").split("[")[0].rpartition(".")[2]
+    return name in ("", "Any", "object") or name.endswith(suffix)
+
+
+class DataAnnotation:
+    """A handler's ``data`` annotation, resolved against the handler's module. One that
+    names nothing defined yet is kept and resolved again when the server starts (a class
+    defined further down the module), or refused then."""
+
+    __slots__ = ("where", "param", "globals")
+
+    def __init__(self, where: str, param: inspect.Parameter, fn: Callable[..., Any]):
+        self.where = where
+        self.param = param
+        self.globals: dict[str, Any] = getattr(inspect.unwrap(fn), "__globals__", {})
+
+    def resolve(self) -> Any:
+        """The annotation as a type; ``NameError`` (or another error) when it cannot be."""
+        holder = SimpleNamespace(__annotations__={self.param.name: self.param.annotation})
+        return typing.get_type_hints(holder, globalns=self.globals, include_extras=True)[self.param.name]
+
+    def error(self, exc: Exception) -> ConfigError:
+        return ConfigError(
+            f"{self.where}: cannot resolve the annotation {self.param.name}: {self.param.annotation!s} "
+            f"({exc}); without it data would not be validated. Define or import that type at "
+            f"module level, at run time (not only under `if TYPE_CHECKING:`)")
+
+
+def data_type(annotation: DataAnnotation) -> Any:
+    """Resolve a ``data`` annotation now, or raise the ``ConfigError`` that names it;
+    msgspec must be able to decode into the type."""
     try:
-        return typing.get_type_hints(fn)
-    except Exception:  # an annotation that cannot be resolved is checked where it is used
-        return {}
+        resolved = annotation.resolve()
+    except Exception as exc:
+        raise annotation.error(exc) from None
+    try:
+        msgspec.json.Decoder(resolved)
+    except TypeError as exc:
+        where = annotation.where
+        raise ConfigError(f"{where}: msgspec cannot decode data into {resolved!r} ({exc})") from None
+    return resolved
 
 
 def check_hook(fn: Callable[..., Any], decorator: str, expected: tuple[str, ...]) -> None:
@@ -46,25 +91,44 @@ def check_hook(fn: Callable[..., Any], decorator: str, expected: tuple[str, ...]
 
 
 def check_handler(fn: Callable[..., Any], type: str) -> tuple[bool, Any]:
-    """``on(type)`` handlers take ``(ns, client)`` or ``(ns, client, data: T)``; whether
-    it takes data, and the type ``data`` is decoded into (msgspec must be able to)."""
+    """``on(type)`` handlers take ``(ns, client)`` or ``(ns, client, data: T)``. Returns
+    whether it takes data, and the type ``data`` is decoded into, or an ``DataAnnotation``
+    when that annotation names nothing defined yet (``Pattern.resolve`` settles it)."""
     found = _positional(fn)
     where = f"@on({type!r}) {_describe(fn)}"
     if len(found) not in (2, 3) or len(found) != len(inspect.signature(fn).parameters):
         raise ConfigError(f"{where}: expected (ns, client) or (ns, client, data: T)")
-    hints = _hints(fn)
     if len(found) == 2:
-        second = found[1]
-        annotated = hints.get(second.name)
-        if second.name == "data" or (annotated is not None and not _is_client(annotated)):
+        if found[1].name == "data" or not _named_like(found[1].annotation, "Client"):
             raise ConfigError(f"{where}: the namespace comes first: expected (ns, client, data: T)")
         return False, Any
-    data_type = hints.get(found[2].name, Any)
+    ns, client, data = found
+    if (ns.name == "data" or data.name in ("ns", "namespace", "client")
+            or not _named_like(ns.annotation, "Namespace") or not _named_like(client.annotation, "Client")):
+        raise ConfigError(f"{where}: the parameters are in the wrong order: expected "
+                          f"(ns, client, data: {_annotation_text(_data_param(found))})")
+    annotation = DataAnnotation(where, data, fn)
     try:
-        msgspec.json.Decoder(data_type)
-    except TypeError as exc:
-        raise ConfigError(f"{where}: msgspec cannot decode data into {data_type!r} ({exc})") from None
-    return True, data_type
+        annotation.resolve()
+    except NameError:
+        return True, annotation  # maybe defined further down the module: checked at start
+    return True, data_type(annotation)
+
+
+def _data_param(found: list[inspect.Parameter]) -> inspect.Parameter:
+    """The parameter that looks like ``data`` in a handler written in the wrong order."""
+    for param in found:
+        if param.name == "data" or (param.name not in ("ns", "namespace", "client")
+                                    and not _named_like(param.annotation, "Namespace")):
+            return param
+    return found[-1]
+
+
+def _annotation_text(param: inspect.Parameter) -> str:
+    annotation = param.annotation
+    if annotation is inspect.Parameter.empty:
+        return "T"
+    return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", repr(annotation))
 
 
 def check_authorizer(fn: Callable[..., Any], pattern: str, names: Iterable[str]) -> None:
@@ -84,7 +148,3 @@ def check_authorizer(fn: Callable[..., Any], pattern: str, names: Iterable[str])
         found = f"; it takes {', '.join(unknown)}" if unknown else ""
         raise ConfigError(f"{where}: expected ({expected}){found}")
 
-
-def _is_client(annotation: Any) -> bool:
-    name = getattr(annotation, "__name__", str(annotation))
-    return annotation is Any or name.endswith("Client") or isinstance(annotation, str)

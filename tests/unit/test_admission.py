@@ -3,7 +3,7 @@
 import pytest
 
 from sanic_wsns import Forbidden, Identity, NotFound, Unauthorized
-from sanic_wsns.admission import Admission, Refusal, admit
+from sanic_wsns.admission import Admission, Refusal, admit, refuses
 from sanic_wsns.config import load_settings
 from sanic_wsns.pattern import Pattern
 
@@ -89,3 +89,26 @@ async def test_bad_params_are_refused_1008_before_the_hook_runs(params, reason):
 def test_refusals_are_named_for_stats():
     assert [Refusal(code, "").name for code in (4401, 4403, 4404, 1008, 1011, 1013, 4999)] == [
         "unauthenticated", "forbidden", "not_found", "bad_request", "error", "over_capacity", "4999"]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_a_hook_that_returns_false_refuses_with_4403(kind):
+    async def async_hook(request, name, n):
+        return False
+
+    hook = async_hook if kind == "async" else (lambda request, name, n: False)
+    refused = await verdict(rooms(hook))
+    assert isinstance(refused, Refusal) and refused.code == 4403 and refused.name == "forbidden"
+    assert "authorize returned False" in refused.reason
+
+
+async def test_a_hook_that_returns_none_admits_with_no_identity():
+    admitted = await verdict(rooms(lambda request, name, n: None))
+    assert isinstance(admitted, Admission)
+    assert (admitted.identity, admitted.public, admitted.user) == (None, None, None)
+
+
+@pytest.mark.parametrize("answer, refused", [(False, True), (None, False), (True, False), (0, False),
+                                             ("", False), ("ann", False)])
+def test_one_rule_reads_every_guard_answer_only_false_refuses(answer, refused):
+    assert refuses(answer) is refused

@@ -1,9 +1,11 @@
 """Path templates: canonical paths, matching, and what they refuse."""
 
+import re
 import uuid
 
 import pytest
 
+from sanic_wsns import WsNamespaces
 from sanic_wsns.errors import ConfigError
 from sanic_wsns.paths import PathTemplate
 
@@ -51,3 +53,17 @@ def test_literal_paths_have_no_params():
 def test_unsupported_templates_are_refused_at_declaration(bad):
     with pytest.raises(ConfigError):
         PathTemplate(bad)
+
+
+@pytest.mark.parametrize("braced, fixed", [
+    ("/ws/items/{item_id}", "/ws/items/<item_id:int>"),
+    ("/ws/{org:str}/items/{item_id}", "/ws/<org:str>/items/<item_id:int>"),
+])
+def test_a_fastapi_style_parameter_is_refused_with_the_sanic_spelling(braced, fixed):
+    with pytest.raises(ConfigError, match=re.escape(f"declare {fixed!r}")):
+        PathTemplate(braced)
+
+
+def test_a_fastapi_style_parameter_is_refused_before_the_hash_tag_rule_of_history():
+    with pytest.raises(ConfigError, match=re.escape("<item_id:int>")):
+        WsNamespaces().pattern("/ws/items/{item_id}", history=True)

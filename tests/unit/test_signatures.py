@@ -4,12 +4,15 @@ naming the function, what was expected and what was found."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pytest
 
 from sanic_wsns import Client, ConfigError, Namespace, WsNamespaces
+
+if TYPE_CHECKING:
+    from decimal import Context as TypeCheckingOnly
 
 
 class Say(msgspec.Struct):
@@ -99,5 +102,63 @@ def test_authorize_without_a_request_is_refused(rooms):
 
 def test_a_pattern_with_history_cannot_hold_braces():
     with pytest.raises(ConfigError, match="cannot hold"):
-        WsNamespaces().pattern("/ws/{odd}/<room_id:int>", presence=True)
-    WsNamespaces().pattern("/ws/{odd}/<room_id:int>")  # without either, braces are fine
+        WsNamespaces().pattern("/ws/{}/<room_id:int>", presence=True)
+    WsNamespaces().pattern("/ws/{}/<room_id:int>")  # without either, braces are fine
+
+
+def test_a_handler_with_data_first_is_refused_with_the_right_order(rooms):
+    with pytest.raises(ConfigError, match=r"wrong order: expected \(ns, client, data: Say\)"):
+        @rooms.on("say")
+        async def say(data: Say, client, ns): ...
+
+
+def test_a_handler_whose_first_parameter_is_annotated_with_the_data_type_is_refused(rooms):
+    with pytest.raises(ConfigError, match=r"wrong order: expected \(ns, client, data: Say\)"):
+        @rooms.on("say")
+        async def say(message: Say, client: Client, ns: Namespace): ...
+
+
+def test_on_without_its_type_is_refused_with_the_right_spelling(rooms):
+    with pytest.raises(ConfigError, match=r'@on say on /ws/rooms/<room_id:int>: .*@pattern\.on\("type"\)'):
+        @rooms.on  # type: ignore[arg-type]
+        async def say(ns, client, data: Say): ...
+
+
+def test_a_data_type_imported_only_for_type_checkers_is_refused_at_start(rooms):
+    @rooms.on("bid")
+    async def bid(ns, client, data: TypeCheckingOnly): ...
+
+    with pytest.raises(ConfigError, match=r"@on\('bid'\) .*bid\(.*cannot resolve the annotation "
+                                          r"data: TypeCheckingOnly .*not only under `if TYPE_CHECKING:`"):
+        rooms.resolve()
+
+
+def test_a_data_type_defined_inside_a_function_is_refused_at_start(rooms):
+    class Bid(msgspec.Struct):
+        amount: int
+
+    @rooms.on("bid")
+    async def bid(ns, client, data: Bid): ...
+
+    with pytest.raises(ConfigError, match=r"cannot resolve the annotation data: Bid"):
+        rooms.resolve()
+
+
+def test_a_misspelt_data_type_is_refused_at_start(rooms):
+    @rooms.on("say")
+    async def say(ns, client, data: Sya): ...  # noqa: F821
+
+    with pytest.raises(ConfigError, match=r"the annotation data: Sya \(name 'Sya' is not defined\)"):
+        rooms.resolve()
+
+
+def test_a_data_type_defined_after_its_handler_is_resolved_at_start_and_validates(rooms):
+    module: dict[str, Any] = {"rooms": rooms}
+    exec("from __future__ import annotations\n"
+         "@rooms.on('bid')\n"
+         "async def bid(ns, client, data: Bid): ...\n", module)
+    exec("import msgspec\nclass Bid(msgspec.Struct):\n    amount: int\n", module)
+    rooms.resolve()
+    assert rooms.handlers["bid"].decode(b'{"amount": 3}') == module["Bid"](amount=3)
+    with pytest.raises(msgspec.ValidationError):
+        rooms.handlers["bid"].decode(b'{"amount": "three"}')

@@ -62,15 +62,16 @@ async def test_a_denied_upgrade_closes_with_its_code_and_creates_nothing(core, k
     assert events == []
 
 
-async def test_a_path_matching_no_pattern_is_an_http_404_logged_once_per_path(core, caplog):
+async def test_a_path_outside_every_patterns_first_segment_is_an_http_404_logged_once_per_path(core, caplog):
+    """Under a pattern's first segment (``/ws/``) it is closed with 1008: test_unmatched.py."""
     server, wsns, _ = core
     for _ in range(3):
         with pytest.raises(InvalidStatus) as refused:
-            await open_ws(server.ws("/ws/nowhere/1"))
+            await open_ws(server.ws("/elsewhere/1"))
         assert refused.value.response.status_code == 404
     assert len(wsns.registry) == 0
-    logged = [r.getMessage() for r in caplog.records if "/ws/nowhere/1" in r.getMessage()]
-    assert len(logged) == 1 and "matches no namespace pattern" in logged[0]
+    logged = [r.getMessage() for r in caplog.records if "/elsewhere/1" in r.getMessage()]
+    assert len(logged) == 1 and "matches no namespace pattern (HTTP 404" in logged[0]
 
 
 @pytest.mark.parametrize("path", ["/ws/user/abc", "/ws/user/1/extra", "/ws/sync/1.5"])

@@ -22,8 +22,10 @@ from tests.support.servers import new_app, serve
 from tests.support.wsclient import join, recv_json
 
 #: What ``WsNamespaces(app)`` adds: its pattern, the 1008 "bad path" route under the
-#: pattern's prefix, and the browser client with its types.
-WSNS_ROUTES = [PATTERN, "/ws/rooms/<wsns_bad_path:path>", "/wsns/client.d.ts", "/wsns/client.js"]
+#: pattern's prefix, the 1008 "no pattern matches" routes under its first segment (one
+#: for the upgrade, one that keeps other methods a 404), and the browser client with its types.
+WSNS_ROUTES = [PATTERN, "/ws/rooms/<wsns_bad_path:path>", "/ws/<wsns_unmatched:path>",
+               "/ws/<wsns_unmatched:path>", "/wsns/client.d.ts", "/wsns/client.js"]
 #: The line ``WsnsExtension`` fails with when sanic-ext is missing.
 MISSING_EXTRA = "ImportError: WsnsExtension needs sanic-ext: pip install 'sanic-wsns[ext]'"
 

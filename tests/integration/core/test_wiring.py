@@ -27,7 +27,7 @@ def test_a_misspelt_config_key_fails_at_attach():
 def test_an_unknown_broker_scheme_fails_at_start_with_a_clear_message():
     from sanic_wsns.broker import create_broker
 
-    with pytest.raises(ValueError, match="unknown broker URL scheme"):
+    with pytest.raises(ConfigError, match="unknown broker URL scheme"):
         create_broker("kafka://x", lambda c, p: None, lambda cs: None)
 
 

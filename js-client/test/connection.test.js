@@ -1,0 +1,95 @@
+// The Namespace over a scripted socket: what a server's close or resync frames make it do.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { connect } from "../wsns.js";
+
+/** A WebSocket the test plays the server of: it records what the client does. */
+class ScriptedSocket {
+  static OPEN = 1;
+  static opened = [];
+
+  constructor(url) {
+    this.url = url;
+    this.readyState = ScriptedSocket.OPEN;
+    this.sent = [];
+    ScriptedSocket.opened.push(this);
+  }
+
+  send(text) {
+    this.sent.push(JSON.parse(text));
+  }
+
+  close(code, reason) {
+    this.closedWith = { code, reason };
+  }
+
+  frame(frame) {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+
+  serverCloses(code, reason) {
+    this.onclose?.({ code, reason });
+  }
+}
+
+/** A connected namespace on scripted sockets, with mocked timers; `socket()` is the latest. */
+async function scripted(t, options = {}) {
+  ScriptedSocket.opened = [];
+  globalThis.WebSocket = ScriptedSocket;
+  t.after(() => delete globalThis.WebSocket);
+  t.mock.timers.enable({ apis: ["setTimeout"] });
+  const ns = connect("ws://app.example/ws/room/1", { heartbeat: false, ...options });
+  await settled();
+  return { ns, socket: () => ScriptedSocket.opened.at(-1) };
+}
+
+/** Let the client's pending promise steps run (its attempt computes its query first). */
+async function settled() {
+  for (let i = 0; i < 5; i += 1) await Promise.resolve();
+}
+
+const UNMATCHED = "no namespace pattern matches; declared: /ws/rooms/<room_id:int>";
+
+test("a 1008 from the server is final: closed with the server's reason, no reconnect", async (t) => {
+  const { ns, socket } = await scripted(t);
+  const states = [];
+  ns.on("state", (state, detail) => states.push([state, detail]));
+  socket().serverCloses(1008, UNMATCHED);
+  assert.equal(ns.state, "closed");
+  assert.deepEqual(ns.reason, { reason: "policy_violation", code: 1008, message: UNMATCHED });
+  assert.deepEqual(states, [["closed", ns.reason]]);
+  t.mock.timers.tick(120_000);
+  await settled();
+  assert.equal(ScriptedSocket.opened.length, 1, "no second attempt");
+});
+
+test("a dropped connection (1006) is retried, unlike a 1008", async (t) => {
+  const { ns, socket } = await scripted(t);
+  socket().serverCloses(1006, "");
+  assert.equal(ns.state, "reconnecting");
+  t.mock.timers.tick(60_000);
+  await settled();
+  assert.equal(ScriptedSocket.opened.length, 2);
+  ns.close();
+});
+
+test("resync frames within the jitter window make one re-fetch, not one each", async (t) => {
+  t.mock.method(Math, "random", () => 0.5);
+  const { ns, socket } = await scripted(t, { resyncJitter: 2000 });
+  const resyncs = [];
+  ns.on("resync", (data) => resyncs.push(data.reason));
+  socket().frame({ type: "welcome", data: { client_id: "c1" } });
+  for (const reason of ["broker_lost", "overflow", "broker_lost"]) {
+    socket().frame({ type: "resync", data: { reason } });
+  }
+  t.mock.timers.tick(999);
+  assert.deepEqual(resyncs, []);
+  t.mock.timers.tick(1);
+  assert.deepEqual(resyncs, ["broker_lost"]);
+  t.mock.timers.tick(10_000);
+  assert.deepEqual(resyncs, ["broker_lost"], "the later frames were covered by the first");
+  socket().frame({ type: "resync", data: { reason: "overflow" } });
+  t.mock.timers.tick(1000);
+  assert.deepEqual(resyncs, ["broker_lost", "overflow"], "a resync after the window re-fetches again");
+  ns.close();
+});
