@@ -136,6 +136,9 @@ async def run_messages() -> list[str]:
         with pytest.raises(InvalidStatus):
             await open_ws(server.ws("/elsewhere/1"))
         said.append(await reason(server.ws("/ws/rooms/2"), send=5))
+        fragmenter, _ = await join(server.ws("/ws/rooms/3"))
+        await fragmenter.send(["x"] * 70)  # one message, one frame per element
+        said.append((await close_of(fragmenter))[1] or "")
     for setting in ("max_namespaces", "max_connections"):
         app = new_app()
         wsns = WsNamespaces(app, **{setting: 1})
