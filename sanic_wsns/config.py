@@ -71,6 +71,9 @@ class Settings(msgspec.Struct, kw_only=True):
     presence_ttl: float = 60.0
     #: Entries in one ``presence_state`` frame; past it the state is cut, marked truncated.
     presence_state_limit: int = 1000
+    #: Seconds a request key is remembered: a repeat of a keyed request within it gets the
+    #: first answer and its handler does not run again (on every instance).
+    idempotency_window: float = 300.0
 
 
 def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -> Settings:
@@ -105,6 +108,8 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
     History(settings.history_size, settings.history_ttl)  # refuses a history that keeps nothing
     if settings.max_fragments < 1:
         raise ConfigError("max_fragments must be at least 1 (a message in one frame)")
+    if settings.idempotency_window <= 0:
+        raise ConfigError("idempotency_window must be > 0 seconds")
     if settings.rate_limit <= 0 or settings.rate_burst < 1:
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
     parse_broker_url(settings.broker)  # a malformed URL fails here, not at server start

@@ -19,6 +19,7 @@ import msgspec
 from .admission import Admission
 from .client import Client
 from .errors import CloseCode, Denied, ErrorCode, WsnsError
+from .idempotency import RequestKeys, request_name, with_id
 from .limits import TokenBucket
 from .namespace import Namespace
 from .pattern import call
@@ -171,7 +172,7 @@ class HandlerQueue:
         assert pending is not None  # put() created it before starting this task
         try:
             while pending:
-                await handle(self._ns, self._client, pending.popleft())
+                await handle(self._ns, self._client, pending.popleft(), self._hub.requests)
                 # Messages are screened and queued as they arrive, a whole burst at once:
                 # yield between two of them, so one client's burst never holds the loop
                 # (and every other connection's reads and writes) for its whole length.
@@ -182,13 +183,34 @@ class HandlerQueue:
                 await self._hub.leave(self._ns, self._client)
 
 
-async def handle(ns: Namespace, client: Client, incoming: Incoming) -> None:
-    """Run the handler for one screened message and answer a request exactly once."""
+async def handle(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys) -> None:
+    """Run the handler for one screened message and answer a request exactly once; a keyed
+    request's handler runs at most once per (namespace, user, key) within the window
+    (``idempotency.py``): a repeat gets the first answer."""
+    if incoming.key is None:
+        answer = await outcome(ns, client, incoming, incoming.id)
+    else:
+        assert incoming.id is not None  # screening refuses a key without an id
+        name = request_name(client.user, incoming.key)
+        kept = await keys.once(ns.path, name, lambda: _kept_outcome(ns, client, incoming))
+        answer = with_id(kept, incoming.id)
+    if answer is not None:
+        _answer(ns, client, answer)
+
+
+async def _kept_outcome(ns: Namespace, client: Client, incoming: Incoming) -> bytes:
+    """The answer to keep for a keyed request: encoded without its ``id`` (a repeat has its own)."""
+    answer = await outcome(ns, client, incoming, None)
+    assert answer is not None  # a keyed message is a request: it always has an answer
+    return answer
+
+
+async def outcome(ns: Namespace, client: Client, incoming: Incoming, id: int | None) -> bytes | None:
+    """Run the handler for one screened message: the answer to send (encoded with ``id``),
+    or ``None`` for a fire-and-forget message that succeeded."""
     handler = ns.pattern.handlers.get(incoming.type)
     if handler is None:
-        _answer(ns, client, encode_error(ErrorCode.UNKNOWN_TYPE,
-                                         f"no handler for type {incoming.type!r}", id=incoming.id))
-        return
+        return encode_error(ErrorCode.UNKNOWN_TYPE, f"no handler for type {incoming.type!r}", id=id)
     try:
         if handler.takes_data:
             data = handler.decode(incoming.data)
@@ -196,15 +218,16 @@ async def handle(ns: Namespace, client: Client, incoming: Incoming) -> None:
         else:
             result = await call(handler.fn, ns, client)
         if incoming.id is not None:
-            _answer(ns, client, encode("reply", result, incoming.id))
+            return encode("reply", result, id)
     except msgspec.ValidationError as exc:
-        _answer(ns, client, encode_error(ErrorCode.INVALID_DATA, str(exc), id=incoming.id))
+        return encode_error(ErrorCode.INVALID_DATA, str(exc), id=id)
     except WsnsError as exc:
-        _answer(ns, client, _encode_wsns_error(exc, incoming.id))
+        return _encode_wsns_error(exc, id)
     except Exception:
         logger.exception("handler failed path=%s type=%s client=%s", ns.path, incoming.type, client.id)
         ns.counters.drop("handler_error")
-        _answer(ns, client, encode_internal_error(incoming.id))
+        return encode_internal_error(id)
+    return None
 
 
 def _encode_wsns_error(exc: WsnsError, id: int | None) -> bytes:

@@ -33,6 +33,7 @@ from .counters import Counters
 from .errors import BrokerUnavailable, CloseCode, ConfigError
 from .feed import Feed, resync_frame
 from .history import History
+from .idempotency import RequestKeys
 from .limits import ConnectionCaps
 from .metrics import Metrics, Snapshot
 from .namespace import Namespace
@@ -81,6 +82,7 @@ class Hub:
         self._client_ids = itertools.count(1)
         self._broker: Broker | None = None
         self._tracker: Tracker | None = None
+        self._requests: RequestKeys | None = None
         #: Set by the extension when ``metrics_url`` is on: latencies are observed into it.
         self.metrics: Metrics | None = None
         #: ``resync`` frames sent, by reason; returning clients, by result.
@@ -108,6 +110,7 @@ class Hub:
                                      sharded=settings.redis_sharded)
         self._tracker = Tracker(self._broker, self._announce, ttl=settings.presence_ttl,
                                 state_limit=settings.presence_state_limit)
+        self._requests = RequestKeys(self._broker, settings.idempotency_window, self.channel)
         await self._broker.connect()
 
     @property
@@ -115,6 +118,12 @@ class Hub:
         if self._tracker is None:
             raise ConfigError("presence starts with the server (before_server_start)")
         return self._tracker
+
+    @property
+    def requests(self) -> RequestKeys:
+        if self._requests is None:
+            raise ConfigError("request keys start with the server (before_server_start)")
+        return self._requests
 
     async def close_clients(self, code: int, reason: str, timeout: float) -> None:
         """Close every client, and wait at most ``timeout`` seconds for them to leave.
@@ -459,6 +468,8 @@ class Hub:
                 "broker_payloads_unhosted": self.unhosted_payloads,
                 "resyncs": dict(self.resyncs),
                 "recoveries": dict(self.recoveries),
+                "keyed_requests_in_flight": self._requests.in_flight if self._requests else 0,
+                "idempotent_repeats": self._requests.repeats if self._requests else 0,
             },
             "namespaces": namespaces,
         }

@@ -24,6 +24,8 @@ from .recovery import Position
 RESERVED_SERVER_TYPES = frozenset({"welcome", "reply", "error", "pong", "resync",
                                    "presence_state", "presence_diff"})
 PING = "ping"
+#: What a request key may be: 1 to 64 of these characters.
+KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 
 
 @final  # screening's decisions are told apart by ``type(...) is``
@@ -33,6 +35,8 @@ class Incoming(msgspec.Struct, frozen=True):
     type: str
     data: msgspec.Raw = msgspec.Raw(b"null")
     id: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    #: v1.2: a request key (``idempotency.py``): the handler runs at most once per key.
+    key: Annotated[str, msgspec.Meta(pattern=KEY_PATTERN)] | None = None
 
 
 class Outgoing(msgspec.Struct, omit_defaults=True):

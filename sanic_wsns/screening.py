@@ -58,6 +58,8 @@ def screen(message: str | bytes, bucket: TokenBucket, now: float) -> Incoming | 
         return _over_limit(bucket, incoming.id)
     if incoming.type == PING:
         return Answer(encode("pong", incoming.data, incoming.id))
+    if incoming.key is not None and incoming.id is None:
+        return Answer(encode_error(ErrorCode.INVALID_MESSAGE, "a key needs an id: only requests are keyed"))
     return incoming
 
 

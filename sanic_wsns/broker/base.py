@@ -41,6 +41,9 @@ class Broker(abc.ABC):
       full), so an app that asks (``broadcast(..., strict=True)``) can be told.
     * A backend holds no subscription besides the channels it was asked for.
 
+    For request keys (``idempotency.py``) a backend keeps one short-lived key per keyed
+    request (``claim_request``, ``settle_request``).
+
     For patterns with ``history`` or ``presence`` a backend also keeps, per channel, a
     numbered history and a presence set (``publish_numbered`` … ``presence_get``): shared
     state, but only what those features need, in the broker that already carries the
@@ -123,6 +126,17 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def presence_get(self, channel: str) -> Entries:
         """The entries not expired: client id → public JSON."""
+
+    @abc.abstractmethod
+    async def claim_request(self, channel: str, name: str, window: float) -> bytes | None:
+        """Claim the request key ``name`` of ``channel`` for ``window`` seconds: ``None`` if
+        this call claimed it (run the request), else what is kept for it, ``RUNNING`` (b"")
+        or the first run's answer (``idempotency.py``). Raises ``BrokerUnavailable``."""
+
+    @abc.abstractmethod
+    def settle_request(self, channel: str, name: str, answer: bytes, window: float) -> None:
+        """Keep ``answer`` for the claimed key until its window ends; never blocks, never
+        raises (a lost answer leaves repeats waiting, then answered ``conflict``)."""
 
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ..relay import history_payload
 from .base import Broker
 from .memory_history import MemoryHistory
 from .memory_presence import MemoryPresence
+from .memory_requests import MemoryRequests
 
 
 class MemoryBroker(Broker):
@@ -24,6 +25,7 @@ class MemoryBroker(Broker):
     _hubs: ClassVar[dict[str, dict[str, set[MemoryBroker]]]] = {}
     _histories: ClassVar[dict[str, MemoryHistory]] = {}
     _presences: ClassVar[dict[str, MemoryPresence]] = {}
+    _requests: ClassVar[dict[str, MemoryRequests]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -94,6 +96,16 @@ class MemoryBroker(Broker):
 
     async def presence_get(self, channel: str) -> Entries:
         return self._presence.get(channel)
+
+    @property
+    def _request_keys(self) -> MemoryRequests:
+        return self._requests.setdefault(self.url, MemoryRequests())
+
+    async def claim_request(self, channel: str, name: str, window: float) -> bytes | None:
+        return self._request_keys.claim(channel, name, window)
+
+    def settle_request(self, channel: str, name: str, answer: bytes, window: float) -> None:
+        self._request_keys.settle(channel, name, answer)
 
     def _deliver(self, channel: str, payload: bytes) -> None:
         if channel in self._channels:

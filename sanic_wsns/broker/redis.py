@@ -37,27 +37,29 @@ import hashlib
 import logging
 import math
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, SlotNotCoveredError
+from redis.exceptions import NoScriptError, RedisError, SlotNotCoveredError
 
 from ..errors import BrokerUnavailable
 from ..history import History, new_epoch
 from ..presence import Entries
 from ..recovery import Entry, Position
-from . import redis_history, redis_presence
+from . import redis_history, redis_presence, redis_requests
 from .base import Broker, redact
 from .redis_lane import Command, CommandLane
 from .redis_link import CLUSTER, MESSAGE, PUBSUB, SHARDED, PubSubLink, backoff, describe
 from .urls import parse_broker_url
 
 logger = logging.getLogger("sanic_wsns")
+
+T = TypeVar("T")
 
 #: Payloads that may wait for the writer; beyond, a publish is counted as failed.
 OUTBOX_LIMIT = 10_000
@@ -429,7 +431,7 @@ class RedisBroker(Broker):
                 self._note_error(errors[0])
                 self._fail(failed, describe(errors[0]))
             _settle(batch, replies)
-            self._published += len(batch) - failed
+            self._published += sum(o.words is None for o in batch) - failed
             if self._failing and not failed:
                 logger.warning("redis publishing resumed; %d payloads were lost meanwhile", self._failing)
                 self._failing = 0
@@ -440,7 +442,9 @@ class RedisBroker(Broker):
         command = self.commands.command(MESSAGE)
         commands: list[Command] = []
         for outgoing in batch:
-            if outgoing.numbered is None:
+            if outgoing.words is not None:
+                commands.append(outgoing.words)
+            elif outgoing.numbered is None:
                 commands.append((command, outgoing.channel, outgoing.payload))
             else:
                 head, history = outgoing.numbered
@@ -483,8 +487,25 @@ class RedisBroker(Broker):
         reply = await self._script(redis_presence.GET_SCRIPT, redis_presence.presence_keys(channel))
         return redis_presence.parse_entries(reply)
 
-    async def _script(self, script: str, keys: tuple[str, str], *args: Any) -> Any:
-        """Run ``script``; at most ``CALLS_IN_FLIGHT`` at once, the others wait their turn."""
+    # -- request keys: a claim before the handler, the answer after it -----------------------
+
+    async def claim_request(self, channel: str, name: str, window: float) -> bytes | None:
+        try:
+            return await self._call(lambda client: redis_requests.claim(client, channel, name, window))
+        except RedisError as exc:
+            raise BrokerUnavailable(f"request key not claimed: {describe(exc)}") from exc
+
+    def settle_request(self, channel: str, name: str, answer: bytes, window: float) -> None:
+        words = redis_requests.settle_command(channel, name, answer, window)
+        self._enqueue(_Outgoing(channel, answer, words=words))
+
+    async def _script(self, script: str, keys: tuple[str, ...], *args: Any) -> Any:
+        """Run ``script`` (in turn: see ``_call``)."""
+        return await self._call(lambda client: self._evalsha(client, script, keys, args))
+
+    async def _call(self, command: Callable[[Redis | RedisCluster], Awaitable[T]]) -> T:
+        """One awaited Redis call; at most ``CALLS_IN_FLIGHT`` at once, the others wait their
+        turn."""
         if self._client is None:
             raise BrokerUnavailable("redis broker is not started")
         try:
@@ -494,11 +515,11 @@ class RedisBroker(Broker):
             raise BrokerUnavailable(f"no turn for a redis call within {CALL_WAIT:.0f}s "
                                     f"({CALLS_IN_FLIGHT} in flight)") from None
         try:
-            return await self._evalsha(self._client, script, keys, args)
+            return await command(self._client)
         finally:
             self._calls.release()
 
-    async def _evalsha(self, client: Redis | RedisCluster, script: str, keys: tuple[str, str],
+    async def _evalsha(self, client: Redis | RedisCluster, script: str, keys: tuple[str, ...],
                        args: tuple[Any, ...]) -> Any:
         """``EVALSHA``, loading the script first when Redis does not know it (yet)."""
         try:
@@ -544,12 +565,15 @@ class RedisBroker(Broker):
 @dataclass(slots=True)
 class _Outgoing:
     """One payload for the writer: plain, or numbered by the history script (``numbered``:
-    the frame's head and the pattern's history), with ``done`` for whoever waits for it."""
+    the frame's head and the pattern's history), with ``done`` for whoever waits for it;
+    or, with ``words``, a write in the channel's slot that publishes nothing (a request
+    key's answer), sent in call order with the payloads."""
 
     channel: str
     payload: bytes
     done: asyncio.Future[Any] | None = None
     numbered: tuple[bytes, History] | None = None
+    words: Command | None = None
 
 
 def _settle(batch: Sequence[_Outgoing], replies: Sequence[Any]) -> None:

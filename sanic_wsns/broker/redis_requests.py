@@ -1,0 +1,38 @@
+"""Request keys in Redis, without a connection: one string key per keyed request, named
+after its channel (the channel is its hash tag: in a cluster it sits on the channel's shard),
+and the two commands that claim and settle it.
+
+The claim is ``SET key "" NX GET PX window``: one atomic command (Redis ≥ 7.0 takes ``NX``
+with ``GET``) that either claims the key and answers nil, or leaves it and answers what it
+holds: ``""`` while the first run is in flight, then its answer.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis, RedisCluster
+
+from .redis_lane import Command
+from .redis_scripts import tagged_keys
+
+
+def request_key(channel: str, name: str) -> str:
+    (key,) = tagged_keys(channel, f"req:{name}")
+    return key
+
+
+async def claim(client: Redis | RedisCluster, channel: str, name: str, window: float) -> bytes | None:
+    """Through ``set()``, not a raw command: redis-py reads a raw ``SET``'s reply as "OK or
+    not" and would turn a kept answer into ``False``."""
+    reply = await client.set(request_key(channel, name), b"", nx=True, get=True, px=_ms(window))
+    assert reply is None or isinstance(reply, bytes)  # a client that decodes replies is not ours
+    return reply
+
+
+def settle_command(channel: str, name: str, answer: bytes, window: float) -> Command:
+    """The answer replaces the claim only while the claim is there (``XX``): a key whose
+    window ended meanwhile is not brought back."""
+    return ("SET", request_key(channel, name), answer, "XX", "PX", _ms(window))
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))

@@ -1,0 +1,145 @@
+"""Request keys: at most one run of a handler per (namespace, user, key) within a window.
+
+A request frame may carry ``"key"``. The first frame with a key runs its handler and its
+answer (the reply or the error frame, without its ``id``) is kept for
+``WSNS_IDEMPOTENCY_WINDOW`` seconds; a repeat within the window, on any instance, gets that
+answer again and the handler does not run. A repeat that arrives while the first still
+runs waits for its answer. This is what lets a client re-send a request whose reply was
+lost with the connection instead of failing it with ``disconnected``.
+
+The broker keeps the keys (Redis: one key per request next to the namespace's keys, in its
+cluster slot; ``memory://``: a dict in the process). The claim is one round trip before
+the handler; the answer is written after it, without holding up the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import msgspec
+
+from .errors import BrokerUnavailable, ErrorCode
+from .protocol import encode_error
+
+logger = logging.getLogger("sanic_wsns")
+
+#: What a store holds for a key whose first run has not answered yet (an answer is a JSON
+#: frame, never empty).
+RUNNING = b""
+#: Seconds a repeat waits for the first run's answer: the clients' default request timeout
+#: (10 s in both clients), after which nobody would read it anyway.
+REPEAT_WAIT = 10.0
+#: A repeat waiting on another instance asks again after this long, doubling up to the cap.
+POLL_FIRST, POLL_CAP = 0.02, 0.5
+
+
+class RequestStore(Protocol):
+    """The broker's role for request keys (``memory://`` and Redis implement it)."""
+
+    async def claim_request(self, channel: str, name: str, window: float) -> bytes | None:
+        """``None``: the key is now claimed, run it. Else what is kept: ``RUNNING`` or the answer."""
+        ...
+
+    def settle_request(self, channel: str, name: str, answer: bytes, window: float) -> None:
+        """Keep ``answer`` for the key for ``window`` seconds (written in the background)."""
+        ...
+
+
+def request_name(user: Any, key: str) -> str:
+    """The key's name in the store: the user (any hashable identity) digested, then the key
+    (already checked against ``[A-Za-z0-9_.:-]{1,64}``)."""
+    try:
+        who = msgspec.json.encode(user)
+    except TypeError:
+        who = repr(user).encode()
+    return f"{hashlib.blake2b(who, digest_size=12).hexdigest()}:{key}"
+
+
+def with_id(answer: bytes, id: int) -> bytes:
+    """A kept answer (``{"type":...,"data":...}``) as the reply to request ``id``."""
+    return b'%s,"id":%d}' % (answer[:-1], id)
+
+
+class RequestKeys:
+    """The keys of one instance: runs the first request of a key, answers its repeats."""
+
+    def __init__(self, store: RequestStore, window: float, channel: Callable[[str], str]):
+        self._store = store
+        self.window = window
+        self._channel = channel  # a namespace path -> its broker channel
+        #: Keys whose first run (or a wait for another instance's) is in flight here:
+        #: a local repeat awaits it instead of asking the store.
+        self._inflight: dict[tuple[str, str], asyncio.Future[bytes]] = {}
+        #: Repeats answered without running their handler (``wsns_idempotent_repeats_total``).
+        self.repeats = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Keyed requests this instance is running or waiting on."""
+        return len(self._inflight)
+
+    async def once(self, path: str, name: str, run: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The answer to the request keyed ``name`` in namespace ``path``: ``run()``'s, if
+        it is the first, else the first one's (without ``id``)."""
+        channel = self._channel(path)
+        slot = (channel, name)
+        inflight = self._inflight.get(slot)
+        if inflight is not None:
+            self.repeats += 1
+            return await _within(asyncio.shield(inflight), REPEAT_WAIT) or _STILL_RUNNING
+        answer = self._inflight[slot] = asyncio.get_running_loop().create_future()
+        try:
+            result = await self._first_or_kept(channel, name, run)
+        except BaseException:
+            answer.set_result(_STILL_RUNNING)  # local repeats must not inherit a cancellation
+            raise
+        else:
+            answer.set_result(result)
+        finally:
+            del self._inflight[slot]
+        return result
+
+    async def _first_or_kept(self, channel: str, name: str, run: Callable[[], Awaitable[bytes]]) -> bytes:
+        try:
+            kept = await self._store.claim_request(channel, name, self.window)
+            if kept == RUNNING:
+                kept = await _within(self._wait_elsewhere(channel, name), REPEAT_WAIT)
+        except BrokerUnavailable as exc:
+            logger.warning("request keys unavailable channel=%s: %s", channel, exc)
+            return _UNAVAILABLE
+        if kept is None:
+            result = await run()
+            self._store.settle_request(channel, name, result, self.window)
+            return result
+        self.repeats += 1
+        return kept
+
+    async def _wait_elsewhere(self, channel: str, name: str) -> bytes | None:
+        """The first run is on another instance: ask until its answer is kept (or until the
+        key's window ended meanwhile: then this claim is the first, and ``None`` says run)."""
+        delay = POLL_FIRST
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, POLL_CAP)
+            kept = await self._store.claim_request(channel, name, self.window)
+            if kept != RUNNING:
+                return kept
+
+
+async def _within(answer: Awaitable[bytes | None], seconds: float) -> bytes | None:
+    """``answer``, or a ``conflict`` error frame once ``seconds`` have passed without it."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await answer
+    except TimeoutError:
+        return _STILL_RUNNING
+
+
+_STILL_RUNNING = encode_error(ErrorCode.CONFLICT, "a request with this key is still being handled; "
+                              "ask again later", {"retry_after": 1.0})
+_UNAVAILABLE = encode_error(ErrorCode.INTERNAL, "request keys are unavailable while the broker is "
+                            "away; ask again", {"retry_after": 1.0})

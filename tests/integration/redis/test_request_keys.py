@@ -1,0 +1,90 @@
+"""Request keys across two instances on one real Redis: a keyed request's handler runs at
+most once per (namespace, user, key), whichever instance each copy reaches (core idea 12)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sanic_wsns import WsNamespaces
+from sanic_wsns.broker.redis_requests import request_key
+from sanic_wsns.idempotency import request_name
+from tests.support.keyed_app import Runs, keyed, keyed_app
+from tests.support.servers import RunningServer, serve, wait_for
+from tests.support.wsclient import join, recv_json
+
+
+@asynccontextmanager
+async def two(url: str, runs: Runs) -> AsyncIterator[tuple[Keyed, Keyed]]:
+    async with AsyncExitStack() as stack:
+        pair = []
+        for _ in range(2):
+            wsns = keyed_app(url, runs)
+            pair.append(Keyed(wsns, await stack.enter_async_context(serve(wsns.app))))
+        yield pair[0], pair[1]
+
+
+@dataclass
+class Keyed:
+    wsns: WsNamespaces
+    srv: RunningServer
+
+    def ws(self, path: str) -> str:
+        return self.srv.ws(path)
+
+    def totals(self) -> dict[str, Any]:
+        return self.wsns.stats()["totals"]
+
+
+async def test_a_request_answered_on_one_instance_is_answered_again_on_the_other(redis_server):
+    runs = Runs()
+    async with two(redis_server.url, runs) as (a, b):
+        on_a, _ = await join(a.ws("/orders/1"))
+        first = await keyed(on_a, "apply", "order-77", 1, {"qty": 1})
+        await on_a.close()
+        on_b, _ = await join(b.ws("/orders/1"))  # the reply was lost: the client came back elsewhere
+        repeat = await keyed(on_b, "apply", "order-77", 2, {"qty": 1})
+        assert repeat["data"] == first["data"] == {"run": 1, "data": {"qty": 1}}
+        assert runs.counts == {"apply": 1}
+        await on_b.close()
+    key = request_key("wsns:/orders/1", request_name("ann", "order-77"))
+    assert 0 < int(redis_server.cli("PTTL", key)) <= 300_000  # kept for the window, no longer
+
+
+async def test_concurrent_repeats_on_two_instances_run_once_and_both_get_the_answer(redis_server):
+    runs = Runs()
+    async with two(redis_server.url, runs) as (a, b):
+        on_a, _ = await join(a.ws("/orders/1"))
+        on_b, _ = await join(b.ws("/orders/1"))
+        await on_a.send(json.dumps({"type": "hold", "id": 1, "key": "twice"}))
+        await asyncio.wait_for(runs.holding.wait(), 5)
+        await on_b.send(json.dumps({"type": "hold", "id": 5, "key": "twice"}))
+        await wait_for(lambda: b.totals()["keyed_requests_in_flight"] == 1)  # b waits on a's run
+        runs.gate.set()
+        answers = [await recv_json(on_a), await recv_json(on_b)]
+        assert [(x["type"], x["id"], x["data"]) for x in answers] == [("reply", 1, 1), ("reply", 5, 1)]
+        assert runs.counts == {"hold": 1}
+        assert b.totals()["idempotent_repeats"] == 1
+        await on_a.close()
+        await on_b.close()
+
+
+async def test_without_redis_a_keyed_request_is_refused_and_its_handler_does_not_run(redis_server):
+    runs = Runs()
+    async with two(redis_server.url, runs) as (a, _b):
+        ws, _ = await join(a.ws("/orders/1"))
+        redis_server.stop()
+        try:
+            answer = await keyed(ws, "apply", "while-down", 1)
+            assert answer["type"] == "error" and answer["data"]["code"] == "internal"
+            assert answer["data"]["details"] == {"retry_after": 1.0}
+            assert runs.counts == {}
+            plain = await keyed(ws, "apply", None, 2)  # unkeyed requests go on: local work never fails
+            assert plain["data"]["run"] == 1
+        finally:
+            redis_server.start()
+        await ws.close()
