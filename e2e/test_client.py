@@ -108,17 +108,26 @@ def test_an_error_answering_a_send_is_an_error_event(client: ClientPage):
     assert client.log("a")["errors"][0]["code"] == "unknown_type"
 
 
-def test_a_dropped_connection_fails_sent_requests_then_reconnects_with_resync(client: ClientPage):
+def test_a_dropped_connection_sends_keyed_requests_again_then_reconnects_with_resync(client: ClientPage):
     client.track("a", "/ws/echo/drop", **FAST)
     client.wait_state("a", "open")
-    # The server drops the connection instead of answering this request.
-    assert client.request("a", "drop")["code"] == "disconnected"
-    client.wait_state("a", "open")
+    # The server drops the connection instead of answering this request. The client sends it
+    # again, same key, after the reconnect: the handler does not run again (it would drop the
+    # connection again), and the first answer (null) comes back.
+    assert client.request("a", "drop") == {"ok": True, "value": None}
     log = client.log("a")
     assert [s for s, _ in log["states"]] == ["open", "reconnecting", "open"]
     reconnecting = log["states"][1][1]
     assert reconnecting["code"] == 1012 and reconnecting["reason"] == "connection_lost"
     assert log["resyncs"] == [{"data": {"reason": "reconnected"}, "server": False}]
+    assert client.request("a", "echo", 1) == {"ok": True, "value": 1}
+
+
+def test_with_retry_false_a_dropped_connection_fails_the_sent_request(client: ClientPage):
+    client.track("a", "/ws/echo/drop", **FAST)
+    client.wait_state("a", "open")
+    assert client.request("a", "drop", retry=False)["code"] == "disconnected"
+    client.wait_state("a", "open")
     assert client.request("a", "echo", 1) == {"ok": True, "value": 1}
 
 

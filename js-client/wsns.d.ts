@@ -76,6 +76,8 @@ export interface ConnectOptions {
 export interface RequestOptions {
   /** ms; default the connection's requestTimeout; 0 for none. */
   timeout?: number;
+  /** v1.2, default true: keyed, and sent again with the same key after a drop (run once by the server); false: rejected with `disconnected` on a drop. */
+  retry?: boolean;
 }
 
 /** A frame as the server sent it. */

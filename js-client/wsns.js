@@ -97,6 +97,10 @@
 /**
  * @typedef {object} RequestOptions
  * @property {number} [timeout]  ms; default the connection's `requestTimeout`; 0 for none
+ * @property {boolean} [retry=true]  v1.2: the request carries a random `key`, and if the
+ *   connection drops before its reply it is sent again, with the same key, once the
+ *   connection is back: the server runs it at most once and answers the repeat with the
+ *   first answer. `false`: no key, and a drop rejects it with `disconnected` (v1)
  */
 
 /**
@@ -126,8 +130,8 @@
  *
  * `code` is a protocol error code from the server (`invalid_data`, `conflict`, `not_found`,
  * `unknown_type`, `rate_limited`, `internal`...) or a client code: `timeout` (no reply in
- * time), `disconnected` (the connection dropped after the request was sent: it may or may
- * not have been handled), `closed` (the connection is closed or denied for good),
+ * time), `disconnected` (the connection dropped after a request made with `retry: false` was
+ * sent: it may or may not have been handled), `closed` (the connection is closed or denied for good),
  * `queue_full` (too many messages held while not open), `too_big` (over the server's
  * `max_frame_size`).
  */
@@ -239,6 +243,15 @@ class SendQueue {
     this.items = this.items.filter((item) => item.id !== id);
   }
 
+  /**
+   * Put requests back at the head of the queue, before anything held since (they were
+   * accepted before it); not bounded by `limit`, they were counted when first sent.
+   * @param {{text: string, id: number}[]} items
+   */
+  requeue(items) {
+    this.items = [...items, ...this.items];
+  }
+
   /** Everything held, in order; the queue is empty afterwards. */
   drain() {
     const items = this.items;
@@ -248,15 +261,15 @@ class SendQueue {
 }
 
 /**
- * Requests waiting for their reply: ids, timeouts, and failing them when the connection
- * drops (those already written) or ends for good (all).
+ * Requests waiting for their reply: ids, timeouts, and what a dropped connection does to
+ * those already written (sent again when keyed, else failed); all fail when it ends for good.
  * @internal
  */
 class PendingRequests {
   /** @param {(id: number) => void} [onTimeout]  cleanup after a request timed out */
   constructor(onTimeout = () => {}) {
     this.onTimeout = onTimeout;
-    /** @type {Map<number, {resolve: Function, reject: Function, timer: any, sent: boolean}>} */
+    /** @type {Map<number, {resolve: Function, reject: Function, timer: any, sent: boolean, resend?: string}>} */
     this.entries = new Map();
     this.lastId = 0;
   }
@@ -273,13 +286,14 @@ class PendingRequests {
   /**
    * Wait for the reply to request `id`.
    * @param {number} id
-   * @param {{timeout: number, sent: boolean, what: string}} how  timeout in ms (0 or Infinity:
-   *   none); `sent` when it is already written to a socket; `what` names it in the timeout error
+   * @param {{timeout: number, sent: boolean, what: string, resend?: string}} how  timeout in
+   *   ms (0 or Infinity: none); `sent` when it is already written to a socket; `what` names it
+   *   in the timeout error; `resend`, the keyed frame to send again after a drop
    * @returns {Promise<*>}
    */
-  track(id, { timeout, sent, what }) {
+  track(id, { timeout, sent, what, resend }) {
     return new Promise((resolve, reject) => {
-      const entry = { resolve, reject, timer: null, sent };
+      const entry = { resolve, reject, timer: null, sent, resend };
       if (timeout > 0 && timeout < Infinity) {
         entry.timer = setTimeout(() => {
           this.entries.delete(id);
@@ -311,9 +325,23 @@ class PendingRequests {
     return entry !== undefined;
   }
 
-  /** The connection dropped: fail the requests written to it (held ones wait for the next). */
-  rejectSent(error) {
-    for (const [id, entry] of this.entries) if (entry.sent) this.reject(id, error);
+  /**
+   * The connection dropped: the keyed requests written to it are to be sent again (returned,
+   * in order, as not sent); the others written to it fail with `error`. Held ones wait.
+   * @returns {{text: string, id: number}[]}
+   */
+  dropped(error) {
+    const again = [];
+    for (const [id, entry] of this.entries) {
+      if (!entry.sent) continue;
+      if (entry.resend === undefined) {
+        this.reject(id, error);
+      } else {
+        entry.sent = false;
+        again.push({ text: entry.resend, id });
+      }
+    }
+    return again;
   }
 
   /** The connection ended for good: fail every request. */
@@ -513,6 +541,16 @@ function attemptUrl(base, query, recovery) {
   return url.href;
 }
 
+/**
+ * A random request key (v1.2): 128 bits, in the server's key alphabet.
+ * @returns {string}
+ */
+function requestKey() {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** The client's parts, exported for its own tests. Not a public API: it may change at any time. */
 export const __internals = { Backoff, SendQueue, PendingRequests, Heartbeat, OffsetTracker, PresenceState, attemptUrl };
 
@@ -671,11 +709,12 @@ export class Namespace {
     try {
       this._assertUsable();
       const id = this._pending.nextId();
-      const text = this._encode(type, data, id);
+      const retry = options.retry ?? true;
+      const text = this._encode(type, data, id, retry ? requestKey() : undefined);
       const sent = this._writable();
       if (!sent) this._queue.push(text, id);
       const timeout = options.timeout ?? this._options.requestTimeout;
-      const reply = this._pending.track(id, { timeout, sent, what: type });
+      const reply = this._pending.track(id, { timeout, sent, what: type, resend: retry ? text : undefined });
       if (sent) this._attempt.ws.send(text);
       return reply;
     } catch (error) {
@@ -834,7 +873,9 @@ export class Namespace {
     if (!attempt) return null;
     clearTimeout(attempt.timer);
     if (attempt.welcomed) this._backoff.closed();
-    if (!final) this._pending.rejectSent(new WsnsError("disconnected", "the connection dropped before the reply"));
+    if (!final) {
+      this._queue.requeue(this._pending.dropped(new WsnsError("disconnected", "the connection dropped before the reply")));
+    }
     const ws = attempt.ws;
     if (ws) ws.onmessage = ws.onclose = null;
     return ws;
@@ -898,9 +939,10 @@ export class Namespace {
 
   // -- helpers ---------------------------------------------------------------------------
 
-  _encode(type, data, id) {
+  _encode(type, data, id, key) {
     if (typeof type !== "string" || !type) throw new TypeError("message type must be a non-empty string");
-    const text = JSON.stringify(id === undefined ? { type, data } : { type, data, id });
+    const frame = id === undefined ? { type, data } : key === undefined ? { type, data, id } : { type, data, id, key };
+    const text = JSON.stringify(frame);
     const error = this._oversize(text);
     if (error) throw error;
     return text;

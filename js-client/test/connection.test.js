@@ -93,3 +93,29 @@ test("resync frames within the jitter window make one re-fetch, not one each", a
   assert.deepEqual(resyncs, ["broker_lost", "overflow"], "a resync after the window re-fetches again");
   ns.close();
 });
+
+test("a request in flight when the connection drops is sent again, with its key, after the reconnect", async (t) => {
+  const { ns, socket } = await scripted(t, { requestTimeout: 0 });
+  socket().frame({ type: "welcome", data: { client_id: "c1" } });
+  const reply = ns.request("bubble-create", { x: 1 });
+  const [sent] = socket().sent;
+  assert.match(sent.key, /^[0-9a-f]{32}$/);
+  socket().serverCloses(1006, "");
+  t.mock.timers.tick(60_000);
+  await settled();
+  socket().frame({ type: "welcome", data: { client_id: "c2" } });
+  assert.deepEqual(socket().sent, [sent], "the very same frame: same id, same key");
+  socket().frame({ type: "reply", id: sent.id, data: { id: 7 } });
+  assert.deepEqual(await reply, { id: 7 });
+  ns.close();
+});
+
+test("with retry: false a request carries no key and a drop rejects it with disconnected", async (t) => {
+  const { ns, socket } = await scripted(t);
+  socket().frame({ type: "welcome", data: { client_id: "c1" } });
+  const reply = ns.request("bubble-create", { x: 1 }, { retry: false });
+  assert.equal(socket().sent[0].key, undefined);
+  socket().serverCloses(1006, "");
+  await assert.rejects(reply, { code: "disconnected" });
+  ns.close();
+});

@@ -52,18 +52,23 @@ test("a settled request leaves no timer behind", (t) => {
   assert.equal(onTimeout.mock.callCount(), 0);
 });
 
-test("a drop fails the requests already written and keeps the held ones", async () => {
+test("a drop fails the unkeyed requests already written, returns the keyed ones, keeps the held ones", async () => {
   const pending = new PendingRequests();
   const written = pending.track(1, sentNow);
   const held = pending.track(2, sentLater);
   const flushed = pending.track(3, sentLater);
   pending.markSent(3);
-  pending.rejectSent(new WsnsError("disconnected", "dropped"));
+  const keyed = pending.track(4, { ...sentNow, resend: '{"type":"x","id":4,"key":"k4"}' });
+  const again = pending.dropped(new WsnsError("disconnected", "dropped"));
+  assert.deepEqual(again, [{ text: '{"type":"x","id":4,"key":"k4"}', id: 4 }]);
   await assert.rejects(written, { code: "disconnected" });
   await assert.rejects(flushed, { code: "disconnected" });
-  assert.equal(pending.size, 1);
+  assert.equal(pending.size, 2);
+  assert.deepEqual(pending.dropped(new WsnsError("disconnected", "dropped")), [], "not sent since: nothing to resend");
   pending.resolve(2, "after reconnect");
+  pending.resolve(4, "the first answer");
   assert.equal(await held, "after reconnect");
+  assert.equal(await keyed, "the first answer");
 });
 
 test("the end fails every request", async () => {
@@ -82,6 +87,7 @@ test("the send queue keeps order, is bounded, and forgets a timed-out request", 
   assert.throws(() => queue.push("d"), { name: "WsnsError", code: "queue_full" });
   queue.remove(1);
   queue.push("e", 2);
-  assert.deepEqual(queue.drain(), [{ text: "a" }, { text: "c" }, { text: "e", id: 2 }]);
+  queue.requeue([{ text: "r", id: 9 }]); // a keyed request sent again: first, and past the limit
+  assert.deepEqual(queue.drain(), [{ text: "r", id: 9 }, { text: "a" }, { text: "c" }, { text: "e", id: 2 }]);
   assert.deepEqual(queue.drain(), []);
 });
