@@ -7,6 +7,8 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import sys
 import time
 from contextlib import AsyncExitStack
 from typing import Any
@@ -15,6 +17,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.integration.examples.conftest import START_TIMEOUT, TOKEN_SECRET, ExampleServer
 from tests.support.demo import http
+from tests.support.instance_process import ROOT
 from tests.support.redis_servers import RedisServer
 from tests.support.servers import wait_for
 from tests.support.wsclient import close_of, join, open_ws, recv_json
@@ -181,6 +184,18 @@ async def test_rest_broadcast_under_two_workers_reaches_listeners_on_both(redis_
         assert await post_headline(server, "sport", {"text": "a goal"}) == 202
         frames = await asyncio.gather(*(recv_json(ws) for ws in crowd))
         assert all(f == {"type": "headline", "data": {"text": "a goal"}} for f in frames)
+
+
+async def test_a_worker_task_s_headline_reaches_listeners_on_both_workers(redis_server, sanic_cli):
+    server = await start_two_workers(sanic_cli, "examples.rest_broadcast:app", redis_server)
+    async with AsyncExitStack() as stack:
+        crowd = await join_all(stack, [server.ws("/ws/news/sport")] * CROWD)
+        task = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "examples.worker_task", "sport", "from a worker", cwd=ROOT,
+            env={**os.environ, "SANIC_WSNS_BROKER": redis_server.url})
+        assert await asyncio.wait_for(task.wait(), START_TIMEOUT) == 0
+        frames = await asyncio.gather(*(recv_json(ws) for ws in crowd))
+        assert all(f == {"type": "headline", "data": {"text": "from a worker"}} for f in frames)
 
 
 async def test_a_token_in_the_upgrade_url_never_reaches_the_access_log(sanic_cli):
