@@ -337,7 +337,7 @@ class WsNamespaces:
         hub.heartbeat_interval = float(interval or 0)
         await hub.start()
         if self.settings.metrics_url:
-            self._metrics = hub.metrics = Metrics(hub.snapshot)
+            self._metrics = hub.metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
             self._metrics.start()
         if interval:
             self._keepalive = KeepaliveSweep(interval, timeout or math.inf, hub.clients)
