@@ -36,6 +36,11 @@ class Settings(msgspec.Struct, kw_only=True):
     #: The same cap per identity (what the authorize hook returned, or ``Identity.value``;
     #: it must be hashable); clients without an identity are not counted.
     max_connections_per_identity: int | None = None
+    #: Connection opens per second per user (``Identity.user``, else the identity), and the
+    #: burst: over it an upgrade is closed with 1013 and a retry hint (``None``: no limit).
+    #: Per instance. Anonymous clients are not limited.
+    connect_rate: float | None = 10.0
+    connect_burst: int = 30
     #: Longest path parameter value, in characters; longer is closed with 1008.
     max_param_length: int = 200
     #: Seconds a dropped namespace keeps its broker subscription, against churn (≤ 2).
@@ -97,5 +102,7 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
     History(settings.history_size, settings.history_ttl)  # refuses a history that keeps nothing
     if settings.rate_limit <= 0 or settings.rate_burst < 1:
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
+    if (settings.connect_rate is not None and settings.connect_rate <= 0) or settings.connect_burst < 1:
+        raise ConfigError("connect_rate must be > 0 (or None for no limit) and connect_burst >= 1")
     parse_broker_url(settings.broker)  # a malformed URL fails here, not at server start
     return settings

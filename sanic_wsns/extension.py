@@ -16,6 +16,7 @@ import hashlib
 import logging
 import math
 import sys
+import time
 from importlib import resources
 from typing import Any
 
@@ -24,7 +25,7 @@ from sanic.compat import Header
 from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, json, raw
 
-from .admission import UNJUDGED, Admission, Refusal, admit
+from .admission import UNJUDGED, Admission, ConnectRate, Refusal, admit
 from .broker import Broker, parse_broker_url, redact
 from .config import Settings, load_settings
 from .connection import serve
@@ -65,6 +66,7 @@ class WsNamespaces:
         self._metrics: Metrics | None = None
         self._bad_path_prefixes: set[str] = set()
         self._unmatched: set[str] = set()
+        self._connect_rate = ConnectRate(None, 1)  # set from the settings at attach
         self._app: Sanic[Any, Any] | None = None
         if app is not None:
             self.attach(app)
@@ -77,6 +79,7 @@ class WsNamespaces:
             raise ConfigError("this WsNamespaces is already attached to an app")
         self._app = app
         self.hub.configure(load_settings(app.config, self._overrides))
+        self._connect_rate = ConnectRate(self.settings.connect_rate, self.settings.connect_burst)
         for pattern in self._default_history:
             pattern.history = self._settings_history()
         app.ctx.wsns = self
@@ -202,6 +205,11 @@ class WsNamespaces:
         headers = request.headers
         verdict = await admit(pattern, self.settings, origin=headers.get("origin"),
                               host=headers.get("host"), params=request.match_info, request=request)
+        if isinstance(verdict, Admission):
+            wait = self._connect_rate.allow(verdict.user, time.monotonic())
+            if wait is not None:
+                verdict = Refusal(CloseCode.TRY_AGAIN_LATER,
+                                  f"too many connections per second: retry in {math.ceil(wait)} s")
         if isinstance(verdict, Refusal):
             self.hub.refuse(verdict)
             logger.info("upgrade refused path=%s code=%d reason=%s",
