@@ -10,6 +10,7 @@ import msgspec
 
 from .broker.urls import parse_broker_url
 from .errors import ConfigError
+from .history import MAX_BYTES as HISTORY_MAX_BYTES
 from .history import History
 
 
@@ -63,6 +64,8 @@ class Settings(msgspec.Struct, kw_only=True):
     #: seconds after its last broadcast (``History(...)`` on the pattern wins).
     history_size: int = 100
     history_ttl: float = 300.0
+    #: ... and at most this many bytes of frames per namespace (the newest is always kept).
+    history_max_bytes: int = HISTORY_MAX_BYTES
     #: Presence: a client's entry outlives its instance's last refresh by this many seconds
     #: (a killed instance's clients leave within it, plus one sweep of ttl/3).
     presence_ttl: float = 60.0
@@ -99,7 +102,8 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
             raise ConfigError(f"{name} must be at least 1, or None for no cap")
     if settings.presence_ttl < 1 or settings.presence_state_limit < 1:
         raise ConfigError("presence_ttl must be at least 1 second and presence_state_limit at least 1")
-    History(settings.history_size, settings.history_ttl)  # refuses a history that keeps nothing
+    # Refuses a history that keeps nothing.
+    History(settings.history_size, settings.history_ttl, max_bytes=settings.history_max_bytes)
     if settings.rate_limit <= 0 or settings.rate_burst < 1:
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
     if (settings.connect_rate is not None and settings.connect_rate <= 0) or settings.connect_burst < 1:
