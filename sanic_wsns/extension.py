@@ -250,7 +250,8 @@ class WsNamespaces:
         return namespace
 
     def _settings_history(self) -> History:
-        return History(self.settings.history_size, self.settings.history_ttl)
+        s = self.settings
+        return History(s.history_size, s.history_ttl, max_bytes=s.history_max_bytes)
 
     async def broadcast(self, path: str, type: str, data: Any = None, *, exclude: Exclude = None,
                         strict: bool = False, confirm: bool = False) -> Position | None:
