@@ -11,6 +11,9 @@ in the environment before any worker imports prometheus_client, and the folder w
 start, which ``prepare_multiprocess`` does in Sanic's main process; a worker that stops
 marks its gauges dead, and one that starts clears the files of workers that died.
 Labels are bounded: a pattern, a close code, a reason, a result; never a resource id.
+The gauges by pattern show every declared pattern, at 0 when it has no namespace: a
+pattern the core stops reporting would otherwise keep its last value (summed over workers,
+clients long gone).
 """
 
 from __future__ import annotations
