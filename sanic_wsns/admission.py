@@ -9,13 +9,14 @@ A refused upgrade never creates a namespace and never counts as a client.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from .config import Settings
 from .errors import CloseCode, Denied
+from .limits import TokenBucket
 from .origins import origin_allowed
 from .pattern import Identity, Pattern, call
 
@@ -126,3 +127,50 @@ async def admit(pattern: Pattern, settings: Settings, *, origin: str | None, hos
         user = identity.value if identity.user is None else identity.user
         return Admission(pattern, path, decoded, identity.value, identity.public, user)
     return Admission(pattern, path, decoded, identity, None, identity)
+
+
+class ConnectRate:
+    """Connection opens per user: a token bucket each (``rate`` per second, bursts of
+    ``burst``), so one user cannot churn connections (every open may cost the app a
+    snapshot) faster than it could fetch pages. Users are what authorize returned
+    (``Identity.user``); ``None`` and unhashable users are not limited.
+
+    The buckets are bounded: past ``max_users`` the ones idle long enough to be full again
+    go first (forgetting them changes nothing), then the least recently used.
+    """
+
+    __slots__ = ("rate", "burst", "max_users", "_buckets")
+
+    def __init__(self, rate: float | None, burst: int, max_users: int = 100_000):
+        self.rate = rate
+        self.burst = burst
+        self.max_users = max_users
+        self._buckets: dict[Hashable, TokenBucket] = {}
+
+    def allow(self, user: object, now: float) -> float | None:
+        """``None`` if ``user`` may open a connection now (counted), else the seconds to
+        wait before the next one would be allowed."""
+        if self.rate is None or user is None or not isinstance(user, Hashable):
+            return None
+        try:
+            bucket = self._buckets.pop(user)
+        except KeyError:
+            bucket = TokenBucket(self.rate, self.burst, now)
+        except TypeError:  # hashable by type, not by value (a tuple holding a list)
+            return None
+        self._buckets[user] = bucket  # most recently used last
+        if len(self._buckets) > self.max_users:
+            self._forget(now)
+        return None if bucket.take(now) else bucket.retry_after()
+
+    def _forget(self, now: float) -> None:
+        assert self.rate is not None
+        full_after = self.burst / self.rate
+        for user, bucket in list(self._buckets.items()):
+            if now - bucket.stamp >= full_after:
+                del self._buckets[user]
+        while len(self._buckets) > self.max_users:
+            del self._buckets[next(iter(self._buckets))]
+
+    def __len__(self) -> int:
+        return len(self._buckets)

@@ -10,6 +10,7 @@ import msgspec
 
 from .broker.urls import parse_broker_url
 from .errors import ConfigError
+from .history import MAX_BYTES as HISTORY_MAX_BYTES
 from .history import History
 
 
@@ -40,6 +41,11 @@ class Settings(msgspec.Struct, kw_only=True):
     #: The same cap per identity (what the authorize hook returned, or ``Identity.value``;
     #: it must be hashable); clients without an identity are not counted.
     max_connections_per_identity: int | None = None
+    #: Connection opens per second per user (``Identity.user``, else the identity), and the
+    #: burst: over it an upgrade is closed with 1013 and a retry hint (``None``: no limit).
+    #: Per instance. Anonymous clients are not limited.
+    connect_rate: float | None = 10.0
+    connect_burst: int = 30
     #: Longest path parameter value, in characters; longer is closed with 1008.
     max_param_length: int = 200
     #: Seconds a dropped namespace keeps its broker subscription, against churn (≤ 2).
@@ -66,6 +72,8 @@ class Settings(msgspec.Struct, kw_only=True):
     #: seconds after its last broadcast (``History(...)`` on the pattern wins).
     history_size: int = 100
     history_ttl: float = 300.0
+    #: ... and at most this many bytes of frames per namespace (the newest is always kept).
+    history_max_bytes: int = HISTORY_MAX_BYTES
     #: Presence: a client's entry outlives its instance's last refresh by this many seconds
     #: (a killed instance's clients leave within it, plus one sweep of ttl/3).
     presence_ttl: float = 60.0
@@ -105,12 +113,15 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
             raise ConfigError(f"{name} must be at least 1, or None for no cap")
     if settings.presence_ttl < 1 or settings.presence_state_limit < 1:
         raise ConfigError("presence_ttl must be at least 1 second and presence_state_limit at least 1")
-    History(settings.history_size, settings.history_ttl)  # refuses a history that keeps nothing
+    # Refuses a history that keeps nothing.
+    History(settings.history_size, settings.history_ttl, max_bytes=settings.history_max_bytes)
     if settings.max_fragments < 1:
         raise ConfigError("max_fragments must be at least 1 (a message in one frame)")
     if settings.idempotency_window <= 0:
         raise ConfigError("idempotency_window must be > 0 seconds")
     if settings.rate_limit <= 0 or settings.rate_burst < 1:
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
+    if (settings.connect_rate is not None and settings.connect_rate <= 0) or settings.connect_burst < 1:
+        raise ConfigError("connect_rate must be > 0 (or None for no limit) and connect_burst >= 1")
     parse_broker_url(settings.broker)  # a malformed URL fails here, not at server start
     return settings

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import math
 import sys
+import time
 from importlib import resources
 from typing import Any
 
@@ -25,7 +26,7 @@ from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, json, raw
 from sanic_routing.exceptions import RouteExists
 
-from .admission import UNJUDGED, Admission, Refusal, admit, refuses, unmatched
+from .admission import UNJUDGED, Admission, ConnectRate, Refusal, admit, refuses, unmatched
 from .awaited import must_await
 from .broker import Broker, parse_broker_url, redact
 from .config import Settings, load_settings
@@ -68,6 +69,7 @@ class WsNamespaces:
         self._bad_path_prefixes: set[str] = set()
         self._unmatched_roots: set[str] = set()
         self._unmatched: set[str] = set()
+        self._connect_rate = ConnectRate(None, 1)  # set from the settings at attach
         self._app: Sanic[Any, Any] | None = None
         if app is not None:
             self.attach(app)
@@ -80,6 +82,7 @@ class WsNamespaces:
             raise ConfigError("this WsNamespaces is already attached to an app")
         self._app = app
         self.hub.configure(load_settings(app.config, self._overrides))
+        self._connect_rate = ConnectRate(self.settings.connect_rate, self.settings.connect_burst)
         for pattern in self._default_history:
             pattern.history = self._settings_history()
         app.ctx.wsns = self
@@ -246,6 +249,11 @@ class WsNamespaces:
         headers = request.headers
         verdict = await admit(pattern, self.settings, origin=headers.get("origin"),
                               host=headers.get("host"), params=request.match_info, request=request)
+        if isinstance(verdict, Admission):
+            wait = self._connect_rate.allow(verdict.user, time.monotonic())
+            if wait is not None:
+                verdict = Refusal(CloseCode.TRY_AGAIN_LATER,
+                                  f"too many connections per second: retry in {math.ceil(wait)} s")
         if isinstance(verdict, Refusal):
             self.hub.refuse(verdict)
             logger.info("upgrade refused path=%s code=%d reason=%s origin=%s",
@@ -286,7 +294,8 @@ class WsNamespaces:
         return namespace
 
     def _settings_history(self) -> History:
-        return History(self.settings.history_size, self.settings.history_ttl)
+        s = self.settings
+        return History(s.history_size, s.history_ttl, max_bytes=s.history_max_bytes)
 
     @must_await("wsns.broadcast")
     async def broadcast(self, path: str, type: str, data: Any = None, *, exclude: Exclude = None,
@@ -396,7 +405,7 @@ class WsNamespaces:
         hub.heartbeat_interval = float(interval or 0)
         await hub.start()
         if self.settings.metrics_url:
-            self._metrics = hub.metrics = Metrics(hub.snapshot)
+            self._metrics = hub.metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
             self._metrics.start()
         if interval:
             self._keepalive = KeepaliveSweep(interval, timeout or math.inf, hub.clients)

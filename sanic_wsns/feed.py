@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from .protocol import encode, ws_text_frame
-from .recovery import Entry, Position, Recovery, ResyncReason, Sequencer, Step, plan_recovery
+from .recovery import INVALID_SINCE, Entry, Position, Recovery, ResyncReason, Sequencer, Step, plan_recovery
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -135,6 +135,8 @@ class Feed:
         return plan
 
     async def _plan(self, since: int, epoch: str | None, attached: Position) -> Recovery:
+        if since == INVALID_SINCE:  # malformed: no read can help, and the broker is not asked
+            return Recovery(False, reason=ResyncReason.INVALID_POSITION, skip_through=attached.offset)
         if epoch != attached.epoch:  # no read can help across epochs
             return plan_recovery(since, epoch or "", attached, attached, [])
         try:

@@ -19,20 +19,28 @@ from .errors import ConfigError
 #: enough that a quiet namespace keeps its numbering, short enough not to keep a key per
 #: namespace forever.
 META_TTL = 7 * 24 * 3600
+#: Bytes of frames one namespace keeps at most: 100 frames of 5 KiB. A bound per stream
+#: that does not depend on what the app broadcasts (``size`` alone lets 100 frames of
+#: 64 KiB take 6.4 MB); past it the oldest frames go first, as past ``size``.
+MAX_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """Keep the last ``size`` frames of each namespace of a pattern for ``ttl`` seconds
-    after the namespace's last broadcast."""
+    """Keep the last ``size`` frames of each namespace of a pattern, at most ``max_bytes``
+    of them (the newest frame is always kept), for ``ttl`` seconds after the namespace's
+    last broadcast."""
 
     size: int = 100
     ttl: float = 300.0
     meta_ttl: float = META_TTL
+    max_bytes: int = MAX_BYTES
 
     def __post_init__(self) -> None:
         if not isinstance(self.size, int) or self.size < 1:
             raise ConfigError(f"History(size={self.size!r}): keep at least 1 frame")
+        if not isinstance(self.max_bytes, int) or self.max_bytes < 1:
+            raise ConfigError(f"History(max_bytes={self.max_bytes!r}): keep at least 1 byte")
         if not self.ttl > 0:
             raise ConfigError(f"History(ttl={self.ttl!r}): the ttl must be positive (seconds)")
         if not self.meta_ttl >= self.ttl:

@@ -33,6 +33,7 @@ from .counters import Counters
 from .errors import BrokerUnavailable, CloseCode, ConfigError
 from .feed import Feed, resync_frame
 from .history import History
+from .history_cache import RecentHistory
 from .idempotency import RequestKeys
 from .limits import ConnectionCaps
 from .metrics import Metrics, Snapshot
@@ -88,6 +89,9 @@ class Hub:
         #: ``resync`` frames sent, by reason; returning clients, by result.
         self.resyncs: dict[str, int] = {}
         self.recoveries: dict[str, int] = {}
+        #: History reads, shared by the returning clients of a namespace (history_cache.py).
+        self.recent_history = RecentHistory(lambda channel, after, history:
+                                            self.broker.read_history(channel, after, history))
 
     def configure(self, settings: Settings) -> None:
         """Take the settings read at attach (app config merged in)."""
@@ -215,7 +219,7 @@ class Hub:
             channel = self.channel(path)
 
             async def read(after: int) -> tuple[Position, list[tuple[int, bytes]]]:
-                return await self.broker.read_history(channel, after, history)
+                return await self.recent_history.read(channel, after, history)
 
             namespace.feed = Feed(read, namespace.deliver, path, self.resyncs)
         if pattern.tracks_presence:

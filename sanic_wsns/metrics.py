@@ -11,6 +11,9 @@ in the environment before any worker imports prometheus_client, and the folder w
 start, which ``prepare_multiprocess`` does in Sanic's main process; a worker that stops
 marks its gauges dead, and one that starts clears the files of workers that died.
 Labels are bounded: a pattern, a close code, a reason, a result; never a resource id.
+The gauges by pattern show every declared pattern, at 0 when it has no namespace: a
+pattern the core stops reporting would otherwise keep its last value (summed over workers,
+clients long gone).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import glob
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -76,7 +79,7 @@ def _alive(pid: int) -> bool:
 class Metrics:
     """The ``wsns_*`` metrics of this process, fed from ``snapshot()``."""
 
-    def __init__(self, snapshot: Callable[[], Snapshot]):
+    def __init__(self, snapshot: Callable[[], Snapshot], patterns: Iterable[str] = ()):
         # Imported here, not at module level: prometheus_client picks its storage (per
         # process, or shared files) when first imported, so the environment must be set.
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -107,6 +110,10 @@ class Metrics:
         self.pubsub_lag_seconds = Histogram("wsns_pubsub_lag_seconds", "From a publish on one instance "
                                             "to its delivery on another.", buckets=LATENCY_BUCKETS, **reg)
         self._last: dict[tuple[str, str], int] = {}
+        #: Every pattern a gauge must show: the declared ones, and any seen since. The core
+        #: only reports patterns with a live namespace; a pattern left out would keep its
+        #: last value for ever (and, summed over workers, add up to clients long gone).
+        self._patterns: set[str] = set(patterns)
         self._syncing: asyncio.Task[None] | None = None
         if self.multiprocess:
             self._clear_dead_workers()
@@ -134,10 +141,13 @@ class Metrics:
     def sync(self) -> None:
         """Bring the metrics up to the core's counts (called about once a second)."""
         snap = self._snapshot()
-        for metric, values in ((self.connections, snap.connections), (self.namespaces, snap.namespaces),
-                               (self.presence_members, snap.presence_members)):
-            for label, value in values.items():
-                metric.labels(label).set(value)
+        by_pattern = ((self.connections, snap.connections), (self.namespaces, snap.namespaces),
+                      (self.presence_members, snap.presence_members))
+        for _, values in by_pattern:
+            self._patterns.update(values)
+        for metric, values in by_pattern:
+            for label in self._patterns:
+                metric.labels(label).set(values.get(label, 0))
         self.broker_up.set(1 if snap.broker_up else 0)
         for name, metric, values in (("received", self.received, snap.received),
                                      ("sent", self.sent, snap.sent),

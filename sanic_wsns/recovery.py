@@ -177,14 +177,28 @@ class Recovery:
     skip_through: int = 0
 
 
+#: ``since`` as ``requested_position`` returns it for a position no stream can have: a
+#: malformed offset or epoch. No history read can help, so none is made.
+INVALID_SINCE = -1
+#: Longest ``since`` (digits; offsets stay far below 10**18) and ``epoch`` (``new_epoch``
+#: makes 8 hex digits; a larger bound leaves room) a client may send.
+_MAX_SINCE_DIGITS = 18
+_MAX_EPOCH_LENGTH = 64
+_EPOCH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+
 def requested_position(since: str | None, epoch: str | None) -> tuple[int | None, str | None]:
     """``since``/``epoch`` from an upgrade URL's query: ``(None, None)`` when the client did
-    not ask; an offset that is not a whole number ≥ 0 becomes ``-1``, which no plan accepts
-    (the client gets ``recovered: false`` and a ``resync``, not a refusal)."""
+    not ask. A ``since`` that is not a whole number ≥ 0 (``-1``, ``1.5``, ``1e30``, a huge
+    int) or an epoch that no stream can have (not URL-safe letters and digits, too long) gives
+    ``INVALID_SINCE``: the client gets ``recovered: false`` and a ``resync`` with reason
+    ``invalid_position``, not a refusal, and the broker is never asked about it."""
     if since is None:
         return None, None
-    if not (since.isascii() and since.isdigit()) or len(since) > 18:
-        return -1, epoch
+    if not (since.isascii() and since.isdigit()) or len(since) > _MAX_SINCE_DIGITS:
+        return INVALID_SINCE, epoch
+    if epoch is not None and not (len(epoch) <= _MAX_EPOCH_LENGTH and _EPOCH_CHARS.issuperset(epoch)):
+        return INVALID_SINCE, None
     return int(since), epoch
 
 

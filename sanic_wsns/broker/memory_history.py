@@ -1,6 +1,7 @@
 """In-process history for ``memory://``: the same promises as the Redis scripts, without I/O.
 
-Per channel: an epoch, the last offset, and the last ``size`` frames, which expire ``ttl``
+Per channel: an epoch, the last offset, and the last ``size`` frames (at most ``max_bytes``
+of them, the newest always kept), which expire ``ttl``
 seconds after the channel's last publish (like ``EXPIRE`` on a Redis stream); the epoch
 and offset expire ``meta_ttl`` after the last publish or read, and a publish after that
 starts a new epoch. Across channels the frames held are capped (``max_entries``): past
@@ -22,12 +23,13 @@ MAX_ENTRIES = 10_000
 
 
 class _Stream:
-    __slots__ = ("epoch", "offset", "entries", "published", "touched", "ttl", "meta_ttl")
+    __slots__ = ("epoch", "offset", "entries", "bytes", "published", "touched", "ttl", "meta_ttl")
 
     def __init__(self, epoch: str, history: History, now: float):
         self.epoch = epoch
         self.offset = 0
-        self.entries: deque[Entry] = deque(maxlen=history.size)
+        self.entries: deque[Entry] = deque()
+        self.bytes = 0  # of the frames in ``entries``
         self.published = now
         self.touched = now
         self.ttl = history.ttl
@@ -67,12 +69,13 @@ class MemoryHistory:
         stream.published = now
         stream.ttl, stream.meta_ttl = history.ttl, history.meta_ttl
         frame = b'%s,"offset":%d}' % (frame_head, stream.offset)
-        if stream.entries.maxlen != history.size:
-            stream.entries = deque(stream.entries, maxlen=history.size)
-        if len(stream.entries) == stream.entries.maxlen:
-            self._held -= 1
         stream.entries.append((stream.offset, frame))
+        stream.bytes += len(frame)
         self._held += 1
+        entries = stream.entries
+        while len(entries) > 1 and (len(entries) > history.size or stream.bytes > history.max_bytes):
+            stream.bytes -= len(entries.popleft()[1])
+            self._held -= 1
         self._evict(keep=stream)
         self._prune(now)
         return Position(stream.offset, stream.epoch), frame
@@ -99,6 +102,7 @@ class MemoryHistory:
     def _forget_entries(self, stream: _Stream) -> None:
         self._held -= len(stream.entries)
         stream.entries.clear()
+        stream.bytes = 0
 
     def _evict(self, keep: _Stream) -> None:
         for stream in self._streams.values():

@@ -453,7 +453,7 @@ class RedisBroker(Broker):
                 commands.append(("EVALSHA", _sha(redis_history.PUBLISH_SCRIPT), 2,
                                  *redis_history.history_keys(outgoing.channel), head, outgoing.payload,
                                  history.size, _seconds(history.ttl), _seconds(history.meta_ttl),
-                                 new_epoch(), command, outgoing.channel))
+                                 new_epoch(), command, outgoing.channel, history.max_bytes))
         if self._lane is not None:
             return await self._lane.send(commands)
         pipe = self._client.pipeline(transaction=False)

@@ -48,6 +48,9 @@ def build(url: str, *, history: History | bool = False, presence: bool = False,
     HTTP (a REST handler). A client's public identity is ``{"name": ?name=}``."""
     app = new_app("wsns_redis")
     settings.setdefault("unsubscribe_linger", 0.1)
+    # Every client here is one user ("anyone" unless ?name=) and the reconnect tests churn
+    # on purpose: the per-user connect rate has its own test (test_connect_rate.py).
+    settings.setdefault("connect_rate", None)
     wsns = WsNamespaces(app, broker=url, **settings)
     maps = wsns.pattern(PATTERN, history=history, presence=presence)
 

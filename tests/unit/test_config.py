@@ -30,6 +30,11 @@ def test_connection_caps_are_off_by_default_and_read_from_app_config():
     assert (s.max_connections, s.max_connections_per_identity) == (1000, 50)
 
 
+def test_the_connect_rate_is_on_by_default_and_none_switches_it_off():
+    assert (load_settings({}, {}).connect_rate, load_settings({}, {}).connect_burst) == (10.0, 30)
+    assert load_settings({}, {"connect_rate": None}).connect_rate is None
+
+
 @pytest.mark.parametrize("config, overrides", [
     ({"WSNS_RATE_LIMT": 1}, {}),
     ({}, {"brokr": "memory://"}),
@@ -38,6 +43,8 @@ def test_connection_caps_are_off_by_default_and_read_from_app_config():
     ({}, {"max_connections": 0}),
     ({"WSNS_MAX_CONNECTIONS_PER_IDENTITY": -1}, {}),
     ({}, {"rate_limit": 0}),
+    ({}, {"connect_rate": 0}),
+    ({"WSNS_CONNECT_BURST": "0"}, {}),
 ])
 def test_mistakes_are_refused_with_a_config_error(config, overrides):
     with pytest.raises(ConfigError):

@@ -60,6 +60,17 @@ def test_only_the_last_size_frames_are_kept(clock):
     assert store.held == 3
 
 
+def test_only_the_frames_that_fit_max_bytes_are_kept_and_always_the_newest(clock):
+    store = MemoryHistory(clock=clock)
+    each = len(b'{"type":"t","data":1,"offset":1}')  # offsets 1..9, data 1..9: one digit each
+    history = History(max_bytes=3 * each)
+    for n in range(1, 10):
+        store.append("c", head(n), history)
+    assert [o for o, _ in store.read("c", 0, history)[1]] == [7, 8, 9] and store.held == 3
+    store.append("c", head(10**40), History(max_bytes=10))  # alone over the bound
+    assert [o for o, _ in store.read("c", 0, history)[1]] == [10] and store.held == 1
+
+
 def test_frames_expire_ttl_after_the_last_publish_but_offsets_go_on(clock):
     store = MemoryHistory(clock=clock)
     history = History(ttl=10)
@@ -108,7 +119,8 @@ def test_channels_whose_epoch_expired_are_forgotten(clock):
     assert store.channels == 1
 
 
-@pytest.mark.parametrize("kwargs", [{"size": 0}, {"ttl": 0}, {"ttl": 10, "meta_ttl": 5}])
+@pytest.mark.parametrize("kwargs", [{"size": 0}, {"ttl": 0}, {"ttl": 10, "meta_ttl": 5},
+                                    {"max_bytes": 0}])
 def test_a_history_that_cannot_keep_anything_is_refused(kwargs):
     with pytest.raises(ConfigError):
         History(**kwargs)

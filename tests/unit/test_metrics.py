@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 
 from sanic_wsns.metrics import MULTIPROC_ENV, Metrics, Snapshot, prepare_multiprocess
 
@@ -76,3 +78,77 @@ def test_prepare_multiprocess_wipes_counts_left_by_a_previous_run(tmp_path, monk
     (tmp_path / "counter_123.db").write_bytes(b"old")
     assert prepare_multiprocess() == str(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_pattern_left_by_its_last_namespace_exports_zero_not_its_last_value(monkeypatch):
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    snap = Snapshot(connections={"/r/<id:int>": 2}, namespaces={"/r/<id:int>": 1},
+                    presence_members={"/r/<id:int>": 2})
+    metrics = Metrics(lambda: snap)
+    metrics.render()
+    snap.connections, snap.namespaces, snap.presence_members = {}, {}, {}  # the core omits it now
+    text = metrics.render()
+    for gauge in ("wsns_connections", "wsns_namespaces", "wsns_presence_members"):
+        assert sample(text, f'{gauge}{{pattern="/r/<id:int>"}}') == 0, gauge
+
+
+def test_a_declared_pattern_exports_zero_before_its_first_client(monkeypatch):
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    text = Metrics(Snapshot, ["/r/<id:int>"]).render()
+    assert sample(text, 'wsns_connections{pattern="/r/<id:int>"}') == 0
+
+
+#: A worker process: its gauges and broker state from argv, synced to the shared folder; it
+#: says "synced", stays alive until its stdin closes, then stops the way a Sanic worker
+#: stops (``Metrics.stop``).
+WORKER = textwrap.dedent("""
+    import asyncio, sys
+    from sanic_wsns.metrics import Metrics, Snapshot
+    connections, broker_up = int(sys.argv[1]), sys.argv[2] == "up"
+    metrics = Metrics(lambda: Snapshot(connections={"p": connections}, broker_up=broker_up))
+    metrics.sync()
+    print("synced", flush=True)
+    sys.stdin.read()
+    asyncio.run(metrics.stop())
+""")
+
+
+@contextlib.contextmanager
+def live_worker(tmp_path, connections: int, broker: str) -> Iterator[None]:
+    env = {**os.environ, MULTIPROC_ENV: str(tmp_path)}
+    with subprocess.Popen([sys.executable, "-c", WORKER, str(connections), broker], env=env,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as worker:
+        assert worker.stdout is not None and worker.stdin is not None
+        try:
+            assert worker.stdout.readline() == "synced\n"
+            yield
+        finally:
+            worker.stdin.close()
+            assert worker.wait(timeout=60) == 0
+
+
+def scrape_folder(tmp_path) -> bytes:
+    """What a scrape renders from the shared folder, without starting a Metrics (whose start
+    would clear dead workers' files on their behalf)."""
+    from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(tmp_path))
+    return generate_latest(registry)
+
+
+def test_a_worker_that_stopped_no_longer_counts_in_the_live_gauges(tmp_path, monkeypatch):
+    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
+    prepare_multiprocess()
+    with live_worker(tmp_path, 2, "up"):
+        with live_worker(tmp_path, 5, "up"):
+            assert sample(scrape_folder(tmp_path), 'wsns_connections{pattern="p"}') == 7
+        assert sample(scrape_folder(tmp_path), 'wsns_connections{pattern="p"}') == 2
+
+
+def test_broker_up_is_zero_while_any_worker_has_lost_the_broker(tmp_path, monkeypatch):
+    """livemin: the worker that lost Redis is not hidden by the one that still reaches it."""
+    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
+    prepare_multiprocess()
+    with live_worker(tmp_path, 1, "up"), live_worker(tmp_path, 1, "down"):
+        assert sample(scrape_folder(tmp_path), "wsns_broker_up") == 0

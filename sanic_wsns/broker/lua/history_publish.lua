@@ -2,14 +2,21 @@
 -- publish it, atomically: no instance can see offset N+1 before N, and a frame is in
 -- history before anyone hears of it (so a gap read always finds what pub/sub dropped).
 --
--- KEYS[1] stream key, KEYS[2] meta key (hash: e = epoch, s = last offset); both carry the
---         channel as hash tag, so in a cluster they live on the channel's shard.
+-- KEYS[1] stream key, KEYS[2] meta key (hash: e = epoch, s = last offset, b = bytes of
+--         the frames in the stream); both carry the channel as hash tag, so in a cluster
+--         they live on the channel's shard.
 -- ARGV[1] the encoded frame without its closing '}'
 -- ARGV[2] relay envelope to publish after the offset header
--- ARGV[3] history size (MAXLEN)   ARGV[4] history ttl, s   ARGV[5] meta ttl, s
+-- ARGV[3] history size (frames)   ARGV[4] history ttl, s   ARGV[5] meta ttl, s
 -- ARGV[6] epoch to start with when the stream has none (a new or lost stream)
 -- ARGV[7] PUBLISH or SPUBLISH     ARGV[8] channel
+-- ARGV[9] history max bytes: the oldest frames go until the kept ones fit (the newest
+--         frame is always kept)
 -- Returns {offset, epoch}.
+--
+-- Why trim by hand instead of XADD MAXLEN: Redis has no trim by size. Keeping the total
+-- in the meta hash makes the byte bound cost one HINCRBY per publish, plus one XRANGE
+-- COUNT 1 and one XTRIM MINID per frame dropped (one, in a full stream): no scan.
 local epoch = redis.call("hget", KEYS[2], "e")
 if not epoch then
     epoch = ARGV[6]
@@ -17,9 +24,23 @@ if not epoch then
     -- Frames left from a stream whose meta was lost belong to another epoch.
     redis.call("del", KEYS[1])
 end
+if redis.call("exists", KEYS[1]) == 0 then
+    redis.call("hset", KEYS[2], "b", 0)  -- the stream expired (ttl) or was never written
+end
 local offset = redis.call("hincrby", KEYS[2], "s", 1)
 redis.call("expire", KEYS[2], ARGV[5])
-redis.call("xadd", KEYS[1], "MAXLEN", ARGV[3], offset .. "-0", "f", ARGV[1] .. ',"offset":' .. offset .. "}")
+local frame = ARGV[1] .. ',"offset":' .. offset .. "}"
+redis.call("xadd", KEYS[1], offset .. "-0", "f", frame)
+local bytes = redis.call("hincrby", KEYS[2], "b", #frame)
+local size, max_bytes = tonumber(ARGV[3]), tonumber(ARGV[9])
+local kept = redis.call("xlen", KEYS[1])
+while kept > 1 and (kept > size or bytes > max_bytes) do
+    local oldest = redis.call("xrange", KEYS[1], "-", "+", "COUNT", 1)[1]
+    bytes = redis.call("hincrby", KEYS[2], "b", -#oldest[2][2])
+    local first = tonumber(string.match(oldest[1], "^(%d+)"))
+    redis.call("xtrim", KEYS[1], "MINID", (first + 1) .. "-0")
+    kept = kept - 1
+end
 redis.call("expire", KEYS[1], ARGV[4])
 redis.call(ARGV[7], ARGV[8], "h" .. offset .. ":" .. epoch .. ":" .. ARGV[2])
 return {offset, epoch}

@@ -29,10 +29,11 @@ async def redis(redis_server):
     await client.aclose()
 
 
-async def publish(redis, data, *, size=100, ttl=300, meta_ttl=3600, epoch="fresh", envelope=b"env"):
+async def publish(redis, data, *, size=100, ttl=300, meta_ttl=3600, epoch="fresh", envelope=b"env",
+                  max_bytes=2**30):
     head = b'{"type":"t","data":%s' % json.dumps(data).encode()
     reply = await redis.eval(PUBLISH_SCRIPT, 2, *history_keys(CHANNEL), head, envelope, size, ttl,
-                             meta_ttl, epoch, "PUBLISH", CHANNEL)
+                             meta_ttl, epoch, "PUBLISH", CHANNEL, max_bytes)
     return parse_position(reply)
 
 
@@ -65,6 +66,36 @@ async def test_history_keeps_only_the_last_size_frames(redis):
         await publish(redis, n, size=3)
     top, entries = await read(redis)
     assert top.offset == 10 and [o for o, _ in entries] == [8, 9, 10]
+
+
+def frame_bytes(data, offset: int) -> int:
+    """Bytes of the kept frame of ``publish(redis, data)`` at ``offset``."""
+    return len(b'{"type":"t","data":%s,"offset":%d}' % (json.dumps(data).encode(), offset))
+
+
+async def test_history_keeps_only_the_frames_that_fit_max_bytes(redis):
+    each = frame_bytes("x" * 1000, 1)  # offsets 1..9: one digit, the same size each
+    for _ in range(9):
+        await publish(redis, "x" * 1000, max_bytes=3 * each)
+    top, entries = await read(redis)
+    assert top.offset == 9 and [o for o, _ in entries] == [7, 8, 9]
+    assert int(await redis.hget(history_keys(CHANNEL)[1], "b")) == 3 * each  # the running total
+
+
+async def test_the_newest_frame_is_kept_even_when_it_alone_is_over_max_bytes(redis):
+    await publish(redis, "small", max_bytes=100)
+    await publish(redis, "x" * 500, max_bytes=100)
+    _, entries = await read(redis)
+    assert [o for o, _ in entries] == [2]
+
+
+async def test_the_byte_total_starts_again_when_the_stream_expired_before_its_meta(redis):
+    for _ in range(3):
+        await publish(redis, "x" * 100, max_bytes=10_000)
+    stream, meta = history_keys(CHANNEL)
+    await redis.delete(stream)  # what its ttl does, while the meta (longer ttl) stays
+    await publish(redis, "y", max_bytes=10_000)
+    assert int(await redis.hget(meta, "b")) == frame_bytes("y", 4)
 
 
 async def test_keys_expire_with_the_ttls_given(redis):

@@ -11,7 +11,8 @@ import urllib.request
 from websockets.asyncio.client import connect
 
 from tests.integration.examples.conftest import START_TIMEOUT, examples_cli
-from tests.support.instances import edit, frame, instances
+from tests.support.instances import PATTERN, edit, frame, instances, until
+from tests.support.redis_servers import RedisServer
 from tests.support.servers import wait_for
 
 
@@ -55,9 +56,21 @@ async def test_refusals_are_counted_by_close_code(redis_server):
         assert value(text, 'wsns_refusals_total{code="4403"}') == 1
 
 
-async def test_two_sanic_workers_report_their_sum(redis_server):
+async def test_gauges_fall_to_zero_when_the_last_client_leaves(redis_server):
+    async with instances(redis_server.url, count=1, presence=True, metrics_url="/metrics") as (a,):
+        async with connect(a.ws("7")) as ws:
+            await until(ws, "presence_state")
+            text = await asyncio.to_thread(scrape, a.srv.http)
+            assert value(text, f'wsns_presence_members{{pattern="{PATTERN}"}}') == 1
+        await wait_for(lambda: a.totals["namespaces"] == 0)
+        text = await asyncio.to_thread(scrape, a.srv.http)
+        for gauge in ("wsns_connections", "wsns_namespaces", "wsns_presence_members"):
+            assert f'{gauge}{{pattern="{PATTERN}"}} 0.0' in text, gauge
+
+
+async def test_two_sanic_workers_report_their_sum_then_zero_once_everyone_left(redis_server):
     """The real CLI, two workers on Redis: whichever worker Prometheus reaches reports the
-    connections of both."""
+    connections of both, and no worker keeps counting a client that left."""
     env = {"SANIC_WSNS_BROKER": redis_server.url, "SANIC_WSNS_METRICS_URL": "/metrics"}
     with examples_cli() as start:
         server = start("examples.quickstart:app", "--workers", "2", env=env)
@@ -76,3 +89,25 @@ async def test_two_sanic_workers_report_their_sum(redis_server):
             assert len(workers) == 2, "the twelve connections landed on one worker"
         finally:
             await asyncio.gather(*(ws.close() for ws in sockets))
+        await wait_for(lambda: counted() == 0, timeout=10)  # each worker syncs once a second
+
+
+async def test_broker_up_is_zero_while_one_worker_has_lost_redis(redis_server):
+    """Two workers, each on its own Redis; one Redis dies: the scrape (whichever worker
+    answers it) says the deployment is not all up."""
+    other = RedisServer().start()
+    env = {"WSNS_TEST_WORKER_BROKERS": f"{redis_server.url},{other.url}",
+           "SANIC_WSNS_METRICS_URL": "/metrics"}
+    try:
+        with examples_cli() as start:
+            server = start("tests.support.split_broker_app:app", "--workers", "2", env=env)
+            await wait_for(lambda: server.workers_ready() == 2, timeout=START_TIMEOUT)
+
+            def up() -> float:
+                return value(scrape(server.http), "wsns_broker_up")
+
+            await wait_for(lambda: up() == 1, timeout=10)
+            other.kill()
+            await wait_for(lambda: up() == 0, timeout=10)
+    finally:
+        other.close()
