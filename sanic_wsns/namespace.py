@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .interfaces import Exclude, Publisher
     from .pattern import Pattern
     from .recovery import Position
+    from .tracker import NamespacePresence
 
 
 class Namespace:
@@ -25,7 +26,7 @@ class Namespace:
     """
 
     __slots__ = ("path", "params", "pattern", "clients", "counters", "created_at", "feed",
-                 "ready", "_publisher")
+                 "tracked", "ready", "_publisher")
 
     def __init__(self, publisher: Publisher, pattern: Pattern, path: str, params: dict[str, Any]):
         self.path = path
@@ -36,6 +37,8 @@ class Namespace:
         self.created_at = time.time()
         #: History namespaces: frames in offset order, gaps filled, clients caught up.
         self.feed: Feed | None = None
+        #: Presence namespaces: its presence as this instance tracks it (tracker.py).
+        self.tracked: NamespacePresence | None = None
         #: History or presence namespaces: their state read from the broker (the first
         #: client waits for it).
         self.ready: asyncio.Future[None] | None = None
