@@ -289,6 +289,10 @@ class Hub:
         if ns.tracked is not None:
             self.tracker.join(ns.tracked, client, client.public)
         self._arrived(ns.path)
+        if self.registry.get(ns.path) is not ns:
+            # Removed while this client was on its way in (its missed frames were being
+            # read): the removal closed the clients it knew, and nothing reaches this one.
+            client.abort(*(ns.removed or (CloseCode.SERVICE_RESTART, "namespace closed")))
 
     def _welcome(self, ns: Namespace, client: Client, position: Position | None = None,
                  recovered: bool | None = None) -> bytes:
@@ -443,6 +447,7 @@ class Hub:
         namespace = self.registry.get(path)
         if namespace is None:
             return
+        namespace.removed = (code, reason)
         await asyncio.shield(self._drop(namespace))
         clients = list(namespace.clients.values())
         await asyncio.gather(*(c.close(code, reason) for c in clients), return_exceptions=True)

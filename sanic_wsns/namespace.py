@@ -26,7 +26,7 @@ class Namespace:
     """
 
     __slots__ = ("path", "params", "pattern", "clients", "counters", "created_at", "feed",
-                 "tracked", "ready", "_publisher")
+                 "tracked", "ready", "removed", "_publisher")
 
     def __init__(self, publisher: Publisher, pattern: Pattern, path: str, params: dict[str, Any]):
         self.path = path
@@ -42,6 +42,8 @@ class Namespace:
         #: History or presence namespaces: their state read from the broker (the first
         #: client waits for it).
         self.ready: asyncio.Future[None] | None = None
+        #: The close code and reason it was removed with (``remove_namespace``).
+        self.removed: tuple[int, str] | None = None
         self._publisher = publisher
 
     def __len__(self) -> int:

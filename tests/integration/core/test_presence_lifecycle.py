@@ -156,3 +156,48 @@ async def test_a_connection_refused_for_capacity_gives_its_slot_back(gate):
         assert a.totals["connections"] == 1 and a.wsns.hub.connections.held("ann") == 0
         await first.close()
         await settled_to_zero(a)
+
+
+async def test_a_reset_connect_does_not_drop_the_new_namespace_under_another_on_its_way_in(gate):
+    """Two connects wait for one namespace being created; the first is reset. The namespace
+    is kept for the second (dropped, it would hold the second where nothing arrives)."""
+    async with instances(gate.url, count=1, presence=True, max_connections_per_identity=5) as (a,):
+        gate.hold("subscribe")
+        handlers = len(a.wsns.app.websocket_tasks)
+        async with upgraded(a, "name=ann"):
+            await asyncio.wait_for(GatedBroker.asked.wait(), 5)
+            bob = await open_ws(a.ws("1", "name=bob"))  # past its 101, waiting for the namespace
+        await wait_for(lambda: len(a.wsns.app.websocket_tasks) == handlers + 1)  # ann's ended
+        subscribed, GatedBroker.confirm = GatedBroker.confirm, asyncio.Event()
+        GatedBroker.asked = asyncio.Event()
+        gate.hold("presence_get")  # then the new namespace's first presence read, which bob awaits
+        subscribed.set()
+        await asyncio.wait_for(GatedBroker.asked.wait(), 5)
+        for _ in range(20):  # let every ready task run: ann's vacancy check among them
+            await asyncio.sleep(0)
+        GatedBroker.confirm.set()
+        bob_id = (await frame(bob))["data"]["client_id"]
+        assert (await frame(bob))["data"] == {bob_id: {"name": "bob"}}
+        await a.wsns.broadcast("/maps/1", "edited", "still hosted")
+        assert (await frame(bob))["data"] == "still hosted"
+        assert a.totals["connections"] == a.totals["clients"] == 1
+        await bob.close()
+        await settled_to_zero(a)
+
+
+async def test_a_client_on_its_way_in_when_its_namespace_is_removed_is_closed_with_the_code(gate):
+    """remove_namespace closes the clients in the namespace; one whose missed frames were
+    being read meanwhile gets the same close once it is in, instead of staying where
+    nothing arrives any more."""
+    async with instances(gate.url, count=1, presence=True, history=True,
+                         max_connections_per_identity=5) as (a,):
+        stay = await open_ws(a.ws("1", "name=stay"))
+        position = (await frame(stay))["data"]["position"]
+        gate.hold("read_history")
+        returning = await open_ws(a.ws("1", f"name=ann&since={position['offset']}&epoch={position['epoch']}"))
+        await asyncio.wait_for(GatedBroker.asked.wait(), 5)
+        await a.wsns.remove_namespace("/maps/1", code=4410, reason="map deleted")
+        assert await close_of(stay) == (4410, "map deleted")
+        GatedBroker.confirm.set()
+        assert await close_of(returning) == (4410, "map deleted")
+        await settled_to_zero(a)
