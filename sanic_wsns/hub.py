@@ -313,12 +313,14 @@ class Hub:
         if nobody is left in it nor on the way in."""
         self._withdraw(ns, client)
         self._release(client.user)
-        for hook in ns.pattern.disconnect_hooks:
-            try:
-                await call(hook, ns, client)
-            except Exception:
-                logger.exception("on_disconnect failed path=%s client=%s", ns.path, client.id)
-        dropping = self._drop_if_vacant(ns)
+        try:
+            for hook in ns.pattern.disconnect_hooks:
+                try:
+                    await call(hook, ns, client)
+                except Exception:
+                    logger.exception("on_disconnect failed path=%s client=%s", ns.path, client.id)
+        finally:  # also when the connection's task is cancelled in a hook (its TCP dropped)
+            dropping = self._drop_if_vacant(ns)
         if dropping is not None:
             await asyncio.shield(dropping)
 

@@ -25,6 +25,8 @@ from tests.support.servers import wait_for
 from tests.support.wsclient import close_of, open_ws
 
 _hubs = itertools.count()
+#: A client's Close frame, code 1000, masked with the key "abcd".
+CLOSE_1000 = b"\x88\x82abcd" + bytes(x ^ y for x, y in zip(b"\x03\xe8", b"ab", strict=True))
 
 
 class Gate:
@@ -76,8 +78,11 @@ async def test_a_namespace_re_created_while_its_last_leave_is_written_keeps_work
         await settled_to_zero(a)
 
 
+Raw = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
 @asynccontextmanager
-async def upgraded(a: Instance, query: str) -> AsyncIterator[socket.socket]:
+async def upgraded(a: Instance, query: str) -> AsyncIterator[Raw]:
     """A raw connection to map 1 past its 101, reset (RST, SO_LINGER 0) when the block ends."""
     reader, writer = await asyncio.open_connection(a.srv.host, a.srv.port)
     writer.write((f"GET /maps/1?{query} HTTP/1.1\r\nHost: {a.srv.host}:{a.srv.port}\r\n"
@@ -88,7 +93,7 @@ async def upgraded(a: Instance, query: str) -> AsyncIterator[socket.socket]:
     assert head.startswith(b"HTTP/1.1 101"), head
     sock = writer.get_extra_info("socket")
     try:
-        yield sock
+        yield reader, writer
     finally:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         writer.transport.abort()
@@ -200,4 +205,23 @@ async def test_a_client_on_its_way_in_when_its_namespace_is_removed_is_closed_wi
         assert await close_of(stay) == (4410, "map deleted")
         GatedBroker.confirm.set()
         assert await close_of(returning) == (4410, "map deleted")
+        await settled_to_zero(a)
+
+
+async def test_a_connection_cancelled_in_its_on_disconnect_hook_still_lets_the_namespace_go(gate):
+    """The last client closes; while its on_disconnect hook runs, the TCP connection ends
+    and Sanic cancels the handler: the namespace is dropped all the same."""
+    async with instances(gate.url, count=1, presence=True) as (a,):
+        [maps] = a.wsns.patterns
+        in_hook = asyncio.Event()
+
+        @maps.on_disconnect
+        async def slow(ns, client) -> None:
+            in_hook.set()
+            await asyncio.Event().wait()  # until the connection's task is cancelled
+
+        async with upgraded(a, "name=ann") as (reader, writer):
+            assert await asyncio.wait_for(reader.read(1), 5)  # its welcome is coming: joined
+            writer.write(CLOSE_1000)
+            await asyncio.wait_for(in_hook.wait(), 5)  # closed politely; the hook holds
         await settled_to_zero(a)
