@@ -142,7 +142,7 @@ class Hub:
 
     async def stop(self) -> None:
         if self._tasks:  # drops under way: their on_empty hooks run before the broker goes
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout)
         if self._tracker is not None:
             await self._tracker.close()  # whoever is still here leaves everyone's presence now
         await self.registry.close()

@@ -12,6 +12,11 @@ One periodic task serves every namespace: it refreshes the expiry of this instan
 entries (one write per namespace, however many clients) and sweeps expired entries (an
 instance that died without a goodbye); the store hands each expired entry to one sweeper,
 which announces the leave. No instance ever asks another anything.
+
+A namespace's presence is a room (``NamespacePresence``) the hub holds: a namespace dropped
+and re-created at once (its last client reconnecting) gets a new room, which reads the
+store only after the old room's last leaves were written, so it never shows them as ghosts
+and its joins are announced after those leaves.
 """
 
 from __future__ import annotations
