@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.integration.redis.test_presence import member
@@ -34,8 +35,14 @@ async def churn(url: str) -> None:
             ws.transport.abort()
 
 
-async def test_clients_that_connect_and_drop_at_once_leave_the_map_working(broker):
-    async with instances(broker, presence=True) as (a, b), \
+@pytest.mark.parametrize("settings", [
+    pytest.param({"unsubscribe_linger": 0.1}, id="linger"),
+    pytest.param({"unsubscribe_linger": 0, "history": True}, id="no-linger-history"),
+])
+async def test_clients_that_connect_and_drop_at_once_leave_the_map_working(broker, settings):
+    """The subscription kept across the churn (a linger), or given up and taken again each
+    time with a history feed closing and starting too: either way the map keeps working."""
+    async with instances(broker, presence=True, **settings) as (a, b), \
             member(b.ws("1"), "watcher") as watcher:
         await asyncio.gather(*(churn(a.ws("1", f"name=churn{n}")) for n in range(CHURNERS)))
         await wait_for(lambda: a.totals["connections"] == 0 and not a.wsns.has("/maps/1"), timeout=10)
