@@ -312,7 +312,11 @@ class Tracker:
                 await self._reconcile(room)
 
     async def _refresh(self, room: NamespacePresence) -> None:
-        """Extend this instance's entries; any the store had lost come back as joins."""
+        """Extend this instance's entries; any the store had lost come back as joins.
+
+        A client that left while the write was on its way may have had its leave written
+        first (Redis runs the two on different connections): the write re-created its
+        entry, so it leaves again (a leave heard twice changes no mirror)."""
         entries = list(room.local.items())
         try:
             added = set(await self._store.presence_add(room.channel, entries, self.ttl))
@@ -323,6 +327,11 @@ class Tracker:
         if joins:
             self._announce(room.channel, joins, [])
             room.show(joins, [])
+        returned = [cid for cid in added if cid not in room.local]
+        if returned:
+            for client_id in returned:
+                room.batch.leave(client_id)
+            self._schedule(room)
 
     async def _sweep(self, room: NamespacePresence) -> None:
         """Remove entries whose instance stopped refreshing them; announce each leave."""

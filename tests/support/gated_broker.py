@@ -19,9 +19,9 @@ SCHEME_TARGET = "tests.support.gated_broker:GatedBroker"
 
 
 class GatedBroker(MemoryBroker):
-    #: The call that waits: ``"subscribe"``, ``"read_history"``, ``"presence_remove"``,
-    #: ``"presence_get"`` (it waits after reading: it returns what was there before), or
-    #: ``""`` for none.
+    #: The call that waits: ``"subscribe"``, ``"read_history"``, ``"presence_add"``,
+    #: ``"presence_remove"``, ``"presence_get"`` (it waits after reading: it returns what
+    #: was there before), or ``""`` for none.
     gated: ClassVar[str] = "subscribe"
     #: Set by the test (one per test, in its own loop): the gated call goes on once it is set.
     confirm: ClassVar[asyncio.Event]
@@ -40,6 +40,10 @@ class GatedBroker(MemoryBroker):
     async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
         await self._gate("read_history")
         return await super().read_history(channel, after, history)
+
+    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]:
+        await self._gate("presence_add")
+        return await super().presence_add(channel, entries, ttl)
 
     async def presence_remove(self, channel: str, client_ids: list[str]) -> list[str]:
         await self._gate("presence_remove")

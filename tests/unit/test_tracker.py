@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from typing import ClassVar
 
 import pytest
 
@@ -312,3 +313,43 @@ async def test_a_room_dropped_after_its_channel_was_reopened_leaves_the_new_room
     bob = a.join("bob", "bob")
     b.join("carol", "carol")
     await until(lambda: set(bob.view()) == {"bob", "carol"})
+
+
+class AddsWatched(GatedBroker):
+    """``GatedBroker`` that also says when a held ``presence_add`` has landed in the store."""
+
+    landed: ClassVar[asyncio.Event]
+
+    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]:
+        added = await super().presence_add(channel, entries, ttl)
+        if GatedBroker.confirm.is_set():
+            AddsWatched.landed.set()
+        return added
+
+
+async def test_a_refresh_written_after_a_leave_does_not_bring_the_client_back(gate, monkeypatch):
+    """The periodic refresh of this instance's entries is on its way to the store when one
+    of its clients leaves, and the leave is written first (Redis runs them on different
+    connections): the refresh re-creates the entry, which is removed again at once instead
+    of staying in the store as a ghost until the ttl."""
+    monkeypatch.setattr(AddsWatched, "landed", asyncio.Event(), raising=False)
+    url = f"memory://refresh-leave-{next(_urls)}"
+    a, b = Instance(url, "a", broker=AddsWatched), Instance(url, "b")
+    await a.start()
+    await b.start()
+    watcher = b.join("w", "watcher")
+    ann = a.join("ann", "ann")
+    await until(lambda: "ann" in watcher.view() and ann.of("presence_state"))
+    gate("presence_add")
+    a.tracker.restored()  # writes this instance's entries again now, as after a reconnect
+    await asyncio.wait_for(GatedBroker.asked.wait(), 5)
+    a.leave("ann")
+    await until(lambda: "ann" not in watcher.view())  # its leave was written and announced
+    GatedBroker.confirm.set()  # then the refresh lands, with ann in it
+    await asyncio.wait_for(AddsWatched.landed.wait(), 5)
+    async with asyncio.timeout(5):
+        while "ann" in await b.broker.presence_get(CHANNEL):
+            await asyncio.sleep(0.005)
+    await until(lambda: "ann" not in watcher.view())
+    for instance in (a, b):
+        await instance.tracker.close()
