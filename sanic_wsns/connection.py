@@ -53,7 +53,8 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     machinery held by every idle connection (bench W3).
     """
     frames = take_frames(ws)  # before the first await: no frame has been read yet
-    ws.ws_proto.max_message_size = hub.settings.max_frame_size
+    settings = hub.settings
+    ws.ws_proto.max_message_size = settings.max_frame_size
     refusal = hub.claim(admission.user, admission.path)
     if refusal is not None:
         await ws.close(refusal.code, refusal.reason)
