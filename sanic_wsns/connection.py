@@ -57,33 +57,55 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     # Before the first await: no frame has been read yet.
     frames = take_frames(ws, settings.max_fragments, settings.max_send_queue)
     ws.ws_proto.max_message_size = settings.max_frame_size
-    refusal = hub.claim(admission.user)
+    refusal = hub.claim(admission.user, admission.path)
     if refusal is not None:
         await ws.close(refusal.code, refusal.reason)
         return
-    ns = await hub.host(admission.pattern, admission.path, admission.params)
-    if ns is None:
-        hub.unclaim(admission.user)
-        await ws.close(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance")
+    client = await _enter(hub, request, ws, admission)
+    if client is None:
         return
-    loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set when the connection opened
-    bucket = TokenBucket(settings.rate_limit, settings.rate_burst, loop.time(),
-                         settings.abuse_limit, settings.abuse_window)
-    client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
-                    bucket, settings.max_send_queue, admission.user)
-    if admission.pattern.history is not None:
-        args = request.args
-        await hub.join(ns, client, *requested_position(args.get("since"), args.get("epoch")))
-    else:
-        await hub.join(ns, client)
-    queue = HandlerQueue(hub, ns, client)
+    # Joined: from here the queue makes it leave, whatever ends the connection.
+    queue = HandlerQueue(hub, client.namespace, client)
     try:
-        if not await _run_connect_hooks(ns, client):
+        if not await _run_connect_hooks(client.namespace, client):
             return
         frames.start(queue.receive)
         await until_closed(ws)
     finally:
         await queue.close()
+
+
+async def _enter(hub: Hub, request: Request, ws: WebsocketImplProtocol,
+                 admission: Admission) -> Client | None:
+    """Host the namespace and join it: the joined client, or ``None`` (closed already).
+
+    Every way out before the join ends (no room on this instance, a failure, or Sanic
+    cancelling the handler because the TCP connection dropped, as a reset right after
+    the 101 does) goes through ``hub.abandon``: the slot is given back, the client is
+    not left in presence, and an empty namespace is dropped."""
+    client: Client | None = None
+    joined = False
+    try:
+        ns = await hub.host(admission.pattern, admission.path, admission.params)
+        if ns is None:
+            await ws.close(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance")
+            return None
+        settings = hub.settings
+        loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set when the connection opened
+        bucket = TokenBucket(settings.rate_limit, settings.rate_burst, loop.time(),
+                             settings.abuse_limit, settings.abuse_window)
+        client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
+                        bucket, settings.max_send_queue, admission.user)
+        if admission.pattern.history is not None:
+            args = request.args
+            await hub.join(ns, client, *requested_position(args.get("since"), args.get("epoch")))
+        else:
+            await hub.join(ns, client)
+        joined = True
+        return client
+    finally:
+        if not joined:
+            hub.abandon(admission.path, admission.user, client)
 
 
 async def _run_connect_hooks(ns: Namespace, client: Client) -> bool:

@@ -20,7 +20,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -80,6 +80,10 @@ class Hub:
         #: Counts of namespaces no longer hosted, by pattern.
         self._retired: dict[str, Counters] = {}
         self._all_left: asyncio.Event | None = None  # set while closing every client
+        #: Path → connections claimed for it whose join has not ended yet.
+        self._arriving: dict[str, int] = {}
+        #: Drops and vacancy checks under way (``_spawn``).
+        self._tasks: set[asyncio.Task[None]] = set()
         self._client_ids = itertools.count(1)
         self._broker: Broker | None = None
         self._tracker: Tracker | None = None
@@ -150,6 +154,8 @@ class Hub:
             self._all_left = None
 
     async def stop(self) -> None:
+        if self._tasks:  # drops under way: their on_empty hooks run before the broker goes
+            await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout)
         if self._tracker is not None:
             await self._tracker.close()  # whoever is still here leaves everyone's presence now
         await self.registry.close()
@@ -166,12 +172,18 @@ class Hub:
         self.refused[refusal.name] = self.refused.get(refusal.name, 0) + 1
         self.refused_codes[refusal.code] = self.refused_codes.get(refusal.code, 0) + 1
 
-    def claim(self, identity: Any) -> Refusal | None:
+    def claim(self, identity: Any, path: str) -> Refusal | None:
         """Count a connection that passed admission against the caps, or say why not.
         The handshake is done by now: checking and counting in one step (no await between)
-        keeps concurrent upgrades from overshooting a cap. ``leave`` gives the slot back."""
+        keeps concurrent upgrades from overshooting a cap. ``leave`` gives the slot back,
+        or ``abandon`` if the connection ends before its ``join`` did.
+
+        From here until its ``join`` ends the connection is *arriving* at ``path``: the
+        namespace there is not dropped under it (its last client leaving meanwhile keeps
+        it for the newcomer instead of racing its re-creation)."""
         try:
             if self.connections.acquire(identity):
+                self._arriving[path] = self._arriving.get(path, 0) + 1
                 return None
             refusal = Refusal(CloseCode.TRY_AGAIN_LATER, "too many connections")
         except TypeError:
@@ -182,8 +194,37 @@ class Hub:
         self.refuse(refusal)
         return refusal
 
-    def unclaim(self, identity: Any) -> None:
+    def abandon(self, path: str, identity: Any, client: Client | None) -> None:
+        """A connection ended between ``claim`` and the end of its ``join``: refused for
+        capacity, failed, or cancelled by Sanic because its TCP connection dropped. Give
+        its slot back, undo what of the join was done (``client``, once it exists), and
+        drop the namespace if this connection was all that kept it.
+
+        Nothing here awaits: it runs in a task that may have been cancelled (the drop
+        runs in a task of its own)."""
+        self._arrived(path)
+        if client is not None:
+            self._withdraw(client.namespace, client)
+        self._release(identity)
+        self._spawn(self._vacate(path), f"wsns-vacate {path}")
+
+    def _arrived(self, path: str) -> None:
+        left = self._arriving.pop(path) - 1
+        if left:
+            self._arriving[path] = left
+
+    def _release(self, identity: Any) -> None:
         self.connections.release(identity)
+        if self._all_left is not None and self.connections.total == 0:
+            self._all_left.set()
+
+    async def _vacate(self, path: str) -> None:
+        """Drop ``path``'s namespace (once a creation in flight ends) if it is vacant."""
+        ns = await self.registry.settle(path)
+        if ns is not None:
+            dropping = self._drop_if_vacant(ns)
+            if dropping is not None:
+                await dropping
 
     def next_client_id(self) -> str:
         self.accepted += 1
@@ -223,7 +264,7 @@ class Hub:
 
             namespace.feed = Feed(read, namespace.deliver, path, self.resyncs)
         if pattern.tracks_presence:
-            self.tracker.open(self.channel(path), namespace.deliver)
+            namespace.tracked = self.tracker.open(self.channel(path), namespace.deliver)
         namespace.ready = asyncio.get_running_loop().create_task(self._prepare(namespace),
                                                                   name=f"wsns-prepare {path}")
         return namespace
@@ -238,8 +279,8 @@ class Hub:
                 logger.warning("history position unreadable path=%s: %s", ns.path, exc)
                 position = Position(0, "")
             ns.feed.start(position)
-        if ns.pattern.tracks_presence:
-            await self.tracker.load(self.channel(ns.path))
+        if ns.tracked is not None:
+            await self.tracker.load(ns.tracked)
 
     async def join(self, ns: Namespace, client: Client, since: int | None = None,
                    epoch: str | None = None) -> None:
@@ -258,8 +299,13 @@ class Hub:
                 client.recovered = plan.recovered
                 result = "recovered" if plan.recovered else "resync"
                 self.recoveries[result] = self.recoveries.get(result, 0) + 1
-        if ns.pattern.tracks_presence:
-            self.tracker.join(self.channel(ns.path), client, client.public)
+        if ns.tracked is not None:
+            self.tracker.join(ns.tracked, client, client.public)
+        self._arrived(ns.path)
+        if self.registry.get(ns.path) is not ns:
+            # Removed while this client was on its way in (its missed frames were being
+            # read): the removal closed the clients it knew, and nothing reaches this one.
+            client.abort(*(ns.removed or (CloseCode.SERVICE_RESTART, "namespace closed")))
 
     def _welcome(self, ns: Namespace, client: Client, position: Position | None = None,
                  recovered: bool | None = None) -> bytes:
@@ -276,36 +322,64 @@ class Hub:
         return ws_text_frame(encode("welcome", welcome))
 
     async def leave(self, ns: Namespace, client: Client) -> None:
-        """A client's connection ended: forget it, tell the app, drop the namespace if empty."""
+        """A joined client's connection ended: forget it, tell the app, drop the namespace
+        if nobody is left in it nor on the way in."""
+        self._withdraw(ns, client)
+        self._release(client.user)
+        try:
+            for hook in ns.pattern.disconnect_hooks:
+                try:
+                    await call(hook, ns, client)
+                except Exception:
+                    logger.exception("on_disconnect failed path=%s client=%s", ns.path, client.id)
+        finally:  # also when the connection's task is cancelled in a hook (its TCP dropped)
+            dropping = self._drop_if_vacant(ns)
+        if dropping is not None:
+            await asyncio.shield(dropping)
+
+    def _withdraw(self, ns: Namespace, client: Client) -> None:
+        """Take ``client`` out of ``ns``, whatever part of its join was done."""
         ns.clients.pop(client.id, None)
         if ns.feed is not None:
             ns.feed.forget(client.id)
-        if ns.pattern.tracks_presence:
-            self.tracker.leave(self.channel(ns.path), client.id)
-        self.connections.release(client.user)
-        if self._all_left is not None and self.connections.total == 0:
-            self._all_left.set()
-        for hook in ns.pattern.disconnect_hooks:
-            try:
-                await call(hook, ns, client)
-            except Exception:
-                logger.exception("on_disconnect failed path=%s client=%s", ns.path, client.id)
-        if ns.empty and ns.pattern.drop_when_empty and self.registry.get(ns.path) is ns:
-            await self._drop(ns)
+        if ns.tracked is not None:
+            self.tracker.leave(ns.tracked, client.id)
 
-    async def _drop(self, ns: Namespace) -> None:
+    def _drop_if_vacant(self, ns: Namespace) -> asyncio.Task[None] | None:
+        if (ns.empty and ns.pattern.drop_when_empty and not self._arriving.get(ns.path)
+                and self.registry.get(ns.path) is ns):
+            return self._drop(ns)
+        return None
+
+    def _drop(self, ns: Namespace) -> asyncio.Task[None]:
+        """Stop hosting ``ns`` now: it leaves the registry and the tracker in this step
+        (a connect that comes next creates a new namespace, whose presence read waits for
+        this one's last writes). The rest (its feed's gap read stopped, its clients'
+        leaves written, ``on_empty``) runs in the task returned, which the caller's
+        cancellation (a connection reset) cannot cut short."""
         self.registry.drop(ns.path, self.channel(ns.path))
         self._retired.setdefault(ns.pattern.pattern, Counters()).merge(ns.counters)
+        written = self.tracker.drop(ns.tracked) if ns.tracked is not None else None
+        return self._spawn(self._dropped(ns, written), f"wsns-drop {ns.path}")
+
+    async def _dropped(self, ns: Namespace, written: asyncio.Task[None] | None) -> None:
         if ns.feed is not None:
             await ns.feed.close()
-        if ns.pattern.tracks_presence:
-            await self.tracker.drop(self.channel(ns.path))  # the last leaves are written first
+        if written is not None:
+            await asyncio.wait({written})  # the last leaves are written first
         logger.debug("namespace dropped path=%s", ns.path)
         for hook in ns.pattern.empty_hooks:
             try:
                 await call(hook, ns)
             except Exception:
                 logger.exception("on_empty failed path=%s", ns.path)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Run ``work`` in a task the hub keeps (and waits for at ``stop``)."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- delivery -------------------------------------------------------------------------------
 
@@ -388,7 +462,8 @@ class Hub:
         namespace = self.registry.get(path)
         if namespace is None:
             return
-        await self._drop(namespace)
+        namespace.removed = (code, reason)
+        await asyncio.shield(self._drop(namespace))
         clients = list(namespace.clients.values())
         await asyncio.gather(*(c.close(code, reason) for c in clients), return_exceptions=True)
 

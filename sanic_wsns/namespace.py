@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .interfaces import Exclude, Publisher
     from .pattern import Pattern
     from .recovery import Position
+    from .tracker import NamespacePresence
 
 
 class Namespace:
@@ -26,7 +27,7 @@ class Namespace:
     """
 
     __slots__ = ("path", "params", "pattern", "clients", "counters", "created_at", "feed",
-                 "ready", "_publisher")
+                 "tracked", "ready", "removed", "_publisher")
 
     def __init__(self, publisher: Publisher, pattern: Pattern, path: str, params: dict[str, Any]):
         self.path = path
@@ -37,9 +38,13 @@ class Namespace:
         self.created_at = time.time()
         #: History namespaces: frames in offset order, gaps filled, clients caught up.
         self.feed: Feed | None = None
+        #: Presence namespaces: its presence as this instance tracks it (tracker.py).
+        self.tracked: NamespacePresence | None = None
         #: History or presence namespaces: their state read from the broker (the first
         #: client waits for it).
         self.ready: asyncio.Future[None] | None = None
+        #: The close code and reason it was removed with (``remove_namespace``).
+        self.removed: tuple[int, str] | None = None
         self._publisher = publisher
 
     def __len__(self) -> int:

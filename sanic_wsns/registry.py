@@ -41,7 +41,7 @@ class Registry(Generic[N]):
         self._subscribe = subscribe
         self._unsubscribe = unsubscribe
         self._hosted: dict[str, N] = {}
-        self._creating: dict[str, asyncio.Future[N]] = {}
+        self._creating: dict[str, asyncio.Task[N]] = {}
         self._subscribed: set[str] = set()
         self._lingering: dict[str, asyncio.TimerHandle] = {}
         self._unsubscribing: dict[str, asyncio.Task[None]] = {}
@@ -68,30 +68,41 @@ class Registry(Generic[N]):
         return len(self._lingering) + len(self._unsubscribing) + len(self._creating)
 
     async def get_or_create(self, path: str, channel: str, build: Callable[[], N]) -> N:
-        """The hosted namespace for ``path``, created (and subscribed) if missing."""
+        """The hosted namespace for ``path``, created (and subscribed) if missing.
+
+        The creation runs in a task of its own that every caller waits on: a caller
+        cancelled meanwhile (its connection reset) neither fails the others nor stops a
+        subscription half way; the namespace is hosted all the same (``settle`` lets
+        whoever gave up find it and drop it if nobody came)."""
         hosted = self._hosted.get(path)
         if hosted is not None:
             return hosted
         creating = self._creating.get(path)
-        if creating is not None:
-            return await asyncio.shield(creating)
-        if len(self._hosted) + len(self._creating) >= self.max_namespaces:
-            raise OverCapacity(f"this instance hosts {self.max_namespaces} namespaces already")
-        future: asyncio.Future[N] = asyncio.get_running_loop().create_future()
-        self._creating[path] = future
+        if creating is None:
+            if len(self._hosted) + len(self._creating) >= self.max_namespaces:
+                raise OverCapacity(f"this instance hosts {self.max_namespaces} namespaces already")
+            creating = self._creating[path] = asyncio.get_running_loop().create_task(
+                self._create(path, channel, build), name=f"wsns-create {path}")
+            creating.add_done_callback(_retrieved)
+        return await asyncio.shield(creating)
+
+    async def _create(self, path: str, channel: str, build: Callable[[], N]) -> N:
         try:
             await self._acquire(channel)
             namespace = build()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # the creator re-raises; waiters, if any, get it too
-            raise
         finally:
             del self._creating[path]
         self._hosted[path] = namespace
         self.created += 1
-        future.set_result(namespace)
         return namespace
+
+    async def settle(self, path: str) -> N | None:
+        """The namespace hosted for ``path`` once a creation in flight ended (``None``
+        when there is none, or it failed)."""
+        creating = self._creating.get(path)
+        if creating is not None:
+            await asyncio.wait({creating})
+        return self._hosted.get(path)
 
     def drop(self, path: str, channel: str) -> N | None:
         """Stop hosting ``path``; its channel is released after the linger."""
@@ -142,3 +153,9 @@ class Registry(Generic[N]):
         finally:
             if self._unsubscribing.get(channel) is asyncio.current_task():
                 del self._unsubscribing[channel]
+
+
+def _retrieved(task: asyncio.Task[N]) -> None:
+    """Mark a failed creation's exception seen: its callers got it, if any were left."""
+    if not task.cancelled():
+        task.exception()

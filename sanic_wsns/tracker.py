@@ -12,6 +12,11 @@ One periodic task serves every namespace: it refreshes the expiry of this instan
 entries (one write per namespace, however many clients) and sweeps expired entries (an
 instance that died without a goodbye); the store hands each expired entry to one sweeper,
 which announces the leave. No instance ever asks another anything.
+
+A namespace's presence is a room (``NamespacePresence``) the hub holds: a namespace dropped
+and re-created at once (its last client reconnecting) gets a new room, which reads the
+store only after the old room's last leaves were written, so it never shows them as ghosts
+and its joins are announced after those leaves.
 """
 
 from __future__ import annotations
@@ -72,6 +77,11 @@ class NamespacePresence:
         self.stale = False  # the broker was away: re-read the whole state at the next tick
         #: Diffs heard while the first read is in flight (``None`` once loaded).
         self.early: list[tuple[list[tuple[str, bytes]], list[str]]] | None = None
+        #: The last writes of the namespace this one replaces on the channel: its first
+        #: read waits for them (it must not see the clients that just left).
+        self.after: asyncio.Task[None] | None = None
+        #: Set by ``Tracker.drop``: later joins and leaves of its clients change nothing.
+        self.dropped = False
 
     def show(self, joins: Iterable[tuple[str, bytes]], leaves: Iterable[str],
              waiting: Iterable[str] = ()) -> None:
@@ -93,6 +103,8 @@ class Tracker:
         self.window = window
         self.state_limit = state_limit
         self._rooms: dict[str, NamespacePresence] = {}
+        #: Channel → the last writes of its dropped namespaces, until they are done.
+        self._retiring: dict[str, asyncio.Task[None]] = {}
         self._ticker: asyncio.Task[None] | None = None
 
     @property
@@ -112,33 +124,63 @@ class Tracker:
 
     # -- namespaces -------------------------------------------------------------------------
 
-    def open(self, channel: str, deliver: Deliver) -> None:
+    def open(self, channel: str, deliver: Deliver) -> NamespacePresence:
         """Start tracking a namespace this instance now hosts (subscribed already); diffs
-        heard before ``load`` wait for it."""
-        room = self._rooms[channel] = NamespacePresence(channel, PresenceMirror(), deliver)
+        heard before ``load`` wait for it. The room returned is the namespace's handle for
+        ``load``, ``join``, ``leave`` and ``drop``: a namespace dropped and re-created on
+        the same channel gets a new room, and the old one's late calls touch only itself."""
+        room = NamespacePresence(channel, PresenceMirror(), deliver)
         room.early = []
+        room.after = self._retiring.get(channel)
+        self._rooms[channel] = room
         if self._ticker is None:
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="wsns-presence")
+        return room
 
-    async def load(self, channel: str) -> None:
+    async def load(self, room: NamespacePresence) -> None:
         """Read the namespace's presence once, then apply the diffs heard meanwhile: a
-        diff is idempotent on the mirror, so their order against the read is harmless."""
-        room = self._rooms[channel]
+        diff is idempotent on the mirror, so their order against the read is harmless.
+
+        The read waits for the last writes of the namespace this one replaces: read
+        before them, the state would hold clients whose leave this instance announced
+        (and never hears back: its own messages are skipped), ghosts for good."""
+        if room.after is not None:
+            await asyncio.wait({room.after})
+            room.after = None
         try:
-            entries = await self._store.presence_get(channel)
+            entries = await self._store.presence_get(room.channel)
         except Exception as exc:
-            logger.warning("presence read failed channel=%s: %s", channel, exc)
+            logger.warning("presence read failed channel=%s: %s", room.channel, exc)
             entries, room.stale = {}, True
         room.mirror.replace(entries)
         early, room.early = room.early or [], None
         for joins, leaves in early:
             room.mirror.apply(joins, leaves)
 
-    async def drop(self, channel: str) -> None:
-        """The namespace is no longer hosted here: write what is pending, then forget it."""
-        room = self._rooms.get(channel)
-        if room is None:
-            return
+    def drop(self, room: NamespacePresence) -> asyncio.Task[None]:
+        """The namespace is no longer hosted here: its clients leave (a namespace removed
+        while clients were in it), what is pending is written, then it is forgotten.
+
+        The room leaves the tracker at once, in the caller's step (a namespace re-created
+        meanwhile gets a room of its own, which this one never touches); the writes run
+        in a task of their own, so a cancelled caller cannot leave them half done. The
+        task is returned for the caller to wait on."""
+        room.dropped = True
+        channel = room.channel
+        if self._rooms.get(channel) is room:
+            del self._rooms[channel]
+        for client_id in room.local:
+            room.batch.leave(client_id)
+        room.local.clear()
+        room.waiting.clear()
+        retiring = asyncio.get_running_loop().create_task(
+            self._retire(room, self._retiring.get(channel)), name=f"wsns-presence-drop {channel}")
+        self._retiring[channel] = retiring
+        return retiring
+
+    async def _retire(self, room: NamespacePresence, before: asyncio.Task[None] | None) -> None:
+        if before is not None:  # an older namespace on this channel: its writes go first
+            await asyncio.wait({before})
         while True:
             if room.timer is not None:
                 room.timer.cancel()
@@ -150,29 +192,30 @@ class Tracker:
             flushing = room.flushing
             if flushing is not None:
                 await asyncio.gather(asyncio.shield(flushing), return_exceptions=True)
-        del self._rooms[channel]
-        if not self._rooms and self._ticker is not None:
+        if self._retiring.get(room.channel) is asyncio.current_task():
+            del self._retiring[room.channel]
+        if not self._rooms and not self._retiring and self._ticker is not None:
             # Nothing left to refresh: no task outlives the last presence namespace.
-            self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
-            self._ticker = None
+            ticker, self._ticker = self._ticker, None
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
 
     # -- clients ----------------------------------------------------------------------------
 
-    def join(self, channel: str, client: Writable, public: object) -> None:
+    def join(self, room: NamespacePresence, client: Writable, public: object) -> None:
         """``client`` joined: it gets its state with the diff that announces it."""
-        room = self._rooms[channel]
+        if room.dropped:
+            return
         encoded = msgspec.json.encode(public)
         room.local[client.id] = encoded
         room.batch.join(client.id, encoded)
         room.waiting[client.id] = client
         self._schedule(room)
 
-    def leave(self, channel: str, client_id: str) -> None:
-        room = self._rooms.get(channel)
-        if room is None:
+    def leave(self, room: NamespacePresence, client_id: str) -> None:
+        """``client_id`` left (a client that never joined: nothing to do)."""
+        if room.dropped or room.local.pop(client_id, None) is None:
             return
-        room.local.pop(client_id, None)
         room.waiting.pop(client_id, None)
         room.batch.leave(client_id)
         self._schedule(room)
@@ -207,10 +250,8 @@ class Tracker:
     async def close(self) -> None:
         """Graceful stop: this instance's clients leave everyone's presence at once."""
         for room in list(self._rooms.values()):
-            for client_id in list(room.local):
-                room.batch.leave(client_id)
-            room.local.clear()
-            await self.drop(room.channel)
+            self.drop(room)
+        await asyncio.gather(*self._retiring.values(), return_exceptions=True)
 
     # -- batching ---------------------------------------------------------------------------
 
@@ -271,7 +312,11 @@ class Tracker:
                 await self._reconcile(room)
 
     async def _refresh(self, room: NamespacePresence) -> None:
-        """Extend this instance's entries; any the store had lost come back as joins."""
+        """Extend this instance's entries; any the store had lost come back as joins.
+
+        A client that left while the write was on its way may have had its leave written
+        first (Redis runs the two on different connections): the write re-created its
+        entry, so it leaves again (a leave heard twice changes no mirror)."""
         entries = list(room.local.items())
         try:
             added = set(await self._store.presence_add(room.channel, entries, self.ttl))
@@ -282,6 +327,11 @@ class Tracker:
         if joins:
             self._announce(room.channel, joins, [])
             room.show(joins, [])
+        returned = [cid for cid in added if cid not in room.local]
+        if returned:
+            for client_id in returned:
+                room.batch.leave(client_id)
+            self._schedule(room)
 
     async def _sweep(self, room: NamespacePresence) -> None:
         """Remove entries whose instance stopped refreshing them; announce each leave."""

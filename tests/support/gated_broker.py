@@ -1,6 +1,7 @@
 """A ``memory://`` broker one of whose calls waits until the test lets it through, to force
 an interleaving: a client admitted only once its namespace's subscription is confirmed, a
-namespace left by its last client while a returning client's history is being read.
+namespace left by its last client while a returning client's history is being read, a
+namespace re-created while its predecessor's last presence write is in flight.
 Tests put it in the place of the memory backend (``monkeypatch.setitem(BACKENDS, "memory",
 SCHEME_TARGET)``), connect to ``memory://gated`` and choose the call with ``gated``."""
 
@@ -11,13 +12,16 @@ from typing import ClassVar
 
 from sanic_wsns.broker.memory import MemoryBroker
 from sanic_wsns.history import History
+from sanic_wsns.presence import Entries
 from sanic_wsns.recovery import Entry, Position
 
 SCHEME_TARGET = "tests.support.gated_broker:GatedBroker"
 
 
 class GatedBroker(MemoryBroker):
-    #: The call that waits: ``"subscribe"``, ``"read_history"``, or ``""`` for none.
+    #: The call that waits: ``"subscribe"``, ``"read_history"``, ``"presence_add"``,
+    #: ``"presence_remove"``, ``"presence_get"`` (it waits after reading: it returns what
+    #: was there before), or ``""`` for none.
     gated: ClassVar[str] = "subscribe"
     #: Set by the test (one per test, in its own loop): the gated call goes on once it is set.
     confirm: ClassVar[asyncio.Event]
@@ -36,3 +40,16 @@ class GatedBroker(MemoryBroker):
     async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
         await self._gate("read_history")
         return await super().read_history(channel, after, history)
+
+    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]:
+        await self._gate("presence_add")
+        return await super().presence_add(channel, entries, ttl)
+
+    async def presence_remove(self, channel: str, client_ids: list[str]) -> list[str]:
+        await self._gate("presence_remove")
+        return await super().presence_remove(channel, client_ids)
+
+    async def presence_get(self, channel: str) -> Entries:
+        entries = await super().presence_get(channel)
+        await self._gate("presence_get")
+        return entries

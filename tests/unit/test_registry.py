@@ -128,6 +128,26 @@ async def test_a_failed_subscription_fails_every_waiter_and_leaves_nothing_behin
     assert len(reg) == 0 and reg.pending == 0 and reg.channels == frozenset()
 
 
+async def test_a_cancelled_creator_neither_fails_the_others_nor_stops_the_creation():
+    """The connection that started a creation is reset while the subscription is pending
+    (Sanic cancels its handler): the others waiting for the same namespace get it, and
+    it is hosted and subscribed; ``settle`` finds it for whoever must drop it if unused."""
+    calls = Calls()
+    calls.sub_gate.clear()
+    reg = registry(calls)
+    creator = asyncio.create_task(reg.get_or_create("/a", "c/a", object))
+    await settle()
+    waiter = asyncio.create_task(reg.get_or_create("/a", "c/a", object))
+    settling = asyncio.create_task(reg.settle("/a"))
+    await settle()
+    creator.cancel()
+    await settle()
+    calls.sub_gate.set()
+    namespace = await asyncio.wait_for(waiter, 5)
+    assert await asyncio.wait_for(settling, 5) is namespace is reg.get("/a")
+    assert calls.subscribed == {"c/a"} and reg.channels == {"c/a"} and reg.pending == 0
+
+
 async def test_close_releases_every_channel():
     calls = Calls()
     reg = registry(calls, linger=10)
@@ -168,7 +188,8 @@ class PendingCalls(Calls):
 
 
 class RegistryMachine(RuleBasedStateMachine):
-    """Connects (get-or-create), drops and broker completions in any interleaving."""
+    """Connects (get-or-create), cancelled connects, drops and broker completions in any
+    interleaving."""
 
     def __init__(self):
         super().__init__()
@@ -192,6 +213,14 @@ class RegistryMachine(RuleBasedStateMachine):
             self.reg.drop(path, "c" + path)
 
         self.loop.run_until_complete(drop())
+        self.settle()
+
+    @precondition(lambda self: any(not task.done() for task in self.connecting))
+    @rule(data=st.data())
+    def a_connect_is_cancelled(self, data):
+        """Its connection was reset: Sanic cancels the handler waiting for the namespace."""
+        waiting = [task for task in self.connecting if not task.done()]
+        waiting[data.draw(st.integers(0, len(waiting) - 1))].cancel()
         self.settle()
 
     @precondition(lambda self: self.calls.waiting)

@@ -1,7 +1,8 @@
 """The presence tracker across instances sharing one memory:// broker (no sockets).
 
 Each ``Instance`` here is the tracker plus the few lines of hub glue it needs: announce on
-the broker, hear other instances' diffs, deliver frames to its clients.
+the broker, hear other instances' diffs, deliver frames to its clients. Interleavings are
+forced with ``GatedBroker`` (the memory broker with one call held until the test lets it go).
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from typing import ClassVar
 
 import pytest
 
 from sanic_wsns.broker.memory import MemoryBroker
 from sanic_wsns.relay import Kind, RelayMessage, decode_relay, encode_relay
-from sanic_wsns.tracker import Tracker
+from sanic_wsns.tracker import NamespacePresence, Tracker
+from tests.support.gated_broker import GatedBroker
 
 CHANNEL = "wsns:/rooms/1"
 _urls = itertools.count()
@@ -48,17 +51,23 @@ class Client:
 
 
 class Instance:
-    def __init__(self, url: str, name: str, ttl: float = 60.0):
+    def __init__(self, url: str, name: str, ttl: float = 60.0, window: float = 0.02,
+                 broker: type[MemoryBroker] = MemoryBroker):
         self.name = name
-        self.broker = MemoryBroker(url, self.on_message, lambda channels: None)
-        self.tracker = Tracker(self.broker, self.announce, ttl=ttl, window=0.02)
+        self.broker = broker(url, self.on_message, lambda channels: None)
+        self.tracker = Tracker(self.broker, self.announce, ttl=ttl, window=window)
         self.clients: dict[str, Client] = {}
+        self.room: NamespacePresence | None = None
 
     async def start(self):
         await self.broker.connect()
         await self.broker.subscribe(CHANNEL)
-        self.tracker.open(CHANNEL, self.deliver)
-        await self.tracker.load(CHANNEL)
+        await self.tracker.load(self.open())
+
+    def open(self) -> NamespacePresence:
+        """Host the namespace (again): a new room, as the hub's ``_build`` makes one."""
+        self.room = self.tracker.open(CHANNEL, self.deliver)
+        return self.room
 
     def announce(self, channel, joins, leaves):
         self.broker.publish(channel, encode_relay(RelayMessage(
@@ -76,12 +85,12 @@ class Instance:
 
     def join(self, cid: str, name: str) -> Client:
         client = self.clients[cid] = Client(cid)
-        self.tracker.join(CHANNEL, client, {"name": name})
+        self.tracker.join(self.room, client, {"name": name})
         return client
 
     def leave(self, cid: str) -> None:
         del self.clients[cid]
-        self.tracker.leave(CHANNEL, cid)
+        self.tracker.leave(self.room, cid)
 
 
 @pytest.fixture
@@ -181,3 +190,166 @@ async def test_the_state_of_a_namespace_is_readable_where_it_is_not_hosted(pair)
     await until(lambda: ann.of("presence_state"))
     elsewhere = Instance(a.broker.url, "rest")  # hosts nothing: reads the store
     assert await elsewhere.tracker.state(CHANNEL) == {"c1": b'{"name":"ann"}'}
+
+
+@pytest.fixture
+def gate(monkeypatch):
+    """Hold the ``GatedBroker`` call named by ``gate(call)`` until ``GatedBroker.confirm`` is
+    set (``GatedBroker.asked`` is set once the call was made)."""
+    monkeypatch.setattr(GatedBroker, "confirm", asyncio.Event(), raising=False)
+    monkeypatch.setattr(GatedBroker, "asked", asyncio.Event(), raising=False)
+    monkeypatch.setattr(GatedBroker, "gated", "")
+
+    def hold(call: str) -> None:
+        GatedBroker.gated = call
+
+    return hold
+
+
+async def gated_pair(url_name: str) -> tuple[Instance, Instance]:
+    """Instance ``a`` on a ``GatedBroker``, ``b`` on a plain one, sharing one memory hub."""
+    url = f"memory://{url_name}-{next(_urls)}"
+    a, b = Instance(url, "a", broker=GatedBroker), Instance(url, "b")
+    await a.start()
+    await b.start()
+    return a, b
+
+
+async def test_a_namespace_re_created_while_its_last_leave_is_written_gets_a_room_of_its_own(gate):
+    """The reconnect race: the last client leaves, the namespace is dropped and its leave is
+    being written when a reconnect re-creates it. The old drop touches only its own room:
+    the new namespace reads the state after the leave was written (no ghost), its joins are
+    announced after that leave, and it hears the other instances."""
+    a, b = await gated_pair("recreate")
+    watcher = b.join("w", "watcher")
+    ann = a.join("ann", "ann")
+    await until(lambda: "ann" in watcher.view() and ann.of("presence_state"))
+    gate("presence_remove")
+    old = a.room
+    a.leave("ann")
+    dropping = a.tracker.drop(old)
+    await asyncio.wait_for(GatedBroker.asked.wait(), 5)  # the leave is being written
+    loading = asyncio.create_task(a.tracker.load(a.open()))
+    for _ in range(20):  # let every ready task run: the read must still be waiting
+        await asyncio.sleep(0)
+    assert not loading.done()
+    GatedBroker.confirm.set()
+    await asyncio.wait_for(loading, 5)
+    await asyncio.wait_for(dropping, 5)
+    bob = a.join("bob", "bob")
+    everyone = {"w": {"name": "watcher"}, "bob": {"name": "bob"}}
+    await until(lambda: bob.view() == everyone and watcher.view() == everyone)
+    diffs = [d for d in watcher.of("presence_diff") if "ann" in d["leaves"] or "bob" in d["joins"]]
+    assert [list(d["leaves"]) for d in diffs] == [["ann"], []]  # the leave came first
+    b.join("carol", "carol")  # the new room hears the other instances
+    await until(lambda: "carol" in bob.view())
+    assert set(await a.tracker.state(CHANNEL)) == {"w", "bob", "carol"}
+    for instance in (a, b):
+        await instance.tracker.close()
+
+
+async def test_joins_and_leaves_heard_during_the_first_read_are_applied_after_it(gate):
+    """The first read of a namespace's presence returns the state from before a join and a
+    leave made meanwhile on another instance: both are replayed on top of it, so the
+    mirror holds neither a ghost nor a hole."""
+    url = f"memory://early-{next(_urls)}"
+    a = Instance(url, "a")
+    await a.start()
+    gone = a.join("gone", "gone")
+    await until(lambda: gone.of("presence_state"))
+    late = Instance(url, "late", broker=GatedBroker)
+    await late.broker.connect()
+    await late.broker.subscribe(CHANNEL)
+    gate("presence_get")
+    loading = asyncio.create_task(late.tracker.load(late.open()))
+    await asyncio.wait_for(GatedBroker.asked.wait(), 5)  # read: {"gone"}; not returned yet
+    a.leave("gone")
+    new = a.join("new", "new")
+    await until(lambda: new.view() == {"new": {"name": "new"}})  # both written and announced
+    GatedBroker.confirm.set()
+    await asyncio.wait_for(loading, 5)
+    assert await late.tracker.state(CHANNEL) == {"new": b'{"name":"new"}'}
+    for instance in (a, late):
+        await instance.tracker.close()
+
+
+async def test_clients_the_store_lost_are_announced_again_when_their_instance_rewrites_them(pair):
+    """Redis came back empty: the other instance re-reads the state first and shows the
+    lost client leaving; when the client's own instance writes it again, the re-added entry
+    is announced, so it does not stay invisible there for good."""
+    a, b = pair
+    ann = a.join("ann", "ann")
+    watcher = b.join("w", "watcher")
+    await until(lambda: set(watcher.view()) == {"ann", "w"} and set(ann.view()) == {"ann", "w"})
+    MemoryBroker._presences.pop(a.broker.url)  # the store lost every entry
+    b.tracker.restored()
+    await until(lambda: set(watcher.view()) == {"w"})  # b re-read it before a wrote again
+    a.tracker.restored()
+    await until(lambda: set(watcher.view()) == {"ann", "w"})
+    assert set(ann.view()) == {"ann", "w"}
+
+
+async def test_the_first_change_after_a_quiet_spell_is_written_at_once_not_after_the_window():
+    """The batch window delays only changes that follow another within it: with a 10 s
+    window the first join is written and shown at once (well within 2 s)."""
+    url = f"memory://quiet-{next(_urls)}"
+    a, b = Instance(url, "a", window=10.0), Instance(url, "b", window=10.0)
+    await a.start()
+    await b.start()
+    watcher = b.join("w", "watcher")
+    await until(lambda: watcher.of("presence_state"), timeout=2)
+    ann = a.join("ann", "ann")
+    await until(lambda: "ann" in watcher.view() and ann.of("presence_state"), timeout=2)
+    for instance in (a, b):
+        await instance.tracker.close()
+
+
+async def test_a_room_dropped_after_its_channel_was_reopened_leaves_the_new_room_alone(pair):
+    a, b = pair
+    old = a.room
+    a.open()
+    await a.tracker.load(a.room)
+    await asyncio.wait_for(a.tracker.drop(old), 5)
+    bob = a.join("bob", "bob")
+    b.join("carol", "carol")
+    await until(lambda: set(bob.view()) == {"bob", "carol"})
+
+
+class AddsWatched(GatedBroker):
+    """``GatedBroker`` that also says when a held ``presence_add`` has landed in the store."""
+
+    landed: ClassVar[asyncio.Event]
+
+    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]:
+        added = await super().presence_add(channel, entries, ttl)
+        if GatedBroker.confirm.is_set():
+            AddsWatched.landed.set()
+        return added
+
+
+async def test_a_refresh_written_after_a_leave_does_not_bring_the_client_back(gate, monkeypatch):
+    """The periodic refresh of this instance's entries is on its way to the store when one
+    of its clients leaves, and the leave is written first (Redis runs them on different
+    connections): the refresh re-creates the entry, which is removed again at once instead
+    of staying in the store as a ghost until the ttl."""
+    monkeypatch.setattr(AddsWatched, "landed", asyncio.Event(), raising=False)
+    url = f"memory://refresh-leave-{next(_urls)}"
+    a, b = Instance(url, "a", broker=AddsWatched), Instance(url, "b")
+    await a.start()
+    await b.start()
+    watcher = b.join("w", "watcher")
+    ann = a.join("ann", "ann")
+    await until(lambda: "ann" in watcher.view() and ann.of("presence_state"))
+    gate("presence_add")
+    a.tracker.restored()  # writes this instance's entries again now, as after a reconnect
+    await asyncio.wait_for(GatedBroker.asked.wait(), 5)
+    a.leave("ann")
+    await until(lambda: "ann" not in watcher.view())  # its leave was written and announced
+    GatedBroker.confirm.set()  # then the refresh lands, with ann in it
+    await asyncio.wait_for(AddsWatched.landed.wait(), 5)
+    async with asyncio.timeout(5):
+        while "ann" in await b.broker.presence_get(CHANNEL):
+            await asyncio.sleep(0.005)
+    await until(lambda: "ann" not in watcher.view())
+    for instance in (a, b):
+        await instance.tracker.close()
