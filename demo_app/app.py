@@ -80,7 +80,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL,
                                        metrics_url=METRICS_URL if metrics else "")
     bubbles = limits.bubbles_per_map
-    app.ctx.store = Store(db_path, members_per_map=limits.members_per_map,
+    app.ctx.store = Store(db_path, members_per_map=limits.members_per_map, edits=limits.edits,
                           bubbles_per_map=bubbles if bubbles is not None
                           else bubbles_fitting(wsns.settings.max_send_queue))
     app.ctx.rest_throttle = Throttle(limits.rest, "requests")

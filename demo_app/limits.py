@@ -45,6 +45,9 @@ def bubbles_fitting(send_queue: int) -> int:
 
 
 REST_RATE = Rate(per_second=20, burst=60)
+#: A person edits a bubble at most a few times a second (an update is sent when a drag or
+#: a text edit ends); the burst covers a quick series of keyboard moves.
+EDIT_RATE = Rate(per_second=10, burst=50)
 SIGN_IN_RATE = Rate(per_second=10 / 60, burst=10)
 REGISTRATION_RATE = Rate(per_second=30 / 60, burst=30)
 
@@ -58,6 +61,9 @@ class Limits:
     members_per_map: int = MAX_MEMBERS
     #: Every signed-in REST call (a page makes a few per user action).
     rest: Rate = REST_RATE
+    #: Bubble edits (create, update, delete) per account, over WebSocket and REST together,
+    #: across its connections and every instance (kept in the shared database).
+    edits: Rate = EDIT_RATE
     #: Failed sign-ins per name and client address: guessing a password stays slow.
     sign_in: Rate = SIGN_IN_RATE
     #: New accounts per client address (each costs an scrypt hash and a row).

@@ -103,7 +103,7 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
 
     @maps.on("bubble-delete")
     async def delete(ns: Namespace, client: Client, data: BubbleDelete) -> BubbleDeleted:
-        deleted, frame = await store().delete_bubble(ns.params["map_id"], data.id)
+        deleted, frame = await store().delete_bubble(ns.params["map_id"], data.id, by=_editor(client))
         await outbox().announce(frame)
         return deleted
 

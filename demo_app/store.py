@@ -26,7 +26,8 @@ from typing import Any, TypeVar
 
 from sanic_wsns import Conflict, InvalidData, NotFound
 
-from . import migrations, outbox
+from . import budgets, migrations, outbox
+from .accounts import name_key
 from .models import (
     Account,
     Bubble,
@@ -40,6 +41,7 @@ from .models import (
 )
 from .outbox import Frame
 from .paths import audiences, list_path, map_path
+from .throttle import Rate
 
 T = TypeVar("T")
 
@@ -124,10 +126,13 @@ class Store:
     """bubblemap's database. Build it, ``await open()``, use it, ``close()``."""
 
     def __init__(self, path: str | Path, *, bubbles_per_map: int | None = None,
-                 members_per_map: int | None = None):
+                 members_per_map: int | None = None, edits: Rate | None = None):
         self.path = str(path)
         self.bubbles_per_map = bubbles_per_map
         self.members_per_map = members_per_map
+        #: Each account's bubble edits, across its connections and every instance
+        #: (``budgets.py``); ``None``: unlimited.
+        self.edits = edits
         #: Test hook: called inside an update's transaction between reading the bubble and
         #: writing it, so a test can hold two writers at that point (a forced interleaving).
         self.between_read_and_write: Callable[[], None] | None = None
@@ -181,7 +186,7 @@ class Store:
         db.execute("PRAGMA foreign_keys = ON")
         self._db = db
         with self._write():
-            for statement in _statements(SCHEMA + outbox.SCHEMA):
+            for statement in _statements(SCHEMA + outbox.SCHEMA + budgets.SCHEMA):
                 db.execute(statement)
             migrations.migrate(db)
 
@@ -385,6 +390,7 @@ class Store:
             if db.execute("SELECT 1 FROM maps WHERE id = ?", (map_id,)).fetchone() is None:
                 raise NotFound("no such map")
             _check_room(db, "bubbles", map_id, self.bubbles_per_map, "map_full")
+            self._spend_edit(db, by)
             bubble = _bubble(db.execute(
                 "INSERT INTO bubbles (map_id, x, y, text, color, version, edited_by, edited_at) "
                 f"VALUES (?, ?, ?, ?, ?, 1, ?, ?) RETURNING {_BUBBLE_COLUMNS}",
@@ -403,6 +409,7 @@ class Store:
         if not changes:
             raise InvalidData("nothing to update: give x, y, text or color")
         with self._write() as db:
+            self._spend_edit(db, by)
             current = self._find_bubble(map_id, data.id)
             if self.between_read_and_write is not None:
                 self.between_read_and_write()
@@ -416,18 +423,25 @@ class Store:
             _announce_card(db, map_id)
             return bubble, outbox.record(db, map_path(map_id), "bubble-updated", bubble)
 
-    async def delete_bubble(self, map_id: int, bubble_id: int) -> tuple[BubbleDeleted, Frame]:
-        """Delete a bubble: ``BubbleDeleted`` and its ``bubble-deleted`` frame."""
-        return await self._run(self._delete_bubble, map_id, bubble_id)
+    async def delete_bubble(self, map_id: int, bubble_id: int, *, by: str) -> tuple[BubbleDeleted, Frame]:
+        """Delete a bubble (for the account named ``by``): ``BubbleDeleted`` and its
+        ``bubble-deleted`` frame."""
+        return await self._run(self._delete_bubble, map_id, bubble_id, by)
 
-    def _delete_bubble(self, map_id: int, bubble_id: int) -> tuple[BubbleDeleted, Frame]:
+    def _delete_bubble(self, map_id: int, bubble_id: int, by: str) -> tuple[BubbleDeleted, Frame]:
         with self._write() as db:
+            self._spend_edit(db, by)
             if not db.execute("DELETE FROM bubbles WHERE id = ? AND map_id = ?",
                               (bubble_id, map_id)).rowcount:
                 raise NotFound(f"no bubble {bubble_id} on this map")
             _announce_card(db, map_id)
             deleted = BubbleDeleted(bubble_id)
             return deleted, outbox.record(db, map_path(map_id), "bubble-deleted", deleted)
+
+    def _spend_edit(self, db: sqlite3.Connection, by: str) -> None:
+        """Spend an edit token of the account named ``by`` (raises ``TooManyRequests``)."""
+        if self.edits is not None:
+            budgets.spend(db, name_key(by), self.edits, time.time())
 
     def _find_bubble(self, map_id: int, bubble_id: int) -> Bubble:
         row = self.db.execute(f"SELECT {_BUBBLE_COLUMNS} FROM bubbles WHERE id = ? AND map_id = ?",

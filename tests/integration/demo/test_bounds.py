@@ -3,6 +3,9 @@ fits a client's send queue; one user's REST calls are rate-limited."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import msgspec
 import pytest
 
@@ -135,3 +138,19 @@ async def test_one_user_holds_a_bounded_number_of_websockets_across_sessions(tmp
 
 def test_the_default_per_user_connection_cap_is_fifty():
     assert DEFAULT_LIMITS.connections_per_user == 50
+
+
+def test_the_bubble_cap_the_security_page_states_is_the_one_the_server_enforces():
+    """The page once said 308 while the server enforced 291: the number is read from it."""
+    page = (Path(__file__).parents[3] / "docs" / "security.md").read_text(encoding="utf-8")
+    cap = bubbles_fitting(Settings().max_send_queue)
+    stated = {int(n) for n in re.findall(r'"reason": "map_full", "limit": (\d+)', page)}
+    stated |= {int(n) for n in re.findall(r"\| Bubbles per map \| (\d+) ", page)}
+    assert stated == {cap}
+
+
+def test_the_edit_rate_the_security_page_states_is_the_default():
+    page = (Path(__file__).parents[3] / "docs" / "security.md").read_text(encoding="utf-8")
+    rate = DEFAULT_LIMITS.edits
+    stated = f"| {rate.per_second:g} a second, bursts of {rate.burst}, across all the user's connections"
+    assert stated in page
