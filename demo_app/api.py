@@ -9,7 +9,6 @@ Every signed-in call counts against its user's REST rate.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,12 +19,12 @@ from sanic.response import HTTPResponse
 from sanic_wsns import InvalidData, NotFound, Unauthorized
 
 from . import access
-from .accounts import hash_password, name_key, verify_password
+from .accounts import name_key
+from .hashing import PasswordHasher
 from .models import Account, BubbleCreate, MapChange, NewMap, NewMember, SignIn
 from .paths import PUBLIC, list_path, map_path, personal
 from .sessions import SignedIn
 from .store import Store
-from .throttle import Throttle
 
 T = TypeVar("T")
 
@@ -78,35 +77,36 @@ async def get_session(request: Request) -> HTTPResponse:
 async def sign_in(request: Request) -> HTTPResponse:
     """The first sign-in with a name registers it; later ones must give its password."""
     data = body(request, SignIn)
-    # Every attempt spends a token of this name from this address, a success gives them
-    # all back: only repeated failures (guessing) are slowed down.
-    throttle: Throttle = request.app.ctx.sign_in_throttle
+    ctx = request.app.ctx
     address = request.remote_addr or request.ip
-    attempt = f"{name_key(data.name)} {address}"
-    throttle.check(attempt)
-    account, registered = await _authenticate(request.app.ctx.store, data,
-                                              lambda: request.app.ctx.registration_throttle.check(address))
-    throttle.forget(attempt)
+    # Every attempt, failed or not, costs a hash: it spends a token of its address, then
+    # of its name. The address's bucket does not depend on the name, so fresh names buy
+    # no extra attempts; the name's stops a guesser spread over many addresses.
+    ctx.sign_in_address_throttle.check(address)
+    ctx.sign_in_throttle.check(name_key(data.name))
+    account, registered = await _authenticate(ctx.store, ctx.hasher, data,
+                                              lambda: ctx.registration_throttle.check(address))
     response = respond({**_me(request, account), "registered": registered})
-    await request.app.ctx.sessions.sign_in(request, response, account)
+    await ctx.sessions.sign_in(request, response, account)
     return response
 
 
-async def _authenticate(store: Store, data: SignIn, may_register: Callable[[], None]) -> tuple[Account, bool]:
+async def _authenticate(store: Store, hasher: PasswordHasher, data: SignIn,
+                        may_register: Callable[[], None]) -> tuple[Account, bool]:
     """The account ``data`` signs in to, and whether this call created it (after
     ``may_register()``, which raises to refuse: each registration costs a hash and a row)."""
     key = name_key(data.name)
     found = await store.credentials(key)
     if found is None:
         may_register()
-        stored = await asyncio.to_thread(hash_password, data.password)
+        stored = await hasher.hash(data.password)
         if await store.register(key, data.name, stored):
             return Account(key=key, name=data.name), True
         found = await store.credentials(key)  # a racing sign-in registered it first
         if found is None:
             raise Unauthorized(WRONG_PASSWORD)
     account, stored = found
-    if not await asyncio.to_thread(verify_password, data.password, stored):
+    if not await hasher.verify(data.password, stored):
         raise Unauthorized(WRONG_PASSWORD)
     return account, False
 

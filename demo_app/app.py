@@ -22,8 +22,9 @@ from sanic.response import HTTPResponse, file
 from sanic_wsns import ConfigError, NotFound, Unauthorized, WsNamespaces, WsnsError
 
 from . import api, environment, guards
-from .accounts import hash_password, name_key
+from .accounts import name_key
 from .admin import ADMIN_STATS_URL, add_admin
+from .hashing import PasswordHasher
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
 from .models import Password
 from .outbox import Outbox
@@ -85,6 +86,9 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
                           else bubbles_fitting(wsns.settings.max_send_queue))
     app.ctx.rest_throttle = Throttle(limits.rest, "requests")
     app.ctx.sign_in_throttle = Throttle(limits.sign_in, "sign-in attempts for this name")
+    app.ctx.sign_in_address_throttle = Throttle(limits.sign_in_per_address,
+                                                "sign-in attempts from this address")
+    app.ctx.hasher = hasher = PasswordHasher()
     app.ctx.registration_throttle = Throttle(limits.registrations, "new accounts from this address")
     app.ctx.session_clients = SessionClients()
     app.ctx.maps = declare_maps(wsns, app.ctx)
@@ -99,7 +103,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
         await store.open()
         app.ctx.sessions = Sessions(secret or await store.secret(), store)
         if admins:
-            stored = await asyncio.to_thread(hash_password, admin_password or "")
+            stored = await hasher.hash(admin_password or "")
             for admin in admins:
                 await store.set_password(name_key(admin), admin, stored)
 
@@ -125,6 +129,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     @app.after_server_stop
     async def close_store(app: Sanic) -> None:
         await app.ctx.store.close()
+        hasher.close()
 
     @app.exception(WsnsError)
     async def api_error(request: Request, exc: WsnsError) -> HTTPResponse:

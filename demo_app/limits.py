@@ -49,6 +49,7 @@ REST_RATE = Rate(per_second=20, burst=60)
 #: a text edit ends); the burst covers a quick series of keyboard moves.
 EDIT_RATE = Rate(per_second=10, burst=50)
 SIGN_IN_RATE = Rate(per_second=10 / 60, burst=10)
+SIGN_IN_ADDRESS_RATE = Rate(per_second=1, burst=60)
 REGISTRATION_RATE = Rate(per_second=30 / 60, burst=30)
 
 
@@ -64,8 +65,11 @@ class Limits:
     #: Bubble edits (create, update, delete) per account, over WebSocket and REST together,
     #: across its connections and every instance (kept in the shared database).
     edits: Rate = EDIT_RATE
-    #: Failed sign-ins per name and client address: guessing a password stays slow.
+    #: Sign-in attempts (failed or not: each costs a hash) per name, from any address:
+    #: guessing a password stays slow.
     sign_in: Rate = SIGN_IN_RATE
+    #: Sign-in attempts per client address, whatever the names: fresh names buy nothing.
+    sign_in_per_address: Rate = SIGN_IN_ADDRESS_RATE
     #: New accounts per client address (each costs an scrypt hash and a row).
     registrations: Rate = REGISTRATION_RATE
     #: How often each instance closes the WebSockets of signed-out sessions (seconds).

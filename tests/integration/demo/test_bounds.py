@@ -123,6 +123,22 @@ def test_the_throttle_table_is_bounded_and_forgets_refilled_keys_first():
     assert sorted(throttle.keys()) == ["busy", "newcomer"]
 
 
+def test_a_full_throttle_table_refuses_a_new_key_rather_than_reset_one_still_spending():
+    """Flooding fresh keys once evicted the oldest bucket, handing its key a full one."""
+    now = [0.0]
+    throttle = Throttle(Rate(per_second=1, burst=2), "calls", max_keys=2, clock=lambda: now[0])
+    throttle.check("victim")
+    throttle.check("victim")
+    throttle.check("fresh-1")
+    with pytest.raises(TooManyRequests) as refused:
+        throttle.check("fresh-2")
+    assert refused.value.retry_after == pytest.approx(2.0)
+    with pytest.raises(TooManyRequests):
+        throttle.check("victim")
+    now[0] = 2.0  # both refilled: a new key gets a place
+    throttle.check("fresh-2")
+
+
 async def test_one_user_holds_a_bounded_number_of_websockets_across_sessions(tmp_path):
     """Two sessions of one account share its cap; another user still connects."""
     limits = Limits(connections_per_user=2)
