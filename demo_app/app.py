@@ -28,9 +28,9 @@ from .hashing import PasswordHasher
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
 from .models import Password
 from .outbox import Outbox
-from .realtime import declare_map_lists, declare_maps
+from .realtime import declare_map_lists, declare_maps, track_sessions
 from .revocation import SessionClients, sweep_forever
-from .sessions import Sessions
+from .sessions import Sessions, SignedIn
 from .store import Store
 from .throttle import Throttle, TooManyRequests
 
@@ -141,13 +141,13 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
             response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return response
 
-    async def admin_only(request: Request) -> bool:
+    async def admin_only(request: Request) -> SignedIn | None:
         session = await app.ctx.sessions.current(request)
         if session is None:
             raise Unauthorized("sign in first")
-        return session.account.key in app.ctx.admins
+        return session if session.account.key in app.ctx.admins else None
 
-    add_admin(app, wsns, admin_only)
+    track_sessions(add_admin(app, wsns, admin_only), app.ctx)
 
     async def page(request: Request, map_id: int | None = None) -> HTTPResponse:
         return await file(STATIC / "index.html")
