@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from sanic_wsns import Conflict, InvalidData, NotFound
 
 from . import budgets, migrations, outbox
-from .accounts import name_key
+from .accounts import name_key, skeleton
 from .models import (
     Account,
     Bubble,
@@ -80,7 +80,9 @@ CREATE TABLE IF NOT EXISTS users (
     key TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     password TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    -- What the name looks like (accounts.skeleton): one account per look.
+    skeleton TEXT
 );
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -225,13 +227,21 @@ class Store:
 
     async def register(self, key: str, name: str, password_hash: str) -> bool:
         """Create the account unless ``key`` is taken (by a racing sign-in, perhaps): whether
-        this call created it."""
+        this call created it. Raises ``Conflict`` (``name_taken``) when another account's
+        name looks the same (``accounts.skeleton``)."""
         return await self._run(self._register, key, name, password_hash)
 
     def _register(self, key: str, name: str, password_hash: str) -> bool:
         with self._write() as db:
-            return db.execute("INSERT OR IGNORE INTO users (key, name, password, created) "
-                              "VALUES (?, ?, ?, ?)", (key, name, password_hash, time.time())).rowcount > 0
+            look = skeleton(name)
+            alike = db.execute("SELECT 1 FROM users WHERE skeleton = ? AND key != ?",
+                               (look, key)).fetchone()
+            if alike is not None:
+                raise Conflict("this name looks like another account's: choose another",
+                               details={"reason": "name_taken"})
+            return db.execute("INSERT OR IGNORE INTO users (key, name, password, created, skeleton) "
+                              "VALUES (?, ?, ?, ?, ?)",
+                              (key, name, password_hash, time.time(), look)).rowcount > 0
 
     async def set_password(self, key: str, name: str, password_hash: str) -> None:
         """Create the account or replace its password (an admin account set at start)."""
@@ -239,9 +249,9 @@ class Store:
 
     def _set_password(self, key: str, name: str, password_hash: str) -> None:
         with self._write() as db:
-            db.execute("INSERT INTO users (key, name, password, created) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (key) DO UPDATE SET password = excluded.password",
-                       (key, name, password_hash, time.time()))
+            db.execute("INSERT INTO users (key, name, password, created, skeleton) "
+                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET password = excluded.password",
+                       (key, name, password_hash, time.time(), skeleton(name)))
 
     async def open_session(self, key: str, max_age: float) -> str:
         """A new session of account ``key``, by random id; sessions older than ``max_age``

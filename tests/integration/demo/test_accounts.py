@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -104,6 +105,31 @@ def test_name_keys_fold_case_and_width_and_keep_distinct_names_distinct():
     assert name_key("ADA") == name_key("\uff41\uff44\uff41") == name_key("ada") == name_key("Ada")
     assert name_key("Stra\u00dfe") == name_key("STRASSE")
     assert len({name_key(n) for n in ["ada", "ad\u00e1", "ada.", "ad a"]}) == 4
+
+
+@pytest.mark.parametrize("look_alike", ["r\u043e\u043et", "r\u043eot", "r\u03bf\u03bft", "R\u041e\u041eT"])
+async def test_a_name_that_looks_like_an_existing_one_is_refused_as_taken(demo, look_alike):
+    """``root`` is the demo's admin; Cyrillic or Greek letters drawn like Latin ones."""
+    reply = await attempt(demo, look_alike, PASSWORD)
+    assert reply.status == 409
+    assert reply.data["error"] == "conflict" and reply.data["details"] == {"reason": "name_taken"}
+    assert await demo.app.ctx.store.account(name_key(look_alike)) is None
+
+
+async def test_names_in_other_scripts_that_look_like_no_account_register(demo):
+    assert (await attempt(demo, "\u041e\u043b\u044f", PASSWORD)).status == 200  # Оля
+    assert (await attempt(demo, "\u03c3\u03bf\u03c6\u03af\u03b1", PASSWORD)).status == 200  # σοφία
+
+
+async def test_accounts_of_an_older_database_get_their_skeleton_when_it_opens(tmp_path):
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as old:  # the users table before names had skeletons
+        old.execute("CREATE TABLE users (key TEXT PRIMARY KEY, name TEXT NOT NULL, "
+                    "password TEXT NOT NULL, created REAL NOT NULL)")
+        old.execute("INSERT INTO users VALUES ('ada', 'Ada', 'x', 0)")
+    async with running_demo(db) as demo:
+        reply = await attempt(demo, "\u0410da", PASSWORD)  # a Cyrillic capital A
+        assert reply.status == 409 and reply.data["details"] == {"reason": "name_taken"}
 
 
 # -- throttled failures -------------------------------------------------------------------
