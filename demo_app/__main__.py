@@ -48,7 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Sanic worker processes; more than one needs a redis:// broker "
                              "(BUBBLEMAP_WORKERS; default %(default)s)")
     parser.add_argument("--metrics", action="store_true", default=environment.metrics(),
-                        help="serve Prometheus metrics at /metrics (BUBBLEMAP_METRICS=1)")
+                        help="serve Prometheus metrics at /metrics, to loopback clients only "
+                             "unless BUBBLEMAP_METRICS_TOKEN is set: then to any client sending "
+                             "it as 'Authorization: Bearer <token>' (BUBBLEMAP_METRICS=1)")
     parser.add_argument("--debug", action="store_true", help="Sanic debug mode")
     return parser.parse_args(argv)
 

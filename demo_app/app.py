@@ -26,6 +26,7 @@ from .accounts import name_key
 from .admin import ADMIN_STATS_URL, add_admin
 from .hashing import PasswordHasher
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
+from .metrics_access import metrics_guard
 from .models import Password
 from .outbox import Outbox
 from .realtime import declare_map_lists, declare_maps, track_sessions
@@ -46,19 +47,23 @@ MAX_REQUEST_BODY = 64 * 1024
 def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
                secret: str | None = None, admins: Iterable[str] | None = None,
                admin_password: str | None = None, limits: Limits = DEFAULT_LIMITS,
-               metrics: bool | None = None, name: str | None = None) -> Sanic:
+               metrics: bool | None = None, metrics_token: str | None = None,
+               name: str | None = None) -> Sanic:
     """A bubblemap app on the SQLite file ``db_path`` (created if missing).
 
     What is not given comes from the environment (``BUBBLEMAP_DB``, ``_BROKER``,
-    ``_SECRET``, ``_ADMINS``, ``_ADMIN_PASSWORD``, ``_METRICS``), so that Sanic's CLI can call it bare:
-    ``sanic demo_app.app:create_app --factory --workers 2`` (keyword-only: the CLI first
-    tries to pass its parsed arguments, and falls back to no argument).
+    ``_SECRET``, ``_ADMINS``, ``_ADMIN_PASSWORD``, ``_METRICS``, ``_METRICS_TOKEN``), so
+    that Sanic's CLI can call it bare: ``sanic demo_app.app:create_app --factory --workers
+    2`` (keyword-only: the CLI first tries to pass its parsed arguments, and falls back to
+    no argument).
 
     ``secret`` signs session cookies; without it the one kept in the database is used, so
     every instance sharing the file accepts the same cookies. ``admins`` may open
     ``/admin/wsns``; their accounts are created (or their password reset) at start with
-    ``admin_password``, so nobody can register an admin's name first. Each call gets a
-    unique app name unless ``name`` is given.
+    ``admin_password``, so nobody can register an admin's name first. ``metrics`` serves
+    ``/metrics`` to loopback clients, or with ``metrics_token`` to any client sending it
+    as a bearer token (``metrics_access.py``). Each call gets a unique app name unless
+    ``name`` is given.
     """
     db_path = environment.db() if db_path is None else db_path
     broker = environment.broker() if broker is None else broker
@@ -66,6 +71,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     admins = environment.admins() if admins is None else list(admins)
     admin_password = environment.env("ADMIN_PASSWORD") if admin_password is None else admin_password
     metrics = environment.metrics() if metrics is None else metrics
+    metrics_token = environment.env("METRICS_TOKEN") if metrics_token is None else metrics_token
     if admins:
         check_admin_password(admin_password)
     serial = next(_names)
@@ -95,6 +101,8 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     app.ctx.map_lists = declare_map_lists(wsns, app.ctx)
     api.add_routes(app)
     app.on_request(guards.refuse_cross_site)
+    if metrics:
+        app.on_request(metrics_guard(METRICS_URL, metrics_token))
     app.on_response(guards.add_security_headers)
 
     @app.before_server_start
