@@ -25,7 +25,8 @@ from .app import check_admin_password, create_app
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
-    parser = argparse.ArgumentParser(prog="python -m demo_app", description=__doc__,
+    # The docstring's ``literal`` markup is for readers of the code; a terminal shows it raw.
+    parser = argparse.ArgumentParser(prog="python -m demo_app", description=(__doc__ or "").replace("``", ""),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=env("BUBBLEMAP_HOST", "127.0.0.1"),
                         help="interface to listen on (BUBBLEMAP_HOST; default %(default)s)")
