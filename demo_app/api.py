@@ -21,7 +21,7 @@ from sanic_wsns import InvalidData, NotFound, Unauthorized
 from . import access
 from .accounts import name_key
 from .hashing import PasswordHasher
-from .models import Account, BubbleCreate, MapChange, NewMap, NewMember, SignIn
+from .models import Account, BubbleCreate, MapChange, MapPage, MapsQuery, NewMap, NewMember, SignIn
 from .paths import PUBLIC, list_path, map_path, personal
 from .sessions import SignedIn
 from .store import Store
@@ -79,13 +79,17 @@ async def sign_in(request: Request) -> HTTPResponse:
     data = body(request, SignIn)
     ctx = request.app.ctx
     address = request.remote_addr or request.ip
-    # Every attempt, failed or not, costs a hash: it spends a token of its address, then
-    # of its name. The address's bucket does not depend on the name, so fresh names buy
-    # no extra attempts; the name's stops a guesser spread over many addresses.
+    key = name_key(data.name)
+    # Every attempt costs a hash: it spends a token of its address (whatever the name, so
+    # fresh names buy nothing) and of its name (from any address). Guessing is slower
+    # still: a token per name and address that only a failure keeps.
     ctx.sign_in_address_throttle.check(address)
-    ctx.sign_in_throttle.check(name_key(data.name))
+    ctx.sign_in_name_throttle.check(key)
+    guesses = f"{key} {address}"
+    ctx.sign_in_throttle.check(guesses)
     account, registered = await _authenticate(ctx.store, ctx.hasher, data,
                                               lambda: ctx.registration_throttle.check(address))
+    ctx.sign_in_throttle.refund(guesses)
     response = respond({**_me(request, account), "registered": registered})
     await ctx.sessions.sign_in(request, response, account)
     return response
@@ -118,7 +122,26 @@ async def sign_out(request: Request) -> HTTPResponse:
 
 
 async def list_maps(request: Request) -> HTTPResponse:
-    return respond(await request.app.ctx.store.maps_for(await user(request)))
+    """A page of the maps the user may open, newest first (``MapPage``): a list of
+    thousands of maps was 4.7 MB on every read."""
+    name = await user(request)
+    query = _query(request, MapsQuery)
+    # One more than asked: whether an older page exists, without a count.
+    cards = await request.app.ctx.store.maps_for(name, limit=query.limit + 1, before=query.before)
+    more = len(cards) > query.limit
+    cards = cards[:query.limit]
+    after = f"{request.path}?limit={query.limit}&before={cards[-1].id}" if more else None
+    return respond(MapPage(maps=cards, next=after))
+
+
+def _query(request: Request, type: type[T]) -> T:
+    """The request's query string (each argument once) decoded into ``type``; raises
+    ``InvalidData``."""
+    arguments = {name: values[-1] for name, values in request.args.items()}
+    try:
+        return msgspec.convert(arguments, type=type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise InvalidData(str(exc)) from None
 
 
 async def create_map(request: Request) -> HTTPResponse:

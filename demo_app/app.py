@@ -88,10 +88,12 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
                                        metrics_url=METRICS_URL if metrics else "")
     bubbles = limits.bubbles_per_map
     app.ctx.store = Store(db_path, members_per_map=limits.members_per_map, edits=limits.edits,
+                          maps_per_user=limits.maps_per_user, map_creations=limits.map_creations,
                           bubbles_per_map=bubbles if bubbles is not None
                           else bubbles_fitting(wsns.settings.max_send_queue))
     app.ctx.rest_throttle = Throttle(limits.rest, "requests")
-    app.ctx.sign_in_throttle = Throttle(limits.sign_in, "sign-in attempts for this name")
+    app.ctx.sign_in_throttle = Throttle(limits.sign_in, "failed sign-ins for this name")
+    app.ctx.sign_in_name_throttle = Throttle(limits.sign_in_per_name, "sign-ins for this name")
     app.ctx.sign_in_address_throttle = Throttle(limits.sign_in_per_address,
                                                 "sign-in attempts from this address")
     app.ctx.hasher = hasher = PasswordHasher()

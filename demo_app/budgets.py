@@ -1,13 +1,14 @@
-"""Per-user edit budgets kept in the shared SQLite file: one token bucket per account.
+"""Per-user budgets kept in the shared SQLite file: token buckets by account (and by what
+they count: bubble edits, map creations).
 
 The extension's rate limit is per connection (50 messages a second, and a user may hold
 50 connections on each instance), and the REST throttle lives in one instance's memory:
 one user made 980 bubble updates a second that way. Every edit is already one write
 transaction on the database all instances share, so the account's bucket is read and
 spent in that same transaction: the limit holds across connections and instances, costs
-no extra round trip, and a refused edit rolls back with nothing written. The table has
-one row per account that ever edited, so it is as bounded as the accounts themselves and
-nothing is ever evicted (an eviction would hand a full bucket back).
+no extra round trip, and a refused edit rolls back with nothing written. The table has a
+row per account and kind, so it is as bounded as the accounts themselves and nothing is
+ever evicted (an eviction would hand a full bucket back).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import sqlite3
 from .throttle import Rate, TooManyRequests
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS edit_budgets (
-    user_key TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS budgets (
+    key TEXT PRIMARY KEY,
     tokens REAL NOT NULL,
     stamp REAL NOT NULL
 );
@@ -29,15 +30,14 @@ CREATE TABLE IF NOT EXISTS edit_budgets (
 _REFILLED = "min(:burst, tokens + max(0.0, :now - stamp) * :rate)"
 
 
-def spend(db: sqlite3.Connection, user_key: str, rate: Rate, now: float) -> None:
-    """Spend one of ``user_key``'s edit tokens; raises ``TooManyRequests`` (with the
-    seconds until the next token) when none is left. Call it inside the edit's own
-    transaction: racing edits then cannot both take the last token."""
-    params = {"key": user_key, "burst": float(rate.burst), "rate": rate.per_second, "now": now}
-    db.execute("INSERT OR IGNORE INTO edit_budgets (user_key, tokens, stamp) VALUES (:key, :burst, :now)",
-               params)
-    if db.execute(f"UPDATE edit_budgets SET tokens = {_REFILLED} - 1.0, stamp = :now "
-                  f"WHERE user_key = :key AND {_REFILLED} >= 1.0", params).rowcount:
+def spend(db: sqlite3.Connection, key: str, rate: Rate, now: float, what: str = "edits") -> None:
+    """Spend one of ``key``'s tokens; raises ``TooManyRequests`` ("too many ``what``",
+    with the seconds until the next token) when none is left. Call it inside the
+    change's own transaction: racing changes then cannot both take the last token."""
+    params = {"key": key, "burst": float(rate.burst), "rate": rate.per_second, "now": now}
+    db.execute("INSERT OR IGNORE INTO budgets (key, tokens, stamp) VALUES (:key, :burst, :now)", params)
+    if db.execute(f"UPDATE budgets SET tokens = {_REFILLED} - 1.0, stamp = :now "
+                  f"WHERE key = :key AND {_REFILLED} >= 1.0", params).rowcount:
         return
-    tokens = db.execute(f"SELECT {_REFILLED} FROM edit_budgets WHERE user_key = :key", params).fetchone()[0]
-    raise TooManyRequests("too many edits: slow down", (1.0 - tokens) / rate.per_second)
+    tokens = db.execute(f"SELECT {_REFILLED} FROM budgets WHERE key = :key", params).fetchone()[0]
+    raise TooManyRequests(f"too many {what}: slow down", (1.0 - tokens) / rate.per_second)

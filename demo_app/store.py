@@ -29,6 +29,7 @@ from sanic_wsns import Conflict, InvalidData, NotFound
 from . import budgets, migrations, outbox
 from .accounts import name_key, skeleton
 from .models import (
+    MAX_ID,
     Account,
     Bubble,
     BubbleCreate,
@@ -128,13 +129,18 @@ class Store:
     """bubblemap's database. Build it, ``await open()``, use it, ``close()``."""
 
     def __init__(self, path: str | Path, *, bubbles_per_map: int | None = None,
-                 members_per_map: int | None = None, edits: Rate | None = None):
+                 members_per_map: int | None = None, edits: Rate | None = None,
+                 maps_per_user: int | None = None, map_creations: Rate | None = None):
         self.path = str(path)
         self.bubbles_per_map = bubbles_per_map
         self.members_per_map = members_per_map
         #: Each account's bubble edits, across its connections and every instance
         #: (``budgets.py``); ``None``: unlimited.
         self.edits = edits
+        #: Maps one account may own, and how fast it may create them (across instances,
+        #: like ``edits``); ``None``: unlimited.
+        self.maps_per_user = maps_per_user
+        self.map_creations = map_creations
         #: Test hook: called inside an update's transaction between reading the bubble and
         #: writing it, so a test can hold two writers at that point (a forced interleaving).
         self.between_read_and_write: Callable[[], None] | None = None
@@ -302,10 +308,19 @@ class Store:
     # -- maps -------------------------------------------------------------------------------
 
     async def create_map(self, title: str, owner: str, private: bool) -> Map:
+        """A new map of the account named ``owner``; raises ``Conflict`` (``too_many_maps``)
+        when it owns ``maps_per_user`` already, ``TooManyRequests`` when it made maps
+        faster than ``map_creations``."""
         return await self._run(self._create_map, title, owner, private)
 
     def _create_map(self, title: str, owner: str, private: bool) -> Map:
         with self._write() as db:
+            owned = db.execute("SELECT count(*) FROM maps WHERE owner = ?", (owner,)).fetchone()[0]
+            if self.maps_per_user is not None and owned >= self.maps_per_user:
+                raise Conflict(f"you have {owned} maps, the most one account may have: delete one first",
+                               details={"reason": "too_many_maps", "limit": self.maps_per_user})
+            if self.map_creations is not None:
+                budgets.spend(db, f"maps {name_key(owner)}", self.map_creations, time.time(), "new maps")
             cursor = db.execute("INSERT INTO maps (title, owner, private) VALUES (?, ?, ?)",
                                 (title, owner, int(private)))
             map_id = cursor.lastrowid or 0
@@ -318,16 +333,21 @@ class Store:
     def _get_map(self, map_id: int) -> Map | None:
         return _read_map(self.db, map_id)
 
-    async def maps_for(self, name: str) -> list[MapCard]:
-        """Maps ``name`` may open: public ones, and private ones it owns or is a member of."""
-        return await self._run(self._maps_for, name)
+    async def maps_for(self, name: str, *, limit: int | None = None,
+                       before: int | None = None) -> list[MapCard]:
+        """Maps ``name`` may open, newest first: public ones, and private ones it owns or
+        is a member of; at most ``limit``, with ids below ``before`` (a page's cursor)."""
+        return await self._run(self._maps_for, name, limit, before)
 
-    def _maps_for(self, name: str) -> list[MapCard]:
+    def _maps_for(self, name: str, limit: int | None, before: int | None) -> list[MapCard]:
         rows = self.db.execute(
             f"""{_CARD_SELECT}
-                WHERE private = 0 OR owner = ?
-                   OR id IN (SELECT map_id FROM members WHERE name = ?)
-                ORDER BY id DESC""", (name, name)).fetchall()
+                WHERE (private = 0 OR owner = :name
+                       OR id IN (SELECT map_id FROM members WHERE name = :name))
+                  AND id < :before
+                ORDER BY id DESC LIMIT :limit""",
+            {"name": name, "before": MAX_ID if before is None else before,
+             "limit": -1 if limit is None else limit}).fetchall()
         return [_card(r) for r in rows]
 
     async def delete_map(self, map_id: int) -> Frame | None:
@@ -451,7 +471,7 @@ class Store:
     def _spend_edit(self, db: sqlite3.Connection, by: str) -> None:
         """Spend an edit token of the account named ``by`` (raises ``TooManyRequests``)."""
         if self.edits is not None:
-            budgets.spend(db, name_key(by), self.edits, time.time())
+            budgets.spend(db, f"edits {name_key(by)}", self.edits, time.time())
 
     def _find_bubble(self, map_id: int, bubble_id: int) -> Bubble:
         row = self.db.execute(f"SELECT {_BUBBLE_COLUMNS} FROM bubbles WHERE id = ? AND map_id = ?",

@@ -59,6 +59,14 @@ class Throttle:
         if not bucket.take(now):
             raise TooManyRequests(f"too many {self.what}: slow down", bucket.retry_after())
 
+    def refund(self, key: str) -> None:
+        """Give back one token ``key`` spent (when what it paid for turned out not to count:
+        a sign-in that succeeded, for a throttle of failures). Never more than a full
+        bucket, so a run of successes cannot bank tokens."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(bucket.burst, bucket.tokens + 1.0)
+
     def keys(self) -> list[str]:
         """The keys this throttle remembers (at most ``max_keys``)."""
         return list(self._buckets)

@@ -135,7 +135,7 @@ async def test_accounts_of_an_older_database_get_their_skeleton_when_it_opens(tm
 # -- throttled failures -------------------------------------------------------------------
 
 async def test_repeated_wrong_passwords_for_a_name_are_429_with_retry_after(tmp_path):
-    limits = Limits(sign_in=Rate(per_second=0.001, burst=4))
+    limits = Limits(sign_in=Rate(per_second=0.001, burst=3))
     async with running_demo(tmp_path / "db.sqlite", limits=limits) as demo:
         await attempt(demo, "ann", PASSWORD)
         answers = [(await attempt(demo, "ann", f"guess number {i}")).status for i in range(3)]
@@ -147,9 +147,21 @@ async def test_repeated_wrong_passwords_for_a_name_are_429_with_retry_after(tmp_
         assert (await attempt(demo, "bob", PASSWORD)).status == 200  # other names are not held up
 
 
+async def test_a_successful_sign_in_gives_back_only_its_own_failure_token(tmp_path):
+    """Failures are what the guessing limit counts: a success between them cancels only
+    itself, so guesses interleaved with one's own sign-ins still run out."""
+    limits = Limits(sign_in=Rate(per_second=0.001, burst=3))
+    async with running_demo(tmp_path / "db.sqlite", limits=limits) as demo:
+        answers = []
+        for password in (PASSWORD, "wrong guess 1", PASSWORD, "wrong guess 2", PASSWORD, "wrong guess 3",
+                         PASSWORD):
+            answers.append((await attempt(demo, "ann", password)).status)
+        assert answers == [200, 401, 200, 401, 200, 401, 429]
+
+
 async def test_successful_sign_ins_are_throttled_too(tmp_path):
     """Each costs a hash: one account signed in 27 times a second when only failures counted."""
-    limits = Limits(sign_in=Rate(per_second=0.001, burst=3))
+    limits = Limits(sign_in_per_name=Rate(per_second=0.001, burst=3))
     async with running_demo(tmp_path / "db.sqlite", limits=limits) as demo:
         answers = [(await attempt(demo, "ann", PASSWORD)).status for _ in range(4)]
         assert answers == [200, 200, 200, 429]
