@@ -34,6 +34,10 @@ ADMIN_PATTERN = "/api/1/ws/admin"
 #: ``STALE_AFTER`` intervals without one.
 REPORT_INTERVAL = 2.0
 STALE_AFTER = 3
+#: A report lists its instance's namespaces by path, so that the page counts a map open on
+#: two workers once (summing per-instance counts showed 2 maps as 3), up to this many;
+#: beyond, it sends only the count, and the page can only sum (it says so).
+MAX_REPORTED_PATHS = 500
 STATIC = Path(__file__).parent / "static"
 DENIED = Template((Path(__file__).parent / "admin_denied.html").read_text(encoding="utf-8"))
 
@@ -67,6 +71,7 @@ class Reporter:
                        "last_error": broker.get("last_error")},
             "connections": totals["clients"],
             "namespaces": totals["namespaces"],
+            "namespace_paths": _paths(stats["namespaces"]),
             "messages_in_per_s": round(rate_in, 2),
             "messages_out_per_s": round(rate_out, 2),
             "errors": {
@@ -75,6 +80,11 @@ class Reporter:
                 "dropped": sum(totals["dropped"].values()),
             },
         }
+
+
+def _paths(namespaces: dict[str, Any]) -> list[str] | None:
+    """The namespaces' paths, sorted; ``None`` when over ``MAX_REPORTED_PATHS``."""
+    return sorted(namespaces) if len(namespaces) <= MAX_REPORTED_PATHS else None
 
 
 def add_admin(app: Sanic, wsns: WsNamespaces, is_admin: Callable[[Request], Any]) -> Pattern:
