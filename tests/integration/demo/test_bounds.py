@@ -9,8 +9,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from demo_app.hashing import HASH_THREADS
 from demo_app.limits import DEFAULT_LIMITS, Limits, bubbles_fitting, worst_bubble, worst_snapshot
 from demo_app.models import BubbleCreate
+from demo_app.outbox import KEEP, PRUNE_BATCH, PRUNE_BATCHES, TICK
 from demo_app.throttle import Rate, Throttle, TooManyRequests
 from sanic_wsns import Settings
 from tests.support.demo import close_code, map_client, running_demo, sign_in
@@ -170,3 +172,24 @@ def test_the_edit_rate_the_security_page_states_is_the_default():
     rate = DEFAULT_LIMITS.edits
     stated = f"| {rate.per_second:g} a second, bursts of {rate.burst}, across all the user's connections"
     assert stated in page
+
+
+def per_minute(rate: Rate) -> str:
+    return f"{rate.per_second * 60:g} a minute, bursts of {rate.burst}"
+
+
+def test_the_security_page_states_the_sign_in_outbox_and_hashing_bounds_in_force():
+    page = (Path(__file__).parents[3] / "docs" / "security.md").read_text(encoding="utf-8")
+    limits = DEFAULT_LIMITS
+    by_name = limits.sign_in_per_name
+    for row in [
+        f"| Sign-in attempts per client address (failed or not) | {per_minute(limits.sign_in_per_address)} ",
+        f"| Sign-in attempts per name (failed or not, any address) | {by_name.per_second:g} a second, "
+        f"bursts of {by_name.burst} ",
+        f"| Failed sign-ins per name and client address | {per_minute(limits.sign_in)} ",
+        f"| Keys per throttle table | {Throttle(limits.rest, 'x').max_keys:,};",
+        f"| Password hashes at once | {HASH_THREADS}, on their own threads |",
+        f"| Published outbox rows | deleted {KEEP:g} s after publication, every {TICK:g} s pass, "
+        f"{PRUNE_BATCH} per transaction, up to {PRUNE_BATCH * PRUNE_BATCHES:,} per pass |",
+    ]:
+        assert row in page
