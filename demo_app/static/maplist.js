@@ -4,9 +4,10 @@
 // The page listens to the map lists the session names (`me.map_lists`: the public one and
 // the user's own, for private maps) and reads the first page of `GET /api/1/maps` (the
 // newest maps) after each welcome that did not recover what it missed; "Show older maps"
-// reads the next page (`next`), on top of what is shown. Cards may arrive twice or late (the server's outbox
-// publishes at least once), so the page keeps, per map, the card with the highest
-// `revision`, and never brings back a map it saw removed (map ids are never reused).
+// reads the next page (`next`), on top of what is shown. Cards may arrive twice or late
+// (the server's outbox publishes at least once), so the page keeps, per map, the card with
+// the highest `revision`, and never brings back a map it saw removed (map ids are never
+// reused).
 import { connect } from "/wsns/client.js";
 import { api } from "./api.js";
 import { $, el } from "./dom.js";
@@ -98,6 +99,8 @@ export class MapListView {
     this.rereadAfter = false;
     /** The URL of the next older page; `null` once every page was read. */
     this.next = null;
+    /** Whether "Show older maps" read a page: a re-read of the first page keeps `next`. */
+    this.paged = false;
     document.title = "bubblemap";
     $("list-error").textContent = "";
     $("map-list").replaceChildren();
@@ -158,8 +161,8 @@ export class MapListView {
     try {
       const page = await this.reading;
       this.cards.replace(page.maps, page.next === null);
-      // Older pages already shown stay; the next one to read follows the oldest card.
-      if (this.next === null || page.next === null) this.next = page.next;
+      // Older pages already shown stay, and so does the cursor past them.
+      if (!this.paged || page.next === null) this.next = page.next;
       for (const event of this.recent) this.apply(event);
       $("list-error").textContent = "";
     } catch (error) {
@@ -185,6 +188,7 @@ export class MapListView {
       const page = await api("GET", this.next);
       this.cards.add(page.maps);
       this.next = page.next;
+      this.paged = true;
       $("list-error").textContent = "";
     } catch (error) {
       if (error.status === 401) return this.onSignedOut();
