@@ -25,7 +25,8 @@ from .app import check_admin_password, create_app
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
-    parser = argparse.ArgumentParser(prog="python -m demo_app", description=__doc__,
+    # The docstring's ``literal`` markup is for readers of the code; a terminal shows it raw.
+    parser = argparse.ArgumentParser(prog="python -m demo_app", description=(__doc__ or "").replace("``", ""),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=env("BUBBLEMAP_HOST", "127.0.0.1"),
                         help="interface to listen on (BUBBLEMAP_HOST; default %(default)s)")
@@ -48,7 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Sanic worker processes; more than one needs a redis:// broker "
                              "(BUBBLEMAP_WORKERS; default %(default)s)")
     parser.add_argument("--metrics", action="store_true", default=environment.metrics(),
-                        help="serve Prometheus metrics at /metrics (BUBBLEMAP_METRICS=1)")
+                        help="serve Prometheus metrics at /metrics, to loopback clients only "
+                             "unless BUBBLEMAP_METRICS_TOKEN is set: then to any client sending "
+                             "it as 'Authorization: Bearer <token>' (BUBBLEMAP_METRICS=1)")
     parser.add_argument("--debug", action="store_true", help="Sanic debug mode")
     return parser.parse_args(argv)
 

@@ -25,7 +25,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, file
 from sanic.response import html as html_response
 
-from sanic_wsns import Forbidden, Identity, Unauthorized, WsNamespaces
+from sanic_wsns import Forbidden, Identity, Pattern, Unauthorized, WsNamespaces
 
 ADMIN_STATS_URL = "/admin/wsns/stats"
 ADMIN_PAGE_URL = "/admin/wsns"
@@ -34,6 +34,10 @@ ADMIN_PATTERN = "/api/1/ws/admin"
 #: ``STALE_AFTER`` intervals without one.
 REPORT_INTERVAL = 2.0
 STALE_AFTER = 3
+#: A report lists its instance's namespaces by path, so that the page counts a map open on
+#: two workers once (summing per-instance counts showed 2 maps as 3), up to this many;
+#: beyond, it sends only the count, and the page can only sum (it says so).
+MAX_REPORTED_PATHS = 500
 STATIC = Path(__file__).parent / "static"
 DENIED = Template((Path(__file__).parent / "admin_denied.html").read_text(encoding="utf-8"))
 
@@ -67,6 +71,7 @@ class Reporter:
                        "last_error": broker.get("last_error")},
             "connections": totals["clients"],
             "namespaces": totals["namespaces"],
+            "namespace_paths": _paths(stats["namespaces"]),
             "messages_in_per_s": round(rate_in, 2),
             "messages_out_per_s": round(rate_out, 2),
             "errors": {
@@ -77,19 +82,26 @@ class Reporter:
         }
 
 
-def add_admin(app: Sanic, wsns: WsNamespaces, is_admin: Callable[[Request], Any]) -> None:
+def _paths(namespaces: dict[str, Any]) -> list[str] | None:
+    """The namespaces' paths, sorted; ``None`` when over ``MAX_REPORTED_PATHS``."""
+    return sorted(namespaces) if len(namespaces) <= MAX_REPORTED_PATHS else None
+
+
+def add_admin(app: Sanic, wsns: WsNamespaces, is_admin: Callable[[Request], Any]) -> Pattern:
     """Wire the admin side into ``app``: the guarded stats route, the admin namespace, the
     page (a styled 401/403 page for others) and this instance's reporter.
-    ``is_admin(request)`` is awaited: truthy for an admin, falsy for another user, and it
-    raises ``Unauthorized`` when nobody is signed in."""
+    ``is_admin(request)`` is awaited: for an admin, the admin's session (truthy; it becomes
+    the admin client's identity, so signing out can close it); falsy for another user; it
+    raises ``Unauthorized`` when nobody is signed in. Returns the admin namespace's pattern."""
     wsns.authorize_stats(is_admin)
     admins = wsns.pattern(ADMIN_PATTERN)
 
     @admins.authorize
     async def only_admins(request: Request) -> Identity:
-        if not await is_admin(request):
+        session = await is_admin(request)
+        if not session:
             raise Forbidden("admins only")
-        return Identity(None, {})
+        return Identity(session, {})
 
     async def admin_page(request: Request) -> HTTPResponse:
         try:
@@ -102,6 +114,12 @@ def add_admin(app: Sanic, wsns: WsNamespaces, is_admin: Callable[[Request], Any]
         return await file(STATIC / "admin.html")
 
     app.add_route(admin_page, ADMIN_PAGE_URL, methods=["GET"], name="page_admin")
+    _report_while_serving(app, wsns)
+    return admins
+
+
+def _report_while_serving(app: Sanic, wsns: WsNamespaces) -> None:
+    """Run ``report_forever`` from the server's start to its stop."""
 
     @app.after_server_start
     async def start_reporting(app: Sanic) -> None:

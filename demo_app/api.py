@@ -9,7 +9,6 @@ Every signed-in call counts against its user's REST rate.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,12 +19,12 @@ from sanic.response import HTTPResponse
 from sanic_wsns import InvalidData, NotFound, Unauthorized
 
 from . import access
-from .accounts import hash_password, name_key, verify_password
-from .models import Account, BubbleCreate, MapChange, NewMap, NewMember, SignIn
+from .accounts import name_key
+from .hashing import PasswordHasher
+from .models import Account, BubbleCreate, MapChange, MapPage, MapsQuery, NewMap, NewMember, SignIn
 from .paths import PUBLIC, list_path, map_path, personal
 from .sessions import SignedIn
 from .store import Store
-from .throttle import Throttle
 
 T = TypeVar("T")
 
@@ -78,35 +77,40 @@ async def get_session(request: Request) -> HTTPResponse:
 async def sign_in(request: Request) -> HTTPResponse:
     """The first sign-in with a name registers it; later ones must give its password."""
     data = body(request, SignIn)
-    # Every attempt spends a token of this name from this address, a success gives them
-    # all back: only repeated failures (guessing) are slowed down.
-    throttle: Throttle = request.app.ctx.sign_in_throttle
+    ctx = request.app.ctx
     address = request.remote_addr or request.ip
-    attempt = f"{name_key(data.name)} {address}"
-    throttle.check(attempt)
-    account, registered = await _authenticate(request.app.ctx.store, data,
-                                              lambda: request.app.ctx.registration_throttle.check(address))
-    throttle.forget(attempt)
+    key = name_key(data.name)
+    # Every attempt costs a hash: it spends a token of its address (whatever the name, so
+    # fresh names buy nothing) and of its name (from any address). Guessing is slower
+    # still: a token per name and address that only a failure keeps.
+    ctx.sign_in_address_throttle.check(address)
+    ctx.sign_in_name_throttle.check(key)
+    guesses = f"{key} {address}"
+    ctx.sign_in_throttle.check(guesses)
+    account, registered = await _authenticate(ctx.store, ctx.hasher, data,
+                                              lambda: ctx.registration_throttle.check(address))
+    ctx.sign_in_throttle.refund(guesses)
     response = respond({**_me(request, account), "registered": registered})
-    await request.app.ctx.sessions.sign_in(request, response, account)
+    await ctx.sessions.sign_in(request, response, account)
     return response
 
 
-async def _authenticate(store: Store, data: SignIn, may_register: Callable[[], None]) -> tuple[Account, bool]:
+async def _authenticate(store: Store, hasher: PasswordHasher, data: SignIn,
+                        may_register: Callable[[], None]) -> tuple[Account, bool]:
     """The account ``data`` signs in to, and whether this call created it (after
     ``may_register()``, which raises to refuse: each registration costs a hash and a row)."""
     key = name_key(data.name)
     found = await store.credentials(key)
     if found is None:
         may_register()
-        stored = await asyncio.to_thread(hash_password, data.password)
+        stored = await hasher.hash(data.password)
         if await store.register(key, data.name, stored):
             return Account(key=key, name=data.name), True
         found = await store.credentials(key)  # a racing sign-in registered it first
         if found is None:
             raise Unauthorized(WRONG_PASSWORD)
     account, stored = found
-    if not await asyncio.to_thread(verify_password, data.password, stored):
+    if not await hasher.verify(data.password, stored):
         raise Unauthorized(WRONG_PASSWORD)
     return account, False
 
@@ -118,7 +122,26 @@ async def sign_out(request: Request) -> HTTPResponse:
 
 
 async def list_maps(request: Request) -> HTTPResponse:
-    return respond(await request.app.ctx.store.maps_for(await user(request)))
+    """A page of the maps the user may open, newest first (``MapPage``): a list of
+    thousands of maps was 4.7 MB on every read."""
+    name = await user(request)
+    query = _query(request, MapsQuery)
+    # One more than asked: whether an older page exists, without a count.
+    cards = await request.app.ctx.store.maps_for(name, limit=query.limit + 1, before=query.before)
+    more = len(cards) > query.limit
+    cards = cards[:query.limit]
+    after = f"{request.path}?limit={query.limit}&before={cards[-1].id}" if more else None
+    return respond(MapPage(maps=cards, next=after))
+
+
+def _query(request: Request, type: type[T]) -> T:
+    """The request's query string (each argument once) decoded into ``type``; raises
+    ``InvalidData``."""
+    arguments = {name: values[-1] for name, values in request.args.items()}
+    try:
+        return msgspec.convert(arguments, type=type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise InvalidData(str(exc)) from None
 
 
 async def create_map(request: Request) -> HTTPResponse:

@@ -22,14 +22,16 @@ from sanic.response import HTTPResponse, file
 from sanic_wsns import ConfigError, NotFound, Unauthorized, WsNamespaces, WsnsError
 
 from . import api, environment, guards
-from .accounts import hash_password, name_key
+from .accounts import name_key
 from .admin import ADMIN_STATS_URL, add_admin
+from .hashing import PasswordHasher
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
+from .metrics_access import metrics_guard
 from .models import Password
 from .outbox import Outbox
-from .realtime import declare_map_lists, declare_maps
+from .realtime import declare_map_lists, declare_maps, track_sessions
 from .revocation import SessionClients, sweep_forever
-from .sessions import Sessions
+from .sessions import Sessions, SignedIn
 from .store import Store
 from .throttle import Throttle, TooManyRequests
 
@@ -45,19 +47,23 @@ MAX_REQUEST_BODY = 64 * 1024
 def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
                secret: str | None = None, admins: Iterable[str] | None = None,
                admin_password: str | None = None, limits: Limits = DEFAULT_LIMITS,
-               metrics: bool | None = None, name: str | None = None) -> Sanic:
+               metrics: bool | None = None, metrics_token: str | None = None,
+               name: str | None = None) -> Sanic:
     """A bubblemap app on the SQLite file ``db_path`` (created if missing).
 
     What is not given comes from the environment (``BUBBLEMAP_DB``, ``_BROKER``,
-    ``_SECRET``, ``_ADMINS``, ``_ADMIN_PASSWORD``, ``_METRICS``), so that Sanic's CLI can call it bare:
-    ``sanic demo_app.app:create_app --factory --workers 2`` (keyword-only: the CLI first
-    tries to pass its parsed arguments, and falls back to no argument).
+    ``_SECRET``, ``_ADMINS``, ``_ADMIN_PASSWORD``, ``_METRICS``, ``_METRICS_TOKEN``), so
+    that Sanic's CLI can call it bare: ``sanic demo_app.app:create_app --factory --workers
+    2`` (keyword-only: the CLI first tries to pass its parsed arguments, and falls back to
+    no argument).
 
     ``secret`` signs session cookies; without it the one kept in the database is used, so
     every instance sharing the file accepts the same cookies. ``admins`` may open
     ``/admin/wsns``; their accounts are created (or their password reset) at start with
-    ``admin_password``, so nobody can register an admin's name first. Each call gets a
-    unique app name unless ``name`` is given.
+    ``admin_password``, so nobody can register an admin's name first. ``metrics`` serves
+    ``/metrics`` to loopback clients, or with ``metrics_token`` to any client sending it
+    as a bearer token (``metrics_access.py``). Each call gets a unique app name unless
+    ``name`` is given.
     """
     db_path = environment.db() if db_path is None else db_path
     broker = environment.broker() if broker is None else broker
@@ -65,6 +71,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     admins = environment.admins() if admins is None else list(admins)
     admin_password = environment.env("ADMIN_PASSWORD") if admin_password is None else admin_password
     metrics = environment.metrics() if metrics is None else metrics
+    metrics_token = environment.env("METRICS_TOKEN") if metrics_token is None else metrics_token
     if admins:
         check_admin_password(admin_password)
     serial = next(_names)
@@ -80,17 +87,24 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL,
                                        metrics_url=METRICS_URL if metrics else "")
     bubbles = limits.bubbles_per_map
-    app.ctx.store = Store(db_path, members_per_map=limits.members_per_map,
+    app.ctx.store = Store(db_path, members_per_map=limits.members_per_map, edits=limits.edits,
+                          maps_per_user=limits.maps_per_user, map_creations=limits.map_creations,
                           bubbles_per_map=bubbles if bubbles is not None
                           else bubbles_fitting(wsns.settings.max_send_queue))
     app.ctx.rest_throttle = Throttle(limits.rest, "requests")
-    app.ctx.sign_in_throttle = Throttle(limits.sign_in, "sign-in attempts for this name")
+    app.ctx.sign_in_throttle = Throttle(limits.sign_in, "failed sign-ins for this name")
+    app.ctx.sign_in_name_throttle = Throttle(limits.sign_in_per_name, "sign-ins for this name")
+    app.ctx.sign_in_address_throttle = Throttle(limits.sign_in_per_address,
+                                                "sign-in attempts from this address")
+    app.ctx.hasher = hasher = PasswordHasher()
     app.ctx.registration_throttle = Throttle(limits.registrations, "new accounts from this address")
     app.ctx.session_clients = SessionClients()
     app.ctx.maps = declare_maps(wsns, app.ctx)
     app.ctx.map_lists = declare_map_lists(wsns, app.ctx)
     api.add_routes(app)
     app.on_request(guards.refuse_cross_site)
+    if metrics:
+        app.on_request(metrics_guard(METRICS_URL, metrics_token))
     app.on_response(guards.add_security_headers)
 
     @app.before_server_start
@@ -99,7 +113,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
         await store.open()
         app.ctx.sessions = Sessions(secret or await store.secret(), store)
         if admins:
-            stored = await asyncio.to_thread(hash_password, admin_password or "")
+            stored = await hasher.hash(admin_password or "")
             for admin in admins:
                 await store.set_password(name_key(admin), admin, stored)
 
@@ -125,6 +139,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     @app.after_server_stop
     async def close_store(app: Sanic) -> None:
         await app.ctx.store.close()
+        hasher.close()
 
     @app.exception(WsnsError)
     async def api_error(request: Request, exc: WsnsError) -> HTTPResponse:
@@ -136,13 +151,13 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
             response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         return response
 
-    async def admin_only(request: Request) -> bool:
+    async def admin_only(request: Request) -> SignedIn | None:
         session = await app.ctx.sessions.current(request)
         if session is None:
             raise Unauthorized("sign in first")
-        return session.account.key in app.ctx.admins
+        return session if session.account.key in app.ctx.admins else None
 
-    add_admin(app, wsns, admin_only)
+    track_sessions(add_admin(app, wsns, admin_only), app.ctx)
 
     async def page(request: Request, map_id: int | None = None) -> HTTPResponse:
         return await file(STATIC / "index.html")

@@ -45,7 +45,17 @@ def bubbles_fitting(send_queue: int) -> int:
 
 
 REST_RATE = Rate(per_second=20, burst=60)
+#: A person edits a bubble at most a few times a second (an update is sent when a drag or
+#: a text edit ends); the burst covers a quick series of keyboard moves.
+EDIT_RATE = Rate(per_second=10, burst=50)
+#: Making maps is rare: a few dozen in a row, then ten a minute (17k public maps were made in
+#: 83 s from 10 accounts).
+MAP_CREATION_RATE = Rate(per_second=10 / 60, burst=30)
 SIGN_IN_RATE = Rate(per_second=10 / 60, burst=10)
+#: Every attempt costs a 50 ms hash: one account hashed 27 times a second when successes
+#: were free. A person signs in a few times a day; a test suite, a few dozen times a minute.
+SIGN_IN_NAME_RATE = Rate(per_second=1, burst=30)
+SIGN_IN_ADDRESS_RATE = Rate(per_second=1, burst=60)
 REGISTRATION_RATE = Rate(per_second=30 / 60, burst=30)
 
 
@@ -58,8 +68,19 @@ class Limits:
     members_per_map: int = MAX_MEMBERS
     #: Every signed-in REST call (a page makes a few per user action).
     rest: Rate = REST_RATE
+    #: Bubble edits (create, update, delete) per account, over WebSocket and REST together,
+    #: across its connections and every instance (kept in the shared database).
+    edits: Rate = EDIT_RATE
+    #: Maps one account may own (over it: 409 ``too_many_maps``), and how fast it may
+    #: create them, across instances (kept in the shared database like ``edits``).
+    maps_per_user: int = 100
+    map_creations: Rate = MAP_CREATION_RATE
     #: Failed sign-ins per name and client address: guessing a password stays slow.
     sign_in: Rate = SIGN_IN_RATE
+    #: Sign-in attempts (failed or not: each costs a hash) per name, from any address.
+    sign_in_per_name: Rate = SIGN_IN_NAME_RATE
+    #: Sign-in attempts per client address, whatever the names: fresh names buy nothing.
+    sign_in_per_address: Rate = SIGN_IN_ADDRESS_RATE
     #: New accounts per client address (each costs an scrypt hash and a row).
     registrations: Rate = REGISTRATION_RATE
     #: How often each instance closes the WebSockets of signed-out sessions (seconds).

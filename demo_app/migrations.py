@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from .accounts import skeleton
+
 #: (table, column, declaration), in the order they were added.
 ADDED_COLUMNS = [
     ("bubbles", "edited_by", "TEXT"),
@@ -20,12 +22,14 @@ ADDED_COLUMNS = [
     ("maps", "revision", "INTEGER NOT NULL DEFAULT 0"),
     ("outbox", "due", "REAL"),
     ("outbox", "coalesce_key", "TEXT"),
+    ("users", "skeleton", "TEXT"),
 ]
 
 #: Run after the columns exist.
 AFTER_COLUMNS = [
     "CREATE INDEX IF NOT EXISTS outbox_pending_by_key ON outbox (coalesce_key) "
     "WHERE published_at IS NULL AND claimed_by IS NULL AND coalesce_key IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS users_by_skeleton ON users (skeleton)",
 ]
 
 
@@ -39,4 +43,12 @@ def migrate(db: sqlite3.Connection) -> list[str]:
             added.append(f"{table}.{column}")
     for statement in AFTER_COLUMNS:
         db.execute(statement)
+    _fill_skeletons(db)
     return added
+
+
+def _fill_skeletons(db: sqlite3.Connection) -> None:
+    """Give accounts made before names had skeletons theirs (from the name as shown)."""
+    rows = db.execute("SELECT key, name FROM users WHERE skeleton IS NULL").fetchall()
+    db.executemany("UPDATE users SET skeleton = ? WHERE key = ?",
+                   [(skeleton(name), key) for key, name in rows])

@@ -76,6 +76,19 @@ class MapCard(Map, frozen=True):
     changed_at: float | None = None
 
 
+#: Cards per page of ``GET /api/1/maps``: by default, and at most.
+MAPS_PAGE = 50
+MAX_MAPS_PAGE = 100
+
+
+class MapPage(msgspec.Struct, frozen=True):
+    """A page of ``GET /api/1/maps``: the cards, newest first, and ``next``, the URL of the
+    page of older maps (``None`` on the last page)."""
+
+    maps: list[MapCard]
+    next: str | None = None
+
+
 class MapRemoved(msgspec.Struct, frozen=True):
     """``map-removed``: the map left this list (deleted)."""
 
@@ -107,6 +120,14 @@ class SignIn(_Input):
 
     name: Name
     password: Password
+
+
+class MapsQuery(_Input):
+    """``GET /api/1/maps?limit=&before=``: at most ``limit`` cards, of maps older than
+    ``before`` (a map id: the cursor ``MapPage.next`` carries)."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_MAPS_PAGE)] = MAPS_PAGE
+    before: Id | None = None
 
 
 class NewMap(_Input):

@@ -39,7 +39,7 @@ def _identity(session: SignedIn) -> Identity:
     return Identity(session, {"name": session.account.name}, user=session.account.key)
 
 
-def _track_sessions(pattern: Pattern, app_ctx: Any) -> None:
+def track_sessions(pattern: Pattern, app_ctx: Any) -> None:
     """Keep every client of ``pattern`` in ``app_ctx.session_clients`` while connected, so
     that signing out can close it."""
 
@@ -78,7 +78,7 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
         await access.open_map(store(), map_id, session.account.name)
         return _identity(session)
 
-    _track_sessions(maps, app_ctx)
+    track_sessions(maps, app_ctx)
 
     @maps.on_connect
     async def send_snapshot(ns: Namespace, client: Client) -> None:
@@ -103,7 +103,7 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
 
     @maps.on("bubble-delete")
     async def delete(ns: Namespace, client: Client, data: BubbleDelete) -> BubbleDeleted:
-        deleted, frame = await store().delete_bubble(ns.params["map_id"], data.id)
+        deleted, frame = await store().delete_bubble(ns.params["map_id"], data.id, by=_editor(client))
         await outbox().announce(frame)
         return deleted
 
@@ -128,5 +128,5 @@ def declare_map_lists(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
             raise Forbidden("this is another account's map list")
         raise NotFound("no such map list")
 
-    _track_sessions(lists, app_ctx)
+    track_sessions(lists, app_ctx)
     return lists

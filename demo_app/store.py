@@ -26,8 +26,10 @@ from typing import Any, TypeVar
 
 from sanic_wsns import Conflict, InvalidData, NotFound
 
-from . import migrations, outbox
+from . import budgets, migrations, outbox
+from .accounts import name_key, skeleton
 from .models import (
+    MAX_ID,
     Account,
     Bubble,
     BubbleCreate,
@@ -40,6 +42,7 @@ from .models import (
 )
 from .outbox import Frame
 from .paths import audiences, list_path, map_path
+from .throttle import Rate
 
 T = TypeVar("T")
 
@@ -78,7 +81,9 @@ CREATE TABLE IF NOT EXISTS users (
     key TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     password TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    -- What the name looks like (accounts.skeleton): one account per look.
+    skeleton TEXT
 );
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -124,10 +129,18 @@ class Store:
     """bubblemap's database. Build it, ``await open()``, use it, ``close()``."""
 
     def __init__(self, path: str | Path, *, bubbles_per_map: int | None = None,
-                 members_per_map: int | None = None):
+                 members_per_map: int | None = None, edits: Rate | None = None,
+                 maps_per_user: int | None = None, map_creations: Rate | None = None):
         self.path = str(path)
         self.bubbles_per_map = bubbles_per_map
         self.members_per_map = members_per_map
+        #: Each account's bubble edits, across its connections and every instance
+        #: (``budgets.py``); ``None``: unlimited.
+        self.edits = edits
+        #: Maps one account may own, and how fast it may create them (across instances,
+        #: like ``edits``); ``None``: unlimited.
+        self.maps_per_user = maps_per_user
+        self.map_creations = map_creations
         #: Test hook: called inside an update's transaction between reading the bubble and
         #: writing it, so a test can hold two writers at that point (a forced interleaving).
         self.between_read_and_write: Callable[[], None] | None = None
@@ -181,7 +194,7 @@ class Store:
         db.execute("PRAGMA foreign_keys = ON")
         self._db = db
         with self._write():
-            for statement in _statements(SCHEMA + outbox.SCHEMA):
+            for statement in _statements(SCHEMA + outbox.SCHEMA + budgets.SCHEMA):
                 db.execute(statement)
             migrations.migrate(db)
 
@@ -220,13 +233,21 @@ class Store:
 
     async def register(self, key: str, name: str, password_hash: str) -> bool:
         """Create the account unless ``key`` is taken (by a racing sign-in, perhaps): whether
-        this call created it."""
+        this call created it. Raises ``Conflict`` (``name_taken``) when another account's
+        name looks the same (``accounts.skeleton``)."""
         return await self._run(self._register, key, name, password_hash)
 
     def _register(self, key: str, name: str, password_hash: str) -> bool:
         with self._write() as db:
-            return db.execute("INSERT OR IGNORE INTO users (key, name, password, created) "
-                              "VALUES (?, ?, ?, ?)", (key, name, password_hash, time.time())).rowcount > 0
+            look = skeleton(name)
+            alike = db.execute("SELECT 1 FROM users WHERE skeleton = ? AND key != ?",
+                               (look, key)).fetchone()
+            if alike is not None:
+                raise Conflict("this name looks like another account's: choose another",
+                               details={"reason": "name_taken"})
+            return db.execute("INSERT OR IGNORE INTO users (key, name, password, created, skeleton) "
+                              "VALUES (?, ?, ?, ?, ?)",
+                              (key, name, password_hash, time.time(), look)).rowcount > 0
 
     async def set_password(self, key: str, name: str, password_hash: str) -> None:
         """Create the account or replace its password (an admin account set at start)."""
@@ -234,9 +255,9 @@ class Store:
 
     def _set_password(self, key: str, name: str, password_hash: str) -> None:
         with self._write() as db:
-            db.execute("INSERT INTO users (key, name, password, created) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (key) DO UPDATE SET password = excluded.password",
-                       (key, name, password_hash, time.time()))
+            db.execute("INSERT INTO users (key, name, password, created, skeleton) "
+                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET password = excluded.password",
+                       (key, name, password_hash, time.time(), skeleton(name)))
 
     async def open_session(self, key: str, max_age: float) -> str:
         """A new session of account ``key``, by random id; sessions older than ``max_age``
@@ -287,10 +308,19 @@ class Store:
     # -- maps -------------------------------------------------------------------------------
 
     async def create_map(self, title: str, owner: str, private: bool) -> Map:
+        """A new map of the account named ``owner``; raises ``Conflict`` (``too_many_maps``)
+        when it owns ``maps_per_user`` already, ``TooManyRequests`` when it made maps
+        faster than ``map_creations``."""
         return await self._run(self._create_map, title, owner, private)
 
     def _create_map(self, title: str, owner: str, private: bool) -> Map:
         with self._write() as db:
+            owned = db.execute("SELECT count(*) FROM maps WHERE owner = ?", (owner,)).fetchone()[0]
+            if self.maps_per_user is not None and owned >= self.maps_per_user:
+                raise Conflict(f"you have {owned} maps, the most one account may have: delete one first",
+                               details={"reason": "too_many_maps", "limit": self.maps_per_user})
+            if self.map_creations is not None:
+                budgets.spend(db, f"maps {name_key(owner)}", self.map_creations, time.time(), "new maps")
             cursor = db.execute("INSERT INTO maps (title, owner, private) VALUES (?, ?, ?)",
                                 (title, owner, int(private)))
             map_id = cursor.lastrowid or 0
@@ -303,16 +333,21 @@ class Store:
     def _get_map(self, map_id: int) -> Map | None:
         return _read_map(self.db, map_id)
 
-    async def maps_for(self, name: str) -> list[MapCard]:
-        """Maps ``name`` may open: public ones, and private ones it owns or is a member of."""
-        return await self._run(self._maps_for, name)
+    async def maps_for(self, name: str, *, limit: int | None = None,
+                       before: int | None = None) -> list[MapCard]:
+        """Maps ``name`` may open, newest first: public ones, and private ones it owns or
+        is a member of; at most ``limit``, with ids below ``before`` (a page's cursor)."""
+        return await self._run(self._maps_for, name, limit, before)
 
-    def _maps_for(self, name: str) -> list[MapCard]:
+    def _maps_for(self, name: str, limit: int | None, before: int | None) -> list[MapCard]:
         rows = self.db.execute(
             f"""{_CARD_SELECT}
-                WHERE private = 0 OR owner = ?
-                   OR id IN (SELECT map_id FROM members WHERE name = ?)
-                ORDER BY id DESC""", (name, name)).fetchall()
+                WHERE (private = 0 OR owner = :name
+                       OR id IN (SELECT map_id FROM members WHERE name = :name))
+                  AND id < :before
+                ORDER BY id DESC LIMIT :limit""",
+            {"name": name, "before": MAX_ID if before is None else before,
+             "limit": -1 if limit is None else limit}).fetchall()
         return [_card(r) for r in rows]
 
     async def delete_map(self, map_id: int) -> Frame | None:
@@ -385,6 +420,7 @@ class Store:
             if db.execute("SELECT 1 FROM maps WHERE id = ?", (map_id,)).fetchone() is None:
                 raise NotFound("no such map")
             _check_room(db, "bubbles", map_id, self.bubbles_per_map, "map_full")
+            self._spend_edit(db, by)
             bubble = _bubble(db.execute(
                 "INSERT INTO bubbles (map_id, x, y, text, color, version, edited_by, edited_at) "
                 f"VALUES (?, ?, ?, ?, ?, 1, ?, ?) RETURNING {_BUBBLE_COLUMNS}",
@@ -403,6 +439,7 @@ class Store:
         if not changes:
             raise InvalidData("nothing to update: give x, y, text or color")
         with self._write() as db:
+            self._spend_edit(db, by)
             current = self._find_bubble(map_id, data.id)
             if self.between_read_and_write is not None:
                 self.between_read_and_write()
@@ -416,18 +453,25 @@ class Store:
             _announce_card(db, map_id)
             return bubble, outbox.record(db, map_path(map_id), "bubble-updated", bubble)
 
-    async def delete_bubble(self, map_id: int, bubble_id: int) -> tuple[BubbleDeleted, Frame]:
-        """Delete a bubble: ``BubbleDeleted`` and its ``bubble-deleted`` frame."""
-        return await self._run(self._delete_bubble, map_id, bubble_id)
+    async def delete_bubble(self, map_id: int, bubble_id: int, *, by: str) -> tuple[BubbleDeleted, Frame]:
+        """Delete a bubble (for the account named ``by``): ``BubbleDeleted`` and its
+        ``bubble-deleted`` frame."""
+        return await self._run(self._delete_bubble, map_id, bubble_id, by)
 
-    def _delete_bubble(self, map_id: int, bubble_id: int) -> tuple[BubbleDeleted, Frame]:
+    def _delete_bubble(self, map_id: int, bubble_id: int, by: str) -> tuple[BubbleDeleted, Frame]:
         with self._write() as db:
+            self._spend_edit(db, by)
             if not db.execute("DELETE FROM bubbles WHERE id = ? AND map_id = ?",
                               (bubble_id, map_id)).rowcount:
                 raise NotFound(f"no bubble {bubble_id} on this map")
             _announce_card(db, map_id)
             deleted = BubbleDeleted(bubble_id)
             return deleted, outbox.record(db, map_path(map_id), "bubble-deleted", deleted)
+
+    def _spend_edit(self, db: sqlite3.Connection, by: str) -> None:
+        """Spend an edit token of the account named ``by`` (raises ``TooManyRequests``)."""
+        if self.edits is not None:
+            budgets.spend(db, f"edits {name_key(by)}", self.edits, time.time())
 
     def _find_bubble(self, map_id: int, bubble_id: int) -> Bubble:
         row = self.db.execute(f"SELECT {_BUBBLE_COLUMNS} FROM bubbles WHERE id = ? AND map_id = ?",

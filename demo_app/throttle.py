@@ -2,8 +2,10 @@
 
 Buckets live in this instance's memory: with N instances behind a balancer a key gets
 at most N times the rate, which is enough to stop a script and costs no shared state.
-The table is bounded: when it is full, buckets that have refilled (idle keys, which a
-fresh bucket would replace exactly) are forgotten first, then the oldest.
+The table is bounded, and no bucket is ever forgotten before it has refilled (an idle
+key, which a fresh bucket replaces exactly): forgetting a key that is still spending
+would hand it a full bucket, so flooding fresh keys would reset any key's budget. When
+the table is full of keys still spending, a new key is refused (429) until one refills.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class Throttle:
         self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 
     def check(self, key: str) -> None:
-        """Spend one of ``key``'s tokens; raises ``TooManyRequests`` when none is left."""
+        """Spend one of ``key``'s tokens; raises ``TooManyRequests`` when none is left, or
+        when ``key`` is new and every place in the table holds a key still spending."""
         now = self._clock()
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -56,13 +59,17 @@ class Throttle:
         if not bucket.take(now):
             raise TooManyRequests(f"too many {self.what}: slow down", bucket.retry_after())
 
+    def refund(self, key: str) -> None:
+        """Give back one token ``key`` spent (when what it paid for turned out not to count:
+        a sign-in that succeeded, for a throttle of failures). Never more than a full
+        bucket, so a run of successes cannot bank tokens."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(bucket.burst, bucket.tokens + 1.0)
+
     def keys(self) -> list[str]:
         """The keys this throttle remembers (at most ``max_keys``)."""
         return list(self._buckets)
-
-    def forget(self, key: str) -> None:
-        """Start ``key`` afresh (a full bucket): a successful sign-in clears the failures."""
-        self._buckets.pop(key, None)
 
     def _make_room(self, now: float) -> None:
         if len(self._buckets) < self.max_keys:
@@ -70,5 +77,7 @@ class Throttle:
         refilled = self.rate.burst / self.rate.per_second
         for key in [k for k, b in self._buckets.items() if now - b.stamp >= refilled]:
             del self._buckets[key]
-        while len(self._buckets) >= self.max_keys:
-            self._buckets.popitem(last=False)
+        if len(self._buckets) >= self.max_keys:
+            oldest = next(iter(self._buckets.values()))
+            raise TooManyRequests(f"too many {self.what} right now: try again later",
+                                  refilled - (now - oldest.stamp))

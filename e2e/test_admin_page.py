@@ -45,6 +45,10 @@ def test_the_admin_page_shows_every_instance_and_the_totals_and_a_killed_one_goe
     expect(totals.locator("[data-stat=connections] .stat-value")).to_have_text("2", timeout=SHOWN_MS)
     expect(page.locator("svg.sparkline")).not_to_have_count(0)
     assert blocking_violations(page) == []
+    # The map open on both instances is one namespace (with the admin one: 2), not one each.
+    browsers.page(deployment.a.url, "ann", map_id, "ann on a").open()
+    expect(totals.locator("[data-stat=connections] .stat-value")).to_have_text("3", timeout=SHOWN_MS)
+    expect(totals.locator("[data-stat=namespaces] .stat-value")).to_have_text("2")
 
     deployment.b.kill()
     expect(row(page, ids["b"])).to_have_attribute("data-stale", "true", timeout=RECOVERED_MS)

@@ -78,3 +78,30 @@ def test_a_map_list_on_one_instance_follows_maps_made_edited_renamed_shared_and_
     assert lister.evaluate("() => window.notReloaded") is True
     ids = lister.get_by_test_id("map-item").evaluate_all("els => els.map(e => Number(e.dataset.mapId))")
     assert ids == sorted(ids, reverse=True), "newest map first"
+
+
+def test_the_map_list_shows_the_newest_page_and_older_maps_on_demand(
+        deployment: Deployment, browsers: Browsers):
+    """``GET /api/1/maps`` is paged (50 cards): the list shows the newest page, "Show
+    older maps" adds the next one, and a map made meanwhile still appears live."""
+    makers = [Api(deployment.a.url, f"maker{n}") for n in range(3)]
+    lister = browsers.page(deployment.b.url, "bob", 0, "bob's list on B").page
+    lister.goto(deployment.b.url + "/")
+    expect(lister.get_by_test_id("map-list")).to_have_attribute("data-state", "live", timeout=SHOWN_MS)
+    made = [maker.create_map(f"Paged {n}") for n in range(20) for maker in makers]  # 60, newest last
+    # Cards are published in id order: once the newest is shown live, every card is out,
+    # and a reload shows what the first page holds, with no card still on its way.
+    expect(card(lister, made[-1])).to_have_count(1, timeout=SHOWN_MS)
+    lister.reload()
+    expect(lister.get_by_test_id("map-list")).to_have_attribute("data-state", "live", timeout=SHOWN_MS)
+    expect(card(lister, made[-1])).to_have_count(1, timeout=SHOWN_MS)
+    expect(lister.get_by_test_id("map-item")).to_have_count(50)
+    expect(card(lister, made[0])).to_have_count(0)
+
+    lister.get_by_test_id("map-list-more").click()
+    expect(card(lister, made[0])).to_have_count(1, timeout=SHOWN_MS)
+    newest = makers[0].create_map("Made after paging")
+    expect(card(lister, newest)).to_have_count(1, timeout=SHOWN_MS)
+    ids = lister.get_by_test_id("map-item").evaluate_all("els => els.map(e => Number(e.dataset.mapId))")
+    assert ids == sorted(ids, reverse=True), "newest map first"
+    assert set(made) <= set(ids)

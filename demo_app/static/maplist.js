@@ -2,10 +2,12 @@
 // a map.
 //
 // The page listens to the map lists the session names (`me.map_lists`: the public one and
-// the user's own, for private maps) and reads `GET /api/1/maps` after each welcome that
-// did not recover what it missed. Cards may arrive twice or late (the server's outbox
-// publishes at least once), so the page keeps, per map, the card with the highest
-// `revision`, and never brings back a map it saw removed (map ids are never reused).
+// the user's own, for private maps) and reads the first page of `GET /api/1/maps` (the
+// newest maps) after each welcome that did not recover what it missed; "Show older maps"
+// reads the next page (`next`), on top of what is shown. Cards may arrive twice or late
+// (the server's outbox publishes at least once), so the page keeps, per map, the card with
+// the highest `revision`, and never brings back a map it saw removed (map ids are never
+// reused).
 import { connect } from "/wsns/client.js";
 import { api } from "./api.js";
 import { $, el } from "./dom.js";
@@ -29,7 +31,6 @@ export function mapCard(map, me) {
     title: new Date(map.changed_at * 1000).toLocaleString(), "data-testid": "map-changed" },
   `changed ${ago(map.changed_at)}`) : "";
   const card = el("a", { class: "map-card", href: `/maps/${map.id}`, "data-link": "" },
-    el("span", { class: `map-card-art art-${map.id % 4}`, "aria-hidden": "true" }),
     el("span", { class: "map-card-title" }, map.title),
     el("span", { class: "map-card-meta" },
       el("span", { class: `tag ${map.private ? "" : "public"}` }, map.private ? "Private" : "Public"),
@@ -63,11 +64,19 @@ export class CardState {
     return this.byId.delete(id);
   }
 
-  /** The whole list as `GET /api/1/maps` read it: a map it lacks is gone (or no longer
-   * shown to this user); the caller replays the frames received meanwhile afterwards. */
-  replace(cards) {
+  /** The first page of `GET /api/1/maps` as read: a map it lacks, as new as its oldest
+   * card or newer (any map when `complete`: there is no older page), is gone or no longer
+   * shown to this user; older cards (shown by "Show older maps") stay. The caller
+   * replays the frames received meanwhile afterwards. */
+  replace(cards, complete) {
     const listed = new Set(cards.map((card) => card.id));
-    for (const id of [...this.byId.keys()]) if (!listed.has(id)) this.byId.delete(id);
+    const oldest = complete ? 0 : Math.min(...listed);
+    for (const id of [...this.byId.keys()]) if (id >= oldest && !listed.has(id)) this.byId.delete(id);
+    for (const card of cards) this.put(card);
+  }
+
+  /** An older page: its cards join the list (the revision rule still applies). */
+  add(cards) {
     for (const card of cards) this.put(card);
   }
 
@@ -88,12 +97,18 @@ export class MapListView {
     this.recent = null;
     this.reading = null;
     this.rereadAfter = false;
+    /** The URL of the next older page; `null` once every page was read. */
+    this.next = null;
+    /** Whether "Show older maps" read a page: a re-read of the first page keeps `next`. */
+    this.paged = false;
     document.title = "bubblemap";
     $("list-error").textContent = "";
     $("map-list").replaceChildren();
     $("map-list").dataset.state = "connecting";
     this.lists = (me.map_lists || []).map((path) => this.listen(path));
     this.clock = setInterval(() => this.render({ all: true }), RELATIVE_TIME_REFRESH);
+    this.more = () => this.readOlder();
+    $("map-list-more").addEventListener("click", this.more);
     this.reread();
   }
 
@@ -114,6 +129,7 @@ export class MapListView {
 
   close() {
     clearInterval(this.clock);
+    $("map-list-more").removeEventListener("click", this.more);
     for (const ns of this.lists) ns.close();
   }
 
@@ -133,7 +149,8 @@ export class MapListView {
     else this.cards.put(card);
   }
 
-  /** Read `GET /api/1/maps`; a call made while one is on its way reads once more after it. */
+  /** Read the first page of `GET /api/1/maps`; a call made while one is on its way reads
+   * once more after it. */
   async reread() {
     if (this.reading) {
       this.rereadAfter = true;
@@ -142,8 +159,10 @@ export class MapListView {
     this.recent = [];
     this.reading = api("GET", "/api/1/maps");
     try {
-      const cards = await this.reading;
-      this.cards.replace(cards);
+      const page = await this.reading;
+      this.cards.replace(page.maps, page.next === null);
+      // Older pages already shown stay, and so does the cursor past them.
+      if (!this.paged || page.next === null) this.next = page.next;
       for (const event of this.recent) this.apply(event);
       $("list-error").textContent = "";
     } catch (error) {
@@ -158,6 +177,26 @@ export class MapListView {
       this.rereadAfter = false;
       this.reread();
     }
+  }
+
+  /** "Show older maps": the next page's cards join the list. */
+  async readOlder() {
+    const button = $("map-list-more");
+    if (this.next === null || button.disabled) return;
+    button.disabled = true;
+    try {
+      const page = await api("GET", this.next);
+      this.cards.add(page.maps);
+      this.next = page.next;
+      this.paged = true;
+      $("list-error").textContent = "";
+    } catch (error) {
+      if (error.status === 401) return this.onSignedOut();
+      $("list-error").textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+    this.render({ all: true });
   }
 
   /** Draw the cards newest first; only a card whose revision changed is redrawn (`all`:
@@ -182,6 +221,7 @@ export class MapListView {
       if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
     });
     $("map-list-empty").hidden = wanted.length > 0 || this.reading !== null;
+    $("map-list-more").hidden = this.next === null;
   }
 }
 

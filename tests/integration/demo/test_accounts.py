@@ -4,9 +4,12 @@ signing out ends the session everywhere (across instances: test_instances.py).""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 from unittest.mock import ANY
 
 import pytest
@@ -14,7 +17,19 @@ import pytest
 from demo_app.accounts import hash_password, name_key, verify_password
 from demo_app.limits import Limits
 from demo_app.throttle import Rate
-from tests.support.demo import PASSWORD, close_code, http, map_client, running_demo, sign_in, wait_closed
+from tests.support.demo import (
+    PASSWORD,
+    TIMEOUT,
+    close_code,
+    http,
+    map_client,
+    running_demo,
+    sign_in,
+    wait_closed,
+)
+
+#: How long a sign-in must stay waiting while every hashing thread is held.
+HELD_S = 1.0
 
 
 async def attempt(server, name: str, password: str):
@@ -92,6 +107,31 @@ def test_name_keys_fold_case_and_width_and_keep_distinct_names_distinct():
     assert len({name_key(n) for n in ["ada", "ad\u00e1", "ada.", "ad a"]}) == 4
 
 
+@pytest.mark.parametrize("look_alike", ["r\u043e\u043et", "r\u043eot", "r\u03bf\u03bft", "R\u041e\u041eT"])
+async def test_a_name_that_looks_like_an_existing_one_is_refused_as_taken(demo, look_alike):
+    """``root`` is the demo's admin; Cyrillic or Greek letters drawn like Latin ones."""
+    reply = await attempt(demo, look_alike, PASSWORD)
+    assert reply.status == 409
+    assert reply.data["error"] == "conflict" and reply.data["details"] == {"reason": "name_taken"}
+    assert await demo.app.ctx.store.account(name_key(look_alike)) is None
+
+
+async def test_names_in_other_scripts_that_look_like_no_account_register(demo):
+    assert (await attempt(demo, "\u041e\u043b\u044f", PASSWORD)).status == 200  # Оля
+    assert (await attempt(demo, "\u03c3\u03bf\u03c6\u03af\u03b1", PASSWORD)).status == 200  # σοφία
+
+
+async def test_accounts_of_an_older_database_get_their_skeleton_when_it_opens(tmp_path):
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as old:  # the users table before names had skeletons
+        old.execute("CREATE TABLE users (key TEXT PRIMARY KEY, name TEXT NOT NULL, "
+                    "password TEXT NOT NULL, created REAL NOT NULL)")
+        old.execute("INSERT INTO users VALUES ('ada', 'Ada', 'x', 0)")
+    async with running_demo(db) as demo:
+        reply = await attempt(demo, "\u0410da", PASSWORD)  # a Cyrillic capital A
+        assert reply.status == 409 and reply.data["details"] == {"reason": "name_taken"}
+
+
 # -- throttled failures -------------------------------------------------------------------
 
 async def test_repeated_wrong_passwords_for_a_name_are_429_with_retry_after(tmp_path):
@@ -107,13 +147,53 @@ async def test_repeated_wrong_passwords_for_a_name_are_429_with_retry_after(tmp_
         assert (await attempt(demo, "bob", PASSWORD)).status == 200  # other names are not held up
 
 
-async def test_a_successful_sign_in_clears_the_failures(tmp_path):
-    limits = Limits(sign_in=Rate(per_second=0.001, burst=2))
+async def test_a_successful_sign_in_gives_back_only_its_own_failure_token(tmp_path):
+    """Failures are what the guessing limit counts: a success between them cancels only
+    itself, so guesses interleaved with one's own sign-ins still run out."""
+    limits = Limits(sign_in=Rate(per_second=0.001, burst=3))
     async with running_demo(tmp_path / "db.sqlite", limits=limits) as demo:
-        await attempt(demo, "ann", PASSWORD)
-        for _ in range(3):
-            assert (await attempt(demo, "ann", "a wrong one")).status == 401
-            assert (await attempt(demo, "ann", PASSWORD)).status == 200
+        answers = []
+        for password in (PASSWORD, "wrong guess 1", PASSWORD, "wrong guess 2", PASSWORD, "wrong guess 3",
+                         PASSWORD):
+            answers.append((await attempt(demo, "ann", password)).status)
+        assert answers == [200, 401, 200, 401, 200, 401, 429]
+
+
+async def test_successful_sign_ins_are_throttled_too(tmp_path):
+    """Each costs a hash: one account signed in 27 times a second when only failures counted."""
+    limits = Limits(sign_in_per_name=Rate(per_second=0.001, burst=3))
+    async with running_demo(tmp_path / "db.sqlite", limits=limits) as demo:
+        answers = [(await attempt(demo, "ann", PASSWORD)).status for _ in range(4)]
+        assert answers == [200, 200, 200, 429]
+
+
+async def test_guesses_spread_over_many_names_are_bounded_per_address(tmp_path):
+    """The address's own bucket: trying other names (fresh or not) buys no attempts."""
+    limits = Limits(sign_in=Rate(per_second=0.001, burst=3),
+                    sign_in_per_address=Rate(per_second=0.001, burst=5))
+    async with running_demo(tmp_path / "db.sqlite", limits=limits) as demo:
+        for name in ("ann", "bob"):
+            await demo.app.ctx.store.register(name_key(name), name, hash_password(PASSWORD))
+        answers = [(await attempt(demo, name, "a wrong guess")).status
+                   for name in ("ann", "ann", "bob", "bob", "new1", "bob")]
+        assert answers == [401, 401, 401, 401, 200, 429]
+
+
+async def test_sign_ins_hash_on_their_own_threads_so_pages_never_wait_for_scrypt(demo):
+    """Every hashing thread held (a gate): a sign-in waits, ``GET /`` is served meanwhile."""
+    hasher, gate = demo.app.ctx.hasher, threading.Event()
+    held = [hasher.executor.submit(gate.wait, TIMEOUT) for _ in range(hasher.threads)]
+    try:
+        signing_in = asyncio.ensure_future(attempt(demo, "ann", PASSWORD))
+        assert (await http(demo, "GET", "/")).status == 200
+        assert (await http(demo, "GET", "/static/app.js")).status == 200
+        # Proving an absence: a sign-in hashed elsewhere would be done in about 0.1 s.
+        done, _ = await asyncio.wait({signing_in}, timeout=HELD_S)
+        assert not done, "the sign-in hashed elsewhere than on the hashing threads"
+    finally:
+        gate.set()
+    assert (await signing_in).status == 200
+    assert all(future.result() for future in held)
 
 
 # -- admins -------------------------------------------------------------------------------

@@ -61,3 +61,11 @@ async def test_the_admin_namespace_refuses_others(two_instances, who, code):
     headers = {"Cookie": (await sign_in(first, who)).cookie} if who else {}
     async with await open_ws(first.ws(ADMIN_PATTERN), additional_headers=headers) as ws:
         assert await wait_closed(ws) == code
+
+
+async def test_signing_out_closes_the_admins_socket_with_4401(demo):
+    root = await sign_in(demo, "root")
+    ws, _ = await join(demo.ws(ADMIN_PATTERN), additional_headers={"Cookie": root.cookie})
+    async with ws:
+        assert (await root.call("DELETE", "/api/1/session")).status == 204
+        assert await asyncio.wait_for(wait_closed(ws), REPORTED_S) == 4401

@@ -84,8 +84,8 @@ async def test_map_list_shows_public_maps_and_private_ones_one_belongs_to(ann, b
     secret = await ann.create_map("Secret", private=True)
     shared = await ann.create_map("Shared", private=True)
     await ann.call("POST", f"/api/1/maps/{shared['id']}/members", {"name": "bob"})
-    ann_sees = [m["id"] for m in (await ann.call("GET", "/api/1/maps")).data]
-    bob_sees = [m["id"] for m in (await bob.call("GET", "/api/1/maps")).data]
+    ann_sees = [m["id"] for m in (await ann.call("GET", "/api/1/maps")).data["maps"]]
+    bob_sees = [m["id"] for m in (await bob.call("GET", "/api/1/maps")).data["maps"]]
     assert ann_sees == [shared["id"], secret["id"], public["id"]]
     assert bob_sees == [shared["id"], public["id"]]
 

@@ -3,11 +3,16 @@ fits a client's send queue; one user's REST calls are rate-limited."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import msgspec
 import pytest
 
+from demo_app.hashing import HASH_THREADS
 from demo_app.limits import DEFAULT_LIMITS, Limits, bubbles_fitting, worst_bubble, worst_snapshot
 from demo_app.models import BubbleCreate
+from demo_app.outbox import KEEP, PRUNE_BATCH, PRUNE_BATCHES, TICK
 from demo_app.throttle import Rate, Throttle, TooManyRequests
 from sanic_wsns import Settings
 from tests.support.demo import close_code, map_client, running_demo, sign_in
@@ -94,7 +99,7 @@ async def test_a_user_over_the_rest_rate_gets_429_with_retry_after_and_others_do
     assert limited.data["details"]["retry_after"] > 0
     assert int(limited.headers["Retry-After"]) >= 1
     assert (await bob.call("GET", "/api/1/maps")).status == 200
-    assert [m["title"] for m in (await bob.call("GET", "/api/1/maps")).data] == []
+    assert (await bob.call("GET", "/api/1/maps")).data == {"maps": [], "next": None}
 
 
 async def test_the_rate_limit_follows_the_account_not_the_session(small):
@@ -120,6 +125,22 @@ def test_the_throttle_table_is_bounded_and_forgets_refilled_keys_first():
     assert sorted(throttle.keys()) == ["busy", "newcomer"]
 
 
+def test_a_full_throttle_table_refuses_a_new_key_rather_than_reset_one_still_spending():
+    """Flooding fresh keys once evicted the oldest bucket, handing its key a full one."""
+    now = [0.0]
+    throttle = Throttle(Rate(per_second=1, burst=2), "calls", max_keys=2, clock=lambda: now[0])
+    throttle.check("victim")
+    throttle.check("victim")
+    throttle.check("fresh-1")
+    with pytest.raises(TooManyRequests) as refused:
+        throttle.check("fresh-2")
+    assert refused.value.retry_after == pytest.approx(2.0)
+    with pytest.raises(TooManyRequests):
+        throttle.check("victim")
+    now[0] = 2.0  # both refilled: a new key gets a place
+    throttle.check("fresh-2")
+
+
 async def test_one_user_holds_a_bounded_number_of_websockets_across_sessions(tmp_path):
     """Two sessions of one account share its cap; another user still connects."""
     limits = Limits(connections_per_user=2)
@@ -135,3 +156,40 @@ async def test_one_user_holds_a_bounded_number_of_websockets_across_sessions(tmp
 
 def test_the_default_per_user_connection_cap_is_fifty():
     assert DEFAULT_LIMITS.connections_per_user == 50
+
+
+def test_the_bubble_cap_the_security_page_states_is_the_one_the_server_enforces():
+    """The page once said 308 while the server enforced 291: the number is read from it."""
+    page = (Path(__file__).parents[3] / "docs" / "security.md").read_text(encoding="utf-8")
+    cap = bubbles_fitting(Settings().max_send_queue)
+    stated = {int(n) for n in re.findall(r'"reason": "map_full", "limit": (\d+)', page)}
+    stated |= {int(n) for n in re.findall(r"\| Bubbles per map \| (\d+) ", page)}
+    assert stated == {cap}
+
+
+def test_the_edit_rate_the_security_page_states_is_the_default():
+    page = (Path(__file__).parents[3] / "docs" / "security.md").read_text(encoding="utf-8")
+    rate = DEFAULT_LIMITS.edits
+    stated = f"| {rate.per_second:g} a second, bursts of {rate.burst}, across all the user's connections"
+    assert stated in page
+
+
+def per_minute(rate: Rate) -> str:
+    return f"{rate.per_second * 60:g} a minute, bursts of {rate.burst}"
+
+
+def test_the_security_page_states_the_sign_in_outbox_and_hashing_bounds_in_force():
+    page = (Path(__file__).parents[3] / "docs" / "security.md").read_text(encoding="utf-8")
+    limits = DEFAULT_LIMITS
+    by_name = limits.sign_in_per_name
+    for row in [
+        f"| Sign-in attempts per client address (failed or not) | {per_minute(limits.sign_in_per_address)} ",
+        f"| Sign-in attempts per name (failed or not, any address) | {by_name.per_second:g} a second, "
+        f"bursts of {by_name.burst} ",
+        f"| Failed sign-ins per name and client address | {per_minute(limits.sign_in)} ",
+        f"| Keys per throttle table | {Throttle(limits.rest, 'x').max_keys:,};",
+        f"| Password hashes at once | {HASH_THREADS}, on their own threads |",
+        f"| Published outbox rows | deleted {KEEP:g} s after publication, every {TICK:g} s pass, "
+        f"{PRUNE_BATCH} per transaction, up to {PRUNE_BATCH * PRUNE_BATCHES:,} per pass |",
+    ]:
+        assert row in page

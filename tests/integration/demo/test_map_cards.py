@@ -67,7 +67,7 @@ async def test_every_bubble_write_moves_the_last_change_time(store, write):
     elif write == "update":
         await store.update_bubble(made.id, BubbleUpdate(id=bubble.id, version=1, text="moved on"), by="ann")
     else:
-        await store.delete_bubble(made.id, bubble.id)
+        await store.delete_bubble(made.id, bubble.id, by="ann")
     assert (await _card(store, made.id)).changed_at > 0
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from demo_app import outbox
-from demo_app.outbox import GRACE, KEEP, LEASE, SCHEDULE_DELAY
+from demo_app.limits import DEFAULT_LIMITS
+from demo_app.outbox import GRACE, KEEP, LEASE, PRUNE_BATCH, PRUNE_BATCHES, SCHEDULE_DELAY
 
 
 @pytest.fixture
@@ -112,3 +114,12 @@ def test_once_claimed_a_scheduled_frame_is_left_alone_and_the_next_change_gets_a
     outbox.schedule(db, "/lists/public", "map-card", {"revision": 2}, key="map 1 public")
     rows = db.execute("SELECT id, data FROM outbox ORDER BY id").fetchall()
     assert rows == [(claimed.id, '{"revision":1}'), (claimed.id + 1, '{"revision":2}')]
+
+
+def test_the_outbox_page_states_the_pruning_and_the_edit_budget_in_force():
+    page = " ".join((Path(__file__).parents[3] / "docs" / "outbox.md").read_text(encoding="utf-8").split())
+    edits = DEFAULT_LIMITS.edits
+    assert (f"deletes the rows published more than {KEEP:g} s ago, {PRUNE_BATCH} per transaction"
+            in page)
+    assert f"up to {PRUNE_BATCH * PRUNE_BATCHES:,} per pass" in page
+    assert f"may make {edits.per_second:g} bubble edits a second (bursts of {edits.burst})" in page
