@@ -87,8 +87,11 @@ class Connection:
         return decode(message)
 
     def ended(self) -> Ended:
-        code = self._ws.close_code
-        return Ended(ABNORMAL if code is None else code, self._ws.close_reason or "")
+        """The server's close frame; else the one this client sent (a frame over
+        ``max_size`` is closed here with 1009); else 1006."""
+        protocol = self._ws.protocol
+        close = protocol.close_rcvd or protocol.close_sent
+        return Ended(ABNORMAL, "") if close is None else Ended(close.code, close.reason)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._ws.close(code, reason)

@@ -109,6 +109,7 @@ class RemoteNamespace:
         self._settled = asyncio.Event()  # the first welcome came, or the end
         self._ended = asyncio.Event()
         self._wake = asyncio.Event()
+        self._held = False  # drop(reconnect=False): no attempt until reconnect_now()
         self._resync_timer: asyncio.TimerHandle | None = None
         self._supervisor: asyncio.Task[None] | None = None
 
@@ -205,8 +206,19 @@ class RemoteNamespace:
         return self.ending
 
     def reconnect_now(self) -> None:
-        """Skip the backoff delay: retry at once (wsns.js does it on the ``online`` event)."""
+        """Skip the backoff delay (or end a ``drop(reconnect=False)``): retry at once, as
+        wsns.js does on the browser's ``online`` event."""
+        self._held = False
         self._wake.set()
+
+    def drop(self, *, reconnect: bool = True) -> None:
+        """Cut the connection as a network failure would: no close frame, the server
+        notices later. The client reconnects and recovers as after any drop; with
+        ``reconnect=False`` it stays away until ``reconnect_now()``, so a test can make
+        things happen while it is gone."""
+        self._held = not reconnect
+        if self._socket is not None:
+            self._socket.abort()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -256,7 +268,7 @@ class RemoteNamespace:
             self._set_state(State.RECONNECTING, Ending(retry_reason, ended.code, ended.message))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
+                async with asyncio.timeout(None if self._held else delay):
                     await self._wake.wait()
 
     def _end_by_server(self, ended: Ended) -> None:

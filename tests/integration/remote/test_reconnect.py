@@ -128,3 +128,26 @@ async def test_a_failing_query_function_is_retried_with_reason_query_failed(core
         assert ns.state == "open"
     assert states.seen[0][1].reason == "query_failed"
     assert "token service down" in states.seen[0][1].message
+
+
+async def test_a_frame_over_max_size_closes_with_1009_and_the_client_reconnects(core):
+    server, _wsns, _events = core
+    async with fast(server.ws("/ws/open/m"), max_size=1000) as ns:
+        states = States(ns)
+        await ns.send("big-to-me", 2000)  # the server sends this client a frame of 2000 bytes
+        ending = await states.reach("reconnecting")
+        assert (ending.reason, ending.code) == ("connection_lost", 1009)
+        await states.reach("open")
+
+
+async def test_a_frame_stream_left_unread_past_its_buffer_fails_with_overflow(core):
+    server, _wsns, _events = core
+    async with fast(server.ws("/ws/open/s")) as speaker, fast(server.ws("/ws/open/s")) as listener:
+        stream, heard = listener.frames("said", buffer=2), listener.frames("said")
+        for word in ("one", "two", "three"):
+            await speaker.send("say", word)
+        assert [(await next_frame(heard))["data"] for _ in range(3)] == ["one", "two", "three"]
+        assert [(await next_frame(stream))["data"] for _ in range(2)] == ["one", "two"]
+        with pytest.raises(remote.RemoteError) as raised:
+            await next_frame(stream)
+        assert raised.value.code == "overflow"
