@@ -9,6 +9,7 @@ import pytest
 
 from sanic_wsns.recovery import Position
 from sanic_wsns.remote.backoff import Backoff
+from sanic_wsns.remote.cli import Command, pairs, parse_line
 from sanic_wsns.remote.errors import QueueFull
 from sanic_wsns.remote.offsets import OffsetTracker
 from sanic_wsns.remote.presence import PresenceChange, PresenceState
@@ -108,3 +109,18 @@ def test_the_send_queue_refuses_over_its_limit_and_drains_in_order():
     queue.remove(1)
     queue.push(Held(b"3"))
     assert [held.text for held in queue.drain()] == [b"2", b"3"] and len(queue) == 0
+
+
+def test_a_typed_line_is_a_message_or_with_a_question_mark_a_request():
+    assert parse_line('say {"text": "hi"}\n') == Command("say", {"text": "hi"}, request=False)
+    assert parse_line("?whoami") == Command("whoami", None, request=True)
+    assert parse_line("   ") is None
+    for bad in ("?", 'say {"text"', "? {}"):
+        with pytest.raises(ValueError):
+            parse_line(bad)
+
+
+def test_header_and_query_options_split_at_their_first_separator():
+    assert pairs(["Cookie: a=b; c=d", "X-Empty:"], ":") == {"Cookie": "a=b; c=d", "X-Empty": ""}
+    with pytest.raises(ValueError):
+        pairs(["no-separator"], "=")
