@@ -17,9 +17,10 @@ from collections.abc import Generator
 from typing import Any
 
 from ..recovery import Position
+from .closes import Ending, State
 from .errors import Closed, Denied, Disconnected, QueueFull, RemoteError, RequestError, RequestTimeout, TooBig
 from .listeners import FrameStream
-from .namespace import Ending, RemoteNamespace, State
+from .namespace import RemoteNamespace
 from .options import Heartbeat, Options
 from .presence import PresenceChange
 from .wire import Frame

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from . import connect
+from .closes import Ending, State
 from .errors import Denied, RemoteError
-from .namespace import Ending, RemoteNamespace, State
+from .namespace import RemoteNamespace
 from .presence import PresenceChange
 
 USAGE = """\

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import inspect
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from websockets.exceptions import ConnectionClosed
 
 from ..recovery import Position
 from .backoff import Backoff
+from .closes import Ending, State, final_ending, is_final
 from .connection import ABNORMAL, Connection, Ended, Refused, open_socket
 from .errors import Closed, Denied, Disconnected, RequestError, RequestTimeout, TooBig
+from .heartbeat import beat, timings
 from .listeners import FrameStream, Listener, Listeners
 from .offsets import OffsetTracker
 from .options import Options
@@ -33,39 +33,18 @@ from .wire import Frame, attempt_url, encode, subprotocols, websocket_url
 
 T = TypeVar("T")
 
-DENIALS = {4401: "unauthenticated", 4403: "forbidden", 4404: "not_found"}
-FINAL_CLOSES = {1000: "server_closed", 1008: "policy_violation", 4410: "removed"}
 #: Events the client emits itself; a server frame of one of these types is not delivered.
 OWN_EVENTS = frozenset({"state", "welcome", "resync", "presence", "pong"})
 
 
-class State(enum.StrEnum):
-    CONNECTING = "connecting"
-    OPEN = "open"
-    RECONNECTING = "reconnecting"
-    CLOSED = "closed"
-    DENIED = "denied"
+class _Default:
+    """``request``'s timeout when none is given: the ``request_timeout`` option."""
+
+    def __repr__(self) -> str:
+        return "the request_timeout option"
 
 
-@dataclass(frozen=True)
-class Ending:
-    """Why the namespace stopped (``denied``, ``closed``) or is reconnecting.
-
-    ``reason``: for ``denied`` "unauthenticated" | "forbidden" | "not_found" | "denied";
-    for ``closed`` "closed" (by ``close()``) | "removed" (4410) | "server_closed" (1000) |
-    "policy_violation" (1008) | "gave_up" | "invalid_url"; for ``reconnecting``
-    "connection_lost" | "heartbeat_timeout" | "connect_timeout" | "query_failed"."""
-
-    reason: str
-    code: int
-    message: str
-
-
-def denial_reason(code: int) -> str | None:
-    """The refusal a close code means, or None: every 44xx but 4410 is final."""
-    if 4400 <= code < 4500 and code != 4410:
-        return DENIALS.get(code, "denied")
-    return None
+DEFAULT = _Default()
 
 
 async def _resolve(value: T | Callable[[], Awaitable[T] | T]) -> T:
@@ -169,7 +148,8 @@ class RemoteNamespace:
         else:
             self._queue.push(held)
 
-    async def request(self, type: str, data: Any = None, *, timeout: float | None = -1) -> Any:
+    async def request(self, type: str, data: Any = None, *,
+                      timeout: float | _Default | None = DEFAULT) -> Any:
         """Send a request and return its reply's data. Raises ``RequestError`` (the server's
         ``code``, ``message``, ``details``), ``RequestTimeout`` (a ``TimeoutError``),
         ``Disconnected``, ``Closed``, ``QueueFull``, ``TooBig``. ``timeout`` in seconds:
@@ -183,7 +163,7 @@ class RemoteNamespace:
                 self._queue.push(held)
             else:
                 await self._write(held)
-            limit = self.options.request_timeout if timeout == -1 else timeout
+            limit = self.options.request_timeout if isinstance(timeout, _Default) else timeout
             async with asyncio.timeout(limit):
                 return await reply
         except TimeoutError:
@@ -259,7 +239,7 @@ class RemoteNamespace:
             if self._final():
                 return
             if retry_reason is None:
-                self._end_by_server(ended)
+                self._finish(*final_ending(ended))
                 return
             if self._backoff.failures >= self.options.max_attempts:
                 self._finish(State.CLOSED, Ending("gave_up", ended.code, ended.message))
@@ -270,15 +250,6 @@ class RemoteNamespace:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(None if self._held else delay):
                     await self._wake.wait()
-
-    def _end_by_server(self, ended: Ended) -> None:
-        denial = denial_reason(ended.code)
-        if denial is not None:
-            self._finish(State.DENIED, Ending(denial, ended.code, ended.message))
-        elif ended.invalid_url:
-            self._finish(State.CLOSED, Ending("invalid_url", ended.code, ended.message))
-        else:
-            self._finish(State.CLOSED, Ending(FINAL_CLOSES[ended.code], ended.code, ended.message))
 
     async def _attempt(self) -> tuple[Ended, str | None]:
         """One attempt, from the handshake to the socket's end: how it ended, and the
@@ -291,7 +262,7 @@ class RemoteNamespace:
         except _Dropped as dropped:
             return Ended(ABNORMAL, str(dropped)), dropped.reason
         except Refused as refused:
-            return refused.ended, None if self._is_final(refused.ended) else "connection_lost"
+            return refused.ended, None if is_final(refused.ended) else "connection_lost"
         except OSError as error:
             return Ended(ABNORMAL, f"cannot connect: {error}"), "connection_lost"
         try:
@@ -300,13 +271,9 @@ class RemoteNamespace:
             self._detach(final=True)
             raise
         ended = socket.ended() if reason == "connection_lost" else Ended(ABNORMAL, reason)
-        final = self._is_final(ended)
+        final = is_final(ended)
         self._detach(final)
         return ended, None if final else reason
-
-    @staticmethod
-    def _is_final(ended: Ended) -> bool:
-        return ended.invalid_url or denial_reason(ended.code) is not None or ended.code in FINAL_CLOSES
 
     async def _open(self) -> Connection:
         """Handshake, then the welcome (refusals close before it, with their code)."""
@@ -358,25 +325,13 @@ class RemoteNamespace:
                     self._receive(frame)
 
     async def _heartbeat(self, socket: Connection) -> None:
-        """Ping every interval; return when no frame came within the timeout of a ping."""
+        """Return when the connection is found dead (never without a heartbeat)."""
         options = self.options.heartbeat
         if options is None:
-            await asyncio.Event().wait()  # never: only reading ends this attempt
+            await asyncio.Event().wait()  # only reading ends this attempt
             return
-        served = (self.welcome or {}).get("heartbeat_interval")
-        interval = options.interval or (served if isinstance(served, int | float) and served > 0 else 20.0)
-        timeout = options.timeout or min(interval, 10.0)
-        pings = 0
-        while True:
-            await asyncio.sleep(interval)
-            pings += 1
-            self._alive.clear()
-            await socket.write(encode("ping", pings))
-            try:
-                async with asyncio.timeout(timeout):
-                    await self._alive.wait()
-            except TimeoutError:
-                return
+        interval, timeout = timings(options, (self.welcome or {}).get("heartbeat_interval"))
+        await beat(lambda n: socket.write(encode("ping", n)), self._alive, interval, timeout)
 
     # -- frames ---------------------------------------------------------------------------
 

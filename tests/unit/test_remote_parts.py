@@ -10,8 +10,12 @@ import pytest
 from sanic_wsns.recovery import Position
 from sanic_wsns.remote.backoff import Backoff
 from sanic_wsns.remote.cli import Command, pairs, parse_line
+from sanic_wsns.remote.closes import Ending, State, final_ending, is_final
+from sanic_wsns.remote.connection import Ended
 from sanic_wsns.remote.errors import QueueFull
+from sanic_wsns.remote.heartbeat import timings
 from sanic_wsns.remote.offsets import OffsetTracker
+from sanic_wsns.remote.options import Heartbeat
 from sanic_wsns.remote.presence import PresenceChange, PresenceState
 from sanic_wsns.remote.requests import Held, SendQueue
 from sanic_wsns.remote.wire import attempt_url, decode, encode, subprotocols, websocket_url
@@ -124,3 +128,28 @@ def test_header_and_query_options_split_at_their_first_separator():
     assert pairs(["Cookie: a=b; c=d", "X-Empty:"], ":") == {"Cookie": "a=b; c=d", "X-Empty": ""}
     with pytest.raises(ValueError):
         pairs(["no-separator"], "=")
+
+
+@pytest.mark.parametrize(("ended", "final"), [
+    (Ended(4401, "sign in"), (State.DENIED, Ending("unauthenticated", 4401, "sign in"))),
+    (Ended(4499, ""), (State.DENIED, Ending("denied", 4499, ""))),
+    (Ended(4410, "gone"), (State.CLOSED, Ending("removed", 4410, "gone"))),
+    (Ended(1000, ""), (State.CLOSED, Ending("server_closed", 1000, ""))),
+    (Ended(1008, "bad path"), (State.CLOSED, Ending("policy_violation", 1008, "bad path"))),
+    (Ended(1006, "no", invalid_url=True), (State.CLOSED, Ending("invalid_url", 1006, "no"))),
+])
+def test_denials_and_final_closes_stop_the_client_with_their_reason(ended, final):
+    assert is_final(ended) and final_ending(ended) == final
+
+
+@pytest.mark.parametrize("code", [1001, 1006, 1009, 1011, 1012, 1013, 4000, 4001, 4500])
+def test_every_other_close_is_retried(code):
+    assert not is_final(Ended(code, ""))
+
+
+def test_heartbeat_timings_follow_the_welcome_unless_set():
+    assert timings(Heartbeat(), 20.0) == (20.0, 10.0)
+    assert timings(Heartbeat(), 4) == (4.0, 4.0)
+    assert timings(Heartbeat(), None) == (20.0, 10.0)
+    assert timings(Heartbeat(), True) == (20.0, 10.0)
+    assert timings(Heartbeat(interval=1, timeout=0.5), 30.0) == (1, 0.5)
