@@ -9,12 +9,15 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from tests.integration.remote.conftest import TIMEOUT, fast
 
 #: Starting a Python that imports websockets and msgspec takes a while on a busy box.
 START = 30.0
+#: The checkout under test comes first, whatever sanic_wsns is installed.
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class Cli:
@@ -53,7 +56,8 @@ class Cli:
 async def cli(*args: str) -> AsyncIterator[Cli]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "sanic_wsns.remote", *args, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ})
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])})
     try:
         yield Cli(process)
     finally:
