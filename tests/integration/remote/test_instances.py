@@ -82,3 +82,19 @@ async def test_presence_shows_joins_and_leaves_on_either_instance(broker):
         assert dict(ann.presence) == {ann.client_id: {"name": "ann"}}
         with pytest.raises(TypeError):
             ann.presence["someone"] = {"name": "eve"}  # type: ignore[index]
+
+
+async def test_a_reconnect_replaces_presence_with_the_fresh_state(broker):
+    async with instances(broker, presence=True) as (a, b), \
+            fast(a.ws("p2", "name=ann")) as ann, fast(b.ws("p2", "name=bob")) as bob:
+        await until_presence(ann, lambda: len(ann.presence) == 2)
+        changes: list[remote.PresenceChange] = []
+        ann.on("presence", lambda presence, change: changes.append(change))
+        old_id = ann.client_id
+        ann.drop()  # reconnects at once, with a new client id
+        await until_presence(ann, lambda: ann.client_id != old_id and ann.client_id in ann.presence
+                             and old_id not in ann.presence)
+        assert dict(ann.presence) == {ann.client_id: {"name": "ann"}, bob.client_id: {"name": "bob"}}
+        # Told through the listener too: by the fresh state, or by a diff if the server saw
+        # the cut connection only after sending that state.
+        assert any(change.leaves.get(old_id) == {"name": "ann"} for change in changes)

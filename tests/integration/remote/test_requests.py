@@ -108,3 +108,14 @@ async def test_after_close_sends_and_requests_raise_closed(core):
         await ns.send("say", "late")
     with pytest.raises(remote.Closed):
         await ns.request("add", {"a": 1, "b": 1})
+
+
+async def test_namespaces_are_independent_and_connect_again_gives_a_fresh_one(core):
+    server, _wsns, _events = core
+    first, second = await fast(server.ws("/ws/open/i1")), await fast(server.ws("/ws/open/i2"))
+    await first.close()
+    assert second.state == "open" and await second.request("add", {"a": 1, "b": 1}) == 2
+    again = await fast(server.ws("/ws/open/i1"))
+    assert again.state == "open" and again.client_id != first.client_id
+    await second.close()
+    await again.close()
