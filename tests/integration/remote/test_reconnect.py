@@ -10,7 +10,9 @@ import pytest
 
 from sanic_wsns import remote
 from tests.integration.remote.conftest import States, fast, next_frame
+from tests.support.core_app import build_app
 from tests.support.ports import free_port
+from tests.support.servers import serve
 from tests.support.tcp_proxy import tcp_proxy
 
 
@@ -151,3 +153,20 @@ async def test_a_frame_stream_left_unread_past_its_buffer_fails_with_overflow(co
         with pytest.raises(remote.RemoteError) as raised:
             await next_frame(stream)
         assert raised.value.code == "overflow"
+
+
+async def test_a_server_restart_on_the_same_port_is_reconnected_and_resynced():
+    first_app, _wsns, _events = build_app()
+    async with serve(first_app) as first:
+        ns = await fast(first.ws("/ws/open/restart"))
+        states, resyncs = States(ns), ns.frames("resync")
+    try:
+        ending = await states.reach("reconnecting")  # the server went away with its clients
+        assert ending.code == 1001
+        second_app, _wsns, _events = build_app()
+        async with serve(second_app, port=first.port):
+            await states.reach("open")
+            assert await next_frame(resyncs) == {"type": "resync", "data": {"reason": "reconnected"}}
+            assert await ns.request("add", {"a": 2, "b": 3}) == 5
+    finally:
+        await ns.close()
