@@ -3,6 +3,7 @@ presence, the upgrade URL and the token's subprotocols, the offline queue."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import pytest
@@ -14,6 +15,7 @@ from sanic_wsns.remote.closes import Ending, State, final_ending, is_final
 from sanic_wsns.remote.connection import Ended
 from sanic_wsns.remote.errors import QueueFull
 from sanic_wsns.remote.heartbeat import timings
+from sanic_wsns.remote.listeners import Listeners
 from sanic_wsns.remote.offsets import OffsetTracker
 from sanic_wsns.remote.options import Heartbeat
 from sanic_wsns.remote.presence import PresenceChange, PresenceState
@@ -153,3 +155,25 @@ def test_heartbeat_timings_follow_the_welcome_unless_set():
     assert timings(Heartbeat(), None) == (20.0, 10.0)
     assert timings(Heartbeat(), True) == (20.0, 10.0)
     assert timings(Heartbeat(interval=1, timeout=0.5), 30.0) == (1, 0.5)
+
+
+async def test_a_failing_listener_is_logged_and_the_others_still_run(caplog):
+    listeners, heard = Listeners(), []
+
+    def broken(data: object, frame: object) -> None:
+        raise RuntimeError("listener bug")
+
+    async def broken_later(data: object, frame: object) -> None:
+        raise RuntimeError("async listener bug")
+
+    async def later(data: object, frame: object) -> None:
+        heard.append(("async", data))
+
+    for fn in (broken, broken_later, lambda data, frame: heard.append(("sync", data)), later):
+        listeners.on("said", fn)
+    listeners.deliver({"type": "said", "data": 1})
+    assert heard == [("sync", 1)]  # sync at once; async ones run as tasks
+    async with asyncio.timeout(5):  # the failed task is logged by its done callback
+        while "async listener bug" not in caplog.text:
+            await asyncio.sleep(0)
+    assert heard == [("sync", 1), ("async", 1)] and "RuntimeError: listener bug" in caplog.text
