@@ -170,3 +170,14 @@ async def test_a_server_restart_on_the_same_port_is_reconnected_and_resynced():
             assert await ns.request("add", {"a": 2, "b": 3}) == 5
     finally:
         await ns.close()
+
+
+async def test_a_query_object_is_sent_on_every_attempt(core):
+    server, _wsns, _events = core
+    async with tcp_proxy(server.port) as proxy, \
+            fast(f"ws://127.0.0.1:{proxy.port}/ws/user/2", query={"user": "obj"}) as ns:
+        states = States(ns)
+        assert (await ns.request("whoami"))["identity"] == "obj"
+        proxy.cut()
+        await states.reach("open")
+        assert (await ns.request("whoami"))["identity"] == "obj"
