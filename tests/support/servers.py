@@ -1,21 +1,24 @@
 """Real servers for tests: Sanic apps on pre-bound loopback sockets, inside the test's loop.
 
-Sanic treats port 0 as "unset", so the socket is bound by us and handed over; the app's
-listeners run exactly as under ``app.run``: startup, before/after start, before/after stop.
+The running itself is the package's test kit (``sanic_wsns.testing.serve``); this module
+keeps the names the repository's tests, e2e and bench use, and the app factory they share.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from sanic import Sanic
 
+from sanic_wsns import testing
+
 _app_names = itertools.count()
+
+#: A running app: ``app``, ``host``, ``port``, ``http``, ``ws(path)``, ``connect(path)``.
+RunningServer = testing.Server
 
 
 def new_app(prefix: str = "wsns_test") -> Sanic:
@@ -29,45 +32,11 @@ def new_app(prefix: str = "wsns_test") -> Sanic:
     return app
 
 
-@dataclass
-class RunningServer:
-    app: Sanic
-    host: str
-    port: int
-
-    @property
-    def http(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def ws(self, path: str) -> str:
-        return f"ws://{self.host}:{self.port}{path}"
-
-
 @asynccontextmanager
 async def serve(app: Sanic, port: int | None = None) -> AsyncIterator[RunningServer]:
     """Run ``app`` on 127.0.0.1 (a free port unless given) until the block exits."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port or 0))
-    sock.listen(1024)
-    sock.setblocking(False)
-    bound_port = sock.getsockname()[1]
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    assert server is not None
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield RunningServer(app, "127.0.0.1", bound_port)
-    finally:
-        await server.before_stop()
-        for connection in list(server.connections):
-            connection.close_if_idle()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
-        sock.close()
-        Sanic._app_registry.pop(app.name, None)
+    async with testing.serve(app, port=port) as server:
+        yield server
 
 
 async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01) -> None:

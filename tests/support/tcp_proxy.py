@@ -3,6 +3,9 @@
 * ``freeze()``: every open connection stops carrying bytes in both directions, without
   closing (a NAT that forgot the flow, a stalled middlebox). Connections opened
   afterwards flow normally, so a client that notices and reconnects gets through.
+* ``cut()``: every open connection is dropped at once, both ways, without a close frame
+  (a server that died, a network that went away); ``target_port`` may be changed first,
+  so that the reconnect reaches another instance, as behind a load balancer.
 * ``upstream_delay``: bytes from the client to the server are held this many seconds
   (a slow path), so "returned before the server saw it" becomes visible.
 """
@@ -23,6 +26,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._flowing: list[asyncio.Event] = []  # one per connection, set while it flows
         self._pumps: set[asyncio.Task[None]] = set()
+        self._writers: list[asyncio.StreamWriter] = []
         self.connections = 0
 
     async def start(self) -> TcpProxy:
@@ -37,6 +41,12 @@ class TcpProxy:
         """Stop every open connection's bytes (both ways), leaving the sockets open."""
         for flowing in self._flowing:
             flowing.clear()
+
+    def cut(self) -> None:
+        """Drop every open connection at once (TCP reset, no close frame, both ways)."""
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
 
     async def close(self) -> None:
         if self._server is not None:
@@ -54,6 +64,7 @@ class TcpProxy:
             client_writer.close()
             return
         self.connections += 1
+        self._writers += [client_writer, server_writer]
         flowing = asyncio.Event()
         flowing.set()
         self._flowing.append(flowing)

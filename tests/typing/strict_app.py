@@ -25,6 +25,8 @@ from sanic_wsns import (
     Unauthorized,
     WsNamespaces,
     WsnsExtension,
+    remote,
+    testing,
 )
 
 app = Sanic("strict")
@@ -86,3 +88,37 @@ async def delete_map(request: Request, map_id: int) -> HTTPResponse:
 # used); were the type lost to ``Callable[..., Any]``, the unused ignore would fail instead.
 not_a_handler: Callable[[int], None] = edit  # type: ignore[assignment]
 extension = WsnsExtension(WsNamespaces())
+
+
+async def a_service(url: str, cookie: str) -> int:
+    """The Python client (``sanic_wsns.remote``) as a typed service uses it."""
+    async def fresh_token() -> str:
+        return "t"
+
+    def show(data: object, frame: object) -> None:
+        print(data, frame)
+
+    async with remote.connect(url, headers={"Cookie": cookie}, token=fresh_token,
+                              heartbeat=remote.Heartbeat(interval=5.0)) as ns:
+        stop: Callable[[], None] = ns.on("edited", show)
+        try:
+            reply: object = await ns.request("edit", {"text": "hi"}, timeout=2.0)
+        except remote.RequestError as error:
+            print(error.code, error.details)
+            reply = None
+        await ns.send("edit", {"text": reply})
+        async for frame in ns.frames("edited"):
+            print(frame["data"], ns.position, dict(ns.presence), ns.state is remote.State.OPEN)
+            break
+        stop()
+    ending: remote.Ending = await ns.wait_closed()
+    return ending.code
+
+
+async def a_test() -> None:
+    """``sanic_wsns.testing`` as a typed test uses it."""
+    async with testing.serve(app) as server:
+        try:
+            await server.connect("/maps/1", cookies={"user": "ann"}, origin=server.http)
+        except remote.Denied as denied:
+            print(denied.close_code, denied.reason, server.url("/maps/1"))

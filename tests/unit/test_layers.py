@@ -48,3 +48,13 @@ def test_only_the_sanic_ext_glue_imports_sanic_ext():
     importers = sorted(path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("*.py")
                        if any(name.split(".")[0] == "sanic_ext" for name in imported(path)))
     assert importers == ["extend.py"]
+
+
+def test_the_python_client_needs_neither_sanic_nor_the_server_side():
+    """``sanic_wsns.remote`` runs in services and bots that have no Sanic app: it may use
+    the pure shared modules (``recovery``), never Sanic nor the server's machinery."""
+    server_side = {"..extension", "..hub", "..connection", "..registry", "..broker", "..namespace"}
+    for path in (PACKAGE / "remote").glob("*.py"):
+        names = imported(path)
+        assert not any(name == "sanic" or name.startswith("sanic.") for name in names), path.name
+        assert not names & server_side, path.name
