@@ -29,7 +29,7 @@ from .offsets import OffsetTracker
 from .options import Options
 from .presence import PresenceState
 from .requests import Held, PendingRequests, SendQueue
-from .wire import Frame, attempt_url, encode, subprotocols, websocket_url
+from .wire import Frame, attempt_url, encode, request_key, subprotocols, websocket_url
 
 T = TypeVar("T")
 
@@ -149,16 +149,23 @@ class RemoteNamespace:
             self._queue.push(held)
 
     async def request(self, type: str, data: Any = None, *,
-                      timeout: float | _Default | None = DEFAULT) -> Any:
+                      timeout: float | _Default | None = DEFAULT, retry: bool = True) -> Any:
         """Send a request and return its reply's data. Raises ``RequestError`` (the server's
         ``code``, ``message``, ``details``), ``RequestTimeout`` (a ``TimeoutError``),
-        ``Disconnected``, ``Closed``, ``QueueFull``, ``TooBig``. ``timeout`` in seconds:
-        default the ``request_timeout`` option, None for none; it runs while held too."""
+        ``Closed``, ``QueueFull``, ``TooBig``. ``timeout`` in seconds: default the
+        ``request_timeout`` option, None for none; it runs while held too.
+
+        By default (v1.2) the request carries a random key and, if the connection drops
+        before its reply, it is sent again with the same key once the connection is back:
+        the server runs it at most once and answers the repeat with the first answer.
+        ``retry=False`` sends no key, and a drop fails it with ``Disconnected``."""
         self._assert_usable()
         writable = self._writable()
         id, reply = self._pending.track(sent=writable)
         try:
-            held = Held(self._checked(encode(type, data, id)), id)
+            held = Held(self._checked(encode(type, data, id, request_key() if retry else None)), id)
+            if retry:
+                self._pending.keyed(id, held.text)
             if not writable:
                 self._queue.push(held)
             else:
@@ -425,12 +432,13 @@ class RemoteNamespace:
 
     def _detach(self, final: bool) -> None:
         """Forget the current socket. Unless the end is final (then every request fails with
-        ``Closed``), the requests written to it fail with ``Disconnected``."""
+        ``Closed``), the keyed requests written to it are held to be sent again, and the
+        others fail with ``Disconnected``."""
         if self._socket is not None:
             self._socket = None
             self._backoff.closed()
         if not final:
-            self._pending.reject_sent(Disconnected())
+            self._queue.requeue(self._pending.dropped(Disconnected()))
 
     def _finish(self, state: State, ending: Ending) -> None:
         if self._resync_timer is not None:

@@ -35,6 +35,11 @@ class SendQueue:
             raise QueueFull(self.limit)
         self._items.append(item)
 
+    def requeue(self, items: list[Held]) -> None:
+        """Put requests back at the head, before what was held since (they came first);
+        not bounded: they were counted when first sent."""
+        self._items.extendleft(reversed(items))
+
     def remove(self, id: int) -> None:
         """Forget a held request (it timed out or was cancelled before it could be sent)."""
         self._items = deque(item for item in self._items if item.id != id)
@@ -50,11 +55,14 @@ class SendQueue:
 class _Entry:
     future: asyncio.Future[Any]
     sent: bool
+    #: A keyed request's frame, sent again after a drop (``None``: not keyed, fail it).
+    resend: bytes | None = None
 
 
 class PendingRequests:
-    """Request ids and the futures their replies settle; a connection that drops fails the
-    requests written to it, a namespace that ends fails them all."""
+    """Request ids and the futures their replies settle; a connection that drops sends the
+    keyed requests written to it again and fails the others, a namespace that ends fails
+    them all."""
 
     def __init__(self) -> None:
         self._entries: dict[int, _Entry] = {}
@@ -69,6 +77,10 @@ class PendingRequests:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._entries[self._last_id] = _Entry(future, sent)
         return self._last_id, future
+
+    def keyed(self, id: int, frame: bytes) -> None:
+        """Request ``id`` carries a key: after a drop, ``frame`` is sent again."""
+        self._entries[id].resend = frame
 
     def mark_sent(self, id: int, sent: bool = True) -> None:
         """Request ``id`` was written to a socket (or, ``sent=False``, held again)."""
@@ -90,10 +102,19 @@ class PendingRequests:
         if entry is not None and not entry.future.done():
             entry.future.set_exception(error)
 
-    def reject_sent(self, error: RemoteError) -> None:
-        """The connection dropped: fail the requests written to it (held ones wait)."""
-        for id in [id for id, entry in self._entries.items() if entry.sent]:
-            self.reject(id, error)
+    def dropped(self, error: RemoteError) -> list[Held]:
+        """The connection dropped: the keyed requests written to it are to be sent again
+        (returned in order, now unsent); the others written to it fail with ``error``."""
+        again: list[Held] = []
+        for id, entry in list(self._entries.items()):
+            if not entry.sent:
+                continue
+            if entry.resend is None:
+                self.reject(id, error)
+            else:
+                entry.sent = False
+                again.append(Held(entry.resend, id))
+        return again
 
     def reject_all(self, error: RemoteError) -> None:
         for id in list(self._entries):

@@ -4,6 +4,7 @@ URL of one attempt, the token's subprotocols."""
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,14 +24,21 @@ TOKEN_PREFIX = "wsns.token."
 _decoder = msgspec.json.Decoder()
 
 
-def encode(type: str, data: Any, id: int | None = None) -> bytes:
-    """A client frame; a request when ``id`` is given."""
+def encode(type: str, data: Any, id: int | None = None, key: str | None = None) -> bytes:
+    """A client frame; a request when ``id`` is given, keyed (v1.2) when ``key`` is too."""
     if not isinstance(type, str) or not type:
         raise TypeError("message type must be a non-empty string")
     frame: dict[str, Any] = {"type": type, "data": data}
     if id is not None:
         frame["id"] = id
+        if key is not None:
+            frame["key"] = key
     return msgspec.json.encode(frame)
+
+
+def request_key() -> str:
+    """A random request key (v1.2): 128 bits, in the server's key alphabet."""
+    return secrets.token_hex(16)
 
 
 def decode(text: str | bytes) -> Frame | None:

@@ -13,13 +13,13 @@ from sanic_wsns.remote.backoff import Backoff
 from sanic_wsns.remote.cli import Command, pairs, parse_line
 from sanic_wsns.remote.closes import Ending, State, final_ending, is_final
 from sanic_wsns.remote.connection import Ended
-from sanic_wsns.remote.errors import QueueFull
+from sanic_wsns.remote.errors import Disconnected, QueueFull
 from sanic_wsns.remote.heartbeat import timings
 from sanic_wsns.remote.listeners import Listeners
 from sanic_wsns.remote.offsets import OffsetTracker
 from sanic_wsns.remote.options import Heartbeat
 from sanic_wsns.remote.presence import PresenceChange, PresenceState
-from sanic_wsns.remote.requests import Held, SendQueue
+from sanic_wsns.remote.requests import Held, PendingRequests, SendQueue
 from sanic_wsns.remote.wire import attempt_url, decode, encode, subprotocols, websocket_url
 
 
@@ -177,3 +177,21 @@ async def test_a_failing_listener_is_logged_and_the_others_still_run(caplog):
         while "async listener bug" not in caplog.text:
             await asyncio.sleep(0)
     assert heard == [("sync", 1), ("async", 1)] and "RuntimeError: listener bug" in caplog.text
+
+
+async def test_a_drop_holds_keyed_requests_to_send_again_and_fails_the_others() -> None:
+    pending = PendingRequests()
+    _, plain = pending.track(sent=True)
+    keyed_id, keyed = pending.track(sent=True)
+    pending.keyed(keyed_id, b'{"type":"x","id":2,"key":"k"}')
+    pending.track(sent=False)
+    again = pending.dropped(Disconnected())
+    assert again == [Held(b'{"type":"x","id":2,"key":"k"}', keyed_id)]
+    with pytest.raises(Disconnected):
+        await plain
+    assert not keyed.done() and len(pending) == 2  # the keyed one and the held one wait
+    assert pending.dropped(Disconnected()) == []  # not written since: nothing to send again
+    queue = SendQueue(1)
+    queue.push(Held(b"later"))
+    queue.requeue(again)  # first, and past the limit: it was counted when first sent
+    assert queue.drain() == [*again, Held(b"later")]

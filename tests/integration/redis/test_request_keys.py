@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sanic_wsns import WsNamespaces
+from sanic_wsns import WsNamespaces, remote
 from sanic_wsns.broker.redis_requests import request_key
 from sanic_wsns.idempotency import request_name
 from tests.support.keyed_app import Runs, keyed, keyed_app
 from tests.support.servers import RunningServer, serve, wait_for
+from tests.support.tcp_proxy import TcpProxy, tcp_proxy
 from tests.support.wsclient import join, recv_json
 
 
 @asynccontextmanager
-async def two(url: str, runs: Runs) -> AsyncIterator[tuple[Keyed, Keyed]]:
+async def two(url: str, runs: Runs, **settings: Any) -> AsyncIterator[tuple[Keyed, Keyed]]:
     async with AsyncExitStack() as stack:
         pair = []
         for _ in range(2):
-            wsns = keyed_app(url, runs)
+            wsns = keyed_app(url, runs, **settings)
             pair.append(Keyed(wsns, await stack.enter_async_context(serve(wsns.app))))
         yield pair[0], pair[1]
 
@@ -88,3 +90,57 @@ async def test_without_redis_a_keyed_request_is_refused_and_its_handler_does_not
         finally:
             redis_server.start()
         await ws.close()
+
+
+def through(proxy: TcpProxy, **options: Any) -> remote.connect:
+    options = {"backoff_base": 0.01, "backoff_max": 0.05, "request_timeout": 10.0, "resync_jitter": 0,
+               **options}
+    return remote.connect(f"ws://127.0.0.1:{proxy.port}/orders/1", **options)
+
+
+async def test_a_request_whose_reply_was_lost_is_sent_again_elsewhere_and_runs_once(redis_server):
+    """The connection dies after the handler ran and before its reply arrived: the client
+    comes back through the balancer to the other instance, sends the request again with its
+    key, and gets the first run's answer."""
+    runs = Runs()
+    async with two(redis_server.url, runs) as (a, b), tcp_proxy(a.srv.port) as proxy, through(proxy) as ns:
+        reply = asyncio.ensure_future(ns.request("hold"))
+        await asyncio.wait_for(runs.holding.wait(), 5)  # running on a
+        proxy.target_port = b.srv.port  # the next connection lands on b
+        proxy.cut()
+        runs.gate.set()  # a answers into a dead connection
+        assert await asyncio.wait_for(reply, 10) == 1
+        assert runs.counts == {"hold": 1}
+        assert b.totals()["idempotent_repeats"] == 1
+
+
+async def test_requests_under_random_cuts_between_two_instances_each_run_exactly_once(redis_server):
+    """200 keyed requests, ten at a time, while the connection is cut at random moments and
+    comes back to either instance: every request is answered and every handler ran once."""
+    runs = Runs()
+    chance = random.Random(21)
+    # One client drives it all, reconnecting every few ms: lift the per-user limits.
+    unlimited = {"rate_limit": 10_000.0, "rate_burst": 1_000, "connect_rate": None}
+    async with two(redis_server.url, runs, **unlimited) as (a, b), tcp_proxy(a.srv.port) as proxy, \
+            through(proxy) as ns:
+        async def cutter() -> None:
+            while True:
+                await asyncio.sleep(chance.uniform(0.005, 0.05))  # the fault's timing, not a sync
+                proxy.target_port = chance.choice((a, b)).srv.port
+                proxy.cut()
+
+        cutting = asyncio.ensure_future(cutter())
+        limit = asyncio.Semaphore(10)
+
+        async def one(n: int) -> dict[str, Any]:
+            async with limit:
+                return await ns.request("apply", n)  # type: ignore[no-any-return]
+
+        try:
+            answers = await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(200))), 60)
+        finally:
+            cutting.cancel()
+        assert sorted(answer["data"] for answer in answers) == list(range(200))
+        assert sorted(answer["run"] for answer in answers) == list(range(1, 201))
+        assert runs.counts == {"apply": 200}
+        assert proxy.connections > 5, "the connection was cut and came back several times"

@@ -44,11 +44,11 @@ async def test_a_request_without_reply_in_time_raises_a_timeout_error(core):
         assert await ns.request("add", {"a": 1, "b": 1}) == 2  # the connection is still fine
 
 
-async def test_a_drop_while_a_request_waits_fails_it_with_disconnected_then_reconnects(core):
+async def test_with_retry_false_a_drop_while_a_request_waits_fails_it_with_disconnected(core):
     server, wsns, _events = core
     async with fast(server.ws("/ws/async/7")) as ns:
         states = States(ns)
-        waiting = asyncio.ensure_future(ns.request("hold"))
+        waiting = asyncio.ensure_future(ns.request("hold", retry=False))
         await asyncio.sleep(0)  # the request is written before the drop
         await wsns.remove_namespace("/ws/async/7", code=1012, reason="restarting")
         with pytest.raises(remote.Disconnected) as raised:
