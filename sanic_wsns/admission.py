@@ -60,10 +60,10 @@ class Refusal:
 
 
 def refuses(answer: Any) -> bool:
-    """The one rule for what a guard hook's answer means (``authorize``, the stats guard):
-    ``False`` refuses, as python-socketio's connect handler does; anything else admits,
-    ``None`` included (``authorize``: admitted with no identity). A hook that says no by
-    returning ``False`` must never let the client in with ``False`` as its identity."""
+    """What ``authorize``'s answer means: ``False`` refuses, as python-socketio's connect
+    handler does; anything else admits, ``None`` included (with no identity). A hook that
+    says no by returning ``False`` must never let the client in with ``False`` as its
+    identity. (The stats guard refuses every false answer: it has no anonymous to admit.)"""
     return answer is False
 
 

@@ -26,7 +26,7 @@ from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, json, raw
 from sanic_routing.exceptions import RouteExists
 
-from .admission import UNJUDGED, Admission, ConnectRate, Refusal, admit, refuses, unmatched
+from .admission import UNJUDGED, Admission, ConnectRate, Refusal, admit, unmatched
 from .awaited import must_await
 from .broker import Broker, parse_broker_url, redact
 from .config import Settings, load_settings
@@ -339,10 +339,11 @@ class WsNamespaces:
         await self.hub.remove_namespace(self.resolve(path)[2], code, reason, everywhere=everywhere)
 
     def authorize_stats(self, fn: Hook) -> Hook:
-        """Guard the stats route: ``fn(request)`` returns ``False`` (or raises
-        ``Forbidden``) to refuse with 403, raises ``Unauthorized`` for 401; any other
-        answer allows, ``None`` included, as for ``authorize``. Without a guard the route
-        answers 403."""
+        """Guard the stats route: ``fn(request)`` returns a true answer to allow; ``False``,
+        ``None`` or any false answer refuses with 403 (a guard that falls off its end stays
+        shut), as does raising ``Forbidden``; ``Unauthorized`` is 401. ``False`` refuses here
+        as in ``authorize``; ``None`` does not admit here, since a guard has no "anonymous"
+        to admit. Without a guard the route answers 403."""
         self._stats_authorizer = fn
         return fn
 
@@ -358,7 +359,7 @@ class WsNamespaces:
         except Denied as exc:
             status = {CloseCode.UNAUTHENTICATED: 401, CloseCode.NOT_FOUND: 404}.get(exc.close_code, 403)
             return json({"error": exc.code, "message": exc.message}, status=status)
-        if refuses(allowed):
+        if not allowed:
             return json({"error": "forbidden", "message": "not allowed"}, status=403)
         return json(self.stats())
 

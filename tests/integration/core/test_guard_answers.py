@@ -1,5 +1,6 @@
-"""What a guard hook's answer means, over a real server: ``False`` refuses, ``None``
-admits (``authorize``: with no identity), for the upgrade and the stats route alike."""
+"""What a guard hook's answer means, over a real server: ``False`` refuses the upgrade and
+the stats route; ``None`` admits an upgrade with no identity, but keeps the stats route shut
+(a stats guard that falls off its end must not open it)."""
 
 from __future__ import annotations
 
@@ -37,13 +38,19 @@ async def test_authorize_returning_false_closes_with_4403_and_creates_nothing():
         assert (await asyncio.to_thread(http_get, server.http + "/wsns/stats"))[0] == 403
 
 
-async def test_authorize_returning_none_admits_with_no_identity_and_the_stats_guard_agrees():
+async def test_authorize_returning_none_admits_with_no_identity_but_the_stats_guard_refuses():
     app, wsns = guarded_app(None)
     async with serve(app) as server:
         ws, welcome = await join(server.ws("/ws/rooms/1"))
         assert welcome["public"] is None
         client = next(iter(wsns.get("/ws/rooms/1").clients.values()))
         assert client.identity is None
+        assert (await asyncio.to_thread(http_get, server.http + "/wsns/stats"))[0] == 403
+        await ws.close()
+
+
+async def test_a_stats_guard_answering_true_opens_the_route():
+    app, wsns = guarded_app(True)
+    async with serve(app) as server:
         status, _, body = await asyncio.to_thread(http_get, server.http + "/wsns/stats")
         assert status == 200 and json.loads(body)["instance"] == wsns.instance_id
-        await ws.close()
