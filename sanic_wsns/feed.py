@@ -31,6 +31,9 @@ HistoryReader = Callable[[int], Awaitable[tuple[Position, list[Entry]]]]
 Deliver = Callable[[bytes, tuple[str, ...]], None]
 #: ``welcome(position, recovered)``: the client's welcome as a ready WebSocket frame.
 Welcome = Callable[[Position, bool | None], bytes]
+#: A frame delivered while a client's history read was in flight: its offset (``None`` for
+#: a ``resync``), the frame, the client ids it skips.
+Held = tuple[int | None, bytes, tuple[str, ...]]
 
 
 class Writable(Protocol):
@@ -65,7 +68,7 @@ class Feed:
         self._deliver = deliver
         self._name = name
         # Clients catching up: what they are owed after their recovery, in order.
-        self._joining: dict[str, list[tuple[int, bytes, tuple[str, ...]]]] = {}
+        self._joining: dict[str, list[Held]] = {}
         # Clients that have more than this instance delivered: offset to pass, then admit.
         self._ahead: dict[str, tuple[int, Writable, Callable[[], None]]] = {}
         self._fill: asyncio.Task[None] | None = None
@@ -123,10 +126,8 @@ class Feed:
         if plan.reason is not None:
             self._count(plan.reason)
             client.write(resync_frame(plan.reason))
-        for offset, frame, exclude in held:
-            if offset > plan.skip_through and client.id not in exclude:
-                client.write(frame)
-        if plan.skip_through > self.position.offset:
+        moved = _write_held(client, held, plan.skip_through)
+        if not moved and plan.skip_through > self.position.offset:
             # It came from an instance that is ahead of this one: it joins the namespace
             # once this feed passes what it has.
             self._ahead[client.id] = (plan.skip_through, client, admit)
@@ -150,7 +151,7 @@ class Feed:
             frame = resync_frame(step.resync, step.position)
             self._deliver(frame, ())
             for held in self._joining.values():
-                held.append((0, frame, ()))
+                held.append((None, frame, ()))
             self._release_ahead(0, frame, (), everyone=True)
         for offset, frame in step.deliver:
             # Only the frame that arrived now carries its exclusions: frames from history do
@@ -215,3 +216,21 @@ class Feed:
         if self._fill is not None and not self._fill.done():
             self._fill.cancel()
             await asyncio.gather(self._fill, return_exceptions=True)
+
+
+def _write_held(client: Writable, held: list[Held], skip_through: int) -> bool:
+    """Write to ``client`` what its namespace delivered while its history was read, past
+    what its recovery covered (``skip_through``); whether a ``resync`` was among it.
+
+    After such a ``resync`` the offsets are not comparable with ``skip_through`` any more
+    (a new epoch starts again at 1; a reset may go on below what the client had): every
+    frame that follows it is written, and the resync tells the client its new position.
+    """
+    moved = False
+    for offset, frame, exclude in held:
+        if offset is None:
+            moved = True
+            client.write(frame)
+        elif (moved or offset > skip_through) and client.id not in exclude:
+            client.write(frame)
+    return moved

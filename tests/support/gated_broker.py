@@ -2,7 +2,8 @@
 an interleaving: a client admitted only once its namespace's subscription is confirmed, a
 namespace left by its last client while a returning client's history is being read.
 Tests put it in the place of the memory backend (``monkeypatch.setitem(BACKENDS, "memory",
-SCHEME_TARGET)``), connect to ``memory://gated`` and choose the call with ``gated``."""
+SCHEME_TARGET)``), connect to ``memory://gated`` and choose the call with ``gated``.
+``GatedRedisBroker`` is the same gate in front of a real redis-server (``REDIS_TARGET``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import asyncio
 from typing import ClassVar
 
 from sanic_wsns.broker.memory import MemoryBroker
+from sanic_wsns.broker.redis import RedisBroker
 from sanic_wsns.history import History
 from sanic_wsns.recovery import Entry, Position
 
 SCHEME_TARGET = "tests.support.gated_broker:GatedBroker"
+#: The same gate on a real Redis broker (``monkeypatch.setitem(BACKENDS, "redis", ...)``).
+REDIS_TARGET = "tests.support.gated_broker:GatedRedisBroker"
 
 
 class GatedBroker(MemoryBroker):
@@ -24,15 +28,28 @@ class GatedBroker(MemoryBroker):
     #: Set when the gated call was made.
     asked: ClassVar[asyncio.Event]
 
-    async def _gate(self, call: str) -> None:
-        if call == GatedBroker.gated:
-            GatedBroker.asked.set()
-            await GatedBroker.confirm.wait()
-
     async def subscribe(self, channel: str) -> None:
-        await self._gate("subscribe")
+        await _gate("subscribe")
         await super().subscribe(channel)
 
     async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
-        await self._gate("read_history")
+        await _gate("read_history")
         return await super().read_history(channel, after, history)
+
+
+class GatedRedisBroker(RedisBroker):
+    """``RedisBroker`` whose call ``GatedBroker.gated`` waits at the same gate."""
+
+    async def subscribe(self, channel: str) -> None:
+        await _gate("subscribe")
+        await super().subscribe(channel)
+
+    async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
+        await _gate("read_history")
+        return await super().read_history(channel, after, history)
+
+
+async def _gate(call: str) -> None:
+    if call == GatedBroker.gated:
+        GatedBroker.asked.set()
+        await GatedBroker.confirm.wait()

@@ -5,6 +5,9 @@
   afterwards flow normally, so a client that notices and reconnects gets through.
 * ``upstream_delay``: bytes from the client to the server are held this many seconds
   (a slow path), so "returned before the server saw it" becomes visible.
+* ``refuse()`` / ``accept()``: cut every open connection and close new ones at once (the
+  server is unreachable for this client only, while others reach it), then let them through
+  again: the test, not a backoff timer, decides when the client gets back.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._flowing: list[asyncio.Event] = []  # one per connection, set while it flows
         self._pumps: set[asyncio.Task[None]] = set()
+        self._refusing = False
         self.connections = 0
 
     async def start(self) -> TcpProxy:
@@ -38,6 +42,16 @@ class TcpProxy:
         for flowing in self._flowing:
             flowing.clear()
 
+    def refuse(self) -> None:
+        """Cut every open connection, and close new ones as soon as they are accepted."""
+        self._refusing = True
+        for pump in self._pumps:
+            pump.cancel()
+
+    def accept(self) -> None:
+        """Let new connections through again."""
+        self._refusing = False
+
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
@@ -48,6 +62,9 @@ class TcpProxy:
             await self._server.wait_closed()
 
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if self._refusing:
+            client_writer.close()
+            return
         try:
             server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
