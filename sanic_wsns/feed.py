@@ -129,7 +129,8 @@ class Feed:
         moved = _write_held(client, held, plan.skip_through)
         if not moved and plan.skip_through > self.position.offset:
             # It came from an instance that is ahead of this one: it joins the namespace
-            # once this feed passes what it has.
+            # once this feed passes what it has. (After a resync it has nothing to wait
+            # for: it got the new position, and offsets on either side do not compare.)
             self._ahead[client.id] = (plan.skip_through, client, admit)
         else:
             admit()
