@@ -64,6 +64,9 @@ class Feed:
         # being read); those at or below the position read are dropped then.
         self._sequencer: Sequencer | None = None
         self._early: list[tuple[int, str, bytes, tuple[str, ...]]] = []
+        # The broker link came back while the position was being read: that read may
+        # have been answered before frames the link missed, so read after it once more.
+        self._restored_early = False
         self._read = read
         self._deliver = deliver
         self._name = name
@@ -82,6 +85,8 @@ class Feed:
         early, self._early = self._early, []
         for offset, epoch, frame, exclude in early:
             self.heard(offset, epoch, frame, exclude)
+        if self._restored_early:
+            self.restored()
 
     @property
     def position(self) -> Position:
@@ -97,8 +102,10 @@ class Feed:
 
     def restored(self) -> None:
         """The broker link came back: read what was published while it was away."""
-        if self._sequencer is not None:
-            self._apply(self._sequencer.resume())
+        if self._sequencer is None:
+            self._restored_early = True
+            return
+        self._apply(self._sequencer.resume())
 
     async def admit(self, client: Writable, since: int | None, epoch: str | None,
                     welcome: Welcome, admit: Callable[[], None]) -> Recovery | None:

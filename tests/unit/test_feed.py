@@ -304,6 +304,20 @@ async def test_frames_heard_before_the_position_is_known_wait_and_older_ones_are
     assert alice.offsets() == [6] and feed.position == Position(6, "e")
 
 
+async def test_a_broker_back_while_the_position_is_read_is_read_after_once_it_is_known(ns):
+    """The link came back while the namespace's position was being read (that read may
+    have been answered before what the link missed was published): once the position is
+    known, the feed reads what came after it."""
+    history = History(top=4)
+    feed = Feed(history.read, ns.deliver, "/t", {})
+    feed.restored()
+    feed.start(Position(2, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    await settle(feed)
+    assert alice.offsets() == [3, 4] and history.reads == 1
+
+
 async def test_a_new_epoch_tells_clients_where_offsets_start_again(ns):
     feed = make_feed(ns, History(top=5), Position(5, "e"))
     alice = Client("a")
