@@ -31,6 +31,9 @@ HistoryReader = Callable[[int], Awaitable[tuple[Position, list[Entry]]]]
 Deliver = Callable[[bytes, tuple[str, ...]], None]
 #: ``welcome(position, recovered)``: the client's welcome as a ready WebSocket frame.
 Welcome = Callable[[Position, bool | None], bytes]
+#: A frame delivered while a client's history read was in flight: its offset (``None`` for
+#: a ``resync``), the frame, the client ids it skips.
+Held = tuple[int | None, bytes, tuple[str, ...]]
 
 
 class Writable(Protocol):
@@ -61,11 +64,14 @@ class Feed:
         # being read); those at or below the position read are dropped then.
         self._sequencer: Sequencer | None = None
         self._early: list[tuple[int, str, bytes, tuple[str, ...]]] = []
+        # The broker link came back while the position was being read: that read may
+        # have been answered before frames the link missed, so read after it once more.
+        self._restored_early = False
         self._read = read
         self._deliver = deliver
         self._name = name
         # Clients catching up: what they are owed after their recovery, in order.
-        self._joining: dict[str, list[tuple[int, bytes, tuple[str, ...]]]] = {}
+        self._joining: dict[str, list[Held]] = {}
         # Clients that have more than this instance delivered: offset to pass, then admit.
         self._ahead: dict[str, tuple[int, Writable, Callable[[], None]]] = {}
         self._fill: asyncio.Task[None] | None = None
@@ -79,6 +85,8 @@ class Feed:
         early, self._early = self._early, []
         for offset, epoch, frame, exclude in early:
             self.heard(offset, epoch, frame, exclude)
+        if self._restored_early:
+            self.restored()
 
     @property
     def position(self) -> Position:
@@ -94,8 +102,10 @@ class Feed:
 
     def restored(self) -> None:
         """The broker link came back: read what was published while it was away."""
-        if self._sequencer is not None:
-            self._apply(self._sequencer.resume())
+        if self._sequencer is None:
+            self._restored_early = True
+            return
+        self._apply(self._sequencer.resume())
 
     async def admit(self, client: Writable, since: int | None, epoch: str | None,
                     welcome: Welcome, admit: Callable[[], None]) -> Recovery | None:
@@ -123,12 +133,11 @@ class Feed:
         if plan.reason is not None:
             self._count(plan.reason)
             client.write(resync_frame(plan.reason))
-        for offset, frame, exclude in held:
-            if offset > plan.skip_through and client.id not in exclude:
-                client.write(frame)
-        if plan.skip_through > self.position.offset:
+        moved = _write_held(client, held, plan.skip_through)
+        if not moved and plan.skip_through > self.position.offset:
             # It came from an instance that is ahead of this one: it joins the namespace
-            # once this feed passes what it has.
+            # once this feed passes what it has. (After a resync it has nothing to wait
+            # for: it got the new position, and offsets on either side do not compare.)
             self._ahead[client.id] = (plan.skip_through, client, admit)
         else:
             admit()
@@ -152,7 +161,7 @@ class Feed:
             frame = resync_frame(step.resync, step.position)
             self._deliver(frame, ())
             for held in self._joining.values():
-                held.append((0, frame, ()))
+                held.append((None, frame, ()))
             self._release_ahead(0, frame, (), everyone=True)
         for offset, frame in step.deliver:
             # Only the frame that arrived now carries its exclusions: frames from history do
@@ -217,3 +226,21 @@ class Feed:
         if self._fill is not None and not self._fill.done():
             self._fill.cancel()
             await asyncio.gather(self._fill, return_exceptions=True)
+
+
+def _write_held(client: Writable, held: list[Held], skip_through: int) -> bool:
+    """Write to ``client`` what its namespace delivered while its history was read, past
+    what its recovery covered (``skip_through``); whether a ``resync`` was among it.
+
+    After such a ``resync`` the offsets are not comparable with ``skip_through`` any more
+    (a new epoch starts again at 1; a reset may go on below what the client had): every
+    frame that follows it is written, and the resync tells the client its new position.
+    """
+    moved = False
+    for offset, frame, exclude in held:
+        if offset is None:
+            moved = True
+            client.write(frame)
+        elif (moved or offset > skip_through) and client.id not in exclude:
+            client.write(frame)
+    return moved

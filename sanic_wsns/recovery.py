@@ -120,7 +120,6 @@ class Sequencer:
         self._reading = False
         step = Step()
         if top.epoch != self._epoch:
-            self._pending.clear()
             self._reset(top, step, ResyncReason.EPOCH_CHANGED)
             return step
         for offset, frame in entries:

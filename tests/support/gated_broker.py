@@ -3,7 +3,8 @@ an interleaving: a client admitted only once its namespace's subscription is con
 namespace left by its last client while a returning client's history is being read, a
 namespace re-created while its predecessor's last presence write is in flight.
 Tests put it in the place of the memory backend (``monkeypatch.setitem(BACKENDS, "memory",
-SCHEME_TARGET)``), connect to ``memory://gated`` and choose the call with ``gated``."""
+SCHEME_TARGET)``), connect to ``memory://gated`` and choose the call with ``gated``.
+``GatedRedisBroker`` is the same gate in front of a real redis-server (``REDIS_TARGET``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ import asyncio
 from typing import ClassVar
 
 from sanic_wsns.broker.memory import MemoryBroker
+from sanic_wsns.broker.redis import RedisBroker
 from sanic_wsns.history import History
 from sanic_wsns.presence import Entries
 from sanic_wsns.recovery import Entry, Position
 
 SCHEME_TARGET = "tests.support.gated_broker:GatedBroker"
+#: The same gate on a real Redis broker (``monkeypatch.setitem(BACKENDS, "redis", ...)``).
+REDIS_TARGET = "tests.support.gated_broker:GatedRedisBroker"
 
 
 class GatedBroker(MemoryBroker):
@@ -28,28 +32,40 @@ class GatedBroker(MemoryBroker):
     #: Set when the gated call was made.
     asked: ClassVar[asyncio.Event]
 
-    async def _gate(self, call: str) -> None:
-        if call == GatedBroker.gated:
-            GatedBroker.asked.set()
-            await GatedBroker.confirm.wait()
-
     async def subscribe(self, channel: str) -> None:
-        await self._gate("subscribe")
+        await _gate("subscribe")
         await super().subscribe(channel)
 
     async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
-        await self._gate("read_history")
+        await _gate("read_history")
         return await super().read_history(channel, after, history)
 
     async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]:
-        await self._gate("presence_add")
+        await _gate("presence_add")
         return await super().presence_add(channel, entries, ttl)
 
     async def presence_remove(self, channel: str, client_ids: list[str]) -> list[str]:
-        await self._gate("presence_remove")
+        await _gate("presence_remove")
         return await super().presence_remove(channel, client_ids)
 
     async def presence_get(self, channel: str) -> Entries:
         entries = await super().presence_get(channel)
-        await self._gate("presence_get")
+        await _gate("presence_get")
         return entries
+
+class GatedRedisBroker(RedisBroker):
+    """``RedisBroker`` whose call ``GatedBroker.gated`` waits at the same gate."""
+
+    async def subscribe(self, channel: str) -> None:
+        await _gate("subscribe")
+        await super().subscribe(channel)
+
+    async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
+        await _gate("read_history")
+        return await super().read_history(channel, after, history)
+
+
+async def _gate(call: str) -> None:
+    if call == GatedBroker.gated:
+        GatedBroker.asked.set()
+        await GatedBroker.confirm.wait()

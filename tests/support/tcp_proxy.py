@@ -8,6 +8,9 @@
   so that the reconnect reaches another instance, as behind a load balancer.
 * ``upstream_delay``: bytes from the client to the server are held this many seconds
   (a slow path), so "returned before the server saw it" becomes visible.
+* ``refuse()`` / ``accept()``: cut every open connection and close new ones at once (the
+  server is unreachable for this client only, while others reach it), then let them through
+  again: the test, not a backoff timer, decides when the client gets back.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class TcpProxy:
         self._flowing: list[asyncio.Event] = []  # one per connection, set while it flows
         self._pumps: set[asyncio.Task[None]] = set()
         self._writers: list[asyncio.StreamWriter] = []
+        self._refusing = False
         self.connections = 0
 
     async def start(self) -> TcpProxy:
@@ -47,6 +51,15 @@ class TcpProxy:
         for writer in self._writers:
             writer.transport.abort()
         self._writers.clear()
+    def refuse(self) -> None:
+        """Cut every open connection, and close new ones as soon as they are accepted."""
+        self._refusing = True
+        for pump in self._pumps:
+            pump.cancel()
+
+    def accept(self) -> None:
+        """Let new connections through again."""
+        self._refusing = False
 
     async def close(self) -> None:
         if self._server is not None:
@@ -58,6 +71,9 @@ class TcpProxy:
             await self._server.wait_closed()
 
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if self._refusing:
+            client_writer.close()
+            return
         try:
             server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:

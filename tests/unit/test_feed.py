@@ -13,7 +13,7 @@ import pytest
 
 from sanic_wsns.feed import Feed
 from sanic_wsns.protocol import ws_text_frame
-from sanic_wsns.recovery import Position
+from sanic_wsns.recovery import MAX_PENDING, Position
 
 
 def stored(offset: int) -> bytes:
@@ -29,22 +29,25 @@ def decode(frame: bytes) -> dict:
 
 
 class History:
-    """Offsets 1..top of epoch "e", of which those below ``first`` were trimmed; a read can
+    """Offsets 1..top of ``epoch``, of which those below ``first`` were trimmed; a read can
     be held at a gate to force an interleaving."""
 
     def __init__(self, top: int, first: int = 1):
         self.top, self.first, self.reads = top, first, 0
+        self.epoch = "e"
         self.gate: asyncio.Event | None = None
-        self.fail = False
+        self.fail = False  # every read fails
+        self.failures = 0  # so many reads fail, then they answer
 
     async def read(self, after: int):
         self.reads += 1
         if self.gate is not None:
             await self.gate.wait()
-        if self.fail:
+        if self.fail or self.failures:
+            self.failures = max(0, self.failures - 1)
             raise ConnectionError("redis away")
         start = max(after + 1, self.first)
-        return Position(self.top, "e"), [(o, stored(o)) for o in range(start, self.top + 1)]
+        return Position(self.top, self.epoch), [(o, stored(o)) for o in range(start, self.top + 1)]
 
 
 class Client:
@@ -175,13 +178,76 @@ async def test_a_client_history_cannot_catch_up_is_welcomed_unrecovered_then_res
     assert feed.resyncs == {reason: 1}
 
 
-async def test_a_recovering_client_with_the_broker_away_is_resynced(ns):
+async def test_a_client_of_another_epoch_costs_no_history_read(ns):
+    history = History(top=5)
+    feed = make_feed(ns, history, Position(5, "e"))
+    await join(feed, ns, Client("b"), since=1, epoch="other")
+    assert history.reads == 0
+
+
+async def test_a_recovering_client_with_the_broker_away_is_resynced_and_it_is_logged(ns, caplog):
     history = History(top=5)
     history.fail = True
     feed = make_feed(ns, history, Position(5, "e"))
     bob = Client("b")
     await join(feed, ns, bob, since=2, epoch="e")
     assert bob.types() == ["welcome", "resync"] and bob.frames[1]["data"]["reason"] == "broker_lost"
+    assert "history read failed for a recovering client ns=/t: redis away" in caplog.text
+
+
+async def test_a_gap_read_that_keeps_failing_resyncs_once_and_delivers_what_it_held(ns, monkeypatch):
+    monkeypatch.setattr("sanic_wsns.feed.READ_RETRIES", (0.0, 0.0, None))
+    history = History(top=4)
+    history.fail = True
+    feed = make_feed(ns, history, Position(1, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    feed.heard(4, "e", live(4))
+    await settle(feed)
+    assert history.reads == 3
+    assert alice.types() == ["welcome", "resync", "t"] and alice.offsets() == [4]
+    assert alice.frames[1]["data"] == {"reason": "broker_lost", "position": {"offset": 4, "epoch": "e"}}
+    assert feed.resyncs == {"broker_lost": 1}
+
+
+async def test_a_gap_read_that_fails_once_is_tried_again_without_resync(ns, monkeypatch):
+    monkeypatch.setattr("sanic_wsns.feed.READ_RETRIES", (0.0, 0.0, None))
+    history = History(top=4)
+    history.failures = 1
+    feed = make_feed(ns, history, Position(1, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    feed.heard(4, "e", live(4))
+    await settle(feed)
+    assert history.reads == 2 and alice.offsets() == [2, 3, 4] and "resync" not in alice.types()
+
+
+async def test_settled_returns_only_once_the_gap_read_is_done(ns):
+    history = History(top=3)
+    history.gate = asyncio.Event()
+    feed = make_feed(ns, history, Position(1, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    feed.heard(3, "e", live(3))
+    settling = asyncio.ensure_future(feed.settled())
+    done, _ = await asyncio.wait({settling}, timeout=0.05)  # a bounded look: still reading
+    assert not done and alice.offsets() == []
+    history.gate.set()
+    await asyncio.wait_for(settling, 5)
+    assert alice.offsets() == [2, 3]
+
+
+async def test_closing_the_feed_stops_its_gap_read(ns):
+    history = History(top=3)
+    history.gate = asyncio.Event()
+    feed = make_feed(ns, history, Position(1, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    feed.heard(3, "e", live(3))
+    await asyncio.wait_for(feed.close(), 5)
+    history.gate.set()
+    await asyncio.sleep(0)  # a read that was not stopped would deliver now
+    assert alice.offsets() == [] and history.reads == 1
 
 
 async def test_after_a_broker_outage_the_feed_reads_what_it_missed(ns):
@@ -218,7 +284,9 @@ async def test_a_client_that_leaves_before_catching_up_is_forgotten(ns):
     feed = make_feed(ns, History(top=9), Position(7, "e"))
     bob = Client("b")
     await join(feed, ns, bob, since=9, epoch="e")
+    assert feed.arriving
     feed.forget("b")
+    assert not feed.arriving
     feed.heard(8, "e", live(8))
     feed.heard(9, "e", live(9))
     feed.heard(10, "e", live(10))
@@ -236,6 +304,20 @@ async def test_frames_heard_before_the_position_is_known_wait_and_older_ones_are
     assert alice.offsets() == [6] and feed.position == Position(6, "e")
 
 
+async def test_a_broker_back_while_the_position_is_read_is_read_after_once_it_is_known(ns):
+    """The link came back while the namespace's position was being read (that read may
+    have been answered before what the link missed was published): once the position is
+    known, the feed reads what came after it."""
+    history = History(top=4)
+    feed = Feed(history.read, ns.deliver, "/t", {})
+    feed.restored()
+    feed.start(Position(2, "e"))
+    alice = Client("a")
+    await join(feed, ns, alice)
+    await settle(feed)
+    assert alice.offsets() == [3, 4] and history.reads == 1
+
+
 async def test_a_new_epoch_tells_clients_where_offsets_start_again(ns):
     feed = make_feed(ns, History(top=5), Position(5, "e"))
     alice = Client("a")
@@ -245,3 +327,123 @@ async def test_a_new_epoch_tells_clients_where_offsets_start_again(ns):
     assert resync == {"type": "resync", "data": {"reason": "epoch_changed",
                                                  "position": {"offset": 0, "epoch": "other"}}}
     assert alice.offsets() == [1]
+
+
+async def gated_join(feed, ns, client, history, since, epoch="e"):
+    """Start ``client``'s join and return once its history read is held at the gate."""
+    history.gate = asyncio.Event()
+    joining = asyncio.ensure_future(join(feed, ns, client, since=since, epoch=epoch))
+    while history.reads == 0:
+        await asyncio.sleep(0)
+    return joining
+
+
+async def test_a_new_epoch_while_a_client_reads_its_history_reaches_it_after_its_missed_frames(ns):
+    """The read answered from the old stream; the stream was lost meanwhile: the client gets
+    what it missed, then the resync with the new position, then the new epoch's frames,
+    even those numbered at or below what it had."""
+    history = History(top=5)
+    feed = make_feed(ns, history, Position(5, "e"))
+    bob = Client("b")
+    joining = await gated_join(feed, ns, bob, history, since=2)
+    feed.heard(1, "new", live(1))
+    feed.heard(2, "new", live(2))
+    history.gate.set()
+    await asyncio.wait_for(joining, 5)
+    feed.heard(3, "new", live(3))
+    assert feed.resyncs == {"epoch_changed": 1}
+    assert bob.types() == ["welcome", "t", "t", "t", "resync", "t", "t", "t"]
+    assert bob.frames[0]["data"]["recovered"] is True
+    assert bob.frames[4]["data"] == {"reason": "epoch_changed", "position": {"offset": 0, "epoch": "new"}}
+    assert bob.offsets() == [3, 4, 5, 1, 2, 3]
+
+
+async def test_a_read_that_finds_the_stream_lost_is_no_recovery_and_the_feed_resync_follows(ns):
+    """The read itself sees the new epoch, which the feed heard of while it was held: the
+    client is not recovered, and it gets the feed's resync with the position delivery goes
+    on from, then every new-epoch frame (a client keeping the old offset would drop them)."""
+    history = History(top=5)
+    feed = make_feed(ns, history, Position(5, "e"))
+    bob = Client("b")
+    joining = await gated_join(feed, ns, bob, history, since=2)
+    feed.heard(1, "new", live(1))
+    feed.heard(2, "new", live(2))
+    history.epoch, history.top = "new", 2
+    history.gate.set()
+    plan = await asyncio.wait_for(joining, 5)
+    feed.heard(3, "new", live(3))
+    assert not plan.recovered and bob.frames[0]["data"]["recovered"] is False
+    assert bob.types() == ["welcome", "resync", "resync", "t", "t", "t"]
+    assert bob.frames[2]["data"]["position"] == {"offset": 0, "epoch": "new"}
+    assert bob.offsets() == [1, 2, 3]
+
+
+async def test_a_read_from_a_stream_lost_unnoticed_sends_no_new_epoch_frame_as_missed(ns):
+    """Redis lost the stream and new frames were numbered again from 1 before this feed
+    heard of it: a read after ``since`` finds new-epoch frames with the offsets the client
+    missed, which are not the frames it missed."""
+    history = History(top=7)
+    history.epoch = "new"
+    feed = make_feed(ns, history, Position(5, "e"))
+    bob = Client("b")
+    plan = await join(feed, ns, bob, since=2, epoch="e")
+    assert not plan.recovered and bob.types() == ["welcome", "resync"]
+    assert bob.frames[1]["data"] == {"reason": "epoch_changed"}
+
+
+async def test_an_overflow_while_a_client_reads_its_history_resyncs_it_too(ns):
+    """More frames than a feed holds pile up behind a hole while a client's read is held:
+    the feed gives up (``overflow``) and goes on after them; the client gets that resync
+    and what followed, not only the frames after what it had."""
+    history = History(top=5)
+    feed = make_feed(ns, history, Position(5, "e"))
+    bob = Client("b")
+    joining = await gated_join(feed, ns, bob, history, since=2)
+    top = 7 + MAX_PENDING
+    for offset in range(7, top + 1):  # 6 is lost: the hole's read is held too
+        feed.heard(offset, "e", live(offset))
+    feed.heard(top + 1, "e", live(top + 1))
+    history.gate.set()
+    await asyncio.wait_for(joining, 5)
+    await settle(feed)
+    assert bob.types() == ["welcome", "t", "t", "t", "resync", "t"]
+    assert bob.frames[4]["data"] == {"reason": "overflow", "position": {"offset": top, "epoch": "e"}}
+    assert bob.offsets() == [3, 4, 5, top + 1]
+
+
+async def test_a_client_ahead_of_this_instance_is_resynced_when_the_feed_resets(ns):
+    """It waits for this feed to pass what it has; a new epoch means that never happens:
+    it gets the resync and joins at once."""
+    feed = make_feed(ns, History(top=9), Position(7, "e"))
+    bob = Client("b")
+    await join(feed, ns, bob, since=9, epoch="e")
+    feed.heard(1, "new", live(1))
+    feed.heard(2, "new", live(2))
+    assert bob.types() == ["welcome", "resync", "t", "t"] and bob.offsets() == [1, 2]
+    assert "b" in ns.clients and not feed.arriving
+
+
+async def test_a_client_that_leaves_while_its_history_is_read_is_forgotten(ns):
+    history = History(top=5)
+    feed = make_feed(ns, history, Position(5, "e"))
+    joining = await gated_join(feed, ns, Client("b"), history, since=2)
+    assert feed.arriving
+    feed.forget("b")
+    assert not feed.arriving
+    history.gate.set()
+    await asyncio.wait_for(joining, 5)
+
+
+async def test_a_client_ahead_of_this_instance_joins_at_once_when_the_feed_resets_during_its_read(ns):
+    """It came from an instance ahead of this one; a new epoch arrives while its read is
+    held: after that resync it has nothing to wait for (offsets started again)."""
+    history = History(top=9)
+    feed = make_feed(ns, history, Position(7, "e"))
+    bob = Client("b")
+    joining = await gated_join(feed, ns, bob, history, since=9)
+    feed.heard(1, "new", live(1))
+    history.gate.set()
+    await asyncio.wait_for(joining, 5)
+    feed.heard(2, "new", live(2))
+    assert bob.types() == ["welcome", "resync", "t", "t"] and bob.offsets() == [1, 2]
+    assert "b" in ns.clients and not feed.arriving

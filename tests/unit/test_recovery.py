@@ -185,3 +185,23 @@ def test_recovery_never_sends_a_frame_twice_nor_leaves_a_hole(since, delivered, 
         return
     got = [o for o, _ in plan.frames] + list(range(plan.skip_through + 1, top + 1))
     assert got == list(range(since + 1, top + 1))
+
+
+def test_a_fill_ends_the_read_so_the_next_hole_asks_history_again():
+    seq = Sequencer(Position(0, "e"))
+    assert seq.push(2, "e", frame(2)).read_after == 0 and seq.filling
+    seq.fill(Position(2, "e"), entries(1, 2))
+    assert not seq.filling
+    assert seq.push(4, "e", frame(4)).read_after == 2
+
+
+def test_a_stream_lost_during_a_returning_clients_read_is_not_a_recovery():
+    """The read found a new epoch numbered from 1 again: its frames 3..5 are not the
+    frames 3..5 the client missed."""
+    plan = plan_recovery(2, "e", Position(5, "e"), Position(7, "new"), entries(3, 7))
+    assert not plan.recovered and plan.reason is ResyncReason.EPOCH_CHANGED and plan.frames == []
+
+
+def test_history_that_reaches_back_before_since_recovers_from_since():
+    plan = plan_recovery(3, "e", Position(5, "e"), Position(5, "e"), entries(1, 5))
+    assert plan.recovered and [o for o, _ in plan.frames] == [4, 5]
