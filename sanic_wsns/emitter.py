@@ -22,6 +22,7 @@ from typing import Any, Self, TypeVar
 from .broker import Broker, create_broker
 from .errors import BrokerUnavailable, ConfigError
 from .history import History
+from .idempotency import broadcast_name
 from .paths import PathTemplate
 from .pattern import Pattern
 from .protocol import encode, ws_text_frame
@@ -44,9 +45,12 @@ class Emitter:
     would never be numbered right.
     """
 
-    def __init__(self, broker: str, *, patterns: Patterns, channel_prefix: str = "wsns:"):
+    def __init__(self, broker: str, *, patterns: Patterns, channel_prefix: str = "wsns:",
+                 idempotency_window: float = 300.0):
         self._templates = _templates(patterns)
         self._channel_prefix = channel_prefix
+        #: The app's ``WSNS_IDEMPOTENCY_WINDOW``: how long a broadcast key is remembered.
+        self.idempotency_window = idempotency_window
         #: Like an instance id: instances skip their own echoes by it, and an emitter has none.
         self.origin = f"emitter-{secrets.token_hex(6)}"
         self._broker: Broker = create_broker(broker, _ignore, _ignore)
@@ -69,15 +73,22 @@ class Emitter:
             self._started = False
             await self._broker.disconnect()
 
-    async def broadcast(self, path: str, type: str, data: Any = None) -> Position | None:
+    async def broadcast(self, path: str, type: str, data: Any = None, *,
+                        key: str | None = None) -> Position | None:
         """Send ``{type, data}`` to every client of ``path`` on every instance; returns once
         the broker has it. In a history namespace it returns the frame's position; raises
-        ``BrokerUnavailable`` when the broker did not take the frame."""
+        ``BrokerUnavailable`` when the broker did not take the frame. With ``key``, a
+        broadcast whose key was sent within the window (by this emitter, another one or an
+        instance) is not sent again: a retried task publishes once."""
         if not self._started:
             raise ConfigError("start the emitter first: async with Emitter(...) as emitter")
         canonical, history = self._resolve(path)
         channel = self._channel_prefix + canonical
+        once = None if key is None else broadcast_name(key)
+        window = self.idempotency_window
         if history is None:
+            if once is not None and await self._broker.claim_request(channel, once, window) is not None:
+                return None  # the key's first broadcast went out already
             frame = ws_text_frame(encode(type, data))
             message = encode_relay(RelayMessage(self.origin, Kind.FRAME, frame))
             if not await self._broker.publish_written(channel, message):
@@ -85,7 +96,7 @@ class Emitter:
             return None
         head = encode(type, data)[:-1]  # the closing brace comes after the offset
         message = encode_relay(RelayMessage(self.origin, Kind.FRAME, head))
-        return await self._broker.publish_numbered(channel, head, message, history)
+        return await self._broker.publish_numbered(channel, head, message, history, once, window)
 
     def _resolve(self, path: str) -> tuple[str, History | None]:
         """The canonical path of ``path`` (as the instances name its channel) and its history."""
@@ -102,10 +113,12 @@ class SyncEmitter:
     then ``em.broadcast(path, type, data)``, which blocks until the broker has the frame.
     One thread runs the emitter's event loop; the emitter is safe to share between threads."""
 
-    def __init__(self, broker: str, *, patterns: Patterns, channel_prefix: str = "wsns:"):
+    def __init__(self, broker: str, *, patterns: Patterns, channel_prefix: str = "wsns:",
+                 idempotency_window: float = 300.0):
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="wsns-emitter", daemon=True)
-        self._emitter = Emitter(broker, patterns=patterns, channel_prefix=channel_prefix)
+        self._emitter = Emitter(broker, patterns=patterns, channel_prefix=channel_prefix,
+                                idempotency_window=idempotency_window)
 
     def __enter__(self) -> Self:
         self.start()
@@ -126,9 +139,10 @@ class SyncEmitter:
             self._thread.join()
         self._loop.close()
 
-    def broadcast(self, path: str, type: str, data: Any = None, *, timeout: float = 10.0) -> Position | None:
+    def broadcast(self, path: str, type: str, data: Any = None, *, key: str | None = None,
+                  timeout: float = 10.0) -> Position | None:
         """``Emitter.broadcast``, waiting at most ``timeout`` seconds (``TimeoutError``)."""
-        return self._run(self._emitter.broadcast(path, type, data), timeout)
+        return self._run(self._emitter.broadcast(path, type, data, key=key), timeout)
 
     def _run(self, work: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         done: Future[T] = asyncio.run_coroutine_threadsafe(work, self._loop)

@@ -299,13 +299,15 @@ class WsNamespaces:
 
     @must_await("wsns.broadcast")
     async def broadcast(self, path: str, type: str, data: Any = None, *, exclude: Exclude = None,
-                        strict: bool = False, confirm: bool = False) -> Position | None:
+                        strict: bool = False, confirm: bool = False,
+                        key: str | None = None) -> Position | None:
         """Send ``{type, data}`` to every client of ``path`` on every instance; works on an
         instance that hosts no such namespace (a REST handler, say). ``strict``,
-        ``confirm`` and, with history, the returned position: see ``Namespace.broadcast``."""
+        ``confirm``, ``key`` and, with history, the returned position: see
+        ``Namespace.broadcast``."""
         pattern, _, canonical = self.resolve(path)
         return await self.hub.broadcast(pattern, canonical, type, data, exclude, strict=strict,
-                                        confirm=confirm)
+                                        confirm=confirm, key=key)
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
                 strict: bool = False) -> None:

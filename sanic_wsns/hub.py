@@ -34,7 +34,7 @@ from .errors import BrokerUnavailable, CloseCode, ConfigError
 from .feed import Feed, resync_frame
 from .history import History
 from .history_cache import RecentHistory
-from .idempotency import RequestKeys
+from .idempotency import RequestKeys, broadcast_name
 from .limits import ConnectionCaps
 from .metrics import Metrics, Snapshot
 from .namespace import Namespace
@@ -385,11 +385,14 @@ class Hub:
 
     async def broadcast(self, pattern: Pattern, path: str, type: str, data: Any = None,
                         exclude: Exclude = None, *, strict: bool = False,
-                        confirm: bool = False) -> Position | None:
+                        confirm: bool = False, key: str | None = None) -> Position | None:
         """Send ``{type, data}`` to every client of ``path`` (canonical) on every instance
-        (see ``Namespace.broadcast`` for ``strict``, ``confirm`` and history)."""
+        (see ``Namespace.broadcast`` for ``strict``, ``confirm``, ``key`` and history)."""
+        once = None if key is None else broadcast_name(key)
         if pattern.history is not None:
-            return await self._publish_numbered(pattern.history, path, type, data, exclude)
+            return await self._publish_numbered(pattern.history, path, type, data, exclude, once)
+        if once is not None and not await self.first_broadcast(self.channel(path), once):
+            return None  # the key's first broadcast went out already
         if not confirm:
             self.publish(path, type, data, exclude, strict)
         elif not await self.broker.publish_written(self.channel(path),
@@ -421,8 +424,13 @@ class Hub:
             metrics.broadcast_seconds.observe(time.time() - started)
         return encode_relay(RelayMessage(self.instance_id, Kind.FRAME, frame, excluded, sent_at=started))
 
+    async def first_broadcast(self, channel: str, once: str) -> bool:
+        """Claim a keyed broadcast without history: ``False`` if its key was claimed within
+        the window (by any instance or emitter). ``BrokerUnavailable`` when it cannot tell."""
+        return await self.broker.claim_request(channel, once, self.settings.idempotency_window) is None
+
     async def _publish_numbered(self, history: History, path: str, type: str, data: Any,
-                                exclude: Exclude) -> Position:
+                                exclude: Exclude, once: str | None = None) -> Position:
         """The broker numbers the frame, keeps it and publishes it; every instance, this one
         included, delivers it when it comes back, in offset order (a local shortcut would
         let a frame overtake one numbered earlier on another instance)."""
@@ -430,7 +438,8 @@ class Hub:
         started = time.time()
         message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, _client_ids(exclude),
                                             sent_at=started if self.metrics else 0.0))
-        position = await self.broker.publish_numbered(self.channel(path), head, message, history)
+        position = await self.broker.publish_numbered(self.channel(path), head, message, history,
+                                                      once, self.settings.idempotency_window)
         if self.metrics is not None:
             self.metrics.broadcast_seconds.observe(time.time() - started)
         return position

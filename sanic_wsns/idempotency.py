@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import msgspec
 
 from .errors import BrokerUnavailable, ErrorCode
-from .protocol import encode_error
+from .protocol import KEY_PATTERN, encode_error
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -35,6 +36,7 @@ RUNNING = b""
 REPEAT_WAIT = 10.0
 #: A repeat waiting on another instance asks again after this long, doubling up to the cap.
 POLL_FIRST, POLL_CAP = 0.02, 0.5
+_KEY = re.compile(KEY_PATTERN)
 
 
 class RequestStore(Protocol):
@@ -57,6 +59,14 @@ def request_name(user: Any, key: str) -> str:
     except TypeError:
         who = repr(user).encode()
     return f"{hashlib.blake2b(who, digest_size=12).hexdigest()}:{key}"
+
+
+def broadcast_name(key: str) -> str:
+    """A broadcast key's name in the store (apart from request keys: a broadcast is keyed
+    per namespace, whoever sends it); ``ValueError`` for a key of the wrong shape."""
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise ValueError(f"broadcast key {key!r}: use 1 to 64 of [A-Za-z0-9_.:-]")
+    return f"b:{key}"
 
 
 def with_id(answer: bytes, id: int) -> bytes:

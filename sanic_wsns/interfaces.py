@@ -24,9 +24,10 @@ class Publisher(Protocol):
 
     async def broadcast(self, pattern: Pattern, path: str, type: str, data: Any = None,
                         exclude: Exclude = None, *, strict: bool = False,
-                        confirm: bool = False) -> Position | None:
+                        confirm: bool = False, key: str | None = None) -> Position | None:
         """Encode ``{type, data}`` once and send it to every client of ``path`` everywhere;
-        in a history namespace, its position once the broker numbered it."""
+        in a history namespace, its position once the broker numbered it. With ``key``, at
+        most once per key within the idempotency window."""
 
     async def presence(self, path: str) -> dict[str, Any]:
         """Who is in ``path``'s namespace, on every instance: client id → public identity."""

@@ -58,7 +58,8 @@ class Namespace:
 
     @must_await("ns.broadcast")
     async def broadcast(self, type: str, data: Any = None, *, exclude: Exclude = None,
-                        strict: bool = False, confirm: bool = False) -> Position | None:
+                        strict: bool = False, confirm: bool = False,
+                        key: str | None = None) -> Position | None:
         """Send ``{type, data}`` to every client of this namespace, on every instance,
         except ``exclude`` (clients or client ids).
 
@@ -67,9 +68,13 @@ class Namespace:
         ``confirm=True`` waits until the broker wrote the frame (raising if it did not).
         With history the broker numbers the frame first; it returns the frame's position
         and raises ``BrokerUnavailable`` when no offset can be had (nobody got the frame).
+
+        ``key`` (1 to 64 of ``[A-Za-z0-9_.:-]``) makes it idempotent: another broadcast with
+        the same key in this namespace within ``WSNS_IDEMPOTENCY_WINDOW``, from any instance
+        or emitter, is not delivered again and returns the first one's position.
         """
         return await self._publisher.broadcast(self.pattern, self.path, type, data, exclude,
-                                               strict=strict, confirm=confirm)
+                                               strict=strict, confirm=confirm, key=key)
 
     async def presence(self) -> dict[str, Any]:
         """Who is in this namespace, on every instance: client id → public identity."""

@@ -164,11 +164,12 @@ class Pattern:
     @must_await("pattern.broadcast")
     async def broadcast(self, params: Mapping[str, Any], type: str, data: Any = None, *,
                         exclude: Exclude = None, strict: bool = False,
-                        confirm: bool = False) -> Position | None:
+                        confirm: bool = False, key: str | None = None) -> Position | None:
         """Broadcast to the namespace for ``params`` on every instance, hosted here or not
-        (``strict``, ``confirm`` and the returned position: see ``Namespace.broadcast``)."""
+        (``strict``, ``confirm``, ``key`` and the returned position: see
+        ``Namespace.broadcast``)."""
         return await self._publisher.broadcast(self, self.path(params), type, data, exclude,
-                                               strict=strict, confirm=confirm)
+                                               strict=strict, confirm=confirm, key=key)
 
     async def presence(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Who is in the namespace for ``params``, on every instance: client id → public."""

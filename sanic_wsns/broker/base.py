@@ -101,10 +101,14 @@ class Broker(abc.ABC):
 
     @abc.abstractmethod
     async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
-                               history: History) -> Position:
+                               history: History, once: str | None = None,
+                               window: float = 0.0) -> Position:
         """Give a frame the channel's next offset, keep ``frame_head + ,"offset":N}`` in its
         history, and publish ``message`` behind the offset header (``relay.history_payload``),
-        atomically and in call order. Raises ``BrokerUnavailable`` when it cannot."""
+        atomically and in call order. With ``once`` (a broadcast key's name), a frame whose
+        key was published within ``window`` seconds is not published again: the first one's
+        position is returned, in the same atomic step. Raises ``BrokerUnavailable`` when it
+        cannot."""
 
     @abc.abstractmethod
     async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+import msgspec
+
 from ..history import History
 from ..presence import Entries
 from ..recovery import Entry, Position
@@ -71,11 +73,19 @@ class MemoryBroker(Broker):
         return True
 
     async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
-                               history: History) -> Position:
-        """Number ``frame_head``, keep it, and publish ``message`` behind the offset header."""
+                               history: History, once: str | None = None,
+                               window: float = 0.0) -> Position:
+        """Number ``frame_head``, keep it, and publish ``message`` behind the offset header
+        (unless ``once`` was published within ``window``: then the first one's position)."""
+        if once is not None:
+            kept = self._request_keys.claim(channel, once, window)
+            if kept is not None:
+                return msgspec.json.decode(kept, type=Position)
         position, _ = self._histories.setdefault(self.url, MemoryHistory()).append(
             channel, frame_head, history)
         self.publish(channel, history_payload(position.offset, position.epoch, message))
+        if once is not None:
+            self._request_keys.settle(channel, once, msgspec.json.encode(position))
         return position
 
     async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:

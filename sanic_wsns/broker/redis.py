@@ -376,11 +376,13 @@ class RedisBroker(Broker):
         return written
 
     async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
-                               history: History) -> Position:
+                               history: History, once: str | None = None,
+                               window: float = 0.0) -> Position:
         """Through the same outbox as ``publish``: numbered frames keep call order with
         every other payload of this instance, and share its pipelined round trips."""
         numbered: asyncio.Future[Position] = asyncio.get_running_loop().create_future()
-        if not self._enqueue(_Outgoing(channel, message, numbered, (frame_head, history))):
+        script = _Numbered(frame_head, history, once, window)
+        if not self._enqueue(_Outgoing(channel, message, numbered, script)):
             raise BrokerUnavailable(f"no offset for a broadcast on {channel}: redis is away")
         return await numbered
 
@@ -447,13 +449,19 @@ class RedisBroker(Broker):
             elif outgoing.numbered is None:
                 commands.append((command, outgoing.channel, outgoing.payload))
             else:
-                head, history = outgoing.numbered
+                numbered = outgoing.numbered
+                history = numbered.history
+                keys: tuple[str, ...] = redis_history.history_keys(outgoing.channel)
+                once: tuple[int, ...] = ()
+                if numbered.once is not None:
+                    keys += (redis_requests.request_key(outgoing.channel, numbered.once),)
+                    once = (redis_requests.milliseconds(numbered.window),)
                 # As a raw command: redis-py's cluster pipeline refuses its evalsha() method,
                 # but routes EVALSHA by its keys like any keyed command.
-                commands.append(("EVALSHA", _sha(redis_history.PUBLISH_SCRIPT), 2,
-                                 *redis_history.history_keys(outgoing.channel), head, outgoing.payload,
-                                 history.size, _seconds(history.ttl), _seconds(history.meta_ttl),
-                                 new_epoch(), command, outgoing.channel, history.max_bytes))
+                commands.append(("EVALSHA", _sha(redis_history.PUBLISH_SCRIPT), len(keys), *keys,
+                                 numbered.head, outgoing.payload, history.size, _seconds(history.ttl),
+                                 _seconds(history.meta_ttl), new_epoch(), command, outgoing.channel,
+                                 history.max_bytes, *once))
         if self._lane is not None:
             return await self._lane.send(commands)
         pipe = self._client.pipeline(transaction=False)
@@ -562,6 +570,17 @@ class RedisBroker(Broker):
         }
 
 
+@dataclass(slots=True, frozen=True)
+class _Numbered:
+    """What the history script needs besides the payload: the frame's head, the pattern's
+    history, and for a keyed broadcast its key's name and window."""
+
+    head: bytes
+    history: History
+    once: str | None = None
+    window: float = 0.0
+
+
 @dataclass(slots=True)
 class _Outgoing:
     """One payload for the writer: plain, or numbered by the history script (``numbered``:
@@ -572,7 +591,7 @@ class _Outgoing:
     channel: str
     payload: bytes
     done: asyncio.Future[Any] | None = None
-    numbered: tuple[bytes, History] | None = None
+    numbered: _Numbered | None = None
     words: Command | None = None
 
 

@@ -23,7 +23,7 @@ def request_key(channel: str, name: str) -> str:
 async def claim(client: Redis | RedisCluster, channel: str, name: str, window: float) -> bytes | None:
     """Through ``set()``, not a raw command: redis-py reads a raw ``SET``'s reply as "OK or
     not" and would turn a kept answer into ``False``."""
-    reply = await client.set(request_key(channel, name), b"", nx=True, get=True, px=_ms(window))
+    reply = await client.set(request_key(channel, name), b"", nx=True, get=True, px=milliseconds(window))
     assert reply is None or isinstance(reply, bytes)  # a client that decodes replies is not ours
     return reply
 
@@ -31,8 +31,9 @@ async def claim(client: Redis | RedisCluster, channel: str, name: str, window: f
 def settle_command(channel: str, name: str, answer: bytes, window: float) -> Command:
     """The answer replaces the claim only while the claim is there (``XX``): a key whose
     window ended meanwhile is not brought back."""
-    return ("SET", request_key(channel, name), answer, "XX", "PX", _ms(window))
+    return ("SET", request_key(channel, name), answer, "XX", "PX", milliseconds(window))
 
 
-def _ms(seconds: float) -> int:
+def milliseconds(seconds: float) -> int:
+    """A window as ``PX`` takes it: whole milliseconds, never 0."""
     return max(1, round(seconds * 1000))

@@ -12,11 +12,20 @@
 -- ARGV[7] PUBLISH or SPUBLISH     ARGV[8] channel
 -- ARGV[9] history max bytes: the oldest frames go until the kept ones fit (the newest
 --         frame is always kept)
+-- KEYS[3], ARGV[10] (a keyed broadcast only) the broadcast key's key, and its window in ms:
+--         a key seen within the window is not published again; its first position returns
 -- Returns {offset, epoch}.
 --
 -- Why trim by hand instead of XADD MAXLEN: Redis has no trim by size. Keeping the total
 -- in the meta hash makes the byte bound cost one HINCRBY per publish, plus one XRANGE
 -- COUNT 1 and one XTRIM MINID per frame dropped (one, in a full stream): no scan.
+if KEYS[3] then
+    local first = redis.call("get", KEYS[3])
+    if first then
+        local offset, epoch = string.match(first, "^(%d+):(.*)$")
+        return {tonumber(offset), epoch}
+    end
+end
 local epoch = redis.call("hget", KEYS[2], "e")
 if not epoch then
     epoch = ARGV[6]
@@ -43,4 +52,7 @@ while kept > 1 and (kept > size or bytes > max_bytes) do
 end
 redis.call("expire", KEYS[1], ARGV[4])
 redis.call(ARGV[7], ARGV[8], "h" .. offset .. ":" .. epoch .. ":" .. ARGV[2])
+if KEYS[3] then
+    redis.call("set", KEYS[3], offset .. ":" .. epoch, "PX", ARGV[10])
+end
 return {offset, epoch}
