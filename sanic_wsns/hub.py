@@ -426,8 +426,12 @@ class Hub:
 
     async def first_broadcast(self, channel: str, once: str) -> bool:
         """Claim a keyed broadcast without history: ``False`` if its key was claimed within
-        the window (by any instance or emitter). ``BrokerUnavailable`` when it cannot tell."""
-        return await self.broker.claim_request(channel, once, self.settings.idempotency_window) is None
+        the window (by any instance or emitter). While the broker is away it cannot tell, and
+        the broadcast goes to this instance's clients as any broadcast would (core idea 7)."""
+        try:
+            return await self.broker.claim_request(channel, once, self.settings.idempotency_window) is None
+        except BrokerUnavailable:
+            return True
 
     async def _publish_numbered(self, history: History, path: str, type: str, data: Any,
                                 exclude: Exclude, once: str | None = None) -> Position:

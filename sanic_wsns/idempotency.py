@@ -10,6 +10,11 @@ lost with the connection instead of failing it with ``disconnected``.
 The broker keeps the keys (Redis: one key per request next to the namespace's keys, in its
 cluster slot; ``memory://``: a dict in the process). The claim is one round trip before
 the handler; the answer is written after it, without holding up the reply.
+
+While the broker is away a keyed request still runs (core idea 7: a broker outage never
+fails local work); its key is kept in this instance's memory, so a repeat on this instance
+still gets the first answer, during the outage and after it. A repeat that reaches
+another instance during the outage can run again: docs/exactly-once.md says so.
 """
 
 from __future__ import annotations
@@ -23,14 +28,12 @@ from typing import Any, Protocol
 
 import msgspec
 
+from .broker.memory_requests import RUNNING, MemoryRequests
 from .errors import BrokerUnavailable, ErrorCode
 from .protocol import KEY_PATTERN, encode_error
 
 logger = logging.getLogger("sanic_wsns")
 
-#: What a store holds for a key whose first run has not answered yet (an answer is a JSON
-#: frame, never empty).
-RUNNING = b""
 #: Seconds a repeat waits for the first run's answer: the clients' default request timeout
 #: (10 s in both clients), after which nobody would read it anyway.
 REPEAT_WAIT = 10.0
@@ -81,6 +84,9 @@ class RequestKeys:
         self._store = store
         self.window = window
         self._channel = channel  # a namespace path -> its broker channel
+        #: Keys claimed here while the broker was away.
+        self._fallback = MemoryRequests()
+        self._degraded = False
         #: Keys whose first run (or a wait for another instance's) is in flight here:
         #: a local repeat awaits it instead of asking the store.
         self._inflight: dict[tuple[str, str], asyncio.Future[bytes]] = {}
@@ -114,19 +120,34 @@ class RequestKeys:
         return result
 
     async def _first_or_kept(self, channel: str, name: str, run: Callable[[], Awaitable[bytes]]) -> bytes:
-        try:
-            kept = await self._store.claim_request(channel, name, self.window)
-            if kept == RUNNING:
-                kept = await _within(self._wait_elsewhere(channel, name), REPEAT_WAIT)
-        except BrokerUnavailable as exc:
-            logger.warning("request keys unavailable channel=%s: %s", channel, exc)
-            return _UNAVAILABLE
+        kept = self._fallback.kept(channel, name)
+        shared = kept is None
+        if shared:
+            try:
+                kept = await self._store.claim_request(channel, name, self.window)
+                if kept == RUNNING:
+                    kept = await _within(self._wait_elsewhere(channel, name), REPEAT_WAIT)
+                self._note_broker(None)
+            except BrokerUnavailable as exc:
+                self._note_broker(exc)
+                kept, shared = self._fallback.claim(channel, name, self.window), False
         if kept is None:
             result = await run()
-            self._store.settle_request(channel, name, result, self.window)
+            if shared:
+                self._store.settle_request(channel, name, result, self.window)
+            else:
+                self._fallback.settle(channel, name, result)
             return result
         self.repeats += 1
-        return kept
+        return _STILL_RUNNING if kept == RUNNING else kept
+
+    def _note_broker(self, failure: BrokerUnavailable | None) -> None:
+        """One line when keys start being kept locally, one when they are shared again."""
+        if failure is not None and not self._degraded:
+            logger.warning("request keys kept on this instance only while the broker is away: %s", failure)
+        elif failure is None and self._degraded:
+            logger.warning("request keys shared through the broker again")
+        self._degraded = failure is not None
 
     async def _wait_elsewhere(self, channel: str, name: str) -> bytes | None:
         """The first run is on another instance: ask until its answer is kept (or until the
@@ -151,5 +172,3 @@ async def _within(answer: Awaitable[bytes | None], seconds: float) -> bytes | No
 
 _STILL_RUNNING = encode_error(ErrorCode.CONFLICT, "a request with this key is still being handled; "
                               "ask again later", {"retry_after": 1.0})
-_UNAVAILABLE = encode_error(ErrorCode.INTERNAL, "request keys are unavailable while the broker is "
-                            "away; ask again", {"retry_after": 1.0})

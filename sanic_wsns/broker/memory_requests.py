@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..idempotency import RUNNING
+#: What is kept for a key whose first run has not answered yet (an answer is a JSON frame,
+#: never empty).
+RUNNING = b""
 
 
 class MemoryRequests:
@@ -31,6 +33,12 @@ class MemoryRequests:
             return kept[1]
         self._kept[(channel, name)] = (now + window, RUNNING)
         return None
+
+    def kept(self, channel: str, name: str) -> bytes | None:
+        """What is kept for the key (``RUNNING`` or its answer), without claiming it."""
+        self._expire(self._clock())
+        kept = self._kept.get((channel, name))
+        return None if kept is None else kept[1]
 
     def settle(self, channel: str, name: str, answer: bytes) -> None:
         slot = (channel, name)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sanic_wsns.broker.memory_requests import MemoryRequests
-from sanic_wsns.idempotency import RUNNING, request_name, with_id
+from sanic_wsns.broker.memory_requests import RUNNING, MemoryRequests
+from sanic_wsns.idempotency import request_name, with_id
 
 
 def test_a_key_is_named_per_user() -> None:

@@ -75,20 +75,28 @@ async def test_concurrent_repeats_on_two_instances_run_once_and_both_get_the_ans
         await on_b.close()
 
 
-async def test_without_redis_a_keyed_request_is_refused_and_its_handler_does_not_run(redis_server):
+async def test_without_redis_a_keyed_request_runs_and_its_repeats_here_get_the_first_answer(
+        redis_server, caplog):
+    """A broker outage never fails local work: the key is kept on this instance meanwhile,
+    so a repeat here is answered once, during the outage and after it."""
     runs = Runs()
     async with two(redis_server.url, runs) as (a, _b):
         ws, _ = await join(a.ws("/orders/1"))
         redis_server.stop()
         try:
-            answer = await keyed(ws, "apply", "while-down", 1)
-            assert answer["type"] == "error" and answer["data"]["code"] == "internal"
-            assert answer["data"]["details"] == {"retry_after": 1.0}
-            assert runs.counts == {}
-            plain = await keyed(ws, "apply", None, 2)  # unkeyed requests go on: local work never fails
-            assert plain["data"]["run"] == 1
+            first = await keyed(ws, "apply", "while-down", 1)
+            assert first["type"] == "reply" and first["data"]["run"] == 1
+            assert (await keyed(ws, "apply", "while-down", 2))["data"] == first["data"]
         finally:
             redis_server.start()
+        await wait_for(lambda: a.wsns.broker.connected, timeout=15)
+        await ws.send(json.dumps({"type": "apply", "id": 3, "key": "while-down"}))
+        after = await recv_json(ws)
+        if after["type"] == "resync":  # the broker is back: pages are told, then the reply
+            after = await recv_json(ws)
+        assert after["id"] == 3 and after["data"] == first["data"]
+        assert runs.counts == {"apply": 1}
+        assert "request keys kept on this instance only while the broker is away" in caplog.text
         await ws.close()
 
 
