@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
+from sanic_wsns.broker.base import Broker
 from sanic_wsns.broker.memory import MemoryBroker
 from sanic_wsns.broker.redis import RedisBroker
 from sanic_wsns.history import History
@@ -22,15 +23,9 @@ SCHEME_TARGET = "tests.support.gated_broker:GatedBroker"
 REDIS_TARGET = "tests.support.gated_broker:GatedRedisBroker"
 
 
-class GatedBroker(MemoryBroker):
-    #: The call that waits: ``"subscribe"``, ``"read_history"``, ``"presence_add"``,
-    #: ``"presence_remove"``, ``"presence_get"`` (it waits after reading: it returns what
-    #: was there before), or ``""`` for none.
-    gated: ClassVar[str] = "subscribe"
-    #: Set by the test (one per test, in its own loop): the gated call goes on once it is set.
-    confirm: ClassVar[asyncio.Event]
-    #: Set when the gated call was made.
-    asked: ClassVar[asyncio.Event]
+class GatedCalls(Broker):
+    """The broker calls a test can hold (``GatedBroker.gated`` names the one), in front of
+    whichever backend comes next in the class's bases."""
 
     async def subscribe(self, channel: str) -> None:
         await _gate("subscribe")
@@ -53,16 +48,20 @@ class GatedBroker(MemoryBroker):
         await _gate("presence_get")
         return entries
 
-class GatedRedisBroker(RedisBroker):
+
+class GatedBroker(GatedCalls, MemoryBroker):
+    #: The call that waits: ``"subscribe"``, ``"read_history"``, ``"presence_add"``,
+    #: ``"presence_remove"``, ``"presence_get"`` (it waits after reading: it returns what
+    #: was there before), or ``""`` for none.
+    gated: ClassVar[str] = "subscribe"
+    #: Set by the test (one per test, in its own loop): the gated call goes on once it is set.
+    confirm: ClassVar[asyncio.Event]
+    #: Set when the gated call was made.
+    asked: ClassVar[asyncio.Event]
+
+
+class GatedRedisBroker(GatedCalls, RedisBroker):
     """``RedisBroker`` whose call ``GatedBroker.gated`` waits at the same gate."""
-
-    async def subscribe(self, channel: str) -> None:
-        await _gate("subscribe")
-        await super().subscribe(channel)
-
-    async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
-        await _gate("read_history")
-        return await super().read_history(channel, after, history)
 
 
 async def _gate(call: str) -> None:
