@@ -31,7 +31,7 @@ from .protocol import (
     ws_text_frame,
 )
 from .recovery import requested_position
-from .sanic_internals import take_frames, until_closed
+from .sanic_internals import FrameSink, take_frames, until_closed
 from .screening import Answer, screen
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     if refusal is not None:
         await ws.close(refusal.code, refusal.reason)
         return
-    client = await _enter(hub, request, ws, admission)
+    client = await _enter(hub, request, ws, admission, frames)
     if client is None:
         return
     # Joined: from here the queue makes it leave, whatever ends the connection.
@@ -76,7 +76,7 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
 
 
 async def _enter(hub: Hub, request: Request, ws: WebsocketImplProtocol,
-                 admission: Admission) -> Client | None:
+                 admission: Admission, frames: FrameSink) -> Client | None:
     """Host the namespace and join it: the joined client, or ``None`` (closed already).
 
     Every way out before the join ends (no room on this instance, a failure, or Sanic
@@ -96,6 +96,7 @@ async def _enter(hub: Hub, request: Request, ws: WebsocketImplProtocol,
                              settings.abuse_limit, settings.abuse_window)
         client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
                         bucket, settings.max_send_queue, admission.user)
+        frames.on_end(client.ended)  # before its welcome: nothing is written after a Close
         if admission.pattern.history is not None:
             args = request.args
             await hub.join(ns, client, *requested_position(args.get("since"), args.get("epoch")))

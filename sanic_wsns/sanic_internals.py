@@ -66,7 +66,7 @@ class FrameSink:
     """
 
     __slots__ = ("_ws", "_deliver", "_waiting", "_fragments", "_text",
-                 "_max_fragments", "_max_unsent")
+                 "_max_fragments", "_max_unsent", "_ended", "_on_end")
 
     def __init__(self, ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int):
         self._ws = ws
@@ -76,6 +76,9 @@ class FrameSink:
         self._text = False
         self._max_fragments = max_fragments
         self._max_unsent = max_unsent
+        #: The protocol left OPEN (a Close received, or a frame that failed the connection).
+        self._ended = False
+        self._on_end: Callable[[], None] | None = None
 
     def start(self, deliver: Deliver) -> None:
         """Deliver the messages that waited, then every later one as it arrives."""
@@ -86,12 +89,32 @@ class FrameSink:
                 deliver(message)
             self._ws.resume_frames()  # type: ignore[no-untyped-call]
 
+    def on_end(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the protocol is no longer open (at once if it is not):
+        the client then stops writing, with no protocol check on every write."""
+        self._on_end = callback
+        if self._ended:
+            callback()
+
+    def _ended_now(self) -> None:
+        if not self._ended:
+            self._ended = True
+            if self._on_end is not None:
+                self._on_end()
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Fail the connection (Close with ``code``) and stop the client's writes with it."""
+        self._ws.fail_connection(code, reason)
+        self._ended_now()
+
     def data_received(self, data: bytes) -> None:
         """Sanic's connection hands every read here (``take_frames`` put this method in
         place of ``ws.data_received``): parse it, write the protocol's answers, hand on
         its frames, all before returning: no task per read, and nothing waits."""
         proto = self._ws.ws_proto
         proto.receive_data(data)
+        if proto.state is not State.OPEN:
+            self._ended_now()
         self._write(proto.data_to_send())
         for event in proto.events_received():
             if isinstance(event, Frame):
@@ -128,7 +151,7 @@ class FrameSink:
             else:
                 self._end_of_stream()
         if transport.get_write_buffer_size() > self._max_unsent:
-            self._ws.fail_connection(CloseCode.TRY_AGAIN_LATER, "slow consumer")
+            self._fail(CloseCode.TRY_AGAIN_LATER, "slow consumer")
             transport.abort()  # the Close sits behind what the peer does not read
 
     def _end_of_stream(self) -> None:
@@ -175,8 +198,7 @@ class FrameSink:
         elif len(fragments) >= self._max_fragments:
             # One branch per frame keeps a flood of tiny continuation frames (which the
             # message size limit lets through by the ten thousand) from costing a core.
-            self._ws.fail_connection(CloseCode.POLICY_VIOLATION,
-                                     f"a message in more than {self._max_fragments} frames")
+            self._fail(CloseCode.POLICY_VIOLATION, f"a message in more than {self._max_fragments} frames")
 
     def _complete(self, data: BytesLike) -> None:
         if not isinstance(data, bytes):
@@ -185,7 +207,7 @@ class FrameSink:
             try:
                 message: Message = data.decode()
             except UnicodeDecodeError:
-                self._ws.fail_connection(CloseCode.INVALID_DATA, "invalid UTF-8 in a text frame")
+                self._fail(CloseCode.INVALID_DATA, "invalid UTF-8 in a text frame")
                 return
         else:
             message = data
