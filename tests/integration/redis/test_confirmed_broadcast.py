@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from sanic_wsns import BrokerUnavailable
-from tests.support.instances import client, instances, until
+from tests.support.instances import client, instances
 from tests.support.servers import wait_for
 
 #: A window in which a confirmation must *not* arrive (Redis is paused for longer).
@@ -24,7 +24,7 @@ async def test_a_confirmed_broadcast_waits_until_a_paused_redis_wrote_it(redis_s
         done, _ = await asyncio.wait([written], timeout=NOT_YET_S)
         assert not done, "confirmed while Redis could not have written it"
         await asyncio.wait_for(written, 5)
-        assert (await until(ws, "edited"))["data"] == {"n": 1}
+        assert (await ws.until("edited"))["data"] == {"n": 1}
 
 
 async def test_a_confirmed_broadcast_raises_when_redis_is_down_and_local_clients_still_get_it(redis_server):
@@ -33,11 +33,11 @@ async def test_a_confirmed_broadcast_raises_when_redis_is_down_and_local_clients
         await wait_for(lambda: not first.broker["connected"], timeout=10)
         with pytest.raises(BrokerUnavailable):
             await first.wsns.broadcast("/maps/m", "edited", {"n": 2}, confirm=True)
-        assert (await until(ws, "edited"))["data"] == {"n": 2}
+        assert (await ws.until("edited"))["data"] == {"n": 2}
 
 
 async def test_a_confirmed_broadcast_returns_once_redis_replied(redis_server):
     async with instances(redis_server.url) as (first, second), client(second.ws("m")) as ws:
         await first.wsns.broadcast("/maps/m", "edited", {"n": 3}, confirm=True)
         assert first.broker["published"] == 1
-        assert (await until(ws, "edited"))["data"] == {"n": 3}
+        assert (await ws.until("edited"))["data"] == {"n": 3}
