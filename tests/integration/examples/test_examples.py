@@ -15,6 +15,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
+from sanic_wsns import remote, testing
 from tests.integration.examples.conftest import START_TIMEOUT, TOKEN_SECRET, ExampleServer
 from tests.support.demo import http
 from tests.support.instance_process import ROOT
@@ -60,17 +61,17 @@ async def join_all(stack: AsyncExitStack, urls: list[str], **kwargs: Any) -> lis
 
 async def chat_reaches_everyone(server: ExampleServer, room: int) -> None:
     """Signed in, one client of the quick start's ``room`` says something (as a request);
-    every client hears it."""
+    every client hears it, the speaker too."""
     cookie = await sign_in(server, "ada")
     async with AsyncExitStack() as stack:
-        speaker, *listeners = await join_all(stack, [server.ws(f"/ws/rooms/{room}")] * CROWD,
-                                             additional_headers=cookie)
-        await speaker.send(json.dumps({"type": "say", "data": {"text": "hello"}, "id": 1}))
+        url, options = server.ws(f"/ws/rooms/{room}"), testing.TEST_CLIENT_OPTIONS
+        clients = [await stack.enter_async_context(remote.connect(url, headers=cookie, **options))
+                   for _ in range(CROWD)]
+        heard = [client.frames() for client in clients]
+        assert await clients[0].request("say", {"text": "hello"}) == "ok"
         said = {"type": "said", "data": {"by": "ada", "text": "hello"}}
-        # The speaker gets the broadcast and the reply, in either order.
-        assert sorted([await recv_json(speaker), await recv_json(speaker)], key=str) == [
-            {"type": "reply", "id": 1, "data": "ok"}, said]
-        assert await asyncio.gather(*(recv_json(ws) for ws in listeners)) == [said] * len(listeners)
+        async with asyncio.timeout(5):
+            assert await asyncio.gather(*(anext(frames) for frames in heard)) == [said] * CROWD
 
 
 # -- quickstart.py ------------------------------------------------------------------------
