@@ -13,6 +13,13 @@ Every target is driven by the same ``websockets`` client (no compression, no cli
 keepalive pings). Socket.IO is spoken as Engine.IO v4 / Socket.IO v5 text packets over that
 same client instead of python-socketio's ``AsyncClient``: the load generator's cost is then
 the same for every target and the Socket.IO server still sees a standard client.
+
+Why not ``sanic_wsns.remote`` for the sanic-wsns target: it costs the load generator more
+CPU per delivery (W1's windowed fan-out, 200 clients x 300-500 broadcasts on one 2-core
+machine, five alternating runs each: median 8.3 µs per delivery against 7.0 µs here, and
+112k against 128k deliveries/s), and it cannot stamp arrival at ``data_received`` (see
+``StampedConnection``), so its latencies would include the generator's own queueing. Both
+would bill the client's work to the server being measured, and only for one target.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Helpers for the Redis broker tests: app instances sharing one Redis, and a tiny client.
+"""Helpers for the Redis broker tests: app instances sharing one Redis, and their clients.
 
 Each instance is a real Sanic app on a real socket with its own ``WsNamespaces``; they
-meet only through the Redis URL, like two processes behind a load balancer.
+meet only through the Redis URL, like two processes behind a load balancer. A test about
+what an app sees uses ``client`` (the package's own Python client); a test about the wire
+itself (offsets, duplicates, exact bytes) reads raw frames with ``frame`` and ``until``.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 
 from sanic import Request
 from sanic.response import HTTPResponse, empty
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
-from sanic_wsns import History, Identity, WsNamespaces
+from sanic_wsns import History, Identity, WsNamespaces, remote, testing
 from tests.support.servers import RunningServer, new_app, serve
 
 PATTERN = "/maps/<map_id:str>"
@@ -99,12 +101,38 @@ async def until(ws: ClientConnection, type: str, timeout: float = 5.0) -> dict[s
                 return received
 
 
+class Peer:
+    """A ``sanic_wsns.remote`` client with every frame it got since before its welcome, to
+    read in order (every wait bounded). It never reconnects: a connection the server ends
+    ends the peer, and a later read fails, as it would on a raw socket."""
+
+    def __init__(self, url: str):
+        self.connecting = remote.connect(url, **{**testing.TEST_CLIENT_OPTIONS, "max_attempts": 0})
+        self.ns = self.connecting.namespace
+        # Enough for the largest burst a test sends (10,000 frames) without a reader.
+        self.inbox = self.ns.frames(buffer=20_000)
+
+    async def next(self, timeout: float = 5.0) -> remote.Frame:
+        async with asyncio.timeout(timeout):
+            return await anext(self.inbox)
+
+    async def until(self, type: str, timeout: float = 5.0) -> remote.Frame:
+        """The next frame of ``type``, skipping others (a bounded wait overall)."""
+        async with asyncio.timeout(timeout):
+            while (received := await anext(self.inbox))["type"] != type:
+                pass
+            return received
+
+    async def edit(self, data: Any) -> None:
+        await self.ns.send("edit", data)
+
+
 @asynccontextmanager
-async def client(url: str) -> AsyncIterator[ClientConnection]:
-    """A connected client past its ``welcome`` frame."""
-    async with connect(url) as ws:
-        assert (await frame(ws))["type"] == "welcome"
-        yield ws
+async def client(url: str) -> AsyncIterator[Peer]:
+    """A client of ``url``, open (past its ``welcome``) until the block exits."""
+    peer = Peer(url)
+    async with peer.connecting:
+        yield peer
 
 
 async def edit(ws: ClientConnection, data: Any) -> None:

@@ -5,6 +5,7 @@ import json
 import socket
 import urllib.request
 
+from sanic_wsns import remote, testing
 from tests.support.core_app import build_app
 from tests.support.servers import serve, wait_for
 from tests.support.wsclient import join, join_sleeper, recv_json, request
@@ -16,41 +17,45 @@ def post(url: str, body: object) -> dict:
         return json.loads(response.read())
 
 
-async def test_a_broadcast_reaches_exactly_the_clients_of_its_namespace(core):
-    server, _, _ = core
-    a1, _ = await join(server.ws("/ws/async/1"))
-    a2, _ = await join(server.ws("/ws/async/1"))
-    b1, _ = await join(server.ws("/ws/async/2"))
-    await a1.send('{"type": "add", "data": {"a": 1, "b": 1}}')
-    assert await recv_json(a1) == {"type": "added", "data": 2}
-    assert await recv_json(a2) == {"type": "added", "data": 2}
-    await b1.send('{"type": "add", "data": {"a": 5, "b": 5}}')
-    assert await recv_json(b1) == {"type": "added", "data": 10}
-    # a2's next frame is its own pong, not room 2's broadcast
-    await a2.send('{"type": "ping"}')
-    assert (await recv_json(a2))["type"] == "pong"
-    for ws in (a1, a2, b1):
-        await ws.close()
+async def next_frame(frames: remote.FrameStream) -> remote.Frame:
+    async with asyncio.timeout(5):
+        return await anext(frames)
 
 
-async def test_exclude_skips_the_sender(core):
-    server, _, _ = core
-    a, _ = await join(server.ws("/ws/open/x"))
-    b, _ = await join(server.ws("/ws/open/x"))
-    await a.send('{"type": "say", "data": "hi"}')
-    assert await recv_json(b) == {"type": "said", "data": "hi"}
-    await a.send('{"type": "ping"}')
-    assert (await recv_json(a))["type"] == "pong"
-    await a.close()
-    await b.close()
+async def test_a_broadcast_reaches_exactly_the_clients_of_its_namespace():
+    app, _, _ = build_app()
+    async with testing.serve(app) as server:
+        a1, a2, b1 = [await server.connect(path) for path in ("/ws/async/1", "/ws/async/1", "/ws/async/2")]
+        on_a1, on_a2, on_b1 = a1.frames(), a2.frames(), b1.frames()
+        assert await a1.request("add", {"a": 1, "b": 1}) == 2
+        assert await next_frame(on_a1) == {"type": "added", "data": 2}
+        assert await next_frame(on_a2) == {"type": "added", "data": 2}
+        assert await b1.request("add", {"a": 5, "b": 5}) == 10
+        assert await next_frame(on_b1) == {"type": "added", "data": 10}
+        # a2's next frame is room 1's next broadcast, not room 2's
+        assert await a1.request("add", {"a": 1, "b": 2}) == 3
+        assert await next_frame(on_a2) == {"type": "added", "data": 3}
 
 
-async def test_an_http_handler_can_broadcast_by_pattern_params(core):
-    server, _, _ = core
-    ws, _ = await join(server.ws("/ws/async/5"))
-    await asyncio.to_thread(post, server.http + "/notify/5", {"hello": "world"})
-    assert await recv_json(ws) == {"type": "notified", "data": {"hello": "world"}}
-    await ws.close()
+async def test_exclude_skips_the_sender():
+    app, _, _ = build_app()
+    async with testing.serve(app) as server:
+        a, b = await server.connect("/ws/open/x"), await server.connect("/ws/open/x")
+        on_a, on_b = a.frames(), b.frames()
+        await a.send("say", "hi")
+        assert await next_frame(on_b) == {"type": "said", "data": "hi"}
+        # a's next frame is b's "said", not its own
+        await b.send("say", "back")
+        assert await next_frame(on_a) == {"type": "said", "data": "back"}
+
+
+async def test_an_http_handler_can_broadcast_by_pattern_params():
+    app, _, _ = build_app()
+    async with testing.serve(app) as server:
+        ns = await server.connect("/ws/async/5")
+        notified = ns.frames()
+        await asyncio.to_thread(post, server.http + "/notify/5", {"hello": "world"})
+        assert await next_frame(notified) == {"type": "notified", "data": {"hello": "world"}}
 
 
 async def test_broadcast_to_a_namespace_nobody_hosts_is_harmless(core):

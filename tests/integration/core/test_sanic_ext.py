@@ -6,7 +6,6 @@ one has sanic-ext importable when the ``ext`` extra is installed, as in CI)."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -14,12 +13,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from e2e.server_process import ServerProcess
-from sanic_wsns import WsNamespaces
+from sanic_wsns import WsNamespaces, remote, testing
 from tests.integration.examples.conftest import START_TIMEOUT, ExampleServer
 from tests.support.demo import http
 from tests.support.plain_app import OWN_ROUTES, PATTERN
-from tests.support.servers import new_app, serve
-from tests.support.wsclient import join, recv_json
+from tests.support.servers import new_app
 
 #: What ``WsNamespaces(app)`` adds: its pattern, the 1008 "bad path" route under the
 #: pattern's prefix, the 1008 "no pattern matches" routes under its first segment (one
@@ -60,11 +58,9 @@ async def test_an_app_without_sanic_ext_has_its_own_routes_and_sanic_wsns_ones_o
 
 
 async def test_the_core_serves_without_sanic_ext(without_sanic_ext):
-    ws, welcome = await join(without_sanic_ext.ws("/ws/rooms/7"))
-    async with ws:
-        assert welcome["path"] == "/ws/rooms/7"
-        await ws.send('{"type": "echo", "data": "hi", "id": 1}')
-        assert await recv_json(ws) == {"type": "reply", "id": 1, "data": "hi"}
+    async with remote.connect(without_sanic_ext.ws("/ws/rooms/7"), **testing.TEST_CLIENT_OPTIONS) as ns:
+        assert ns.welcome is not None and ns.welcome["path"] == "/ws/rooms/7"
+        assert await ns.request("echo", "hi") == "hi"
 
 
 def test_wsns_extension_without_sanic_ext_names_the_extra_in_one_line():
@@ -95,8 +91,6 @@ async def test_it_works_as_a_sanic_ext_extension():
 
     Extend(app, extensions=[WsnsExtension(wsns)], built_in_extensions=False)
     assert app.ctx.wsns is wsns
-    async with serve(app) as server:
-        ws, _ = await join(server.ws("/ws/ext/1"))
-        await ws.send('{"type": "echo", "data": "hi", "id": 1}')
-        assert '"data":"hi"' in await asyncio.wait_for(ws.recv(), 5)
-        await ws.close()
+    async with testing.serve(app) as server:
+        ns = await server.connect("/ws/ext/1")
+        assert await ns.request("echo", "hi") == "hi"

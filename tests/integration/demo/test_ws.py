@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
-from tests.support.demo import close_code, map_client, wait_closed
+from sanic_wsns import testing
+from tests.support.demo import close_code, demo_app, map_client, sign_in, wait_closed
 from tests.support.wsclient import recv_json
 
 
@@ -68,15 +70,20 @@ async def test_snapshot_after_welcome_holds_map_and_bubbles(ann, public_map):
         assert [b["text"] for b in client.snapshot["bubbles"]] == ["hello"]
 
 
-async def test_create_replies_with_stored_bubble_at_version_1_and_broadcasts_it(ann, bob, public_map):
-    async with map_client(ann, public_map["id"]) as mine, map_client(bob, public_map["id"]) as theirs:
-        reply = await mine.request("bubble-create", BUBBLE)
-        assert reply["type"] == "reply"
-        bubble = reply["data"]
+async def test_create_replies_with_stored_bubble_at_version_1_and_broadcasts_it(tmp_path):
+    async with testing.serve(demo_app(tmp_path / "db.sqlite")) as server:
+        ann, bob = await sign_in(server, "ann"), await sign_in(server, "bob")
+        public_map = await ann.create_map("Public ideas", private=False)
+        path = f"/api/1/ws/bubblemap/{public_map['id']}"
+        mine = await server.connect(path, headers={"Cookie": ann.cookie})
+        theirs = await server.connect(path, headers={"Cookie": bob.cookie})
+        created = theirs.frames("bubble-created")
+        bubble = await mine.request("bubble-create", BUBBLE)  # an error answer raises
         assert bubble == {**BUBBLE, "id": bubble["id"], "version": 1, "edited_by": "ann",
                           "edited_at": bubble["edited_at"]}
-        assert await theirs.next("bubble-created") == bubble
-    assert await ann.bubbles(public_map["id"]) == [bubble]
+        async with asyncio.timeout(5):
+            assert (await anext(created))["data"] == bubble
+        assert await ann.bubbles(public_map["id"]) == [bubble]
 
 
 async def test_update_bumps_version_and_broadcasts_whole_bubble(ann, bob, public_map):

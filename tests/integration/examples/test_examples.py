@@ -6,21 +6,19 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import json
 import os
 import sys
 import time
 from contextlib import AsyncExitStack
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection
-
+from sanic_wsns import remote, testing
 from tests.integration.examples.conftest import START_TIMEOUT, TOKEN_SECRET, ExampleServer
 from tests.support.demo import http
 from tests.support.instance_process import ROOT
 from tests.support.redis_servers import RedisServer
 from tests.support.servers import wait_for
-from tests.support.wsclient import close_of, join, open_ws, recv_json
+from tests.support.wsclient import close_of, open_ws
 
 #: Clients per room in the multi-worker tests: Sanic hands connections to its workers in
 #: turn, so some of them are on each worker and a frame must cross Redis to reach them.
@@ -42,35 +40,32 @@ async def sign_in(server: ExampleServer, name: str) -> dict[str, str]:
     return {"Cookie": reply.headers["Set-Cookie"].split(";", 1)[0]}
 
 
-async def next_of_type(ws: ClientConnection, type: str) -> dict[str, Any]:
-    while True:
-        frame = await recv_json(ws)
-        if frame["type"] == type:
-            return frame
+async def join_all(stack: AsyncExitStack, urls: list[str],
+                   headers: dict[str, str] | None = None) -> list[remote.RemoteNamespace]:
+    """A client per URL (the package's own, with the test kit's timings), open, closed when
+    ``stack`` exits."""
+    options = {"headers": headers, **testing.TEST_CLIENT_OPTIONS}
+    return [await stack.enter_async_context(remote.connect(url, **options)) for url in urls]
 
 
-async def join_all(stack: AsyncExitStack, urls: list[str], **kwargs: Any) -> list[ClientConnection]:
-    """A client per URL, each past its welcome, closed when ``stack`` exits."""
-    clients = []
-    for url in urls:
-        ws, _welcome = await join(url, **kwargs)
-        clients.append(await stack.enter_async_context(ws))
-    return clients
+async def next_frame(frames: remote.FrameStream, type: str | None = None) -> remote.Frame:
+    """The next frame (of ``type``, skipping others, when given), within 5 s."""
+    async with asyncio.timeout(5):
+        while (frame := await anext(frames))["type"] != (type or frame["type"]):
+            pass
+        return frame
 
 
 async def chat_reaches_everyone(server: ExampleServer, room: int) -> None:
     """Signed in, one client of the quick start's ``room`` says something (as a request);
-    every client hears it."""
+    every client hears it, the speaker too."""
     cookie = await sign_in(server, "ada")
     async with AsyncExitStack() as stack:
-        speaker, *listeners = await join_all(stack, [server.ws(f"/ws/rooms/{room}")] * CROWD,
-                                             additional_headers=cookie)
-        await speaker.send(json.dumps({"type": "say", "data": {"text": "hello"}, "id": 1}))
+        clients = await join_all(stack, [server.ws(f"/ws/rooms/{room}")] * CROWD, headers=cookie)
+        heard = [client.frames() for client in clients]
+        assert await clients[0].request("say", {"text": "hello"}) == "ok"
         said = {"type": "said", "data": {"by": "ada", "text": "hello"}}
-        # The speaker gets the broadcast and the reply, in either order.
-        assert sorted([await recv_json(speaker), await recv_json(speaker)], key=str) == [
-            {"type": "reply", "id": 1, "data": "ok"}, said]
-        assert await asyncio.gather(*(recv_json(ws) for ws in listeners)) == [said] * len(listeners)
+        assert await asyncio.gather(*(next_frame(frames) for frames in heard)) == [said] * CROWD
 
 
 # -- quickstart.py ------------------------------------------------------------------------
@@ -120,8 +115,9 @@ async def test_token_auth_admits_a_fresh_token_from_the_query_string(token_auth)
     token = await fresh_token(token_auth, "ada")
     async with AsyncExitStack() as stack:
         speaker, listener = await join_all(stack, [token_auth.ws(f"/ws/rooms/1?token={token}")] * 2)
-        await speaker.send(json.dumps({"type": "say", "data": "hi"}))
-        assert (await next_of_type(listener, "said"))["data"] == {"by": "ada", "text": "hi"}
+        heard = listener.frames()
+        await speaker.send("say", "hi")
+        assert (await next_frame(heard, "said"))["data"] == {"by": "ada", "text": "hi"}
 
 
 async def test_token_auth_refuses_a_missing_or_forged_token_with_4401(token_auth):
@@ -151,8 +147,9 @@ async def test_token_auth_under_two_workers_accepts_tokens_signed_by_either(redi
     tokens = [await fresh_token(server, "ada") for _ in range(CROWD)]
     async with AsyncExitStack() as stack:
         crowd = await join_all(stack, [server.ws(f"/ws/rooms/4?token={t}") for t in tokens])
-        await crowd[0].send(json.dumps({"type": "say", "data": "hi"}))
-        frames = await asyncio.gather(*(next_of_type(ws, "said") for ws in crowd))
+        heard = [client.frames() for client in crowd]
+        await crowd[0].send("say", "hi")
+        frames = await asyncio.gather(*(next_frame(each, "said") for each in heard))
         assert all(f["data"] == {"by": "ada", "text": "hi"} for f in frames)
 
 
@@ -164,12 +161,12 @@ async def post_headline(server: ExampleServer, topic: str, body: Any) -> int:
 
 async def test_rest_broadcast_reaches_the_listeners_of_its_topic_only(rest_broadcast):
     async with AsyncExitStack() as stack:
-        sport, weather = await join_all(stack, [rest_broadcast.ws(f"/ws/news/{topic}")
-                                                for topic in ("sport", "weather")])
+        sport, weather = [client.frames() for client in await join_all(
+            stack, [rest_broadcast.ws(f"/ws/news/{topic}") for topic in ("sport", "weather")])]
         assert await post_headline(rest_broadcast, "weather", {"text": "rain"}) == 202
         assert await post_headline(rest_broadcast, "sport", {"text": "a goal"}) == 202
-        assert (await recv_json(sport)) == {"type": "headline", "data": {"text": "a goal"}}
-        assert (await recv_json(weather)) == {"type": "headline", "data": {"text": "rain"}}
+        assert (await next_frame(sport)) == {"type": "headline", "data": {"text": "a goal"}}
+        assert (await next_frame(weather)) == {"type": "headline", "data": {"text": "rain"}}
 
 
 async def test_rest_broadcast_answers_a_bad_body_with_400(rest_broadcast):
@@ -180,21 +177,21 @@ async def test_rest_broadcast_answers_a_bad_body_with_400(rest_broadcast):
 async def test_rest_broadcast_under_two_workers_reaches_listeners_on_both(redis_server, sanic_cli):
     server = await start_two_workers(sanic_cli, "examples.rest_broadcast:app", redis_server)
     async with AsyncExitStack() as stack:
-        crowd = await join_all(stack, [server.ws("/ws/news/sport")] * CROWD)
+        heard = [client.frames() for client in await join_all(stack, [server.ws("/ws/news/sport")] * CROWD)]
         assert await post_headline(server, "sport", {"text": "a goal"}) == 202
-        frames = await asyncio.gather(*(recv_json(ws) for ws in crowd))
+        frames = await asyncio.gather(*(next_frame(each) for each in heard))
         assert all(f == {"type": "headline", "data": {"text": "a goal"}} for f in frames)
 
 
 async def test_a_worker_task_s_headline_reaches_listeners_on_both_workers(redis_server, sanic_cli):
     server = await start_two_workers(sanic_cli, "examples.rest_broadcast:app", redis_server)
     async with AsyncExitStack() as stack:
-        crowd = await join_all(stack, [server.ws("/ws/news/sport")] * CROWD)
+        heard = [client.frames() for client in await join_all(stack, [server.ws("/ws/news/sport")] * CROWD)]
         task = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "examples.worker_task", "sport", "from a worker", cwd=ROOT,
             env={**os.environ, "SANIC_WSNS_BROKER": redis_server.url})
         assert await asyncio.wait_for(task.wait(), START_TIMEOUT) == 0
-        frames = await asyncio.gather(*(recv_json(ws) for ws in crowd))
+        frames = await asyncio.gather(*(next_frame(each) for each in heard))
         assert all(f == {"type": "headline", "data": {"text": "from a worker"}} for f in frames)
 
 

@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from sanic_wsns.broker.redis import OUTBOX_LIMIT, RedisBroker
-from tests.support.instances import PREFIX, channels, client, edit, frame, instances, numsub, until
+from tests.support.instances import PREFIX, channels, client, frame, instances, numsub
 from tests.support.servers import wait_for
 from tests.support.tcp_proxy import tcp_proxy
 
@@ -39,9 +39,9 @@ async def test_seed_scenario_b_leaves_and_comes_back_through_any_instance(redis_
                 assert channels(redis_server) == {CHANNEL}
 
                 # Step 2: A's edit reaches B through Redis (and A once, locally).
-                await edit(alice, {"bubble": 1})
-                assert (await until(bob, "edited"))["data"] == {"bubble": 1}
-                assert (await until(alice, "edited"))["data"] == {"bubble": 1}
+                await alice.edit({"bubble": 1})
+                assert (await bob.until("edited"))["data"] == {"bubble": 1}
+                assert (await alice.until("edited"))["data"] == {"bubble": 1}
 
             # Step 3: B closed its tab: instance B drops the namespace and its subscription.
             await wait_for(lambda: b.totals["namespaces"] == 0 and b.totals["subscriptions"] == 0)
@@ -50,8 +50,8 @@ async def test_seed_scenario_b_leaves_and_comes_back_through_any_instance(redis_
 
             # Step 4: A keeps editing; nothing fails anywhere.
             for n in range(3):
-                await edit(alice, {"bubble": 10 + n})
-                assert (await until(alice, "edited"))["data"] == {"bubble": 10 + n}
+                await alice.edit({"bubble": 10 + n})
+                assert (await alice.until("edited"))["data"] == {"bubble": 10 + n}
             assert a.broker["publish_failed"] == b.broker["publish_failed"] == 0
             assert a.totals["namespaces"] == 1
             # A client's echo comes from A's local delivery, before A's outbox reaches Redis:
@@ -63,9 +63,9 @@ async def test_seed_scenario_b_leaves_and_comes_back_through_any_instance(redis_
             async with client(b.ws("123")) as bob_on_b, client(a.ws("123")) as bob_on_a:
                 assert numsub(redis_server, CHANNEL) == 2
                 assert b.totals["namespaces_created"] == 2
-                await edit(alice, {"bubble": 20})
-                assert (await until(bob_on_b, "edited"))["data"] == {"bubble": 20}
-                assert (await until(bob_on_a, "edited"))["data"] == {"bubble": 20}
+                await alice.edit({"bubble": 20})
+                assert (await bob_on_b.until("edited"))["data"] == {"bubble": 20}
+                assert (await bob_on_a.until("edited"))["data"] == {"bubble": 20}
         await wait_for(lambda: numsub(redis_server, CHANNEL) == 0)
         assert a.broker["publish_failed"] == b.broker["publish_failed"] == 0
 
@@ -76,8 +76,8 @@ async def test_drop_recreate_resubscribe_works_every_time(redis_server):
         for cycle in range(6):
             async with client(b.ws("7")) as bob:
                 assert numsub(redis_server, PREFIX + "/maps/7") == 2
-                await edit(alice, cycle)
-                assert (await until(bob, "edited"))["data"] == cycle
+                await alice.edit(cycle)
+                assert (await bob.until("edited"))["data"] == cycle
             if cycle % 2:  # odd cycles come back within the linger, even ones after it
                 await wait_for(lambda: numsub(redis_server, PREFIX + "/maps/7") == 1)
         assert b.broker["reconnects"] == 0
@@ -89,15 +89,16 @@ async def test_rest_broadcast_from_an_instance_without_the_namespace_reaches_oth
                                          headers={"Content-Type": "application/json"})
         status = await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=5).status)
         assert status == 204
-        assert (await until(bob, "edited"))["data"] == {"via": "rest"}
+        assert (await bob.until("edited"))["data"] == {"via": "rest"}
         # A published without hosting: no namespace, no subscription taken on demand.
         assert a.totals["namespaces"] == 0 and a.totals["subscriptions"] == 0
         assert numsub(redis_server, PREFIX + "/maps/55") == 1
 
 
 async def test_remote_clients_get_the_same_bytes_and_the_publisher_no_echo(redis_server):
+    # Exact bytes: a test of the wire, so raw sockets.
     async with instances(redis_server.url) as (a, b), \
-            client(a.ws("3")) as alice, client(b.ws("3")) as bob:
+            _welcomed(a.ws("3")) as (alice, _), _welcomed(b.ws("3")) as (bob, _):
         await a.wsns.broadcast("/maps/3", "edited", {"text": "é ✓", "n": 1.5})
         local, remote = await asyncio.wait_for(alice.recv(), 5), await asyncio.wait_for(bob.recv(), 5)
         assert local == remote
@@ -120,7 +121,7 @@ async def test_ten_thousand_messages_keep_per_publisher_order_without_duplicates
         for ws in (on_a, on_b):
             seen: dict[str, list[int]] = {a.wsns.instance_id: [], b.wsns.instance_id: []}
             for _ in range(total):
-                origin, n = (await frame(ws))["data"]
+                origin, n = (await ws.next())["data"]
                 seen[origin].append(n)
             assert seen[a.wsns.instance_id] == list(range(1, total, 2))
             assert seen[b.wsns.instance_id] == list(range(0, total, 2))
@@ -132,11 +133,9 @@ async def test_remove_namespace_closes_its_clients_on_every_instance(redis_serve
     async with instances(redis_server.url) as (a, b), \
             client(a.ws("8")) as alice, client(b.ws("8")) as bob:
         await b.wsns.remove_namespace("/maps/8", code=4410, reason="map deleted")
-        for ws in (alice, bob):
-            with pytest.raises(ConnectionClosed) as closed:
-                await until(ws, "never")
-            assert closed.value.rcvd is not None
-            assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4410, "map deleted")
+        for peer in (alice, bob):
+            ending = await asyncio.wait_for(peer.ns.wait_closed(), 5)
+            assert (ending.code, ending.message) == (4410, "map deleted")
         await wait_for(lambda: a.totals["namespaces"] == b.totals["namespaces"] == 0)
         await wait_for(lambda: numsub(redis_server, PREFIX + "/maps/8") == 0)
 
@@ -152,7 +151,7 @@ async def test_channel_names_keep_odd_ids_apart_under_the_configured_prefix(redi
         for map_id in ids:
             await a.wsns.patterns[0].broadcast({"map_id": map_id}, "edited", map_id)
         for ws, map_id in zip(sockets, ids, strict=True):
-            assert (await until(ws, "edited"))["data"] == map_id
+            assert (await ws.until("edited"))["data"] == map_id
 
 
 async def test_an_id_holding_a_slash_is_refused_rather_than_mangled(redis_server):
@@ -241,18 +240,16 @@ async def test_subscribe_returns_only_once_redis_confirmed_it_even_over_a_slow_p
 
 async def test_a_broadcast_excluding_a_client_skips_it_on_every_instance(redis_server):
     async with instances(redis_server.url) as (a, b), AsyncExitStack() as stack:
-        sockets = {}
-        for name, instance in (("ann", a), ("bob", b), ("cid", b), ("dee", a)):
-            ws, welcome = await stack.enter_async_context(_welcomed(instance.ws("4")))
-            sockets[name] = (ws, welcome["client_id"])
-        skipped = [sockets["bob"][1], sockets["dee"][1]]  # one remote, one local to A
+        peers = {name: await stack.enter_async_context(client(instance.ws("4")))
+                 for name, instance in (("ann", a), ("bob", b), ("cid", b), ("dee", a))}
+        skipped = [peers["bob"].ns.client_id, peers["dee"].ns.client_id]  # one remote, one local to A
         await a.wsns.broadcast("/maps/4", "edited", "not for bob or dee", exclude=skipped)
         await a.wsns.broadcast("/maps/4", "edited", "for everyone")
         for name in ("ann", "cid"):
-            assert (await frame(sockets[name][0]))["data"] == "not for bob or dee"
+            assert (await peers[name].next())["data"] == "not for bob or dee"
         for name in ("ann", "bob", "cid", "dee"):
             # The next frame bob and dee see is the second broadcast: the first skipped them.
-            assert (await frame(sockets[name][0]))["data"] == "for everyone"
+            assert (await peers[name].next())["data"] == "for everyone"
 
 
 @asynccontextmanager

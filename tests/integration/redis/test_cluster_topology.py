@@ -13,7 +13,7 @@ import asyncio
 import logging
 
 from sanic_wsns.broker import redis as redis_broker
-from tests.support.instances import PREFIX, client, edit, instances, numsub, until
+from tests.support.instances import PREFIX, client, instances, numsub
 from tests.support.servers import wait_for
 
 #: A failover with a 1 s node timeout takes about 3 s; this bounds the whole repair.
@@ -24,8 +24,8 @@ async def test_killing_the_master_of_a_hosting_slot_fails_over_and_delivery_resu
     channel = PREFIX + "/maps/1"
     async with instances(redis_cluster.url, count=3) as (a, b, c), \
             client(a.ws("1")) as alice, client(b.ws("1")) as bob:
-        await edit(alice, "before")
-        assert (await until(bob, "edited"))["data"] == "before"
+        await alice.edit("before")
+        assert (await bob.until("edited"))["data"] == "before"
         master = redis_cluster.node_for(channel)
         replica = redis_cluster.replica_of(master)
 
@@ -33,19 +33,19 @@ async def test_killing_the_master_of_a_hosting_slot_fails_over_and_delivery_resu
             master.kill()
             # The replica is promoted; each instance moves the channel to it, then resyncs.
             for ws in (alice, bob):
-                assert (await until(ws, "resync", timeout=RESUMED_WITHIN))["type"] == "resync"
+                assert (await ws.until("resync", timeout=RESUMED_WITHIN))["type"] == "resync"
         assert redis_cluster.node_for(channel) is replica
         assert numsub(replica, channel, sharded=True) == 2
         assert any(f"moved from node=127.0.0.1:{master.port}" in r.getMessage() for r in caplog.records)
 
         for name, sender in (("alice", alice), ("bob", bob)):
-            await edit(sender, f"after, from {name}")
+            await sender.edit(f"after, from {name}")
             for ws in (alice, bob):  # the sender's own copy included
-                assert (await until(ws, "edited"))["data"] == f"after, from {name}"
+                assert (await ws.until("edited"))["data"] == f"after, from {name}"
         # C hosts nothing: its link to the dead master dropped, so it re-read the slot map too.
         await wait_for(lambda: c.broker["connected"], timeout=RESUMED_WITHIN)
         await c.wsns.broadcast("/maps/1", "edited", "from c")
-        assert (await until(alice, "edited"))["data"] == "from c"
+        assert (await alice.until("edited"))["data"] == "from c"
         for instance in (a, b, c):
             broker = instance.broker
             assert broker["connected"] and broker["last_error"] is None
@@ -67,24 +67,24 @@ async def test_moving_a_hosting_slot_moves_the_subscriptions_and_publishing_foll
 
         # Redis dropped both subscriptions at the source; both instances follow to the target.
         for ws in (alice, bob):
-            assert (await until(ws, "resync", timeout=RESUMED_WITHIN))["type"] == "resync"
+            assert (await ws.until("resync", timeout=RESUMED_WITHIN))["type"] == "resync"
         assert numsub(target, channel, sharded=True) == 2
         assert numsub(source, channel, sharded=True) == 0
         assert a.broker["moved"] == b.broker["moved"] == 1
 
-        await edit(alice, "after the move")
+        await alice.edit("after the move")
         for ws in (alice, bob):
-            assert (await until(ws, "edited"))["data"] == "after the move"
+            assert (await ws.until("edited"))["data"] == "after the move"
         # C and D host nothing and still hold the old slot map. C's SPUBLISH meets MOVED,
         # which redis-py's pipeline follows to the new owner.
         await c.wsns.broadcast("/maps/2", "edited", "from c")
         for ws in (alice, bob):
-            assert (await until(ws, "edited"))["data"] == "from c"
+            assert (await ws.until("edited"))["data"] == "from c"
         assert a.broker["publish_failed"] == b.broker["publish_failed"] == c.broker["publish_failed"] == 0
         # D's SSUBSCRIBE goes to the old owner, which refuses it (MOVED): D re-reads the slot
         # map, subscribes at the new owner, and tells its client what it may have missed.
         async with client(d.ws("2")) as dee:
-            assert (await until(dee, "resync", timeout=RESUMED_WITHIN))["type"] == "resync"
+            assert (await dee.until("resync", timeout=RESUMED_WITHIN))["type"] == "resync"
             assert numsub(target, channel, sharded=True) == 3
-            await edit(alice, "to dee")
-            assert (await until(dee, "edited"))["data"] == "to dee"
+            await alice.edit("to dee")
+            assert (await dee.until("edited"))["data"] == "to dee"

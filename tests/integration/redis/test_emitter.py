@@ -19,9 +19,9 @@ async def test_an_emitted_frame_reaches_every_instance_as_an_instance_s_broadcas
     async with instances(redis_server.url) as (a, b), emitter, client(a.ws("7")) as on_a, \
             client(b.ws("7")) as on_b:
         assert await emitter.broadcast("/maps/7", "edited", {"by": "worker"}) is None
-        emitted = [await until(ws, "edited") for ws in (on_a, on_b)]
+        emitted = [await peer.until("edited") for peer in (on_a, on_b)]
         await a.wsns.broadcast("/maps/7", "edited", {"by": "worker"})
-        assert await until(on_b, "edited") == emitted[0] == emitted[1] == {
+        assert await on_b.until("edited") == emitted[0] == emitted[1] == {
             "type": "edited", "data": {"by": "worker"}}
 
 
@@ -29,7 +29,8 @@ async def test_emitted_frames_are_numbered_with_the_instances_and_recovered(redi
     history = History(size=50)
     async with instances(redis_server.url, history=history) as (a, b), \
             Emitter(redis_server.url, patterns={PATTERN: history}) as em:
-        async with client(a.ws("9")) as watcher:
+        async with connect(a.ws("9")) as watcher:  # raw: offsets as sent, duplicates kept
+            assert (await frame(watcher))["type"] == "welcome"
             first = await a.wsns.broadcast("/maps/9", "edited", 1)
             emitted = await em.broadcast("/maps/9", "edited", 2)
             assert first is not None and emitted is not None
@@ -50,7 +51,7 @@ async def test_a_sync_emitter_publishes_from_plain_code(redis_server):
                 em.broadcast("/maps/3", "edited", {"from": "celery"})
 
         await asyncio.to_thread(task)
-        assert (await until(watcher, "edited"))["data"] == {"from": "celery"}
+        assert (await watcher.until("edited"))["data"] == {"from": "celery"}
 
 
 async def test_a_path_of_no_pattern_and_an_unstarted_emitter_are_refused(redis_server):

@@ -10,7 +10,7 @@ import pytest
 from sanic_wsns import BrokerUnavailable
 from sanic_wsns.broker.redis import RedisBroker
 from sanic_wsns.broker.redis_link import BACKOFF_CAP, BACKOFF_FIRST, backoff
-from tests.support.instances import PREFIX, client, edit, instances, numsub, until
+from tests.support.instances import PREFIX, client, instances, numsub
 from tests.support.servers import wait_for
 from tests.support.tcp_proxy import tcp_proxy
 
@@ -20,9 +20,9 @@ CHANNEL = PREFIX + "/maps/1"
 async def test_redis_killed_mid_traffic_then_restarted_resubscribes_resyncs_and_flows(redis_server, caplog):
     async with instances(redis_server.url) as (a, b), \
             client(a.ws("1")) as alice, client(b.ws("1")) as bob:
-        await edit(alice, "before")
-        assert (await until(bob, "edited"))["data"] == "before"
-        assert (await until(alice, "edited"))["data"] == "before"
+        await alice.edit("before")
+        assert (await bob.until("edited"))["data"] == "before"
+        assert (await alice.until("edited"))["data"] == "before"
 
         redis_server.kill()
         await wait_for(lambda: not a.broker["connected"] and not b.broker["connected"])
@@ -30,25 +30,25 @@ async def test_redis_killed_mid_traffic_then_restarted_resubscribes_resyncs_and_
         # Local delivery goes on; the lost publications are counted, not raised.
         with caplog.at_level(logging.ERROR, logger="sanic_wsns"):
             for n in range(5):
-                await edit(alice, f"during {n}")
-                assert (await until(alice, "edited"))["data"] == f"during {n}"
+                await alice.edit(f"during {n}")
+                assert (await alice.until("edited"))["data"] == f"during {n}"
         assert a.broker["publish_failed"] == 5
         lost = [r for r in caplog.records if "publish failed" in r.getMessage()]
         assert len(lost) == 1, "one log line per outage, not one per publication"
 
         redis_server.start()
         # Both instances re-subscribe by themselves and tell their clients to re-fetch.
-        assert (await until(alice, "resync"))["data"] == {"reason": "broker_lost"}
-        assert (await until(bob, "resync"))["type"] == "resync"
+        assert (await alice.until("resync"))["data"] == {"reason": "broker_lost"}
+        assert (await bob.until("resync"))["type"] == "resync"
         assert numsub(redis_server, CHANNEL) == 2
         assert a.broker["reconnects"] == b.broker["reconnects"] == 1
         assert a.broker["connected"] and b.broker["connected"]
 
-        await edit(alice, "after")
-        assert (await until(bob, "edited"))["data"] == "after"
-        assert (await until(alice, "edited"))["data"] == "after"
-        await edit(bob, "back")
-        assert (await until(alice, "edited"))["data"] == "back"
+        await alice.edit("after")
+        assert (await bob.until("edited"))["data"] == "after"
+        assert (await alice.until("edited"))["data"] == "after"
+        await bob.edit("back")
+        assert (await alice.until("edited"))["data"] == "back"
 
 
 async def test_redis_down_at_start_the_app_runs_locally_and_joins_when_redis_comes(redis_server):
@@ -57,19 +57,19 @@ async def test_redis_down_at_start_the_app_runs_locally_and_joins_when_redis_com
         assert a.broker["connected"] is False
         assert a.broker["last_error"]
         async with client(a.ws("1")) as ann, client(a.ws("1")) as bea:
-            await edit(ann, "local")
-            assert (await until(bea, "edited"))["data"] == "local"
+            await ann.edit("local")
+            assert (await bea.until("edited"))["data"] == "local"
             assert a.broker["publish_failed"] == 1
 
             redis_server.start()
-            assert (await until(ann, "resync"))["type"] == "resync"
-            assert (await until(bea, "resync"))["type"] == "resync"
+            assert (await ann.until("resync"))["type"] == "resync"
+            assert (await bea.until("resync"))["type"] == "resync"
             assert a.broker["connected"]
             assert numsub(redis_server, CHANNEL) == 1
 
             async with instances(redis_server.url, count=1) as (b,), client(b.ws("1")) as cid:
-                await edit(ann, "shared")
-                assert (await until(cid, "edited"))["data"] == "shared"
+                await ann.edit("shared")
+                assert (await cid.until("edited"))["data"] == "shared"
 
 
 def test_reconnect_backoff_grows_exponentially_with_jitter_and_is_capped_at_5_seconds():
@@ -86,9 +86,9 @@ async def test_a_strict_broadcast_raises_once_local_clients_have_it_while_redis_
         await wait_for(lambda: not a.broker["connected"])
         with pytest.raises(BrokerUnavailable):
             await a.wsns.broadcast("/maps/1", "news", "strict", strict=True)
-        assert (await until(ann, "news"))["data"] == "strict"
+        assert (await ann.until("news"))["data"] == "strict"
         await a.wsns.broadcast("/maps/1", "news", "lenient")  # counted and logged, not raised
-        assert (await until(ann, "news"))["data"] == "lenient"
+        assert (await ann.until("news"))["data"] == "lenient"
         assert a.broker["publish_failed"] == 2
 
 
@@ -98,16 +98,16 @@ async def test_a_silent_pubsub_link_is_detected_probed_and_repaired_with_resync(
             instances(proxy.url() + "?probe_interval=0.5", count=1) as (a,), \
             instances(redis_server.url, count=1) as (b,), \
             client(a.ws("1")) as alice, client(b.ws("1")) as bob:
-        await edit(bob, "before")
-        assert (await until(alice, "edited"))["data"] == "before"
+        await bob.edit("before")
+        assert (await alice.until("edited"))["data"] == "before"
         assert proxy.connections == 1  # A's pub/sub link (A has published nothing)
 
         proxy.freeze()
-        await edit(bob, "lost in the frozen link")
+        await bob.edit("lost in the frozen link")
         # Silence, then PING, then no PONG: A reconnects through the proxy (new connections
         # flow), re-subscribes, and tells its client it may have missed messages.
         with caplog.at_level(logging.WARNING, logger="sanic_wsns"):
-            resync = await until(alice, "resync", timeout=10)
+            resync = await alice.until("resync", timeout=10)
         assert resync["data"] == {"reason": "broker_lost"}
         # B, A's new link, and A's frozen one, which Redis cannot know is gone.
         assert numsub(redis_server, CHANNEL) == 3
@@ -115,8 +115,8 @@ async def test_a_silent_pubsub_link_is_detected_probed_and_repaired_with_resync(
         assert a.broker["last_error"] is None
         assert any("silent link" in r.getMessage() for r in caplog.records)
 
-        await edit(bob, "after")
-        assert (await until(alice, "edited"))["data"] == "after"
+        await bob.edit("after")
+        assert (await alice.until("edited"))["data"] == "after"
 
 
 async def test_recovery_is_logged_with_its_duration_and_clears_last_error(redis_server, caplog):

@@ -8,7 +8,7 @@ import asyncio
 from sanic_wsns import History
 from sanic_wsns.broker.redis_history import history_keys
 from tests.support.bare_broker import bare_broker
-from tests.support.instances import client, edit, frame, instances
+from tests.support.instances import client, instances
 
 
 def used_memory(redis_server) -> int:
@@ -21,9 +21,9 @@ async def test_the_history_max_bytes_setting_bounds_each_stream(redis_server):
     async with instances(redis_server.url, count=1, history=True, history_max_bytes=5000) as (a,), \
             client(a.ws("1")) as ws:
         for _ in range(10):
-            await edit(ws, "x" * 1000)
+            await ws.edit("x" * 1000)
         for _ in range(10):
-            await frame(ws)
+            await ws.next()
         stream, _ = history_keys("wsns:/maps/1")
         assert int(redis_server.cli("XLEN", stream)) == 4  # 4 frames of ~1 KB fit 5,000 bytes
 

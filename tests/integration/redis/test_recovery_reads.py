@@ -48,8 +48,8 @@ async def test_returning_clients_at_once_read_the_missed_frames_from_redis_about
         since = f"since={position['offset']}&epoch={position['epoch']}"
         before = redis_sent(redis_server)
         counts = await asyncio.gather(*(recover(a.ws("1", since)) for _ in range(10)))
-        await edit(other, "served meanwhile")
-        assert (await frame(other))["data"] == "served meanwhile"
+        await other.edit("served meanwhile")
+        assert (await other.next())["data"] == "served meanwhile"
         assert counts == [FRAMES] * 10
         assert redis_sent(redis_server) - before < 2 * FULL_READ  # one full read, then top-ups
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
-from tests.support.instances import PREFIX, channels, client, edit, instances, numsub, until
+from tests.support.instances import PREFIX, channels, client, instances, numsub
 from tests.support.servers import wait_for
 
 
@@ -15,10 +15,10 @@ async def test_sharded_mode_uses_shard_channels_end_to_end(redis_server):
             assert numsub(redis_server, PREFIX + "/maps/5", sharded=True) == 2
             assert channels(redis_server, sharded=True) == {PREFIX + "/maps/5"}
             assert channels(redis_server) == set()  # nothing on classic pub/sub
-            await edit(alice, "sharded")
-            assert (await until(bob, "edited"))["data"] == "sharded"
+            await alice.edit("sharded")
+            assert (await bob.until("edited"))["data"] == "sharded"
             await a.wsns.broadcast("/maps/5", "edited", "from rest")
-            assert (await until(bob, "edited"))["data"] == "from rest"
+            assert (await bob.until("edited"))["data"] == "from rest"
         await wait_for(lambda: numsub(redis_server, PREFIX + "/maps/5", sharded=True) == 0)
 
 
@@ -37,12 +37,12 @@ async def test_cluster_mode_spreads_namespaces_over_the_masters_of_their_slots(r
             assert numsub(node, PREFIX + f"/maps/{m}", sharded=True) == 2
 
         for m in map_ids:
-            await edit(on_a[m], f"edit {m}")
+            await on_a[m].edit(f"edit {m}")
         for m in map_ids:
-            assert (await until(on_b[m], "edited"))["data"] == f"edit {m}"
-            assert (await until(on_a[m], "edited"))["data"] == f"edit {m}"
+            assert (await on_b[m].until("edited"))["data"] == f"edit {m}"
+            assert (await on_a[m].until("edited"))["data"] == f"edit {m}"
         await b.wsns.broadcast("/maps/0", "edited", "rest via cluster")
-        assert (await until(on_a["0"], "edited"))["data"] == "rest via cluster"
+        assert (await on_a["0"].until("edited"))["data"] == "rest via cluster"
         assert a.broker["publish_failed"] == b.broker["publish_failed"] == 0
 
         await stack.aclose()  # every client leaves: every shard subscription goes
@@ -58,7 +58,7 @@ async def test_cluster_unreachable_at_start_is_joined_when_it_comes_up(redis_clu
         async with client(a.ws("1")) as ann:
             for node in redis_cluster.nodes:
                 node.start()
-            await until(ann, "resync", timeout=15)
+            await ann.until("resync", timeout=15)
             # The channel's own link may be back before the links to the other masters.
             await wait_for(lambda: a.broker["connected"], timeout=15)
             assert numsub(redis_cluster.node_for(PREFIX + "/maps/1"), PREFIX + "/maps/1", sharded=True) == 1

@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
-from sanic_wsns import remote
+from sanic_wsns import remote, testing
 from tests.integration.remote.conftest import States, fast, next_frame
+from tests.support.core_app import build_app
 
 
 async def test_a_request_returns_its_reply_data(core):
@@ -72,9 +73,10 @@ async def test_an_error_answering_a_send_reaches_the_error_listeners_and_frames(
         assert errors == [frame["data"]]
 
 
-async def test_broadcasts_reach_listeners_sync_and_async_and_every_frame_stream(core):
-    server, _wsns, _events = core
-    async with fast(server.ws("/ws/open/b")) as speaker, fast(server.ws("/ws/open/b")) as listener:
+async def test_broadcasts_reach_listeners_sync_and_async_and_every_frame_stream():
+    app, _wsns, _events = build_app()
+    async with testing.serve(app) as server:
+        speaker, listener = await server.connect("/ws/open/b"), await server.connect("/ws/open/b")
         heard_sync: list[object] = []
         heard_async = asyncio.Queue[object]()
         listener.on("said", lambda data, frame: heard_sync.append(data))
