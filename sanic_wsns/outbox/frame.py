@@ -10,15 +10,17 @@ import msgspec
 class Frame(msgspec.Struct, frozen=True):
     """One recorded announcement: ``{type, data}`` for the namespace at ``path``.
 
-    ``id`` is the row's id: the relay publishes the frame with ``key`` = ``id`` (see
-    ``Relay``), so a row published twice within the idempotency window is delivered once.
-    ``scheduled`` when a sweep publishes it by design (``schedule``), not as a late one.
+    ``id`` and ``created`` (Unix seconds) identify the row: the relay publishes the frame
+    with a ``key`` made of both (``Relay.key``), so a row published twice within the
+    idempotency window is delivered once. ``scheduled`` when a sweep publishes it by design
+    (``schedule``), not as a late one.
     """
 
     id: int
     path: str
     type: str
     data: msgspec.Raw
+    created: float
     scheduled: bool = False
 
 

@@ -41,8 +41,8 @@ WITH due AS (
      ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
 UPDATE outbox SET claimed_by = %(claimer)s, claimed_until = %(until)s FROM due
  WHERE outbox.id = due.id
-RETURNING outbox.id, outbox.path, outbox.type, outbox.data, outbox.due IS NOT NULL,
-          due.previous IS NOT NULL
+RETURNING outbox.id, outbox.path, outbox.type, outbox.data, outbox.created,
+          outbox.due IS NOT NULL, due.previous IS NOT NULL
 """
 _MARK = "UPDATE outbox SET published_at = %s WHERE id = ANY(%s)"
 _PRUNE = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < %s LIMIT %s "
@@ -54,19 +54,19 @@ _PRUNE = ("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published
 async def record(db: psycopg.AsyncConnection[Any], path: str, type: str, data: Any) -> Frame:
     """Add the frame announcing a change; call it inside the change's own transaction,
     then hand the frame to ``Relay.announce`` once committed."""
-    payload = encode(data)
-    cursor = await db.execute(_INSERT, (path, type, payload.decode(), time.time()))
+    payload, now = encode(data), time.time()
+    cursor = await db.execute(_INSERT, (path, type, payload.decode(), now))
     row = await cursor.fetchone()
     assert row is not None  # INSERT ... RETURNING returns its row
-    return Frame(row[0], path, type, msgspec.Raw(payload))
+    return Frame(row[0], path, type, msgspec.Raw(payload), now)
 
 
 def record_sync(db: psycopg.Connection[Any], path: str, type: str, data: Any) -> Frame:
     """``record`` for a sync connection."""
-    payload = encode(data)
-    row = db.execute(_INSERT, (path, type, payload.decode(), time.time())).fetchone()
+    payload, now = encode(data), time.time()
+    row = db.execute(_INSERT, (path, type, payload.decode(), now)).fetchone()
     assert row is not None  # INSERT ... RETURNING returns its row
-    return Frame(row[0], path, type, msgspec.Raw(payload))
+    return Frame(row[0], path, type, msgspec.Raw(payload), now)
 
 
 async def schedule(db: psycopg.AsyncConnection[Any], path: str, type: str, data: Any, *,
@@ -117,9 +117,9 @@ class PostgresOutbox:
         cursor = await self._run(_CLAIM, {"now": now, "grace": timing.grace, "limit": timing.batch,
                                           "claimer": claimer, "until": now + timing.lease})
         rows = await cursor.fetchall()
-        frames = sorted((Frame(r[0], r[1], r[2], msgspec.Raw(r[3].encode()), r[4]) for r in rows),
+        frames = sorted((Frame(r[0], r[1], r[2], msgspec.Raw(r[3].encode()), r[4], r[5]) for r in rows),
                         key=lambda frame: frame.id)
-        return Claimed(frames, sum(bool(r[5]) for r in rows))
+        return Claimed(frames, sum(bool(r[6]) for r in rows))
 
     async def mark_published(self, ids: list[int], now: float) -> None:
         await self._run(_MARK, (now, ids))

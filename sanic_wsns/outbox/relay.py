@@ -6,7 +6,7 @@ is a row committed with the change; the instance that made it publishes it at on
 (``announce``) and marks the row published only once the broker *wrote* it; every
 instance's relay publishes rows left unpublished past a grace period, claiming them for a
 lease first so that normally only one does, and a dead claimer's rows are taken over when
-its lease lapses. Every publication carries ``key`` = the row's id: a row published twice
+its lease lapses. Every publication carries a ``key`` naming the row: a row published twice
 (a crash between publish and mark) within the idempotency window is delivered once.
 """
 
@@ -36,7 +36,7 @@ class Publish(Protocol):
 class Relay:
     """One per instance: ``announce`` after a commit, ``start``/``stop`` the sweeps with the
     server (``sanic_wsns.outbox.listeners.run_relay``). ``claimer`` names this instance in
-    the rows it claims; ``key_prefix`` + the row id is each frame's broadcast key."""
+    the rows it claims; ``key_prefix`` starts each frame's broadcast key (``key``)."""
 
     def __init__(self, store: OutboxStore, publish: Publish, claimer: str, *,
                  timing: Timing | None = None, key_prefix: str = "outbox-"):
@@ -63,8 +63,11 @@ class Relay:
         return {**self._counts, "announcing": self.announcing}
 
     def key(self, frame: Frame) -> str:
-        """The frame's broadcast key: its row id, so every publication of a row is one."""
-        return f"{self._key_prefix}{frame.id}"
+        """The frame's broadcast key, the same for every publication of its row: the row id
+        and its creation time (µs). The id alone would come back after a database is reset
+        (or in another database publishing to the same broker) while the broker still
+        remembers it, and swallow a new row's frame for the rest of the window."""
+        return f"{self._key_prefix}{frame.id}.{round(frame.created * 1_000_000)}"
 
     async def announce(self, frame: Frame) -> None:
         """Publish a just-committed frame. It is queued (and delivered to this instance's

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (created) WHERE published_at IS NULL;
 CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS outbox_pending_by_key ON outbox (coalesce_key)
-    WHERE published_at IS NULL AND claimed_by IS NULL;
+    WHERE published_at IS NULL AND claimed_by IS NULL AND coalesce_key IS NOT NULL;
 """
 
 POSTGRES = """
@@ -42,5 +42,5 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (created) WHERE published_at IS NULL;
 CREATE INDEX IF NOT EXISTS outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS outbox_pending_by_key ON outbox (coalesce_key)
-    WHERE published_at IS NULL AND claimed_by IS NULL;
+    WHERE published_at IS NULL AND claimed_by IS NULL AND coalesce_key IS NOT NULL;
 """

@@ -39,10 +39,10 @@ _CLAIMABLE = (f"published_at IS NULL AND {_DUE} <= :now "
 def record(db: sqlite3.Connection, path: str, type: str, data: Any) -> Frame:
     """Add the frame announcing a change; call it inside the change's own transaction,
     then hand the frame to ``Relay.announce`` once committed."""
-    payload = encode(data)
+    payload, now = encode(data), time.time()
     cursor = db.execute("INSERT INTO outbox (path, type, data, created) VALUES (?, ?, ?, ?)",
-                        (path, type, payload.decode(), time.time()))
-    return Frame(cursor.lastrowid or 0, path, type, msgspec.Raw(payload))
+                        (path, type, payload.decode(), now))
+    return Frame(cursor.lastrowid or 0, path, type, msgspec.Raw(payload), now)
 
 
 def schedule(db: sqlite3.Connection, path: str, type: str, data: Any, *, coalesce: str,
@@ -82,8 +82,9 @@ def claim(db: sqlite3.Connection, claimer: str, now: float, timing: Timing) -> C
     ids = [row[0] for row in due]
     rows = db.execute(
         f"UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ({', '.join('?' * len(ids))}) "
-        "RETURNING id, path, type, data, due IS NOT NULL", (claimer, now + timing.lease, *ids)).fetchall()
-    frames = sorted((Frame(r[0], r[1], r[2], msgspec.Raw(r[3].encode()), bool(r[4])) for r in rows),
+        "RETURNING id, path, type, data, created, due IS NOT NULL",
+        (claimer, now + timing.lease, *ids)).fetchall()
+    frames = sorted((Frame(r[0], r[1], r[2], msgspec.Raw(r[3].encode()), r[4], bool(r[5])) for r in rows),
                     key=lambda frame: frame.id)
     return Claimed(frames, sum(row[1] is not None for row in due))
 

@@ -90,6 +90,28 @@ async def test_publishing_a_row_again_delivers_nothing_new(outbox_db):
         assert (await until(watcher, "edited"))["offset"] == first["offset"] + 1
 
 
+async def test_a_row_whose_id_the_broker_remembers_from_before_a_database_reset_is_published(outbox_db):
+    async with one_instance() as here, client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
+        with transaction(outbox_db) as db:
+            before = record(db, "/maps/1", "edited", {"n": 1})
+        await it.announce(before)
+        assert (await until(watcher, "edited"))["data"] == {"n": 1}
+        execute(outbox_db, "DELETE FROM outbox")
+        restart_ids(outbox_db)
+        with transaction(outbox_db) as db:
+            after = record(db, "/maps/1", "edited", {"n": 2})
+        assert after.id == before.id
+        await it.announce(after)
+        assert (await until(watcher, "edited"))["data"] == {"n": 2}
+
+
+def restart_ids(url: str) -> None:
+    if url.startswith("sqlite:"):
+        execute(url, "DELETE FROM sqlite_sequence WHERE name = 'outbox'")
+    else:
+        execute(url, "ALTER TABLE outbox ALTER COLUMN id RESTART")
+
+
 async def test_a_row_left_unannounced_is_published_by_a_sweep_after_the_grace_only(outbox_db):
     async with one_instance() as here, client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
         with transaction(outbox_db) as db:
