@@ -20,6 +20,9 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, file
 
 from sanic_wsns import ConfigError, NotFound, Unauthorized, WsNamespaces, WsnsError
+from sanic_wsns.outbox import Relay
+from sanic_wsns.outbox.listeners import run_relay
+from sanic_wsns.outbox.sqlite import SQLiteOutbox
 
 from . import api, environment, guards
 from .accounts import name_key
@@ -28,7 +31,6 @@ from .hashing import PasswordHasher
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
 from .metrics_access import metrics_guard
 from .models import Password
-from .outbox import Outbox
 from .realtime import declare_map_lists, declare_maps, track_sessions
 from .revocation import SessionClients, sweep_forever
 from .sessions import Sessions, SignedIn
@@ -99,6 +101,10 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     app.ctx.hasher = hasher = PasswordHasher()
     app.ctx.registration_throttle = Throttle(limits.registrations, "new accounts from this address")
     app.ctx.session_clients = SessionClients()
+    # The store's own thread runs the relay's statements; its sweeps start with the server.
+    app.ctx.outbox = Relay(SQLiteOutbox(app.ctx.store), functools.partial(wsns.broadcast, confirm=True),
+                           claimer=wsns.instance_id)
+    run_relay(app, app.ctx.outbox)
     app.ctx.maps = declare_maps(wsns, app.ctx)
     app.ctx.map_lists = declare_map_lists(wsns, app.ctx)
     api.add_routes(app)
@@ -116,16 +122,6 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
             stored = await hasher.hash(admin_password or "")
             for admin in admins:
                 await store.set_password(name_key(admin), admin, stored)
-
-    @app.before_server_start
-    async def start_outbox(app: Sanic) -> None:
-        publish = functools.partial(wsns.broadcast, confirm=True)
-        app.ctx.outbox = Outbox(app.ctx.store, publish, claimer=wsns.instance_id)
-        app.ctx.outbox.start()
-
-    @app.before_server_stop
-    async def stop_outbox(app: Sanic) -> None:
-        await app.ctx.outbox.stop()
 
     @app.after_server_start
     async def start_revocation_sweep(app: Sanic) -> None:

@@ -1,12 +1,13 @@
 """What a database made by an earlier bubblemap lacks, added when a store opens it.
 
-The tables' ``CREATE`` statements (``store.SCHEMA``, ``outbox.SCHEMA``) describe them as
-they are now; ``CREATE TABLE IF NOT EXISTS`` leaves an older file's tables as they were.
-So every column added since the first release is listed here too, and added to a table
-that lacks it (SQLite's ``ADD COLUMN`` keeps the rows: the new column reads ``NULL``, or
-its default). Then come the statements that need those columns (an index on one of
-them). It all runs in the store's opening transaction, so instances opening one old file
-together add each column once.
+The tables' ``CREATE`` statements (``store.SCHEMA``, the library's outbox schema) describe
+them as they are now; ``CREATE TABLE IF NOT EXISTS`` leaves an older file's tables as they
+were. So every column added since the first release is listed here too, and added to an
+existing table that lacks it (SQLite's ``ADD COLUMN`` keeps the rows: the new column reads
+``NULL``, or its default); a table not there yet is created whole after this, with its
+indexes (the outbox's index on ``coalesce_key`` needs that column first). Then come the
+statements that need those columns (an index on one of them). It all runs in the store's
+opening transaction, so instances opening one old file together add each column once.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ ADDED_COLUMNS = [
 
 #: Run after the columns exist.
 AFTER_COLUMNS = [
-    "CREATE INDEX IF NOT EXISTS outbox_pending_by_key ON outbox (coalesce_key) "
-    "WHERE published_at IS NULL AND claimed_by IS NULL AND coalesce_key IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS users_by_skeleton ON users (skeleton)",
 ]
 
@@ -38,7 +37,7 @@ def migrate(db: sqlite3.Connection) -> list[str]:
     added = []
     for table, column, declaration in ADDED_COLUMNS:
         present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        if column not in present:
+        if present and column not in present:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
             added.append(f"{table}.{column}")
     for statement in AFTER_COLUMNS:

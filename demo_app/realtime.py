@@ -16,10 +16,10 @@ from typing import Any
 from sanic import Request
 
 from sanic_wsns import Client, Forbidden, Identity, Namespace, NotFound, Pattern, Unauthorized, WsNamespaces
+from sanic_wsns.outbox import Relay
 
 from . import access
 from .models import Bubble, BubbleCreate, BubbleDelete, BubbleDeleted, BubbleUpdate
-from .outbox import Outbox
 from .paths import LIST_PATTERN, MAP_PATTERN, PUBLIC, is_personal, personal
 from .sessions import Sessions, SignedIn
 from .store import Store
@@ -69,7 +69,7 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
     def store() -> Store:
         return app_ctx.store
 
-    def outbox() -> Outbox:
+    def outbox() -> Relay:
         return app_ctx.outbox
 
     @maps.authorize

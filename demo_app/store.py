@@ -1,8 +1,8 @@
 """SQLite persistence for bubblemap, shared safely by several local instances.
 
 Every bubble write (and a map's deletion) also records, in the same transaction, the frame
-that announces it (``outbox.record``) and returns it with the result: the caller hands it
-to the ``Outbox``, which publishes it (see ``outbox.py`` for why).
+that announces it (``outbox.record``, sanic_wsns.outbox.sqlite) and returns it with the
+result: the caller hands it to the outbox ``Relay``, which publishes it (docs/outbox.md).
 
 WAL lets readers and one writer work at once across processes; ``busy_timeout`` makes a
 writer wait for another instance's transaction instead of failing; every write is one
@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sanic_wsns import Conflict, InvalidData, NotFound
+from sanic_wsns.outbox import Frame
+from sanic_wsns.outbox import sqlite as outbox
 
-from . import budgets, migrations, outbox
+from . import budgets, migrations
 from .accounts import name_key, skeleton
 from .models import (
     MAX_ID,
@@ -40,7 +42,6 @@ from .models import (
     MapRemoved,
     MapView,
 )
-from .outbox import Frame
 from .paths import audiences, list_path, map_path
 from .throttle import Rate
 
@@ -194,9 +195,11 @@ class Store:
         db.execute("PRAGMA foreign_keys = ON")
         self._db = db
         with self._write():
-            for statement in _statements(SCHEMA + outbox.SCHEMA + budgets.SCHEMA):
+            for statement in _statements(SCHEMA):
                 db.execute(statement)
             migrations.migrate(db)
+            for statement in _statements(outbox.SCHEMA + budgets.SCHEMA):
+                db.execute(statement)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -542,7 +545,7 @@ def _schedule_for_lists(db: sqlite3.Connection, card: MapCard, type: str, data: 
     """Schedule ``{type, data}`` about ``card`` for each list that shows it; one pending frame
     per map and list, so a removal replaces a card still waiting."""
     for audience in audiences(card.private, card.owner, card.members):
-        outbox.schedule(db, list_path(audience), type, data, key=f"map {card.id} {audience}")
+        outbox.schedule(db, list_path(audience), type, data, coalesce=f"map {card.id} {audience}")
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -7,7 +7,7 @@ Waits are bounded: ``expect`` on the page, or a polling deadline on server-side 
 only plain wait is a window in which something must *not* happen (retries after a denial).
 
 The crash scenario saves first and kills the instance right after the change is stored:
-whether or not the instance published it, the outbox (demo_app/outbox.py) makes the other
+whether or not the instance published it, the outbox (sanic_wsns.outbox) makes the other
 instance publish it, so pages staying on the other instance see it too. More faults, and
 pages that must equal the database after each, are in test_convergence.py.
 """

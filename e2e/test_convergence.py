@@ -29,8 +29,8 @@ from bubblemap_fixtures import (
 )
 from playwright.sync_api import WebSocketRoute, expect
 
-from demo_app import outbox
 from demo_app.models import Bubble, BubbleDeleted
+from sanic_wsns.outbox import sqlite as outbox
 
 #: Core idea 11's bound: after a fault, every page equals the database within this.
 CONVERGED_S = 10.0

@@ -1,8 +1,10 @@
 """One test instance (``instances.build``) as its own process, for faults a process in the
 test's loop cannot suffer: ``kill -9``.
 
-``python -m tests.support.instance_process --port P --broker URL [--presence-ttl S]``
-serves the same app ``instances`` builds, with history and presence on.
+``python -m tests.support.instance_process --port P --broker URL [--presence-ttl S]
+[--outbox DB_URL]`` serves the same app ``instances`` builds, with history and presence on;
+with ``--outbox`` it runs an outbox relay on that database too
+(tests.support.outbox_databases.relay), its claimer named ``outbox_claimer(port)``.
 """
 
 from __future__ import annotations
@@ -14,17 +16,24 @@ import sys
 import time
 from pathlib import Path
 
+from sanic_wsns.outbox.listeners import run_relay
 from tests.support.ports import free_port
+
+
+def outbox_claimer(port: int) -> str:
+    return f"process-{port}"
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class InstanceProcess:
-    def __init__(self, broker: str, presence_ttl: float):
+    def __init__(self, broker: str, presence_ttl: float = 60.0, outbox: str | None = None):
         self.port = free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.support.instance_process", "--port", str(self.port),
-             "--broker", broker, "--presence-ttl", str(presence_ttl)],
+             "--broker", broker, "--presence-ttl", str(presence_ttl),
+             *(["--outbox", outbox] if outbox else [])],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while not self._accepts():
@@ -55,10 +64,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--broker", required=True)
     parser.add_argument("--presence-ttl", type=float, default=60.0)
+    parser.add_argument("--outbox")
     args = parser.parse_args()
     from tests.support.instances import build
 
     wsns = build(args.broker, history=True, presence=True, presence_ttl=args.presence_ttl)
+    if args.outbox:
+        from tests.support.outbox_databases import relay
+
+        run_relay(wsns.app, relay(wsns, args.outbox, outbox_claimer(args.port))[0])
     wsns.app.run(host="127.0.0.1", port=args.port, single_process=True, access_log=False,
                  motd=False)
 

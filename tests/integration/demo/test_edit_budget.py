@@ -15,11 +15,13 @@ import pytest
 
 from demo_app import budgets
 from demo_app.limits import Limits
-from demo_app.outbox import KEEP, PRUNE_BATCH
 from demo_app.throttle import Rate, TooManyRequests
+from sanic_wsns.outbox import Timing
 from tests.support.demo import MapClient, map_client, running_demo, sign_in
 from tests.support.servers import wait_for
 
+#: The demo's relay runs with the library's default timing.
+OUT = Timing()
 BUBBLE = {"x": 1.0, "y": 2.0, "text": "spam", "color": "#00aa00"}
 EDITS = Rate(per_second=2, burst=5)
 CONNECTIONS_PER_INSTANCE = 3
@@ -65,11 +67,11 @@ async def test_one_user_on_many_connections_of_two_instances_gets_only_the_accou
 async def test_published_outbox_rows_are_pruned_within_a_few_ticks_however_many(tmp_path):
     db = tmp_path / "db.sqlite"
     async with running_demo(db):
-        published_long_ago = time.time() - KEEP - 1
+        published_long_ago = time.time() - OUT.keep - 1
         with sqlite3.connect(db) as connection:
             connection.executemany(
                 "INSERT INTO outbox (path, type, data, created, published_at) VALUES (?, 't', '1', ?, ?)",
-                [("/api/1/ws/bubblemap/1", published_long_ago, published_long_ago)] * (16 * PRUNE_BATCH))
+                [("/api/1/ws/bubblemap/1", published_long_ago, published_long_ago)] * (16 * OUT.prune_batch))
         await wait_for(lambda: outbox_count(db) == 0, timeout=5)
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import msgspec
 
 from demo_app.models import BubbleCreate
-from demo_app.outbox import GRACE
+from sanic_wsns.outbox import Timing
 from tests.support.demo import as_a_dead_instance, map_client, sign_in
 from tests.support.servers import wait_for
 from tests.support.wsclient import recv_json
 
 BUBBLE = {"x": 10.0, "y": 20.0, "text": "announced", "color": "#336699"}
 #: A sweeper publishes an overdue frame within GRACE plus one tick; bounded generously.
-SWEPT_S = GRACE + 8.0
+SWEPT_S = Timing().grace + 8.0
 #: Concurrent writes whose frames must arrive in the order they were committed.
 COMMITS = 20
 
@@ -82,7 +82,7 @@ async def test_a_change_made_while_redis_is_down_stays_unpublished_then_is_swept
         await wait_for(lambda: not first.app.ctx.wsns.stats()["broker"]["connected"], timeout=10)
         reply = await here.request("bubble-create", BUBBLE)
         assert reply["type"] == "reply"
-        await wait_for(lambda: first.app.ctx.outbox.pending == 0, timeout=10)
+        await wait_for(lambda: first.app.ctx.outbox.announcing == 0, timeout=10)
         assert len(unpublished(db)) == 1, "marked published although Redis never took it"
 
         redis_server.start()
