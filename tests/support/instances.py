@@ -17,7 +17,7 @@ from typing import Any
 
 from sanic import Request
 from sanic.response import HTTPResponse, empty
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 
 from sanic_wsns import History, Identity, WsNamespaces, remote, testing
 from tests.support.servers import RunningServer, new_app, serve
@@ -133,6 +133,15 @@ async def client(url: str) -> AsyncIterator[Peer]:
     peer = Peer(url)
     async with peer.connecting:
         yield peer
+
+
+@asynccontextmanager
+async def raw_client(url: str) -> AsyncIterator[ClientConnection]:
+    """A raw WebSocket past its ``welcome``, for tests about the wire itself (offsets,
+    duplicates, exact bytes): ``client``'s Python client would drop a repeated offset."""
+    async with connect(url) as ws:
+        assert (await frame(ws))["type"] == "welcome"
+        yield ws
 
 
 async def edit(ws: ClientConnection, data: Any) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from sanic_wsns import History
 from sanic_wsns.outbox import Relay
-from tests.support.instances import Instance, client, instances, until
+from tests.support.instances import Instance, instances, raw_client, until
 from tests.support.outbox_databases import TIMING, backdate, execute, record, relay, rows, transaction
 from tests.support.servers import wait_for
 
@@ -51,7 +51,7 @@ async def relay_of(instance: Instance, url: str, claimer: str = "here") -> Async
 
 
 async def test_a_frame_recorded_in_a_rolled_back_transaction_is_never_published(outbox_db):
-    async with one_instance() as here, client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
+    async with one_instance() as here, raw_client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
         with pytest.raises(RuntimeError), transaction(outbox_db) as db:
             record(db, "/maps/1", "edited", {"n": 1})
             raise RuntimeError("the change failed")
@@ -62,7 +62,7 @@ async def test_a_frame_recorded_in_a_rolled_back_transaction_is_never_published(
 
 
 async def test_a_committed_and_announced_frame_is_published_once_with_its_row_id_as_key(outbox_db):
-    async with one_instance() as here, client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
+    async with one_instance() as here, raw_client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
         with transaction(outbox_db) as db:
             recorded = record(db, "/maps/1", "edited", {"n": 1})
         await it.announce(recorded)
@@ -77,7 +77,7 @@ async def test_a_committed_and_announced_frame_is_published_once_with_its_row_id
 
 async def test_publishing_a_row_again_delivers_nothing_new(outbox_db):
     """The promise that makes a crash between publish and mark harmless: the key."""
-    async with one_instance() as here, client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
+    async with one_instance() as here, raw_client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
         with transaction(outbox_db) as db:
             recorded = record(db, "/maps/1", "edited", {"n": 1})
         await it.announce(recorded)
@@ -91,7 +91,7 @@ async def test_publishing_a_row_again_delivers_nothing_new(outbox_db):
 
 
 async def test_a_row_whose_id_the_broker_remembers_from_before_a_database_reset_is_published(outbox_db):
-    async with one_instance() as here, client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
+    async with one_instance() as here, raw_client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
         with transaction(outbox_db) as db:
             before = record(db, "/maps/1", "edited", {"n": 1})
         await it.announce(before)
@@ -113,7 +113,7 @@ def restart_ids(url: str) -> None:
 
 
 async def test_a_row_left_unannounced_is_published_by_a_sweep_after_the_grace_only(outbox_db):
-    async with one_instance() as here, client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
+    async with one_instance() as here, raw_client(here.ws("1")) as watcher, relay_of(here, outbox_db) as it:
         with transaction(outbox_db) as db:
             recorded = record(db, "/maps/1", "edited", {"n": 1})
         assert await it.sweep() == 0, "a row younger than the grace was swept"
@@ -126,7 +126,7 @@ async def test_a_row_left_unannounced_is_published_by_a_sweep_after_the_grace_on
 
 
 async def test_a_claimed_row_is_left_alone_until_its_lease_lapses_then_taken_over(outbox_db):
-    async with one_instance() as here, client(here.ws("1")) as watcher, \
+    async with one_instance() as here, raw_client(here.ws("1")) as watcher, \
             relay_of(here, outbox_db, "first") as first, relay_of(here, outbox_db, "second") as second:
         with transaction(outbox_db) as db:
             record(db, "/maps/1", "edited", {"n": 1})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.support.instance_process import InstanceProcess, outbox_claimer
-from tests.support.instances import client, instances, until
+from tests.support.instances import instances, raw_client, until
 from tests.support.outbox_databases import TIMING, execute, record, relay, rows, transaction
 from tests.support.servers import wait_for
 
@@ -19,7 +19,7 @@ async def test_a_row_published_by_an_instance_killed_before_marking_it_is_delive
     relaying = await asyncio.to_thread(InstanceProcess, redis_server.url, outbox=outbox_db)
     try:
         async with instances(redis_server.url, count=1, history=True, presence=True) as (survivor,), \
-                client(survivor.ws("7")) as page:
+                raw_client(survivor.ws("7")) as page:
             with transaction(outbox_db) as db:  # committed, announced by nobody
                 record(db, "/maps/7", "edited", {"n": 1})
             first = await until(page, "edited", timeout=TIMING.grace + 10)  # the process's sweep
