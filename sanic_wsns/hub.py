@@ -31,6 +31,7 @@ from .client import Client
 from .config import Settings
 from .counters import Counters
 from .errors import BrokerUnavailable, CloseCode, ConfigError
+from .expiry import ExpirySweep, expires_in
 from .feed import Feed, resync_frame
 from .history import History
 from .history_cache import RecentHistory
@@ -85,6 +86,8 @@ class Hub:
         #: Drops and vacancy checks under way (``_spawn``).
         self._tasks: set[asyncio.Task[None]] = set()
         self._client_ids = itertools.count(1)
+        #: Closes connections whose identity expired (4001), one timer for them all.
+        self.expiries = ExpirySweep()
         self._broker: Broker | None = None
         self._tracker: Tracker | None = None
         self._requests: RequestKeys | None = None
@@ -154,6 +157,7 @@ class Hub:
             self._all_left = None
 
     async def stop(self) -> None:
+        self.expiries.stop()
         if self._tasks:  # drops under way: their on_empty hooks run before the broker goes
             await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout)
         if self._tracker is not None:
@@ -301,6 +305,7 @@ class Hub:
                 self.recoveries[result] = self.recoveries.get(result, 0) + 1
         if ns.tracked is not None:
             self.tracker.join(ns.tracked, client, client.public)
+        self.expiries.watch(client, client.expires_at)
         self._arrived(ns.path)
         if self.registry.get(ns.path) is not ns:
             # Removed while this client was on its way in (its missed frames were being
@@ -319,6 +324,8 @@ class Hub:
             welcome.position = position
         if recovered is not None:
             welcome.recovered = recovered
+        if client.expires_at is not None:
+            welcome.expires_in = expires_in(client.expires_at)
         return ws_text_frame(encode("welcome", welcome))
 
     async def leave(self, ns: Namespace, client: Client) -> None:
@@ -340,6 +347,7 @@ class Hub:
     def _withdraw(self, ns: Namespace, client: Client) -> None:
         """Take ``client`` out of ``ns``, whatever part of its join was done."""
         ns.clients.pop(client.id, None)
+        self.expiries.forget(client)
         if ns.feed is not None:
             ns.feed.forget(client.id)
         if ns.tracked is not None:
