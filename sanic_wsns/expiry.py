@@ -80,6 +80,12 @@ class ExpirySweep:
         self._clients: dict[str, Client] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._armed_at: float | None = None
+        #: Connections closed because their grant ended, by reason (bounded: ``expired``,
+        #: ``refresh_refused``, ``user``), for ``wsns_disconnects_total``.
+        self.closes: dict[str, int] = {}
+
+    def count(self, reason: str, closed: int = 1) -> None:
+        self.closes[reason] = self.closes.get(reason, 0) + closed
 
     def watch(self, client: Client, expires_at: float | None) -> None:
         """Expire ``client`` at ``expires_at`` (``None``: never), replacing its deadline."""
@@ -120,4 +126,5 @@ class ExpirySweep:
         for client_id in self._deadlines.due(loop.time()):
             client = self._clients.pop(str(client_id))
             client.abort(CloseCode.EXPIRED, EXPIRED)
+            self.count(EXPIRED)
         self._arm(loop)

@@ -351,6 +351,16 @@ class WsNamespaces:
         unless ``everywhere=False``. The next authorized connect re-creates it."""
         await self.hub.remove_namespace(self.resolve(path)[2], code, reason, everywhere=everywhere)
 
+    @must_await("wsns.disconnect")
+    async def disconnect(self, *, user: str | int, code: int = CloseCode.UNAUTHENTICATED,
+                         reason: str = "disconnected") -> None:
+        """Close every connection of ``user`` (what ``authorize`` gave as ``Identity.user``)
+        on every instance, with one broker message: a sign-out, a revoked account. The
+        default 4401 stops the clients for good; 4001 makes them reconnect with a fresh
+        token. Raises ``BrokerUnavailable`` (after this instance's closes) when the broker
+        could not carry it to the others."""
+        self.hub.disconnect(user, code, reason)
+
     def authorize_stats(self, fn: Hook) -> Hook:
         """Guard the stats route: ``fn(request)`` returns a true answer to allow; ``False``,
         ``None`` or any false answer refuses with 403 (a guard that falls off its end stays

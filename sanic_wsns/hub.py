@@ -123,6 +123,7 @@ class Hub:
                                 state_limit=settings.presence_state_limit)
         self._requests = RequestKeys(self._broker, settings.idempotency_window, self.channel)
         await self._broker.connect()
+        await self._broker.subscribe(self.control_channel)
 
     @property
     def tracker(self) -> Tracker:
@@ -236,6 +237,13 @@ class Hub:
 
     def channel(self, path: str) -> str:
         return self.settings.channel_prefix + path
+
+    @property
+    def control_channel(self) -> str:
+        """The one channel every instance holds besides its namespaces' (from start to
+        stop): ``disconnect(user)`` must reach instances whose namespaces the sender cannot
+        know, in one message. Namespace paths start with ``/``, so it never names one."""
+        return self.settings.channel_prefix + "control"
 
     async def host(self, pattern: Pattern, path: str, params: dict[str, Any]) -> Namespace | None:
         """Get or create the namespace for ``path``; ``None`` when over capacity."""
@@ -484,6 +492,31 @@ class Hub:
         clients = list(namespace.clients.values())
         await asyncio.gather(*(c.close(code, reason) for c in clients), return_exceptions=True)
 
+    def disconnect(self, user: str | int, code: int, reason: str) -> None:
+        """Close every connection of ``user`` (``Identity.user``) on every instance: here
+        at once, elsewhere through one message on the control channel.
+        ``BrokerUnavailable`` (after the local closes) when the broker refused it."""
+        if isinstance(user, bool) or not isinstance(user, (str, int)):
+            raise TypeError(f"disconnect(user=...) takes an Identity.user (str or int), not "
+                            f"{type(user).__name__}")
+        self._close_user(user, code, reason)
+        relayed = self.broker.publish(self.control_channel, encode_relay(RelayMessage(
+            self.instance_id, Kind.DISCONNECT, code=code, reason=reason, user=user)))
+        if not relayed:
+            raise BrokerUnavailable("disconnect reached this instance only: no broker")
+
+    def _close_user(self, user: str | int, code: int, reason: str) -> None:
+        """Close this instance's connections of ``user`` (a scan: disconnects are rare,
+        and an index by user would cost every connection a slot)."""
+        closed = 0
+        for client in self.clients():
+            if client.user == user and client.open:
+                client.abort(code, reason)
+                closed += 1
+        if closed:
+            self.expiries.count("user", closed)
+            logger.info("disconnected %d connection(s) of a user code=%d reason=%s", closed, code, reason)
+
     # -- what the broker brings -----------------------------------------------------------------
 
     def _on_relay(self, channel: str, payload: bytes) -> None:
@@ -498,6 +531,10 @@ class Hub:
             return
         if numbered is None and message.origin == self.instance_id:
             return  # delivered locally when it was published
+        if channel == self.control_channel:
+            if message.kind is Kind.DISCONNECT and message.user is not None:
+                self._close_user(message.user, message.code, message.reason)
+            return
         path = channel[len(self.settings.channel_prefix):]
         namespace = self.registry.get(path)
         if namespace is None:
@@ -566,6 +603,7 @@ class Hub:
                 "recoveries": dict(self.recoveries),
                 "keyed_requests_in_flight": self._requests.in_flight if self._requests else 0,
                 "idempotent_repeats": self._requests.repeats if self._requests else 0,
+                "disconnects": dict(self.expiries.closes),
             },
             "namespaces": namespaces,
         }
@@ -595,6 +633,7 @@ class Hub:
             sent={p: c.messages_out for p, c in counted.items()},
             refusals={str(code): n for code, n in self.refused_codes.items()},
             resyncs=dict(self.resyncs), recoveries=dict(self.recoveries),
+            disconnects=dict(self.expiries.closes),
             slow_consumer_closes=sum(c.dropped.get("slow_consumer", 0) for c in counted.values()),
             presence_members=self._tracker.members_by(self._pattern_of_channel) if self._tracker else {},
             broker_up=bool(self._broker and self._broker.connected),

@@ -48,6 +48,7 @@ async def refresh(expiries: ExpirySweep, ns: Namespace, client: Client, incoming
     verdict = await renew(ns.pattern, client.request, ns.params, token, client.user)
     if isinstance(verdict, Refusal):
         client.abort(CloseCode.EXPIRED, f"refresh refused: {verdict.reason}"[:100])
+        expiries.count("refresh_refused")
         return None
     client.expires_at = verdict
     expiries.watch(client, verdict)
