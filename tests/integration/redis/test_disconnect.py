@@ -47,7 +47,8 @@ async def test_every_connection_of_the_user_closes_on_every_instance_and_no_othe
         assert (await request(ws, "ping", None))["type"] == "pong"
         await ws.close()
     counted = sum(wsns.stats()["totals"]["disconnects"].get("user", 0) for _, wsns in trio)
-    assert counted == 3
+    exported = sum(wsns.hub.snapshot().disconnects.get("user", 0) for _, wsns in trio)
+    assert counted == exported == 3
 
 
 async def test_a_user_with_no_connection_anywhere_is_a_no_op(trio):
