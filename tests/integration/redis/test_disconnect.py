@@ -8,8 +8,8 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from sanic_wsns import Identity, WsNamespaces
-from tests.support.servers import new_app, serve
+from sanic_wsns import BrokerUnavailable, Identity, WsNamespaces
+from tests.support.servers import new_app, serve, wait_for
 from tests.support.wsclient import close_of, join, request
 
 
@@ -63,3 +63,14 @@ async def test_a_user_that_is_not_a_str_or_int_is_a_type_error(trio):
     _, _, (_, wsns) = trio
     with pytest.raises(TypeError, match=r"Identity\.user"):
         await wsns.disconnect(user=("ann",))
+
+
+async def test_a_broker_outage_still_closes_the_local_connections_then_raises(redis_server):
+    app, wsns = build(redis_server.url)
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/ann/rooms/1"))
+        redis_server.stop()
+        await wait_for(lambda: not wsns.broker.connected, timeout=10)
+        with pytest.raises(BrokerUnavailable, match="this instance only"):
+            await wsns.disconnect(user="ann", reason="signed out")
+        assert await close_of(ws) == (4401, "signed out")
