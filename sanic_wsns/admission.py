@@ -75,14 +75,19 @@ def refuses(answer: Any) -> bool:
 MAX_CLOSE_REASON = 123
 
 
+def close_reason(reason: str) -> str:
+    """``reason`` cut (with ``...``) to what a close frame can carry."""
+    encoded = reason.encode()
+    if len(encoded) > MAX_CLOSE_REASON:
+        reason = encoded[:MAX_CLOSE_REASON - 3].decode(errors="ignore") + "..."
+    return reason
+
+
 def unmatched(patterns: Sequence[str]) -> Refusal:
     """The refusal of an upgrade no pattern matches: 1008, final for the browser client,
     with the declared patterns (as many as fit) so the developer sees the right path."""
     reason = "no namespace pattern matches; declared: " + (", ".join(patterns) or "none")
-    encoded = reason.encode()
-    if len(encoded) > MAX_CLOSE_REASON:
-        reason = encoded[:MAX_CLOSE_REASON - 3].decode(errors="ignore") + "..."
-    return Refusal(CloseCode.POLICY_VIOLATION, reason)
+    return Refusal(CloseCode.POLICY_VIOLATION, close_reason(reason))
 
 
 #: The verdict of a route whose middleware did not run (it always should).

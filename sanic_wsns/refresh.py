@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from .admission import Refusal, renew
+from .admission import Refusal, close_reason, renew
 from .errors import CloseCode, ErrorCode
 from .expiry import ExpirySweep, expires_in
 from .protocol import Incoming, encode, encode_error
@@ -47,7 +47,7 @@ async def refresh(expiries: ExpirySweep, ns: Namespace, client: Client, incoming
         return encode_error(ErrorCode.INVALID_DATA, f"refresh: {exc}", id=incoming.id)
     verdict = await renew(ns.pattern, client.request, ns.params, token, client.user)
     if isinstance(verdict, Refusal):
-        client.abort(CloseCode.EXPIRED, f"refresh refused: {verdict.reason}"[:100])
+        client.abort(CloseCode.EXPIRED, close_reason(f"refresh refused: {verdict.reason}"))
         expiries.count("refresh_refused")
         return None
     client.expires_at = verdict

@@ -47,6 +47,8 @@ def build(broker: str, gate: Gate) -> tuple[object, WsNamespaces]:
         user, expires_at, flavour = (request.ctx.wsns_token or "::").split(":")
         if not user or flavour == "bad":
             raise Unauthorized("bad token")
+        if flavour == "long":  # a reason longer than a close frame holds (123 bytes)
+            raise Unauthorized("é" * 200)
         return Identity(user, user=user, expires_at=float(expires_at))
 
     @rooms.refresh
@@ -112,6 +114,7 @@ async def test_a_refresh_still_running_at_the_expiry_is_too_late(pair):
 
 @pytest.mark.parametrize("renewal, reason", [
     (lambda: token("ann", 60, "bad"), "refresh refused: bad token"),
+    (lambda: token("ann", 60, "long"), "refresh refused: " + "é" * 51 + "..."),
     (lambda: token("bob", 60), "refresh refused: the token names another user"),
     (lambda: token("ann", -1), "refresh refused: expired"),
 ])
