@@ -29,7 +29,8 @@ Sanic release that changes it fails there, loudly, rather than in production:
   ``ws.data_finished_fut`` while ``ws.auto_closer_task`` runs;
 * ``ws.pause_frames()`` / ``ws.resume_frames()`` stop and restart reading the socket;
 * a route's ``subprotocols`` are iterated anew at every handshake, inside the upgrade's
-  request context (``NegotiatedProtocol``).
+  request context (``NegotiatedProtocol``; a real handshake is needed to see it, so
+  ``tests/integration/core/test_tokens.py`` checks this one).
 """
 
 from __future__ import annotations
