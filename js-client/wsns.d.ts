@@ -8,7 +8,8 @@ export interface StateDetail {
   /**
    * `denied`: "unauthenticated" (4401) | "forbidden" (4403) | "not_found" (4404) | "denied" (other 44xx).
    * `closed`: "closed" (close()) | "removed" (4410) | "server_closed" (1000) |
-   *   "policy_violation" (1008) | "gave_up" (maxAttempts reached) | "invalid_url".
+   *   "policy_violation" (1008) | "gave_up" (maxAttempts reached) | "invalid_url" |
+   *   "token_failed" (v1.2: the `token` function threw or rejected).
    * `reconnecting`: "connection_lost" | "heartbeat_timeout" | "connect_timeout" | "query_failed".
    */
   reason: string;
@@ -71,6 +72,14 @@ export interface ConnectOptions {
    * (state `reconnecting`, reason "query_failed").
    */
   query?: QueryParams | (() => QueryParams | Promise<QueryParams>);
+  /**
+   * v1.2: sent in `Sec-WebSocket-Protocol` (`wsns.v1, wsns.token.<base64url>`), never in the
+   * URL; `authorize` reads it as `request.ctx.wsns_token`. A function is called before every
+   * attempt and before every refresh (sent a quarter of `welcome.expires_in` before expiry,
+   * at most 30 s before); if it throws or rejects the client gives up (state `closed`,
+   * reason "token_failed"). After a 4001 close (expired) the client reconnects.
+   */
+  token?: string | (() => string | Promise<string>);
 }
 
 export interface RequestOptions {
@@ -127,6 +136,8 @@ export interface Welcome {
   position?: Position;
   /** v1.1: present when the client asked for recovery (since/epoch): whether it worked. */
   recovered?: boolean;
+  /** v1.2: seconds until the server closes with 4001 (expired) unless refreshed. */
+  expires_in?: number;
 }
 
 /** An `error` frame's data, also what the `"error"` event receives. */

@@ -14,7 +14,8 @@
  * What it survives: the server restarting or going away (reconnect with exponential backoff
  * and full jitter, at once on the browser's `online` event), a connection that died without
  * the browser noticing (app-level ping/pong heartbeat), a handshake that hangs (connect
- * timeout). What stops it for good: `close()`, a denial (4401/4403/4404 and any other 44xx),
+ * timeout, an expired token: 4001). What stops it for good: `close()`, a denial
+ * (4401/4403/4404 and any other 44xx), a `token` function that fails,
  * the namespace being removed (4410), a normal close by the server (1000), a policy
  * violation (1008), and `maxAttempts` failed attempts in a row.
  *
@@ -92,6 +93,14 @@
  * @property {QueryParams | (() => QueryParams | Promise<QueryParams>)} [query]  added to the
  *   upgrade URL; a function is called before every attempt (e.g. to fetch a fresh token); if
  *   it throws or rejects, the attempt fails (state `reconnecting`, reason "query_failed")
+ * @property {string | (() => string | Promise<string>)} [token]  v1.2: sent in
+ *   `Sec-WebSocket-Protocol` as `wsns.v1, wsns.token.<base64url>`, never in the URL; the
+ *   server hands it to `authorize` as `request.ctx.wsns_token`. A function is called before
+ *   every attempt and before every refresh (when `welcome.data.expires_in` is set, a
+ *   `refresh` request goes out a quarter of the lifetime before expiry, at most 30 s
+ *   before). If it throws or rejects the client gives up: state `closed`, reason
+ *   "token_failed" (no reconnect loop). After a 4001 close (expired) the client reconnects
+ *   with a fresh token.
  */
 
 /**
@@ -542,6 +551,31 @@ function attemptUrl(base, query, recovery) {
 }
 
 /**
+ * v1.2: what `Sec-WebSocket-Protocol` offers for `token`: `["wsns.v1", "wsns.token.<base64url>"]`
+ * (UTF-8, no padding), or null without a token (nothing is offered).
+ * @param {string | null | undefined} token
+ * @returns {string[] | null}
+ */
+function subprotocols(token) {
+  if (token === null || token === undefined) return null;
+  const bytes = new TextEncoder().encode(String(token));
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  const encoded = btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return ["wsns.v1", `wsns.token.${encoded}`];
+}
+
+/**
+ * v1.2: seconds after a welcome (or a refresh) to send the next `refresh`: a
+ * quarter of the lifetime before expiry, at most 30 s before.
+ * @param {number} expiresIn  seconds
+ * @returns {number} seconds
+ */
+function refreshDelay(expiresIn) {
+  return Math.max(0, expiresIn - Math.min(expiresIn / 4, 30));
+}
+
+/**
  * A random request key (v1.2): 128 bits, in the server's key alphabet.
  * @returns {string}
  */
@@ -552,7 +586,9 @@ function requestKey() {
 }
 
 /** The client's parts, exported for its own tests. Not a public API: it may change at any time. */
-export const __internals = { Backoff, SendQueue, PendingRequests, Heartbeat, OffsetTracker, PresenceState, attemptUrl };
+export const __internals = {
+  Backoff, SendQueue, PendingRequests, Heartbeat, OffsetTracker, PresenceState, attemptUrl, subprotocols, refreshDelay,
+};
 
 // -- the namespace -----------------------------------------------------------------------
 
@@ -596,6 +632,7 @@ export class Namespace {
       requestTimeout: options.requestTimeout ?? 10000,
       resyncJitter: options.resyncJitter ?? 3000,
       query: options.query,
+      token: options.token,
     };
     /** @type {Map<string, Set<Function>>} */
     this._listeners = new Map();
@@ -611,7 +648,7 @@ export class Namespace {
     // The current attempt: its socket (null while its query is computed), whether it was
     // welcomed, and the timer that gives up on it.
     this._attempt = null;
-    this._timers = { retry: null, resync: null };
+    this._timers = { retry: null, resync: null, refresh: null };
 
     this._onWake = (event) => {
       if (event.type === "online" || document.visibilityState === "visible") this._wake();
@@ -747,9 +784,16 @@ export class Namespace {
       if (attempt === this._attempt) this._drop("query_failed", `the query option failed: ${errorText(error)}`);
       return;
     }
+    let protocols;
+    try {
+      protocols = subprotocols(await this._token());
+    } catch (error) {
+      if (attempt === this._attempt) this._tokenFailed(error);
+      return;
+    }
     if (attempt !== this._attempt) return; // closed or timed out while the query was computed
     try {
-      attempt.ws = new WebSocket(url);
+      attempt.ws = protocols ? new WebSocket(url, protocols) : new WebSocket(url);
     } catch (error) {
       // A port the browser blocks, say: no attempt can ever succeed.
       this._finish(CLOSED, { reason: "invalid_url", code: ABNORMAL, message: errorText(error) });
@@ -763,6 +807,42 @@ export class Namespace {
   async _query() {
     const query = this._options.query;
     return typeof query === "function" ? await query() : query;
+  }
+
+  /** The token for this attempt or refresh (its function, if any, is called every time). */
+  async _token() {
+    const token = this._options.token;
+    return typeof token === "function" ? await token() : token;
+  }
+
+  _tokenFailed(error) {
+    this._finish(CLOSED, { reason: "token_failed", code: ABNORMAL, message: `the token option failed: ${errorText(error)}` });
+  }
+
+  /** Send `refresh` before `expiresIn` (seconds) runs out, when a token function can give a fresh token. */
+  _scheduleRefresh(expiresIn) {
+    clearTimeout(this._timers.refresh);
+    this._timers.refresh = null;
+    if (typeof expiresIn !== "number" || typeof this._options.token !== "function") return;
+    this._timers.refresh = setTimeout(() => this._refresh(), refreshDelay(expiresIn) * 1000);
+  }
+
+  /** A refused refresh needs nothing here: the server closes with 4001 and the client reconnects. */
+  async _refresh() {
+    this._timers.refresh = null;
+    let token;
+    try {
+      token = await this._token();
+    } catch (error) {
+      this._tokenFailed(error);
+      return;
+    }
+    try {
+      const reply = await this.request("refresh", { token }, { retry: false });
+      this._scheduleRefresh(reply?.expires_in);
+    } catch {
+      // closed, dropped or timed out: the next connection starts its own refreshes
+    }
   }
 
   _receive(text) {
@@ -810,6 +890,7 @@ export class Namespace {
     this.reason = null;
     this._flush();
     this._heartbeat.start(data?.heartbeat_interval);
+    this._scheduleRefresh(data?.expires_in);
     // A listener may close the connection: stop telling the others it is open.
     this._emit("state", OPEN, null);
     if (this.state === OPEN) this._emit("welcome", data, frame);
@@ -870,6 +951,8 @@ export class Namespace {
     const attempt = this._attempt;
     this._attempt = null;
     this._heartbeat.stop();
+    clearTimeout(this._timers.refresh);
+    this._timers.refresh = null;
     if (!attempt) return null;
     clearTimeout(attempt.timer);
     if (attempt.welcomed) this._backoff.closed();

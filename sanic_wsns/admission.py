@@ -9,6 +9,7 @@ A refused upgrade never creates a namespace and never counts as a client.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,8 @@ class Admission:
     public: Any
     #: What the per-identity connection cap counts: ``Identity.user``, else the identity.
     user: Any
+    #: When the grant ends (unix seconds; ``Identity.expires_at``), or never.
+    expires_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +75,19 @@ def refuses(answer: Any) -> bool:
 MAX_CLOSE_REASON = 123
 
 
+def close_reason(reason: str) -> str:
+    """``reason`` cut (with ``...``) to what a close frame can carry."""
+    encoded = reason.encode()
+    if len(encoded) > MAX_CLOSE_REASON:
+        reason = encoded[:MAX_CLOSE_REASON - 3].decode(errors="ignore") + "..."
+    return reason
+
+
 def unmatched(patterns: Sequence[str]) -> Refusal:
     """The refusal of an upgrade no pattern matches: 1008, final for the browser client,
     with the declared patterns (as many as fit) so the developer sees the right path."""
     reason = "no namespace pattern matches; declared: " + (", ".join(patterns) or "none")
-    encoded = reason.encode()
-    if len(encoded) > MAX_CLOSE_REASON:
-        reason = encoded[:MAX_CLOSE_REASON - 3].decode(errors="ignore") + "..."
-    return Refusal(CloseCode.POLICY_VIOLATION, reason)
+    return Refusal(CloseCode.POLICY_VIOLATION, close_reason(reason))
 
 
 #: The verdict of a route whose middleware did not run (it always should).
@@ -123,10 +131,49 @@ async def admit(pattern: Pattern, settings: Settings, *, origin: str | None, hos
         return Refusal(CloseCode.INTERNAL_ERROR, "internal error")
     if refuses(identity):
         return Refusal(CloseCode.FORBIDDEN, "forbidden: authorize returned False")
-    if isinstance(identity, Identity):
-        user = identity.value if identity.user is None else identity.user
-        return Admission(pattern, path, decoded, identity.value, identity.public, user)
-    return Admission(pattern, path, decoded, identity, None, identity)
+    if not isinstance(identity, Identity):
+        return Admission(pattern, path, decoded, identity, None, identity)
+    if _expired(identity):
+        return Refusal(CloseCode.UNAUTHENTICATED, "expired")
+    return Admission(pattern, path, decoded, identity.value, identity.public, user_of(identity),
+                     identity.expires_at)
+
+
+def user_of(identity: Identity) -> Any:
+    """Who the connection belongs to: ``Identity.user``, else its value."""
+    return identity.value if identity.user is None else identity.user
+
+
+def _expired(identity: Identity) -> bool:
+    return identity.expires_at is not None and identity.expires_at <= time.time()
+
+
+async def renew(pattern: Pattern, request: Any, params: Mapping[str, Any], token: str,
+                user: Any) -> float | Refusal | None:
+    """Judge a ``refresh``: ``pattern``'s refresh hook (else its authorize hook) runs
+    with ``request.ctx.wsns_token`` replaced by ``token``. The new ``expires_at``
+    (``None``: never), or why it is refused: a denial, ``False``, an identity already
+    expired, or one that names another ``user`` (a refresh extends a grant, it never
+    changes whose it is)."""
+    hook = pattern.refresher or pattern.authorizer
+    request.ctx.wsns_token = token
+    if hook is None:
+        return None
+    try:
+        answer = await call(hook, request, **params)
+    except Denied as exc:
+        return Refusal(exc.close_code, exc.message)
+    except Exception:
+        logger.exception("refresh hook failed path=%s", pattern.path(params))
+        return Refusal(CloseCode.INTERNAL_ERROR, "internal error")
+    if refuses(answer):
+        return Refusal(CloseCode.FORBIDDEN, "forbidden")
+    identity = answer if isinstance(answer, Identity) else Identity(answer)
+    if user_of(identity) != user:
+        return Refusal(CloseCode.FORBIDDEN, "the token names another user")
+    if _expired(identity):
+        return Refusal(CloseCode.UNAUTHENTICATED, "expired")
+    return identity.expires_at
 
 
 class ConnectRate:

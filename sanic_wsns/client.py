@@ -33,8 +33,8 @@ class Client:
     bytes exceed ``max_send_queue`` is closed with 1013 and never slows anyone else.
     """
 
-    __slots__ = ("id", "namespace", "identity", "public", "user", "recovered", "request", "bucket",
-                 "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
+    __slots__ = ("id", "namespace", "identity", "public", "user", "expires_at", "recovered", "request",
+                 "bucket", "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
 
     def __init__(
         self,
@@ -47,12 +47,16 @@ class Client:
         bucket: TokenBucket,
         max_send_queue: int,
         user: Any = None,
+        expires_at: float | None = None,
     ):
         self.id = id
         self.namespace = namespace
         self.identity = identity
         self.public = public
         self.user = user
+        #: When the server closes this connection with 4001 ``expired`` (unix seconds),
+        #: unless a ``refresh`` moves it; ``None``: never.
+        self.expires_at = expires_at
         #: Whether the frames this client missed were sent after its welcome (``True``), it
         #: was told to ``resync`` (``False``), or it did not ask (``None``): an ``on_connect``
         #: that sends a snapshot skips it when ``True``.

@@ -24,6 +24,7 @@ from .limits import TokenBucket
 from .namespace import Namespace
 from .pattern import call
 from .protocol import (
+    REFRESH,
     Incoming,
     encode,
     encode_error,
@@ -31,6 +32,7 @@ from .protocol import (
     ws_text_frame,
 )
 from .recovery import requested_position
+from .refresh import refresh
 from .sanic_internals import FrameSink, take_frames, until_closed
 from .screening import Answer, screen
 
@@ -95,7 +97,7 @@ async def _enter(hub: Hub, request: Request, ws: WebsocketImplProtocol,
         bucket = TokenBucket(settings.rate_limit, settings.rate_burst, loop.time(),
                              settings.abuse_limit, settings.abuse_window)
         client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
-                        bucket, settings.max_send_queue, admission.user)
+                        bucket, settings.max_send_queue, admission.user, admission.expires_at)
         frames.on_end(client.ended)  # before its welcome: nothing is written after a Close
         if admission.pattern.history is not None:
             args = request.args
@@ -195,7 +197,13 @@ class HandlerQueue:
         assert pending is not None  # put() created it before starting this task
         try:
             while pending:
-                await handle(self._ns, self._client, pending.popleft(), self._hub.requests)
+                incoming = pending.popleft()
+                if incoming.type == REFRESH:
+                    answer = await refresh(self._hub.expiries, self._ns, self._client, incoming)
+                    if answer is not None:
+                        _answer(self._ns, self._client, answer)
+                else:
+                    await handle(self._ns, self._client, incoming, self._hub.requests)
                 # Messages are screened and queued as they arrive, a whole burst at once:
                 # yield between two of them, so one client's burst never holds the loop
                 # (and every other connection's reads and writes) for its whole length.

@@ -21,6 +21,7 @@ class CloseCode:
     INTERNAL_ERROR = 1011
     SERVICE_RESTART = 1012
     TRY_AGAIN_LATER = 1013  # slow consumer or over capacity: retry with backoff
+    EXPIRED = 4001  # the identity expired: reconnect with a fresh token (not final)
     UNAUTHENTICATED = 4401
     FORBIDDEN = 4403
     NOT_FOUND = 4404

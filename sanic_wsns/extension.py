@@ -18,7 +18,7 @@ import math
 import sys
 import time
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from sanic import Request, Sanic
 from sanic.compat import Header
@@ -43,8 +43,13 @@ from .namespace import Namespace
 from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
 from .registry import OverCapacity, Registry
+from .sanic_internals import NegotiatedProtocol
+from .tokens import MalformedToken, read_offer
 
 logger = logging.getLogger("sanic_wsns")
+
+#: Every WebSocket route's subprotocols: ``wsns.v1`` when the upgrade offers it.
+NEGOTIATED = cast(list[str], NegotiatedProtocol())
 
 #: Distinct unmatched upgrade paths logged (a scan of random paths logs this many, then stops).
 UNMATCHED_LOGGED = 100
@@ -169,7 +174,7 @@ class WsNamespaces:
                 return
             await serve(self.hub, request, ws, verdict)
 
-        app.add_websocket_route(route, pattern.pattern, name=name)
+        app.add_websocket_route(route, pattern.pattern, name=name, subprotocols=NEGOTIATED)
         app.register_named_middleware(authorize_upgrade, [f"{app.name}.{name}"], "request")
         self._add_bad_path_route(pattern.template.prefix)
         root = pattern.template.root
@@ -192,7 +197,7 @@ class WsNamespaces:
             await ws.close(CloseCode.POLICY_VIOLATION, "bad path: no namespace pattern matches it")
 
         app = self.app
-        app.add_websocket_route(bad_path, prefix + "<wsns_bad_path:path>",
+        app.add_websocket_route(bad_path, prefix + "<wsns_bad_path:path>", subprotocols=NEGOTIATED,
                                 name=f"wsns_bad_path_{len(self._bad_path_prefixes)}")
 
     def _add_unmatched_route(self, root: str) -> None:
@@ -220,7 +225,8 @@ class WsNamespaces:
             raise NotFound(f"Requested URL {request.path} not found")
 
         try:
-            app.add_websocket_route(unmatched_upgrade, root + "<wsns_unmatched:path>", name=name)
+            app.add_websocket_route(unmatched_upgrade, root + "<wsns_unmatched:path>", name=name,
+                                    subprotocols=NEGOTIATED)
             app.add_route(not_found, root + "<wsns_unmatched:path>", name=f"{name}_http",
                           methods=["POST", "PUT", "PATCH", "DELETE"])
         except RouteExists:
@@ -247,8 +253,13 @@ class WsNamespaces:
     async def _verdict(self, pattern: Pattern, request: Request) -> Admission | Refusal:
         """Judge an upgrade before its handshake (request middleware); count a refusal."""
         headers = request.headers
-        verdict = await admit(pattern, self.settings, origin=headers.get("origin"),
-                              host=headers.get("host"), params=request.match_info, request=request)
+        try:
+            _take_token(request)
+        except MalformedToken as exc:
+            verdict: Admission | Refusal = Refusal(CloseCode.UNAUTHENTICATED, f"malformed token: {exc}")
+        else:
+            verdict = await admit(pattern, self.settings, origin=headers.get("origin"),
+                                  host=headers.get("host"), params=request.match_info, request=request)
         if isinstance(verdict, Admission):
             wait = self._connect_rate.allow(verdict.user, time.monotonic())
             if wait is not None:
@@ -339,6 +350,16 @@ class WsNamespaces:
         """Close the namespace's clients with ``code`` and drop it — on every instance
         unless ``everywhere=False``. The next authorized connect re-creates it."""
         await self.hub.remove_namespace(self.resolve(path)[2], code, reason, everywhere=everywhere)
+
+    @must_await("wsns.disconnect")
+    async def disconnect(self, *, user: str | int, code: int = CloseCode.UNAUTHENTICATED,
+                         reason: str = "disconnected") -> None:
+        """Close every connection of ``user`` (what ``authorize`` gave as ``Identity.user``)
+        on every instance, with one broker message: a sign-out, a revoked account. The
+        default 4401 stops the clients for good; 4001 makes them reconnect with a fresh
+        token. Raises ``BrokerUnavailable`` (after this instance's closes) when the broker
+        could not carry it to the others."""
+        self.hub.disconnect(user, code, reason)
 
     def authorize_stats(self, fn: Hook) -> Hook:
         """Guard the stats route: ``fn(request)`` returns a true answer to allow; ``False``,
@@ -460,6 +481,23 @@ def _printable_headers(request: Request) -> None:
     request.headers = Header(
         (name, "".join(c if c.isascii() and c.isprintable() else "?" for c in value))
         for name, value in headers.items())
+
+
+def _take_token(request: Request) -> None:
+    """Hand the token offered in ``Sec-WebSocket-Protocol`` to ``authorize`` as
+    ``request.ctx.wsns_token`` (``None`` without one) and take it out of the request's
+    headers, so nothing that logs or echoes headers later can leak it. ``MalformedToken``
+    for a token subprotocol that does not decode."""
+    values = request.headers.getall("sec-websocket-protocol", [])
+    offer = read_offer(values)
+    request.ctx.wsns_token = offer.token
+    if offer.token is None:
+        return
+    kept = [(name, value) for name, value in request.headers.items()
+            if name.lower() != "sec-websocket-protocol"]
+    if offer.rest is not None:
+        kept.append(("sec-websocket-protocol", offer.rest))
+    request.headers = Header(kept)
 
 
 #: Characters of a client-sent header value a log line keeps.

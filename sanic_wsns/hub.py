@@ -31,6 +31,7 @@ from .client import Client
 from .config import Settings
 from .counters import Counters
 from .errors import BrokerUnavailable, CloseCode, ConfigError
+from .expiry import ExpirySweep, expires_in
 from .feed import Feed, resync_frame
 from .history import History
 from .history_cache import RecentHistory
@@ -85,6 +86,8 @@ class Hub:
         #: Drops and vacancy checks under way (``_spawn``).
         self._tasks: set[asyncio.Task[None]] = set()
         self._client_ids = itertools.count(1)
+        #: Closes connections whose identity expired (4001), one timer for them all.
+        self.expiries = ExpirySweep()
         self._broker: Broker | None = None
         self._tracker: Tracker | None = None
         self._requests: RequestKeys | None = None
@@ -120,6 +123,7 @@ class Hub:
                                 state_limit=settings.presence_state_limit)
         self._requests = RequestKeys(self._broker, settings.idempotency_window, self.channel)
         await self._broker.connect()
+        await self._broker.subscribe(self.control_channel)
 
     @property
     def tracker(self) -> Tracker:
@@ -154,6 +158,7 @@ class Hub:
             self._all_left = None
 
     async def stop(self) -> None:
+        self.expiries.stop()
         if self._tasks:  # drops under way: their on_empty hooks run before the broker goes
             await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout)
         if self._tracker is not None:
@@ -233,6 +238,13 @@ class Hub:
     def channel(self, path: str) -> str:
         return self.settings.channel_prefix + path
 
+    @property
+    def control_channel(self) -> str:
+        """The one channel every instance holds besides its namespaces' (from start to
+        stop): ``disconnect(user)`` must reach instances whose namespaces the sender cannot
+        know, in one message. Namespace paths start with ``/``, so it never names one."""
+        return self.settings.channel_prefix + "control"
+
     async def host(self, pattern: Pattern, path: str, params: dict[str, Any]) -> Namespace | None:
         """Get or create the namespace for ``path``; ``None`` when over capacity."""
         namespace = self.registry.get(path)
@@ -301,6 +313,7 @@ class Hub:
                 self.recoveries[result] = self.recoveries.get(result, 0) + 1
         if ns.tracked is not None:
             self.tracker.join(ns.tracked, client, client.public)
+        self.expiries.watch(client, client.expires_at)
         self._arrived(ns.path)
         if self.registry.get(ns.path) is not ns:
             # Removed while this client was on its way in (its missed frames were being
@@ -319,6 +332,8 @@ class Hub:
             welcome.position = position
         if recovered is not None:
             welcome.recovered = recovered
+        if client.expires_at is not None:
+            welcome.expires_in = expires_in(client.expires_at)
         return ws_text_frame(encode("welcome", welcome))
 
     async def leave(self, ns: Namespace, client: Client) -> None:
@@ -340,6 +355,7 @@ class Hub:
     def _withdraw(self, ns: Namespace, client: Client) -> None:
         """Take ``client`` out of ``ns``, whatever part of its join was done."""
         ns.clients.pop(client.id, None)
+        self.expiries.forget(client)
         if ns.feed is not None:
             ns.feed.forget(client.id)
         if ns.tracked is not None:
@@ -480,6 +496,31 @@ class Hub:
         clients = list(namespace.clients.values())
         await asyncio.gather(*(c.close(code, reason) for c in clients), return_exceptions=True)
 
+    def disconnect(self, user: str | int, code: int, reason: str) -> None:
+        """Close every connection of ``user`` (``Identity.user``) on every instance: here
+        at once, elsewhere through one message on the control channel.
+        ``BrokerUnavailable`` (after the local closes) when the broker refused it."""
+        if isinstance(user, bool) or not isinstance(user, (str, int)):
+            raise TypeError(f"disconnect(user=...) takes an Identity.user (str or int), not "
+                            f"{type(user).__name__}")
+        self._close_user(user, code, reason)
+        relayed = self.broker.publish(self.control_channel, encode_relay(RelayMessage(
+            self.instance_id, Kind.DISCONNECT, code=code, reason=reason, user=user)))
+        if not relayed:
+            raise BrokerUnavailable("disconnect reached this instance only: no broker")
+
+    def _close_user(self, user: str | int, code: int, reason: str) -> None:
+        """Close this instance's connections of ``user`` (a scan: disconnects are rare,
+        and an index by user would cost every connection a slot)."""
+        closed = 0
+        for client in self.clients():
+            if client.user == user and client.open:
+                client.abort(code, reason)
+                closed += 1
+        if closed:
+            self.expiries.count("user", closed)
+            logger.info("disconnected %d connection(s) of a user code=%d reason=%s", closed, code, reason)
+
     # -- what the broker brings -----------------------------------------------------------------
 
     def _on_relay(self, channel: str, payload: bytes) -> None:
@@ -494,6 +535,10 @@ class Hub:
             return
         if numbered is None and message.origin == self.instance_id:
             return  # delivered locally when it was published
+        if channel == self.control_channel:
+            if message.kind is Kind.DISCONNECT and message.user is not None:
+                self._close_user(message.user, message.code, message.reason)
+            return
         path = channel[len(self.settings.channel_prefix):]
         namespace = self.registry.get(path)
         if namespace is None:
@@ -562,6 +607,7 @@ class Hub:
                 "recoveries": dict(self.recoveries),
                 "keyed_requests_in_flight": self._requests.in_flight if self._requests else 0,
                 "idempotent_repeats": self._requests.repeats if self._requests else 0,
+                "disconnects": dict(self.expiries.closes),
             },
             "namespaces": namespaces,
         }
@@ -591,6 +637,7 @@ class Hub:
             sent={p: c.messages_out for p, c in counted.items()},
             refusals={str(code): n for code, n in self.refused_codes.items()},
             resyncs=dict(self.resyncs), recoveries=dict(self.recoveries),
+            disconnects=dict(self.expiries.closes),
             slow_consumer_closes=sum(c.dropped.get("slow_consumer", 0) for c in counted.values()),
             presence_members=self._tracker.members_by(self._pattern_of_channel) if self._tracker else {},
             broker_up=bool(self._broker and self._broker.connected),

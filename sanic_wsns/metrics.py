@@ -52,6 +52,8 @@ class Snapshot:
     resyncs: Mapping[str, int] = field(default_factory=dict)  # reason → resync frames sent
     recoveries: Mapping[str, int] = field(default_factory=dict)  # result → returning clients
     slow_consumer_closes: int = 0
+    #: reason (``expired``, ``refresh_refused``, ``user``) → connections whose grant ended
+    disconnects: Mapping[str, int] = field(default_factory=dict)
     presence_members: Mapping[str, int] = field(default_factory=dict)  # pattern → entries seen
     broker_up: bool = False
 
@@ -103,6 +105,9 @@ class Metrics:
         self.refusals = Counter("wsns_refusals", "Upgrades refused, by close code.", ("code",), **reg)
         self.resyncs = Counter("wsns_resyncs", "resync frames sent, by reason.", ("reason",), **reg)
         self.recoveries = Counter("wsns_recoveries", "Returning clients, by result.", ("result",), **reg)
+        self.disconnects = Counter("wsns_disconnects", "Connections closed because their grant "
+                                   "ended: expired, refresh_refused, user (disconnect).", ("reason",),
+                                   **reg)
         self.slow_closes = Counter("wsns_slow_consumer_closes", "Clients closed for not reading (1013).",
                                    (), **reg)
         self.broadcast_seconds = Histogram("wsns_broadcast_seconds", "From a broadcast call to its "
@@ -153,7 +158,8 @@ class Metrics:
                                      ("sent", self.sent, snap.sent),
                                      ("refusals", self.refusals, snap.refusals),
                                      ("resyncs", self.resyncs, snap.resyncs),
-                                     ("recoveries", self.recoveries, snap.recoveries)):
+                                     ("recoveries", self.recoveries, snap.recoveries),
+                                     ("disconnects", self.disconnects, snap.disconnects)):
             for label, total in values.items():
                 self._grow(name, label, metric.labels(label), total)
         self._grow("slow", "", self.slow_closes, snap.slow_consumer_closes)

@@ -15,7 +15,7 @@ import msgspec
 from .awaited import must_await
 from .errors import ConfigError
 from .paths import PathTemplate
-from .protocol import PING, RESERVED_SERVER_TYPES
+from .protocol import PING, REFRESH, RESERVED_SERVER_TYPES
 from .signatures import DataAnnotation, check_authorizer, check_handler, check_hook, data_type
 
 if TYPE_CHECKING:
@@ -44,11 +44,16 @@ class Identity(msgspec.Struct, frozen=True):
     ``ns.members()``. ``user`` names the person behind the connection when ``value`` is
     finer (a session, a device): ``max_connections_per_identity`` counts by ``user``, else
     by ``value``. Returning anything else is the same as ``Identity(value=it)``.
+
+    ``expires_at`` (unix seconds) is when the connection's grant ends, usually its
+    token's expiry: the client is told ``welcome.data.expires_in``, and unless a
+    ``refresh`` moves it, the connection is closed with 4001 ``expired`` then.
     """
 
     value: Any = None
     public: Any = None
     user: Any = None
+    expires_at: float | None = None
 
 
 class Handler:
@@ -92,6 +97,7 @@ class Pattern:
         self.tracks_presence = presence
         self.handlers: dict[str, Handler] = {}
         self.authorizer: AnyCallable | None = None
+        self.refresher: AnyCallable | None = None
         self.connect_hooks: list[AnyCallable] = []
         self.disconnect_hooks: list[AnyCallable] = []
         self.empty_hooks: list[AnyCallable] = []
@@ -111,6 +117,16 @@ class Pattern:
         namespace."""
         check_authorizer(fn, self.pattern, self.template.names)
         self.authorizer = fn
+        return fn
+
+    def refresh(self, fn: Hook) -> Hook:
+        """``fn(request, **params)`` judges a ``refresh`` request, with
+        ``request.ctx.wsns_token`` replaced by the new token; it answers as ``authorize``
+        does (an ``Identity`` whose ``expires_at`` is the new expiry). Without it,
+        ``authorize`` itself runs again. A refusal, or an answer naming another user,
+        closes the connection with 4001 (the client reconnects once with a fresh token)."""
+        check_authorizer(fn, self.pattern, self.template.names)
+        self.refresher = fn
         return fn
 
     def on_connect(self, fn: Hook) -> Hook:
@@ -139,7 +155,7 @@ class Pattern:
             name = getattr(type, "__name__", "handler")
             raise ConfigError(f"@on {name} on {self.pattern}: the message type is missing: "
                               f"write @pattern.on(\"type\") above it, not @pattern.on")
-        if type in RESERVED_SERVER_TYPES or type == PING:
+        if type in RESERVED_SERVER_TYPES or type in (PING, REFRESH):
             raise ConfigError(f"{type!r} is a reserved message type")
         if type in self.handlers:
             raise ConfigError(f"{self.pattern} already has a handler for {type!r}")

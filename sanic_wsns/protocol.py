@@ -24,6 +24,8 @@ from .recovery import Position
 RESERVED_SERVER_TYPES = frozenset({"welcome", "reply", "error", "pong", "resync",
                                    "presence_state", "presence_diff"})
 PING = "ping"
+#: v1.2: the reserved request carrying a fresh token (``{"token": ...}``) before expiry.
+REFRESH = "refresh"
 #: What a request key may be: 1 to 64 of these characters.
 KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 
@@ -119,3 +121,5 @@ class Welcome(msgspec.Struct):
     position: Position | msgspec.UnsetType = msgspec.UNSET
     #: v1.1, only when the client asked with ``since``: whether the missed frames follow.
     recovered: bool | msgspec.UnsetType = msgspec.UNSET
+    #: v1.2, when the identity expires: seconds until the server closes with 4001.
+    expires_in: float | msgspec.UnsetType = msgspec.UNSET

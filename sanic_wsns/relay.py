@@ -17,6 +17,7 @@ class Kind(enum.IntEnum):
     FRAME = 0  # deliver ``frame`` to every local client but ``exclude``
     REMOVE = 1  # close every local client with ``code``/``reason`` and drop the namespace
     PRESENCE = 2  # clients ``joins`` (id, public JSON) arrived and ``leaves`` (ids) left
+    DISCONNECT = 3  # close every local connection of ``user`` with ``code``/``reason``
 
 
 class RelayMessage(msgspec.Struct, array_like=True, frozen=True):
@@ -28,6 +29,8 @@ class RelayMessage(msgspec.Struct, array_like=True, frozen=True):
     reason: str = ""
     joins: tuple[tuple[str, bytes], ...] = ()
     leaves: tuple[str, ...] = ()
+    #: ``DISCONNECT``: whose connections close (an ``Identity.user``: a str or an int).
+    user: str | int | None = None
     #: Wall-clock time of the publish, when the publisher measures pub/sub lag (metrics on).
     sent_at: float = 0.0
 

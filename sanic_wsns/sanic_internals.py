@@ -27,20 +27,26 @@ Sanic release that changes it fails there, loudly, rather than in production:
 * a close frame, or the end of the stream, cancels ``ws.recv_cancel`` when it is set;
 * the end of the data stream is signalled to Sanic's closer by resolving
   ``ws.data_finished_fut`` while ``ws.auto_closer_task`` runs;
-* ``ws.pause_frames()`` / ``ws.resume_frames()`` stop and restart reading the socket.
+* ``ws.pause_frames()`` / ``ws.resume_frames()`` stop and restart reading the socket;
+* a route's ``subprotocols`` are iterated anew at every handshake, inside the upgrade's
+  request context (``NegotiatedProtocol``; a real handshake is needed to see it, so
+  ``tests/integration/core/test_tokens.py`` checks this one).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Never, cast
 
+from sanic import Request
 from sanic.exceptions import ServerError
 from sanic.server.protocols.base_protocol import SanicProtocol
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
 from websockets.typing import BytesLike
+
+from .tokens import PROTOCOL
 
 if TYPE_CHECKING:
     from sanic.server.websockets.impl import WebsocketImplProtocol
@@ -257,3 +263,24 @@ async def until_closed(ws: WebsocketImplProtocol) -> None:
     ended = loop.create_future()
     ws.recv_cancel = ended
     await ended
+
+
+class NegotiatedProtocol:
+    """A WebSocket route's ``subprotocols``: ``wsns.v1`` for an upgrade that offers it,
+    none for one that does not.
+
+    Sanic fixes a route's subprotocols when the route is added, and websockets refuses an
+    upgrade that offers none of a fixed list (HTTP 400, which Sanic answers as 500), so
+    ``["wsns.v1"]`` would shut out every client that offers no subprotocol (v1.1 clients,
+    plain ``websockets``). Left out, a browser that offered ``wsns.v1`` (to carry its
+    token) fails a handshake answered without it. Sanic iterates this object at each
+    handshake, in the upgrade's request context, so each upgrade gets its own answer."""
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            request = Request.get_current()
+        except ServerError:  # outside a request: nothing to negotiate
+            return iter(())
+        offered = (part.strip() for value in request.headers.getall("sec-websocket-protocol", [])
+                   for part in value.split(","))
+        return iter((PROTOCOL,) if PROTOCOL in offered else ())

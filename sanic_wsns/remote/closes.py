@@ -3,7 +3,8 @@ namespace stopped, and which close codes are final (wsns.js's rules).
 
 A denial (every 44xx but 4410) stops the client for good with its reason; 4410 (removed),
 1000 (a normal close by the server) and 1008 (a policy violation) close it for good; any
-other end is retried with backoff.
+other end is retried with backoff, 4001 (expired: the next attempt asks the ``token``
+function for a fresh token) included.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class Ending:
 
     ``reason``: for ``denied`` "unauthenticated" | "forbidden" | "not_found" | "denied";
     for ``closed`` "closed" (by ``close()``) | "removed" (4410) | "server_closed" (1000) |
-    "policy_violation" (1008) | "gave_up" | "invalid_url"; for ``reconnecting``
+    "policy_violation" (1008) | "gave_up" | "invalid_url" | "token_failed"; for ``reconnecting``
     "connection_lost" | "heartbeat_timeout" | "connect_timeout" | "query_failed"."""
 
     reason: str

@@ -63,6 +63,17 @@ class _Dropped(Exception):
         self.reason = reason
 
 
+class _TokenFailed(Exception):
+    """The ``token`` function raised: the client gives up (a reconnect could only fail
+    the same way, or be refused, and must not become a loop)."""
+
+
+def refresh_delay(expires_in: float) -> float:
+    """Seconds after a welcome (or a refresh) to send the next ``refresh``: a quarter of
+    the lifetime before expiry, at most 30 s before (wsns.js's ``refreshDelay``)."""
+    return max(0.0, expires_in - min(expires_in / 4, 30.0))
+
+
 class RemoteNamespace:
     """A connection to one namespace. Create it with ``sanic_wsns.remote.connect``."""
 
@@ -90,6 +101,8 @@ class RemoteNamespace:
         self._wake = asyncio.Event()
         self._held = False  # drop(reconnect=False): no attempt until reconnect_now()
         self._resync_timer: asyncio.TimerHandle | None = None
+        self._refresh_timer: asyncio.TimerHandle | None = None
+        self._refreshing: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
 
     # -- what the app reads ---------------------------------------------------------------
@@ -268,6 +281,9 @@ class RemoteNamespace:
             return Ended(ABNORMAL, f"no welcome within {self.options.connect_timeout} s"), "connect_timeout"
         except _Dropped as dropped:
             return Ended(ABNORMAL, str(dropped)), dropped.reason
+        except _TokenFailed as failed:
+            self._finish(State.CLOSED, Ending("token_failed", ABNORMAL, str(failed)))
+            return Ended(ABNORMAL, str(failed)), None
         except Refused as refused:
             return refused.ended, None if is_final(refused.ended) else "connection_lost"
         except OSError as error:
@@ -287,9 +303,9 @@ class RemoteNamespace:
         try:
             query = await _resolve(self.options.query)
             headers = await _resolve(self.options.headers)
-            token = await _resolve(self.options.token)
         except Exception as error:
-            raise _Dropped("query_failed", f"the query, headers or token option failed: {error}") from error
+            raise _Dropped("query_failed", f"the query or headers option failed: {error}") from error
+        token = await self._token()
         url = attempt_url(self.url, query, self._offsets.query())
         socket = await open_socket(url, headers=headers, subprotocols=subprotocols(token),
                                    origin=self.options.origin, max_size=self.options.max_size)
@@ -354,6 +370,7 @@ class RemoteNamespace:
             self._settled.set()
             await self._flush()
         if self.state is State.OPEN:
+            self._schedule_refresh(data.get("expires_in"))
             self._listeners.emit("welcome", data, frame)
         if self.state is State.OPEN and must_resync:
             self._resync({"reason": "reconnected"}, None)
@@ -377,6 +394,44 @@ class RemoteNamespace:
             self._resync(data, frame)
         elif type not in OWN_EVENTS:
             self._listeners.deliver(frame)
+
+    async def _token(self) -> str | None:
+        try:
+            return await _resolve(self.options.token)
+        except Exception as error:
+            raise _TokenFailed(f"the token option failed: {error}") from error
+
+    def _schedule_refresh(self, expires_in: Any) -> None:
+        """Refresh before ``expires_in`` runs out, when a ``token`` function can give a
+        fresh token (a fixed string cannot: that connection ends with 4001)."""
+        self._cancel_refresh()
+        if isinstance(expires_in, (int, float)) and callable(self.options.token):
+            self._refresh_timer = asyncio.get_running_loop().call_later(
+                refresh_delay(expires_in), self._start_refresh)
+
+    def _start_refresh(self) -> None:
+        self._refresh_timer = None
+        self._refreshing = asyncio.get_running_loop().create_task(self._refresh(), name="wsns-refresh")
+
+    async def _refresh(self) -> None:
+        """Send ``refresh`` with a fresh token. A refusal needs nothing here: the server
+        closes with 4001 and the next attempt asks for a token again; a ``token`` function
+        that fails stops the client."""
+        try:
+            token = await self._token()
+        except _TokenFailed as failed:
+            self._finish(State.CLOSED, Ending("token_failed", ABNORMAL, str(failed)))
+            await self._stop()
+            return
+        with contextlib.suppress(RequestError, Disconnected, RequestTimeout, Closed):
+            reply = await self.request("refresh", {"token": token}, retry=False)
+            if isinstance(reply, dict):
+                self._schedule_refresh(reply.get("expires_in"))
+
+    def _cancel_refresh(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+            self._refresh_timer = None
 
     def _resync(self, data: Any, frame: Frame | None) -> None:
         """Tell the app to re-fetch, after the jitter; one waiting resync covers later ones."""
@@ -434,6 +489,7 @@ class RemoteNamespace:
         """Forget the current socket. Unless the end is final (then every request fails with
         ``Closed``), the keyed requests written to it are held to be sent again, and the
         others fail with ``Disconnected``."""
+        self._cancel_refresh()
         if self._socket is not None:
             self._socket = None
             self._backoff.closed()
@@ -441,6 +497,7 @@ class RemoteNamespace:
             self._queue.requeue(self._pending.dropped(Disconnected()))
 
     def _finish(self, state: State, ending: Ending) -> None:
+        self._cancel_refresh()
         if self._resync_timer is not None:
             self._resync_timer.cancel()
             self._resync_timer = None

@@ -3,13 +3,14 @@ URL of one attempt, the token's subprotocols."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
+
+from ..tokens import PROTOCOL, encode_token
 
 #: A frame as it came from the server: ``{"type", "data"?, "id"?, "offset"?}``.
 Frame = dict[str, Any]
@@ -18,8 +19,6 @@ QueryParams = Mapping[str, str | int | float | bool | None]
 
 #: Recovery's parameters: the client's own values win, the app's are never sent.
 RESERVED_QUERY = ("since", "epoch")
-PROTOCOL = "wsns.v1"
-TOKEN_PREFIX = "wsns.token."
 
 _decoder = msgspec.json.Decoder()
 
@@ -85,5 +84,4 @@ def subprotocols(token: str | None) -> list[str] | None:
     in the URL where logs and proxies would keep it. Without a token nothing is offered."""
     if token is None:
         return None
-    encoded = base64.urlsafe_b64encode(token.encode()).decode().rstrip("=")
-    return [PROTOCOL, TOKEN_PREFIX + encoded]
+    return [PROTOCOL, encode_token(token)]

@@ -25,7 +25,8 @@ def test_every_metric_of_the_contract_is_exposed(monkeypatch):
     for name in ("wsns_connections", "wsns_namespaces", "wsns_messages_received_total",
                  "wsns_messages_sent_total", "wsns_refusals_total", "wsns_broker_up",
                  "wsns_resyncs_total", "wsns_recoveries_total", "wsns_slow_consumer_closes_total",
-                 "wsns_presence_members", "wsns_broadcast_seconds", "wsns_pubsub_lag_seconds"):
+                 "wsns_presence_members", "wsns_broadcast_seconds", "wsns_pubsub_lag_seconds",
+                 "wsns_disconnects_total"):
         assert f"# TYPE {name.removesuffix('_total')}" in text, name
 
 
@@ -42,6 +43,14 @@ def test_counters_follow_the_cores_totals_and_gauges_its_current_values(monkeypa
     assert sample(text, 'wsns_connections{pattern="/r/<id:int>"}') == 1
     assert sample(text, 'wsns_refusals_total{code="4401"}') == 2
     assert sample(text, "wsns_broker_up") == 1
+
+
+def test_disconnects_are_counted_by_their_bounded_reason(monkeypatch):
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    snap = Snapshot(disconnects={"expired": 2, "user": 1})
+    text = Metrics(lambda: snap).render()
+    assert sample(text, 'wsns_disconnects_total{reason="expired"}') == 2
+    assert sample(text, 'wsns_disconnects_total{reason="user"}') == 1
 
 
 def test_two_metrics_in_one_process_do_not_collide(monkeypatch):

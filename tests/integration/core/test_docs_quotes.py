@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sanic import Sanic
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from sanic_wsns import Namespace, WsNamespaces
 from sanic_wsns.broker.urls import parse_broker_url
@@ -98,9 +99,10 @@ def missing_sanic_ext() -> str:
     raise AssertionError("sanic_wsns.extend imported without sanic-ext")
 
 
-async def reason(url: str, *, origin: str | None = None, send: int = 0) -> str:
+async def reason(url: str, *, origin: str | None = None, send: int = 0,
+                 subprotocols: list[Subprotocol] | None = None) -> str:
     """The close reason a client at ``url`` gets (after sending ``send`` messages)."""
-    ws = await open_ws(url, origin=origin)
+    ws = await open_ws(url, origin=origin, subprotocols=subprotocols)
     try:
         for _ in range(send):
             await ws.send('{"type": "x"}')
@@ -139,6 +141,8 @@ async def run_messages() -> list[str]:
         fragmenter, _ = await join(server.ws("/ws/rooms/3"))
         await fragmenter.send(["x"] * 70)  # one message, one frame per element
         said.append((await close_of(fragmenter))[1] or "")
+        said.append(await reason(server.ws("/ws/rooms/1"),
+                                 subprotocols=[Subprotocol("wsns.v1"), Subprotocol("wsns.token.a")]))
     for setting in ("max_namespaces", "max_connections"):
         app = new_app()
         wsns = WsNamespaces(app, **{setting: 1})

@@ -34,7 +34,7 @@ def test_an_unknown_broker_scheme_fails_at_start_with_a_clear_message():
 def test_reserved_message_types_cannot_be_handled():
     wsns = WsNamespaces()
     room = wsns.pattern("/r")
-    for reserved in ("welcome", "reply", "error", "pong", "resync", "ping"):
+    for reserved in ("welcome", "reply", "error", "pong", "resync", "ping", "refresh"):
         with pytest.raises(ConfigError):
             room.on(reserved)
 

@@ -12,7 +12,10 @@ import time
 from contextlib import AsyncExitStack
 from typing import Any
 
+from websockets.typing import Subprotocol
+
 from sanic_wsns import remote, testing
+from sanic_wsns.tokens import encode_token
 from tests.integration.examples.conftest import START_TIMEOUT, TOKEN_SECRET, ExampleServer
 from tests.support.demo import http
 from tests.support.instance_process import ROOT
@@ -204,6 +207,25 @@ async def test_a_token_in_the_upgrade_url_never_reaches_the_access_log(sanic_cli
                    timeout=10)
     log = server.process.log_path.read_text(errors="replace")
     assert token not in log and "token=…" in log
+
+
+async def test_a_subprotocol_token_never_reaches_the_access_log_nor_our_logs(sanic_cli):
+    server = sanic_cli("examples.token_auth:app", "--access-logs", "--debug",
+                       env={"SANIC_TOKEN_SECRET": "log-test"})
+    token = await fresh_token(server, "ada")
+    expired = f"ada.1.{token.rsplit('.', 1)[1]}"  # refused: its refusal is logged
+    async with remote.connect(server.ws("/ws/rooms/1"), token=token) as room:
+        await room.request("say", "hi")
+    for refused in (expired, "\x00not-base64"):
+        offered = [Subprotocol("wsns.v1"), Subprotocol(encode_token(refused))]
+        async with await open_ws(server.ws("/ws/rooms/1"), subprotocols=offered) as ws:
+            assert (await close_of(ws))[0] == 4401
+    await wait_for(lambda: server.process.log_path.read_text(errors="replace").count("ws/rooms/1") >= 6,
+                   timeout=10)
+    log = server.process.log_path.read_text(errors="replace")
+    assert "upgrade refused" in log  # our own lines are in this log too
+    for secret in (token, expired, encode_token(token), encode_token(expired)):
+        assert secret not in log
 
 
 async def test_the_extensions_info_lines_show_through_sanics_logging(quickstart):

@@ -25,6 +25,8 @@ from tests.support.servers import wait_for
 from tests.support.tcp_proxy import tcp_proxy
 
 CHANNEL = PREFIX + "/maps/123"
+#: The one channel every instance holds besides its namespaces' (disconnect by user).
+CONTROL = PREFIX + "control"
 
 
 async def test_seed_scenario_b_leaves_and_comes_back_through_any_instance(redis_server):
@@ -36,7 +38,7 @@ async def test_seed_scenario_b_leaves_and_comes_back_through_any_instance(redis_
             async with client(b.ws("123")) as bob:
                 assert b.totals["namespaces"] == 1 and b.totals["subscriptions"] == 1
                 assert numsub(redis_server, CHANNEL) == 2
-                assert channels(redis_server) == {CHANNEL}
+                assert channels(redis_server) == {CHANNEL, CONTROL}
 
                 # Step 2: A's edit reaches B through Redis (and A once, locally).
                 await alice.edit({"bubble": 1})
@@ -146,7 +148,7 @@ async def test_channel_names_keep_odd_ids_apart_under_the_configured_prefix(redi
     async with instances(redis_server.url, channel_prefix="tenant-1:") as (a, b), AsyncExitStack() as stack:
         sockets = [await stack.enter_async_context(client(b.ws(urllib.parse.quote(i, safe=""))))
                    for i in ids]
-        expected = {"tenant-1:/maps/" + urllib.parse.quote(i, safe="") for i in ids}
+        expected = {"tenant-1:/maps/" + urllib.parse.quote(i, safe="") for i in ids} | {"tenant-1:control"}
         assert channels(redis_server) == expected
         for map_id in ids:
             await a.wsns.patterns[0].broadcast({"map_id": map_id}, "edited", map_id)
@@ -159,7 +161,7 @@ async def test_an_id_holding_a_slash_is_refused_rather_than_mangled(redis_server
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
-        assert channels(redis_server) == set()
+        assert channels(redis_server) == {CONTROL}
 
 
 async def test_unsubscribe_then_subscribe_at_once_ends_subscribed(redis_server):

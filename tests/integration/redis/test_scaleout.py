@@ -13,7 +13,7 @@ async def test_sharded_mode_uses_shard_channels_end_to_end(redis_server):
         async with client(a.ws("5")) as alice, client(b.ws("5")) as bob:
             assert a.broker["mode"] == "sharded"
             assert numsub(redis_server, PREFIX + "/maps/5", sharded=True) == 2
-            assert channels(redis_server, sharded=True) == {PREFIX + "/maps/5"}
+            assert channels(redis_server, sharded=True) == {PREFIX + "/maps/5", PREFIX + "control"}
             assert channels(redis_server) == set()  # nothing on classic pub/sub
             await alice.edit("sharded")
             assert (await bob.until("edited"))["data"] == "sharded"

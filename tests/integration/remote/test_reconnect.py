@@ -110,7 +110,6 @@ async def test_query_headers_and_token_are_computed_before_every_attempt(core):
         assert (await ns.request("whoami"))["identity"] == "try1"
         proxy.cut()
         await states.reach("open")
-        # The token travels as a subprotocol the server does not pick yet: harmless today.
         assert (await ns.request("whoami"))["identity"] == "try2"
     assert calls == ["query", "headers", "token"] * 2
 
