@@ -37,6 +37,11 @@ logger = logging.getLogger("sanic_wsns")
 #: Seconds a repeat waits for the first run's answer: the clients' default request timeout
 #: (10 s in both clients), after which nobody would read it anyway.
 REPEAT_WAIT = 10.0
+#: A claim the broker has not answered in this time (a stall: a fork for a snapshot,
+#: ``CLIENT PAUSE``) counts as an outage: the request runs now, its key kept here. A stalled
+#: broker must not hold up local work any more than a lost one (core idea 7); a claim
+#: answers in well under a millisecond otherwise.
+CLAIM_TIMEOUT = 0.25
 #: A repeat waiting on another instance asks again after this long, doubling up to the cap.
 POLL_FIRST, POLL_CAP = 0.02, 0.5
 _KEY = re.compile(KEY_PATTERN)
@@ -49,8 +54,10 @@ class RequestStore(Protocol):
         """``None``: the key is now claimed, run it. Else what is kept: ``RUNNING`` or the answer."""
         ...
 
-    def settle_request(self, channel: str, name: str, answer: bytes, window: float) -> None:
-        """Keep ``answer`` for the key for ``window`` seconds (written in the background)."""
+    def settle_request(self, channel: str, name: str, answer: bytes, window: float,
+                       claimed: bool = True) -> None:
+        """Keep ``answer`` for the key for ``window`` seconds (written in the background);
+        ``claimed=False``: whether or not the claim is there."""
         ...
 
 
@@ -121,30 +128,35 @@ class RequestKeys:
 
     async def _first_or_kept(self, channel: str, name: str, run: Callable[[], Awaitable[bytes]]) -> bytes:
         kept = self._fallback.kept(channel, name)
-        shared = kept is None
+        shared, stalled = kept is None, False
         if shared:
             try:
-                kept = await self._store.claim_request(channel, name, self.window)
+                async with asyncio.timeout(CLAIM_TIMEOUT):
+                    kept = await self._store.claim_request(channel, name, self.window)
                 if kept == RUNNING:
                     kept = await _within(self._wait_elsewhere(channel, name), REPEAT_WAIT)
                 self._note_broker(None)
-            except BrokerUnavailable as exc:
+            except (BrokerUnavailable, TimeoutError) as exc:
                 self._note_broker(exc)
                 kept, shared = self._fallback.claim(channel, name, self.window), False
+                stalled = isinstance(exc, TimeoutError)
         if kept is None:
             result = await run()
             if shared:
                 self._store.settle_request(channel, name, result, self.window)
             else:
                 self._fallback.settle(channel, name, result)
+                if stalled:  # the broker may run the late claim: the answer must replace it
+                    self._store.settle_request(channel, name, result, self.window, claimed=False)
             return result
         self.repeats += 1
         return _STILL_RUNNING if kept == RUNNING else kept
 
-    def _note_broker(self, failure: BrokerUnavailable | None) -> None:
+    def _note_broker(self, failure: BaseException | None) -> None:
         """One line when keys start being kept locally, one when they are shared again."""
         if failure is not None and not self._degraded:
-            logger.warning("request keys kept on this instance only while the broker is away: %s", failure)
+            logger.warning("request keys kept on this instance only while the broker is away: %s",
+                           failure or f"no answer within {CLAIM_TIMEOUT}s")
         elif failure is None and self._degraded:
             logger.warning("request keys shared through the broker again")
         self._degraded = failure is not None

@@ -138,9 +138,11 @@ class Broker(abc.ABC):
         or the first run's answer (``idempotency.py``). Raises ``BrokerUnavailable``."""
 
     @abc.abstractmethod
-    def settle_request(self, channel: str, name: str, answer: bytes, window: float) -> None:
-        """Keep ``answer`` for the claimed key until its window ends; never blocks, never
-        raises (a lost answer leaves repeats waiting, then answered ``conflict``)."""
+    def settle_request(self, channel: str, name: str, answer: bytes, window: float,
+                       claimed: bool = True) -> None:
+        """Keep ``answer`` for the claimed key until its window ends (``claimed=False``:
+        whether or not the claim is there); never blocks, never raises (a lost answer
+        leaves repeats waiting, then answered ``conflict``)."""
 
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:

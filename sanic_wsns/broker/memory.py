@@ -114,8 +114,9 @@ class MemoryBroker(Broker):
     async def claim_request(self, channel: str, name: str, window: float) -> bytes | None:
         return self._request_keys.claim(channel, name, window)
 
-    def settle_request(self, channel: str, name: str, answer: bytes, window: float) -> None:
-        self._request_keys.settle(channel, name, answer)
+    def settle_request(self, channel: str, name: str, answer: bytes, window: float,
+                       claimed: bool = True) -> None:
+        self._request_keys.settle(channel, name, answer)  # in-process: the claim is always there
 
     def _deliver(self, channel: str, payload: bytes) -> None:
         if channel in self._channels:

@@ -503,8 +503,9 @@ class RedisBroker(Broker):
         except RedisError as exc:
             raise BrokerUnavailable(f"request key not claimed: {describe(exc)}") from exc
 
-    def settle_request(self, channel: str, name: str, answer: bytes, window: float) -> None:
-        words = redis_requests.settle_command(channel, name, answer, window)
+    def settle_request(self, channel: str, name: str, answer: bytes, window: float,
+                       claimed: bool = True) -> None:
+        words = redis_requests.settle_command(channel, name, answer, window, claimed)
         self._enqueue(_Outgoing(channel, answer, words=words))
 
     async def _script(self, script: str, keys: tuple[str, ...], *args: Any) -> Any:

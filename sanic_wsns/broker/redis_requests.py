@@ -28,10 +28,12 @@ async def claim(client: Redis | RedisCluster, channel: str, name: str, window: f
     return reply
 
 
-def settle_command(channel: str, name: str, answer: bytes, window: float) -> Command:
+def settle_command(channel: str, name: str, answer: bytes, window: float, claimed: bool = True) -> Command:
     """The answer replaces the claim only while the claim is there (``XX``): a key whose
-    window ended meanwhile is not brought back."""
-    return ("SET", request_key(channel, name), answer, "XX", "PX", milliseconds(window))
+    window ended meanwhile is not brought back. ``claimed=False`` (the claim went
+    unanswered in a stall, and Redis may still run it): set it either way."""
+    only_claimed = ("XX",) if claimed else ()
+    return ("SET", request_key(channel, name), answer, *only_claimed, "PX", milliseconds(window))
 
 
 def milliseconds(seconds: float) -> int:

@@ -152,3 +152,23 @@ async def test_requests_under_random_cuts_between_two_instances_each_run_exactly
         assert sorted(answer["run"] for answer in answers) == list(range(1, 201))
         assert runs.counts == {"apply": 200}
         assert proxy.connections > 5, "the connection was cut and came back several times"
+
+
+async def test_during_a_redis_stall_a_keyed_request_is_answered_and_its_key_reaches_redis_after(redis_server):
+    """A stalled Redis (a fork for a snapshot) holds up nothing: the request runs while
+    Redis is paused, and its answer is written there once Redis wakes up, so a repeat on
+    the other instance afterwards gets it too."""
+    runs = Runs()
+    async with two(redis_server.url, runs) as (a, b):
+        on_a, _ = await join(a.ws("/orders/1"))
+        redis_server.cli("CLIENT", "PAUSE", "3000", "ALL")
+        await on_a.send(json.dumps({"type": "apply", "id": 1, "key": "stalled"}))
+        first = await recv_json(on_a, timeout=2.0)  # inside the 3 s pause
+        assert first["type"] == "reply" and first["data"]["run"] == 1
+        await on_a.close()
+        key = request_key("wsns:/orders/1", request_name("ann", "stalled"))
+        await wait_for(lambda: redis_server.cli("GET", key).strip() != "", timeout=10)
+        on_b, _ = await join(b.ws("/orders/1"))
+        repeat = await keyed(on_b, "apply", "stalled", 2)
+        assert repeat["data"] == first["data"] and runs.counts == {"apply": 1}
+        await on_b.close()
