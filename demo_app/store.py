@@ -20,7 +20,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -159,16 +159,8 @@ class Store:
             raise RuntimeError("the store is not open")
         return self._db
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return outbox.write_transaction(self.db)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(db, *args)`` on the store's thread (reads only)."""

@@ -1,52 +1,7 @@
 // The Namespace over a scripted socket: what a server's close or resync frames make it do.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { connect } from "../wsns.js";
-
-/** A WebSocket the test plays the server of: it records what the client does. */
-class ScriptedSocket {
-  static OPEN = 1;
-  static opened = [];
-
-  constructor(url) {
-    this.url = url;
-    this.readyState = ScriptedSocket.OPEN;
-    this.sent = [];
-    ScriptedSocket.opened.push(this);
-  }
-
-  send(text) {
-    this.sent.push(JSON.parse(text));
-  }
-
-  close(code, reason) {
-    this.closedWith = { code, reason };
-  }
-
-  frame(frame) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-
-  serverCloses(code, reason) {
-    this.onclose?.({ code, reason });
-  }
-}
-
-/** A connected namespace on scripted sockets, with mocked timers; `socket()` is the latest. */
-async function scripted(t, options = {}) {
-  ScriptedSocket.opened = [];
-  globalThis.WebSocket = ScriptedSocket;
-  t.after(() => delete globalThis.WebSocket);
-  t.mock.timers.enable({ apis: ["setTimeout"] });
-  const ns = connect("ws://app.example/ws/room/1", { heartbeat: false, ...options });
-  await settled();
-  return { ns, socket: () => ScriptedSocket.opened.at(-1) };
-}
-
-/** Let the client's pending promise steps run (its attempt computes its query first). */
-async function settled() {
-  for (let i = 0; i < 5; i += 1) await Promise.resolve();
-}
+import { ScriptedSocket, scripted, settled } from "./scripted.js";
 
 const UNMATCHED = "no namespace pattern matches; declared: /ws/rooms/<room_id:int>";
 

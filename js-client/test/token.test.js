@@ -1,52 +1,10 @@
 // v1.2: the token in Sec-WebSocket-Protocol, refresh before expiry, 4001, a failing token function.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { __internals, connect } from "../wsns.js";
+import { __internals } from "../wsns.js";
+import { ScriptedSocket, scripted, settled } from "./scripted.js";
 
 const { subprotocols, refreshDelay } = __internals;
-
-class ScriptedSocket {
-  static OPEN = 1;
-  static opened = [];
-
-  constructor(url, protocols) {
-    this.url = url;
-    this.protocols = protocols;
-    this.readyState = ScriptedSocket.OPEN;
-    this.sent = [];
-    ScriptedSocket.opened.push(this);
-  }
-
-  send(text) {
-    this.sent.push(JSON.parse(text));
-  }
-
-  close(code, reason) {
-    this.closedWith = { code, reason };
-  }
-
-  frame(frame) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-
-  serverCloses(code, reason) {
-    this.onclose?.({ code, reason });
-  }
-}
-
-async function settled() {
-  for (let i = 0; i < 10; i += 1) await Promise.resolve();
-}
-
-async function scripted(t, options) {
-  ScriptedSocket.opened = [];
-  globalThis.WebSocket = ScriptedSocket;
-  t.after(() => delete globalThis.WebSocket);
-  t.mock.timers.enable({ apis: ["setTimeout"] });
-  const ns = connect("ws://app.example/ws/room/1", { heartbeat: false, ...options });
-  await settled();
-  return { ns, socket: () => ScriptedSocket.opened.at(-1) };
-}
 
 test("the token travels base64url (UTF-8, no padding) after wsns.v1, never in the URL", () => {
   assert.deepEqual(subprotocols("a/b+c=dé"), ["wsns.v1", "wsns.token.YS9iK2M9ZMOp"]);

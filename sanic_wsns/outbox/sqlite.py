@@ -159,7 +159,7 @@ class SQLiteFile:
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         def in_transaction() -> T:
-            with _write_transaction(self._connection()) as db:
+            with write_transaction(self._connection()) as db:
                 return fn(db, *args)
         return await self._run(in_transaction)
 
@@ -173,7 +173,10 @@ class SQLiteFile:
 
 
 @contextmanager
-def _write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write_transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception: the transaction to
+    ``record`` frames in with the change they announce (the write lock is taken at once, so
+    two instances on one file never deadlock upgrading a read)."""
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
