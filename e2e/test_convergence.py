@@ -123,6 +123,39 @@ def test_a_page_keeps_an_update_that_reached_it_before_its_older_snapshot(
     assert_converged([late, writer], ann, map_id)
 
 
+def test_a_create_whose_reply_was_lost_with_the_connection_makes_exactly_one_bubble(
+        deployment: Deployment, browsers: Browsers):
+    """The connection drops after the server created the bubble and before its reply reached
+    the page: the browser client sends the request again, with its key, once it is back,
+    and gets the first answer. One bubble, not two (issue 25)."""
+    ann = Api(deployment.a.url, "ann")
+    map_id = ann.create_map("Lost reply")
+    lost: list[str] = []
+
+    def lose_the_first_reply(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+
+        def to_page(message: str | bytes) -> None:
+            if not lost and json.loads(message)["type"] == "reply":
+                lost.append(str(message))  # the handler ran; its reply never arrives
+                ws.close(code=1012, reason="network lost")
+                server.close()
+                return
+            ws.send(message)
+        server.on_message(to_page)
+
+    page = browsers.page(deployment.a.url, "ann", map_id, "lossy")
+    page.page.route_web_socket(f"**{map_path(map_id)}", lose_the_first_reply)
+    page.open()
+    reply = page.page.evaluate("() => window.bubblemap.view.request('bubble-create', "
+                               "{x: 120, y: 140, text: 'only once', color: '#fde68a'})")
+    assert lost, "the first reply was not lost"
+    assert json.loads(lost[0])["data"]["id"] == reply["id"]
+    assert [bubble.text for bubble in ann.bubbles(map_id).values()] == ["only once"]
+    expect(page.page.locator("[data-testid=bubble]")).to_have_count(1, timeout=SHOWN_MS)
+
+
 def test_late_and_repeated_frames_change_nothing_on_any_page(
         deployment: Deployment, browsers: Browsers):
     ann = Api(deployment.a.url, "ann")
