@@ -28,6 +28,11 @@ async def claim(client: Redis | RedisCluster, channel: str, name: str, window: f
     return reply
 
 
+def claim_command(channel: str, name: str, window: float) -> Command:
+    """The claim as raw words, for the writer's own connection (its replies are read raw)."""
+    return ("SET", request_key(channel, name), b"", "NX", "GET", "PX", milliseconds(window))
+
+
 def settle_command(channel: str, name: str, answer: bytes, window: float, claimed: bool = True) -> Command:
     """The answer replaces the claim only while the claim is there (``XX``): a key whose
     window ended meanwhile is not brought back. ``claimed=False`` (the claim went
