@@ -144,6 +144,15 @@ async def raw_client(url: str) -> AsyncIterator[ClientConnection]:
         yield ws
 
 
+async def no_more_frames(ws: ClientConnection) -> bool:
+    """Nothing else arrives within a short while (a duplicate would be right behind)."""
+    try:
+        await asyncio.wait_for(ws.recv(), 0.3)
+    except TimeoutError:
+        return True
+    return False
+
+
 async def edit(ws: ClientConnection, data: Any) -> None:
     await ws.send(json.dumps({"type": "edit", "data": data}))
 

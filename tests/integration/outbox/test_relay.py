@@ -4,7 +4,6 @@ lease, a lapsed claim is taken over, published rows are pruned in bounded batche
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import itertools
 import time
@@ -15,19 +14,9 @@ import pytest
 
 from sanic_wsns import History
 from sanic_wsns.outbox import Relay
-from tests.support.instances import Instance, instances, raw_client, until
+from tests.support.instances import Instance, instances, no_more_frames, raw_client, until
 from tests.support.outbox_databases import TIMING, backdate, execute, record, relay, rows, transaction
 from tests.support.servers import wait_for
-
-
-async def nothing_more(ws) -> bool:
-    """Nothing else arrives within a short while (a duplicate would be right behind)."""
-    try:
-        await asyncio.wait_for(ws.recv(), 0.3)
-    except TimeoutError:
-        return True
-    return False
-
 
 _hubs = itertools.count()
 
@@ -58,7 +47,7 @@ async def test_a_frame_recorded_in_a_rolled_back_transaction_is_never_published(
         backdate(outbox_db, 60)
         assert await it.sweep() == 0
         assert rows(outbox_db) == [] and it.stats()["pending"] == 0
-        assert await nothing_more(watcher)
+        assert await no_more_frames(watcher)
 
 
 async def test_a_committed_and_announced_frame_is_published_once_with_its_row_id_as_key(outbox_db):
@@ -71,7 +60,7 @@ async def test_a_committed_and_announced_frame_is_published_once_with_its_row_id
         await wait_for(lambda: rows(outbox_db)[0][1] is not None, timeout=5)
         backdate(outbox_db, 60)
         assert await it.sweep() == 0, "a row marked published was swept again"
-        assert await nothing_more(watcher)
+        assert await no_more_frames(watcher)
         assert it.stats()["published"] == 1
 
 
@@ -83,7 +72,7 @@ async def test_publishing_a_row_again_delivers_nothing_new(outbox_db):
         await it.announce(recorded)
         await it.announce(recorded)
         first = await until(watcher, "edited")
-        assert await nothing_more(watcher)
+        assert await no_more_frames(watcher)
         with transaction(outbox_db) as db:
             following = record(db, "/maps/1", "edited", {"n": 2})
         await it.announce(following)
@@ -141,7 +130,7 @@ async def test_a_claimed_row_is_left_alone_until_its_lease_lapses_then_taken_ove
         assert await second.sweep() == 1
         assert rows(outbox_db)[0][2] == "second"
         assert second.stats()["taken_over"] == 1
-        assert await nothing_more(watcher), "the row taken over was delivered twice"
+        assert await no_more_frames(watcher), "the row taken over was delivered twice"
 
 
 async def test_published_rows_are_pruned_after_keep_in_batches_unpublished_ones_never(outbox_db):

@@ -14,18 +14,9 @@ from websockets.asyncio.client import connect
 
 from sanic_wsns import History
 from sanic_wsns.emitter import Emitter
-from tests.support.instances import PATTERN, frame, instances, until
+from tests.support.instances import PATTERN, frame, instances, no_more_frames, until
 
 KEYED = [pytest.param(False, id="pubsub"), pytest.param(True, id="history")]
-
-
-async def no_more_frames(ws) -> bool:
-    """Nothing else arrives within a short while (a duplicate would be right behind)."""
-    try:
-        await asyncio.wait_for(ws.recv(), 0.3)
-    except TimeoutError:
-        return True
-    return False
 
 
 @pytest.mark.parametrize("with_history", KEYED)
