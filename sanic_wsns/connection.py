@@ -219,7 +219,7 @@ async def handle(ns: Namespace, client: Client, incoming: Incoming, keys: Reques
     request's handler runs at most once per (namespace, user, key) within the window
     (``idempotency.py``): a repeat gets the first answer."""
     if incoming.key is None:
-        answer = await outcome(ns, client, incoming, incoming.id)
+        answer = await _outcome(ns, client, incoming, incoming.id)
     else:
         assert incoming.id is not None  # screening refuses a key without an id
         name = request_name(client.user, incoming.key)
@@ -231,12 +231,12 @@ async def handle(ns: Namespace, client: Client, incoming: Incoming, keys: Reques
 
 async def _kept_outcome(ns: Namespace, client: Client, incoming: Incoming) -> bytes:
     """The answer to keep for a keyed request: encoded without its ``id`` (a repeat has its own)."""
-    answer = await outcome(ns, client, incoming, None)
+    answer = await _outcome(ns, client, incoming, None)
     assert answer is not None  # a keyed message is a request: it always has an answer
     return answer
 
 
-async def outcome(ns: Namespace, client: Client, incoming: Incoming, id: int | None) -> bytes | None:
+async def _outcome(ns: Namespace, client: Client, incoming: Incoming, id: int | None) -> bytes | None:
     """Run the handler for one screened message: the answer to send (encoded with ``id``),
     or ``None`` for a fire-and-forget message that succeeded."""
     handler = ns.pattern.handlers.get(incoming.type)
