@@ -9,6 +9,7 @@ Every signed-in call counts against its user's REST rate.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,8 +24,10 @@ from .accounts import name_key
 from .hashing import PasswordHasher
 from .models import Account, BubbleCreate, MapChange, MapPage, MapsQuery, NewMap, NewMember, SignIn
 from .paths import PUBLIC, list_path, map_path, personal
+from .realtime import end_grants
 from .sessions import SignedIn
 from .store import Store
+from .ws_tokens import WsTokens
 
 T = TypeVar("T")
 
@@ -116,8 +119,24 @@ async def _authenticate(store: Store, hasher: PasswordHasher, data: SignIn,
 
 
 async def sign_out(request: Request) -> HTTPResponse:
+    """End the session; its sockets (and the account's other sockets, which reconnect with
+    a fresh token at once) close on every instance."""
     response = HTTPResponse(status=204)
-    await request.app.ctx.sessions.sign_out(request, response)
+    ended = await request.app.ctx.sessions.sign_out(request, response)
+    if ended is not None:
+        await end_grants(request.app.ctx.wsns, ended.account.key, "signed out")
+    return response
+
+
+async def ws_token(request: Request) -> HTTPResponse:
+    """A short-lived token for one WebSocket attempt or refresh (``ws_tokens.py``): the
+    page's ``token`` function; the cookie never reaches its script (``HttpOnly``)."""
+    session = await signed_in(request)
+    tokens: WsTokens = request.app.ctx.ws_tokens
+    now = time.time()
+    token, grant = tokens.issue(session.session_id, now)
+    response = respond({"token": token, "expires_in": grant.expires_at - now})
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -208,6 +227,7 @@ def add_routes(app: Sanic) -> None:
         (get_session, "/api/1/session", "GET"),
         (sign_in, "/api/1/session", "POST"),
         (sign_out, "/api/1/session", "DELETE"),
+        (ws_token, "/api/1/session/ws-token", "POST"),
         (list_maps, "/api/1/maps", "GET"),
         (create_map, "/api/1/maps", "POST"),
         (get_map, "/api/1/maps/<map_id:int>", "GET"),

@@ -83,8 +83,6 @@ class Limits:
     sign_in_per_address: Rate = SIGN_IN_ADDRESS_RATE
     #: New accounts per client address (each costs an scrypt hash and a row).
     registrations: Rate = REGISTRATION_RATE
-    #: How often each instance closes the WebSockets of signed-out sessions (seconds).
-    revocation_sweep: float = 1.0
     #: WebSockets one user may hold open on one instance (over it: 1013 "too many
     #: connections"); a page holds one per open map.
     connections_per_user: int = 50

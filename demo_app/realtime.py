@@ -11,11 +11,24 @@ says which list sees which map).
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from sanic import Request
 
-from sanic_wsns import Client, Forbidden, Identity, Namespace, NotFound, Pattern, Unauthorized, WsNamespaces
+from sanic_wsns import (
+    BrokerUnavailable,
+    Client,
+    CloseCode,
+    Forbidden,
+    Identity,
+    Namespace,
+    NotFound,
+    Pattern,
+    Unauthorized,
+    WsNamespaces,
+)
 from sanic_wsns.outbox import Relay
 
 from . import access
@@ -23,33 +36,55 @@ from .models import Bubble, BubbleCreate, BubbleDelete, BubbleDeleted, BubbleUpd
 from .paths import LIST_PATTERN, MAP_PATTERN, PUBLIC, is_personal, personal
 from .sessions import Sessions, SignedIn
 from .store import Store
+from .ws_tokens import WsTokens
 
 
-async def _signed_in(app_ctx: Any, request: Request) -> SignedIn:
+async def _granted(app_ctx: Any, request: Request) -> tuple[SignedIn, float]:
+    """The live session a socket (or its refresh) shows, and when its grant ends.
+
+    The page shows a token (``ws_tokens.py``): its session must still be live, and the
+    grant ends with the token. A client without one (a script, a test) may show the
+    session cookie instead; its grant is as long as a token's, so every socket's grant
+    ends within ``WsTokens.lifetime`` unless a refresh moves it, and a refresh always
+    takes a token.
+    """
     sessions: Sessions = app_ctx.sessions
-    session = await sessions.current(request)
+    tokens: WsTokens = app_ctx.ws_tokens
+    now = time.time()
+    token: str | None = request.ctx.wsns_token
+    if token is None:
+        session = await sessions.current(request)
+        expires_at = now + tokens.lifetime
+    else:
+        grant = tokens.verify(token, now)
+        session = None if grant is None else await sessions.of(grant.session_id)
+        expires_at = 0.0 if grant is None else grant.expires_at
     if session is None:
         raise Unauthorized("sign in first")
-    return session
+    return session, expires_at
 
 
-def _identity(session: SignedIn) -> Identity:
+logger = logging.getLogger(__name__)
+
+
+async def end_grants(wsns: WsNamespaces, account_key: str, reason: str) -> None:
+    """Close every socket of the account on every instance with 4001: each client asks its
+    page for a fresh token and reconnects; a page whose session was ended gets none (401)
+    and stops. One broker message, nothing polled. Without the broker the other instances'
+    sockets end with their grants instead (``WsTokens.lifetime``), so it is logged, not
+    raised: the change the caller made stands."""
+    try:
+        await wsns.disconnect(user=account_key, code=CloseCode.EXPIRED, reason=reason)
+    except BrokerUnavailable:
+        logger.warning("%s: sockets on other instances end with their grants (no broker)", reason)
+
+
+def _identity(session: SignedIn, expires_at: float) -> Identity:
     # The session stays on the server (client.identity); others see only the name; the
-    # per-user connection cap counts the account, whatever the session.
-    return Identity(session, {"name": session.account.name}, user=session.account.key)
-
-
-def track_sessions(pattern: Pattern, app_ctx: Any) -> None:
-    """Keep every client of ``pattern`` in ``app_ctx.session_clients`` while connected, so
-    that signing out can close it."""
-
-    @pattern.on_connect
-    async def track(ns: Namespace, client: Client) -> None:
-        app_ctx.session_clients.add(client)
-
-    @pattern.on_disconnect
-    async def untrack(ns: Namespace, client: Client) -> None:
-        app_ctx.session_clients.discard(client)
+    # per-user connection cap and wsns.disconnect(user=...) count the account, whatever
+    # the session.
+    return Identity(session, {"name": session.account.name}, user=session.account.key,
+                    expires_at=expires_at)
 
 
 def _editor(client: Client) -> str:
@@ -72,13 +107,11 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
     def outbox() -> Relay:
         return app_ctx.outbox
 
-    @maps.authorize
+    @maps.authorize  # and, by default, every refresh: a member removed meanwhile is refused
     async def authorize(request: Request, map_id: int) -> Identity:
-        session = await _signed_in(app_ctx, request)
+        session, expires_at = await _granted(app_ctx, request)
         await access.open_map(store(), map_id, session.account.name)
-        return _identity(session)
-
-    track_sessions(maps, app_ctx)
+        return _identity(session, expires_at)
 
     @maps.on_connect
     async def send_snapshot(ns: Namespace, client: Client) -> None:
@@ -121,12 +154,10 @@ def declare_map_lists(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
 
     @lists.authorize
     async def authorize(request: Request, audience: str) -> Identity:
-        session = await _signed_in(app_ctx, request)
+        session, expires_at = await _granted(app_ctx, request)
         if audience in (PUBLIC, personal(session.account.key)):
-            return _identity(session)
+            return _identity(session, expires_at)
         if is_personal(audience):
             raise Forbidden("this is another account's map list")
         raise NotFound("no such map list")
-
-    track_sessions(lists, app_ctx)
     return lists

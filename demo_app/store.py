@@ -286,20 +286,6 @@ class Store:
         with self._write() as db:
             db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
-    async def dead_sessions(self, session_ids: list[str], max_age: float) -> set[str]:
-        """Those of ``session_ids`` that were deleted or expired, in one query however many."""
-        if not session_ids:
-            return set()
-        return await self._run(self._dead_sessions, session_ids, max_age)
-
-    def _dead_sessions(self, session_ids: list[str], max_age: float) -> set[str]:
-        rows = self.db.execute(
-            "SELECT wanted.value FROM json_each(?) AS wanted "
-            "LEFT JOIN sessions ON sessions.id = wanted.value AND sessions.created >= ? "
-            "WHERE sessions.id IS NULL",
-            (json.dumps(session_ids), time.time() - max_age)).fetchall()
-        return {row[0] for row in rows}
-
     # -- maps -------------------------------------------------------------------------------
 
     async def create_map(self, title: str, owner: str, private: bool) -> Map:

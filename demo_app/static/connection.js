@@ -2,6 +2,7 @@
 // should say about it, and the frames that change the map's state.
 import { connect } from "/wsns/client.js";
 import { api } from "./api.js";
+import { signedOut, wsToken } from "./tokens.js";
 
 /** What the page shows for each connection state: badge text, and the reason actions are
  * paused (null when live). `data-state` values are the keys. */
@@ -37,7 +38,7 @@ export class MapConnection {
     // Frames received while a snapshot or a re-fetch is in flight, replayed on top of it:
     // the server may read the snapshot before a change it has already broadcast.
     this.recent = null;
-    this.ns = connect(`/api/1/ws/bubblemap/${mapId}`);
+    this.ns = connect(`/api/1/ws/bubblemap/${mapId}`, { token: wsToken });
     this.ns.on("state", (state, detail) => this.onState(state, detail));
     // A snapshot follows the welcome, unless the missed frames do (recovered: true).
     this.ns.on("welcome", (welcome) => { this.recent = welcome?.recovered === true ? null : []; });
@@ -94,7 +95,7 @@ export class MapConnection {
 
   onState(state, detail) {
     if (state === "open") this.handlers.status("live", null);
-    else if (state === "denied" && detail?.reason === "unauthenticated") this.handlers.status("signed-out", "unauthenticated");
+    else if (signedOut(state, detail)) this.handlers.status("signed-out", "unauthenticated");
     else if (state === "denied") this.handlers.status("denied", detail?.reason || "denied");
     else if (state === "closed" && detail?.reason === "removed") this.handlers.status("deleted", "removed");
     else if (state === "closed") this.handlers.status("offline", null);

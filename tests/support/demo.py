@@ -89,6 +89,19 @@ class User:
         """The same session cookie used against another instance."""
         return User(server, self.name, self.cookie)
 
+    async def ws_token(self) -> str:
+        """A WebSocket token for this session (what the page's ``token`` function gets);
+        raises ``TokenRefused`` once the session is over."""
+        reply = await self.call("POST", "/api/1/session/ws-token")
+        if reply.status != 200:
+            raise TokenRefused(reply.status)
+        token: str = reply.data["token"]
+        return token
+
+
+class TokenRefused(Exception):
+    """The demo would not give a WebSocket token (401: signed out)."""
+
 
 #: Every test user's password (and the test admins'); long enough to be accepted.
 PASSWORD = "correct horse battery"

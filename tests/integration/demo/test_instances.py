@@ -113,7 +113,9 @@ async def test_concurrent_updates_of_one_version_on_two_instances_let_exactly_on
     assert await ann.bubbles(created["id"]) == [winner]
 
 
-async def test_signing_out_on_one_instance_closes_that_sessions_sockets_on_both(pair):
+async def test_signing_out_on_one_instance_closes_the_accounts_sockets_on_both(pair):
+    """One ``wsns.disconnect`` through the broker (4001): the signed-out session's sockets
+    cannot come back, the account's other session's may, with a fresh token."""
     first, second = pair
     laptop, phone = await sign_in(first, "ann"), (await sign_in(first, "ann")).on(second)
     created = await laptop.create_map()
@@ -122,8 +124,10 @@ async def test_signing_out_on_one_instance_closes_that_sessions_sockets_on_both(
                   for server in pair]
         kept = await stack.enter_async_context(map_client(phone, created["id"]))
         assert (await laptop.on(second).call("DELETE", "/api/1/session")).status == 204
-        assert [await wait_closed(client.ws) for client in doomed] == [4401, 4401]
-        assert (await kept.request("bubble-create", BUBBLE))["type"] == "reply"
+        assert [await wait_closed(client.ws) for client in doomed] == [4001, 4001]
+        assert await wait_closed(kept.ws) == 4001
+    async with map_client(phone, created["id"]) as back:
+        assert (await back.request("bubble-create", BUBBLE))["type"] == "reply"
     for server in pair:
         assert (await laptop.on(server).call("GET", "/api/1/maps")).status == 401
         assert await close_code(server, created["id"], laptop.cookie) == 4401
