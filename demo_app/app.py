@@ -2,7 +2,7 @@
 
 The reference for building on sanic_wsns: a ``WsNamespaces`` with one pattern
 (``realtime.py``), a REST API that broadcasts into it (``api.py``), a SQLite store
-shared by every local instance (``store.py``), and a static page using ``/wsns/client.js``.
+shared by every local instance (``store/``), and a static page using ``/wsns/client.js``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .metrics_access import metrics_guard
 from .models import Password
 from .realtime import declare_map_lists, declare_maps
 from .sessions import Sessions, SignedIn
-from .store import Store
+from .store import Policy, Store, users
 from .throttle import Throttle, TooManyRequests
 from .ws_tokens import LIFETIME, WsTokens
 
@@ -92,10 +92,10 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL,
                                        metrics_url=METRICS_URL if metrics else "")
     bubbles = limits.bubbles_per_map
-    app.ctx.store = Store(db_path, members_per_map=limits.members_per_map, edits=limits.edits,
-                          maps_per_user=limits.maps_per_user, map_creations=limits.map_creations,
-                          bubbles_per_map=bubbles if bubbles is not None
-                          else bubbles_fitting(wsns.settings.max_send_queue))
+    app.ctx.store = Store(db_path, Policy(
+        members_per_map=limits.members_per_map, edits=limits.edits, maps_per_user=limits.maps_per_user,
+        map_creations=limits.map_creations,
+        bubbles_per_map=bubbles if bubbles is not None else bubbles_fitting(wsns.settings.max_send_queue)))
     app.ctx.rest_throttle = Throttle(limits.rest, "requests")
     app.ctx.sign_in_throttle = Throttle(limits.sign_in, "failed sign-ins for this name")
     app.ctx.sign_in_name_throttle = Throttle(limits.sign_in_per_name, "sign-ins for this name")
@@ -119,13 +119,13 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     async def open_store(app: Sanic) -> None:
         store: Store = app.ctx.store
         await store.open()
-        shared_secret = secret or await store.secret()
+        shared_secret = secret or await store.write(users.secret)
         app.ctx.sessions = Sessions(shared_secret, store)
         app.ctx.ws_tokens = WsTokens(shared_secret, grant_lifetime)
         if admins:
             stored = await hasher.hash(admin_password or "")
             for admin in admins:
-                await store.set_password(name_key(admin), admin, stored)
+                await store.write(users.set_password, name_key(admin), admin, stored)
 
     @app.after_server_stop
     async def close_store(app: Sanic) -> None:

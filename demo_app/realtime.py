@@ -35,7 +35,7 @@ from . import access
 from .models import Bubble, BubbleCreate, BubbleDelete, BubbleDeleted, BubbleUpdate
 from .paths import LIST_PATTERN, MAP_PATTERN, PUBLIC, is_personal, personal
 from .sessions import Sessions, SignedIn
-from .store import Store
+from .store import Store, bubbles
 from .ws_tokens import WsTokens
 
 
@@ -117,26 +117,29 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
     async def send_snapshot(ns: Namespace, client: Client) -> None:
         if client.recovered:  # the frames it missed follow its welcome: no re-fetch
             return
-        view = await store().view(ns.params["map_id"])
+        view = await store().read(bubbles.view, ns.params["map_id"])
         if view is None:  # deleted between authorize and now
             raise NotFound("no such map")
         await client.send("snapshot", view)
 
     @maps.on("bubble-create")
     async def create(ns: Namespace, client: Client, data: BubbleCreate) -> Bubble:
-        bubble, frame = await store().create_bubble(ns.params["map_id"], data, by=_editor(client))
+        bubble, frame = await store().write(bubbles.create, store().policy, ns.params["map_id"], data,
+                                            _editor(client))
         await outbox().announce(frame)
         return bubble
 
     @maps.on("bubble-update")
     async def update(ns: Namespace, client: Client, data: BubbleUpdate) -> Bubble:
-        bubble, frame = await store().update_bubble(ns.params["map_id"], data, by=_editor(client))
+        bubble, frame = await store().write(bubbles.update, store().policy, ns.params["map_id"], data,
+                                            _editor(client))
         await outbox().announce(frame)
         return bubble
 
     @maps.on("bubble-delete")
     async def delete(ns: Namespace, client: Client, data: BubbleDelete) -> BubbleDeleted:
-        deleted, frame = await store().delete_bubble(ns.params["map_id"], data.id, by=_editor(client))
+        deleted, frame = await store().write(bubbles.delete, store().policy, ns.params["map_id"], data.id,
+                                             _editor(client))
         await outbox().announce(frame)
         return deleted
 

@@ -16,6 +16,7 @@ import pytest
 
 from demo_app.accounts import hash_password, name_key, verify_password
 from demo_app.limits import Limits
+from demo_app.store import users
 from demo_app.throttle import Rate
 from sanic_wsns import remote
 from tests.support.demo import (
@@ -115,7 +116,7 @@ async def test_a_name_that_looks_like_an_existing_one_is_refused_as_taken(demo, 
     reply = await attempt(demo, look_alike, PASSWORD)
     assert reply.status == 409
     assert reply.data["error"] == "conflict" and reply.data["details"] == {"reason": "name_taken"}
-    assert await demo.app.ctx.store.account(name_key(look_alike)) is None
+    assert await demo.app.ctx.store.read(users.account, name_key(look_alike)) is None
 
 
 async def test_names_in_other_scripts_that_look_like_no_account_register(demo):
@@ -175,7 +176,7 @@ async def test_guesses_spread_over_many_names_are_bounded_per_address(tmp_path):
                     sign_in_per_address=Rate(per_second=0.001, burst=5))
     async with running_demo(tmp_path / "db.sqlite", limits=limits) as demo:
         for name in ("ann", "bob"):
-            await demo.app.ctx.store.register(name_key(name), name, hash_password(PASSWORD))
+            await demo.app.ctx.store.write(users.register, name_key(name), name, hash_password(PASSWORD))
         answers = [(await attempt(demo, name, "a wrong guess")).status
                    for name in ("ann", "ann", "bob", "bob", "new1", "bob")]
         assert answers == [401, 401, 401, 401, 200, 429]

@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack, suppress
 
 import pytest
 
-from demo_app.store import Store
+from demo_app.store import Store, users
 from tests.support.demo import close_code, map_client, running_demo, sign_in, wait_closed
 
 HAS_REDIS_BROKER = importlib.util.find_spec("sanic_wsns.broker.redis") is not None
@@ -91,7 +91,7 @@ def hold_both_between_read_and_write(*stores: Store, patience: float = 2.0) -> N
             meeting.wait(patience)
 
     for store in stores:
-        store.between_read_and_write = wait_for_the_other
+        store.policy.between_read_and_write = wait_for_the_other
 
 
 async def test_concurrent_updates_of_one_version_on_two_instances_let_exactly_one_win(pair):
@@ -137,7 +137,7 @@ async def test_instances_opening_a_new_database_together_agree_on_the_secret(tmp
     stores = [Store(tmp_path / "fresh.sqlite") for _ in range(4)]
     await asyncio.gather(*(s.open() for s in stores))
     try:
-        secrets = await asyncio.gather(*(s.secret() for s in stores))
+        secrets = await asyncio.gather(*(s.write(users.secret) for s in stores))
     finally:
         await asyncio.gather(*(s.close() for s in stores))
     assert len(set(secrets)) == 1

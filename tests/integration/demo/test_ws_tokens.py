@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from demo_app.sessions import COOKIE
+from demo_app.store import users
 from demo_app.ws_tokens import WsTokens
 from sanic_wsns import remote
 from sanic_wsns.tokens import PROTOCOL, encode_token
@@ -158,6 +159,6 @@ async def test_a_session_ended_without_a_disconnect_loses_its_sockets_at_the_nex
         return brief.app.ctx.ws_tokens.issue(session_id, time.time())[0]
 
     async with remote.connect(map_url(brief, created["id"]), token=signed_but_stale) as ns:
-        await brief.app.ctx.store.close_session(session_id)  # no sign-out request: no disconnect
+        await brief.app.ctx.store.write(users.close_session, session_id)  # no sign-out request: no disconnect
         ending = await asyncio.wait_for(ns.wait_closed(), BRIEF_S + TIMEOUT)
     assert ns.state is remote.State.DENIED and ending.code == 4401, ending
