@@ -97,6 +97,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
         map_creations=limits.map_creations,
         bubbles_per_map=bubbles if bubbles is not None else bubbles_fitting(wsns.settings.max_send_queue)))
     app.ctx.rest_throttle = Throttle(limits.rest, "requests")
+    app.ctx.presence_throttle = Throttle(limits.presence_updates, "changes of what you are doing")
     app.ctx.sign_in_throttle = Throttle(limits.sign_in, "failed sign-ins for this name")
     app.ctx.sign_in_name_throttle = Throttle(limits.sign_in_per_name, "sign-ins for this name")
     app.ctx.sign_in_address_throttle = Throttle(limits.sign_in_per_address,

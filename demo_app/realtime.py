@@ -6,7 +6,8 @@ broadcast to every client of the map (on every instance) through the outbox, the
 request is answered with the stored bubble: a client never sees a change that the
 database does not have, and a stored change is announced even if this instance dies.
 The map lists get the cards the store scheduled in the same transactions (``paths``
-says which list sees which map).
+says which list sees which map). The presence of a map shows what each person is doing
+(``people.py``): ``editing`` changes it for everyone on the map, and leaving clears it.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from sanic_wsns import (
 )
 from sanic_wsns.outbox import Relay
 
-from . import access
-from .models import Bubble, BubbleCreate, BubbleDelete, BubbleDeleted, BubbleUpdate
+from . import access, people
+from .models import Bubble, BubbleCreate, BubbleDelete, BubbleDeleted, BubbleUpdate, Editing
 from .paths import LIST_PATTERN, MAP_PATTERN, PUBLIC, is_personal, personal
 from .sessions import Sessions, SignedIn
 from .store import Store, bubbles
@@ -83,8 +84,13 @@ def _identity(session: SignedIn, expires_at: float) -> Identity:
     # The session stays on the server (client.identity); others see only the name; the
     # per-user connection cap and wsns.disconnect(user=...) count the account, whatever
     # the session.
-    return Identity(session, {"name": session.account.name}, user=session.account.key,
+    return Identity(session, people.public(session.account), user=session.account.key,
                     expires_at=expires_at)
+
+
+def _account_of(client: Client) -> str:
+    session: SignedIn = client.identity
+    return session.account.key
 
 
 def _editor(client: Client) -> str:
@@ -142,6 +148,19 @@ def declare_maps(wsns: WsNamespaces, app_ctx: Any) -> Pattern:
                                              _editor(client))
         await outbox().announce(frame)
         return deleted
+
+    @maps.on("editing")
+    async def editing(ns: Namespace, client: Client, data: Editing) -> None:
+        """Show everyone on the map which bubble this person selected (or that they
+        selected none); a repeat of what is shown sends nothing."""
+        if client.public.get("editing") == data.bubble:
+            return
+        # Every change goes to everyone on the map: at a person's pace, not a script's.
+        app_ctx.presence_throttle.check(_account_of(client))
+        map_id = ns.params["map_id"]
+        if data.bubble is not None and not await store().read(bubbles.exists, map_id, data.bubble):
+            raise NotFound(f"no bubble {data.bubble} on this map")
+        await client.update_presence(people.editing(client.public, data.bubble))
 
     return maps
 

@@ -45,6 +45,11 @@ def view(db: sqlite3.Connection, map_id: int) -> MapView | None:
         db.execute("COMMIT")
 
 
+def exists(db: sqlite3.Connection, map_id: int, bubble_id: int) -> bool:
+    found = db.execute("SELECT 1 FROM bubbles WHERE id = ? AND map_id = ?", (bubble_id, map_id)).fetchone()
+    return found is not None
+
+
 # -- writes --------------------------------------------------------------------------------
 
 def create(db: sqlite3.Connection, policy: Policy, map_id: int, data: BubbleCreate,
