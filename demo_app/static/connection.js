@@ -38,10 +38,18 @@ export class MapConnection {
     // Frames received while a snapshot or a re-fetch is in flight, replayed on top of it:
     // the server may read the snapshot before a change it has already broadcast.
     this.recent = null;
+    // The bubble this page has selected, and the one this connection told the others:
+    // each new connection starts with none shown (presence starts afresh).
+    this.selected = null;
+    this.shown = null;
     this.ns = connect(`/api/1/ws/bubblemap/${mapId}`, { token: wsToken });
     this.ns.on("state", (state, detail) => this.onState(state, detail));
     // A snapshot follows the welcome, unless the missed frames do (recovered: true).
-    this.ns.on("welcome", (welcome) => { this.recent = welcome?.recovered === true ? null : []; });
+    this.ns.on("welcome", (welcome) => {
+      this.recent = welcome?.recovered === true ? null : [];
+      this.shown = null;
+      this.share();
+    });
     this.ns.on("presence", (members) => handlers.presence(members));
     // The map itself changed (renamed, a member added); the header keeps the newest revision.
     this.ns.on("map-updated", (map) => handlers.map(map));
@@ -61,6 +69,24 @@ export class MapConnection {
 
   get live() {
     return this.ns.state === "open";
+  }
+
+  /** This page's own client id (to leave its own selection out of the others'). */
+  get clientId() {
+    return this.ns.clientId;
+  }
+
+  /** Tell everyone on the map which bubble this page has selected (`null`: none); sent
+   * again after each new connection's welcome. */
+  select(bubbleId) {
+    this.selected = bubbleId ?? null;
+    this.share();
+  }
+
+  share() {
+    if (!this.live || this.shown === this.selected) return;
+    this.shown = this.selected;
+    this.ns.send("editing", { bubble: this.selected });
   }
 
   request(type, data) {
