@@ -31,9 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -48,15 +45,10 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.procstat import cpu_times
+from demo_app.sessions import Sessions
 from tests.support.ports import free_port
 
 SECRET = "bench-secret"
-
-
-def sign(session_id: str) -> str:
-    """The session cookie the demo would set (demo_app/sessions.py's format)."""
-    digest = hmac.new(SECRET.encode(), session_id.encode(), hashlib.sha256).digest()
-    return f"{session_id}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
 
 
 def serving(port: int) -> bool:
@@ -128,7 +120,8 @@ def main() -> None:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the demo did not start: {(Path(tmp) / 'server.log').read_text()}")
                 time.sleep(0.1)
-            cookies = [sign(sid) for sid in add_sessions(db, args.sessions)]
+            signer = Sessions(SECRET, store=None)  # type: ignore[arg-type]  # only signs
+            cookies = [signer.token(sid) for sid in add_sessions(db, args.sessions)]
             result = asyncio.run(measure(server.pid, port, cookies, args.sockets, args.seconds))
         finally:
             server.terminate()
