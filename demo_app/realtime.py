@@ -39,6 +39,8 @@ from .sessions import Sessions, SignedIn
 from .store import Store, bubbles
 from .ws_tokens import WsTokens
 
+logger = logging.getLogger(__name__)
+
 
 async def _granted(app_ctx: Any, request: Request) -> tuple[SignedIn, float]:
     """The live session a socket (or its refresh) shows, and when its grant ends.
@@ -65,9 +67,6 @@ async def _granted(app_ctx: Any, request: Request) -> tuple[SignedIn, float]:
     return session, expires_at
 
 
-logger = logging.getLogger(__name__)
-
-
 async def end_grants(wsns: WsNamespaces, account_key: str, reason: str) -> None:
     """Close every socket of the account on every instance with 4001: each client asks its
     page for a fresh token and reconnects; a page whose session was ended gets none (401)
@@ -81,9 +80,9 @@ async def end_grants(wsns: WsNamespaces, account_key: str, reason: str) -> None:
 
 
 def _identity(session: SignedIn, expires_at: float) -> Identity:
-    # The session stays on the server (client.identity); others see only the name; the
-    # per-user connection cap and wsns.disconnect(user=...) count the account, whatever
-    # the session.
+    # The session stays on the server (client.identity); others see what people.py shows
+    # (name, colour, what one is doing); the per-user connection cap and
+    # wsns.disconnect(user=...) count the account, whatever the session.
     return Identity(session, people.public(session.account), user=session.account.key,
                     expires_at=expires_at)
 

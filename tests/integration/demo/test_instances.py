@@ -16,6 +16,7 @@ import pytest
 
 from demo_app.store import Store, users
 from tests.support.demo import close_code, map_client, running_demo, sign_in, wait_closed
+from tests.support.servers import wait_for
 
 HAS_REDIS_BROKER = importlib.util.find_spec("sanic_wsns.broker.redis") is not None
 BUBBLE = {"x": 1.0, "y": 2.0, "text": "shared", "color": "#22aa66"}
@@ -141,3 +142,19 @@ async def test_instances_opening_a_new_database_together_agree_on_the_secret(tmp
     finally:
         await asyncio.gather(*(s.close() for s in stores))
     assert len(set(secrets)) == 1
+
+
+async def test_signing_out_while_redis_is_down_still_signs_out_and_says_why_in_one_line(
+        redis_pair, redis_server, caplog):
+    """This instance's sockets close at once; the others' end with their grants (the next
+    refresh finds the session gone: test_ws_tokens.py)."""
+    first, _second, _ = redis_pair
+    ann = await sign_in(first, "ann")
+    created = await ann.create_map()
+    async with map_client(ann, created["id"]) as here:
+        redis_server.kill()
+        await wait_for(lambda: not first.app.ctx.wsns.stats()["broker"]["connected"], timeout=10)
+        assert (await ann.call("DELETE", "/api/1/session")).status == 204
+        assert await wait_closed(here.ws) == 4001
+    warnings = [r.getMessage() for r in caplog.records if r.name == "demo_app.realtime"]
+    assert warnings == ["signed out: sockets on other instances end with their grants (no broker)"]
