@@ -8,6 +8,7 @@ import re
 
 import pytest
 from sanic.exceptions import ServerError
+from sanic.server.protocols import websocket_protocol
 from sanic.server.protocols.websocket_protocol import WebSocketProtocol
 from sanic.server.websockets import impl
 from sanic.server.websockets.impl import WebsocketImplProtocol
@@ -15,7 +16,14 @@ from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from sanic_wsns.sanic_internals import FrameSink, take_frames, until_closed
+from sanic_wsns.errors import ConfigError
+from sanic_wsns.sanic_internals import (
+    DeflateServerProtocol,
+    FrameSink,
+    offer_deflate,
+    take_frames,
+    until_closed,
+)
 
 
 def sanic_websocket() -> WebsocketImplProtocol:
@@ -116,3 +124,20 @@ async def test_a_pong_acknowledges_its_ping_and_those_sent_before_it():
     sink.data_received(read(Frame(Opcode.PONG, b"keepalive")))
     assert earlier.done() and keepalive.done() and not later.done()
     assert list(ws.pings) == [b"later"]
+
+
+def test_sanic_builds_its_handshake_protocol_from_the_name_offer_deflate_replaces():
+    """``offer_deflate`` swaps the class Sanic's handshake builds; Sanic must still build
+    websockets' ``ServerProtocol`` by that module-level name, at every upgrade."""
+    assert "ws_proto = ServerProtocol(" in inspect.getsource(WebSocketProtocol.websocket_handshake)
+    assert websocket_protocol.ServerProtocol in (ServerProtocol, DeflateServerProtocol)
+
+
+def test_offer_deflate_is_idempotent_and_refuses_a_class_it_does_not_know(monkeypatch):
+    monkeypatch.setattr(websocket_protocol, "ServerProtocol", ServerProtocol)
+    offer_deflate()
+    offer_deflate()
+    assert websocket_protocol.ServerProtocol is DeflateServerProtocol
+    monkeypatch.setattr(websocket_protocol, "ServerProtocol", type("Other", (ServerProtocol,), {}))
+    with pytest.raises(ConfigError, match="cannot negotiate permessage-deflate"):
+        offer_deflate()
