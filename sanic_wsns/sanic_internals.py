@@ -325,9 +325,15 @@ class DeflateServerProtocol(ServerProtocol):
         agreement = deflate.accept(headers.get_all("Sec-WebSocket-Extensions"))
         if agreement is None:
             return None, []
-        return agreement, [PerMessageDeflate(remote_no_context_takeover=True, local_no_context_takeover=True,
-                                             remote_max_window_bits=deflate.WINDOW_BITS,
-                                             local_max_window_bits=deflate.WINDOW_BITS)]
+        return agreement, [agreed_extension()]
+
+
+def agreed_extension() -> PerMessageDeflate:
+    """websockets' permessage-deflate as every agreement sets it: no context takeover
+    either way (``deflate.AGREEMENT``), so it keeps no inflater between messages."""
+    return PerMessageDeflate(remote_no_context_takeover=True, local_no_context_takeover=True,
+                             remote_max_window_bits=deflate.WINDOW_BITS,
+                             local_max_window_bits=deflate.WINDOW_BITS)
 
 
 def offer_deflate() -> None:

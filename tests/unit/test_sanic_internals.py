@@ -5,6 +5,7 @@ here, loudly, before any connection misbehaves."""
 import asyncio
 import inspect
 import re
+import zlib
 
 import pytest
 from sanic.exceptions import ServerError
@@ -20,6 +21,7 @@ from sanic_wsns.errors import ConfigError
 from sanic_wsns.sanic_internals import (
     DeflateServerProtocol,
     FrameSink,
+    agreed_extension,
     offer_deflate,
     take_frames,
     until_closed,
@@ -141,3 +143,17 @@ def test_offer_deflate_is_idempotent_and_refuses_a_class_it_does_not_know(monkey
     monkeypatch.setattr(websocket_protocol, "ServerProtocol", type("Other", (ServerProtocol,), {}))
     with pytest.raises(ConfigError, match="cannot negotiate permessage-deflate"):
         offer_deflate()
+
+
+def test_the_agreed_extension_keeps_no_inflater_between_messages():
+    """``client_no_context_takeover``: websockets makes an inflater for each compressed
+    message and drops it at the message's end, so an idle connection holds no zlib state."""
+    extension = agreed_extension()
+    assert not hasattr(extension, "decoder") and not hasattr(extension, "encoder")
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    data = (compressor.compress(b"x" * 5000) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    first = extension.decode(Frame(Opcode.TEXT, data[:10], fin=False, rsv1=True), max_size=1 << 16)
+    assert hasattr(extension, "decoder")  # while the message's frames arrive
+    last = extension.decode(Frame(Opcode.CONT, data[10:]), max_size=1 << 16)
+    assert bytes(first.data) + bytes(last.data) == b"x" * 5000
+    assert not hasattr(extension, "decoder")

@@ -102,6 +102,17 @@ async def test_a_broadcast_is_compressed_on_the_wire_and_a_small_frame_is_not():
         client.close()
 
 
+async def test_a_large_frame_for_one_client_alone_is_compressed_for_it():
+    app, _, _ = build_app(compression=True)
+    async with serve(app) as server:
+        client = await asyncio.to_thread(raw_join, server.ws("/ws/open/own"))
+        client.send(text({"type": "big-to-me", "data": 3000, "id": 1}))
+        own, reply = await asyncio.to_thread(after_welcome, client, 2)
+        assert inflate(own) == {"type": "big", "data": "x" * 3000}
+        assert json.loads(reply.data) == {"type": "reply", "data": None, "id": 1}
+        client.close()
+
+
 async def test_every_client_that_agreed_gets_the_same_compressed_bytes_and_the_others_plain_frames():
     app, _, _ = build_app(compression=True)
     async with serve(app) as server:
@@ -192,3 +203,11 @@ async def test_the_python_client_agrees_and_frames_arrive_whole_both_ways():
         await ns.request("big", 6000)
         assert await asyncio.wait_for(got.get(), 5) == "x" * 6000
         await listener.close()
+
+
+async def test_the_python_client_offers_nothing_with_compression_false():
+    app, wsns, _ = build_app(compression=True)
+    async with serve(app) as server:
+        await server.connect("/ws/open/remote-plain", compression=False)
+        [joined] = wsns.get("/ws/open/remote-plain").clients.values()
+        assert joined.deflater is None
