@@ -75,7 +75,7 @@ class Hub:
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
         #: With ``WSNS_COMPRESSION``: the one compressor of frames for clients that agreed
         #: on permessage-deflate (every namespace of this instance shares it).
-        self.deflater = FrameDeflater(settings.compression_threshold) if settings.compression else None
+        self.deflater = _deflater(settings)
         self.accepted = 0
         self.refused: dict[str, int] = {}
         self.refused_codes: dict[int, int] = {}
@@ -110,7 +110,7 @@ class Hub:
         self.registry.max_namespaces = settings.max_namespaces
         self.registry.linger = settings.unsubscribe_linger
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
-        self.deflater = FrameDeflater(settings.compression_threshold) if settings.compression else None
+        self.deflater = _deflater(settings)
 
     @property
     def broker(self) -> Broker:
@@ -659,3 +659,7 @@ def _client_ids(exclude: Exclude) -> tuple[str, ...]:
     if isinstance(exclude, (Client, str)):
         exclude = (exclude,)
     return tuple(c.id if isinstance(c, Client) else c for c in exclude)
+
+
+def _deflater(settings: Settings) -> FrameDeflater | None:
+    return FrameDeflater(settings.compression_threshold) if settings.compression else None
