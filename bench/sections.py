@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import compression
 from bench.scale import run_scale
 from bench.scale_report import scale_section, write_plots
 from bench.servers import Child
@@ -35,5 +36,8 @@ SECTIONS: list[Section] = [
         "The moonshot (100,000 idle connections on 6 instances, then one broadcast to all) takes "
         "longer and runs on its own: `python -m bench.scale --moonshot`, reported in [SCALE.md](SCALE.md)."],
         write_plots),
+    # permessage-deflate off vs on (bench/compression.py brings its own servers and clients).
+    Section("compression", lambda sizes, quick, redis: compression.run_compression(sizes, quick),
+            compression.render, compression.plot),
 ]
 
