@@ -101,7 +101,7 @@ class SseClient(Client):
         if self._closing:
             return False
         made = self._events.encode(frame, self._welcome_extra)
-        self._welcome_extra = None
+        self._welcome_extra = None  # written: an idle stream keeps no dict for it
         return super().write(chunk(made))
 
     def keepalive(self, now: float, interval: float, timeout: float) -> None:
