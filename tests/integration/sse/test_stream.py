@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.support.core_app import build_app
+from tests.support.demo import http
 from tests.support.servers import serve, wait_for
 from tests.support.sse_reader import open_stream, post_frame
 from tests.support.wsclient import join, recv_json
@@ -137,3 +138,16 @@ async def test_a_ping_comment_comes_every_heartbeat() -> None:
         assert await stream.comment(timeout=2) == "ping"
         await stream.close()
         await asyncio.sleep(0)
+
+
+async def test_metrics_count_connections_by_transport() -> None:
+    app, _, _ = build_app(metrics_url="/metrics")
+    async with serve(app) as srv:
+        stream = await open_stream(srv.host, srv.port, f"{SSE}/ws/open/lobby")
+        await stream.next()
+        ws, _ = await join(srv.ws("/ws/open/lobby"))
+        text = (await http(srv, "GET", "/metrics")).body.decode()
+        assert 'wsns_transport_connections{transport="sse"} 1.0' in text
+        assert 'wsns_transport_connections{transport="websocket"} 1.0' in text
+        await stream.close()
+        await ws.close()
