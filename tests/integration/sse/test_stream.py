@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+from sanic import Request, Sanic
+
+from sanic_wsns import Identity, Unauthorized, WsNamespaces
+from sanic_wsns.tokens import encode_token
 from tests.support.core_app import build_app
 from tests.support.demo import http
-from tests.support.servers import serve, wait_for
+from tests.support.servers import new_app, serve, wait_for
 from tests.support.sse_reader import open_stream, post_frame
 from tests.support.wsclient import join, recv_json
 
@@ -151,3 +156,72 @@ async def test_metrics_count_connections_by_transport() -> None:
         assert 'wsns_transport_connections{transport="websocket"} 1.0' in text
         await stream.close()
         await ws.close()
+
+
+def token_app(**settings: Any) -> Sanic:
+    """One pattern admitting a bearer token ``user:<name>`` (presence on), an ``echo``
+    handler."""
+    app = new_app()
+    wsns = WsNamespaces(app, unsubscribe_linger=0, **settings)
+    rooms = wsns.pattern("/rooms/<room:int>", presence=True)
+
+    @rooms.authorize
+    def by_token(request: Request, room: int) -> Identity:
+        token = request.ctx.wsns_token
+        if not token or not token.startswith("user:"):
+            raise Unauthorized("no token")
+        name = token.removeprefix("user:")
+        return Identity(name, {"name": name})
+
+    @rooms.on("echo")
+    def echo(ns: Any, client: Any, data: Any) -> Any:
+        return {"data": data, "user": client.user}
+
+    return app
+
+
+async def test_the_token_comes_from_authorization_bearer_for_streams_and_posts() -> None:
+    async with serve(token_app()) as srv:
+        refused = await open_stream(srv.host, srv.port, f"{SSE}/rooms/1")
+        assert (refused.status, refused.json["code"]) == (401, "unauthenticated")
+        await refused.close()
+        bearer = {"Authorization": "Bearer user:ann"}
+        stream = await open_stream(srv.host, srv.port, f"{SSE}/rooms/1", bearer)
+        welcome = (await stream.next()).frame["data"]
+        assert welcome["public"] == {"name": "ann"}
+        frame = {"type": "echo", "data": 1, "id": 1}
+        answer = await post_frame(srv, f"{SSE}/rooms/1", frame, welcome["client_token"], bearer)
+        assert answer.data["reply"]["data"] == {"data": 1, "user": "ann"}
+        anonymous = await post_frame(srv, f"{SSE}/rooms/1", frame, welcome["client_token"])
+        assert anonymous.status == 401
+        await stream.close()
+
+
+async def test_a_stream_is_in_presence_like_any_client() -> None:
+    async with serve(token_app()) as srv:
+        stream = await open_stream(srv.host, srv.port, f"{SSE}/rooms/2", {"Authorization": "Bearer user:ann"})
+        welcome = (await stream.next()).frame["data"]
+        state = await stream.until("presence_state")
+        assert state.frame["data"] == {welcome["client_id"]: {"name": "ann"}}
+        ws, bob = await join(srv.ws("/rooms/2"), subprotocols=["wsns.v1", encode_token("user:bob")])
+        seen = await recv_json(ws)
+        assert seen["type"] == "presence_state"
+        assert set(seen["data"]) == {welcome["client_id"], bob["client_id"]}
+        joined = await stream.until("presence_diff")
+        assert joined.frame["data"]["joins"] == {bob["client_id"]: {"name": "bob"}}
+        await stream.close()
+        left = await recv_json(ws)
+        assert left["data"]["leaves"] == {welcome["client_id"]: {"name": "ann"}}
+        await ws.close()
+
+
+async def test_posts_over_the_rate_limit_are_answered_rate_limited() -> None:
+    async with serve(token_app(rate_limit=0.001, rate_burst=2)) as srv:
+        bearer = {"Authorization": "Bearer user:ann"}
+        stream = await open_stream(srv.host, srv.port, f"{SSE}/rooms/3", bearer)
+        token = (await stream.next()).frame["data"]["client_token"]
+        answers = [await post_frame(srv, f"{SSE}/rooms/3", {"type": "echo", "data": n, "id": n}, token,
+                                    bearer) for n in range(1, 4)]
+        assert [a.data["reply"]["type"] for a in answers] == ["reply", "reply", "error"]
+        assert answers[2].data["reply"]["data"]["code"] == "rate_limited"
+        await stream.close()
