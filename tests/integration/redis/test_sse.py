@@ -128,3 +128,13 @@ async def test_a_stream_that_stops_reading_is_cut_and_others_are_served(broker):
                 assert (await frame(reader))["data"] == big  # the other client is served meanwhile
             await wait_for(lambda: a.totals["clients"] == 1)
         sleeper.writer.close()
+
+
+async def test_instances_without_a_shared_secret_say_so_at_start(redis_server, caplog):
+    async with instances(redis_server.url, count=1):
+        pass
+    assert any("WSNS_SSE_SECRET is not set" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    async with instances(redis_server.url, count=1, sse_secret=SECRET):
+        pass
+    assert not any("WSNS_SSE_SECRET" in r.getMessage() for r in caplog.records)

@@ -225,3 +225,40 @@ async def test_posts_over_the_rate_limit_are_answered_rate_limited() -> None:
         assert [a.data["reply"]["type"] for a in answers] == ["reply", "reply", "error"]
         assert answers[2].data["reply"]["data"]["code"] == "rate_limited"
         await stream.close()
+
+
+async def test_a_post_that_keeps_going_after_rate_limited_is_refused_with_429() -> None:
+    async with serve(token_app(rate_limit=0.001, rate_burst=1, abuse_limit=2)) as srv:
+        bearer = {"Authorization": "Bearer user:ann"}
+        stream = await open_stream(srv.host, srv.port, f"{SSE}/rooms/4", bearer)
+        token = (await stream.next()).frame["data"]["client_token"]
+        statuses = [(await post_frame(srv, f"{SSE}/rooms/4", {"type": "echo"}, token, bearer)).status
+                    for _ in range(5)]
+        assert statuses == [200, 200, 200, 429, 429]  # one allowed, two told, then refused
+        await stream.close()
+
+
+async def test_what_a_post_handler_sends_its_client_is_bounded_by_the_send_queue() -> None:
+    app, _, _ = build_app(max_send_queue=1000)
+    async with serve(app) as srv:
+        stream = await open_stream(srv.host, srv.port, f"{SSE}/ws/open/q")
+        token = (await stream.next()).frame["data"]["client_token"]
+        small = await post_frame(srv, f"{SSE}/ws/open/q", {"type": "big-to-me", "data": 10, "id": 1}, token)
+        assert len(small.data["frames"]) == 1
+        big = await post_frame(srv, f"{SSE}/ws/open/q", {"type": "big-to-me", "data": 5000, "id": 2}, token)
+        assert big.data == {"reply": {"type": "reply", "data": None, "id": 2}, "frames": []}
+        await stream.close()
+
+
+async def test_streams_are_held_to_the_connect_rate_and_the_path_bounds() -> None:
+    app, _, _ = build_app(connect_rate=0.001, connect_burst=1)
+    async with serve(app) as srv:
+        first = await open_stream(srv.host, srv.port, f"{SSE}/ws/user/1?user=ann")
+        await first.next()
+        second = await open_stream(srv.host, srv.port, f"{SSE}/ws/user/1?user=ann")
+        assert (second.status, second.json["code"]) == (503, "over_capacity")
+        assert second.json["message"].startswith("too many connections per second")
+        long = await open_stream(srv.host, srv.port, f"{SSE}/ws/open/{'x' * 201}")
+        assert (long.status, long.json["code"]) == (400, "bad_request")
+        for stream in (first, second, long):
+            await stream.close()
