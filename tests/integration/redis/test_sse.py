@@ -138,3 +138,15 @@ async def test_instances_without_a_shared_secret_say_so_at_start(redis_server, c
     async with instances(redis_server.url, count=1, sse_secret=SECRET):
         pass
     assert not any("WSNS_SSE_SECRET" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_first_request_may_ask_with_since_and_epoch_and_the_welcome_carries_its_position(broker):
+    async with instances(broker, history=True, sse_secret=SECRET) as (a, b):
+        first = await a.wsns.broadcast("/maps/6", "edited", "one")
+        await a.wsns.broadcast("/maps/6", "edited", "two")
+        stream, welcome = await stream_on(b, f"6?since={first.offset}&epoch={first.epoch}")
+        assert welcome["recovered"] is True
+        assert stream.last_id == f"{first.epoch}:{first.offset}"  # the welcome's id
+        missed = await stream.next()
+        assert (missed.frame["data"], missed.id) == ("two", f"{first.epoch}:{first.offset + 1}")
+        await stream.close()

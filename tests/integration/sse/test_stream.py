@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from sanic import Request, Sanic
@@ -24,6 +25,7 @@ async def test_the_first_event_is_the_welcome_with_a_client_token_and_frames_fol
     stream = await open_stream(srv.host, srv.port, f"{SSE}/ws/open/lobby")
     assert stream.status == 200
     assert stream.headers["content-type"].startswith("text/event-stream")
+    assert stream.headers["x-accel-buffering"] == "no"
     welcome = await stream.next()
     assert welcome.type == "welcome"
     data = welcome.frame["data"]
@@ -154,6 +156,7 @@ async def test_metrics_count_connections_by_transport() -> None:
         text = (await http(srv, "GET", "/metrics")).body.decode()
         assert 'wsns_transport_connections{transport="sse"} 1.0' in text
         assert 'wsns_transport_connections{transport="websocket"} 1.0' in text
+        assert 'wsns_connections{pattern="/ws/open/<name:str>"} 2.0' in text
         await stream.close()
         await ws.close()
 
@@ -170,8 +173,9 @@ def token_app(**settings: Any) -> Sanic:
         token = request.ctx.wsns_token
         if not token or not token.startswith("user:"):
             raise Unauthorized("no token")
-        name = token.removeprefix("user:")
-        return Identity(name, {"name": name})
+        name, _, lasts = token.removeprefix("user:").partition(":")
+        expires_at = time.time() + float(lasts) if lasts else None
+        return Identity(name, {"name": name}, expires_at=expires_at)
 
     @rooms.on("echo")
     def echo(ns: Any, client: Any, data: Any) -> Any:
@@ -194,6 +198,9 @@ async def test_the_token_comes_from_authorization_bearer_for_streams_and_posts()
         assert answer.data["reply"]["data"] == {"data": 1, "user": "ann"}
         anonymous = await post_frame(srv, f"{SSE}/rooms/1", frame, welcome["client_token"])
         assert anonymous.status == 401
+        malformed = await open_stream(srv.host, srv.port, f"{SSE}/rooms/1", {"Authorization": "Bearer "})
+        assert (malformed.status, malformed.json["code"]) == (401, "unauthenticated")
+        await malformed.close()
         await stream.close()
 
 
@@ -262,3 +269,32 @@ async def test_streams_are_held_to_the_connect_rate_and_the_path_bounds() -> Non
         assert (long.status, long.json["code"]) == (400, "bad_request")
         for stream in (first, second, long):
             await stream.close()
+
+
+async def test_disconnect_by_user_and_expiry_end_the_stream_with_their_codes() -> None:
+    app = token_app()
+    async with serve(app) as srv:
+        stream = await open_stream(srv.host, srv.port, f"{SSE}/rooms/5", {"Authorization": "Bearer user:ann"})
+        await stream.next()
+        await app.ctx.wsns.disconnect(user="ann", reason="signed out")
+        ended = await stream.ended()
+        assert ended[-1].type == "close" and ended[-1].frame["data"] == {"code": 4401, "reason": "signed out"}
+        short = await open_stream(srv.host, srv.port, f"{SSE}/rooms/5",
+                                  {"Authorization": "Bearer user:bob:0.3"})
+        assert "expires_in" in (await short.next()).frame["data"]
+        ended = await short.ended()
+        assert ended[-1].frame["data"]["code"] == 4001
+
+
+async def test_a_stream_outlives_sanics_response_timeout_with_no_heartbeat_set() -> None:
+    app, wsns, _ = build_app()
+    app.config.WEBSOCKET_PING_INTERVAL = 0
+    app.config.RESPONSE_TIMEOUT = 0.4
+    async with serve(app) as srv:
+        stream = await open_stream(srv.host, srv.port, f"{SSE}/ws/open/long")
+        await stream.next()
+        for _ in range(4):  # 4 pings at most 0.2 s apart: well past the 0.4 s timeout
+            assert await stream.comment(timeout=2) == "ping"
+        await wsns.broadcast("/ws/open/long", "still", "here")
+        assert (await stream.until("still")).frame["data"] == "here"
+        await stream.close()
