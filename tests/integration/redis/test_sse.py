@@ -150,3 +150,21 @@ async def test_a_first_request_may_ask_with_since_and_epoch_and_the_welcome_carr
         missed = await stream.next()
         assert (missed.frame["data"], missed.id) == ("two", f"{first.epoch}:{first.offset + 1}")
         await stream.close()
+
+
+async def test_a_keyed_post_repeated_on_the_other_instance_gets_the_first_answer(broker):
+    runs: list[Any] = []
+    async with instances(broker, sse_secret=SECRET) as (a, b):
+        for instance in (a, b):
+            @instance.wsns.patterns[0].on("order")
+            async def order(ns: Any, client: Any, data: Any) -> int:
+                runs.append(data)
+                return len(runs)
+
+        _, welcome = await stream_on(a, "7")
+        frame_ = {"type": "order", "data": "tea", "id": 1, "key": "order-1"}
+        first = await post_frame(a.srv, f"{SSE}/maps/7", frame_, welcome["client_token"])
+        again = await post_frame(b.srv, f"{SSE}/maps/7", {**frame_, "id": 2}, welcome["client_token"])
+        assert first.data["reply"] == {"type": "reply", "data": 1, "id": 1}
+        assert again.data["reply"] == {"type": "reply", "data": 1, "id": 2}
+        assert runs == ["tea"]
