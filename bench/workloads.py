@@ -28,6 +28,7 @@ from typing import Any
 
 from bench.procstat import Sample, sample
 from bench.servers import ROOT, START_TIMEOUT, redis_calls, redis_url, start_target, target_state
+from tests.support.polling import attempts
 from tests.support.processes import ServerProcess
 
 
@@ -254,11 +255,11 @@ def w4(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Server
     result, stages = run_loadgen(churn_spec(target, [server.ws("")], sizes), [server], 300)
     # sanic-wsns keeps a dropped channel's subscription up to 2 s: a leak is what is
     # still there once ``linger_wait`` has passed.
-    deadline = time.monotonic() + sizes.linger_wait
-    after = target_state(server)
-    while _leaks(after, baseline) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    for _ in attempts(sizes.linger_wait):
         after = target_state(server)
+        if not _leaks(after, baseline):
+            break
+        time.sleep(0.1)
     return {
         "cycles": result["cycles"],
         "cycles_per_s": result["cycles_per_s"],
@@ -360,14 +361,14 @@ def metrics_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
 
 def _leftovers(servers: Sequence[ServerProcess], linger_wait: float) -> dict[str, Any]:
     """Namespaces and clients still on ``servers`` once a dropped namespace's linger passed."""
-    deadline = time.monotonic() + linger_wait
-    while True:
+    for _ in attempts(linger_wait):
         states = [target_state(server) for server in servers]
         namespaces = sum(s["namespaces"] for s in states)
         clients = sum(s["clients"] for s in states)
-        if not (namespaces or clients) or time.monotonic() > deadline:
-            return {"leaked_namespaces": namespaces, "leaked_clients": clients}
+        if not (namespaces or clients):
+            break
         time.sleep(0.1)
+    return {"leaked_namespaces": namespaces, "leaked_clients": clients}
 
 
 def presence_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,

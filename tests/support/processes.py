@@ -131,9 +131,10 @@ class ServerProcess:
         """SIGKILL: no close frames, clients see 1006."""
         self._end(signal.SIGKILL)
 
-    def stop(self) -> None:
-        """SIGTERM: a graceful shutdown (clients see 1001)."""
-        self._end(signal.SIGTERM)
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """A graceful shutdown (SIGTERM: clients see 1001), waited for; ``sig`` for a server
+        that shuts down on another signal (PostgreSQL's fast shutdown is SIGINT)."""
+        self._end(sig)
 
     def terminate(self) -> None:
         """SIGTERM without waiting: the graceful shutdown runs while the caller goes on
