@@ -12,8 +12,8 @@ from typing import Any
 from bench import compression
 from bench.scale import run_scale
 from bench.scale_report import scale_section, write_plots
-from bench.servers import Child
 from bench.workloads import Sizes
+from tests.support.processes import ServerProcess
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Section:
     the workload tables. Its figures must be JSON, so ``--render`` can redraw them."""
 
     name: str
-    run: Callable[[Sizes, bool, Child], dict[str, Any]]  # (sizes, quick, redis) -> figures
+    run: Callable[[Sizes, bool, ServerProcess], dict[str, Any]]  # (sizes, quick, redis) -> figures
     render: Callable[[dict[str, Any]], list[str]]  # figures -> markdown lines
     plot: Callable[[dict[str, Any], Path], list[Path]]  # figures, plot folder -> SVGs written
 
