@@ -43,12 +43,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Opcode
 
 from bench.procstat import sample
-from bench.servers import ROOT, Child
+from bench.servers import ROOT, START_TIMEOUT
 from bench.workloads import FULL, QUICK, Sizes
 from demo_app.models import Bubble, Map, MapView
 from sanic_wsns.deflate import FrameDeflater
 from sanic_wsns.protocol import encode, ws_text_frame
-from tests.support.ports import free_port
+from tests.support.processes import ServerProcess, accepts
 from tests.support.rawframes import RawClient, client_frame
 
 VARIANTS = ("off", "on")
@@ -89,15 +89,14 @@ def snapshot() -> Any:
 
 # -- one variant on a fresh server ------------------------------------------------------------
 
-def start_server(stack: ExitStack, variant: str, log_dir: Path) -> Child:
+def start_server(stack: ExitStack, variant: str, log_dir: Path) -> ServerProcess:
     """The bench app, compression switched by its environment (Sanic reads ``SANIC_*``)."""
-    port = free_port()
     switch = "true" if variant == "on" else "false"
-    child = Child(f"wsns-compression-{variant}",
-                  ["env", f"SANIC_WSNS_COMPRESSION={switch}", sys.executable, "-m", "bench.targets.wsns_app",
-                   "--port", str(port)], port, log_dir / f"wsns-compression-{variant}-{port}.log")
-    stack.callback(child.stop)
-    return child.wait_listening()
+    server = ServerProcess([sys.executable, "-m", "bench.targets.wsns_app", "--port", "{port}"],
+                           ready=accepts, env={"SANIC_WSNS_COMPRESSION": switch},
+                           name=f"wsns-compression-{variant}", log_dir=log_dir)
+    stack.callback(server.stop)
+    return server.spawn().wait_ready(START_TIMEOUT)
 
 
 def wire_bytes(url: str, data: Any) -> tuple[int, bool]:
@@ -120,9 +119,9 @@ async def _join(url: str) -> ClientConnection:
     return ws
 
 
-async def fanout(server: Child, sizes: Sizes) -> dict[str, Any]:
+async def fanout(server: ServerProcess, sizes: Sizes) -> dict[str, Any]:
     """W1's shape with 1 KB frames: server CPU per delivery."""
-    url = f"{server.ws_url}/bench/fanout"
+    url = server.ws("/bench/fanout")
     clients = [await _join(url) for _ in range(sizes.fanout_clients)]
     counter = _Counter()
     readers = [asyncio.ensure_future(counter.read(ws)) for ws in clients]
@@ -165,13 +164,13 @@ class _Counter:
         await asyncio.wait_for(self._waiting[1], TIMEOUT)
 
 
-async def idle(server: Child, sizes: Sizes) -> dict[str, Any]:
+async def idle(server: ServerProcess, sizes: Sizes) -> dict[str, Any]:
     """Idle connections, each after one compressed request: server RSS per connection."""
     before = sample(server.pid).rss
     held: list[ClientConnection] = []
     for start in range(0, sizes.idle_connections, 50):
         batch = range(start, min(start + 50, sizes.idle_connections))
-        held += await asyncio.gather(*(_ping(f"{server.ws_url}/bench/idle-{i % sizes.idle_namespaces}")
+        held += await asyncio.gather(*(_ping(server.ws(f"/bench/idle-{i % sizes.idle_namespaces}"))
                                        for i in batch))
     await asyncio.sleep(sizes.settle)  # let the server's freed buffers settle
     after = sample(server.pid).rss
@@ -189,7 +188,7 @@ async def _ping(url: str) -> ClientConnection:
 def one_run(variant: str, sizes: Sizes, log_dir: Path) -> dict[str, Any]:
     with ExitStack() as stack:
         server = start_server(stack, variant, log_dir)
-        url = f"{server.ws_url}/bench/wire"
+        url = server.ws("/bench/wire")
         event_bytes, event_compressed = wire_bytes(url, event_1k())
         snapshot_bytes, snapshot_compressed = wire_bytes(url, snapshot())
         figures = {"event_bytes": event_bytes, "event_compressed": event_compressed,

@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bubblemap_fixtures import SHOWN_MS, Api, Browsers, MapPage
 from playwright.sync_api import Locator, expect
 
+from e2e.bubblemap_fixtures import SHOWN_MS, Browsers, MapPage
 from sanic_wsns.deflate import AGREEMENT
+from tests.support.demo_api import DemoApi
 
 LONG_TEXT = "a bubble long enough to be sent compressed " * 8  # > 256 bytes of JSON
 
@@ -21,8 +22,8 @@ def test_bubblemap_works_in_chromium_with_compression_on(spawn_server: Any, brow
     server = spawn_server([sys.executable, "-m", "demo_app", "--port", "{port}", "--db",
                            str(tmp_path / "bubblemap.db")], ready_path="/api/1/session",
                           env={"SANIC_WSNS_COMPRESSION": "true"}, name="bubblemap-compressed").start()
-    api = Api(server.url, "ann")
-    map_id = api.create_map("compressed")
+    api = DemoApi.sign_in(server.url, "ann")
+    map_id = api.create_map("compressed")["id"]
     stored = api.ok("POST", f"/api/1/maps/{map_id}/bubbles",
                     {"x": 200, "y": 150, "text": LONG_TEXT, "color": "#336699"})
 
