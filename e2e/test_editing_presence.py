@@ -4,10 +4,11 @@ until they deselect it or leave (issue 27 item 5)."""
 
 from __future__ import annotations
 
-from bubblemap_fixtures import RECOVERED_MS, SHOWN_MS, Api, Browsers, Deployment, MapPage
 from playwright.sync_api import expect
 
 from demo_app.people import color_of
+from e2e.bubblemap_fixtures import RECOVERED_MS, SHOWN_MS, Browsers, Deployment, MapPage
+from tests.support.demo_api import DemoApi
 
 
 def doing(page: MapPage, name: str):
@@ -16,7 +17,7 @@ def doing(page: MapPage, name: str):
 
 def test_a_selected_bubble_is_ringed_in_the_persons_colour_elsewhere_until_they_stop(
         deployment: Deployment, browsers: Browsers):
-    map_id = Api(deployment.a.url, "ann").create_map("Who does what")
+    map_id = DemoApi.sign_in(deployment.a.url, "ann").create_map("Who does what")["id"]
     ann = browsers.page(deployment.a.url, "ann", map_id, "ann on a").open()
     bob = browsers.page(deployment.b.url, "bob", map_id, "bob on b").open()
     first, second = ann.create(200, 200, "first"), ann.create(400, 250, "second")
@@ -48,7 +49,7 @@ def test_a_page_that_reconnects_shows_its_selection_again(healthy_deployment: De
     """A graceful restart of cy's instance ends cy's presence (the others see it go); the
     new connection starts with nothing shown, and the page says its selection again."""
     deployment = healthy_deployment
-    map_id = Api(deployment.a.url, "cy").create_map("After a reconnect")
+    map_id = DemoApi.sign_in(deployment.a.url, "cy").create_map("After a reconnect")["id"]
     cy = browsers.page(deployment.a.url, "cy", map_id, "cy on a").open()
     di = browsers.page(deployment.b.url, "di", map_id, "di on b").open()
     bubble = cy.create(250, 250, "kept selected")

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bubblemap_fixtures import SHOWN_MS, Api, Browsers, Deployment, map_path, wait_until
 from playwright.sync_api import Response, WebSocket, expect
-from server_process import ServerProcess, spawner
+
+from e2e.bubblemap_fixtures import SHOWN_MS, Browsers, Deployment, map_path
+from tests.support.demo_api import DemoApi
+from tests.support.polling import pumping, wait_until
+from tests.support.processes import ServerProcess
 
 #: The short-lived instance's grant (BUBBLEMAP_WS_TOKEN_LIFETIME): the page refreshes a
 #: quarter of it before the end, every 3 s.
@@ -21,19 +24,13 @@ TOKEN_URL = "/api/1/session/ws-token"
 
 
 @pytest.fixture(scope="module")
-def brief(spawn_server_module: Callable[..., ServerProcess]) -> ServerProcess:
+def brief(spawn_module_server: Callable[..., ServerProcess]) -> ServerProcess:
     """One demo instance whose WebSocket grants last ``GRANT_S`` seconds."""
     db = Path(tempfile.mkdtemp(prefix="wsns-e2e-tokens-")) / "db.sqlite"
-    return spawn_server_module(
+    return spawn_module_server(
         [sys.executable, "-m", "demo_app", "--port", "{port}", "--db", str(db)],
         ready_path="/api/1/session", env={"BUBBLEMAP_WS_TOKEN_LIFETIME": str(GRANT_S)},
         name="bubblemap-brief").start()
-
-
-@pytest.fixture(scope="module")
-def spawn_server_module() -> Iterator[Callable[..., ServerProcess]]:
-    with spawner() as make:
-        yield make
 
 
 class Watched:
@@ -60,14 +57,14 @@ class Watched:
 
 def test_the_page_refreshes_its_short_grant_on_one_connection_and_no_url_carries_a_token(
         brief: ServerProcess, browsers: Browsers):
-    map_id = Api(brief.url, "ann").create_map("Short grants")
+    map_id = DemoApi.sign_in(brief.url, "ann").create_map("Short grants")["id"]
     page = browsers.page(brief.url, "ann", map_id, "ann, short grants")
     watched = Watched()
     watched.attach(page.page)
     page.open()
     # The upgrade's token, then three refreshes: past three grants without a reconnect.
     wait_until(lambda: len(watched.tokens) >= 4, 4 * GRANT_S + SHOWN_MS / 1000,
-               lambda: f"four tokens fetched; got {len(watched.tokens)}", pump=page.page)
+               lambda: f"four tokens fetched; got {len(watched.tokens)}", pause=pumping(page.page))
     expect(page.state).to_have_attribute("data-state", "live")
     assert [url for url in watched.sockets if url.endswith(map_path(map_id))] == \
         [brief.url.replace("http", "ws") + map_path(map_id)], "the connection was replaced"
@@ -79,7 +76,7 @@ def test_the_page_refreshes_its_short_grant_on_one_connection_and_no_url_carries
 def test_signing_out_on_one_instance_tells_the_page_on_the_other_at_once_and_not_the_other_session(
         deployment: Deployment, browsers: Browsers):
     """Long (5 minute) grants here: only ``wsns.disconnect`` can end the page this soon."""
-    map_id = Api(deployment.a.url, "ann").create_map("Signing out")
+    map_id = DemoApi.sign_in(deployment.a.url, "ann").create_map("Signing out")["id"]
     leaving = browsers.page(deployment.b.url, "ann", map_id, "ann leaving").open()
     staying = browsers.page(deployment.b.url, "ann", map_id, "ann staying").open()
     # The leaving page's own cookie (one host, two ports: one cookie), sent to the other instance.
