@@ -34,6 +34,7 @@ from .broker import Broker, parse_broker_url, redact
 from .client_tokens import ClientTokens
 from .config import Settings, load_settings
 from .connection import serve
+from .cors import cors_headers, preflight_headers
 from .errors import BrokerUnavailable, CloseCode, ConfigError, Denied
 from .history import History
 from .hub import Hub
@@ -205,19 +206,30 @@ class WsNamespaces:
     def _add_sse_route(self, pattern: Pattern, index: int) -> None:
         """``GET {sse_prefix}{pattern}``: the SSE stream (``sse_stream.py``); ``POST``: one
         frame of a stream's client, on any instance (``sse_post.py``). Both are admitted
-        as an upgrade is, with the token from ``Authorization: Bearer``."""
+        as an upgrade is, with the token from ``Authorization: Bearer``, and answer an
+        allowed origin with CORS headers (``cors.py``); ``OPTIONS``: their preflight."""
 
         async def sse_route(request: Request, **_params: Any) -> HTTPResponse | None:
+            origin, host = request.headers.get("origin"), request.headers.get("host")
+            if request.method == "OPTIONS":
+                allowed = preflight_headers(origin, host, self.settings.allowed_origins)
+                return HTTPResponse(status=204 if allowed else 403, headers=allowed)
+            cors = cors_headers(origin, host, self.settings.allowed_origins)
             connecting = request.method == "GET"
             verdict = await self._verdict(pattern, request, _take_bearer, connecting=connecting)
+            answer: HTTPResponse | None
             if isinstance(verdict, Refusal):
-                return refused(verdict)
-            if connecting:
-                return await stream(self.hub, request, verdict, self._client_tokens, self._sse_ping)
-            return await post(self.hub, request, verdict, self._client_tokens, self._post_rate)
+                answer = refused(verdict)
+            elif connecting:
+                answer = await stream(self.hub, request, verdict, self._client_tokens, self._sse_ping, cors)
+            else:
+                answer = await post(self.hub, request, verdict, self._client_tokens, self._post_rate)
+            if answer is not None:  # None: the stream's own headers carried them
+                answer.headers.update(cors)
+            return answer
 
-        self.app.add_route(sse_route, self.settings.sse_prefix + pattern.pattern, methods=["GET", "POST"],
-                           name=f"wsns_sse_{index}")
+        self.app.add_route(sse_route, self.settings.sse_prefix + pattern.pattern,
+                           methods=["GET", "POST", "OPTIONS"], name=f"wsns_sse_{index}")
 
     def _add_bad_path_route(self, prefix: str) -> None:
         """Under a pattern's literal prefix, an upgrade whose parameters do not parse

@@ -15,6 +15,7 @@ code and reason; a retryable code (1001, 1012, 1013) lets the ``EventSource`` re
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from sanic.response import HTTPResponse, json
@@ -127,9 +128,9 @@ class SseClient(Client):
 
 
 async def stream(hub: Hub, request: Request, admission: Admission, tokens: ClientTokens,
-                 ping_every: float) -> HTTPResponse | None:
-    """Serve one admitted stream until it ends (``None``: the response was streamed), or
-    answer why it cannot start."""
+                 ping_every: float, headers: Mapping[str, str]) -> HTTPResponse | None:
+    """Serve one admitted stream until it ends (``None``: the response was streamed, with
+    ``headers`` besides its own: CORS), or answer why it cannot start."""
     refusal = hub.claim(admission.user, admission.path)
     if refusal is not None:
         return refused(refusal)
@@ -139,7 +140,8 @@ async def stream(hub: Hub, request: Request, admission: Admission, tokens: Clien
         ns = await hub.host(admission.pattern, admission.path, admission.params)
         if ns is None:
             return refused(Refusal(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance"))
-        response = await request.respond(headers=STREAM_HEADERS, content_type="text/event-stream")
+        response = await request.respond(headers={**STREAM_HEADERS, **headers},
+                                         content_type="text/event-stream")
         await response.send(OPENING)
         client = _new_client(hub, ns, request, admission, tokens)
         await _join(hub, ns, client, request)
