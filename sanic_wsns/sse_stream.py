@@ -27,7 +27,7 @@ from .errors import CloseCode
 from .limits import TokenBucket
 from .protocol import encode
 from .recovery import requested_position
-from .sse import OPENING, PING, FrameEvents, event, requested
+from .sse import OPENING, PING, FrameEvents, chunk, event, requested
 
 if TYPE_CHECKING:
     from sanic import Request
@@ -67,11 +67,6 @@ def refused(refusal: Refusal) -> HTTPResponse:
                 status=status, headers=headers)
 
 
-def chunk(data: bytes) -> bytes:
-    """One HTTP/1.1 chunk (the stream's length is not known: Sanic sent it chunked)."""
-    return b"%x\r\n%b\r\n" % (len(data), data)
-
-
 class SseClient(Client):
     """A client whose frames go out as server-sent events on one HTTP response."""
 
@@ -101,9 +96,9 @@ class SseClient(Client):
         """Queue one frame as an event, under the send-queue bound (``Client.write``)."""
         if self._closing:
             return False
-        made = self._events.encode(frame, self._welcome_extra)
+        made = self._events.chunk(frame, self._welcome_extra)
         self._welcome_extra = None  # written: an idle stream keeps no dict for it
-        return super().write(chunk(made))
+        return super().write(made)
 
     def keepalive(self, now: float, interval: float, timeout: float) -> None:
         """Nothing: the stream writes its own ``: ping`` comments (``stream``), through
