@@ -94,7 +94,7 @@ class FrameEvents:
     __slots__ = ("epoch",)
 
     #: The last frame encoded, the epoch it was encoded under, and its event and chunk.
-    _last: ClassVar[tuple[bytes, str, tuple[bytes, bytes]]] = (b"", "", (b"", b""))
+    _last: ClassVar[tuple[bytes, str, bytes, bytes]] = (b"", "", b"", b"")
 
     def __init__(self) -> None:
         self.epoch = ""
@@ -105,13 +105,17 @@ class FrameEvents:
         return self._made(frame, extra)[0]
 
     def chunk(self, frame: bytes, extra: dict[str, Any] | None = None) -> bytes:
-        """The event as one HTTP/1.1 chunk, as a stream writes it."""
+        """The event as one HTTP/1.1 chunk, as a stream writes it. Once per stream per
+        broadcast: the shared one is looked up here, with no further call."""
+        last = FrameEvents._last
+        if last[0] is frame and last[1] == self.epoch:
+            return last[3]
         return self._made(frame, extra)[1]
 
     def _made(self, frame: bytes, extra: dict[str, Any] | None) -> tuple[bytes, bytes]:
         last = FrameEvents._last
         if last[0] is frame and last[1] == self.epoch:
-            return last[2]
+            return last[2], last[3]
         json = payload(frame)
         head = _decode_head(json)
         if head.type in POSITIONED:
@@ -119,9 +123,9 @@ class FrameEvents:
             return made, chunk(made)
         id = None if head.offset is None else f"{self.epoch}:{head.offset}"
         made = event(head.type, json, id)
-        pair = made, chunk(made)
-        FrameEvents._last = (frame, self.epoch, pair)
-        return pair
+        chunked = chunk(made)
+        FrameEvents._last = (frame, self.epoch, made, chunked)
+        return made, chunked
 
     def _positioned(self, type: str, json: bytes, extra: dict[str, Any] | None) -> bytes:
         try:

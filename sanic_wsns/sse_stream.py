@@ -98,7 +98,7 @@ class SseClient(Client):
             return False
         made = self._events.chunk(frame, self._welcome_extra)
         self._welcome_extra = None  # written: an idle stream keeps no dict for it
-        return super().write(made)
+        return Client.write(self, made)  # not super(): once per stream per broadcast
 
     def keepalive(self, now: float, interval: float, timeout: float) -> None:
         """Nothing: the stream writes its own ``: ping`` comments (``stream``), through
