@@ -10,6 +10,7 @@ from typing import Any
 from sanic_wsns import History
 from sanic_wsns.client_tokens import ClientTokens
 from tests.support.instances import Instance, build, frame, instances, raw_client
+from tests.support.ports import free_port
 from tests.support.servers import serve, wait_for
 from tests.support.sse_reader import Event, Stream, open_stream, post_frame
 
@@ -142,6 +143,13 @@ async def test_instances_without_a_secret_agree_on_one_through_redis(redis_serve
         assert answer.status == 200, answer.body
         assert answer.data["reply"] == {"type": "reply", "data": welcome["client_id"], "id": 1}
         await stream.close()
+
+
+async def test_an_instance_that_cannot_reach_redis_at_start_says_its_posts_stay_local(caplog):
+    async with instances(f"redis://127.0.0.1:{free_port()}/0", count=1) as (a,):
+        _, welcome = await stream_on(a, "10")  # it serves streams all the same
+        assert welcome["client_token"].startswith(welcome["client_id"] + ".")
+    assert any("no secret could be shared through the broker" in r.getMessage() for r in caplog.records)
 
 
 async def test_an_explicit_secret_wins_over_the_one_kept_in_redis(redis_server):
