@@ -91,8 +91,9 @@ class Settings(msgspec.Struct, kw_only=True):
     #: ``{sse_prefix}{namespace path}``; empty to serve neither (docs/transports.md).
     sse_prefix: str = "/wsns/sse"
     #: Signs the ``client_token`` a stream's POSTs carry. Every instance must share it for a
-    #: POST to be taken by another instance than the stream's; empty: a random secret per
-    #: process (one instance only; a warning at start says so with a Redis broker).
+    #: POST to be taken by another instance than the stream's; empty: with a Redis broker,
+    #: one random secret the instances share through Redis (the first to start stores it);
+    #: with ``memory://``, a random secret per process.
     sse_secret: str = ""
 
 

@@ -34,7 +34,8 @@ from .broker import Broker, parse_broker_url, redact
 from .client_tokens import ClientTokens
 from .config import Settings, load_settings
 from .connection import serve
-from .errors import CloseCode, ConfigError, Denied
+from .cors import cors_headers, preflight_headers
+from .errors import BrokerUnavailable, CloseCode, ConfigError, Denied
 from .history import History
 from .hub import Hub
 from .interfaces import Exclude
@@ -58,6 +59,9 @@ NEGOTIATED = cast(list[str], NegotiatedProtocol())
 
 #: Distinct unmatched upgrade paths logged (a scan of random paths logs this many, then stops).
 UNMATCHED_LOGGED = 100
+#: Where the instances of a deployment keep the SSE secret they share when none is set
+#: (after ``channel_prefix``: deployments on one Redis keep theirs apart).
+SSE_SECRET_KEY = "sse_secret"
 
 
 class WsNamespaces:
@@ -202,19 +206,30 @@ class WsNamespaces:
     def _add_sse_route(self, pattern: Pattern, index: int) -> None:
         """``GET {sse_prefix}{pattern}``: the SSE stream (``sse_stream.py``); ``POST``: one
         frame of a stream's client, on any instance (``sse_post.py``). Both are admitted
-        as an upgrade is, with the token from ``Authorization: Bearer``."""
+        as an upgrade is, with the token from ``Authorization: Bearer``, and answer an
+        allowed origin with CORS headers (``cors.py``); ``OPTIONS``: their preflight."""
 
         async def sse_route(request: Request, **_params: Any) -> HTTPResponse | None:
+            origin, host = request.headers.get("origin"), request.headers.get("host")
+            if request.method == "OPTIONS":
+                allowed = preflight_headers(origin, host, self.settings.allowed_origins)
+                return HTTPResponse(status=204 if allowed else 403, headers=allowed)
+            cors = cors_headers(origin, host, self.settings.allowed_origins)
             connecting = request.method == "GET"
             verdict = await self._verdict(pattern, request, _take_bearer, connecting=connecting)
+            answer: HTTPResponse | None
             if isinstance(verdict, Refusal):
-                return refused(verdict)
-            if connecting:
-                return await stream(self.hub, request, verdict, self._client_tokens, self._sse_ping)
-            return await post(self.hub, request, verdict, self._client_tokens, self._post_rate)
+                answer = refused(verdict)
+            elif connecting:
+                answer = await stream(self.hub, request, verdict, self._client_tokens, self._sse_ping, cors)
+            else:
+                answer = await post(self.hub, request, verdict, self._client_tokens, self._post_rate)
+            if answer is not None:  # None: the stream's own headers carried them
+                answer.headers.update(cors)
+            return answer
 
-        self.app.add_route(sse_route, self.settings.sse_prefix + pattern.pattern, methods=["GET", "POST"],
-                           name=f"wsns_sse_{index}")
+        self.app.add_route(sse_route, self.settings.sse_prefix + pattern.pattern,
+                           methods=["GET", "POST", "OPTIONS"], name=f"wsns_sse_{index}")
 
     def _add_bad_path_route(self, prefix: str) -> None:
         """Under a pattern's literal prefix, an upgrade whose parameters do not parse
@@ -467,11 +482,9 @@ class WsNamespaces:
         hub.heartbeat_interval = float(interval or 0)
         # A stream Sanic has sent nothing on for RESPONSE_TIMEOUT is cut: ping well before.
         self._sse_ping = min(hub.heartbeat_interval or DEFAULT_PING, app.config.RESPONSE_TIMEOUT / 2)
-        if self.settings.sse_prefix and not self.settings.sse_secret and \
-                parse_broker_url(self.settings.broker).backend != "memory":
-            logger.warning("WSNS_SSE_SECRET is not set: an SSE client's POSTs are accepted only by "
-                           "the instance that holds its stream; give every instance the same secret")
         await hub.start()
+        if self.settings.sse_prefix and not self.settings.sse_secret:
+            await self._agree_on_sse_secret(hub.broker)
         if self.settings.metrics_url:
             self._metrics = hub.metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
             self._metrics.start()
@@ -480,6 +493,20 @@ class WsNamespaces:
             self._keepalive.start()
         logger.info("sanic-wsns started instance=%s broker=%s patterns=%s", hub.instance_id,
                     redact(self.settings.broker), [p.pattern for p in self.patterns])
+
+    async def _agree_on_sse_secret(self, broker: Broker) -> None:
+        """No ``WSNS_SSE_SECRET``: the instances on one broker sign with one secret all the
+        same (the first to start stores its own), so a POST may reach any of them from the
+        first try. One round trip at start, nothing per request."""
+        key = self.settings.channel_prefix + SSE_SECRET_KEY
+        try:
+            secret = await broker.shared_secret(key, secrets.token_bytes(32))
+        except BrokerUnavailable as exc:
+            logger.warning("WSNS_SSE_SECRET is not set and no secret could be shared through the "
+                           "broker (%s): until a restart, an SSE client's POSTs are accepted only by "
+                           "this instance when it holds their stream", exc)
+            return
+        self._client_tokens = ClientTokens(secret)
 
     async def _close_clients(self, app: Sanic[Any, Any]) -> None:
         if self._keepalive is not None:

@@ -144,6 +144,12 @@ class Broker(abc.ABC):
         whether or not the claim is there); never blocks, never raises (a lost answer
         leaves repeats waiting, then answered ``conflict``)."""
 
+    async def shared_secret(self, key: str, candidate: bytes) -> bytes:
+        """The secret every instance on this broker agrees on under ``key``: the first to
+        ask stores its ``candidate``, the others get that one. ``memory://`` joins one
+        process: its own ``candidate``. Raises ``BrokerUnavailable``."""
+        return candidate
+
     @abc.abstractmethod
     def stats(self) -> dict[str, Any]:
         """Health and counters: at least ``connected``, ``published``, ``publish_failed``,

@@ -517,6 +517,20 @@ class RedisBroker(Broker):
         words = redis_requests.settle_command(channel, name, answer, window, claimed)
         self._enqueue(_Outgoing(channel, answer, words=words))
 
+    # -- a deployment's shared secret: one round trip at start -------------------------------
+
+    async def shared_secret(self, key: str, candidate: bytes) -> bytes:
+        """``SET key candidate NX GET``: one atomic command that stores ``candidate`` when no
+        instance did yet (nil), or leaves the key and answers what it holds. One key, so in
+        a cluster it needs no hash tag; it never expires (a flushed Redis gives the next
+        instance to start another secret: set one explicitly where that matters)."""
+        try:
+            kept = await self._call(lambda client: client.set(key, candidate, nx=True, get=True))
+        except RedisError as exc:
+            raise BrokerUnavailable(f"shared secret not read: {describe(exc)}") from exc
+        assert kept is None or isinstance(kept, bytes)  # a client that decodes replies is not ours
+        return kept or candidate
+
     async def _script(self, script: str, keys: tuple[str, ...], *args: Any) -> Any:
         """Run ``script`` (in turn: see ``_call``)."""
         return await self._call(lambda client: self._evalsha(client, script, keys, args))
