@@ -29,6 +29,8 @@ from typing import Protocol
 
 import msgspec
 
+from .errors import BrokerUnavailable
+
 logger = logging.getLogger("sanic_wsns")
 
 #: ``(added, removed)`` names.
@@ -40,6 +42,8 @@ Transition = Callable[[str, bool], None]
 
 #: Dead instances one sweep takes back (the next sweep takes the rest).
 CLAIM_LIMIT = 100
+#: Seconds a stop waits for the refresh loop to end before it writes the goodbye.
+CLOSE_WAIT = 2.0
 
 
 class OccupancyStore(Protocol):
@@ -131,6 +135,7 @@ class Occupancy:
         self._timer: asyncio.TimerHandle | None = None
         self._last_flush = -1e9
         self._ticker: asyncio.Task[None] | None = None
+        self._closing = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -140,9 +145,12 @@ class Occupancy:
     async def close(self) -> None:
         """Graceful stop: what is pending is written, then this instance's whole share goes
         (the namespaces it was the last in are reported vacant)."""
+        self._closing = True
         if self._ticker is not None:
+            # The flag ends the loop too: a cancel that lands inside a Redis call can be
+            # swallowed by the client (seen with redis-py 8.2), and a stop must not hang.
             self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
+            await asyncio.wait({self._ticker}, timeout=CLOSE_WAIT)
             self._ticker = None
         for share in self._shares.values():
             share.clients.clear()
@@ -192,7 +200,10 @@ class Occupancy:
     # -- questions ------------------------------------------------------------------------------
 
     async def count(self, channel: str) -> dict[str, int]:
-        connections, users = await self._store.count(channel)
+        try:
+            connections, users = await self._store.count(channel)
+        except Exception as exc:
+            raise _unavailable("occupancy", exc) from exc
         return {"connections": connections, "users": users}
 
     async def online(self, users: Iterable[str | int]) -> dict[str | int, dict[str, float | bool | None]]:
@@ -205,7 +216,10 @@ class Occupancy:
             names[name] = user
         if not names:
             return {}
-        found = await self._store.online(self._deployment, list(names), self.ttl)
+        try:
+            found = await self._store.online(self._deployment, list(names), self.ttl)
+        except Exception as exc:
+            raise _unavailable("online status", exc) from exc
         return {user: {"online": found[name][0], "last_seen": found[name][1]}
                 for name, user in names.items()}
 
@@ -296,7 +310,7 @@ class Occupancy:
     # -- refresh and sweep --------------------------------------------------------------------
 
     async def _tick(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 absent = await self._store.hold(self._deployment, self.instance, self.ttl, ([], []), ([], []))
                 if absent or self._rewrite:
@@ -304,6 +318,8 @@ class Occupancy:
                 for dead, expiry in await self._store.claim(self._deployment, self.ttl, CLAIM_LIMIT):
                     await self._sweep(dead, expiry)
             except Exception as exc:
+                if self._closing:
+                    return
                 logger.warning("occupancy refresh failed: %s", exc)
                 self._rewrite = True
             await asyncio.sleep(self.ttl / 3)
@@ -323,6 +339,11 @@ class Occupancy:
         await self._store.forget(self._deployment, dead)
         logger.info("occupancy: took back a dead instance's share instance=%s namespaces=%d users=%d",
                     dead, len(namespaces), len(users))
+
+
+def _unavailable(what: str, exc: Exception) -> BrokerUnavailable:
+    """The app is told the broker could not answer, whatever the client library raised."""
+    return exc if isinstance(exc, BrokerUnavailable) else BrokerUnavailable(f"{what} unreadable: {exc}")
 
 
 def _count(counts: dict[str, int], name: str, step: int) -> int:

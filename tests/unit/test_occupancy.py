@@ -70,3 +70,16 @@ async def test_a_user_joining_and_leaving_within_a_window_writes_nothing_about_i
     await occupancy.close()
     assert changes == [("ch", True), ("ch", False)]
     assert (await store.online("d:", ['"ann"'], 30))['"ann"'][0] is False
+
+
+async def test_an_anonymous_connection_counts_as_a_connection_not_a_user():
+    store = MemoryOccupancy()
+    occupancy = Occupancy(store, "d:", "me", lambda ch, occupied: None, ttl=30, keep=60)
+    occupancy.join("ch", "c1", None)
+    occupancy.join("ch", "c2", "ann")
+    occupancy.join("ch", "c3", "ann")
+    while occupancy._flushing is not None:
+        await asyncio.gather(occupancy._flushing)
+    assert await store.count("ch") == (3, 1)
+    await occupancy.close()
+

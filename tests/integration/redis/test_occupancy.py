@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from websockets.asyncio.client import connect
 
+from sanic_wsns import BrokerUnavailable
 from tests.support.instance_process import InstanceProcess
 from tests.support.instances import Instance, frame, instances
 
@@ -139,3 +140,24 @@ async def test_a_killed_instance_s_last_client_is_vacated_once_and_its_user_goes
             assert events == [("vacated", "/maps/9")]
     finally:
         victim.kill()
+
+
+async def test_after_redis_restarts_empty_the_instances_write_their_shares_again(redis_server):
+    ttl = 3.0
+    async with instances(redis_server.url, presence_ttl=ttl) as (a, b), \
+            connect(a.ws("6", "name=ann")) as ann, connect(b.ws("6")) as anyone:
+        for ws in (ann, anyone):
+            await frame(ws)
+        wanted = {"connections": 2, "users": 2}
+        await eventually(functools.partial(a.wsns.occupancy, "/maps/6"), lambda o: o == wanted)
+        redis_server.restart()
+
+        async def occupancy() -> dict[str, int] | None:
+            try:
+                return await b.wsns.occupancy("/maps/6")
+            except BrokerUnavailable:  # its connections to Redis are reopened first
+                return None
+
+        await eventually(occupancy, lambda o: o == wanted, timeout=ttl * 3)
+        assert (await b.wsns.online(["ann"]))["ann"]["online"] is True
+
