@@ -248,8 +248,7 @@ class Occupancy:
             await self._write()
         except Exception as exc:
             # Written again, whole, at the next refresh (the broker may have lost some).
-            logger.warning("occupancy write failed: %s", exc)
-            self._rewrite = True
+            self._failed("write", exc)
         finally:
             self._last_flush = asyncio.get_running_loop().time()
             if self._flushing is asyncio.current_task():
@@ -307,12 +306,21 @@ class Occupancy:
         self._users_on.update(self._users)
         self._schedule()
 
+    def _failed(self, what: str, exc: Exception) -> None:
+        """A write the broker did not take: everything is written again, whole, at the first
+        refresh that gets through. One warning per outage, not one per write."""
+        if not self._rewrite:
+            logger.warning("occupancy %s failed, retried at the next refresh: %s", what, exc)
+        self._rewrite = True
+
     # -- refresh and sweep --------------------------------------------------------------------
 
     async def _tick(self) -> None:
         while not self._closing:
             try:
                 absent = await self._store.hold(self._deployment, self.instance, self.ttl, ([], []), ([], []))
+                if self._rewrite:
+                    logger.info("occupancy writes resumed: this instance's share is written again")
                 if absent or self._rewrite:
                     self._rewrite_all()
                 for dead, expiry in await self._store.claim(self._deployment, self.ttl, CLAIM_LIMIT):
@@ -320,8 +328,7 @@ class Occupancy:
             except Exception as exc:
                 if self._closing:
                     return
-                logger.warning("occupancy refresh failed: %s", exc)
-                self._rewrite = True
+                self._failed("refresh", exc)
             await asyncio.sleep(self.ttl / 3)
 
     async def _sweep(self, dead: str, expiry: float) -> None:

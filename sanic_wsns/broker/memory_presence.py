@@ -162,10 +162,12 @@ class MemoryOccupancy:
             self._kept.pop(key, None)
             return
         at = self._clock() if at is None else at
-        entries[instance] = at
-        for other, score in list(entries.items()):
-            if score < at:
+        entries.pop(instance, None)
+        released = [score for score in entries.values() if score != math.inf]
+        if not released or max(released) < at:
+            for other in [i for i, score in entries.items() if score != math.inf]:
                 del entries[other]
+            entries[instance] = at
         if math.inf not in entries.values():
             self._kept[key] = self._clock() + keep
 

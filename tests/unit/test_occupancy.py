@@ -83,3 +83,13 @@ async def test_an_anonymous_connection_counts_as_a_connection_not_a_user():
     assert await store.count("ch") == (3, 1)
     await occupancy.close()
 
+
+async def test_only_the_newest_release_of_a_user_is_kept():
+    clock = Clock()
+    store = MemoryOccupancy(clock)
+    for instance in ("i1", "i2"):  # the same instant
+        await store.seen("d:", '"ann"', instance, False, None, keep=60)
+    await store.seen("d:", '"ann"', "dead", False, 10.0, keep=60)  # a sweeper's older report
+    assert store._seen[("d:", '"ann"')] == {"i1": 1000.0}
+    assert await store.online("d:", ['"ann"'], 30) == {'"ann"': (False, 1000.0)}
+

@@ -15,9 +15,14 @@ if not at then
     local now = redis.call("time")
     at = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 end
-redis.call("zadd", KEYS[1], at, ARGV[1])
--- Older releases say nothing the newest does not: at most one finite member stays.
-redis.call("zremrangebyscore", KEYS[1], "-inf", "(" .. at)
+-- Only the newest release is kept: at most one finite member (a sweeper may report a
+-- dead instance's last refresh after a later release elsewhere).
+redis.call("zrem", KEYS[1], ARGV[1])
+local newest = redis.call("zrevrangebyscore", KEYS[1], "(+inf", "-inf", "WITHSCORES", "LIMIT", 0, 1)
+if #newest == 0 or tonumber(newest[2]) < at then
+    redis.call("zremrangebyscore", KEYS[1], "-inf", "(+inf")
+    redis.call("zadd", KEYS[1], at, ARGV[1])
+end
 local top = redis.call("zrange", KEYS[1], -1, -1, "WITHSCORES")
 if top[2] ~= "inf" then
     redis.call("expire", KEYS[1], ARGV[4])

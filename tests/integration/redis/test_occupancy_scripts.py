@@ -14,7 +14,9 @@ from sanic_wsns.broker.memory_presence import MemoryOccupancy
 from sanic_wsns.broker.redis_presence import RedisOccupancy, user_key
 from sanic_wsns.occupancy import OccupancyStore
 
+# One redis-server serves the whole session: each test its own channel.
 CHANNEL = "wsns:/maps/7"
+REWRITTEN = "wsns:/maps/8"
 DEPLOYMENT = "wsns:"
 
 
@@ -45,10 +47,10 @@ async def test_the_first_share_and_the_last_one_are_each_reported_once(store: Oc
 
 
 async def test_a_full_rewrite_replaces_the_instance_s_users(store: OccupancyStore):
-    await store.occupy(CHANNEL, "i1", 2, ['"ann"', '"bob"'], [])
-    await store.occupy(CHANNEL, "i2", 1, ['"bob"'], [])
-    assert await store.occupy(CHANNEL, "i1", 2, ['"bob"', '"cy"'], [], full=True) is False
-    assert await store.count(CHANNEL) == (3, 2)  # bob (twice held) and cy; ann is gone
+    await store.occupy(REWRITTEN, "i1", 2, ['"ann"', '"bob"'], [])
+    await store.occupy(REWRITTEN, "i2", 1, ['"bob"'], [])
+    assert await store.occupy(REWRITTEN, "i1", 2, ['"bob"', '"cy"'], [], full=True) is False
+    assert await store.count(REWRITTEN) == (3, 2)  # bob (twice held) and cy; ann is gone
 
 
 async def test_a_dead_instance_is_leased_to_one_sweeper_with_what_it_held(store: OccupancyStore):
@@ -82,13 +84,15 @@ async def test_a_released_user_keeps_one_entry_and_expires_after_the_retention(r
         return await client.eval(source, len(keys), *keys, *args)
 
     store = RedisOccupancy(script)
-    key = user_key(DEPLOYMENT, '"ann"')
+    key = user_key(DEPLOYMENT, '"kept"')
     try:
-        await store.seen(DEPLOYMENT, '"ann"', "i1", True, None, 60)
+        await store.seen(DEPLOYMENT, '"kept"', "i1", True, None, 60)
         assert await client.ttl(key) == -1  # online: never expires
-        for instance in ("i1", "i2", "i3"):
-            await store.seen(DEPLOYMENT, '"ann"', instance, False, None, 60)
+        for instance in ("i1", "i2", "i3"):  # within one millisecond, often
+            await store.seen(DEPLOYMENT, '"kept"', instance, False, None, 60)
+        await store.seen(DEPLOYMENT, '"kept"', "dead", False, 1000.0, 60)  # an older report
         assert await client.zcard(key) == 1
+        assert await client.zscore(key, "dead") is None
         assert 0 < await client.ttl(key) <= 60
     finally:
         await client.aclose()
