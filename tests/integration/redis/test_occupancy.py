@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -162,3 +163,30 @@ async def test_after_redis_restarts_empty_the_instances_write_their_shares_again
         await eventually(occupancy, lambda o: o == wanted, timeout=ttl * 3)
         assert (await b.wsns.online(["ann"]))["ann"]["online"] is True
 
+
+
+async def test_a_hook_that_raises_is_logged_in_one_line_and_the_next_hook_still_runs(caplog):
+    async with instances("memory://occupancy-failing-hook", count=1) as (a,):
+        [maps] = a.wsns.patterns
+        ran: list[str] = []
+
+        @maps.on_occupied
+        def broken(path: str, params: dict[str, Any]) -> None:
+            raise RuntimeError("the app's bug")
+
+        @maps.on_occupied
+        def after(path: str, params: dict[str, Any]) -> None:
+            ran.append(path)
+
+        with caplog.at_level(logging.ERROR, logger="sanic_wsns"):
+            async with connect(a.ws("5")) as ws:
+                await frame(ws)
+                await eventually(_ran(ran), lambda paths: paths == ["/maps/5"])
+        assert [r.getMessage() for r in caplog.records if r.name == "sanic_wsns"] == [
+            "broken failed path=/maps/5"]
+
+
+def _ran(ran: list[str]) -> Callable[[], Awaitable[list[str]]]:
+    async def read() -> list[str]:
+        return ran
+    return read
