@@ -77,6 +77,9 @@ class Settings(msgspec.Struct, kw_only=True):
     #: Presence: a client's entry outlives its instance's last refresh by this many seconds
     #: (a killed instance's clients leave within it, plus one sweep of ttl/3).
     presence_ttl: float = 60.0
+    #: Online status: seconds a user's last-seen time is kept once no instance holds a
+    #: connection of it (``wsns.online``); one small Redis key per user seen within it.
+    last_seen_ttl: float = 86_400.0
     #: Entries in one ``presence_state`` frame; past it the state is cut, marked truncated.
     presence_state_limit: int = 1000
     #: Seconds a request key is remembered: a repeat of a keyed request within it gets the
@@ -130,6 +133,8 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
     History(settings.history_size, settings.history_ttl, max_bytes=settings.history_max_bytes)
     if settings.max_fragments < 1:
         raise ConfigError("max_fragments must be at least 1 (a message in one frame)")
+    if settings.last_seen_ttl < 1:
+        raise ConfigError("last_seen_ttl must be at least 1 second")
     if settings.idempotency_window <= 0:
         raise ConfigError("idempotency_window must be > 0 seconds")
     if settings.rate_limit <= 0 or settings.rate_burst < 1:

@@ -18,7 +18,7 @@ import math
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any, cast
 
@@ -77,6 +77,7 @@ class WsNamespaces:
         self.patterns: list[Pattern] = []
         self._default_history: list[Pattern] = []  # history=True: sized by the settings
         self.hub = Hub(load_settings({}, settings))
+        self.hub.patterns = self.patterns  # the same list: the hub finds the hooks of a path
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None
         self._metrics: Metrics | None = None
@@ -397,6 +398,20 @@ class WsNamespaces:
         if not pattern.tracks_presence:
             raise ConfigError(f"{pattern.pattern} tracks no presence: declare it with presence=True")
         return await self.hub.presence(canonical)
+
+    async def occupancy(self, path: str) -> dict[str, int]:
+        """``{"connections": n, "users": m}`` in ``path``'s namespace over every instance,
+        any pattern, without listing anyone (``users``: distinct ``Identity.user``; anonymous
+        connections count only as connections). A dead instance's connections count until it
+        is swept: within ``WSNS_PRESENCE_TTL`` plus a third of it."""
+        return await self.hub.occupancy.count(self.hub.channel(self.resolve(path)[2]))
+
+    async def online(self, users: Iterable[str | int]) -> dict[str | int, dict[str, Any]]:
+        """``{user: {"online": bool, "last_seen": unix s | None}}`` for ``Identity.user``
+        values: online while a connection of the user is open on any instance in any
+        namespace (a dead instance's users go offline within ``WSNS_PRESENCE_TTL``); else
+        when it was last seen (``None``: not within ``WSNS_LAST_SEEN_TTL``)."""
+        return await self.hub.occupancy.online(users)
 
     async def remove_namespace(self, path: str, code: int = CloseCode.REMOVED,
                                reason: str = "namespace removed", *, everywhere: bool = True) -> None:

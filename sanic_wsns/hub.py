@@ -40,7 +40,8 @@ from .idempotency import RequestKeys, broadcast_name
 from .limits import ConnectionCaps
 from .metrics import Metrics, Snapshot
 from .namespace import Namespace
-from .pattern import call
+from .occupancy import Occupancy
+from .pattern import AnyCallable, call
 from .protocol import Limits, Welcome, encode, ws_text_frame
 from .recovery import Position, ResyncReason
 from .registry import OverCapacity, Registry
@@ -94,6 +95,9 @@ class Hub:
         self.expiries = ExpirySweep()
         self._broker: Broker | None = None
         self._tracker: Tracker | None = None
+        self._occupancy: Occupancy | None = None
+        #: The extension's declared patterns (the same list): whose hooks a path has.
+        self.patterns: list[Pattern] = []
         self._requests: RequestKeys | None = None
         #: Set by the extension when ``metrics_url`` is on: latencies are observed into it.
         self.metrics: Metrics | None = None
@@ -127,14 +131,24 @@ class Hub:
         self._tracker = Tracker(self._broker, self._announce, ttl=settings.presence_ttl,
                                 state_limit=settings.presence_state_limit)
         self._requests = RequestKeys(self._broker, settings.idempotency_window, self.channel)
+        self._occupancy = Occupancy(self._broker.occupancy, settings.channel_prefix, self.instance_id,
+                                    self._occupancy_changed, ttl=settings.presence_ttl,
+                                    keep=settings.last_seen_ttl)
         await self._broker.connect()
         await self._broker.subscribe(self.control_channel)
+        self._occupancy.start()
 
     @property
     def tracker(self) -> Tracker:
         if self._tracker is None:
             raise ConfigError("presence starts with the server (before_server_start)")
         return self._tracker
+
+    @property
+    def occupancy(self) -> Occupancy:
+        if self._occupancy is None:
+            raise ConfigError("occupancy starts with the server (before_server_start)")
+        return self._occupancy
 
     @property
     def requests(self) -> RequestKeys:
@@ -164,6 +178,8 @@ class Hub:
 
     async def stop(self) -> None:
         self.expiries.stop()
+        if self._occupancy is not None:  # its last vacancies' hooks are waited for below
+            await self._occupancy.close()
         if self._tasks:  # drops under way: their on_empty hooks run before the broker goes
             await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout)
         if self._tracker is not None:
@@ -318,6 +334,7 @@ class Hub:
                 self.recoveries[result] = self.recoveries.get(result, 0) + 1
         if ns.tracked is not None:
             self.tracker.join(ns.tracked, client, client.public)
+        self.occupancy.join(self.channel(ns.path), client.id, client.user)
         self.expiries.watch(client, client.expires_at)
         self._arrived(ns.path)
         if self.registry.get(ns.path) is not ns:
@@ -365,6 +382,8 @@ class Hub:
             ns.feed.forget(client.id)
         if ns.tracked is not None:
             self.tracker.leave(ns.tracked, client.id)
+        if self._occupancy is not None:
+            self._occupancy.leave(self.channel(ns.path), client.id)
 
     def _drop_if_vacant(self, ns: Namespace) -> asyncio.Task[None] | None:
         if (ns.empty and ns.pattern.drop_when_empty and not self._arriving.get(ns.path)
@@ -394,6 +413,19 @@ class Hub:
                 await call(hook, ns)
             except Exception:
                 logger.exception("on_empty failed path=%s", ns.path)
+
+    def _occupancy_changed(self, channel: str, occupied: bool) -> None:
+        """The namespace on ``channel`` became occupied (its first client anywhere) or vacant
+        (its last one everywhere), and this instance was the one told: run its pattern's
+        hooks here, in a task the hub waits for at ``stop``."""
+        path = channel[len(self.settings.channel_prefix):]
+        for pattern in self.patterns:
+            params = pattern.template.match(path)
+            if params is not None:
+                hooks = pattern.occupied_hooks if occupied else pattern.vacated_hooks
+                if hooks:
+                    self._spawn(_run_hooks(hooks, path, params), f"wsns-occupancy-hooks {path}")
+                return
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """Run ``work`` in a task the hub keeps (and waits for at ``stop``)."""
@@ -662,6 +694,14 @@ class Hub:
     def _pattern_of_channel(self, channel: str) -> str | None:
         namespace = self.registry.get(channel[len(self.settings.channel_prefix):])
         return None if namespace is None else namespace.pattern.pattern
+
+
+async def _run_hooks(hooks: list[AnyCallable], path: str, params: dict[str, Any]) -> None:
+    for hook in hooks:
+        try:
+            await call(hook, path, params)
+        except Exception:
+            logger.exception("%s failed path=%s", getattr(hook, "__name__", "hook"), path)
 
 
 def _client_ids(exclude: Exclude) -> tuple[str, ...]:

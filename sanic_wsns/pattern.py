@@ -101,6 +101,8 @@ class Pattern:
         self.connect_hooks: list[AnyCallable] = []
         self.disconnect_hooks: list[AnyCallable] = []
         self.empty_hooks: list[AnyCallable] = []
+        self.occupied_hooks: list[AnyCallable] = []
+        self.vacated_hooks: list[AnyCallable] = []
         self._publisher = publisher
 
     @property
@@ -145,6 +147,22 @@ class Pattern:
         """``fn(ns)`` when the last client left and the namespace is dropped."""
         check_hook(fn, "on_empty", ("ns",))
         self.empty_hooks.append(fn)
+        return fn
+
+    def on_occupied(self, fn: Hook) -> Hook:
+        """``fn(path, params)`` once per deployment when a namespace of this pattern gains
+        its first client on any instance (not once per instance: the broker's atomic write
+        tells exactly one instance, which runs it). Params are typed as in ``authorize``."""
+        check_hook(fn, "on_occupied", ("path", "params"))
+        self.occupied_hooks.append(fn)
+        return fn
+
+    def on_vacated(self, fn: Hook) -> Hook:
+        """``fn(path, params)`` once per deployment when a namespace of this pattern loses
+        its last client everywhere; also when that client's instance died (then run by the
+        instance that sweeps it, within ``WSNS_PRESENCE_TTL`` plus a third of it)."""
+        check_hook(fn, "on_vacated", ("path", "params"))
+        self.vacated_hooks.append(fn)
         return fn
 
     def on(self, type: str) -> Callable[[Hook], Hook]:

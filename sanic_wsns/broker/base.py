@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..history import History
+from ..occupancy import OccupancyStore
 from ..presence import Entries
 from ..recovery import Entry, Position
 
@@ -130,6 +131,12 @@ class Broker(abc.ABC):
     @abc.abstractmethod
     async def presence_get(self, channel: str) -> Entries:
         """The entries not expired: client id → public JSON."""
+
+    @property
+    @abc.abstractmethod
+    def occupancy(self) -> OccupancyStore:
+        """The shared counts behind ``occupancy``, ``online`` and the occupied/vacated hooks
+        (``occupancy.py``)."""
 
     @abc.abstractmethod
     async def claim_request(self, channel: str, name: str, window: float) -> bytes | None:

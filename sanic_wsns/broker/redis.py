@@ -49,6 +49,7 @@ from redis.exceptions import NoScriptError, RedisError, SlotNotCoveredError
 
 from ..errors import BrokerUnavailable
 from ..history import History, new_epoch
+from ..occupancy import OccupancyStore
 from ..presence import Entries
 from ..recovery import Entry, Position
 from . import redis_history, redis_presence, redis_requests
@@ -494,6 +495,10 @@ class RedisBroker(Broker):
     async def presence_get(self, channel: str) -> Entries:
         reply = await self._script(redis_presence.GET_SCRIPT, redis_presence.presence_keys(channel))
         return redis_presence.parse_entries(reply)
+
+    @property
+    def occupancy(self) -> OccupancyStore:
+        return redis_presence.RedisOccupancy(self._script)
 
     # -- request keys: a claim before the handler, the answer after it -----------------------
 
