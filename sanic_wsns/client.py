@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, cast
 
 from websockets.protocol import State
 
 from .errors import CloseCode
-from .keepalive import Step, keepalive_step
+from .keepalive import KeepaliveAction, keepalive_action
 from .limits import TokenBucket
 from .protocol import encode, ws_text_frame
 
@@ -120,12 +121,12 @@ class Client:
             return False
         return True
 
-    async def send(self, type: str, data: Any = None) -> bool:
-        """Send one frame to this client only."""
-        delivered = self.write(ws_text_frame(encode(type, data)))
-        if delivered:
-            self.namespace.counters.messages_out += 1
-        return delivered
+    def send(self, type: str, data: Any = None) -> Sent:
+        """Send ``{type, data}`` to this client only, at once (as Phoenix's ``push`` and
+        centrifuge's ``Client.Send``: nothing to wait for, the frame is queued or the client
+        is gone). The answer is truthy when the frame was queued; ``await client.send(...)``,
+        the form of 0.1's coroutine, keeps working and gives the same ``bool``."""
+        return SENT if self.namespace.send_to(self, ws_text_frame(encode(type, data))) else NOT_SENT
 
     def keepalive(self, now: float, interval: float, timeout: float) -> None:
         """One step of the shared keepalive: close a peer that did not answer the last
@@ -137,10 +138,10 @@ class Client:
         ws = self._ws
         if not self.open:
             return
-        step = keepalive_step(now, self._pinged_at, KEEPALIVE_PING in ws.pings, interval, timeout)
-        if step is Step.TIMED_OUT:
+        action = keepalive_action(now, self._pinged_at, KEEPALIVE_PING in ws.pings, interval, timeout)
+        if action is KeepaliveAction.TIMED_OUT:
             self.abort(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
-        elif step is Step.PING:
+        elif action is KeepaliveAction.PING:
             loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set while the connection is open
             ws.pings[KEEPALIVE_PING] = loop.create_future()
             ws.ws_proto.send_ping(KEEPALIVE_PING)
@@ -160,3 +161,28 @@ class Client:
 
     def __repr__(self) -> str:
         return f"<Client {self.id} in {self.namespace.path}>"
+
+
+class Sent:
+    """Whether ``Client.send`` queued its frame: truthy if so. Awaiting it gives the same
+    answer as a ``bool``, so code written for the coroutine ``send`` of 0.1 runs unchanged."""
+
+    __slots__ = ("queued",)
+
+    def __init__(self, queued: bool):
+        self.queued = queued
+
+    def __bool__(self) -> bool:
+        return self.queued
+
+    def __await__(self) -> Generator[None, None, bool]:
+        return self.queued
+        yield  # a generator: ``await`` needs an iterator, this one ends at once
+
+    def __repr__(self) -> str:
+        return f"<Sent {self.queued}>"
+
+
+#: The two answers of ``Client.send`` (no object made per send).
+SENT = Sent(True)
+NOT_SENT = Sent(False)

@@ -270,5 +270,4 @@ def _encode_wsns_error(exc: WsnsError, id: int | None) -> bytes:
 
 
 def _answer(ns: Namespace, client: Client, payload: bytes) -> None:
-    if client.write(ws_text_frame(payload)):
-        ns.counters.messages_out += 1
+    ns.send_to(client, ws_text_frame(payload))

@@ -31,7 +31,7 @@ from .awaited import must_await
 from .broker import Broker, parse_broker_url, redact
 from .config import Settings, load_settings
 from .connection import serve
-from .errors import CloseCode, ConfigError, Denied
+from .errors import CloseCode, ConfigError, Denied, OverCapacity
 from .history import History
 from .hub import Hub
 from .interfaces import Exclude
@@ -42,7 +42,7 @@ from .metrics import Metrics, prepare_multiprocess
 from .namespace import Namespace
 from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
-from .registry import OverCapacity, Registry
+from .registry import Registry
 from .sanic_internals import NegotiatedProtocol
 from .tokens import MalformedToken, read_offer
 
@@ -67,7 +67,10 @@ class WsNamespaces:
         self._overrides = settings
         self.patterns: list[Pattern] = []
         self._default_history: list[Pattern] = []  # history=True: sized by the settings
-        self.hub = Hub(load_settings({}, settings))
+        # Read once, with the app's config when the app is known now; an instance built
+        # for sanic-ext meets its app at ``attach`` and reads them again there.
+        self.hub = Hub(load_settings(app.config if app is not None else {}, settings))
+        self._settings_read_for = app
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None
         self._metrics: Metrics | None = None
@@ -86,7 +89,8 @@ class WsNamespaces:
         if self._app is not None:
             raise ConfigError("this WsNamespaces is already attached to an app")
         self._app = app
-        self.hub.configure(load_settings(app.config, self._overrides))
+        if app is not self._settings_read_for:
+            self.hub.configure(load_settings(app.config, self._overrides))
         self._connect_rate = ConnectRate(self.settings.connect_rate, self.settings.connect_burst)
         for pattern in self._default_history:
             pattern.history = self._settings_history()
@@ -317,7 +321,7 @@ class WsNamespaces:
         ``confirm``, ``key`` and, with history, the returned position: see
         ``Namespace.broadcast``."""
         pattern, _, canonical = self.resolve(path)
-        return await self.hub.broadcast(pattern, canonical, type, data, exclude, strict=strict,
+        return await self.hub.broadcast(pattern.history, canonical, type, data, exclude, strict=strict,
                                         confirm=confirm, key=key)
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
@@ -520,4 +524,4 @@ def _require_prometheus_client() -> None:
         raise ConfigError("metrics_url needs prometheus_client: pip install 'sanic-wsns[metrics]'") from None
 
 
-__all__ = ["WsNamespaces", "Settings"]
+__all__ = ["WsNamespaces"]

@@ -30,7 +30,7 @@ from .broker import Broker, create_broker
 from .client import Client
 from .config import Settings
 from .counters import Counters
-from .errors import BrokerUnavailable, CloseCode, ConfigError
+from .errors import BrokerUnavailable, CloseCode, ConfigError, OverCapacity
 from .expiry import ExpirySweep, expires_in
 from .feed import Feed, resync_frame
 from .history import History
@@ -42,7 +42,7 @@ from .namespace import Namespace
 from .pattern import call
 from .protocol import Limits, Welcome, encode, ws_text_frame
 from .recovery import Position, ResyncReason
-from .registry import OverCapacity, Registry
+from .registry import Registry
 from .relay import Kind, RelayMessage, decode_relay, encode_relay, split_history
 from .tracker import Tracker
 
@@ -236,7 +236,12 @@ class Hub:
         return f"{self.instance_id}-{next(self._client_ids):x}"
 
     def channel(self, path: str) -> str:
+        """The broker channel of a namespace path (``path_of`` reads it back)."""
         return self.settings.channel_prefix + path
+
+    def path_of(self, channel: str) -> str:
+        """The namespace path of a broker channel (``channel`` made it)."""
+        return channel[len(self.settings.channel_prefix):]
 
     @property
     def control_channel(self) -> str:
@@ -399,14 +404,14 @@ class Hub:
 
     # -- delivery -------------------------------------------------------------------------------
 
-    async def broadcast(self, pattern: Pattern, path: str, type: str, data: Any = None,
+    async def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
                         exclude: Exclude = None, *, strict: bool = False,
                         confirm: bool = False, key: str | None = None) -> Position | None:
         """Send ``{type, data}`` to every client of ``path`` (canonical) on every instance
         (see ``Namespace.broadcast`` for ``strict``, ``confirm``, ``key`` and history)."""
         once = None if key is None else broadcast_name(key)
-        if pattern.history is not None:
-            return await self._publish_numbered(pattern.history, path, type, data, exclude, once)
+        if history is not None:
+            return await self._publish_numbered(history, path, type, data, exclude, once)
         if once is not None and not await self.first_broadcast(self.channel(path), once):
             return None  # the key's first broadcast went out already
         if not confirm:
@@ -539,7 +544,7 @@ class Hub:
             if message.kind is Kind.DISCONNECT and message.user is not None:
                 self._close_user(message.user, message.code, message.reason)
             return
-        path = channel[len(self.settings.channel_prefix):]
+        path = self.path_of(channel)
         namespace = self.registry.get(path)
         if namespace is None:
             self.unhosted_payloads += 1
@@ -565,9 +570,8 @@ class Hub:
         read what they missed; the others tell their clients to ``resync``."""
         reason = ResyncReason.BROKER_LOST
         frame = resync_frame(reason)
-        prefix = len(self.settings.channel_prefix)
         for channel in channels:
-            namespace = self.registry.get(channel[prefix:])
+            namespace = self.registry.get(self.path_of(channel))
             if namespace is None:
                 continue
             if namespace.feed is not None:
@@ -644,13 +648,13 @@ class Hub:
         )
 
     def _pattern_of_channel(self, channel: str) -> str | None:
-        namespace = self.registry.get(channel[len(self.settings.channel_prefix):])
+        namespace = self.registry.get(self.path_of(channel))
         return None if namespace is None else namespace.pattern.pattern
 
 
 def _client_ids(exclude: Exclude) -> tuple[str, ...]:
     if exclude is None:
         return ()
-    if isinstance(exclude, (Client, str)):
+    if isinstance(exclude, str) or not isinstance(exclude, Iterable):
         exclude = (exclude,)
-    return tuple(c.id if isinstance(c, Client) else c for c in exclude)
+    return tuple(c if isinstance(c, str) else c.id for c in exclude)

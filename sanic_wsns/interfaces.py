@@ -1,33 +1,61 @@
 """The narrow interfaces the lower modules use, so none of them depends on the extension.
 
-A ``Namespace`` and a ``Pattern`` only ever broadcast to a path, ask who is there, and
-remove a namespace: they take a ``Publisher`` (the ``Hub`` is one), not the whole
-``WsNamespaces``.
+A leaf: it names no concrete class of the package (only the value types of a broadcast's
+answer and settings, under ``TYPE_CHECKING``), so any module may import it without an
+import cycle. A ``Namespace`` and a ``Pattern`` only ever broadcast to a path, ask who is
+there, and remove a namespace: they take a ``Publisher`` (the ``Hub`` is one), not the
+whole ``WsNamespaces``; the keepalive sweep, the feed and presence take the one or two
+methods of a client they call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 if TYPE_CHECKING:
-    from .client import Client
-    from .pattern import Pattern
+    from .history import History
     from .recovery import Position
 
+
+class HasId(Protocol):
+    """Anything with a client id (a ``Client``)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+class Recipient(Protocol):
+    """A client frames are written to, one at a time (``Client.write``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def write(self, frame: bytes) -> bool: ...
+
+
+class KeptAlive(Protocol):
+    """A connection the keepalive sweep pings (``Client.keepalive``)."""
+
+    def keepalive(self, now: float, interval: float, timeout: float) -> None: ...
+
+
 #: Clients (or client ids) a broadcast skips.
-Exclude: TypeAlias = "Client | str | Iterable[Client | str] | None"
+Exclude: TypeAlias = "HasId | str | Iterable[HasId | str] | None"
+#: ``deliver(frame, exclude)``: write one ready frame to every local client of a namespace
+#: but the client ids in ``exclude``.
+Deliver = Callable[[bytes, tuple[str, ...]], None]
 
 
 class Publisher(Protocol):
     """Broadcasts to a canonical namespace path and removes namespaces, on every instance."""
 
-    async def broadcast(self, pattern: Pattern, path: str, type: str, data: Any = None,
+    async def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
                         exclude: Exclude = None, *, strict: bool = False,
                         confirm: bool = False, key: str | None = None) -> Position | None:
         """Encode ``{type, data}`` once and send it to every client of ``path`` everywhere;
-        in a history namespace, its position once the broker numbered it. With ``key``, at
-        most once per key within the idempotency window."""
+        in a history namespace (``history``: its pattern's settings), its position once the
+        broker numbered it. With ``key``, at most once per key within the idempotency window."""
 
     async def presence(self, path: str) -> dict[str, Any]:
         """Who is in ``path``'s namespace, on every instance: client id → public identity."""

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 Message = str | bytes
 #: Receives each whole message as it arrives (text as ``str``, binary as ``bytes``).
-Deliver = Callable[[Message], None]
+OnMessage = Callable[[Message], None]
 
 
 class FrameSink:
@@ -76,7 +76,7 @@ class FrameSink:
 
     def __init__(self, ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int):
         self._ws = ws
-        self._deliver: Deliver | None = None
+        self._deliver: OnMessage | None = None
         self._waiting: list[Message] | None = None
         self._fragments: list[BytesLike] | None = None
         self._text = False
@@ -86,7 +86,7 @@ class FrameSink:
         self._ended = False
         self._on_end: Callable[[], None] | None = None
 
-    def start(self, deliver: Deliver) -> None:
+    def start(self, deliver: OnMessage) -> None:
         """Deliver the messages that waited, then every later one as it arrives."""
         self._deliver = deliver
         waiting, self._waiting = self._waiting, None

@@ -17,11 +17,13 @@ SANIC_FREE = ["hub.py", "admission.py", "screening.py", "registry.py", "relay.py
               "pattern.py", "client.py", "interfaces.py", "config.py", "errors.py", "idempotency.py"]
 
 
-def imported(path: Path) -> set[str]:
-    """Every module ``path`` imports at run time (``if TYPE_CHECKING:`` blocks excluded)."""
+def imported(path: Path, *, for_types_too: bool = False) -> set[str]:
+    """Every module ``path`` imports at run time (``if TYPE_CHECKING:`` blocks excluded,
+    unless ``for_types_too``)."""
     names: set[str] = set()
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if (isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+                and not for_types_too):
             continue
         for inner in ast.walk(node):
             if isinstance(inner, ast.Import):
@@ -58,3 +60,22 @@ def test_the_python_client_needs_neither_sanic_nor_the_server_side():
         names = imported(path)
         assert not any(name == "sanic" or name.startswith("sanic.") for name in names), path.name
         assert not names & server_side, path.name
+
+
+def test_the_interfaces_are_a_leaf():
+    """``interfaces.py`` names no concrete class of the package, not even for types: any
+    module may import it without a cycle (the value types of its signatures only)."""
+    ours = {name for name in imported(PACKAGE / "interfaces.py", for_types_too=True)
+            if name.startswith(".")}
+    assert ours <= {".history", ".recovery"}
+
+
+@pytest.mark.parametrize("module", ["keepalive.py", "feed.py", "tracker.py", "pattern.py",
+                                    "interfaces.py"])
+def test_lower_modules_take_a_protocol_not_the_classes_above(module):
+    """The keepalive sweep, the feed and presence take the methods of a client they call
+    (``interfaces.KeptAlive``, ``Recipient``), a pattern broadcasts with its history
+    settings: none names a client, a namespace or the hub, so no import cycle runs through
+    them, not even one for types only."""
+    above = {".client", ".namespace", ".hub", ".extension", ".connection"}
+    assert not imported(PACKAGE / module, for_types_too=True) & above
