@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, cast
-
-from websockets.protocol import State
+from typing import TYPE_CHECKING, Any
 
 from .errors import CloseCode
 from .keepalive import KeepaliveAction, keepalive_action
@@ -18,9 +16,8 @@ KEEPALIVE_PING = b"wsns-keepalive"
 
 if TYPE_CHECKING:
     from sanic import Request
-    from sanic.server.protocols.base_protocol import SanicProtocol
-    from sanic.server.websockets.impl import WebsocketImplProtocol
 
+    from .interfaces import ClientSocket
     from .namespace import Namespace
 
 
@@ -35,13 +32,13 @@ class Client:
     """
 
     __slots__ = ("id", "namespace", "identity", "public", "user", "expires_at", "recovered", "request",
-                 "bucket", "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
+                 "bucket", "_socket", "_transport", "_max_queue", "_closing", "_pinged_at")
 
     def __init__(
         self,
         id: str,
         namespace: Namespace,
-        ws: WebsocketImplProtocol,
+        socket: ClientSocket,
         request: Request,
         identity: Any,
         public: Any,
@@ -64,25 +61,17 @@ class Client:
         self.recovered: bool | None = None
         self.request = request
         self.bucket = bucket
-        self._ws = ws
-        # Sanic sets io_proto (with its transport) and loop when the connection opens,
-        # before any Client exists; its types allow None only for the time before.
-        io_proto = cast("SanicProtocol", ws.io_proto)
-        self._transport = cast(asyncio.WriteTransport, io_proto.transport)
+        self._socket = socket
+        self._transport = socket.transport
         self._max_queue = max_send_queue
         self._closing = False
-        self._pinged_at = cast(asyncio.AbstractEventLoop, ws.loop).time()
-        # The shared KeepaliveSweep pings this client; Sanic's task per connection would
-        # cost more memory than everything else sanic-wsns keeps for an idle client.
-        if ws.keepalive_ping_task is not None:
-            ws.keepalive_ping_task.cancel()
-            ws.keepalive_ping_task = None
+        self._pinged_at = asyncio.get_running_loop().time()
 
     @property
     def open(self) -> bool:
         """Whether frames may still be sent: not once a Close was sent or received
         (RFC 6455 §5.5.1: nothing follows the Close), nor while the socket is closing."""
-        return (not self._closing and self._ws.ws_proto.state is State.OPEN
+        return (not self._closing and self._socket.is_open()
                 and not self._transport.is_closing())
 
     def ended(self) -> None:
@@ -94,8 +83,7 @@ class Client:
     def close_code(self) -> int | None:
         """The close code this server sent (``None`` while none was): in ``on_disconnect``,
         why the connection ended (1013 for a slow consumer, say)."""
-        sent = self._ws.ws_proto.close_sent
-        return None if sent is None else sent.code
+        return self._socket.close_code_sent()
 
     def write(self, frame: bytes) -> bool:
         """Queue one ready WebSocket frame; ``False`` if the client is gone or this frame
@@ -132,32 +120,28 @@ class Client:
         """One step of the shared keepalive: close a peer that did not answer the last
         ping within ``timeout``, or ping one last pinged ``interval`` ago.
 
-        The pong is recognised by Sanic itself: it resolves and removes the entry this
-        registers in ``ws.pings``.
+        The pong is recognised by the connection (``ClientSocket.awaiting_pong``).
         """
-        ws = self._ws
+        socket = self._socket
         if not self.open:
             return
-        action = keepalive_action(now, self._pinged_at, KEEPALIVE_PING in ws.pings, interval, timeout)
+        action = keepalive_action(now, self._pinged_at, socket.awaiting_pong(KEEPALIVE_PING),
+                                  interval, timeout)
         if action is KeepaliveAction.TIMED_OUT:
             self.abort(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
         elif action is KeepaliveAction.PING:
-            loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set while the connection is open
-            ws.pings[KEEPALIVE_PING] = loop.create_future()
-            ws.ws_proto.send_ping(KEEPALIVE_PING)
-            for chunk in ws.ws_proto.data_to_send():
-                self._transport.write(chunk)
+            socket.ping(KEEPALIVE_PING)
             self._pinged_at = now
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Close with a handshake; the client's handler loop then ends normally."""
         self._closing = True
-        await self._ws.close(code, reason)
+        await self._socket.close(code, reason)
 
     def abort(self, code: int, reason: str) -> None:
         """Close without waiting (send the close frame, then drop the TCP connection)."""
         self._closing = True
-        self._ws.fail_connection(code, reason)
+        self._socket.abort(code, reason)
 
     def __repr__(self) -> str:
         return f"<Client {self.id} in {self.namespace.path}>"

@@ -10,6 +10,7 @@ methods of a client they call.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -38,6 +39,33 @@ class KeptAlive(Protocol):
     """A connection the keepalive sweep pings (``Client.keepalive``)."""
 
     def keepalive(self, now: float, interval: float, timeout: float) -> None: ...
+
+
+class ClientSocket(Protocol):
+    """What a ``Client`` needs of the connection that carries it: the one door through
+    which it reaches Sanic's WebSocket (``sanic_internals.FrameSink`` is one)."""
+
+    @property
+    def transport(self) -> asyncio.WriteTransport:
+        """The socket's transport: frames are written straight into its buffer."""
+
+    def is_open(self) -> bool:
+        """Whether the WebSocket protocol is still OPEN (no Close sent or received)."""
+
+    def close_code_sent(self) -> int | None:
+        """The code of the Close this server sent, ``None`` before it sent one."""
+
+    def awaiting_pong(self, payload: bytes) -> bool:
+        """Whether the ping sent with ``payload`` is still unanswered."""
+
+    def ping(self, payload: bytes) -> None:
+        """Send a ping whose pong is awaited (``awaiting_pong``) until it comes."""
+
+    def abort(self, code: int, reason: str) -> None:
+        """Send a Close with ``code`` and drop the TCP connection, without waiting."""
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with a handshake."""
 
 
 #: Clients (or client ids) a broadcast skips.

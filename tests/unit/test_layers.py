@@ -79,3 +79,36 @@ def test_lower_modules_take_a_protocol_not_the_classes_above(module):
     them, not even one for types only."""
     above = {".client", ".namespace", ".hub", ".extension", ".connection"}
     assert not imported(PACKAGE / module, for_types_too=True) & above
+
+
+#: Sanic's WebSocket internals (``WebsocketImplProtocol``'s and its connection's attributes
+#: that no public API documents): named only by ``sanic_internals.py``, the one door, whose
+#: unit test checks each of them against the installed Sanic.
+SANIC_INTERNALS = {"io_proto", "keepalive_ping_task", "pings", "ws_proto", "max_message_size",
+                   "assembler", "recv_cancel", "data_finished_fut", "auto_closer_task",
+                   "pause_frames", "resume_frames", "fail_connection"}
+
+
+def internals_named(path: Path) -> set[str]:
+    """The Sanic internals ``path`` names as attributes, and ``ws.loop`` (Sanic's loop
+    attribute on its WebSocket) written as such."""
+    named: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute):
+            if node.attr in SANIC_INTERNALS:
+                named.add(node.attr)
+            elif node.attr == "loop" and ast.unparse(node.value).endswith("ws"):
+                named.add("ws.loop")
+    return named
+
+
+@pytest.mark.parametrize("module", sorted(path.relative_to(PACKAGE).as_posix()
+                                          for path in PACKAGE.rglob("*.py")
+                                          if path.name != "sanic_internals.py"))
+def test_only_the_adapter_touches_sanics_websocket_internals(module):
+    assert internals_named(PACKAGE / module) == set()
+
+
+def test_the_adapter_is_where_the_internals_are():
+    """The rule above reads the right names: the adapter names them all."""
+    assert internals_named(PACKAGE / "sanic_internals.py") == SANIC_INTERNALS | {"ws.loop"}
