@@ -60,16 +60,22 @@ class WsNamespaces:
 
     Use it as ``wsns = WsNamespaces(app, broker="redis://...")``, or build it without an
     app and hand it to sanic-ext: ``app.extend(extensions=[WsnsExtension(wsns)])``.
-    Keyword arguments are settings (see ``Settings``) and win over ``app.config.WSNS_*``.
+    Keyword arguments are settings (see ``Settings``) and win over ``app.config.WSNS_*``;
+    ``broker`` is a URL or a broker the app built (``broker=RedisBroker(url, sharded=True)``),
+    which gets its handlers when the server starts.
     """
 
     def __init__(self, app: Sanic[Any, Any] | None = None, **settings: Any):
+        broker = settings.get("broker")
+        given = broker if isinstance(broker, Broker) else None
+        if given is not None:
+            settings["broker"] = given.url
         self._overrides = settings
         self.patterns: list[Pattern] = []
         self._default_history: list[Pattern] = []  # history=True: sized by the settings
         # Read once, with the app's config when the app is known now; an instance built
         # for sanic-ext meets its app at ``attach`` and reads them again there.
-        self.hub = Hub(load_settings(app.config if app is not None else {}, settings))
+        self.hub = Hub(load_settings(app.config if app is not None else {}, settings), given)
         self._settings_read_for = app
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None

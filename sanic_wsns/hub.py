@@ -60,8 +60,11 @@ class Hub:
     """Routing and delivery for one instance (the ``Publisher`` that namespaces and
     patterns broadcast through)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, broker: Broker | None = None):
         self.settings = settings
+        #: A broker the app built (``WsNamespaces(app, broker=RedisBroker(...))``); else
+        #: ``start`` builds one from ``settings.broker``.
+        self._given_broker = broker
         self.instance_id = secrets.token_hex(6)
         #: Seconds between keepalive pings, announced in ``welcome`` (0: none).
         self.heartbeat_interval = 0.0
@@ -117,8 +120,9 @@ class Hub:
 
     async def start(self) -> None:
         settings = self.settings
-        self._broker = create_broker(settings.broker, self._on_relay, self._on_restored,
-                                     sharded=settings.redis_sharded)
+        broker = self._given_broker or create_broker(settings.broker, sharded=settings.redis_sharded)
+        broker.register(self._on_relay, self._on_restored)
+        self._broker = broker
         self._tracker = Tracker(self._broker, self._announce, ttl=settings.presence_ttl,
                                 state_limit=settings.presence_state_limit)
         self._requests = RequestKeys(self._broker, settings.idempotency_window, self.channel)

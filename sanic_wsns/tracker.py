@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -32,24 +32,13 @@ from .presence import STATE_LIMIT, Entries, PresenceBatch, PresenceMirror, encod
 from .protocol import ws_text_frame
 
 if TYPE_CHECKING:
+    from .broker.roles import PresenceStore
     from .interfaces import Deliver, Recipient
 
 logger = logging.getLogger("sanic_wsns")
 
 #: Expired entries one sweep removes per namespace (the next sweep takes the rest).
 SWEEP_LIMIT = 1_000
-
-
-class PresenceStore(Protocol):
-    """The broker's shared presence (Redis: a hash and a sorted set per namespace)."""
-
-    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]: ...
-
-    async def presence_remove(self, channel: str, client_ids: list[str]) -> list[str]: ...
-
-    async def presence_expire(self, channel: str, limit: int) -> list[str]: ...
-
-    async def presence_get(self, channel: str) -> Entries: ...
 
 
 #: ``announce(channel, joins, leaves)``: publish a presence diff to the other instances.

@@ -70,6 +70,17 @@ def test_the_interfaces_are_a_leaf():
     assert ours <= {".history", ".recovery"}
 
 
+def test_the_broker_roles_are_a_leaf():
+    """``broker/roles.py`` (pub/sub, history, presence, request keys) names no backend: the
+    tracker and the request keys depend on a role, never on Redis or memory."""
+    ours = {name for name in imported(PACKAGE / "broker" / "roles.py", for_types_too=True)
+            if name.startswith(".")}
+    assert ours <= {"..history", "..presence", "..recovery"}
+    for module in ("tracker.py", "idempotency.py"):
+        names = imported(PACKAGE / module, for_types_too=True)
+        assert not {".broker.redis", ".broker.memory", ".broker.base"} & names, module
+
+
 @pytest.mark.parametrize("module", ["keepalive.py", "feed.py", "tracker.py", "pattern.py",
                                     "interfaces.py"])
 def test_lower_modules_take_a_protocol_not_the_classes_above(module):
