@@ -123,3 +123,12 @@ def test_only_the_adapter_touches_sanics_websocket_internals(module):
 def test_the_adapter_is_where_the_internals_are():
     """The rule above reads the right names: the adapter names them all."""
     assert internals_named(PACKAGE / "sanic_internals.py") == SANIC_INTERNALS | {"ws.loop"}
+
+
+@pytest.mark.parametrize("module", ["redis_topology.py", "redis_outbox.py", "redis_calls.py",
+                                    "redis_history.py", "redis_presence.py", "redis_requests.py"])
+def test_each_redis_role_stands_without_the_facade_and_the_other_jobs(module):
+    """``RedisBroker`` (redis.py) is the façade over one module per job: none of them
+    imports it, and the topology, the outbox and the calls do not import each other."""
+    jobs = {".redis", ".redis_topology", ".redis_outbox", ".redis_calls"} - {"." + module[:-3]}
+    assert not imported(PACKAGE / "broker" / module, for_types_too=True) & jobs
