@@ -21,7 +21,7 @@ from .protocol import encode, ws_text_frame
 from .recovery import INVALID_SINCE, Entry, Position, Recovery, ResyncReason, Sequencer, Step, plan_recovery
 
 if TYPE_CHECKING:
-    from .interfaces import Deliver, Recipient
+    from .interfaces import CountsResyncs, Deliver, Recipient
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -55,7 +55,7 @@ def client_frame(frame: bytes) -> bytes:
 class Feed:
     """Frames of one history namespace, in offset order, to its local clients."""
 
-    def __init__(self, read: HistoryReader, deliver: Deliver, name: str, resyncs: dict[str, int]):
+    def __init__(self, read: HistoryReader, deliver: Deliver, name: str, stats: CountsResyncs):
         # Until ``start``: frames heard wait here (the subscription is up, the position is
         # being read); those at or below the position read are dropped then.
         self._sequencer: Sequencer | None = None
@@ -71,8 +71,8 @@ class Feed:
         # Clients that have more than this instance delivered: offset to pass, then enter.
         self._ahead: dict[str, tuple[int, Recipient, Callable[[], None]]] = {}
         self._fill: asyncio.Task[None] | None = None
-        #: ``resync`` frames sent, by reason (the hub's counts, shared by every feed).
-        self.resyncs = resyncs
+        #: Where the ``resync`` frames it sends are counted (the instance's stats).
+        self.stats = stats
 
     def start(self, position: Position) -> None:
         """The namespace's position, read after its subscription was confirmed: every frame
@@ -198,7 +198,7 @@ class Feed:
         self._apply(self._sequencer.fill(top, [(o, client_frame(f)) for o, f in entries]))
 
     def _count(self, reason: ResyncReason) -> None:
-        self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
+        self.stats.resync(reason)
 
     @property
     def arriving(self) -> bool:

@@ -36,6 +36,7 @@ from .feed import Feed, resync_frame
 from .history import History
 from .history_cache import RecentHistory
 from .idempotency import RequestKeys, broadcast_name
+from .instance_stats import InstanceStats
 from .limits import ConnectionCaps
 from .metrics import Metrics, Snapshot
 from .namespace import Namespace
@@ -75,14 +76,8 @@ class Hub:
             unsubscribe=lambda channel: self.broker.unsubscribe(channel),
         )
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
-        self.accepted = 0
-        self.refused: dict[str, int] = {}
-        self.refused_codes: dict[int, int] = {}
-        #: Broker payloads for a channel no namespace is hosted on here (a lingering
-        #: subscription, or one being released): the bench watches this one.
-        self.unhosted_payloads = 0
-        #: Counts of namespaces no longer hosted, by pattern.
-        self._retired: dict[str, Counters] = {}
+        #: Every instance-wide counter (the feeds count their resyncs there too).
+        self.counts = InstanceStats()
         self._all_left: asyncio.Event | None = None  # set while closing every client
         #: Path → connections claimed for it whose join has not ended yet.
         self._arriving: dict[str, int] = {}
@@ -96,9 +91,6 @@ class Hub:
         self._requests: RequestKeys | None = None
         #: Set by the extension when ``metrics_url`` is on: latencies are observed into it.
         self.metrics: Metrics | None = None
-        #: ``resync`` frames sent, by reason; returning clients, by result.
-        self.resyncs: dict[str, int] = {}
-        self.recoveries: dict[str, int] = {}
         #: History reads, shared by the returning clients of a namespace (history_cache.py).
         self.recent_history = RecentHistory(lambda channel, after, history:
                                             self.broker.read_history(channel, after, history))
@@ -178,8 +170,7 @@ class Hub:
 
     def refuse(self, refusal: Refusal) -> None:
         """Count one refused connection under its name (and its close code, for metrics)."""
-        self.refused[refusal.name] = self.refused.get(refusal.name, 0) + 1
-        self.refused_codes[refusal.code] = self.refused_codes.get(refusal.code, 0) + 1
+        self.counts.refuse(refusal.name, refusal.code)
 
     def claim(self, identity: Any, path: str) -> Refusal | None:
         """Count a connection that passed admission against the caps, or say why not.
@@ -236,7 +227,7 @@ class Hub:
                 await dropping
 
     def next_client_id(self) -> str:
-        self.accepted += 1
+        self.counts.accept()
         return f"{self.instance_id}-{next(self._client_ids):x}"
 
     def channel(self, path: str) -> str:
@@ -283,7 +274,7 @@ class Hub:
             async def read(after: int) -> tuple[Position, list[tuple[int, bytes]]]:
                 return await self.recent_history.read(channel, after, history)
 
-            namespace.feed = Feed(read, namespace.deliver, path, self.resyncs)
+            namespace.feed = Feed(read, namespace.deliver, path, self.counts)
         if pattern.tracks_presence:
             namespace.tracked = self.tracker.open(self.channel(path), namespace.deliver)
         namespace.ready = asyncio.get_running_loop().create_task(self._prepare(namespace),
@@ -318,8 +309,7 @@ class Hub:
                 lambda: ns.clients.__setitem__(client.id, client))
             if plan is not None:
                 client.recovered = plan.recovered
-                result = "recovered" if plan.recovered else "resync"
-                self.recoveries[result] = self.recoveries.get(result, 0) + 1
+                self.counts.recovery("recovered" if plan.recovered else "resync")
         if ns.tracked is not None:
             self.tracker.join(ns.tracked, client, client.public)
         self.expiries.watch(client, client.expires_at)
@@ -383,7 +373,7 @@ class Hub:
         leaves written, ``on_empty``) runs in the task returned, which the caller's
         cancellation (a connection reset) cannot cut short."""
         self.registry.drop(ns.path, self.channel(ns.path))
-        self._retired.setdefault(ns.pattern.pattern, Counters()).merge(ns.counters)
+        self.counts.retire(ns.pattern.pattern, ns.counters)
         written = self.tracker.drop(ns.tracked) if ns.tracked is not None else None
         return self._spawn(self._dropped(ns, written), f"wsns-drop {ns.path}")
 
@@ -551,7 +541,7 @@ class Hub:
         path = self.path_of(channel)
         namespace = self.registry.get(path)
         if namespace is None:
-            self.unhosted_payloads += 1
+            self.counts.unhosted()
             return
         if message.kind is Kind.FRAME:
             if message.sent_at and self.metrics is not None and message.origin != self.instance_id:
@@ -582,7 +572,7 @@ class Hub:
                 namespace.feed.restored()
             else:
                 namespace.deliver(frame)
-                self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
+                self.counts.resync(reason)
         if self._tracker is not None:
             self._tracker.restored()
 
@@ -605,14 +595,14 @@ class Hub:
                 "subscriptions": len(self.registry.channels),
                 "namespaces_created": self.registry.created,
                 "namespaces_dropped": self.registry.dropped,
-                "connections_accepted": self.accepted,
-                "connections_refused": dict(self.refused),
+                "connections_accepted": self.counts.accepted,
+                "connections_refused": dict(self.counts.refused),
                 "messages_in": counted.messages_in,
                 "messages_out": counted.messages_out,
                 "dropped": counted.dropped,
-                "broker_payloads_unhosted": self.unhosted_payloads,
-                "resyncs": dict(self.resyncs),
-                "recoveries": dict(self.recoveries),
+                "broker_payloads_unhosted": self.counts.unhosted_payloads,
+                "resyncs": dict(self.counts.resyncs),
+                "recoveries": dict(self.counts.recoveries),
                 "keyed_requests_in_flight": self._requests.in_flight if self._requests else 0,
                 "idempotent_repeats": self._requests.repeats if self._requests else 0,
                 "disconnects": dict(self.expiries.closes),
@@ -623,12 +613,7 @@ class Hub:
 
     def _counters_by_pattern(self) -> dict[str, Counters]:
         """Message counts since start, live and dropped namespaces together, by pattern."""
-        totals = {pattern: Counters() for pattern in self._retired}
-        for pattern, retired in self._retired.items():
-            totals[pattern].merge(retired)
-        for ns in self.registry:
-            totals.setdefault(ns.pattern.pattern, Counters()).merge(ns.counters)
-        return totals
+        return self.counts.by_pattern((ns.pattern.pattern, ns.counters) for ns in self.registry)
 
     def snapshot(self) -> Snapshot:
         """What the metrics export (``metrics.py``): bounded labels, never a resource id."""
@@ -643,8 +628,8 @@ class Hub:
             connections=connections, namespaces=namespaces,
             received={p: c.messages_in for p, c in counted.items()},
             sent={p: c.messages_out for p, c in counted.items()},
-            refusals={str(code): n for code, n in self.refused_codes.items()},
-            resyncs=dict(self.resyncs), recoveries=dict(self.recoveries),
+            refusals={str(code): n for code, n in self.counts.refused_codes.items()},
+            resyncs=dict(self.counts.resyncs), recoveries=dict(self.counts.recoveries),
             disconnects=dict(self.expiries.closes),
             slow_consumer_closes=sum(c.dropped.get("slow_consumer", 0) for c in counted.values()),
             presence_members=self._tracker.members_by(self._pattern_of_channel) if self._tracker else {},

@@ -68,6 +68,12 @@ class ClientSocket(Protocol):
         """Close with a handshake."""
 
 
+class CountsResyncs(Protocol):
+    """Where a feed counts the ``resync`` frames it sends (``InstanceStats``)."""
+
+    def resync(self, reason: str) -> None: ...
+
+
 #: Clients (or client ids) a broadcast skips.
 Exclude: TypeAlias = "HasId | str | Iterable[HasId | str] | None"
 #: ``deliver(frame, exclude)``: write one ready frame to every local client of a namespace
