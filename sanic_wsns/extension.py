@@ -6,8 +6,8 @@ namespaces, delivers and relays frames, and ``connection.serve`` runs one connec
 
 Follow an upgrade: ``_add_route``'s middleware (``admit``, before the handshake) ->
 its route (after the handshake) -> ``serve`` -> ``Hub.host`` (get-or-create) ->
-``Hub.join`` ... ``Hub.leave``. And a broadcast: ``Hub.publish`` writes locally and hands
-the same bytes to the broker; ``Hub._on_relay`` writes them on the other instances.
+``Hub.join`` ... ``Hub.leave``. And a broadcast: ``Broadcasts.publish`` writes locally and
+hands the same bytes to the broker; ``Broadcasts.on_relay`` writes them on the other instances.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""The hub: which namespaces this instance hosts, who is in them, and how frames reach them.
+"""The hub: which namespaces this instance hosts and who is in them.
 
 It knows nothing of Sanic (the extension is the adapter): it gets or creates namespaces
-through the ``Registry``, admits clients to them and lets them leave, writes broadcasts
-to local clients and relays the same bytes through the broker, handles what the broker
-brings back, and assembles the counters for ``stats()``. Its seams, for what plugs in
-next (recovery, presence): ``join`` (a client enters a namespace), ``leave`` (it left),
-``_on_relay`` (a broker payload for a channel), ``_on_restored`` (the broker came back).
+through the ``Registry``, admits clients to them and lets them leave, and closes them.
+Broadcasts and what the broker brings back are ``broadcasts.py``'s (the hub hands its
+``Publisher`` calls there); every instance-wide counter is ``InstanceStats``'s, which
+the hub reads for ``stats()``. Its seams: ``join`` (a client enters a namespace),
+``leave`` (it left), ``_on_restored`` (the broker came back).
 
 A pattern with history gives each of its namespaces a ``Feed`` (frames in offset order,
 gaps filled from history, returning clients caught up); a pattern with presence puts its
@@ -19,13 +19,13 @@ import asyncio
 import itertools
 import logging
 import secrets
-import time
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from .admission import Refusal
+from .broadcasts import Broadcasts
 from .broker import Broker, create_broker
 from .client import Client
 from .config import Settings
@@ -35,7 +35,7 @@ from .expiry import ExpirySweep, expires_in
 from .feed import Feed, resync_frame
 from .history import History
 from .history_cache import RecentHistory
-from .idempotency import RequestKeys, broadcast_name
+from .idempotency import RequestKeys
 from .instance_stats import InstanceStats
 from .limits import ConnectionCaps
 from .metrics import Metrics, Snapshot
@@ -44,7 +44,6 @@ from .pattern import call
 from .protocol import Limits, Welcome, encode, ws_text_frame
 from .recovery import Position, ResyncReason
 from .registry import Registry
-from .relay import Kind, RelayMessage, decode_relay, encode_relay, split_history
 from .tracker import Tracker
 
 #: ``read_history`` after this offset returns the position alone (no stream gets there).
@@ -91,13 +90,17 @@ class Hub:
         self._requests: RequestKeys | None = None
         #: Set by the extension when ``metrics_url`` is on: latencies are observed into it.
         self.metrics: Metrics | None = None
+        #: Broadcasts out, relays in (broadcasts.py).
+        self.broadcasts = Broadcasts(self.instance_id, settings, self.registry, self.counts,
+                                     lambda: self.broker, lambda: self.metrics,
+                                     self._removed_elsewhere, self._close_user, self._presence_heard)
         #: History reads, shared by the returning clients of a namespace (history_cache.py).
         self.recent_history = RecentHistory(lambda channel, after, history:
                                             self.broker.read_history(channel, after, history))
 
     def configure(self, settings: Settings) -> None:
         """Take the settings read at attach (app config merged in)."""
-        self.settings = settings
+        self.settings = self.broadcasts.settings = settings
         self.registry.max_namespaces = settings.max_namespaces
         self.registry.linger = settings.unsubscribe_linger
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
@@ -113,13 +116,13 @@ class Hub:
     async def start(self) -> None:
         settings = self.settings
         broker = self._given_broker or create_broker(settings.broker, sharded=settings.redis_sharded)
-        broker.register(self._on_relay, self._on_restored)
+        broker.register(self.broadcasts.on_relay, self._on_restored)
         self._broker = broker
-        self._tracker = Tracker(self._broker, self._announce, ttl=settings.presence_ttl,
+        self._tracker = Tracker(self._broker, self.broadcasts.announce, ttl=settings.presence_ttl,
                                 state_limit=settings.presence_state_limit)
         self._requests = RequestKeys(self._broker, settings.idempotency_window, self.channel)
         await self._broker.connect()
-        await self._broker.subscribe(self.control_channel)
+        await self._broker.subscribe(self.broadcasts.control_channel)
 
     @property
     def tracker(self) -> Tracker:
@@ -231,19 +234,10 @@ class Hub:
         return f"{self.instance_id}-{next(self._client_ids):x}"
 
     def channel(self, path: str) -> str:
-        """The broker channel of a namespace path (``path_of`` reads it back)."""
-        return self.settings.channel_prefix + path
+        return self.broadcasts.channel(path)
 
     def path_of(self, channel: str) -> str:
-        """The namespace path of a broker channel (``channel`` made it)."""
-        return channel[len(self.settings.channel_prefix):]
-
-    @property
-    def control_channel(self) -> str:
-        """The one channel every instance holds besides its namespaces' (from start to
-        stop): ``disconnect(user)`` must reach instances whose namespaces the sender cannot
-        know, in one message. Namespace paths start with ``/``, so it never names one."""
-        return self.settings.channel_prefix + "control"
+        return self.broadcasts.path_of(channel)
 
     async def host(self, pattern: Pattern, path: str, params: dict[str, Any]) -> Namespace | None:
         """Get or create the namespace for ``path``; ``None`` when over capacity."""
@@ -396,72 +390,20 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    # -- delivery -------------------------------------------------------------------------------
+    # -- delivery (broadcasts.py) --------------------------------------------------------------
 
     async def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
                         exclude: Exclude = None, *, strict: bool = False,
                         confirm: bool = False, key: str | None = None) -> Position | None:
         """Send ``{type, data}`` to every client of ``path`` (canonical) on every instance
         (see ``Namespace.broadcast`` for ``strict``, ``confirm``, ``key`` and history)."""
-        once = None if key is None else broadcast_name(key)
-        if history is not None:
-            return await self._publish_numbered(history, path, type, data, exclude, once)
-        if once is not None and not await self.first_broadcast(self.channel(path), once):
-            return None  # the key's first broadcast went out already
-        if not confirm:
-            self.publish(path, type, data, exclude, strict)
-        elif not await self.broker.publish_written(self.channel(path),
-                                                   self._deliver_here(path, type, data, exclude)):
-            raise BrokerUnavailable(f"broadcast to {path} was not written by the broker")
-        return None
+        return await self.broadcasts.broadcast(history, path, type, data, exclude, strict=strict,
+                                               confirm=confirm, key=key)
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
                 strict: bool = False) -> None:
-        """Encode once, write to local clients, relay the same bytes (``path`` canonical).
-
-        A broker failure is counted and logged by the broker; with ``strict`` it also
-        raises ``BrokerUnavailable`` (after the local clients got the frame).
-        """
-        relayed = self.broker.publish(self.channel(path), self._deliver_here(path, type, data, exclude))
-        if strict and not relayed:
-            raise BrokerUnavailable(f"broadcast to {path} reached this instance only: no broker")
-
-    def _deliver_here(self, path: str, type: str, data: Any, exclude: Exclude) -> bytes:
-        """Encode once, write to this instance's clients of ``path``; the relay payload."""
-        metrics = self.metrics
-        started = time.time() if metrics is not None else 0.0
-        frame = ws_text_frame(encode(type, data))
-        excluded = _client_ids(exclude)
-        namespace = self.registry.get(path)
-        if namespace is not None:
-            namespace.deliver(frame, excluded)
-        if metrics is not None:
-            metrics.broadcast_seconds.observe(time.time() - started)
-        return encode_relay(RelayMessage(self.instance_id, Kind.FRAME, frame, excluded, sent_at=started))
-
-    async def first_broadcast(self, channel: str, once: str) -> bool:
-        """Claim a keyed broadcast without history: ``False`` if its key was claimed within
-        the window (by any instance or emitter). While the broker is away it cannot tell, and
-        the broadcast goes to this instance's clients as any broadcast would (core idea 7)."""
-        try:
-            return await self.broker.claim_request(channel, once, self.settings.idempotency_window) is None
-        except BrokerUnavailable:
-            return True
-
-    async def _publish_numbered(self, history: History, path: str, type: str, data: Any,
-                                exclude: Exclude, once: str | None = None) -> Position:
-        """The broker numbers the frame, keeps it and publishes it; every instance, this one
-        included, delivers it when it comes back, in offset order (a local shortcut would
-        let a frame overtake one numbered earlier on another instance)."""
-        head = encode(type, data)[:-1]  # the closing brace comes after the offset
-        started = time.time()
-        message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, _client_ids(exclude),
-                                            sent_at=started if self.metrics else 0.0))
-        position = await self.broker.publish_numbered(self.channel(path), head, message, history,
-                                                      once, self.settings.idempotency_window)
-        if self.metrics is not None:
-            self.metrics.broadcast_seconds.observe(time.time() - started)
-        return position
+        """Encode once, write to local clients, relay the same bytes (``Broadcasts.publish``)."""
+        self.broadcasts.publish(path, type, data, exclude, strict)
 
     async def position(self, history: History, path: str) -> Position:
         """The last position of ``path``'s stream, from the broker (read it before a
@@ -472,18 +414,12 @@ class Hub:
         entries = await self.tracker.state(self.channel(path))
         return {client_id: msgspec.json.decode(public) for client_id, public in entries.items()}
 
-    def _announce(self, channel: str, joins: list[tuple[str, bytes]], leaves: list[str]) -> None:
-        """Tell the other instances about a presence diff (best effort, like any publish)."""
-        self.broker.publish(channel, encode_relay(RelayMessage(
-            self.instance_id, Kind.PRESENCE, joins=tuple(joins), leaves=tuple(leaves))))
-
     async def remove_namespace(self, path: str, code: int = CloseCode.REMOVED,
                                reason: str = "namespace removed", *, everywhere: bool = True) -> None:
         """Close the clients of ``path`` (canonical) with ``code`` and drop it, on every
         instance unless ``everywhere=False``."""
         if everywhere:
-            self.broker.publish(self.channel(path), encode_relay(
-                RelayMessage(self.instance_id, Kind.REMOVE, code=code, reason=reason)))
+            self.broadcasts.relay_remove(path, code, reason)
         await self._close_local(path, code, reason)
 
     async def _close_local(self, path: str, code: int, reason: str) -> None:
@@ -503,9 +439,7 @@ class Hub:
             raise TypeError(f"disconnect(user=...) takes an Identity.user (str or int), not "
                             f"{type(user).__name__}")
         self._close_user(user, code, reason)
-        relayed = self.broker.publish(self.control_channel, encode_relay(RelayMessage(
-            self.instance_id, Kind.DISCONNECT, code=code, reason=reason, user=user)))
-        if not relayed:
+        if not self.broadcasts.relay_disconnect(user, code, reason):
             raise BrokerUnavailable("disconnect reached this instance only: no broker")
 
     def _close_user(self, user: str | int, code: int, reason: str) -> None:
@@ -522,42 +456,14 @@ class Hub:
 
     # -- what the broker brings -----------------------------------------------------------------
 
-    def _on_relay(self, channel: str, payload: bytes) -> None:
-        """A payload another instance (or this one) published on ``channel``."""
-        try:
-            numbered = split_history(payload)
-            if numbered is not None:
-                offset, epoch, payload = numbered
-            message = decode_relay(payload)
-        except (ValueError, msgspec.DecodeError, msgspec.ValidationError):
-            logger.warning("ignored an undecodable broker message channel=%s", channel)
-            return
-        if numbered is None and message.origin == self.instance_id:
-            return  # delivered locally when it was published
-        if channel == self.control_channel:
-            if message.kind is Kind.DISCONNECT and message.user is not None:
-                self._close_user(message.user, message.code, message.reason)
-            return
-        path = self.path_of(channel)
-        namespace = self.registry.get(path)
-        if namespace is None:
-            self.counts.unhosted()
-            return
-        if message.kind is Kind.FRAME:
-            if message.sent_at and self.metrics is not None and message.origin != self.instance_id:
-                self.metrics.pubsub_lag_seconds.observe(max(0.0, time.time() - message.sent_at))
-            if numbered is None:
-                namespace.deliver(message.frame, message.exclude)
-                return
-            frame = ws_text_frame(b'%s,"offset":%d}' % (message.frame, offset))
-            if namespace.feed is not None:
-                namespace.feed.heard(offset, epoch, frame, message.exclude)
-            else:  # numbered by an instance whose pattern keeps history, this one does not
-                namespace.deliver(frame, message.exclude)
-        elif message.kind is Kind.REMOVE:
-            asyncio.get_running_loop().create_task(self._close_local(path, message.code, message.reason))
-        elif message.kind is Kind.PRESENCE:
-            self.tracker.heard(channel, message.joins, message.leaves)
+    def _removed_elsewhere(self, path: str, code: int, reason: str) -> None:
+        """Another instance removed ``path``: close its clients here too."""
+        asyncio.get_running_loop().create_task(self._close_local(path, code, reason))
+
+    def _presence_heard(self, channel: str, joins: Iterable[tuple[str, bytes]],
+                        leaves: Iterable[str]) -> None:
+        """Another instance announced a presence diff."""
+        self.tracker.heard(channel, joins, leaves)
 
     def _on_restored(self, channels: Iterable[str]) -> None:
         """Clients may have missed messages while the broker was away: history namespaces
@@ -640,10 +546,3 @@ class Hub:
         namespace = self.registry.get(self.path_of(channel))
         return None if namespace is None else namespace.pattern.pattern
 
-
-def _client_ids(exclude: Exclude) -> tuple[str, ...]:
-    if exclude is None:
-        return ()
-    if isinstance(exclude, str) or not isinstance(exclude, Iterable):
-        exclude = (exclude,)
-    return tuple(c if isinstance(c, str) else c.id for c in exclude)
