@@ -436,10 +436,10 @@ class WsNamespaces:
         hub = self.hub
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
-        hub.heartbeat_interval = float(interval or 0)
-        await hub.start()
         if self.settings.metrics_url:
-            self._metrics = hub.metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
+            self._metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
+        await hub.start(float(interval or 0), self._metrics)
+        if self._metrics is not None:
             self._metrics.start()
         if interval:
             self._keepalive = KeepaliveSweep(interval, timeout or math.inf, hub.clients)
@@ -457,7 +457,7 @@ class WsNamespaces:
         await self.hub.stop()
         if self._metrics is not None:
             await self._metrics.stop()
-            self._metrics = self.hub.metrics = None
+            self._metrics = None
 
 
 def _add_package_file(app: Sanic[Any, Any], url: str, resource: str, content_type: str, name: str) -> None:

@@ -66,7 +66,7 @@ class Hub:
         #: ``start`` builds one from ``settings.broker``.
         self._given_broker = broker
         self.instance_id = secrets.token_hex(6)
-        #: Seconds between keepalive pings, announced in ``welcome`` (0: none).
+        #: Seconds between keepalive pings, announced in ``welcome`` (0: none); from ``start``.
         self.heartbeat_interval = 0.0
         self.registry: Registry[Namespace] = Registry(
             max_namespaces=settings.max_namespaces,
@@ -88,7 +88,7 @@ class Hub:
         self._broker: Broker | None = None
         self._tracker: Tracker | None = None
         self._requests: RequestKeys | None = None
-        #: Set by the extension when ``metrics_url`` is on: latencies are observed into it.
+        #: While the server runs with ``metrics_url`` on (``start``): latencies go there.
         self.metrics: Metrics | None = None
         #: Broadcasts out, relays in (broadcasts.py).
         self.broadcasts = Broadcasts(self.instance_id, settings, self.registry, self.counts,
@@ -113,8 +113,12 @@ class Hub:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, heartbeat_interval: float = 0.0, metrics: Metrics | None = None) -> None:
+        """Connect the broker and start serving: pings every ``heartbeat_interval`` seconds
+        are announced in each welcome (Sanic's setting), latencies go to ``metrics``."""
         settings = self.settings
+        self.heartbeat_interval = heartbeat_interval
+        self.metrics = metrics
         broker = self._given_broker or create_broker(settings.broker, sharded=settings.redis_sharded)
         broker.register(self.broadcasts.on_relay, self._on_restored)
         self._broker = broker
@@ -165,6 +169,7 @@ class Hub:
         await self.registry.close()
         if self._broker is not None:
             await self._broker.disconnect()
+        self.metrics = None
 
     def clients(self) -> list[Client]:
         return [client for ns in self.registry for client in ns.clients.values()]
