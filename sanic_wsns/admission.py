@@ -186,29 +186,40 @@ class ConnectRate:
     go first (forgetting them changes nothing), then the least recently used.
     """
 
-    __slots__ = ("rate", "burst", "max_users", "_buckets")
+    __slots__ = ("rate", "burst", "max_users", "abuse", "_buckets")
 
-    def __init__(self, rate: float | None, burst: int, max_users: int = 100_000):
+    def __init__(self, rate: float | None, burst: int, max_users: int = 100_000,
+                 abuse: tuple[int, float] = (1000, 10.0)):
         self.rate = rate
         self.burst = burst
         self.max_users = max_users
+        #: A bucket's ``abuse_limit`` and ``abuse_window`` (``TokenBucket.abusive``).
+        self.abuse = abuse
         self._buckets: dict[Hashable, TokenBucket] = {}
 
     def allow(self, user: object, now: float) -> float | None:
         """``None`` if ``user`` may open a connection now (counted), else the seconds to
         wait before the next one would be allowed."""
+        bucket = self.bucket(user, now)
+        if bucket is None:
+            return None
+        return None if bucket.take(now) else bucket.retry_after()
+
+    def bucket(self, user: object, now: float) -> TokenBucket | None:
+        """``user``'s bucket (``None``: not limited); the POSTs of SSE clients spend from
+        one per client id (``sse_post.py``), on whichever instance receives them."""
         if self.rate is None or user is None or not isinstance(user, Hashable):
             return None
         try:
             bucket = self._buckets.pop(user)
         except KeyError:
-            bucket = TokenBucket(self.rate, self.burst, now)
+            bucket = TokenBucket(self.rate, self.burst, now, *self.abuse)
         except TypeError:  # hashable by type, not by value (a tuple holding a list)
             return None
         self._buckets[user] = bucket  # most recently used last
         if len(self._buckets) > self.max_users:
             self._forget(now)
-        return None if bucket.take(now) else bucket.retry_after()
+        return bucket
 
     def _forget(self, now: float) -> None:
         assert self.rate is not None

@@ -17,6 +17,7 @@ KEEPALIVE_PING = b"wsns-keepalive"
 if TYPE_CHECKING:
     from sanic import Request
 
+    from .deflate import FrameDeflater
     from .interfaces import ClientSocket
     from .namespace import Namespace
 
@@ -31,8 +32,11 @@ class Client:
     bytes exceed ``max_send_queue`` is closed with 1013 and never slows anyone else.
     """
 
+    #: What carries its frames (``wsns_transport_connections{transport}``).
+    transport = "websocket"
+
     __slots__ = ("id", "namespace", "identity", "public", "user", "expires_at", "recovered", "request",
-                 "bucket", "_socket", "_transport", "_max_queue", "_closing", "_pinged_at")
+                 "bucket", "deflater", "_socket", "_transport", "_max_queue", "_closing", "_pinged_at")
 
     def __init__(
         self,
@@ -46,7 +50,18 @@ class Client:
         max_send_queue: int,
         user: Any = None,
         expires_at: float | None = None,
+        deflater: FrameDeflater | None = None,
     ):
+        self._admitted(id, namespace, request, identity, public, bucket, max_send_queue, user, expires_at)
+        self.deflater = deflater
+        self._socket = socket
+        self._transport = socket.transport
+        self._pinged_at = asyncio.get_running_loop().time()
+
+    def _admitted(self, id: str, namespace: Namespace, request: Request, identity: Any, public: Any,
+                  bucket: TokenBucket, max_send_queue: int, user: Any, expires_at: float | None) -> None:
+        """What every client is, whatever carries its frames (the SSE and POST clients of
+        ``sse_stream.py`` and ``sse_post.py`` start here too)."""
         self.id = id
         self.namespace = namespace
         self.identity = identity
@@ -61,11 +76,11 @@ class Client:
         self.recovered: bool | None = None
         self.request = request
         self.bucket = bucket
-        self._socket = socket
-        self._transport = socket.transport
+        #: Set when its handshake agreed on permessage-deflate (``WSNS_COMPRESSION``);
+        #: never for a stream or a POST.
+        self.deflater = None
         self._max_queue = max_send_queue
         self._closing = False
-        self._pinged_at = asyncio.get_running_loop().time()
 
     @property
     def open(self) -> bool:
@@ -114,7 +129,15 @@ class Client:
         centrifuge's ``Client.Send``: nothing to wait for, the frame is queued or the client
         is gone). The answer is truthy when the frame was queued; ``await client.send(...)``,
         the form of 0.1's coroutine, keeps working and gives the same ``bool``."""
-        return SENT if self.namespace.send_to(self, ws_text_frame(encode(type, data))) else NOT_SENT
+        return SENT if self.write_own(encode(type, data)) else NOT_SENT
+
+    def write_own(self, payload: bytes) -> bool:
+        """Write one frame made for this client alone (a reply, a snapshot), compressed
+        for it when it agreed on permessage-deflate, and count it (``Namespace.send_to``)."""
+        frame = ws_text_frame(payload)
+        if self.deflater is not None:
+            frame = self.deflater.deflate(frame)
+        return self.namespace.send_to(self, frame)
 
     def keepalive(self, now: float, interval: float, timeout: float) -> None:
         """One step of the shared keepalive: close a peer that did not answer the last

@@ -29,11 +29,10 @@ from .protocol import (
     encode,
     encode_error,
     encode_internal_error,
-    ws_text_frame,
 )
 from .recovery import requested_position
 from .refresh import refresh
-from .sanic_internals import FrameSink, take_frames, until_closed
+from .sanic_internals import FrameSink, deflate_agreed, take_frames, until_closed
 from .screening import Answer, screen
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     # Joined: from here the queue makes it leave, whatever ends the connection.
     queue = HandlerQueue(hub, client.namespace, client)
     try:
-        if not await _run_connect_hooks(client.namespace, client):
+        if not await run_connect_hooks(client.namespace, client):
             return
         frames.start(queue.receive)
         await until_closed(ws)
@@ -94,9 +93,10 @@ async def _enter(hub: Hub, request: Request, ws: WebsocketImplProtocol,
         settings = hub.settings
         bucket = TokenBucket(settings.rate_limit, settings.rate_burst, asyncio.get_running_loop().time(),
                              settings.abuse_limit, settings.abuse_window)
+        deflater = hub.deflater if hub.deflater is not None and deflate_agreed(ws) else None
         frames.stop_sanic_keepalive()  # the shared KeepaliveSweep pings the client from now on
         client = Client(hub.next_client_id(), ns, frames, request, admission.identity, admission.public,
-                        bucket, settings.max_send_queue, admission.user, admission.expires_at)
+                        bucket, settings.max_send_queue, admission.user, admission.expires_at, deflater)
         frames.on_end(client.ended)  # before its welcome: nothing is written after a Close
         if admission.pattern.history is not None:
             args = request.args
@@ -110,7 +110,9 @@ async def _enter(hub: Hub, request: Request, ws: WebsocketImplProtocol,
             hub.abandon(admission.path, admission.user, client)
 
 
-async def _run_connect_hooks(ns: Namespace, client: Client) -> bool:
+async def run_connect_hooks(ns: Namespace, client: Client) -> bool:
+    """Run the pattern's ``on_connect`` hooks; ``False`` when one refused or failed (the
+    client is closed then)."""
     try:
         for hook in ns.pattern.connect_hooks:
             await call(hook, ns, client)
@@ -164,7 +166,7 @@ class HandlerQueue:
         elif type(screened) is Answer:
             if screened.dropped is not None:
                 counters.drop(screened.dropped)
-            _answer(ns, client, screened.payload)
+            client.write_own(screened.payload)
         else:
             counters.drop(screened.dropped)
             client.abort(screened.code, screened.reason)
@@ -175,7 +177,7 @@ class HandlerQueue:
             pending = self._pending = deque()
         if len(pending) >= self._client.bucket.burst:
             self._ns.counters.drop("backlog_full")
-            _answer(self._ns, self._client, encode_error(
+            self._client.write_own(encode_error(
                 ErrorCode.RATE_LIMITED, "too many messages waiting for their handlers",
                 {"retry_after": 1.0}, incoming.id))
             return
@@ -200,7 +202,7 @@ class HandlerQueue:
                 if incoming.type == REFRESH:
                     answer = await refresh(self._hub.expiries, self._ns, self._client, incoming)
                     if answer is not None:
-                        _answer(self._ns, self._client, answer)
+                        self._client.write_own(answer)
                 else:
                     await handle(self._ns, self._client, incoming, self._hub.requests)
                 # Messages are screened and queued as they arrive, a whole burst at once:
@@ -214,18 +216,23 @@ class HandlerQueue:
 
 
 async def handle(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys) -> None:
-    """Run the handler for one screened message and answer a request exactly once; a keyed
-    request's handler runs at most once per (namespace, user, key) within the window
-    (``idempotency.py``): a repeat gets the first answer."""
-    if incoming.key is None:
-        answer = await _outcome(ns, client, incoming, incoming.id)
-    else:
-        assert incoming.id is not None  # screening refuses a key without an id
-        name = request_name(client.user, incoming.key)
-        kept = await keys.once(ns.path, name, lambda: _kept_outcome(ns, client, incoming))
-        answer = with_id(kept, incoming.id)
+    """Run the handler for one screened message and answer a request exactly once."""
+    answer = await answer_to(ns, client, incoming, keys)
     if answer is not None:
-        _answer(ns, client, answer)
+        client.write_own(answer)
+
+
+async def answer_to(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys) -> bytes | None:
+    """Run the handler for one screened message: its answer (``None``: a fire-and-forget
+    message that succeeded). A keyed request's handler runs at most once per (namespace,
+    user, key) within the window (``idempotency.py``): a repeat gets the first answer.
+    (A POST puts the answer in its response: ``sse_post.py``.)"""
+    if incoming.key is None:
+        return await _outcome(ns, client, incoming, incoming.id)
+    assert incoming.id is not None  # screening refuses a key without an id
+    name = request_name(client.user, incoming.key)
+    kept = await keys.once(ns.path, name, lambda: _kept_outcome(ns, client, incoming))
+    return with_id(kept, incoming.id)
 
 
 async def _kept_outcome(ns: Namespace, client: Client, incoming: Incoming) -> bytes:
@@ -266,7 +273,3 @@ def _encode_wsns_error(exc: WsnsError, id: int | None) -> bytes:
     except TypeError:
         logger.exception("error details are not encodable code=%s", exc.code)
         return encode_internal_error(id)
-
-
-def _answer(ns: Namespace, client: Client, payload: bytes) -> None:
-    ns.send_to(client, ws_text_frame(payload))

@@ -30,6 +30,7 @@ from .broker import Broker, create_broker
 from .client import Client
 from .config import Settings
 from .counters import Counters
+from .deflate import FrameDeflater
 from .errors import BrokerUnavailable, CloseCode, ConfigError, OverCapacity
 from .expiry import ExpirySweep, expires_in
 from .feed import Feed, resync_frame
@@ -75,6 +76,9 @@ class Hub:
             unsubscribe=lambda channel: self.broker.unsubscribe(channel),
         )
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
+        #: With ``WSNS_COMPRESSION``: the one compressor of frames for clients that agreed
+        #: on permessage-deflate (every namespace of this instance shares it).
+        self.deflater = _deflater(settings)
         #: Every instance-wide counter (the feeds count their resyncs there too).
         self.counts = InstanceStats()
         self._all_left: asyncio.Event | None = None  # set while closing every client
@@ -104,6 +108,7 @@ class Hub:
         self.registry.max_namespaces = settings.max_namespaces
         self.registry.linger = settings.unsubscribe_linger
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
+        self.deflater = _deflater(settings)
 
     @property
     def broker(self) -> Broker:
@@ -263,7 +268,7 @@ class Hub:
     def _build(self, pattern: Pattern, path: str, params: dict[str, Any]) -> Namespace:
         """A new namespace (its channel is subscribed); history and presence start here,
         and read their state from the broker before the first client is admitted."""
-        namespace = Namespace(self, pattern, path, params)
+        namespace = Namespace(self, pattern, path, params, self.deflater)
         if pattern.history is None and not pattern.tracks_presence:
             return namespace
         if pattern.history is not None:
@@ -545,9 +550,21 @@ class Hub:
             slow_consumer_closes=sum(c.dropped.get("slow_consumer", 0) for c in counted.values()),
             presence_members=self._tracker.members_by(self._pattern_of_channel) if self._tracker else {},
             broker_up=bool(self._broker and self._broker.connected),
+            transports=_by_transport(self.clients()),
         )
 
     def _pattern_of_channel(self, channel: str) -> str | None:
         namespace = self.registry.get(self.path_of(channel))
         return None if namespace is None else namespace.pattern.pattern
 
+
+
+def _deflater(settings: Settings) -> FrameDeflater | None:
+    return FrameDeflater(settings.compression_threshold) if settings.compression else None
+
+
+def _by_transport(clients: Iterable[Client]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for client in clients:
+        counts[client.transport] = counts.get(client.transport, 0) + 1
+    return counts

@@ -308,7 +308,8 @@ class RemoteNamespace:
         token = await self._token()
         url = attempt_url(self.url, query, self._offsets.query())
         socket = await open_socket(url, headers=headers, subprotocols=subprotocols(token),
-                                   origin=self.options.origin, max_size=self.options.max_size)
+                                   origin=self.options.origin, max_size=self.options.max_size,
+                                   compression=self.options.compression)
         try:
             frame = await socket.read()
         except ConnectionClosed:

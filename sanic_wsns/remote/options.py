@@ -47,3 +47,7 @@ class Options:
     resync_jitter: float = 3.0
     #: Largest frame accepted from the server (None: no limit).
     max_size: int | None = 2**20
+    #: Offer permessage-deflate, as browsers do: a server with ``WSNS_COMPRESSION`` on then
+    #: sends large frames compressed (and asks this client to compress each message on its
+    #: own, so the connection keeps no zlib state between messages).
+    compression: bool = True

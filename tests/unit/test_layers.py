@@ -15,7 +15,8 @@ ABOVE_THE_EXTENSION = {"__init__.py", "extend.py", "extension.py"}
 SANIC_FREE = ["hub.py", "admission.py", "screening.py", "registry.py", "relay.py", "protocol.py",
               "limits.py", "origins.py", "paths.py", "counters.py", "keepalive.py", "namespace.py",
               "pattern.py", "client.py", "interfaces.py", "config.py", "errors.py", "idempotency.py",
-              "broadcasts.py", "instance_stats.py", "feed.py", "tracker.py"]
+              "broadcasts.py", "instance_stats.py", "feed.py", "tracker.py",
+              "deflate.py", "sse.py", "client_tokens.py"]
 
 
 def imported(path: Path, *, for_types_too: bool = False) -> set[str]:
