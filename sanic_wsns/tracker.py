@@ -196,6 +196,15 @@ class Tracker:
         tracked.waiting[client.id] = client
         self._schedule(tracked)
 
+    def update(self, tracked: NamespacePresence, client_id: str, encoded: bytes) -> None:
+        """``client_id`` shows a new public identity (JSON): every client of the namespace
+        hears a join of the same id with the new value (an overwrite, no leave)."""
+        if tracked.dropped or client_id not in tracked.local:
+            return
+        tracked.local[client_id] = encoded
+        tracked.batch.update(client_id, encoded)
+        self._schedule(tracked)
+
     def leave(self, tracked: NamespacePresence, client_id: str) -> None:
         """``client_id`` left (a client that never joined: nothing to do)."""
         if tracked.dropped or tracked.local.pop(client_id, None) is None:
@@ -257,11 +266,12 @@ class Tracker:
     async def _flush(self, tracked: NamespacePresence) -> None:
         batch, tracked.batch = tracked.batch, PresenceBatch()
         waiting, tracked.waiting = tracked.waiting, {}
-        joins, leaves = list(batch.joins.items()), batch.leaves
+        joins, leaves = [*batch.joins.items(), *batch.updates.items()], batch.leaves
         try:
             if joins:
                 added = set(await self._store.presence_add(tracked.channel, joins, self.ttl))
-                joins = [(cid, public) for cid, public in joins if cid in added]
+                # An update is announced whether or not the store had its entry.
+                joins = [(cid, public) for cid, public in joins if cid in added or cid in batch.updates]
             if leaves:
                 leaves = await self._store.presence_remove(tracked.channel, leaves)
         except Exception as exc:
