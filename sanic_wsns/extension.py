@@ -6,8 +6,8 @@ namespaces, delivers and relays frames, and ``connection.serve`` runs one connec
 
 Follow an upgrade: ``_add_route``'s middleware (``admit``, before the handshake) ->
 its route (after the handshake) -> ``serve`` -> ``Hub.host`` (get-or-create) ->
-``Hub.join`` ... ``Hub.leave``. And a broadcast: ``Hub.publish`` writes locally and hands
-the same bytes to the broker; ``Hub._on_relay`` writes them on the other instances.
+``Hub.join`` ... ``Hub.leave``. And a broadcast: ``Broadcasts.publish`` writes locally and
+hands the same bytes to the broker; ``Broadcasts.on_relay`` writes them on the other instances.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from .client_tokens import ClientTokens
 from .config import Settings, load_settings
 from .connection import serve
 from .cors import cors_headers, preflight_headers
-from .errors import BrokerUnavailable, CloseCode, ConfigError, Denied
+from .errors import BrokerUnavailable, CloseCode, ConfigError, Denied, OverCapacity
 from .history import History
 from .hub import Hub
 from .interfaces import Exclude
@@ -46,7 +46,7 @@ from .metrics import Metrics, prepare_multiprocess
 from .namespace import Namespace
 from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
-from .registry import OverCapacity, Registry
+from .registry import Registry
 from .sanic_internals import NegotiatedProtocol, offer_deflate
 from .sse_post import post
 from .sse_stream import DEFAULT_PING, refused, stream
@@ -69,15 +69,24 @@ class WsNamespaces:
 
     Use it as ``wsns = WsNamespaces(app, broker="redis://...")``, or build it without an
     app and hand it to sanic-ext: ``app.extend(extensions=[WsnsExtension(wsns)])``.
-    Keyword arguments are settings (see ``Settings``) and win over ``app.config.WSNS_*``.
+    Keyword arguments are settings (see ``Settings``) and win over ``app.config.WSNS_*``;
+    ``broker`` is a URL or a broker the app built (``broker=RedisBroker(url, sharded=True)``),
+    which gets its handlers when the server starts.
     """
 
     def __init__(self, app: Sanic[Any, Any] | None = None, **settings: Any):
+        broker = settings.get("broker")
+        given = broker if isinstance(broker, Broker) else None
+        if given is not None:
+            settings["broker"] = given.url
         self._overrides = settings
         self.patterns: list[Pattern] = []
         self._default_history: list[Pattern] = []  # history=True: sized by the settings
-        self.hub = Hub(load_settings({}, settings))
-        self.hub.patterns = self.patterns  # the same list: the hub finds the hooks of a path
+        # Read once, with the app's config when the app is known now; an instance built
+        # for sanic-ext meets its app at ``attach`` and reads them again there.
+        self.hub = Hub(load_settings(app.config if app is not None else {}, settings), given,
+                       patterns=self.patterns)
+        self._settings_read_for = app
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None
         self._metrics: Metrics | None = None
@@ -101,7 +110,8 @@ class WsNamespaces:
         if self._app is not None:
             raise ConfigError("this WsNamespaces is already attached to an app")
         self._app = app
-        self.hub.configure(load_settings(app.config, self._overrides))
+        if app is not self._settings_read_for:
+            self.hub.configure(load_settings(app.config, self._overrides))
         self._connect_rate = ConnectRate(self.settings.connect_rate, self.settings.connect_burst)
         self._client_tokens = ClientTokens(self.settings.sse_secret.encode() or secrets.token_bytes(32))
         self._post_rate = ConnectRate(self.settings.rate_limit, self.settings.rate_burst,
@@ -371,7 +381,7 @@ class WsNamespaces:
         ``confirm``, ``key`` and, with history, the returned position: see
         ``Namespace.broadcast``."""
         pattern, _, canonical = self.resolve(path)
-        return await self.hub.broadcast(pattern, canonical, type, data, exclude, strict=strict,
+        return await self.hub.broadcast(pattern.history, canonical, type, data, exclude, strict=strict,
                                         confirm=confirm, key=key)
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
@@ -494,14 +504,14 @@ class WsNamespaces:
         hub = self.hub
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
-        hub.heartbeat_interval = float(interval or 0)
         # A stream Sanic has sent nothing on for RESPONSE_TIMEOUT is cut: ping well before.
-        self._sse_ping = min(hub.heartbeat_interval or DEFAULT_PING, app.config.RESPONSE_TIMEOUT / 2)
-        await hub.start()
+        self._sse_ping = min(float(interval or 0) or DEFAULT_PING, app.config.RESPONSE_TIMEOUT / 2)
+        if self.settings.metrics_url:
+            self._metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
+        await hub.start(float(interval or 0), self._metrics)
         if self.settings.sse_prefix and not self.settings.sse_secret:
             await self._agree_on_sse_secret(hub.broker)
-        if self.settings.metrics_url:
-            self._metrics = hub.metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
+        if self._metrics is not None:
             self._metrics.start()
         if interval:
             self._keepalive = KeepaliveSweep(interval, timeout or math.inf, hub.clients)
@@ -533,7 +543,7 @@ class WsNamespaces:
         await self.hub.stop()
         if self._metrics is not None:
             await self._metrics.stop()
-            self._metrics = self.hub.metrics = None
+            self._metrics = None
 
 
 def _add_package_file(app: Sanic[Any, Any], url: str, resource: str, content_type: str, name: str) -> None:
@@ -623,4 +633,4 @@ def _require_prometheus_client() -> None:
         raise ConfigError("metrics_url needs prometheus_client: pip install 'sanic-wsns[metrics]'") from None
 
 
-__all__ = ["WsNamespaces", "Settings"]
+__all__ = ["WsNamespaces"]

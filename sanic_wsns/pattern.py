@@ -202,7 +202,7 @@ class Pattern:
         """Broadcast to the namespace for ``params`` on every instance, hosted here or not
         (``strict``, ``confirm``, ``key`` and the returned position: see
         ``Namespace.broadcast``)."""
-        return await self._publisher.broadcast(self, self.path(params), type, data, exclude,
+        return await self._publisher.broadcast(self.history, self.path(params), type, data, exclude,
                                                strict=strict, confirm=confirm, key=key)
 
     async def presence(self, params: Mapping[str, Any]) -> dict[str, Any]:
