@@ -82,6 +82,12 @@ CALL_WAIT = 30.0
 #: waits for its owner (a failover in progress takes about two node timeouts).
 TOPOLOGY_REFRESH = 10.0
 TOPOLOGY_RETRY = 0.5
+#: A request key's answer does not wake the writer: it goes with the next batch (the next
+#: claim or publish), or after this long if none comes first. One client's keyed requests
+#: run one after another, so each answer rides with the next request's claim: one round
+#: trip per keyed request instead of two (bench/request_keys.py). A repeat elsewhere polls
+#: every 20 ms or more (``idempotency.POLL_FIRST``): this delay is never what it waits for.
+SETTLE_DELAY = 0.002
 #: Longest wait at shutdown for queued payloads to leave.
 DRAIN_TIMEOUT = 1.0
 #: Socket connect timeout: an unreachable Redis must not stall start-up.
@@ -115,6 +121,7 @@ class RedisBroker(Broker):
         self._desired: set[str] = set()
         self._outbox: deque[_Outgoing] = deque()
         self._wake = asyncio.Event()
+        self._settle_timer: asyncio.TimerHandle | None = None
         self._drained = asyncio.Event()
         self._writing = False
         self._topology_changed = asyncio.Event()
@@ -162,8 +169,12 @@ class RedisBroker(Broker):
         await _within(CONNECT_TIMEOUT * 2, *(link.first_attempt.wait() for link in self._links.values()))
 
     async def disconnect(self) -> None:
+        if self._settle_timer is not None:
+            self._settle_timer.cancel()
+            self._settle_timer = None
         if self.connected and (self._outbox or self._writing):
             self._drained.clear()
+            self._wake.set()  # answers waiting for a batch go now
             try:
                 await asyncio.wait_for(self._drained.wait(), DRAIN_TIMEOUT)
             except TimeoutError:
@@ -386,7 +397,9 @@ class RedisBroker(Broker):
             raise BrokerUnavailable(f"no offset for a broadcast on {channel}: redis is away")
         return await numbered
 
-    def _enqueue(self, outgoing: _Outgoing) -> bool:
+    def _enqueue(self, outgoing: _Outgoing, wake: bool = True) -> bool:
+        """Queue ``outgoing`` for the writer; ``wake=False``: it may wait up to
+        ``SETTLE_DELAY`` for a batch that something else starts."""
         owner = self._owner(outgoing.channel)
         if owner is None or not owner.up:
             self._fail(1, "broker disconnected")
@@ -395,8 +408,15 @@ class RedisBroker(Broker):
             self._fail(1, f"outbox full ({OUTBOX_LIMIT} payloads waiting)")
             return False
         self._outbox.append(outgoing)
-        self._wake.set()
+        if wake:
+            self._wake.set()
+        elif self._settle_timer is None:
+            self._settle_timer = asyncio.get_running_loop().call_later(SETTLE_DELAY, self._wake_late)
         return True
+
+    def _wake_late(self) -> None:
+        self._settle_timer = None
+        self._wake.set()
 
     async def _write(self) -> None:
         """The one writer: drains the outbox in call order, one pipelined batch at a time;
@@ -515,7 +535,7 @@ class RedisBroker(Broker):
     def settle_request(self, channel: str, name: str, answer: bytes, window: float,
                        claimed: bool = True) -> None:
         words = redis_requests.settle_command(channel, name, answer, window, claimed)
-        self._enqueue(_Outgoing(channel, answer, words=words))
+        self._enqueue(_Outgoing(channel, answer, words=words), wake=False)
 
     async def _script(self, script: str, keys: tuple[str, ...], *args: Any) -> Any:
         """Run ``script`` (in turn: see ``_call``)."""

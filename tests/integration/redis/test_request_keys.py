@@ -172,3 +172,33 @@ async def test_during_a_redis_stall_a_keyed_request_is_answered_and_its_key_reac
         repeat = await keyed(on_b, "apply", "stalled", 2)
         assert repeat["data"] == first["data"] and runs.counts == {"apply": 1}
         await on_b.close()
+
+
+def reads_processed(redis_server: Any) -> int:
+    """Reads the redis-server did from its clients' sockets: a pipelined batch is one read."""
+    stats = dict(line.split(":", 1) for line in redis_server.cli("INFO", "stats").split() if ":" in line)
+    return int(stats["total_reads_processed"])
+
+
+async def test_one_clients_keyed_requests_cost_one_round_trip_each_and_every_answer_is_kept(redis_server):
+    """A keyed request waits for its claim; its answer is not awaited and does not start a
+    batch of its own: it rides with the next request's claim (the last one goes by its
+    timer). Forty requests sent at once: about forty batches, not eighty, and every
+    answer in Redis."""
+    runs, count = Runs(), 40
+    async with two(redis_server.url, runs) as (a, _b):
+        ws, _ = await join(a.ws("/orders/1"))
+        before = reads_processed(redis_server)
+        for n in range(1, count + 1):
+            await ws.send(json.dumps({"type": "apply", "id": n, "key": f"k{n}", "data": n}))
+        answers = [await recv_json(ws) for _ in range(count)]
+        assert [x["data"]["run"] for x in answers] == list(range(1, count + 1))
+        last = request_key("wsns:/orders/1", request_name("ann", f"k{count}"))
+        await wait_for(lambda: redis_server.cli("GET", last).strip() != "", timeout=5)
+        batches = reads_processed(redis_server) - before
+        # count claims, the last answer, the reads of redis-cli itself (47 seen); not 2 x count.
+        assert batches <= count + 20, batches  # 2 x count (85 seen) with a batch per answer
+        for n in range(1, count + 1):
+            kept = redis_server.cli("GET", request_key("wsns:/orders/1", request_name("ann", f"k{n}")))
+            assert json.loads(kept)["data"]["run"] == n
+        await ws.close()
