@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.request_keys import render as request_keys_section
+from bench.request_keys import run_request_keys
 from bench.scale import run_scale
 from bench.scale_report import scale_section, write_plots
 from bench.servers import Child
@@ -35,5 +37,8 @@ SECTIONS: list[Section] = [
         "The moonshot (100,000 idle connections on 6 instances, then one broadcast to all) takes "
         "longer and runs on its own: `python -m bench.scale --moonshot`, reported in [SCALE.md](SCALE.md)."],
         write_plots),
+    # Keyed vs unkeyed requests (bench/request_keys.py: its own servers, the run's Redis).
+    Section("request_keys", lambda sizes, quick, redis: run_request_keys(quick, redis), request_keys_section,
+            lambda figures, folder: []),
 ]
 
