@@ -662,10 +662,13 @@ def _seconds(value: float) -> int:
 
 
 async def _within(seconds: float | None, *waits: Coroutine[Any, Any, Any]) -> None:
-    """Await ``waits`` for at most ``seconds``, without raising: start-up goes on regardless."""
+    """Await ``waits`` for at most ``seconds``, without raising: start-up goes on regardless.
+    Cancelled itself (the follower stops), it stops the waits too: none is left pending."""
     tasks = [asyncio.ensure_future(w) for w in waits]
-    if tasks:
-        await asyncio.wait(tasks, timeout=seconds)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    try:
+        if tasks:
+            await asyncio.wait(tasks, timeout=seconds)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
