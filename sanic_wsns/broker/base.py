@@ -145,6 +145,12 @@ class Broker(abc.ABC):
         leaves repeats waiting, then answered ``conflict``)."""
 
     @abc.abstractmethod
+    def release_request(self, channel: str, name: str) -> None:
+        """Forget the claim of a request that never ran (its connection closed while it
+        waited behind others), so that a re-send runs it; a key holding an answer stays.
+        Never blocks, never raises."""
+
+    @abc.abstractmethod
     def stats(self) -> dict[str, Any]:
         """Health and counters: at least ``connected``, ``published``, ``publish_failed``,
         ``received``, ``subscriptions``, ``reconnects``."""

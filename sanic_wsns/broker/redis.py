@@ -537,6 +537,10 @@ class RedisBroker(Broker):
         words = redis_requests.settle_command(channel, name, answer, window, claimed)
         self._enqueue(_Outgoing(channel, answer, words=words), wake=False)
 
+    def release_request(self, channel: str, name: str) -> None:
+        words = redis_requests.release_command(channel, name)
+        self._enqueue(_Outgoing(channel, b"", words=words), wake=False)
+
     async def _script(self, script: str, keys: tuple[str, ...], *args: Any) -> Any:
         """Run ``script`` (in turn: see ``_call``)."""
         return await self._call(lambda client: self._evalsha(client, script, keys, args))
