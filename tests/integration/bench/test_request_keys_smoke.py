@@ -40,9 +40,7 @@ def test_every_shape_has_keyed_and_unkeyed_figures(figures: dict) -> None:
 def test_a_keyed_request_is_claimed_and_its_answer_kept_in_redis(figures: dict) -> None:
     for shape in SHAPES:
         (keyed,) = figures["runs"][shape.name]["keyed"]
-        # A claim and an answer each; the last answer may land after the stage (its timer)
-        # and the warm-up's last one inside it.
-        assert abs(keyed["redis_commands"].get("set", 0) - 2 * keyed["requests"]) <= 1
+        assert keyed["redis_commands"].get("set", 0) == 2 * keyed["requests"]  # a claim and an answer each
         (unkeyed,) = figures["runs"][shape.name]["unkeyed"]
         assert "set" not in unkeyed["redis_commands"]
 
