@@ -168,9 +168,12 @@ class RequestKeys:
             self._give_back(channel, name, claim)
         if shared:
             try:
-                async with asyncio.timeout(CLAIM_TIMEOUT):
-                    kept = await (claim if claim is not None
-                                  else self._store.claim_request(channel, name, self.window))
+                if claim is not None and claim.done():  # claimed ahead and answered: no wait
+                    kept = claim.result()
+                else:
+                    async with asyncio.timeout(CLAIM_TIMEOUT):
+                        kept = await (claim if claim is not None
+                                      else self._store.claim_request(channel, name, self.window))
                 if kept == RUNNING:
                     kept = await _within(self._wait_elsewhere(channel, name), REPEAT_WAIT)
                 self._note_broker(None)

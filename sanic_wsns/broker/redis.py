@@ -301,12 +301,15 @@ class RedisBroker(Broker):
 
     def _owner(self, channel: str) -> PubSubLink | None:
         """The link to the server that owns ``channel`` now (its slot's master in a cluster)."""
-        if not isinstance(self._client, RedisCluster):
+        client = self._client
+        # The flag first: an isinstance() check of redis-py's client class costs a
+        # microsecond, and this runs for every payload.
+        if not self.cluster or not isinstance(client, RedisCluster):
             return self._links.get(SINGLE)
         if not self._links:
             return None
         try:
-            node = self._client.get_node_from_key(channel)
+            node = client.get_node_from_key(channel)
         except SlotNotCoveredError:
             return None
         return None if node is None else self._links.get(node.name)
