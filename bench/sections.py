@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import compression, sse_vs_ws
+from bench.request_keys import render as request_keys_section
+from bench.request_keys import run_request_keys
 from bench.scale import run_scale
 from bench.scale_report import scale_section, write_plots
 from bench.workloads import Sizes
@@ -42,5 +44,8 @@ SECTIONS: list[Section] = [
     # SSE vs WebSocket on W1's shape (bench/sse_vs_ws.py brings its own servers and clients).
     Section("sse", lambda sizes, quick, redis: sse_vs_ws.run_sse(sizes, quick),
             sse_vs_ws.render, sse_vs_ws.plot),
+    # Keyed vs unkeyed requests (bench/request_keys.py: its own servers, the run's Redis).
+    Section("request_keys", lambda sizes, quick, redis: run_request_keys(quick, redis), request_keys_section,
+            lambda figures, folder: []),
 ]
 

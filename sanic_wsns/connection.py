@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import msgspec
 
@@ -132,7 +132,8 @@ class HandlerQueue:
     task beyond the one ``serve`` waits in.
 
     When the connection ends, requests not started are dropped (nobody could receive
-    their replies) but the one running completes, so its side effects are whole; the
+    their replies; a keyed one gives back the claim taken ahead for it, so a re-send
+    runs it) but the one running completes, so its side effects are whole; the
     client leaves its namespace (``hub.leave``) only after that. Whichever of ``serve``
     and the worker finishes last makes it leave: Sanic cancels ``serve``'s task when the
     TCP connection is lost, so ``serve`` cannot be the one that waits.
@@ -147,7 +148,7 @@ class HandlerQueue:
         # Created on first use: an empty deque already holds a 64-slot block (~0.75 KiB),
         # which for an idle connection was the largest thing sanic-wsns added over raw
         # Sanic (bench W3, RSS per idle connection).
-        self._pending: deque[Incoming] | None = None
+        self._pending: deque[tuple[Incoming, Ahead | None]] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -181,7 +182,12 @@ class HandlerQueue:
                 ErrorCode.RATE_LIMITED, "too many messages waiting for their handlers",
                 {"retry_after": 1.0}, incoming.id))
             return
-        pending.append(incoming)
+        ahead = None
+        if incoming.key is not None and self._worker is not None:  # it waits: claim it now
+            name = request_name(self._client.user, incoming.key)
+            claim = self._hub.requests.claim_ahead(self._ns.path, name)
+            ahead = None if claim is None else Ahead(name, claim)
+        pending.append((incoming, ahead))
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._drain())
 
@@ -189,6 +195,9 @@ class HandlerQueue:
         """The reader is done: leave now, or let the running handler's task leave after it."""
         self._closed = True
         if self._pending is not None:
+            for _incoming, ahead in self._pending:
+                if ahead is not None:
+                    self._hub.requests.release(self._ns.path, ahead.name, ahead.claim)
             self._pending.clear()
         if self._worker is None:
             await self._hub.leave(self._ns, self._client)
@@ -198,13 +207,13 @@ class HandlerQueue:
         assert pending is not None  # put() created it before starting this task
         try:
             while pending:
-                incoming = pending.popleft()
+                incoming, ahead = pending.popleft()
                 if incoming.type == REFRESH:
                     answer = await refresh(self._hub.expiries, self._ns, self._client, incoming)
                     if answer is not None:
                         self._client.write_own(answer)
                 else:
-                    await handle(self._ns, self._client, incoming, self._hub.requests)
+                    await handle(self._ns, self._client, incoming, self._hub.requests, ahead)
                 # Messages are screened and queued as they arrive, a whole burst at once:
                 # yield between two of them, so one client's burst never holds the loop
                 # (and every other connection's reads and writes) for its whole length.
@@ -215,23 +224,34 @@ class HandlerQueue:
                 await self._hub.leave(self._ns, self._client)
 
 
-async def handle(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys) -> None:
+class Ahead(NamedTuple):
+    """A queued keyed request's claim, started as it arrived (``RequestKeys.claim_ahead``)."""
+
+    name: str
+    claim: asyncio.Future[bytes | None]
+
+
+async def handle(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys,
+                 ahead: Ahead | None = None) -> None:
     """Run the handler for one screened message and answer a request exactly once."""
-    answer = await answer_to(ns, client, incoming, keys)
+    answer = await answer_to(ns, client, incoming, keys, ahead)
     if answer is not None:
         client.write_own(answer)
 
 
-async def answer_to(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys) -> bytes | None:
+async def answer_to(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys,
+                    ahead: Ahead | None = None) -> bytes | None:
     """Run the handler for one screened message: its answer (``None``: a fire-and-forget
     message that succeeded). A keyed request's handler runs at most once per (namespace,
-    user, key) within the window (``idempotency.py``): a repeat gets the first answer.
-    (A POST puts the answer in its response: ``sse_post.py``.)"""
+    user, key) within the window (``idempotency.py``): a repeat gets the first answer; its
+    claim may have started as it arrived (``ahead``). (A POST puts the answer in its
+    response: ``sse_post.py``.)"""
     if incoming.key is None:
         return await _outcome(ns, client, incoming, incoming.id)
     assert incoming.id is not None  # screening refuses a key without an id
-    name = request_name(client.user, incoming.key)
-    kept = await keys.once(ns.path, name, lambda: _kept_outcome(ns, client, incoming))
+    name = request_name(client.user, incoming.key) if ahead is None else ahead.name
+    kept = await keys.once(ns.path, name, lambda: _kept_outcome(ns, client, incoming),
+                           None if ahead is None else ahead.claim)
     return with_id(kept, incoming.id)
 
 

@@ -42,7 +42,7 @@ from .interfaces import Exclude
 from .keepalive import KeepaliveSweep
 from .logs import follow_sanic_logging, redact_upgrade_queries
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from .metrics import Metrics, prepare_multiprocess
+from .metrics import Metrics, OutboxStats, Snapshot, outbox_totals, prepare_multiprocess
 from .namespace import Namespace
 from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
@@ -90,6 +90,7 @@ class WsNamespaces:
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None
         self._metrics: Metrics | None = None
+        self._outbox_relays: list[OutboxStats] = []
         self._bad_path_prefixes: set[str] = set()
         self._unmatched_roots: set[str] = set()
         self._unmatched: set[str] = set()
@@ -452,6 +453,17 @@ class WsNamespaces:
         """Instance id, broker health, totals and per-namespace counters."""
         return self.hub.stats()
 
+    def track_outbox(self, relay: OutboxStats) -> None:
+        """Export ``relay.stats()`` as the ``wsns_outbox_*`` metrics (``run_relay`` does it
+        for the relay it runs)."""
+        self._outbox_relays.append(relay)
+
+    def _snapshot(self) -> Snapshot:
+        """The hub's counts and the outbox relays': what the metrics export."""
+        snapshot = self.hub.snapshot()
+        snapshot.outbox = outbox_totals(self._outbox_relays)
+        return snapshot
+
     async def _stats_route(self, request: Request) -> HTTPResponse:
         if self._stats_authorizer is None:
             return json({"error": "forbidden", "message": "no stats authorizer"}, status=403)
@@ -507,7 +519,7 @@ class WsNamespaces:
         # A stream Sanic has sent nothing on for RESPONSE_TIMEOUT is cut: ping well before.
         self._sse_ping = min(float(interval or 0) or DEFAULT_PING, app.config.RESPONSE_TIMEOUT / 2)
         if self.settings.metrics_url:
-            self._metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
+            self._metrics = Metrics(self._snapshot, (p.pattern for p in self.patterns))
         await hub.start(float(interval or 0), self._metrics)
         if self.settings.sse_prefix and not self.settings.sse_secret:
             await self._agree_on_sse_secret(hub.broker)

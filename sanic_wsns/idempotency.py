@@ -9,7 +9,11 @@ lost with the connection instead of failing it with ``disconnected``.
 
 The broker keeps the keys (Redis: one key per request next to the namespace's keys, in its
 cluster slot; ``memory://``: a dict in the process). The claim is one round trip before
-the handler; the answer is written after it, without holding up the reply.
+the handler; the answer is written after it, without holding up the reply. A client's
+handlers run one at a time: the claims of the keyed requests queued behind the running one
+are started as they arrive (``claim_ahead``), so they share the broker's batches instead
+of each waiting for a round trip of its own when its turn comes; a queued request that
+will never run (its connection closed) gives its claim back (``release``).
 
 While the broker is away a keyed request still runs (core idea 7: a broker outage never
 fails local work); its key is kept in this instance's memory, so a repeat on this instance
@@ -94,18 +98,44 @@ class RequestKeys:
         """Keyed requests this instance is running or waiting on."""
         return len(self._inflight)
 
-    async def once(self, path: str, name: str, run: Callable[[], Awaitable[bytes]]) -> bytes:
+    def claim_ahead(self, path: str, name: str) -> asyncio.Task[bytes | None] | None:
+        """Start the claim of a request that waits behind others, to hand to ``once`` when
+        its turn comes (or to ``release`` if it never comes); ``None`` when ``once`` would
+        not ask the broker (a run of the key in flight here, or the key kept here)."""
+        channel = self._channel(path)
+        if (channel, name) in self._inflight or self._fallback.kept(channel, name) is not None:
+            return None
+        return asyncio.ensure_future(self._store.claim_request(channel, name, self.window))
+
+    def release(self, path: str, name: str, claim: asyncio.Future[bytes | None]) -> None:
+        """The request claimed ahead will not run (its connection closed first)."""
+        self._give_back(self._channel(path), name, claim)
+
+    def _give_back(self, channel: str, name: str, claim: asyncio.Future[bytes | None]) -> None:
+        """A claim started ahead and not used: once it answers, give the key back if this
+        claim took it, so that a re-send runs the request."""
+        def give_back(done: asyncio.Future[bytes | None]) -> None:
+            if not done.cancelled() and done.exception() is None and done.result() is None:
+                self._store.release_request(channel, name)
+
+        claim.add_done_callback(give_back)
+
+    async def once(self, path: str, name: str, run: Callable[[], Awaitable[bytes]],
+                   claim: asyncio.Future[bytes | None] | None = None) -> bytes:
         """The answer to the request keyed ``name`` in namespace ``path``: ``run()``'s, if
-        it is the first, else the first one's (without ``id``)."""
+        it is the first, else the first one's (without ``id``). ``claim``: its claim, if
+        started ahead (``claim_ahead``)."""
         channel = self._channel(path)
         slot = (channel, name)
         inflight = self._inflight.get(slot)
         if inflight is not None:
+            if claim is not None:
+                self._give_back(channel, name, claim)
             self.repeats += 1
             return await _within(asyncio.shield(inflight), REPEAT_WAIT) or _STILL_RUNNING
         answer = self._inflight[slot] = asyncio.get_running_loop().create_future()
         try:
-            result = await self._first_or_kept(channel, name, run)
+            result = await self._first_or_kept(channel, name, run, claim)
         except BaseException:
             answer.set_result(_STILL_RUNNING)  # local repeats must not inherit a cancellation
             raise
@@ -115,13 +145,20 @@ class RequestKeys:
             del self._inflight[slot]
         return result
 
-    async def _first_or_kept(self, channel: str, name: str, run: Callable[[], Awaitable[bytes]]) -> bytes:
+    async def _first_or_kept(self, channel: str, name: str, run: Callable[[], Awaitable[bytes]],
+                             claim: asyncio.Future[bytes | None] | None) -> bytes:
         kept = self._fallback.kept(channel, name)
         shared, stalled = kept is None, False
+        if not shared and claim is not None:  # kept here since it was claimed ahead
+            self._give_back(channel, name, claim)
         if shared:
             try:
-                async with asyncio.timeout(CLAIM_TIMEOUT):
-                    kept = await self._store.claim_request(channel, name, self.window)
+                if claim is not None and claim.done():  # claimed ahead and answered: no wait
+                    kept = claim.result()
+                else:
+                    async with asyncio.timeout(CLAIM_TIMEOUT):
+                        kept = await (claim if claim is not None
+                                      else self._store.claim_request(channel, name, self.window))
                 if kept == RUNNING:
                     kept = await _within(self._wait_elsewhere(channel, name), REPEAT_WAIT)
                 self._note_broker(None)

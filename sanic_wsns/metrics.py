@@ -26,7 +26,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 #: Seconds between a worker's syncs of its counts into the shared files.
@@ -59,6 +59,25 @@ class Snapshot:
     presence_members: Mapping[str, int] = field(default_factory=dict)  # pattern → entries seen
     broker_up: bool = False
     transports: Mapping[str, int] = field(default_factory=dict)  # websocket/sse → open now
+    #: The outbox relays' ``stats()`` (``OutboxStats``), summed; ``pending`` the largest view
+    outbox: Mapping[str, int] = field(default_factory=dict)
+
+
+class OutboxStats(Protocol):
+    """What the metrics read of an outbox relay (``sanic_wsns.outbox.Relay``)."""
+
+    def stats(self) -> Mapping[str, int]: ...
+
+
+def outbox_totals(relays: Iterable[OutboxStats]) -> dict[str, int]:
+    """The relays' counts summed; ``pending`` counts the rows of a whole table, which every
+    relay on it sees: the largest view, not the sum."""
+    totals: dict[str, int] = {}
+    for relay in relays:
+        for name, count in relay.stats().items():
+            before = totals.get(name, 0)
+            totals[name] = max(before, count) if name == "pending" else before + count
+    return totals
 
 
 def prepare_multiprocess() -> str:
@@ -119,6 +138,17 @@ class Metrics:
                                            "frame in local sockets.", buckets=LATENCY_BUCKETS, **reg)
         self.pubsub_lag_seconds = Histogram("wsns_pubsub_lag_seconds", "From a publish on one instance "
                                             "to its delivery on another.", buckets=LATENCY_BUCKETS, **reg)
+        self.outbox_pending = gauge("wsns_outbox_pending", "Outbox rows not yet published (all "
+                                    "instances', at the relay's last pass; the largest view).", (), "livemax")
+        self.outbox_published = Counter("wsns_outbox_published", "Outbox rows this instance's relay "
+                                        "published and marked.", (), **reg)
+        self.outbox_swept = Counter("wsns_outbox_swept", "Of those, rows published late by a sweep "
+                                    "(their instance died or the broker stalled).", (), **reg)
+        self.outbox_takeovers = Counter("wsns_outbox_takeovers", "Claims taken over from a relay "
+                                        "whose lease lapsed.", (), **reg)
+        self.outbox_errors = Counter("wsns_outbox_errors", "Relay failures: database (a sweep the "
+                                     "database refused), publish (not written by the broker in time).",
+                                     ("stage",), **reg)
         self._last: dict[tuple[str, str], int] = {}
         #: Every pattern a gauge must show: the declared ones, and any seen since. The core
         #: only reports patterns with a live namespace; a pattern left out would keep its
@@ -170,6 +200,15 @@ class Metrics:
             for label, total in values.items():
                 self._grow(name, label, metric.labels(label), total)
         self._grow("slow", "", self.slow_closes, snap.slow_consumer_closes)
+        self._sync_outbox(snap.outbox)
+
+    def _sync_outbox(self, counts: Mapping[str, int]) -> None:
+        self.outbox_pending.set(counts.get("pending", 0))
+        for name, counter in (("published", self.outbox_published), ("swept", self.outbox_swept),
+                              ("taken_over", self.outbox_takeovers)):
+            self._grow(f"outbox_{name}", "", counter, counts.get(name, 0))
+        for stage, name in (("database", "failed_sweeps"), ("publish", "unconfirmed")):
+            self._grow("outbox_errors", stage, self.outbox_errors.labels(stage), counts.get(name, 0))
 
     def _grow(self, name: str, label: str, counter: Any, total: int) -> None:
         key = (name, label)

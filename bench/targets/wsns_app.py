@@ -1,4 +1,5 @@
-"""sanic-wsns under test: pattern ``/bench/<room>``, ``echo-all`` broadcast to the room.
+"""sanic-wsns under test: pattern ``/bench/<room>``, ``echo-all`` broadcast to the room,
+``echo`` answered to its sender (the request-key workload, ``bench/request_keys.py``).
 
 ``--history``, ``--presence`` and ``--metrics`` switch on one guarantee each (defaults:
 ``History()``, ``presence=True``, ``metrics_url="/metrics"``), so the cost workloads
@@ -38,6 +39,10 @@ def build(broker: str, count_broker: bool, *, history: bool = False, presence: b
     @room.on("echo-all")
     async def echo_all(ns: Namespace, client: Client, data: Any) -> None:
         await ns.broadcast("echo-all", data)
+
+    @room.on("echo")
+    async def echo(ns: Namespace, client: Client, data: Any) -> Any:
+        return data
 
     @app.get("/_bench/state")
     async def state(request: Request) -> HTTPResponse:

@@ -124,6 +124,9 @@ class MemoryBroker(Broker):
                        claimed: bool = True) -> None:
         self._request_keys.settle(channel, name, answer)  # in-process: the claim is always there
 
+    def release_request(self, channel: str, name: str) -> None:
+        self._request_keys.release(channel, name)
+
     def _deliver(self, channel: str, payload: bytes) -> None:
         if channel in self._channels:
             self._received += 1

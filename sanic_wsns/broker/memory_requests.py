@@ -46,6 +46,13 @@ class MemoryRequests:
         if kept is not None:  # not expired meanwhile: the answer keeps the claim's expiry
             self._kept[slot] = (kept[0], answer)
 
+    def release(self, channel: str, name: str) -> None:
+        """Forget a claim whose request never ran; a kept answer stays."""
+        slot = (channel, name)
+        kept = self._kept.get(slot)
+        if kept is not None and kept[1] == RUNNING:
+            del self._kept[slot]
+
     def _expire(self, now: float) -> None:
         kept = self._kept
         while kept:

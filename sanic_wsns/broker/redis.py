@@ -32,7 +32,6 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from ..errors import BrokerUnavailable
 from ..history import History, new_epoch
@@ -43,7 +42,7 @@ from . import redis_history, redis_presence, redis_requests
 from .base import Broker, redact
 from .redis_calls import Calls
 from .redis_lane import CommandLane
-from .redis_link import CLUSTER, PUBSUB, SHARDED, describe
+from .redis_link import CLUSTER, PUBSUB, REDIS_FAILURES, SHARDED, describe
 from .redis_outbox import Outbox, Outgoing
 from .redis_scripts import seconds
 from .redis_topology import Topology
@@ -210,7 +209,7 @@ class RedisBroker(Broker):
             try:
                 return await self._calls.call(
                     lambda client: redis_requests.claim(client, channel, name, window))
-            except RedisError as exc:
+            except REDIS_FAILURES as exc:
                 raise BrokerUnavailable(f"request key not claimed: {describe(exc)}") from exc
         claimed: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         words = redis_requests.claim_command(channel, name, window)
@@ -221,7 +220,11 @@ class RedisBroker(Broker):
     def settle_request(self, channel: str, name: str, answer: bytes, window: float,
                        claimed: bool = True) -> None:
         words = redis_requests.settle_command(channel, name, answer, window, claimed)
-        self._outbox.enqueue(Outgoing(channel, answer, words=words))
+        self._outbox.enqueue(Outgoing(channel, answer, words=words), wake=False)
+
+    def release_request(self, channel: str, name: str) -> None:
+        words = redis_requests.release_command(channel, name)
+        self._outbox.enqueue(Outgoing(channel, b"", words=words), wake=False)
 
     # -- a deployment's shared secret: one round trip at start -------------------------------
 
@@ -232,7 +235,7 @@ class RedisBroker(Broker):
         instance to start another secret: set one explicitly where that matters)."""
         try:
             kept = await self._calls.call(lambda client: client.set(key, candidate, nx=True, get=True))
-        except RedisError as exc:
+        except REDIS_FAILURES as exc:
             raise BrokerUnavailable(f"shared secret not read: {describe(exc)}") from exc
         assert kept is None or isinstance(kept, bytes)  # a client that decodes replies is not ours
         return kept or candidate

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
+
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -86,6 +87,11 @@ def backoff(attempt: int) -> float:
     instances that lost the same Redis do not all come back in the same millisecond."""
     delay = min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt)
     return random.uniform(delay / 2, delay)
+
+
+#: What a failed Redis call raises: redis-py's cluster client raises ``RedisClusterException``
+#: (not a ``RedisError``) when no node can be reached.
+REDIS_FAILURES = (RedisError, RedisClusterException)
 
 
 def describe(exc: BaseException) -> str:

@@ -35,6 +35,12 @@ logger = logging.getLogger("sanic_wsns")
 OUTBOX_LIMIT = 10_000
 #: Payloads sent in one pipelined round trip.
 BATCH_SIZE = 1_000
+#: A request key's answer does not wake the writer: it goes with the next batch (the next
+#: claim or publish), or after this long if none comes first. One client's keyed requests
+#: run one after another, so each answer rides with the next request's claim: one round
+#: trip per keyed request instead of two (bench/request_keys.py). A repeat elsewhere polls
+#: every 20 ms or more (``idempotency.POLL_FIRST``): this delay is never what it waits for.
+SETTLE_DELAY = 0.002
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,6 +86,7 @@ class Outbox:
         self._lane: CommandLane | None = None
         self._queue: deque[Outgoing] = deque()
         self._wake = asyncio.Event()
+        self._settle_timer: asyncio.TimerHandle | None = None
         self._drained = asyncio.Event()
         self._writing = False
         self._writer: asyncio.Task[None] | None = None
@@ -96,8 +103,12 @@ class Outbox:
 
     async def drain(self, timeout: float) -> None:
         """Wait (at most ``timeout``) for what is queued to leave."""
+        if self._settle_timer is not None:
+            self._settle_timer.cancel()
+            self._settle_timer = None
         if self._queue or self._writing:
             self._drained.clear()
+            self._wake.set()  # answers waiting for a batch go now
             try:
                 await asyncio.wait_for(self._drained.wait(), timeout)
             except TimeoutError:
@@ -139,7 +150,9 @@ class Outbox:
             raise BrokerUnavailable(f"no offset for a broadcast on {channel}: redis is away")
         return await numbered
 
-    def enqueue(self, outgoing: Outgoing) -> bool:
+    def enqueue(self, outgoing: Outgoing, wake: bool = True) -> bool:
+        """Queue ``outgoing`` for the writer; ``wake=False``: it may wait up to
+        ``SETTLE_DELAY`` for a batch that something else starts."""
         owner = self._owner(outgoing.channel)
         if owner is None or not owner.up:
             self._fail(1, "broker disconnected")
@@ -148,8 +161,15 @@ class Outbox:
             self._fail(1, f"outbox full ({OUTBOX_LIMIT} payloads waiting)")
             return False
         self._queue.append(outgoing)
-        self._wake.set()
+        if wake:
+            self._wake.set()
+        elif self._settle_timer is None:
+            self._settle_timer = asyncio.get_running_loop().call_later(SETTLE_DELAY, self._wake_late)
         return True
+
+    def _wake_late(self) -> None:
+        self._settle_timer = None
+        self._wake.set()
 
     @property
     def on_one_server(self) -> bool:

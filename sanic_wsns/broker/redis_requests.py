@@ -41,6 +41,16 @@ def settle_command(channel: str, name: str, answer: bytes, window: float, claime
     return ("SET", request_key(channel, name), answer, *only_claimed, "PX", milliseconds(window))
 
 
+#: Deletes a claim only while it is one (``""``): an answer written meanwhile stays.
+RELEASE_SCRIPT = "if redis.call('GET', KEYS[1]) == '' then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+def release_command(channel: str, name: str) -> Command:
+    """The claim of a request that never ran, given back. ``EVAL``, not ``EVALSHA``: it is
+    rare (a connection closed with keyed requests still queued), and Redis caches it."""
+    return ("EVAL", RELEASE_SCRIPT, 1, request_key(channel, name))
+
+
 def milliseconds(seconds: float) -> int:
     """A window as ``PX`` takes it: whole milliseconds, never 0."""
     return max(1, round(seconds * 1000))

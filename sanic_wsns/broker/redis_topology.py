@@ -191,12 +191,15 @@ class Topology:
 
     def owner(self, channel: str) -> PubSubLink | None:
         """The link to the server that owns ``channel`` now (its slot's master in a cluster)."""
-        if not isinstance(self._client, RedisCluster):
+        client = self._client
+        # The flag first: an isinstance() check of redis-py's client class costs a
+        # microsecond, and this runs for every payload.
+        if not self.cluster or not isinstance(client, RedisCluster):
             return self.links.get(SINGLE)
         if not self.links:
             return None
         try:
-            node = self._client.get_node_from_key(channel)
+            node = client.get_node_from_key(channel)
         except SlotNotCoveredError:
             return None
         return None if node is None else self.links.get(node.name)
@@ -260,10 +263,13 @@ class Topology:
 
 
 async def within(seconds: float | None, *waits: Coroutine[Any, Any, Any]) -> None:
-    """Await ``waits`` for at most ``seconds``, without raising: start-up goes on regardless."""
+    """Await ``waits`` for at most ``seconds``, without raising: start-up goes on regardless.
+    Cancelled itself (the follower stops), it stops the waits too: none is left pending."""
     tasks = [asyncio.ensure_future(w) for w in waits]
-    if tasks:
-        await asyncio.wait(tasks, timeout=seconds)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    try:
+        if tasks:
+            await asyncio.wait(tasks, timeout=seconds)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

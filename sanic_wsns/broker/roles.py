@@ -143,3 +143,9 @@ class RequestStore(Protocol):
         """Keep ``answer`` for the claimed key until its window ends (``claimed=False``:
         whether or not the claim is there); never blocks, never raises (a lost answer
         leaves repeats waiting, then answered ``conflict``)."""
+
+    @abc.abstractmethod
+    def release_request(self, channel: str, name: str) -> None:
+        """Forget the claim of a request that never ran (its connection closed while it
+        waited behind others), so that a re-send runs it; a key holding an answer stays.
+        Never blocks, never raises."""

@@ -48,7 +48,7 @@ class Relay:
         self._sweeper: asyncio.Task[None] | None = None
         self._confirming: set[asyncio.Task[int]] = set()
         self._counts = {"pending": 0, "published": 0, "swept": 0, "taken_over": 0, "pruned": 0,
-                        "failed_sweeps": 0}
+                        "failed_sweeps": 0, "unconfirmed": 0}
 
     @property
     def announcing(self) -> int:
@@ -59,7 +59,9 @@ class Relay:
         """``pending``: unpublished rows at the last sweep (all instances'); ``published``
         rows this relay marked (announced or swept), ``swept`` of them late ones,
         ``taken_over`` claims it took from a lapsed claimer, ``pruned`` rows it deleted,
-        ``failed_sweeps`` (the database refused; logged), ``announcing`` right now."""
+        ``failed_sweeps`` (the database refused; logged), ``unconfirmed`` publications the
+        broker did not write within ``timing.confirm_timeout`` (left to a sweep),
+        ``announcing`` right now. ``sanic_wsns.metrics`` exports them as ``wsns_outbox_*``."""
         return {**self._counts, "announcing": self.announcing}
 
     def key(self, frame: Frame) -> str:
@@ -114,6 +116,7 @@ class Relay:
         await asyncio.wait(written, timeout=self.timing.confirm_timeout)
         ids = [frame.id for frame, w in zip(frames, written, strict=True)
                if w.done() and not w.cancelled() and w.exception() is None]
+        self._counts["unconfirmed"] += len(frames) - len(ids)
         if ids:
             await self._store.mark_published(ids, time.time())
             self._counts["published"] += len(ids)

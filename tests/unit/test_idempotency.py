@@ -49,3 +49,13 @@ def test_an_answer_for_an_expired_claim_is_not_kept() -> None:
     store.claim("c", "other", 1.0)  # drops "a"
     store.settle("c", "a", b"{}")
     assert store.claim("c", "a", 1.0) is None
+
+
+def test_a_released_claim_is_forgotten_but_a_kept_answer_stays() -> None:
+    store = MemoryRequests(clock=lambda: 0.0)
+    assert store.claim("c", "queued", 300) is None
+    store.release("c", "queued")  # its request never ran: a re-send runs it
+    assert store.claim("c", "queued", 300) is None
+    store.settle("c", "queued", b'{"type":"reply","data":1}')
+    store.release("c", "queued")
+    assert store.kept("c", "queued") == b'{"type":"reply","data":1}'

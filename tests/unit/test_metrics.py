@@ -9,7 +9,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 
-from sanic_wsns.metrics import MULTIPROC_ENV, Metrics, Snapshot, prepare_multiprocess
+from sanic_wsns.metrics import MULTIPROC_ENV, Metrics, Snapshot, outbox_totals, prepare_multiprocess
 
 
 def sample(text: bytes, line: str) -> float:
@@ -26,7 +26,8 @@ def test_every_metric_of_the_contract_is_exposed(monkeypatch):
                  "wsns_messages_sent_total", "wsns_refusals_total", "wsns_broker_up",
                  "wsns_resyncs_total", "wsns_recoveries_total", "wsns_slow_consumer_closes_total",
                  "wsns_presence_members", "wsns_broadcast_seconds", "wsns_pubsub_lag_seconds",
-                 "wsns_disconnects_total"):
+                 "wsns_disconnects_total", "wsns_outbox_pending", "wsns_outbox_published_total",
+                 "wsns_outbox_swept_total", "wsns_outbox_takeovers_total", "wsns_outbox_errors_total"):
         assert f"# TYPE {name.removesuffix('_total')}" in text, name
 
 
@@ -51,6 +52,31 @@ def test_disconnects_are_counted_by_their_bounded_reason(monkeypatch):
     text = Metrics(lambda: snap).render()
     assert sample(text, 'wsns_disconnects_total{reason="expired"}') == 2
     assert sample(text, 'wsns_disconnects_total{reason="user"}') == 1
+
+
+class Stats:
+    def __init__(self, **counts: int):
+        self.counts = counts
+
+    def stats(self) -> dict[str, int]:
+        return self.counts
+
+
+def test_outbox_relays_are_summed_but_the_pending_rows_of_one_table_are_not():
+    """Every relay on a table sees all its pending rows: the largest view, not the sum."""
+    totals = outbox_totals([Stats(pending=4, published=3, failed_sweeps=1), Stats(pending=5, published=2)])
+    assert totals == {"pending": 5, "published": 5, "failed_sweeps": 1}
+
+
+def test_outbox_errors_are_counted_by_their_bounded_stage(monkeypatch):
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    snap = Snapshot(outbox={"pending": 2, "published": 7, "swept": 1, "taken_over": 1, "failed_sweeps": 3,
+                            "unconfirmed": 4})
+    text = Metrics(lambda: snap).render()
+    assert sample(text, 'wsns_outbox_errors_total{stage="database"}') == 3
+    assert sample(text, 'wsns_outbox_errors_total{stage="publish"}') == 4
+    assert sample(text, "wsns_outbox_published_total") == 7
+    assert sample(text, "wsns_outbox_pending") == 2
 
 
 def test_two_metrics_in_one_process_do_not_collide(monkeypatch):

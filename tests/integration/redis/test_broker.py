@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from sanic_wsns.broker.redis import RedisBroker
 from sanic_wsns.broker.redis_outbox import OUTBOX_LIMIT
+from tests.support.bare_broker import bare_broker
 from tests.support.instances import PREFIX, channels, client, frame, instances, numsub
 from tests.support.servers import wait_for
 from tests.support.tcp_proxy import tcp_proxy
@@ -261,3 +262,12 @@ async def _welcomed(url: str) -> AsyncIterator[tuple[ClientConnection, dict[str,
         welcome = await frame(ws)
         assert welcome["type"] == "welcome"
         yield ws, welcome["data"]
+
+
+async def test_a_stopped_broker_leaves_no_task_behind(redis_server):
+    """Its follower waits on the topology with a helper task of its own: stopping the
+    follower must stop that one too (it was left pending, destroyed with the loop)."""
+    before = asyncio.all_tasks()
+    async with bare_broker(redis_server.url):
+        pass
+    assert asyncio.all_tasks() - before == set()

@@ -142,6 +142,8 @@ async def test_requests_under_random_cuts_between_two_instances_each_run_exactly
 
         async def one(n: int) -> dict[str, Any]:
             async with limit:
+                if n % 40 == 39:  # cuts keep coming while requests run, however fast they go
+                    await wait_for(lambda: proxy.connections > (n + 1) // 40 + 1, timeout=10)
                 return await ns.request("apply", n)  # type: ignore[no-any-return]
 
         try:
@@ -171,4 +173,64 @@ async def test_during_a_redis_stall_a_keyed_request_is_answered_and_its_key_reac
         on_b, _ = await join(b.ws("/orders/1"))
         repeat = await keyed(on_b, "apply", "stalled", 2)
         assert repeat["data"] == first["data"] and runs.counts == {"apply": 1}
+        await on_b.close()
+
+
+def reads_processed(redis_server: Any) -> int:
+    """Reads the redis-server did from its clients' sockets: a pipelined batch is one read."""
+    stats = dict(line.split(":", 1) for line in redis_server.cli("INFO", "stats").split() if ":" in line)
+    return int(stats["total_reads_processed"])
+
+
+def claimed(redis_server: Any, keys: list[str]) -> int:
+    """How many of the request ``keys`` are in Redis (claimed or answered)."""
+    names = (request_key("wsns:/orders/1", request_name("ann", key)) for key in keys)
+    return int(redis_server.cli("EXISTS", *names))
+
+
+async def test_queued_keyed_requests_are_claimed_ahead_and_their_answers_share_batches(redis_server):
+    """A client's handlers run one at a time. The keyed requests queued behind a running
+    one are claimed as they arrive, not each with a round trip of its own when its turn
+    comes; and an answer does not start a batch of its own either: it rides with the next
+    one (the last goes by its timer). Forty requests: a handful of batches, not forty."""
+    runs, count = Runs(), 40
+    keys = [f"k{n}" for n in range(1, count + 1)]
+    async with two(redis_server.url, runs) as (a, _b):
+        ws, _ = await join(a.ws("/orders/1"))
+        await ws.send(json.dumps({"type": "hold", "id": 100}))
+        await asyncio.wait_for(runs.holding.wait(), 5)
+        for n, key in enumerate(keys, 1):
+            await ws.send(json.dumps({"type": "apply", "id": n, "key": key, "data": n}))
+        await wait_for(lambda: claimed(redis_server, keys) == count, timeout=5)  # hold still runs
+        before = reads_processed(redis_server)
+        runs.gate.set()
+        answers = [await recv_json(ws) for _ in range(count + 1)]
+        assert [x["data"]["run"] for x in answers[1:]] == list(range(1, count + 1))
+        last = request_key("wsns:/orders/1", request_name("ann", keys[-1]))
+        await wait_for(lambda: redis_server.cli("GET", last).strip() != "", timeout=5)
+        batches = reads_processed(redis_server) - before
+        assert batches <= count // 2, batches  # a batch per answer: over forty
+        for n, key in enumerate(keys, 1):
+            kept = redis_server.cli("GET", request_key("wsns:/orders/1", request_name("ann", key)))
+            assert json.loads(kept)["data"]["run"] == n
+        await ws.close()
+
+
+async def test_a_keyed_request_still_queued_when_its_connection_closes_runs_when_sent_again(redis_server):
+    """Its claim was taken ahead, but it never ran: the claim is given back, so the re-send
+    (on the other instance) runs it at once instead of waiting for an answer that will
+    never come (then ``conflict`` for the whole window)."""
+    runs = Runs()
+    async with two(redis_server.url, runs) as (a, b):
+        on_a, _ = await join(a.ws("/orders/1"))
+        await on_a.send(json.dumps({"type": "hold", "id": 1}))
+        await asyncio.wait_for(runs.holding.wait(), 5)
+        await on_a.send(json.dumps({"type": "apply", "id": 2, "key": "queued", "data": 1}))  # behind hold
+        await wait_for(lambda: claimed(redis_server, ["queued"]) == 1)  # claimed ahead, queued
+        await on_a.close()
+        runs.gate.set()  # hold ends; apply was dropped with its connection
+        on_b, _ = await join(b.ws("/orders/1"))
+        answer = await keyed(on_b, "apply", "queued", 3, 1)
+        assert answer["type"] == "reply" and answer["data"] == {"run": 1, "data": 1}
+        assert runs.counts == {"hold": 1, "apply": 1}
         await on_b.close()
