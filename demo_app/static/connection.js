@@ -3,6 +3,11 @@
 import { connect } from "/wsns/client.js";
 import { api } from "./api.js";
 
+// `?transport=sse` (or `websocket`) on the page's first URL forces the wsns transport, so the
+// e2e suite can run the demo over both; read once, as in-app navigation drops the query.
+const ASKED_TRANSPORT = new URLSearchParams(location.search).get("transport");
+const FORCED_TRANSPORT = ["websocket", "sse"].includes(ASKED_TRANSPORT) ? ASKED_TRANSPORT : "auto";
+
 /** What the page shows for each connection state: badge text, and the reason actions are
  * paused (null when live). `data-state` values are the keys. */
 export const STATUS = {
@@ -37,7 +42,7 @@ export class MapConnection {
     // Frames received while a snapshot or a re-fetch is in flight, replayed on top of it:
     // the server may read the snapshot before a change it has already broadcast.
     this.recent = null;
-    this.ns = connect(`/api/1/ws/bubblemap/${mapId}`);
+    this.ns = connect(`/api/1/ws/bubblemap/${mapId}`, { transport: FORCED_TRANSPORT });
     this.ns.on("state", (state, detail) => this.onState(state, detail));
     // A snapshot follows the welcome, unless the missed frames do (recovered: true).
     this.ns.on("welcome", (welcome) => { this.recent = welcome?.recovered === true ? null : []; });
