@@ -183,6 +183,8 @@ const RESERVED_QUERY = ["since", "epoch"];
 const ABNORMAL = 1006;
 // An SSE stream refused with an HTTP status: the close code a WebSocket would have got.
 const STATUS_CLOSES = { 401: 4401, 403: 4403, 404: 4404, 429: 1013, 503: 1013 };
+// A 401 whose code is "expired": the token ran out, reconnect with a fresh one (as 4001).
+const EXPIRED = 4001;
 const TRANSPORTS = ["auto", "websocket", "sse"];
 // "auto" gives up on the WebSocket after this many attempts that never opened.
 const FALLBACK_AFTER = 2;
@@ -627,6 +629,9 @@ class WebSocketTransport {
  * (`since`/`epoch`, as on a WebSocket). A page with no SDK uses `EventSource` and
  * `Last-Event-ID` instead (docs/transports.md).
  *
+ * The server ends a stream as it would close a WebSocket: an `event: close` with the code and
+ * reason, then the end of the response; the namespace hears that code.
+ *
  * POSTs go one at a time, in order (a WebSocket keeps the order of frames; parallel POSTs
  * may reach two instances and be handled out of order). Each answers with the reply and
  * the frames the handler sent to this client; they are handed on as if they came on the
@@ -683,7 +688,8 @@ class SseTransport {
     }
     if (!response.ok) {
       const body = await jsonOrNull(response);
-      this._end(STATUS_CLOSES[response.status] ?? ABNORMAL, body?.message ?? `HTTP ${response.status} on the stream`);
+      const code = body?.code === "expired" ? EXPIRED : STATUS_CLOSES[response.status] ?? ABNORMAL;
+      this._end(code, body?.message ?? `HTTP ${response.status} on the stream`);
       return;
     }
     this.opened = true;
@@ -706,6 +712,11 @@ class SseTransport {
   _event(data) {
     const frame = parseFrame(data);
     if (!frame || this.ended) return;
+    if (frame.type === "close") {
+      // What a WebSocket's close frame says: the server ends the stream right after it.
+      this._end(Number.isInteger(frame.data?.code) ? frame.data.code : ABNORMAL, String(frame.data?.reason ?? ""));
+      return;
+    }
     if (frame.type === "welcome") this.clientToken = frame.data?.client_token ?? null;
     this.hooks.frame(frame);
   }

@@ -242,3 +242,33 @@ test("over SSE the server's comments keep the heartbeat content; silence past in
   assert.deepEqual(states, ["heartbeat_timeout"]);
   ns.close();
 });
+
+test("an SSE close event is the server's close code: 4410 ends it, 1012 reconnects", async (t) => {
+  tabStorage(t);
+  const server = new ScriptedSse(t);
+  const { ns } = await scripted(t, { transport: "sse" });
+  await flushed();
+  server.stream.frame(WELCOME);
+  server.stream.frame({ type: "close", data: { code: 1012, reason: "restarting" } });
+  await flushed();
+  assert.equal(ns.state, "reconnecting");
+  await nextAttempt(t);
+  server.stream.frame(WELCOME);
+  server.stream.frame({ type: "close", data: { code: 4410, reason: "map deleted" } });
+  await flushed();
+  assert.deepEqual(ns.reason, { reason: "removed", code: 4410, message: "map deleted" });
+});
+
+test("a stream refused as expired (401, code expired) reconnects with a fresh token, as after a 4001", async (t) => {
+  tabStorage(t);
+  const server = new ScriptedSse(t);
+  let calls = 0;
+  server.refuse = { status: 401, body: { code: "expired", message: "token expired" } };
+  const { ns } = await scripted(t, { transport: "sse", token: () => `t${++calls}` });
+  await flushed();
+  assert.equal(ns.state, "reconnecting");
+  server.refuse = null;
+  await nextAttempt(t);
+  assert.equal(server.stream.headers.Authorization, "Bearer t2");
+  ns.close();
+});
