@@ -197,6 +197,14 @@ class ConnectRate:
     def allow(self, user: object, now: float) -> float | None:
         """``None`` if ``user`` may open a connection now (counted), else the seconds to
         wait before the next one would be allowed."""
+        bucket = self.bucket(user, now)
+        if bucket is None:
+            return None
+        return None if bucket.take(now) else bucket.retry_after()
+
+    def bucket(self, user: object, now: float) -> TokenBucket | None:
+        """``user``'s bucket (``None``: not limited); the POSTs of SSE clients spend from
+        one per client id (``sse_post.py``), on whichever instance receives them."""
         if self.rate is None or user is None or not isinstance(user, Hashable):
             return None
         try:
@@ -208,7 +216,7 @@ class ConnectRate:
         self._buckets[user] = bucket  # most recently used last
         if len(self._buckets) > self.max_users:
             self._forget(now)
-        return None if bucket.take(now) else bucket.retry_after()
+        return bucket
 
     def _forget(self, now: float) -> None:
         assert self.rate is not None

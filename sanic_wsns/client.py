@@ -33,6 +33,9 @@ class Client:
     bytes exceed ``max_send_queue`` is closed with 1013 and never slows anyone else.
     """
 
+    #: What carries its frames (``wsns_transport_connections{transport}``).
+    transport = "websocket"
+
     __slots__ = ("id", "namespace", "identity", "public", "user", "expires_at", "recovered", "request",
                  "bucket", "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
 
@@ -49,6 +52,23 @@ class Client:
         user: Any = None,
         expires_at: float | None = None,
     ):
+        self._admitted(id, namespace, request, identity, public, bucket, max_send_queue, user, expires_at)
+        self._ws = ws
+        # Sanic sets io_proto (with its transport) and loop when the connection opens,
+        # before any Client exists; its types allow None only for the time before.
+        io_proto = cast("SanicProtocol", ws.io_proto)
+        self._transport = cast(asyncio.WriteTransport, io_proto.transport)
+        self._pinged_at = cast(asyncio.AbstractEventLoop, ws.loop).time()
+        # The shared KeepaliveSweep pings this client; Sanic's task per connection would
+        # cost more memory than everything else sanic-wsns keeps for an idle client.
+        if ws.keepalive_ping_task is not None:
+            ws.keepalive_ping_task.cancel()
+            ws.keepalive_ping_task = None
+
+    def _admitted(self, id: str, namespace: Namespace, request: Request, identity: Any, public: Any,
+                  bucket: TokenBucket, max_send_queue: int, user: Any, expires_at: float | None) -> None:
+        """What every client is, whatever carries its frames (the SSE and POST clients of
+        ``sse_stream.py`` and ``sse_post.py`` start here too)."""
         self.id = id
         self.namespace = namespace
         self.identity = identity
@@ -63,19 +83,8 @@ class Client:
         self.recovered: bool | None = None
         self.request = request
         self.bucket = bucket
-        self._ws = ws
-        # Sanic sets io_proto (with its transport) and loop when the connection opens,
-        # before any Client exists; its types allow None only for the time before.
-        io_proto = cast("SanicProtocol", ws.io_proto)
-        self._transport = cast(asyncio.WriteTransport, io_proto.transport)
         self._max_queue = max_send_queue
         self._closing = False
-        self._pinged_at = cast(asyncio.AbstractEventLoop, ws.loop).time()
-        # The shared KeepaliveSweep pings this client; Sanic's task per connection would
-        # cost more memory than everything else sanic-wsns keeps for an idle client.
-        if ws.keepalive_ping_task is not None:
-            ws.keepalive_ping_task.cancel()
-            ws.keepalive_ping_task = None
 
     @property
     def open(self) -> bool:

@@ -69,7 +69,7 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     # Joined: from here the queue makes it leave, whatever ends the connection.
     queue = HandlerQueue(hub, client.namespace, client)
     try:
-        if not await _run_connect_hooks(client.namespace, client):
+        if not await run_connect_hooks(client.namespace, client):
             return
         frames.start(queue.receive)
         await until_closed(ws)
@@ -111,7 +111,9 @@ async def _enter(hub: Hub, request: Request, ws: WebsocketImplProtocol,
             hub.abandon(admission.path, admission.user, client)
 
 
-async def _run_connect_hooks(ns: Namespace, client: Client) -> bool:
+async def run_connect_hooks(ns: Namespace, client: Client) -> bool:
+    """Run the pattern's ``on_connect`` hooks; ``False`` when one refused or failed (the
+    client is closed then)."""
     try:
         for hook in ns.pattern.connect_hooks:
             await call(hook, ns, client)
@@ -215,18 +217,23 @@ class HandlerQueue:
 
 
 async def handle(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys) -> None:
-    """Run the handler for one screened message and answer a request exactly once; a keyed
-    request's handler runs at most once per (namespace, user, key) within the window
-    (``idempotency.py``): a repeat gets the first answer."""
-    if incoming.key is None:
-        answer = await _outcome(ns, client, incoming, incoming.id)
-    else:
-        assert incoming.id is not None  # screening refuses a key without an id
-        name = request_name(client.user, incoming.key)
-        kept = await keys.once(ns.path, name, lambda: _kept_outcome(ns, client, incoming))
-        answer = with_id(kept, incoming.id)
+    """Run the handler for one screened message and answer a request exactly once."""
+    answer = await answer_to(ns, client, incoming, keys)
     if answer is not None:
         _answer(ns, client, answer)
+
+
+async def answer_to(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys) -> bytes | None:
+    """Run the handler for one screened message: its answer (``None``: a fire-and-forget
+    message that succeeded). A keyed request's handler runs at most once per (namespace,
+    user, key) within the window (``idempotency.py``): a repeat gets the first answer.
+    (A POST puts the answer in its response: ``sse_post.py``.)"""
+    if incoming.key is None:
+        return await _outcome(ns, client, incoming, incoming.id)
+    assert incoming.id is not None  # screening refuses a key without an id
+    name = request_name(client.user, incoming.key)
+    kept = await keys.once(ns.path, name, lambda: _kept_outcome(ns, client, incoming))
+    return with_id(kept, incoming.id)
 
 
 async def _kept_outcome(ns: Namespace, client: Client, incoming: Incoming) -> bytes:

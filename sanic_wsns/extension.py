@@ -15,8 +15,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import secrets
 import sys
 import time
+from collections.abc import Callable
 from importlib import resources
 from typing import Any, cast
 
@@ -29,6 +31,7 @@ from sanic_routing.exceptions import RouteExists
 from .admission import UNJUDGED, Admission, ConnectRate, Refusal, admit, unmatched
 from .awaited import must_await
 from .broker import Broker, parse_broker_url, redact
+from .client_tokens import ClientTokens
 from .config import Settings, load_settings
 from .connection import serve
 from .errors import CloseCode, ConfigError, Denied
@@ -44,6 +47,8 @@ from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
 from .registry import OverCapacity, Registry
 from .sanic_internals import NegotiatedProtocol
+from .sse_post import post
+from .sse_stream import DEFAULT_PING, refused, stream
 from .tokens import MalformedToken, read_offer
 
 logger = logging.getLogger("sanic_wsns")
@@ -75,6 +80,11 @@ class WsNamespaces:
         self._unmatched_roots: set[str] = set()
         self._unmatched: set[str] = set()
         self._connect_rate = ConnectRate(None, 1)  # set from the settings at attach
+        #: SSE: the streams' client tokens, the POSTs' buckets (per client id), the
+        #: seconds between a stream's ``: ping`` comments (all set at attach / start).
+        self._client_tokens = ClientTokens(b"")
+        self._post_rate = ConnectRate(None, 1)
+        self._sse_ping = DEFAULT_PING
         self._app: Sanic[Any, Any] | None = None
         if app is not None:
             self.attach(app)
@@ -88,6 +98,8 @@ class WsNamespaces:
         self._app = app
         self.hub.configure(load_settings(app.config, self._overrides))
         self._connect_rate = ConnectRate(self.settings.connect_rate, self.settings.connect_burst)
+        self._client_tokens = ClientTokens(self.settings.sse_secret.encode() or secrets.token_bytes(32))
+        self._post_rate = ConnectRate(self.settings.rate_limit, self.settings.rate_burst)
         for pattern in self._default_history:
             pattern.history = self._settings_history()
         app.ctx.wsns = self
@@ -176,10 +188,29 @@ class WsNamespaces:
 
         app.add_websocket_route(route, pattern.pattern, name=name, subprotocols=NEGOTIATED)
         app.register_named_middleware(authorize_upgrade, [f"{app.name}.{name}"], "request")
+        if self.settings.sse_prefix:
+            self._add_sse_route(pattern, index)
         self._add_bad_path_route(pattern.template.prefix)
         root = pattern.template.root
         if self.settings.close_unmatched and root is not None and root not in self._unmatched_roots:
             self._add_unmatched_route(root)
+
+    def _add_sse_route(self, pattern: Pattern, index: int) -> None:
+        """``GET {sse_prefix}{pattern}``: the SSE stream (``sse_stream.py``); ``POST``: one
+        frame of a stream's client, on any instance (``sse_post.py``). Both are admitted
+        as an upgrade is, with the token from ``Authorization: Bearer``."""
+
+        async def sse_route(request: Request, **_params: Any) -> HTTPResponse | None:
+            connecting = request.method == "GET"
+            verdict = await self._verdict(pattern, request, _take_bearer, connecting=connecting)
+            if isinstance(verdict, Refusal):
+                return refused(verdict)
+            if connecting:
+                return await stream(self.hub, request, verdict, self._client_tokens, self._sse_ping)
+            return await post(self.hub, request, verdict, self._client_tokens, self._post_rate)
+
+        self.app.add_route(sse_route, self.settings.sse_prefix + pattern.pattern, methods=["GET", "POST"],
+                           name=f"wsns_sse_{index}")
 
     def _add_bad_path_route(self, prefix: str) -> None:
         """Under a pattern's literal prefix, an upgrade whose parameters do not parse
@@ -250,17 +281,20 @@ class WsNamespaces:
         logger.warning("websocket upgrade to %s matches no namespace pattern (%s); patterns: %s",
                        path, outcome, ", ".join(p.pattern for p in self.patterns) or "none")
 
-    async def _verdict(self, pattern: Pattern, request: Request) -> Admission | Refusal:
-        """Judge an upgrade before its handshake (request middleware); count a refusal."""
+    async def _verdict(self, pattern: Pattern, request: Request, take_token: TokenReader | None = None,
+                       *, connecting: bool = True) -> Admission | Refusal:
+        """Judge an upgrade before its handshake (request middleware), an SSE stream or a
+        POST (``take_token``: where its token is; a POST opens no connection, so the
+        connect rate does not apply); count a refusal."""
         headers = request.headers
         try:
-            _take_token(request)
+            (take_token or _take_token)(request)
         except MalformedToken as exc:
             verdict: Admission | Refusal = Refusal(CloseCode.UNAUTHENTICATED, f"malformed token: {exc}")
         else:
             verdict = await admit(pattern, self.settings, origin=headers.get("origin"),
                                   host=headers.get("host"), params=request.match_info, request=request)
-        if isinstance(verdict, Admission):
+        if isinstance(verdict, Admission) and connecting:
             wait = self._connect_rate.allow(verdict.user, time.monotonic())
             if wait is not None:
                 verdict = Refusal(CloseCode.TRY_AGAIN_LATER,
@@ -427,6 +461,12 @@ class WsNamespaces:
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
         hub.heartbeat_interval = float(interval or 0)
+        # A stream Sanic has sent nothing on for RESPONSE_TIMEOUT is cut: ping well before.
+        self._sse_ping = min(hub.heartbeat_interval or DEFAULT_PING, app.config.RESPONSE_TIMEOUT / 2)
+        if self.settings.sse_prefix and not self.settings.sse_secret and \
+                parse_broker_url(self.settings.broker).backend != "memory":
+            logger.warning("WSNS_SSE_SECRET is not set: an SSE client's POSTs are accepted only by "
+                           "the instance that holds its stream; give every instance the same secret")
         await hub.start()
         if self.settings.metrics_url:
             self._metrics = hub.metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
@@ -481,6 +521,23 @@ def _printable_headers(request: Request) -> None:
     request.headers = Header(
         (name, "".join(c if c.isascii() and c.isprintable() else "?" for c in value))
         for name, value in headers.items())
+
+
+#: Reads the token of a request into ``request.ctx.wsns_token`` (``MalformedToken``: refused).
+TokenReader = Callable[[Request], None]
+
+
+def _take_bearer(request: Request) -> None:
+    """SSE and POST: the token of ``Authorization: Bearer <token>`` (a browser's
+    ``EventSource`` sends none; cookies then), handed to ``authorize`` as
+    ``request.ctx.wsns_token``."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        request.ctx.wsns_token = None
+        return
+    if not token.strip():
+        raise MalformedToken("empty bearer token")
+    request.ctx.wsns_token = token.strip()
 
 
 def _take_token(request: Request) -> None:

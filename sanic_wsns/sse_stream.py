@@ -1,0 +1,180 @@
+"""The SSE stream of one client (core idea 13): a ``Client`` whose frames are events.
+
+``stream`` runs one ``GET {sse_prefix}{path}`` that passed admission: it claims a slot,
+hosts the namespace, joins it as any WebSocket client does (welcome first, recovery from
+``Last-Event-ID`` or ``since``/``epoch``, presence) and then only writes ``: ping``
+comments until the stream ends. ``SseClient`` is the transport seam: the hub writes it
+the same ready WebSocket frames as every other client, and it writes them as events
+(``sse.FrameEvents``) straight into the response's transport, in HTTP/1.1 chunks, under
+the same send-queue bound: a stream that does not read is cut (1013), never slows a
+broadcast. Whatever closes a WebSocket ends a stream, after an ``event: close`` with the
+code and reason; a retryable code (1001, 1012, 1013) lets the ``EventSource`` resume with
+``Last-Event-ID``, a final one (44xx) tells the client to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, cast
+
+from sanic.response import HTTPResponse, json
+
+from .admission import Admission, Refusal
+from .client import Client
+from .connection import run_connect_hooks
+from .errors import CloseCode
+from .limits import TokenBucket
+from .protocol import encode
+from .recovery import requested_position
+from .sse import OPENING, PING, FrameEvents, event, requested
+
+if TYPE_CHECKING:
+    from sanic import Request
+
+    from .client_tokens import ClientTokens
+    from .hub import Hub
+    from .namespace import Namespace
+
+#: Seconds between ``: ping`` comments when no heartbeat interval is set (Sanic's
+#: ``WEBSOCKET_PING_INTERVAL`` is 0): a stream must still outlive ``RESPONSE_TIMEOUT``.
+DEFAULT_PING = 15.0
+STREAM_HEADERS = {
+    "Cache-Control": "no-cache",
+    # nginx buffers proxied responses by default: an event would wait for the buffer.
+    "X-Accel-Buffering": "no",
+}
+#: The HTTP status of each refusal (the WebSocket closes with the code instead).
+REFUSAL_STATUS = {
+    CloseCode.UNAUTHENTICATED: 401,
+    CloseCode.EXPIRED: 401,
+    CloseCode.FORBIDDEN: 403,
+    CloseCode.NOT_FOUND: 404,
+    CloseCode.POLICY_VIOLATION: 400,
+    CloseCode.TRY_AGAIN_LATER: 503,
+}
+#: How a refusal's code is named in its JSON answer (``Refusal.name`` for the others).
+REFUSAL_CODES = {CloseCode.UNAUTHENTICATED: "unauthenticated", CloseCode.EXPIRED: "expired",
+                 CloseCode.INTERNAL_ERROR: "internal"}
+
+
+def refused(refusal: Refusal) -> HTTPResponse:
+    """A refusal as an HTTP answer, ``{"code", "message"}`` (an ``EventSource`` does not
+    retry after one); over capacity says when to try again."""
+    status = REFUSAL_STATUS.get(refusal.code, 500)
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return json({"code": REFUSAL_CODES.get(refusal.code, refusal.name), "message": refusal.reason},
+                status=status, headers=headers)
+
+
+def chunk(data: bytes) -> bytes:
+    """One HTTP/1.1 chunk (the stream's length is not known: Sanic sent it chunked)."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+class SseClient(Client):
+    """A client whose frames go out as server-sent events on one HTTP response."""
+
+    transport = "sse"
+
+    __slots__ = ("_events", "_welcome_extra", "_sent_code")
+
+    def __init__(self, id: str, namespace: Namespace, request: Request, admission: Admission,
+                 bucket: TokenBucket, max_send_queue: int, token: str):
+        self._admitted(id, namespace, request, admission.identity, admission.public, bucket,
+                       max_send_queue, admission.user, admission.expires_at)
+        self._transport = cast(asyncio.WriteTransport, request.transport)
+        self._events = FrameEvents()
+        #: The first frame is the welcome: it carries the token the POSTs give back.
+        self._welcome_extra: dict[str, Any] | None = {"client_token": token}
+        self._sent_code: int | None = None
+
+    @property
+    def open(self) -> bool:
+        return not self._closing and not self._transport.is_closing()
+
+    @property
+    def close_code(self) -> int | None:
+        return self._sent_code
+
+    def write(self, frame: bytes) -> bool:
+        """Queue one frame as an event, under the send-queue bound (``Client.write``)."""
+        if self._closing:
+            return False
+        made = self._events.encode(frame, self._welcome_extra)
+        self._welcome_extra = None  # written: an idle stream keeps no dict for it
+        return super().write(chunk(made))
+
+    def keepalive(self, now: float, interval: float, timeout: float) -> None:
+        """Nothing: the stream writes its own ``: ping`` comments (``stream``), through
+        Sanic, whose response timeout they keep from cutting the stream."""
+
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        self.abort(code, reason)
+
+    def abort(self, code: int, reason: str) -> None:
+        """End the stream: ``event: close`` with the code, the last chunk, then the TCP
+        connection (Sanic then cancels the stream's task, which leaves the namespace)."""
+        if self._closing:
+            return
+        self._closing = True
+        self._sent_code = code
+        transport = self._transport
+        if transport.is_closing():
+            return
+        closing = encode("close", {"code": code, "reason": reason})
+        transport.write(chunk(event("close", closing)) + b"0\r\n\r\n")
+        transport.close()
+
+
+async def stream(hub: Hub, request: Request, admission: Admission, tokens: ClientTokens,
+                 ping_every: float) -> HTTPResponse | None:
+    """Serve one admitted stream until it ends (``None``: the response was streamed), or
+    answer why it cannot start."""
+    refusal = hub.claim(admission.user, admission.path)
+    if refusal is not None:
+        return refused(refusal)
+    client: SseClient | None = None
+    joined = False
+    try:
+        ns = await hub.host(admission.pattern, admission.path, admission.params)
+        if ns is None:
+            return refused(Refusal(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance"))
+        response = await request.respond(headers=STREAM_HEADERS, content_type="text/event-stream")
+        await response.send(OPENING)
+        client = _new_client(hub, ns, request, admission, tokens)
+        await _join(hub, ns, client, request)
+        joined = True
+    finally:
+        if not joined:  # refused for capacity, failed, or cancelled: give everything back
+            hub.abandon(admission.path, admission.user, client)
+    try:
+        if await run_connect_hooks(ns, client):
+            while client.open:
+                await asyncio.sleep(ping_every)
+                if client.open:
+                    await response.send(PING)
+    finally:
+        await hub.leave(ns, client)
+    return None
+
+
+def _new_client(hub: Hub, ns: Namespace, request: Request, admission: Admission,
+                tokens: ClientTokens) -> SseClient:
+    settings = hub.settings
+    # The stream reads nothing: its client's messages come as POSTs, each spending from a
+    # bucket per client id on the instance that receives it (sse_post.py).
+    bucket = TokenBucket(settings.rate_limit, settings.rate_burst, 0.0)
+    client_id = hub.next_client_id()
+    token = tokens.sign(admission.path, client_id, admission.user)
+    return SseClient(client_id, ns, request, admission, bucket, settings.max_send_queue, token)
+
+
+async def _join(hub: Hub, ns: Namespace, client: SseClient, request: Request) -> None:
+    """Join as a WebSocket client does; a history namespace first reads where the client
+    left off: ``Last-Event-ID`` (what an ``EventSource`` resends), else ``since``/``epoch``."""
+    if ns.pattern.history is None:
+        await hub.join(ns, client)
+        return
+    args = request.args
+    asked = requested(request.headers.get("last-event-id"), args.get("since"), args.get("epoch"))
+    await hub.join(ns, client, *requested_position(*asked))
