@@ -57,8 +57,13 @@ class Start(msgspec.Struct):
     prompt: str
 
 
-#: Streams started by this instance and not finished, so a second POST does not start twice.
-running: set[str] = set()
+#: Streams this instance is generating, so a second POST does not start one twice.
+running: dict[str, asyncio.Task[None]] = {}
+
+
+async def pace(index: int) -> None:
+    """The wait after chunk ``index``: a model's pace (a test holds the stream here)."""
+    await asyncio.sleep(DELAY)
 
 
 async def produce(stream_id: str, prompt: str) -> None:
@@ -66,10 +71,10 @@ async def produce(stream_id: str, prompt: str) -> None:
     try:
         for index, text in enumerate(generate(prompt)):
             await streams.broadcast(params, "chunk", {"index": index, "text": text})
-            await asyncio.sleep(DELAY)
+            await pace(index)
         await streams.broadcast(params, "done", {"chunks": CHUNKS})
     finally:
-        running.discard(stream_id)
+        running.pop(stream_id, None)
 
 
 @app.post("/streams/<stream_id:slug>")
@@ -80,9 +85,14 @@ async def start(request, stream_id):
         return json({"error": str(error)}, status=400)
     if stream_id in running:
         return json({"error": "this stream is already being generated"}, status=409)
-    running.add(stream_id)
-    app.add_task(produce(stream_id, body.prompt), name=f"token-stream-{stream_id}")
+    running[stream_id] = asyncio.get_running_loop().create_task(produce(stream_id, body.prompt))
     return json({"started": stream_id}, status=202)
+
+
+@app.before_server_stop
+async def stop_generating(app):
+    for task in list(running.values()):
+        task.cancel()
 
 
 @app.get("/streams/<stream_id:slug>")
