@@ -186,12 +186,15 @@ class ConnectRate:
     go first (forgetting them changes nothing), then the least recently used.
     """
 
-    __slots__ = ("rate", "burst", "max_users", "_buckets")
+    __slots__ = ("rate", "burst", "max_users", "abuse", "_buckets")
 
-    def __init__(self, rate: float | None, burst: int, max_users: int = 100_000):
+    def __init__(self, rate: float | None, burst: int, max_users: int = 100_000,
+                 abuse: tuple[int, float] = (1000, 10.0)):
         self.rate = rate
         self.burst = burst
         self.max_users = max_users
+        #: A bucket's ``abuse_limit`` and ``abuse_window`` (``TokenBucket.abusive``).
+        self.abuse = abuse
         self._buckets: dict[Hashable, TokenBucket] = {}
 
     def allow(self, user: object, now: float) -> float | None:
@@ -210,7 +213,7 @@ class ConnectRate:
         try:
             bucket = self._buckets.pop(user)
         except KeyError:
-            bucket = TokenBucket(self.rate, self.burst, now)
+            bucket = TokenBucket(self.rate, self.burst, now, *self.abuse)
         except TypeError:  # hashable by type, not by value (a tuple holding a list)
             return None
         self._buckets[user] = bucket  # most recently used last

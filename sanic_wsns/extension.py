@@ -99,7 +99,8 @@ class WsNamespaces:
         self.hub.configure(load_settings(app.config, self._overrides))
         self._connect_rate = ConnectRate(self.settings.connect_rate, self.settings.connect_burst)
         self._client_tokens = ClientTokens(self.settings.sse_secret.encode() or secrets.token_bytes(32))
-        self._post_rate = ConnectRate(self.settings.rate_limit, self.settings.rate_burst)
+        self._post_rate = ConnectRate(self.settings.rate_limit, self.settings.rate_burst,
+                                      abuse=(self.settings.abuse_limit, self.settings.abuse_window))
         for pattern in self._default_history:
             pattern.history = self._settings_history()
         app.ctx.wsns = self

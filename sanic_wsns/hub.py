@@ -641,6 +641,7 @@ class Hub:
             slow_consumer_closes=sum(c.dropped.get("slow_consumer", 0) for c in counted.values()),
             presence_members=self._tracker.members_by(self._pattern_of_channel) if self._tracker else {},
             broker_up=bool(self._broker and self._broker.connected),
+            transports=_by_transport(self.clients()),
         )
 
     def _pattern_of_channel(self, channel: str) -> str | None:
@@ -654,3 +655,10 @@ def _client_ids(exclude: Exclude) -> tuple[str, ...]:
     if isinstance(exclude, (Client, str)):
         exclude = (exclude,)
     return tuple(c.id if isinstance(c, Client) else c for c in exclude)
+
+
+def _by_transport(clients: Iterable[Client]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for client in clients:
+        counts[client.transport] = counts.get(client.transport, 0) + 1
+    return counts

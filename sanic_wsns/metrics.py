@@ -37,6 +37,8 @@ GaugeMode = Literal["livesum", "livemax", "livemin"]
 
 #: Seconds: from a broadcast call to its frame in local sockets, and from a publish on one
 #: instance to delivery on another (pub/sub lag). Sub-millisecond to a few seconds.
+#: The transports ``wsns_transport_connections`` always shows (0 when none is open).
+TRANSPORTS = ("websocket", "sse")
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -56,6 +58,7 @@ class Snapshot:
     disconnects: Mapping[str, int] = field(default_factory=dict)
     presence_members: Mapping[str, int] = field(default_factory=dict)  # pattern → entries seen
     broker_up: bool = False
+    transports: Mapping[str, int] = field(default_factory=dict)  # websocket/sse → open now
 
 
 def prepare_multiprocess() -> str:
@@ -100,6 +103,8 @@ class Metrics:
         self.presence_members = gauge("wsns_presence_members", "Clients in presence, as seen by "
                                       "an instance (the largest view).", ("pattern",), "livemax")
         self.broker_up = gauge("wsns_broker_up", "1 when every worker reaches the broker.", (), "livemin")
+        self.transports = gauge("wsns_transport_connections", "Open connections, by transport "
+                                "(websocket, sse).", ("transport",), "livesum")
         self.received = Counter("wsns_messages_received", "Client messages received.", ("pattern",), **reg)
         self.sent = Counter("wsns_messages_sent", "Frames written to clients.", ("pattern",), **reg)
         self.refusals = Counter("wsns_refusals", "Upgrades refused, by close code.", ("code",), **reg)
@@ -154,6 +159,8 @@ class Metrics:
             for label in self._patterns:
                 metric.labels(label).set(values.get(label, 0))
         self.broker_up.set(1 if snap.broker_up else 0)
+        for transport in {*TRANSPORTS, *snap.transports}:
+            self.transports.labels(transport).set(snap.transports.get(transport, 0))
         for name, metric, values in (("received", self.received, snap.received),
                                      ("sent", self.sent, snap.sent),
                                      ("refusals", self.refusals, snap.refusals),

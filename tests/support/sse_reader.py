@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,9 +131,18 @@ class Stream:
 
 
 async def open_stream(host: str, port: int, path: str, headers: Mapping[str, str] | None = None,
-                      timeout: float = TIMEOUT) -> Stream:
-    """``GET path`` as an ``EventSource`` would, up to the end of the response headers."""
-    reader, writer = await asyncio.open_connection(host, port)
+                      timeout: float = TIMEOUT, *, sleeper: bool = False) -> Stream:
+    """``GET path`` as an ``EventSource`` would, up to the end of the response headers.
+    ``sleeper``: a reader that will stop reading, with a small fixed receive buffer (no
+    autotuning), so what it leaves unread piles up on the server, not in our kernel."""
+    if sleeper:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, port))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
+    else:
+        reader, writer = await asyncio.open_connection(host, port)
     sent = {"Host": f"{host}:{port}", "Accept": "text/event-stream", **(headers or {})}
     writer.write((f"GET {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in sent.items())
                   + "\r\n").encode())

@@ -14,7 +14,8 @@ ABOVE_THE_EXTENSION = {"__init__.py", "extend.py", "extension.py"}
 #: Modules that know nothing of Sanic (connection.py reads Sanic's websocket exceptions).
 SANIC_FREE = ["hub.py", "admission.py", "screening.py", "registry.py", "relay.py", "protocol.py",
               "limits.py", "origins.py", "paths.py", "counters.py", "keepalive.py", "namespace.py",
-              "pattern.py", "client.py", "interfaces.py", "config.py", "errors.py", "idempotency.py"]
+              "pattern.py", "client.py", "interfaces.py", "config.py", "errors.py", "idempotency.py",
+              "sse.py", "client_tokens.py"]
 
 
 def imported(path: Path) -> set[str]:

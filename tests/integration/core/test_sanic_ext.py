@@ -21,9 +21,11 @@ from tests.support.servers import new_app
 
 #: What ``WsNamespaces(app)`` adds: its pattern, the 1008 "bad path" route under the
 #: pattern's prefix, the 1008 "no pattern matches" routes under its first segment (one
-#: for the upgrade, one that keeps other methods a 404), and the browser client with its types.
+#: for the upgrade, one that keeps other methods a 404), the browser client with its types,
+#: and the pattern's SSE stream and POST under /wsns/sse.
 WSNS_ROUTES = [PATTERN, "/ws/rooms/<wsns_bad_path:path>", "/ws/<wsns_unmatched:path>",
-               "/ws/<wsns_unmatched:path>", "/wsns/client.d.ts", "/wsns/client.js"]
+               "/ws/<wsns_unmatched:path>", "/wsns/client.d.ts", "/wsns/client.js",
+               "/wsns/sse" + PATTERN]
 #: The line ``WsnsExtension`` fails with when sanic-ext is missing.
 MISSING_EXTRA = "ImportError: WsnsExtension needs sanic-ext: pip install 'sanic-wsns[ext]'"
 
