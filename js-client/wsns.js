@@ -182,7 +182,7 @@ const OWN_EVENTS = new Set(["state", "welcome", "resync", "presence"]);
 const RESERVED_QUERY = ["since", "epoch"];
 const ABNORMAL = 1006;
 // An SSE stream refused with an HTTP status: the close code a WebSocket would have got.
-const STATUS_CLOSES = { 401: 4401, 403: 4403, 404: 4404, 429: 1013, 503: 1013 };
+const STATUS_CLOSES = { 400: 1008, 401: 4401, 403: 4403, 404: 4404, 429: 1013, 503: 1013 };
 // A 401 whose code is "expired": the token ran out, reconnect with a fresh one (as 4001).
 const EXPIRED = 4001;
 const TRANSPORTS = ["auto", "websocket", "sse"];
@@ -588,8 +588,9 @@ class WebSocketTransport {
    */
   constructor(url, protocols, hooks) {
     this.name = "websocket";
-    /** The server answers a `ping` frame with `pong`. */
+    /** The server answers a `ping` frame with `pong`, and a `refresh` request with a new expiry. */
     this.pings = true;
+    this.refreshes = true;
     this.opened = false;
     this.ws = protocols ? new WebSocket(url, protocols) : new WebSocket(url);
     this.ws.onopen = () => { this.opened = true; };
@@ -651,6 +652,8 @@ class SseTransport {
     this.name = "sse";
     /** A stream cannot answer a ping: the server's comments prove it alive. */
     this.pings = false;
+    /** A stream has no `refresh`: at expiry it ends with 4001, and the client comes back with a fresh token. */
+    this.refreshes = false;
     this.opened = false;
     this.ended = false;
     this.hooks = hooks;
@@ -1182,6 +1185,7 @@ export class Namespace {
     clearTimeout(this._timers.refresh);
     this._timers.refresh = null;
     if (typeof expiresIn !== "number" || typeof this._options.token !== "function") return;
+    if (!this._attempt?.transport?.refreshes) return;
     this._timers.refresh = setTimeout(() => this._refresh(), refreshDelay(expiresIn) * 1000);
   }
 

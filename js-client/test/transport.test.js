@@ -272,3 +272,30 @@ test("a stream refused as expired (401, code expired) reconnects with a fresh to
   assert.equal(server.stream.headers.Authorization, "Bearer t2");
   ns.close();
 });
+
+test("over SSE no refresh is sent before expiry: the stream ends with 4001 and comes back with a fresh token", async (t) => {
+  tabStorage(t);
+  const server = new ScriptedSse(t);
+  let calls = 0;
+  const { ns } = await scripted(t, { transport: "sse", token: () => `t${++calls}` });
+  await flushed();
+  server.stream.frame({ ...WELCOME, data: { ...WELCOME.data, expires_in: 2 } });
+  await flushed();
+  t.mock.timers.tick(2000);
+  await flushed();
+  assert.deepEqual(server.posts, []);
+  server.stream.frame({ type: "close", data: { code: 4001, reason: "expired" } });
+  await flushed();
+  await nextAttempt(t);
+  assert.equal(server.stream.headers.Authorization, "Bearer t2");
+  ns.close();
+});
+
+test("a stream refused with 400 (a path the pattern refuses) is final, as a 1008 close", async (t) => {
+  tabStorage(t);
+  const server = new ScriptedSse(t);
+  server.refuse = { status: 400, body: { code: "bad_request", message: "map_id too long" } };
+  const { ns } = await scripted(t, { transport: "sse" });
+  await flushed();
+  assert.deepEqual(ns.reason, { reason: "policy_violation", code: 1008, message: "map_id too long" });
+});

@@ -70,8 +70,9 @@ async def open_socket(url: str, *, headers: Mapping[str, str] | None, subprotoco
 class Connection:
     """A thin shell over a websockets connection, speaking in frames."""
 
-    #: The server answers a ``ping`` frame with ``pong``.
+    #: The server answers a ``ping`` frame with ``pong``, and ``refresh`` with a new expiry.
     pings = True
+    refreshes = True
 
     def __init__(self, ws: ClientConnection):
         self._ws = ws

@@ -36,9 +36,12 @@ class EventStreamParser:
         found: list[str | None] = []
         for line in lines:
             self._line(line.removesuffix("\r"), found)
-        if self._limit is not None and self._held + len(self._partial) > self._limit:
-            raise EventTooLarge(f"an event over {self._limit} bytes")
+        self._check(self._held + len(self._partial))
         return found
+
+    def _check(self, held: int) -> None:
+        if self._limit is not None and held > self._limit:
+            raise EventTooLarge(f"an event over {self._limit} bytes")
 
     def _line(self, line: str, found: list[str | None]) -> None:
         if not line:
@@ -51,3 +54,4 @@ class EventStreamParser:
             value = line[5:].removeprefix(" ")
             self._data.append(value)
             self._held += len(value)
+            self._check(self._held)

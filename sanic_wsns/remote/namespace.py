@@ -428,7 +428,8 @@ class RemoteNamespace:
         """Refresh before ``expires_in`` runs out, when a ``token`` function can give a
         fresh token (a fixed string cannot: that connection ends with 4001)."""
         self._cancel_refresh()
-        if isinstance(expires_in, (int, float)) and callable(self.options.token):
+        refreshes = self._socket is not None and self._socket.refreshes
+        if refreshes and isinstance(expires_in, (int, float)) and callable(self.options.token):
             self._refresh_timer = asyncio.get_running_loop().call_later(
                 refresh_delay(expires_in), self._start_refresh)
 

@@ -30,6 +30,7 @@ from .wire import Frame, decode
 #: Statuses of a refused stream that mean "try again later", as a 1013 close would.
 LATER_STATUSES = {429, 503}
 TOO_BIG = 1009
+POLICY_VIOLATION = 1008
 EXPIRED = 4001
 #: Frames (events, POST answers) waiting for the namespace to read them: the stream is not
 #: read further while it is full, so a slow reader holds the server back, not memory.
@@ -46,6 +47,8 @@ def _refusal(status: int, body: bytes) -> Ended:
     message = str(answer.get("message") or f"HTTP {status} on the stream")
     if answer.get("code") == "expired":
         return Ended(EXPIRED, message)
+    if status == 400:
+        return Ended(POLICY_VIOLATION, message)  # a path parameter the pattern refuses: final
     return Ended(REFUSING_STATUSES.get(status, 1013 if status in LATER_STATUSES else ABNORMAL), message)
 
 
@@ -71,6 +74,9 @@ class SseConnection:
 
     #: A stream cannot answer a ping: the server's comments prove it alive.
     pings = False
+    #: A stream has no ``refresh``: at expiry it ends with 4001 and the client comes back
+    #: with a fresh token.
+    refreshes = False
 
     def __init__(self, response: http.Response, post_url: str, headers: Mapping[str, str],
                  max_size: int | None):

@@ -24,6 +24,11 @@ def test_data_lines_of_one_event_are_joined_with_newlines():
     assert EventStreamParser().feed(b"data: a\ndata:b\n\n") == ["a\nb"]
 
 
+def test_an_event_over_the_limit_is_refused_even_when_it_comes_whole_in_one_chunk():
+    with pytest.raises(EventTooLarge):
+        EventStreamParser(limit=100).feed(b"data: " + b"x" * 101 + b"\n\n")
+
+
 def test_an_event_that_never_ends_is_cut_at_the_limit_not_held_forever():
     parser = EventStreamParser(limit=100)
     parser.feed(b"data: " + b"x" * 90 + b"\n")
@@ -40,6 +45,7 @@ def test_a_refused_stream_is_the_close_a_websocket_would_get():
     assert _refusal(403, b'{"code":"forbidden","message":"private"}') == Ended(4403, "private")
     assert _refusal(401, b'{"code":"expired","message":"token expired"}').code == 4001
     assert _refusal(503, b"").code == 1013
+    assert _refusal(400, b'{"code":"bad_request","message":"too long"}') == Ended(1008, "too long")
     assert _refusal(502, b"<html>bad gateway</html>").code == 1006
 
 

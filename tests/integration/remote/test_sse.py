@@ -92,3 +92,15 @@ async def test_over_sse_a_refused_stream_is_a_denial_with_the_servers_reason():
         with pytest.raises(remote.Denied) as denied:
             await sse(a.srv.http + "/nowhere/1")
         assert denied.value.close_code == 4404
+
+
+async def test_an_event_over_max_size_ends_the_stream_with_1009_and_the_client_comes_back():
+    async with instances("memory://sse-too-big", sse_secret=SECRET) as (a, _), \
+            sse(a.srv.http + "/maps/r4?name=ann", max_size=500) as ns:
+        states, edited = States(ns), ns.frames("edited")
+        await a.wsns.broadcast("/maps/r4", "edited", "x" * 1000)
+        ending = await states.reach("reconnecting")
+        assert ending is not None and ending.code == 1009
+        await states.reach("open")
+        await a.wsns.broadcast("/maps/r4", "edited", "small")
+        assert (await next_frame(edited))["data"] == "small"
