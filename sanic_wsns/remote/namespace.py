@@ -343,7 +343,8 @@ class RemoteNamespace:
             headers["Origin"] = self.options.origin
         return await open_stream(attempt_url(self.sse_url, query, recovery),
                                  attempt_url(self.sse_url, query, {}),
-                                 headers=headers, max_size=self.options.max_size)
+                                 headers=headers, max_size=self.options.max_size,
+                                 post_timeout=self.options.request_timeout)
 
     async def _run(self, socket: Transport) -> str:
         """Read frames until the socket ends ("connection_lost") or the heartbeat finds it

@@ -53,10 +53,11 @@ def _refusal(status: int, body: bytes) -> Ended:
 
 
 async def open_stream(stream_url: str, post_url: str, *, headers: Mapping[str, str],
-                      max_size: int | None) -> SseConnection:
+                      max_size: int | None, post_timeout: float | None) -> SseConnection:
     """Open the stream; ``Refused`` (as the close code a WebSocket would get) when the
     server answers with an error, ``OSError`` when the network fails. ``headers`` go with
-    the stream and every POST (cookies, ``Authorization``, ``Origin``)."""
+    the stream and every POST (cookies, ``Authorization``, ``Origin``); a POST unanswered
+    after ``post_timeout`` seconds fails as a POST that lost its connection."""
     response = await http.request("GET", stream_url, {**headers, "Accept": "text/event-stream"})
     if response.status != 200:
         try:
@@ -66,7 +67,7 @@ async def open_stream(stream_url: str, post_url: str, *, headers: Mapping[str, s
         finally:
             response.close()
         raise Refused(_refusal(response.status, body))
-    return SseConnection(response, post_url, headers, max_size)
+    return SseConnection(response, post_url, headers, max_size, post_timeout)
 
 
 class SseConnection:
@@ -79,10 +80,13 @@ class SseConnection:
     refreshes = False
 
     def __init__(self, response: http.Response, post_url: str, headers: Mapping[str, str],
-                 max_size: int | None):
+                 max_size: int | None, post_timeout: float | None):
         self._response = response
         self._post_url = post_url
         self._headers = dict(headers)
+        # A POST holds the namespace's writes (they go one at a time) while its handler runs:
+        # one that never ends would hold every later send, and the request's own timeout.
+        self._post_timeout = post_timeout
         # Unbounded as a queue; the stream's pump waits for room (``_taken``) instead, so the
         # end and the POST answers always fit.
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -112,13 +116,14 @@ class SseConnection:
             return False
         headers = {**self._headers, "Content-Type": "application/json", "X-Wsns-Client": self._client_token}
         try:
-            response = await http.request("POST", self._post_url, headers, text)
-            try:
-                body = await response.read(ANSWER_LIMIT)
-            finally:
-                response.close()
-        except OSError as error:
-            self._end(Ended(ABNORMAL, f"a POST failed: {error}"))
+            async with asyncio.timeout(self._post_timeout):
+                response = await http.request("POST", self._post_url, headers, text)
+                try:
+                    body = await response.read(ANSWER_LIMIT)
+                finally:
+                    response.close()
+        except (OSError, TimeoutError) as error:
+            self._end(Ended(ABNORMAL, f"a POST failed: {error or 'no answer in time'}"))
             return True
         if response.status >= 500:
             self._end(Ended(ABNORMAL, f"a POST failed: HTTP {response.status}"))

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from sanic_wsns import History, remote
+from sanic_wsns import History, WsNamespaces, remote, testing
 from tests.integration.remote.conftest import TIMEOUT, States, fast, next_frame
 from tests.support.instances import instances
 from tests.support.ports import free_port
+from tests.support.servers import new_app
 from tests.support.tcp_proxy import tcp_proxy
 
 FRAMES = 60
@@ -104,3 +105,32 @@ async def test_an_event_over_max_size_ends_the_stream_with_1009_and_the_client_c
         await states.reach("open")
         await a.wsns.broadcast("/maps/r4", "edited", "small")
         assert (await next_frame(edited))["data"] == "small"
+
+
+async def test_a_post_whose_handler_never_answers_fails_in_the_request_timeout_and_later_sends_go():
+    app = new_app("sse_stuck")
+    wsns = WsNamespaces(app)
+    rooms = wsns.pattern("/rooms/<room_id:str>")
+    stuck, release = asyncio.Event(), asyncio.Event()
+
+    @rooms.on("wait")
+    async def wait(ns: Any, client: Any, data: Any) -> None:
+        stuck.set()
+        await release.wait()
+
+    @rooms.on("say")
+    async def say(ns: Any, client: Any, data: Any) -> None:
+        await ns.broadcast("said", data)
+
+    async with testing.serve(app) as server, \
+            sse(server.http + "/rooms/1", request_timeout=0.5) as ns:
+        said = ns.frames("said")
+        try:
+            with pytest.raises((remote.Disconnected, remote.RequestTimeout)):
+                async with asyncio.timeout(TIMEOUT):
+                    await ns.request("wait", retry=False)
+            assert stuck.is_set()
+            await ns.send("say", "after")
+            assert (await next_frame(said))["data"] == "after"
+        finally:
+            release.set()
