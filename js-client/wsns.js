@@ -645,10 +645,12 @@ class SseTransport {
   /**
    * @param {string} streamUrl  the GET, with the recovery parameters
    * @param {string} postUrl
-   * @param {string | null | undefined} token  sent as `Authorization: Bearer`
+   * @param {{token?: string | null, postTimeout: number}} how  the token goes as
+   *   `Authorization: Bearer`; a POST unanswered after `postTimeout` ms (0: never) ends the
+   *   transport as a failed one does: later frames wait behind it, it must not hold them
    * @param {TransportHooks} hooks
    */
-  constructor(streamUrl, postUrl, token, hooks) {
+  constructor(streamUrl, postUrl, { token, postTimeout }, hooks) {
     this.name = "sse";
     /** A stream cannot answer a ping: the server's comments prove it alive. */
     this.pings = false;
@@ -658,6 +660,7 @@ class SseTransport {
     this.ended = false;
     this.hooks = hooks;
     this.postUrl = postUrl;
+    this.postTimeout = postTimeout;
     this.authorization = token === null || token === undefined ? {} : { Authorization: `Bearer ${token}` };
     /** `welcome.data.client_token`: names this stream's client in every POST. */
     this.clientToken = null;
@@ -728,6 +731,9 @@ class SseTransport {
     if (this.ended) return; // lost, as a write to a closed socket: the drop re-sends keyed requests
     let response;
     let body;
+    const late = this.postTimeout > 0 && this.postTimeout < Infinity
+      ? setTimeout(() => this._end(ABNORMAL, `a POST got no answer within ${this.postTimeout} ms`), this.postTimeout)
+      : null;
     try {
       response = await this._fetch(this.postUrl, {
         method: "POST",
@@ -738,6 +744,8 @@ class SseTransport {
     } catch (error) {
       this._end(ABNORMAL, `a POST failed: ${errorText(error)}`);
       return;
+    } finally {
+      clearTimeout(late);
     }
     if (this.ended) return;
     if (response.status >= 500) {
@@ -1151,7 +1159,8 @@ export class Namespace {
     };
     try {
       attempt.transport = this._transports.current === "sse"
-        ? new SseTransport(attemptUrl(this.sseUrl, query, this._offsets.query()), attemptUrl(this.sseUrl, query, {}), token, hooks)
+        ? new SseTransport(attemptUrl(this.sseUrl, query, this._offsets.query()), attemptUrl(this.sseUrl, query, {}),
+          { token, postTimeout: this._options.requestTimeout }, hooks)
         : new WebSocketTransport(attemptUrl(this.url, query, this._offsets.query()), subprotocols(token), hooks);
     } catch (error) {
       // A port the browser blocks, say: no attempt can ever succeed.

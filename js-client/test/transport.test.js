@@ -299,3 +299,29 @@ test("a stream refused with 400 (a path the pattern refuses) is final, as a 1008
   await flushed();
   assert.deepEqual(ns.reason, { reason: "policy_violation", code: 1008, message: "map_id too long" });
 });
+
+test("a POST with no answer within the request timeout ends the attempt; later frames do not wait behind it for ever", async (t) => {
+  tabStorage(t);
+  const server = new ScriptedSse(t);
+  server.answer = () => new Promise(() => {}); // the instance hangs
+  const { ns } = await scripted(t, { transport: "sse", requestTimeout: 5000 });
+  await flushed();
+  server.stream.frame(WELCOME);
+  await flushed();
+  const reply = assert.rejects(ns.request("stuck", {}, { retry: false, timeout: 0 }), { code: "disconnected" });
+  ns.send("later", {});
+  await flushed();
+  t.mock.timers.tick(5000);
+  await flushed();
+  await reply;
+  assert.equal(ns.state, "reconnecting");
+  server.answer = () => ({ status: 200, body: { reply: null, frames: [] } });
+  await nextAttempt(t);
+  server.stream.frame(WELCOME);
+  await flushed();
+  assert.deepEqual(server.posts.map((p) => p.frame.type), ["stuck"], "a send is at most once: lost with its attempt");
+  ns.send("after", {});
+  await flushed();
+  assert.deepEqual(server.posts.map((p) => p.frame.type), ["stuck", "after"]);
+  ns.close();
+});
