@@ -36,6 +36,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.targets.common import raise_fd_limit
+from tests.support.polling import wait_for
+from tests.support.processes import accepts
 
 #: Pads every broadcast to the same size: ``{"type":"echo-all","data":{...}}`` is ~100 bytes.
 PAD = "x" * 24
@@ -576,19 +578,9 @@ WORKLOADS: dict[str, Callable[[Harness, dict[str, Any]], Awaitable[dict[str, Any
 
 async def wait_listening(urls: Sequence[str], timeout: float = 60.0) -> None:
     """The servers start alongside this process: wait until each accepts connections."""
-    deadline = time.perf_counter() + timeout
-    for url in urls:
-        host, port = url.removeprefix("ws://").split(":")
-        while True:
-            try:
-                _reader, writer = await asyncio.open_connection(host, int(port))
-            except OSError:
-                if time.perf_counter() > deadline:
-                    raise
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            break
+    ports = [int(url.rsplit(":", 1)[1]) for url in urls]
+    await wait_for(lambda: all(accepts(port) for port in ports), timeout, interval=0.05,
+                   what=f"servers listening on ports {ports}")
 
 
 async def main(spec: dict[str, Any]) -> None:

@@ -22,9 +22,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench.servers import ROOT, Child, redis_url, start_redis, start_target
+from bench.servers import ROOT, redis_url, start_redis, start_target
 from bench.targets.common import FEATURES
 from bench.workloads import FULL, QUICK, Sizes, churn_spec, fanout_spec, idle_spec, run_loadgen
+from tests.support.processes import ServerProcess
 
 RESULTS = ROOT / "bench" / "results"
 PACKAGES = ("sanic_wsns", "sanic_routing", "sanic", "websockets", "uvloop", "asyncio", "socketio",
@@ -116,12 +117,13 @@ def main() -> None:
                 for sampler in samplers:
                     sampler.wait(30)
 
-        run_loadgen(make_spec(args.target, [s.ws_url for s in servers], sizes), servers, 300, on_stage)
+        run_loadgen(make_spec(args.target, [s.ws("") for s in servers], sizes), servers, 300, on_stage)
     print(f"{collapsed.relative_to(ROOT)}, {svg.relative_to(ROOT)}\n")
     print(summarize(collapsed, args.top))
 
 
-def _servers(stack: ExitStack, workload: str, target: str, features: list[str], logs: Path) -> list[Child]:
+def _servers(stack: ExitStack, workload: str, target: str, features: list[str],
+             logs: Path) -> list[ServerProcess]:
     """The workload's servers, the profiled one first (W2: instance A, then B)."""
     if workload != "W2":
         return [start_target(stack, target, logs, features=features)]

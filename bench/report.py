@@ -18,8 +18,9 @@ from typing import Any
 from bench import plots
 from bench.figures import COSTS, GOALS, METRICS, TITLES, TWINS, Goal, Results, column
 from bench.sections import SECTIONS
-from bench.servers import REDIS_SERVER, ROOT, TARGET_NAMES
+from bench.servers import ROOT, TARGET_NAMES
 from bench.workloads import VARIANTS, Sizes
+from tests.support.redis_servers import REDIS_SERVER
 
 
 def spread(values: list[float], fmt: str) -> str:

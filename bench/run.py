@@ -36,13 +36,14 @@ from typing import Any
 from bench.figures import Results
 from bench.report import head_commit, write
 from bench.sections import SECTIONS, Section
-from bench.servers import ROOT, TARGET_NAMES, Child, start_redis
+from bench.servers import ROOT, TARGET_NAMES, start_redis
 from bench.workloads import FULL, QUICK, VARIANTS, WORKLOADS, Sizes, Skipped, wsns_redis_available
+from tests.support.processes import ServerProcess
 
 RESULTS = ROOT / "bench" / "results"
 
 
-def run_cell(workload: str, target: str, sizes: Sizes, logs: Path, redis: Child) -> dict[str, Any]:
+def run_cell(workload: str, target: str, sizes: Sizes, logs: Path, redis: ServerProcess) -> dict[str, Any]:
     """One workload against one target on fresh servers; failures become figures too."""
     started = time.monotonic()
     with ExitStack() as cell:

@@ -44,7 +44,8 @@ from typing import Any
 from bench.procstat import Sample, sample
 from bench.profile import summarize
 from bench.scale_report import scale_section, write_plots
-from bench.servers import ROOT, Child, redis_url, start_redis, start_target
+from bench.servers import ROOT, START_TIMEOUT, redis_url, start_redis, start_target
+from tests.support.processes import ServerProcess
 
 RESULTS = ROOT / "bench" / "results"
 #: Where a full run's report and plots go (committed); a ``--quick`` run's stay in ``RESULTS``.
@@ -182,11 +183,11 @@ def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) ->
         servers = [start_target(stack, "wsns", logs, broker=broker, label=f"-scale{i}")
                    for i in range(step.instances)]
         for server in servers:
-            server.wait_listening()
+            server.wait_ready(START_TIMEOUT)
         clients, senders = plan(step)
         loadgens = math.ceil(step.connections / PER_LOADGEN)
         chunk = math.ceil(step.connections / loadgens)
-        specs = [{"urls": [s.ws_url for s in servers], "clients": clients[i * chunk:(i + 1) * chunk],
+        specs = [{"urls": [s.ws("") for s in servers], "clients": clients[i * chunk:(i + 1) * chunk],
                   "senders": [j - i * chunk for j in senders if i * chunk <= j < (i + 1) * chunk],
                   "rounds": step.rounds, "source": f"127.0.0.{2 + i}", "concurrency": CONCURRENCY,
                   "idle_seconds": step.idle_seconds, "timeout": max(60.0, timeout / 3)}
@@ -224,7 +225,7 @@ def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
     return sampler
 
 
-def figures(step: Step, servers: list[Child], redis: Child | None,
+def figures(step: Step, servers: list[ServerProcess], redis: ServerProcess | None,
             stages: dict[str, tuple[dict[int, Sample], dict[int, Sample], float]],
             results: list[dict[str, Any]], loadgen_rss: int, errors: list[str]) -> dict[str, Any]:
     def cpu(stage: str, pid: int, part: str = "cpu") -> float:

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import compression
 from bench.scale import run_scale
 from bench.scale_report import scale_section, write_plots
-from bench.servers import Child
 from bench.workloads import Sizes
+from tests.support.processes import ServerProcess
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Section:
     the workload tables. Its figures must be JSON, so ``--render`` can redraw them."""
 
     name: str
-    run: Callable[[Sizes, bool, Child], dict[str, Any]]  # (sizes, quick, redis) -> figures
+    run: Callable[[Sizes, bool, ServerProcess], dict[str, Any]]  # (sizes, quick, redis) -> figures
     render: Callable[[dict[str, Any]], list[str]]  # figures -> markdown lines
     plot: Callable[[dict[str, Any], Path], list[Path]]  # figures, plot folder -> SVGs written
 
@@ -35,5 +36,8 @@ SECTIONS: list[Section] = [
         "The moonshot (100,000 idle connections on 6 instances, then one broadcast to all) takes "
         "longer and runs on its own: `python -m bench.scale --moonshot`, reported in [SCALE.md](SCALE.md)."],
         write_plots),
+    # permessage-deflate off vs on (bench/compression.py brings its own servers and clients).
+    Section("compression", lambda sizes, quick, redis: compression.run_compression(sizes, quick),
+            compression.render, compression.plot),
 ]
 

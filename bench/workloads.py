@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.procstat import Sample, sample
-from bench.servers import ROOT, Child, redis_calls, redis_url, start_target
+from bench.servers import ROOT, START_TIMEOUT, redis_calls, redis_url, start_target, target_state
+from tests.support.polling import attempts
+from tests.support.processes import ServerProcess
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def _need_broker(target: str) -> None:
         raise Skipped("sanic_wsns.broker.redis is not in this checkout yet")
 
 
-def run_loadgen(spec: dict[str, Any], servers: Sequence[Child], timeout: float,
+def run_loadgen(spec: dict[str, Any], servers: Sequence[ServerProcess], timeout: float,
                 on_stage: Callable[[str, str], None] | None = None) -> tuple[dict[str, Any], Stages]:
     """Run ``bench.loadgen`` with ``spec``; sample ``servers`` at every stage boundary.
 
@@ -109,7 +111,7 @@ def run_loadgen(spec: dict[str, Any], servers: Sequence[Child], timeout: float,
     errors: list[str] = []
     try:
         for server in servers:
-            server.wait_listening()
+            server.wait_ready(START_TIMEOUT)
         while True:
             try:
                 line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
@@ -142,8 +144,8 @@ def run_loadgen(spec: dict[str, Any], servers: Sequence[Child], timeout: float,
         process.wait(10)
 
 
-def _alive(servers: Sequence[Child]) -> list[int]:
-    return [server.pid for server in servers if server.process.poll() is None]
+def _alive(servers: Sequence[ServerProcess]) -> list[int]:
+    return [server.pid for server in servers if not server.ended()]
 
 
 def _answer(process: subprocess.Popen[str]) -> None:
@@ -200,38 +202,38 @@ def churn_spec(target: str, urls: list[str], sizes: Sizes) -> dict[str, Any]:
             "workers": sizes.churn_workers}
 
 
-def w1(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child,
+def w1(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: ServerProcess,
        features: Sequence[str] = ()) -> dict[str, Any]:
     """Fan-out on one instance."""
     server = start_target(stack, target, log_dir, features=features)
-    result, stages = run_loadgen(fanout_spec(target, [server.ws_url], sizes), [server], 300)
+    result, stages = run_loadgen(fanout_spec(target, [server.ws("")], sizes), [server], 300)
     return _fanout_figures(result, stages, [server.pid])
 
 
-def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child,
+def w2(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: ServerProcess,
        features: Sequence[str] = ()) -> dict[str, Any]:
     """Fan-out across two instances through Redis; client 0 (the sender) is on A."""
     _need_broker(target)
     a = start_target(stack, target, log_dir, broker=redis_url(redis), label="-a", features=features)
     b = start_target(stack, target, log_dir, broker=redis_url(redis), label="-b", features=features)
     pids = [a.pid, b.pid]
-    result, stages = run_loadgen(fanout_spec(target, [a.ws_url, b.ws_url], sizes), [a, b, redis], 300)
+    result, stages = run_loadgen(fanout_spec(target, [a.ws(""), b.ws("")], sizes), [a, b, redis], 300)
     figures = _fanout_figures(result, stages, pids)
     figures["redis_cpu_us_per_delivery"] = _per(cpu(stages, "windowed", [redis.pid]),
                                                 result["windowed"]["deliveries"])
     return figures
 
 
-def w3(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+def w3(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: ServerProcess) -> dict[str, Any]:
     """Idle connections: memory per connection and time to open them all."""
     server = start_target(stack, target, log_dir)
     held: dict[str, Any] = {}
 
     def read_state(event: str, stage: str) -> None:
         if event == "end":  # while the connections are still open
-            held.update(server.state())
+            held.update(target_state(server))
 
-    result, stages = run_loadgen(idle_spec(target, [server.ws_url], sizes), [server], 300, read_state)
+    result, stages = run_loadgen(idle_spec(target, [server.ws("")], sizes), [server], 300, read_state)
     before, after = stages["open"][server.pid]
     state = held
     return {
@@ -246,18 +248,18 @@ def w3(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
     }
 
 
-def w4(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+def w4(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: ServerProcess) -> dict[str, Any]:
     """Churn: a fresh room per connection, so every cycle creates and drops a namespace."""
-    server = start_target(stack, target, log_dir).wait_listening()
-    baseline = server.state()
-    result, stages = run_loadgen(churn_spec(target, [server.ws_url], sizes), [server], 300)
+    server = start_target(stack, target, log_dir).wait_ready(START_TIMEOUT)
+    baseline = target_state(server)
+    result, stages = run_loadgen(churn_spec(target, [server.ws("")], sizes), [server], 300)
     # sanic-wsns keeps a dropped channel's subscription up to 2 s: a leak is what is
     # still there once ``linger_wait`` has passed.
-    deadline = time.monotonic() + sizes.linger_wait
-    after = server.state()
-    while _leaks(after, baseline) and time.monotonic() < deadline:
+    for _ in attempts(sizes.linger_wait):
+        after = target_state(server)
+        if not _leaks(after, baseline):
+            break
         time.sleep(0.1)
-        after = server.state()
     return {
         "cycles": result["cycles"],
         "cycles_per_s": result["cycles_per_s"],
@@ -280,16 +282,16 @@ def _leaks(state: dict[str, Any], baseline: dict[str, Any]) -> bool:
                 or state.get("pending") or state["tasks"] > baseline["tasks"])
 
 
-def w5(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child) -> dict[str, Any]:
+def w5(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: ServerProcess) -> dict[str, Any]:
     """Many namespaces: A hosts them all, B only a few; what does B hear from the broker?"""
     _need_broker(target)
     a = start_target(stack, target, log_dir, broker=redis_url(redis), count_broker=True, label="-a")
     b = start_target(stack, target, log_dir, broker=redis_url(redis), count_broker=True, label="-b")
-    spec = {"workload": "many", "target": target, "urls": [a.ws_url, b.ws_url],
+    spec = {"workload": "many", "target": target, "urls": [a.ws(""), b.ws("")],
             "namespaces": sizes.many_namespaces, "hosted_on_b": sizes.many_on_b,
             "messages": sizes.many_messages}
     result, stages = run_loadgen(spec, [a, b], 300)
-    state_b = b.state()
+    state_b = target_state(b)
     messages = result["messages"]
     return {
         "messages": messages,
@@ -309,7 +311,7 @@ def w5(stack: ExitStack, target: str, sizes: Sizes, log_dir: Path, redis: Child)
 class RedisMeter:
     """An ``on_stage`` hook: Redis commands run during each stage, by command name."""
 
-    def __init__(self, redis: Child):
+    def __init__(self, redis: ServerProcess):
         self.redis = redis
         self._before: dict[str, int] = {}
         self.stages: dict[str, dict[str, int]] = {}
@@ -342,7 +344,7 @@ def _switched(feature: str, variant: str) -> tuple[str, ...]:
 
 
 def history_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
-                 redis: Child) -> dict[str, Any]:
+                 redis: ServerProcess) -> dict[str, Any]:
     """W2's shape with ``History()`` on the bench pattern (``on``) or without (``off``).
 
     With history a broadcast is numbered by Redis (one script: counter, XADD, PUBLISH), and
@@ -352,30 +354,30 @@ def history_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
 
 
 def metrics_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
-                 redis: Child) -> dict[str, Any]:
+                 redis: ServerProcess) -> dict[str, Any]:
     """W1 with ``metrics_url`` set (``on``: prometheus_client counting) or not."""
     return w1(stack, "wsns", sizes, log_dir, redis, features=_switched("metrics", variant))
 
 
-def _leftovers(servers: Sequence[Child], linger_wait: float) -> dict[str, Any]:
+def _leftovers(servers: Sequence[ServerProcess], linger_wait: float) -> dict[str, Any]:
     """Namespaces and clients still on ``servers`` once a dropped namespace's linger passed."""
-    deadline = time.monotonic() + linger_wait
-    while True:
-        states = [server.state() for server in servers]
+    for _ in attempts(linger_wait):
+        states = [target_state(server) for server in servers]
         namespaces = sum(s["namespaces"] for s in states)
         clients = sum(s["clients"] for s in states)
-        if not (namespaces or clients) or time.monotonic() > deadline:
-            return {"leaked_namespaces": namespaces, "leaked_clients": clients}
+        if not (namespaces or clients):
+            break
         time.sleep(0.1)
+    return {"leaked_namespaces": namespaces, "leaked_clients": clients}
 
 
 def presence_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
-                  redis: Child) -> dict[str, Any]:
+                  redis: ServerProcess) -> dict[str, Any]:
     """Join/leave churn in one room on two instances + Redis, ``presence=True`` or not."""
     features = _switched("presence", variant)
     a = start_target(stack, "wsns", log_dir, broker=redis_url(redis), label="-a", features=features)
     b = start_target(stack, "wsns", log_dir, broker=redis_url(redis), label="-b", features=features)
-    spec = {"workload": "presence", "target": "wsns-frames", "urls": [a.ws_url, b.ws_url],
+    spec = {"workload": "presence", "target": "wsns-frames", "urls": [a.ws(""), b.ws("")],
             "room": f"presence-{uuid.uuid4().hex[:8]}", "clients": sizes.presence_clients,
             "span": sizes.presence_span, "hold": sizes.presence_hold, "settle": sizes.settle}
     meter = RedisMeter(redis)
@@ -403,7 +405,7 @@ def presence_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
 
 
 def recovery_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
-                  redis: Child) -> dict[str, Any]:
+                  redis: ServerProcess) -> dict[str, Any]:
     """Instance A (all the clients) is killed; B publishes ``recovery_missed`` frames; A
     restarts on its port and the clients come back with ``since``/``epoch``. With history
     off nothing can be recovered: every client must re-fetch its state from the app."""
@@ -413,11 +415,11 @@ def recovery_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
 
     def restart(event: str, stage: str) -> None:
         if stage == "outage" and event == "ready":
-            a.crash()
+            a.kill()
         elif stage == "outage" and event == "end":
-            a.start_again().wait_listening()
+            a.spawn().wait_ready(START_TIMEOUT)
 
-    spec = {"workload": "recovery", "target": "wsns-frames", "urls": [a.ws_url, b.ws_url],
+    spec = {"workload": "recovery", "target": "wsns-frames", "urls": [a.ws(""), b.ws("")],
             "room": f"recovery-{uuid.uuid4().hex[:8]}", "clients": sizes.recovery_clients,
             "missed": sizes.recovery_missed, "settle": sizes.settle}
     meter = RedisMeter(redis)
@@ -442,7 +444,7 @@ def recovery_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
     }
 
 
-Workload = Callable[[ExitStack, str, Sizes, Path, Child], dict[str, Any]]
+Workload = Callable[[ExitStack, str, Sizes, Path, ServerProcess], dict[str, Any]]
 
 WORKLOADS: dict[str, Workload] = {
     "W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5,

@@ -12,7 +12,6 @@ the same ports, so the next test finds it whole.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
@@ -20,33 +19,23 @@ import shutil
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
-from server_process import ARTIFACTS, ROOT, ServerProcess
 
+from tests.support.demo_api import PASSWORD, DemoApi, credentials
+from tests.support.polling import wait_until
 from tests.support.ports import free_port
+from tests.support.processes import ARTIFACTS, ROOT, ServerProcess
 from tests.support.redis_servers import RedisServer
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 STATIC = ROOT / "demo_app" / "static"
 ADMIN = "admin"
-#: Every E2E user's password, the admin's included (BUBBLEMAP_ADMIN_PASSWORD).
-PASSWORD = "correct horse battery"
-
-
-def credentials(name: str) -> dict[str, str]:
-    """The sign-in body for ``name`` (the first sign-in registers it)."""
-    return {"name": name, "password": PASSWORD}
-
-
 #: Upper bound for anything a page must show after a change elsewhere (two shared cores).
 SHOWN_MS = 10_000
 #: Upper bound for recovering from a fault: the client's backoff and the broker's (<= 5 s).
@@ -202,10 +191,10 @@ class Deployment:
 
     def heal(self) -> None:
         """Start again whatever a test stopped (same ports), and wait until it answers."""
-        if self.redis.process is None or self.redis.process.poll() is not None:
+        if not self.redis.running():
             self.redis.start()
         for server in [*self.instances.values(), self.nginx.process]:
-            if server.proc is None or server.proc.poll() is not None:
+            if server.ended():
                 server.start()
 
     def close(self) -> None:
@@ -216,55 +205,7 @@ class Deployment:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-# -- REST, as curl would do it ------------------------------------------------------------
-
-class Api:
-    """A signed-in user's plain HTTP client (urllib with a cookie jar) for one base URL."""
-
-    def __init__(self, base_url: str, name: str, jar: CookieJar | None = None):
-        self.base_url = base_url
-        self.name = name
-        self.jar = jar or CookieJar()
-        self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        if jar is None:
-            self.ok("POST", "/api/1/session", credentials(name))
-
-    def on(self, base_url: str) -> Api:
-        """The same user (same cookie) talking to another instance or to nginx."""
-        return Api(base_url, self.name, self.jar)
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with self._opener.open(request, timeout=10) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            return error.code, json.loads(raw) if raw else None
-
-    def ok(self, method: str, path: str, body: Any = None) -> Any:
-        status, data = self.call(method, path, body)
-        assert 200 <= status < 300, f"{method} {path} -> {status} {data}"
-        return data
-
-    def create_map(self, title: str, private: bool = False) -> int:
-        return self.ok("POST", "/api/1/maps", {"title": title, "private": private})["id"]
-
-    def invite(self, map_id: int, name: str) -> None:
-        """Make ``name`` a member of ``map_id`` (signed in once first: the demo only adds
-        members who have an account)."""
-        Api(self.base_url, name)
-        self.ok("POST", f"/api/1/maps/{map_id}/members", {"name": name})
-
-    def bubbles(self, map_id: int) -> dict[int, Bubble]:
-        return {b["id"]: Bubble.of(b) for b in self.ok("GET", f"/api/1/maps/{map_id}")["bubbles"]}
-
-    def stats(self) -> dict[str, Any]:
-        return self.ok("GET", "/admin/wsns/stats")
-
+# -- what the REST API stores --------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Bubble:
@@ -281,6 +222,11 @@ class Bubble:
     def of(cls, data: dict[str, Any]) -> Bubble:
         return cls(int(data["id"]), int(data["version"]), data["text"], data["color"].lower(),
                    float(data["x"]), float(data["y"]))
+
+
+def stored_bubbles(api: DemoApi, map_id: int) -> dict[int, Bubble]:
+    """What ``GET /api/1/maps/<id>`` stores, comparable with what a page draws."""
+    return {b["id"]: Bubble.of(b) for b in api.bubbles(map_id)}
 
 
 def map_path(map_id: int) -> str:
@@ -471,27 +417,7 @@ class Browsers:
 
 # -- checks -------------------------------------------------------------------------------
 
-def wait_until(predicate: Callable[[], Any], timeout_s: float, what: Callable[[], str] | str,
-               pump: Page | None = None) -> Any:
-    """Poll ``predicate`` until it is truthy; fail with ``what`` (or what it returns).
-
-    A predicate over what a page's event handlers record (its requests, say) needs ``pump``:
-    the sync Playwright API hands events over only while it is called, not during a sleep.
-    """
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s}s: {what() if callable(what) else what}")
-        if pump is not None:
-            pump.wait_for_timeout(50)
-        else:
-            time.sleep(0.05)
-
-
-def assert_converged(pages: list[MapPage], api: Api, map_id: int,
+def assert_converged(pages: list[MapPage], api: DemoApi, map_id: int,
                      timeout_s: float = SHOWN_MS / 1000) -> dict[int, Bubble]:
     """Every page draws exactly the bubbles ``GET /api/1/maps/<id>`` returns (ids, versions,
     text, colour, position); retried until a deadline, since frames may still be on their way.
@@ -499,7 +425,7 @@ def assert_converged(pages: list[MapPage], api: Api, map_id: int,
     report: list[str] = []
 
     def converged() -> tuple[dict[int, Bubble]] | None:
-        stored = api.bubbles(map_id)
+        stored = stored_bubbles(api, map_id)
         report.clear()
         for page in pages:
             drawn = page.bubbles()
@@ -554,7 +480,7 @@ def browsers(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Brows
 
 
 @pytest.fixture
-def admin_api(deployment: Deployment) -> dict[str, Api]:
+def admin_api(deployment: Deployment) -> dict[str, DemoApi]:
     """An admin signed in on each instance (for ``/admin/wsns/stats``)."""
-    first = Api(deployment.a.url, ADMIN)
+    first = DemoApi.sign_in(deployment.a.url, ADMIN)
     return {"a": first, "b": first.on(deployment.b.url)}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -19,7 +18,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page
-from server_process import ServerProcess
+
+from tests.support.processes import ServerProcess
 
 APP = "e2e/apps/client_app.py"
 
@@ -58,18 +58,6 @@ def said(offset: int) -> dict[str, Any]:
 
 def client_argv(*extra: str) -> list[str]:
     return [sys.executable, APP, "--port", "{port}", *extra]
-
-
-def eventually(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll ``predicate`` (server-side state with no event to wait on) until it is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(0.02)
 
 
 class ClientPage:

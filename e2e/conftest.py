@@ -1,5 +1,5 @@
 """Shared E2E set-up: Debian's Chromium for pytest-playwright, screenshots of failures, and
-factories of real server processes (see server_process.py).
+factories of real server processes (``tests.support.processes``).
 
 Run as its own pytest invocation (``python -m pytest e2e``): the sync Playwright API and
 pytest-asyncio's loops do not mix in one process.
@@ -12,9 +12,10 @@ import sys
 from collections.abc import Callable, Iterator
 
 import pytest
-from bubblemap_fixtures import admin_api, browsers, deployment, healthy_deployment  # noqa: F401  (fixtures, by name)
-from client_fixtures import client, client_server, own_client_server  # noqa: F401  (fixtures, by name)
-from server_process import ARTIFACTS, ServerProcess, spawner
+
+from e2e.bubblemap_fixtures import admin_api, browsers, deployment, healthy_deployment  # noqa: F401  (fixtures, by name)
+from e2e.client_fixtures import client, client_server, own_client_server  # noqa: F401  (fixtures, by name)
+from tests.support.processes import ARTIFACTS, ServerProcess, spawner
 
 
 @pytest.fixture(scope="session")

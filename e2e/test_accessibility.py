@@ -12,15 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bubblemap_fixtures import (
+from playwright.sync_api import Page, expect
+
+from e2e.bubblemap_fixtures import (
     ADMIN,
     SHOWN_MS,
-    Api,
     Browsers,
     Deployment,
     MapPage,
 )
-from playwright.sync_api import Page, expect
+from tests.support.demo_api import DemoApi
 
 AXE = Path(__file__).resolve().parent / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = {"serious", "critical"}
@@ -55,11 +56,11 @@ def test_sign_in_page(deployment: Deployment, browsers: Browsers, size: str):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_map_list(deployment: Deployment, browsers: Browsers, size: str):
-    ann = Api(deployment.a.url, "ann")
-    shared = ann.create_map("Team plans", private=True)
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    shared = ann.create_map("Team plans", private=True)["id"]
     ann.invite(shared, "bob")
     ann.ok("POST", f"/api/1/maps/{shared}/bubbles", {"x": 1, "y": 2, "text": "hi", "color": "#bfdbfe"})
-    Api(deployment.a.url, "bob").create_map("Bob's public map")
+    DemoApi.sign_in(deployment.a.url, "bob").create_map("Bob's public map")
     page = open_page(browsers, deployment.a.url, "ann", size).page
     page.goto(deployment.a.url + "/")
     expect(page.locator(f'[data-testid=map-item][data-map-id="{shared}"]')).to_contain_text("1 bubble")
@@ -68,8 +69,8 @@ def test_map_list(deployment: Deployment, browsers: Browsers, size: str):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_map_view_with_bubbles_and_the_editor_open(deployment: Deployment, browsers: Browsers, size: str):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Accessible", private=True)
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Accessible", private=True)["id"]
     for n, color in enumerate(["#fde68a", "#bfdbfe", "#1e3a8a"]):
         ann.ok("POST", f"/api/1/maps/{map_id}/bubbles",
                {"x": 80 + 100 * n, "y": 120, "text": f"idea {n}" if n else "", "color": color})
@@ -82,8 +83,8 @@ def test_map_view_with_bubbles_and_the_editor_open(deployment: Deployment, brows
 
 @pytest.mark.parametrize("size", SIZES)
 def test_map_view_while_its_owner_renames_it(deployment: Deployment, browsers: Browsers, size: str):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("To be renamed")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("To be renamed")["id"]
     page = open_page(browsers, deployment.a.url, "ann", size, map_id).open()
     page.button("rename-map").click()
     expect(page.button("rename-title")).to_be_focused()
@@ -91,8 +92,8 @@ def test_map_view_while_its_owner_renames_it(deployment: Deployment, browsers: B
 
 
 def test_map_view_while_paused_and_when_denied(deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Private room", private=True)
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Private room", private=True)["id"]
     outsider = open_page(browsers, deployment.a.url, "mallory", "desktop", map_id).open(live=False)
     expect(outsider.state).to_have_attribute("data-state", "denied", timeout=SHOWN_MS)
     assert blocking_violations(outsider.page) == []

@@ -4,16 +4,17 @@ broker, a killed instance goes stale, and a non-admin gets a styled refusal page
 from __future__ import annotations
 
 import pytest
-from bubblemap_fixtures import (
+from playwright.sync_api import Page, expect
+
+from e2e.bubblemap_fixtures import (
     ADMIN,
     RECOVERED_MS,
     SHOWN_MS,
-    Api,
     Browsers,
     Deployment,
 )
-from playwright.sync_api import Page, expect
-from test_accessibility import blocking_violations
+from e2e.test_accessibility import blocking_violations
+from tests.support.demo_api import DemoApi
 
 
 def open_admin_page(browsers: Browsers, base_url: str, user: str) -> Page:
@@ -28,10 +29,10 @@ def row(page: Page, instance: str):
 
 
 def test_the_admin_page_shows_every_instance_and_the_totals_and_a_killed_one_goes_stale(
-        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api]):
+        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi]):
     deployment = healthy_deployment
     ids = {name: api.stats()["instance"] for name, api in admin_api.items()}
-    map_id = Api(deployment.a.url, "ann").create_map("Watched")
+    map_id = DemoApi.sign_in(deployment.a.url, "ann").create_map("Watched")["id"]
     browsers.page(deployment.b.url, "ann", map_id, "ann on b").open()
     page = open_admin_page(browsers, deployment.a.url, ADMIN)
     expect(page.get_by_test_id("admin-state")).to_have_attribute("data-state", "live", timeout=SHOWN_MS)

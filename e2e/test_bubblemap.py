@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import time
 
-from bubblemap_fixtures import (
+from playwright.sync_api import expect
+
+from e2e.bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
     AccessLine,
-    Api,
     Browsers,
     Deployment,
     MapPage,
@@ -28,9 +29,10 @@ from bubblemap_fixtures import (
     clients_of,
     map_path,
     refused,
-    wait_until,
+    stored_bubbles,
 )
-from playwright.sync_api import expect
+from tests.support.demo_api import DemoApi
+from tests.support.polling import pumping, wait_until
 
 #: Long enough for a client that ignored a denial to have retried several times
 #: (its first backoff is about 0.5 s).
@@ -38,9 +40,9 @@ QUIET_S = 3.0
 
 
 def test_pinned_pages_on_two_instances_follow_every_change_and_survive_a_tab_closing(
-        deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api]):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Seed table")
+        deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi]):
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Seed table")["id"]
     page_a = browsers.page(deployment.a.url, "ann", map_id, "A").open()
     page_b = browsers.page(deployment.b.url, "bob", map_id, "B").open()
 
@@ -81,8 +83,8 @@ def test_pinned_pages_on_two_instances_follow_every_change_and_survive_a_tab_clo
 
 def test_balanced_pages_reloaded_through_nginx_converge_with_rest_and_websocket_split(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.nginx.url, "ann")
-    map_id = ann.create_map("Through nginx")
+    ann = DemoApi.sign_in(deployment.nginx.url, "ann")
+    map_id = ann.create_map("Through nginx")["id"]
     pages = [browsers.page(deployment.nginx.url, user, map_id, label).open()
              for user, label in (("ann", "one"), ("bob", "two"))]
     bubbles = [pages[0].create(150, 150, "from one"), pages[1].create(450, 250, "from two")]
@@ -119,9 +121,9 @@ def _rest_then_websocket_on_another_instance(deployment: Deployment, browsers: B
 
 
 def test_a_private_map_shows_no_access_to_a_non_member_who_does_not_retry(
-        deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api]):
-    ann = Api(deployment.b.url, "ann")
-    map_id = ann.create_map("Private plans", private=True)
+        deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi]):
+    ann = DemoApi.sign_in(deployment.b.url, "ann")
+    map_id = ann.create_map("Private plans", private=True)["id"]
     owner = browsers.page(deployment.b.url, "ann", map_id, "owner").open()
     owner.create(300, 200, "only for members")
 
@@ -140,14 +142,14 @@ def test_a_private_map_shows_no_access_to_a_non_member_who_does_not_retry(
                 if line.agent == browsers.agent("outsider") and line.path == map_path(map_id)]
     assert len(upgrades) == 1
     assert outsider.bubbles() == {}
-    assert Api(deployment.nginx.url, "mallory").call("GET", f"/api/1/maps/{map_id}")[0] == 403
+    assert DemoApi.sign_in(deployment.nginx.url, "mallory").call("GET", f"/api/1/maps/{map_id}").status == 403
     assert_converged([owner], ann, map_id)
 
 
 def test_a_map_deleted_by_its_owner_shows_map_deleted_on_every_open_page_on_both_instances(
-        deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api]):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Short-lived")
+        deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi]):
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Short-lived")["id"]
     owner = browsers.page(deployment.a.url, "ann", map_id, "owner").open()
     viewers = [browsers.page(deployment.a.url, "bob", map_id, "bob on a").open(),
                browsers.page(deployment.b.url, "carol", map_id, "carol on b").open(),
@@ -164,17 +166,17 @@ def test_a_map_deleted_by_its_owner_shows_map_deleted_on_every_open_page_on_both
         expect(viewer.state).to_have_attribute("data-state", "deleted", timeout=SHOWN_MS)
         expect(viewer.state).to_have_text("map deleted")
         expect(viewer.page.get_by_test_id("overlay")).to_have_attribute("data-reason", "removed")
-    assert ann.call("GET", f"/api/1/maps/{map_id}")[0] == 404
+    assert ann.call("GET", f"/api/1/maps/{map_id}").status == 404
     for name in ("a", "b"):
         wait_until(lambda name=name: map_path(map_id) not in admin_api[name].stats()["namespaces"], 10,
                    f"instance {name} dropped the deleted map's namespace")
 
 
 def test_pages_of_a_killed_instance_reconnect_through_nginx_and_converge(
-        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api]):
+        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi]):
     deployment = healthy_deployment
-    ann = Api(deployment.nginx.url, "ann")
-    map_id = ann.create_map("Survives a crash")
+    ann = DemoApi.sign_in(deployment.nginx.url, "ann")
+    map_id = ann.create_map("Survives a crash")["id"]
     pages = [browsers.page(deployment.nginx.url, user, map_id, label).open()
              for user, label in (("ann", "one"), ("bob", "two"))]
     bubbles = [pages[0].create(150, 150, "one's"), pages[1].create(450, 250, "two's")]
@@ -187,7 +189,7 @@ def test_pages_of_a_killed_instance_reconnect_through_nginx_and_converge(
         page.type_text(bubble, texts[bubble])
     for page in pages:
         page.click_save()
-    wait_until(lambda: {b: ann.bubbles(map_id)[b].text for b in bubbles} == texts, SHOWN_MS / 1000,
+    wait_until(lambda: {b: stored_bubbles(ann, map_id)[b].text for b in bubbles} == texts, SHOWN_MS / 1000,
                "both saves stored")
     deployment.b.kill()
 
@@ -205,7 +207,7 @@ def test_pages_of_a_killed_instance_reconnect_through_nginx_and_converge(
     assert_converged(pages, ann, map_id)
 
 
-def _until_instance_b_hosts_a_page(deployment: Deployment, admin_api: dict[str, Api],
+def _until_instance_b_hosts_a_page(deployment: Deployment, admin_api: dict[str, DemoApi],
                                    pages: list[MapPage], map_id: int) -> None:
     """Round-robin placed the pages' WebSockets; reload one until instance b has one.
 
@@ -215,7 +217,7 @@ def _until_instance_b_hosts_a_page(deployment: Deployment, admin_api: dict[str, 
     for attempt in range(4):
         if clients_of(admin_api["b"].stats(), map_id) > 0:
             return
-        Api(deployment.nginx.url, "nudge")
+        DemoApi.sign_in(deployment.nginx.url, "nudge")
         pages[attempt % len(pages)].reload()
         wait_until(lambda: clients_of(admin_api["a"].stats(), map_id)
                    + clients_of(admin_api["b"].stats(), map_id) == len(pages), 10,
@@ -224,10 +226,10 @@ def _until_instance_b_hosts_a_page(deployment: Deployment, admin_api: dict[str, 
 
 
 def test_a_redis_restart_mid_editing_resyncs_pages_and_they_converge(
-        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api]):
+        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi]):
     deployment = healthy_deployment
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Broker outage")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Broker outage")["id"]
     page_a = browsers.page(deployment.a.url, "ann", map_id, "A").open()
     page_b = browsers.page(deployment.b.url, "bob", map_id, "B").open()
     first = page_a.create(200, 200, "before the outage")
@@ -242,7 +244,7 @@ def test_a_redis_restart_mid_editing_resyncs_pages_and_they_converge(
     assert_converged([page_a, page_b], ann, map_id, timeout_s=RECOVERED_MS / 1000)
     for page in (page_a, page_b):
         wait_until(lambda page=page: any(t > outage for t in page.refetches), RECOVERED_MS / 1000,
-                   f"{page!r} re-fetched the map on resync", pump=page.page)
+                   f"{page!r} re-fetched the map on resync", pause=pumping(page.page))
     for page in (page_a, page_b):
         page.expect_no_error()
         expect(page.state).to_have_attribute("data-state", "live")
@@ -255,8 +257,8 @@ def test_a_redis_restart_mid_editing_resyncs_pages_and_they_converge(
 
 def test_simultaneous_edits_of_one_bubble_one_wins_and_the_other_sees_the_conflict(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Contested")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Contested")["id"]
     page_a = browsers.page(deployment.a.url, "ann", map_id, "A").open()
     page_b = browsers.page(deployment.b.url, "bob", map_id, "B").open()
     contested = page_a.create(300, 250, "original")
@@ -268,8 +270,8 @@ def test_simultaneous_edits_of_one_bubble_one_wins_and_the_other_sees_the_confli
     for page in texts:
         page.click_save()
 
-    wait_until(lambda: ann.bubbles(map_id)[contested].version == 3, 10, "one save stored")
-    stored = ann.bubbles(map_id)[contested]
+    wait_until(lambda: stored_bubbles(ann, map_id)[contested].version == 3, 10, "one save stored")
+    stored = stored_bubbles(ann, map_id)[contested]
     [winner] = [page for page, text in texts.items() if text == stored.text]
     [loser] = [page for page in texts if page is not winner]
     conflict = loser.page.get_by_test_id("conflict")
@@ -282,14 +284,14 @@ def test_simultaneous_edits_of_one_bubble_one_wins_and_the_other_sees_the_confli
     loser.page.get_by_test_id("conflict-keep-theirs").click()
     expect(conflict).to_be_hidden()
     expect(loser.page.get_by_test_id("editor-text")).to_have_value(stored.text)
-    assert ann.bubbles(map_id)[contested] == stored
+    assert stored_bubbles(ann, map_id)[contested] == stored
     assert_converged([page_a, page_b], ann, map_id)
 
 
 def test_a_rest_created_bubble_on_an_instance_without_pages_reaches_pages_on_the_other(
-        deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api]):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Fed over REST")
+        deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi]):
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Fed over REST")["id"]
     pages = [browsers.page(deployment.a.url, user, map_id, label).open()
              for user, label in (("ann", "ann on a"), ("bob", "bob on a"))]
     gone = browsers.page(deployment.b.url, "carol", map_id, "carol on b").open()

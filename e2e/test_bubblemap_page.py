@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import json
 import re
-from http.cookiejar import CookieJar
 from typing import Any
 
-from bubblemap_fixtures import (
+from playwright.sync_api import WebSocketRoute, expect
+
+from e2e.bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
-    Api,
     Browsers,
     Deployment,
     MapPage,
     assert_converged,
-    wait_until,
+    stored_bubbles,
 )
-from playwright.sync_api import WebSocketRoute, expect
+from tests.support.demo_api import DemoApi
+from tests.support.polling import wait_until
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
 #: The smallest touch target a phone user should have to hit, in CSS pixels.
@@ -31,10 +32,10 @@ def _zoom(page: MapPage) -> int:
     return int((page.zoom_level.text_content() or "0").rstrip("%"))
 
 
-def _rest_bubble(api: Api, map_id: int, predicate: Any, what: str):
+def _rest_bubble(api: DemoApi, map_id: int, predicate: Any, what: str):
     """Wait until the stored map has exactly one bubble and ``predicate`` holds for it."""
     def found():
-        stored = list(api.bubbles(map_id).values())
+        stored = list(stored_bubbles(api, map_id).values())
         return stored[0] if len(stored) == 1 and predicate(stored[0]) else None
     return wait_until(found, SHOWN_MS / 1000, what)
 
@@ -58,7 +59,8 @@ def test_sign_in_asks_for_a_password_says_what_a_first_sign_in_does_and_shows_a_
     page.get_by_test_id("signin-name").fill(body["name"])
     page.get_by_test_id("signin-password").fill(body["password"])
     page.get_by_test_id("signin-submit").click()
-    status, refusal = Api(deployment.a.url, "", jar=CookieJar()).call("POST", "/api/1/session", body)
+    reply = DemoApi(deployment.a.url).call("POST", "/api/1/session", body)
+    status, refusal = reply.status, reply.data
     assert status == 400
     expect(page.get_by_test_id("signin-error")).to_contain_text(refusal["message"])
     expect(page.get_by_test_id("signin-form")).to_be_visible()
@@ -68,8 +70,8 @@ def test_sign_in_asks_for_a_password_says_what_a_first_sign_in_does_and_shows_a_
 
 def test_map_cards_show_bubble_count_members_and_when_the_map_last_changed(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Counted", private=True)
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Counted", private=True)["id"]
     for name in ("zoe", "bob"):
         ann.invite(map_id, name)
     for n in range(2):
@@ -86,8 +88,8 @@ def test_map_cards_show_bubble_count_members_and_when_the_map_last_changed(
 def test_while_its_instance_is_down_the_map_is_dimmed_and_paused_with_a_visible_reason(
         healthy_deployment: Deployment, browsers: Browsers):
     deployment = healthy_deployment
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Power cut")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Power cut")["id"]
     page = browsers.page(deployment.b.url, "ann", map_id, "on b").open()
     first = page.create(200, 150, "made while live")
     expect(page.paused).to_be_hidden()
@@ -116,8 +118,8 @@ def test_while_its_instance_is_down_the_map_is_dimmed_and_paused_with_a_visible_
 def test_a_page_whose_session_is_gone_says_signed_out_when_it_reconnects(
         healthy_deployment: Deployment, browsers: Browsers):
     deployment = healthy_deployment
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Session ends")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Session ends")["id"]
     page = browsers.page(deployment.b.url, "ann", map_id, "leaving").open()
     page.page.context.clear_cookies()
     deployment.b.kill()
@@ -135,8 +137,8 @@ def test_a_page_whose_session_is_gone_says_signed_out_when_it_reconnects(
 
 def test_wheel_zoom_keeps_the_point_under_the_pointer_and_bubbles_their_board_position(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Zoom")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Zoom")["id"]
     anchor = ann.ok("POST", f"/api/1/maps/{map_id}/bubbles",
                     {"x": 300, "y": 200, "text": "anchor", "color": "#bfdbfe"})["id"]
     page = browsers.page(deployment.a.url, "ann", map_id, "zoomer").open()
@@ -159,7 +161,7 @@ def test_wheel_zoom_keeps_the_point_under_the_pointer_and_bubbles_their_board_po
     canvas = page.page.get_by_test_id("canvas").bounding_box()
     page.page.get_by_test_id("canvas").dblclick(position={"x": x + 120 - canvas["x"], "y": y - canvas["y"]})
     expect(page.page.get_by_test_id("bubble")).to_have_count(2, timeout=SHOWN_MS)
-    [made] = [b for b in ann.bubbles(map_id).values() if b.id != anchor]
+    [made] = [b for b in stored_bubbles(ann, map_id).values() if b.id != anchor]
     assert abs(made.x - (300 + 120 * 100 / zoom)) <= 2 and abs(made.y - 200) <= 2
 
     page.button("zoom-out").click()
@@ -171,8 +173,8 @@ def test_wheel_zoom_keeps_the_point_under_the_pointer_and_bubbles_their_board_po
 
 
 def test_a_two_finger_pinch_zooms_on_a_touch_screen(deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Pinch")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Pinch")["id"]
     page = browsers.page(deployment.a.url, "ann", map_id, "pincher", **PHONE).open()
     box = page.page.get_by_test_id("canvas").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -195,14 +197,14 @@ def test_a_two_finger_pinch_zooms_on_a_touch_screen(deployment: Deployment, brow
 
 def test_undo_and_redo_round_trip_own_changes_through_the_server_for_every_page(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Undo")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Undo")["id"]
     mine = browsers.page(deployment.a.url, "ann", map_id, "mine").open()
     theirs = browsers.page(deployment.b.url, "bob", map_id, "theirs").open()
     bubble = mine.create(200, 150, "first")
     mine.edit(bubble, "second")
     mine.move(bubble, 80, 40)
-    edited = ann.bubbles(map_id)[bubble]
+    edited = stored_bubbles(ann, map_id)[bubble]
     keys = mine.page.keyboard
 
     keys.press("Control+z")  # the move
@@ -220,7 +222,7 @@ def test_undo_and_redo_round_trip_own_changes_through_the_server_for_every_page(
     for _ in range(4):  # the move, both texts, then the creation itself
         mine.button("undo").click()
         expect(mine.button("redo")).to_be_enabled()
-    wait_until(lambda: ann.bubbles(map_id) == {}, SHOWN_MS / 1000, "the creation undone")
+    wait_until(lambda: stored_bubbles(ann, map_id) == {}, SHOWN_MS / 1000, "the creation undone")
     expect(theirs.bubble(bubble)).to_have_count(0, timeout=SHOWN_MS)
     expect(mine.button("undo")).to_be_disabled()
 
@@ -235,8 +237,8 @@ def test_undo_and_redo_round_trip_own_changes_through_the_server_for_every_page(
 
 def test_an_undo_over_a_change_the_page_has_not_seen_yet_is_a_conflict_and_shows_theirs(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Undo meets a conflict")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Undo meets a conflict")["id"]
     mine = browsers.page(deployment.a.url, "ann", map_id, "mine")
     held: list[str] = []
 
@@ -260,13 +262,13 @@ def test_an_undo_over_a_change_the_page_has_not_seen_yet_is_a_conflict_and_shows
     mine.page.keyboard.press("Control+z")
     expect(mine.page.get_by_test_id("toast-warn")).to_contain_text("Not undone", timeout=SHOWN_MS)
     expect(mine.bubble(bubble)).to_contain_text("theirs")
-    assert ann.bubbles(map_id)[bubble].text == "theirs"
+    assert stored_bubbles(ann, map_id)[bubble].text == "theirs"
     assert_converged([mine, theirs], ann, map_id)
 
 
 def test_deleting_a_bubble_offers_an_undo_that_brings_it_back(deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Oops")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Oops")["id"]
     page = browsers.page(deployment.a.url, "ann", map_id, "oops").open()
     bubble = page.create(250, 200, "keep me")
     page.delete(bubble)
@@ -280,8 +282,8 @@ def test_deleting_a_bubble_offers_an_undo_that_brings_it_back(deployment: Deploy
 
 def test_the_keyboard_alone_creates_edits_moves_and_deletes_a_bubble(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Keys")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Keys")["id"]
     page = browsers.page(deployment.a.url, "ann", map_id, "keys").open()
     other = browsers.page(deployment.b.url, "bob", map_id, "watcher").open()
     keys = page.page.keyboard
@@ -297,7 +299,7 @@ def test_the_keyboard_alone_creates_edits_moves_and_deletes_a_bubble(
     expect(page.page.get_by_test_id("editor")).to_be_hidden()
     bubble = page.focused_bubble()
     assert bubble is not None, "Escape gives the focus back to the bubble"
-    start = ann.bubbles(map_id)[bubble]
+    start = stored_bubbles(ann, map_id)[bubble]
 
     for _ in range(3):
         keys.press("ArrowRight")
@@ -318,7 +320,7 @@ def test_the_keyboard_alone_creates_edits_moves_and_deletes_a_bubble(
 
     keys.press("Delete")
     expect(other.bubble(bubble)).to_have_count(0, timeout=SHOWN_MS)
-    assert ann.bubbles(map_id) == {}
+    assert stored_bubbles(ann, map_id) == {}
     # The page removes the bubble, and gives its focus to the canvas, when its own copy of
     # the deletion arrives, which may be after the other page's and the API's.
     expect(page.page.locator("#canvas")).to_be_focused(timeout=SHOWN_MS)  # the focus is not lost
@@ -347,8 +349,9 @@ _PHONE_CHECK = """min => {
 
 def test_at_phone_width_nothing_overflows_and_every_control_is_a_finger_wide(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("A rather long map title that must not push the page sideways", private=True)
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    title = "A rather long map title that must not push the page sideways"
+    map_id = ann.create_map(title, private=True)["id"]
     ann.invite(map_id, "bob")
     page = browsers.page(deployment.a.url, "ann", map_id, "phone", **PHONE)
 
@@ -406,8 +409,8 @@ def test_the_version_rule_on_its_own(deployment: Deployment, browsers: Browsers)
 
 def test_stale_and_repeated_frames_do_not_roll_a_bubble_back_or_bring_a_deleted_one_back(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Late frames")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Late frames")["id"]
     page = browsers.page(deployment.a.url, "ann", map_id, "late")
     routes: list[WebSocketRoute] = []
 
@@ -423,7 +426,7 @@ def test_stale_and_repeated_frames_do_not_roll_a_bubble_back_or_bring_a_deleted_
     page.edit(kept, "newest")
     gone = page.create(450, 250, "to delete")
     page.delete(gone)
-    stored = ann.bubbles(map_id)
+    stored = stored_bubbles(ann, map_id)
     newest = stored[kept]
 
     def frame(type: str, data: Any) -> None:

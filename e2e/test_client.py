@@ -19,13 +19,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from client_fixtures import (
+
+from e2e.client_fixtures import (
     TIMER_PROBE,
     ClientPage,
-    eventually,
     said,
     welcome,
 )
+from tests.support.polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_JS = ROOT / "js-client" / "wsns.js"
@@ -154,7 +155,7 @@ def test_backoff_delays_grow_and_are_fully_jittered(client: ClientPage):
     path = "/ws/deny/busy-backoff"  # 1013 each time: retry-worthy, never welcomed
     base, cap = 25, 800
     client.track("a", path, backoff={"base": base, "max": cap})
-    times = eventually(lambda: (t := client.attempts(path)) and len(t) >= 12 and t,
+    times = wait_until(lambda: (t := client.attempts(path)) and len(t) >= 12 and t,
                        timeout=20, what="12 attempts")
     client.js("() => conns.a.ns.close()")
     gaps = [(b - a) * 1000 for a, b in itertools.pairwise(times)][:11]
@@ -280,7 +281,7 @@ def test_close_leaves_no_timer_and_makes_no_further_attempt(page, client_server)
     client = ClientPage(page, client_server).load()
     path = "/ws/deny/busy-close"
     client.track("a", path, backoff={"base": 50, "max": 100})
-    eventually(lambda: len(client.attempts(path)) >= 3, timeout=5, what="3 attempts")
+    wait_until(lambda: len(client.attempts(path)) >= 3, timeout=5, what="3 attempts")
     client.js("() => { window.late = outcome(conns.a.ns.request('echo', 1)); conns.a.ns.close(); }")
     assert client.js("() => conns.a.ns.state") == "closed"
     assert client.js("() => conns.a.ns.reason")["reason"] == "closed"
@@ -300,7 +301,7 @@ def test_the_online_event_retries_at_once(client: ClientPage):
     seen = len(client.attempts(path))
     client.page.context.set_offline(True)
     client.page.context.set_offline(False)
-    eventually(lambda: len(client.attempts(path)) > seen, timeout=3, what="an attempt on online")
+    wait_until(lambda: len(client.attempts(path)) > seen, timeout=3, what="an attempt on online")
 
 
 def test_namespaces_are_independent_and_connect_again_gives_a_fresh_one(client: ClientPage):

@@ -15,22 +15,23 @@ import sqlite3
 import time
 from typing import Any
 
-from bubblemap_fixtures import (
+from playwright.sync_api import WebSocketRoute, expect
+
+from demo_app.models import Bubble, BubbleDeleted
+from e2e.bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
-    Api,
     Browsers,
     Deployment,
     MapPage,
     assert_converged,
     clients_of,
     map_path,
-    wait_until,
+    stored_bubbles,
 )
-from playwright.sync_api import WebSocketRoute, expect
-
-from demo_app.models import Bubble, BubbleDeleted
 from sanic_wsns.outbox import sqlite as outbox
+from tests.support.demo_api import DemoApi
+from tests.support.polling import wait_until
 
 #: Core idea 11's bound: after a fault, every page equals the database within this.
 CONVERGED_S = 10.0
@@ -65,7 +66,7 @@ def shared_db(deployment: Deployment) -> str:
     return str(deployment.dir / "shared.db")
 
 
-def create(api: Api, map_id: int, n: int) -> list[int]:
+def create(api: DemoApi, map_id: int, n: int) -> list[int]:
     return [api.ok("POST", f"/api/1/maps/{map_id}/bubbles",
                    {"x": 80 + 90 * (i % 8), "y": 80 + 90 * (i // 8), "text": f"seed {i}",
                     "color": "#bfdbfe"})["id"] for i in range(n)]
@@ -75,9 +76,9 @@ def acks(page: MapPage) -> list[dict[str, Any]]:
     return page.page.evaluate("window.acks || []")
 
 
-def assert_no_acknowledged_write_lost(acknowledged: list[dict[str, Any]], api: Api, map_id: int) -> None:
+def assert_no_acknowledged_write_lost(acknowledged: list[dict[str, Any]], api: DemoApi, map_id: int) -> None:
     """Every reply a page got is in the database, or a later version of its bubble is."""
-    stored = api.bubbles(map_id)
+    stored = stored_bubbles(api, map_id)
     for reply in acknowledged:
         bubble = stored[reply["id"]]
         assert bubble.version >= reply["version"], f"{reply} lost: stored {bubble}"
@@ -89,8 +90,8 @@ def assert_no_acknowledged_write_lost(acknowledged: list[dict[str, Any]], api: A
 
 def test_a_page_keeps_an_update_that_reached_it_before_its_older_snapshot(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Snapshot race")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Snapshot race")["id"]
     [bubble] = create(ann, map_id, 1)
     held: list[str] = []
     released: list[bool] = []
@@ -128,8 +129,8 @@ def test_a_create_whose_reply_was_lost_with_the_connection_makes_exactly_one_bub
     """The connection drops after the server created the bubble and before its reply reached
     the page: the browser client sends the request again, with its key, once it is back,
     and gets the first answer. One bubble, not two (issue 25)."""
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Lost reply")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Lost reply")["id"]
     lost: list[str] = []
 
     def lose_the_first_reply(ws: WebSocketRoute) -> None:
@@ -152,20 +153,20 @@ def test_a_create_whose_reply_was_lost_with_the_connection_makes_exactly_one_bub
                                "{x: 120, y: 140, text: 'only once', color: '#fde68a'})")
     assert lost, "the first reply was not lost"
     assert json.loads(lost[0])["data"]["id"] == reply["id"]
-    assert [bubble.text for bubble in ann.bubbles(map_id).values()] == ["only once"]
+    assert [bubble.text for bubble in stored_bubbles(ann, map_id).values()] == ["only once"]
     expect(page.page.locator("[data-testid=bubble]")).to_have_count(1, timeout=SHOWN_MS)
 
 
 def test_late_and_repeated_frames_change_nothing_on_any_page(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Late frames")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Late frames")["id"]
     kept, gone = create(ann, map_id, 2)
     pages = [browsers.page(deployment.a.url, "ann", map_id, "A").open(),
              browsers.page(deployment.b.url, "bob", map_id, "B").open()]
     pages[0].edit(kept, "kept, version 2")
     pages[1].delete(gone)
-    stale = ann.bubbles(map_id)[kept]
+    stale = stored_bubbles(ann, map_id)[kept]
     opened_after = browsers.page(deployment.nginx.url, "carol", map_id, "after").open()
     pages.append(opened_after)
     assert_converged(pages, ann, map_id)
@@ -202,8 +203,8 @@ def _unpublished(deployment: Deployment) -> int:
 def test_redis_stalls_and_the_instance_pages_write_to_dies_then_every_page_equals_the_database(
         healthy_deployment: Deployment, browsers: Browsers):
     deployment = healthy_deployment
-    ann = Api(deployment.b.url, "ann")
-    map_id = ann.create_map("Stall and crash")
+    ann = DemoApi.sign_in(deployment.b.url, "ann")
+    map_id = ann.create_map("Stall and crash")["id"]
     create(ann, map_id, 12)
     writers = [browsers.page(deployment.a.url, f"writer{n}", map_id, f"writer {n} on a").open()
                for n in (1, 2)]
@@ -277,13 +278,13 @@ RUN_BUDGET_S = 90.0
 class RandomRun:
     """Four balanced pages on one map, random operations, and the faults between rounds."""
 
-    def __init__(self, deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api],
+    def __init__(self, deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi],
                  seed: int):
         self.deployment = deployment
         self.admin_api = admin_api
         self.random = random.Random(seed)
-        self.api = Api(deployment.nginx.url, "ann")
-        self.map_id = self.api.create_map(f"Random run {seed}")
+        self.api = DemoApi.sign_in(deployment.nginx.url, "ann")
+        self.map_id = self.api.create_map(f"Random run {seed}")["id"]
         self.pages = [browsers.page(deployment.nginx.url, user, self.map_id, user).open()
                       for user in ("ann", "bob", "carol", "dan")]
         self.rounds = 0
@@ -349,13 +350,13 @@ class RandomRun:
             hosted = [clients_of(self.admin_api[name].stats(), self.map_id) for name in ("a", "b")]
             if all(hosted):
                 return self.random.choice(["a", "b"])
-            Api(self.deployment.nginx.url, "nudge")  # moves nginx's round-robin turn on
+            DemoApi.sign_in(self.deployment.nginx.url, "nudge")  # moves nginx's round-robin turn on
             self.pages[attempt % len(self.pages)].reload()
         raise AssertionError("pages not spread over both instances after 8 reloads")
 
 
 def test_a_long_random_run_with_redis_restarts_kills_stalls_and_reloads_converges_after_every_fault(
-        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api]):
+        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi]):
     run = RandomRun(healthy_deployment, browsers, admin_api, SEED)
     started = time.monotonic()
     faults = [("page reloads", run.reload_pages),
@@ -373,7 +374,7 @@ def test_a_long_random_run_with_redis_restarts_kills_stalls_and_reloads_converge
         run.round()
     run.check("the last round")
 
-    stored = run.api.bubbles(run.map_id)
+    stored = stored_bubbles(run.api, run.map_id)
     assert not set(run.deletes) & set(stored), "a bubble whose delete was acknowledged is back"
     assert_no_acknowledged_write_lost([u for u in run.updates if u["id"] in stored], run.api, run.map_id)
     print(f"random run seed={SEED}: {run.operations} operations, {time.monotonic() - started:.0f}s")

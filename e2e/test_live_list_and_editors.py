@@ -7,20 +7,21 @@ follows maps created, edited, shared and deleted through the other, without a re
 
 from __future__ import annotations
 
-from bubblemap_fixtures import (
+from playwright.sync_api import Page, expect
+
+from e2e.bubblemap_fixtures import (
     SHOWN_MS,
-    Api,
     Browsers,
     Deployment,
     assert_converged,
 )
-from playwright.sync_api import Page, expect
+from tests.support.demo_api import DemoApi
 
 
 def test_each_person_sees_the_others_name_on_the_bubble_they_changed_and_the_owners_rename(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Who did this")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Who did this")["id"]
     page_a = browsers.page(deployment.a.url, "ann", map_id, "ann on A").open()
     page_b = browsers.page(deployment.b.url, "bob", map_id, "bob on B").open()
 
@@ -51,14 +52,14 @@ def card(page: Page, map_id: int):
 
 def test_a_map_list_on_one_instance_follows_maps_made_edited_renamed_shared_and_deleted_elsewhere(
         deployment: Deployment, browsers: Browsers):
-    ann = Api(deployment.a.url, "ann")
-    Api(deployment.a.url, "bob")  # bob has an account, so ann can invite him
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    DemoApi.sign_in(deployment.a.url, "bob")  # bob has an account, so ann can invite him
     lister = browsers.page(deployment.b.url, "bob", 0, "bob's list on B").page
     lister.goto(deployment.b.url + "/")
     expect(lister.get_by_test_id("map-list")).to_have_attribute("data-state", "live", timeout=SHOWN_MS)
     lister.evaluate("() => { window.notReloaded = true; }")
 
-    public = ann.create_map("Made on A")
+    public = ann.create_map("Made on A")["id"]
     expect(card(lister, public)).to_contain_text("Made on A", timeout=SHOWN_MS)
     expect(card(lister, public).get_by_test_id("map-facts")).to_have_text("0 bubbles")
 
@@ -68,7 +69,7 @@ def test_a_map_list_on_one_instance_follows_maps_made_edited_renamed_shared_and_
     ann.ok("PATCH", f"/api/1/maps/{public}", {"title": "Renamed on A"})
     expect(card(lister, public)).to_contain_text("Renamed on A", timeout=SHOWN_MS)
 
-    private = ann.create_map("Ann's secret", private=True)
+    private = ann.create_map("Ann's secret", private=True)["id"]
     ann.ok("POST", f"/api/1/maps/{private}/members", {"name": "bob"})
     expect(card(lister, private).get_by_test_id("map-facts")).to_have_text(
         "0 bubbles · with bob", timeout=SHOWN_MS)
@@ -84,11 +85,11 @@ def test_the_map_list_shows_the_newest_page_and_older_maps_on_demand(
         deployment: Deployment, browsers: Browsers):
     """``GET /api/1/maps`` is paged (50 cards): the list shows the newest page, "Show
     older maps" adds the next one, and a map made meanwhile still appears live."""
-    makers = [Api(deployment.a.url, f"maker{n}") for n in range(3)]
+    makers = [DemoApi.sign_in(deployment.a.url, f"maker{n}") for n in range(3)]
     lister = browsers.page(deployment.b.url, "bob", 0, "bob's list on B").page
     lister.goto(deployment.b.url + "/")
     expect(lister.get_by_test_id("map-list")).to_have_attribute("data-state", "live", timeout=SHOWN_MS)
-    made = [maker.create_map(f"Paged {n}") for n in range(20) for maker in makers]  # 60, newest last
+    made = [maker.create_map(f"Paged {n}")["id"] for n in range(20) for maker in makers]  # 60, newest last
     # Cards are published in id order: once the newest is shown live, every card is out,
     # and a reload shows what the first page holds, with no card still on its way.
     expect(card(lister, made[-1])).to_have_count(1, timeout=SHOWN_MS)
@@ -100,7 +101,7 @@ def test_the_map_list_shows_the_newest_page_and_older_maps_on_demand(
 
     lister.get_by_test_id("map-list-more").click()
     expect(card(lister, made[0])).to_have_count(1, timeout=SHOWN_MS)
-    newest = makers[0].create_map("Made after paging")
+    newest = makers[0].create_map("Made after paging")["id"]
     expect(card(lister, newest)).to_have_count(1, timeout=SHOWN_MS)
     ids = lister.get_by_test_id("map-item").evaluate_all("els => els.map(e => Number(e.dataset.mapId))")
     assert ids == sorted(ids, reverse=True), "newest map first"

@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 import time
 
-from bubblemap_fixtures import (
+from playwright.sync_api import expect
+
+from e2e.bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
-    Api,
     Browsers,
     Deployment,
     MapPage,
     assert_converged,
 )
-from playwright.sync_api import expect
+from tests.support.demo_api import DemoApi
 
 
 def avatars(page: MapPage):
@@ -24,7 +25,7 @@ def avatars(page: MapPage):
 
 def test_pages_on_two_instances_see_each_others_avatars_come_and_go(deployment: Deployment,
                                                                     browsers: Browsers):
-    map_id = Api(deployment.a.url, "ann").create_map("Who is here")
+    map_id = DemoApi.sign_in(deployment.a.url, "ann").create_map("Who is here")["id"]
     ann = browsers.page(deployment.a.url, "ann", map_id, "ann on a").open()
     expect(avatars(ann)).to_have_count(1, timeout=SHOWN_MS)
     bob = browsers.page(deployment.b.url, "bob", map_id, "bob on b").open()
@@ -43,12 +44,12 @@ def test_pages_on_two_instances_see_each_others_avatars_come_and_go(deployment: 
 
 
 def test_a_page_whose_instance_restarts_catches_up_without_re_fetching_the_map(
-        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, Api]):
+        healthy_deployment: Deployment, browsers: Browsers, admin_api: dict[str, DemoApi]):
     """Instance b dies while changes are made through a; when b is back, its page gets the
     missed changes as frames (recovery), not by re-fetching the map."""
     deployment = healthy_deployment
-    ann_api = Api(deployment.a.url, "ann")
-    map_id = ann_api.create_map("Catches up")
+    ann_api = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann_api.create_map("Catches up")["id"]
     writer = browsers.page(deployment.a.url, "ann", map_id, "writer on a").open()
     reader = browsers.page(deployment.b.url, "bob", map_id, "reader on b")
     frames: list[dict] = []  # every frame the reader's WebSockets received, in order

@@ -16,18 +16,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bubblemap_fixtures import (
+from e2e.bubblemap_fixtures import (
     RECOVERED_MS,
     SHOWN_MS,
-    Api,
     Browsers,
     Deployment,
     MapPage,
     assert_converged,
     clients_of,
-    wait_until,
 )
-from server_process import ServerProcess
+from tests.support.demo_api import DemoApi
+from tests.support.polling import wait_until
+from tests.support.processes import ServerProcess
 
 #: Records the close code of every WebSocket the page opens (Playwright reports a close
 #: without its code). Injected before the page's own scripts, untouched by its CSP.
@@ -72,12 +72,12 @@ def watch(browsers: Browsers, base_url: str, user: str, map_id: int) -> WatchedP
     return watched
 
 
-def open_on_both_instances(deployment: Deployment, browsers: Browsers, admin: dict[str, Api],
+def open_on_both_instances(deployment: Deployment, browsers: Browsers, admin: dict[str, DemoApi],
                            map_id: int) -> list[WatchedPage]:
     """Open ``PAGES`` pages through nginx, half on each instance. Where a page landed is read
     from the instances' stats; a page that lands where enough are already is closed, and one
     extra request through nginx moves its round-robin on before the next try."""
-    nudge = Api(deployment.nginx.url, "nudger")
+    nudge = DemoApi.sign_in(deployment.nginx.url, "nudger")
     pages: list[WatchedPage] = []
     for attempt in range(4 * PAGES):
         if len(pages) == PAGES:
@@ -98,7 +98,7 @@ def open_on_both_instances(deployment: Deployment, browsers: Browsers, admin: di
     raise AssertionError(f"nginx kept sending pages to one instance: {[p.instance for p in pages]}")
 
 
-def connections(admin: dict[str, Api], map_id: int) -> dict[str, int]:
+def connections(admin: dict[str, DemoApi], map_id: int) -> dict[str, int]:
     """How many connections each instance holds on the map."""
     return {name: clients_of(api.stats(), map_id) for name, api in admin.items()}
 
@@ -108,7 +108,7 @@ def newcomer(before: dict[str, int], now: dict[str, int]) -> str | None:
     return next((name for name in now if now[name] > before[name]), None)
 
 
-def switch(stopped: ServerProcess, writer: Api, pages: list[WatchedPage], map_id: int,
+def switch(stopped: ServerProcess, writer: DemoApi, pages: list[WatchedPage], map_id: int,
            survivor: str) -> list[int]:
     """SIGTERM ``stopped`` and make bubbles through the survivor until it has exited and every
     page that was on it is live on the survivor; the ids made."""
@@ -131,7 +131,7 @@ def switch(stopped: ServerProcess, writer: Api, pages: list[WatchedPage], map_id
     return made
 
 
-def create_bubble(api: Api, map_id: int, text: str) -> int:
+def create_bubble(api: DemoApi, map_id: int, text: str) -> int:
     return api.ok("POST", f"/api/1/maps/{map_id}/bubbles",
                   {"x": 100, "y": 100, "text": text, "color": "#bfdbfe"})["id"]
 
@@ -139,10 +139,10 @@ def create_bubble(api: Api, map_id: int, text: str) -> int:
 def test_a_rolling_deploy_loses_nothing_and_no_page_re_fetches(
         healthy_deployment: Deployment, browsers: Browsers):
     deployment = healthy_deployment
-    admin_a = Api(deployment.a.url, "admin")
+    admin_a = DemoApi.sign_in(deployment.a.url, "admin")
     admin = {"a": admin_a, "b": admin_a.on(deployment.b.url)}
-    owner = Api(deployment.a.url, "owner")
-    map_id = owner.create_map("Rolling deploy")
+    owner = DemoApi.sign_in(deployment.a.url, "owner")
+    map_id = owner.create_map("Rolling deploy")["id"]
     made = [create_bubble(owner, map_id, "before") for _ in range(BEFORE)]
     pages = open_on_both_instances(deployment, browsers, admin, map_id)
     started = time.monotonic()

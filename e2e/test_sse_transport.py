@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bubblemap_fixtures import (
+from playwright.sync_api import expect
+
+from e2e.bubblemap_fixtures import (
     ADMIN,
     RECOVERED_MS,
-    Api,
     Browsers,
     Deployment,
     MapPage,
@@ -28,9 +29,9 @@ from bubblemap_fixtures import (
     assert_converged,
     clients_of,
     map_path,
-    wait_until,
 )
-from playwright.sync_api import expect
+from tests.support.demo_api import DemoApi
+from tests.support.polling import pumping, wait_until
 
 #: After a fault, every page equals the database within this (as test_convergence.py).
 CONVERGED_S = 10.0
@@ -88,7 +89,7 @@ def open_forced(page: MapPage, forced: str) -> MapPage:
     return page
 
 
-def create(api: Api, map_id: int, text: str) -> int:
+def create(api: DemoApi, map_id: int, text: str) -> int:
     return int(api.ok("POST", f"/api/1/maps/{map_id}/bubbles",
                       {"x": 100, "y": 100, "text": text, "color": "#bfdbfe"})["id"])
 
@@ -96,8 +97,8 @@ def create(api: Api, map_id: int, text: str) -> int:
 def test_behind_a_proxy_that_refuses_upgrades_pages_fall_back_to_sse_and_converge_after_faults(
         healthy: SseDeployment, browsers: Browsers):
     deployment = healthy
-    ann = Api(deployment.nginx.url, "ann")
-    map_id = ann.create_map("No upgrades here")
+    ann = DemoApi.sign_in(deployment.nginx.url, "ann")
+    map_id = ann.create_map("No upgrades here")["id"]
     pages = [browsers.page(deployment.nginx.url, user, map_id).open(live=False) for user in ("ann", "bob")]
     for page in pages:
         page.expect_live(timeout=RECOVERED_MS)  # two refused upgrades, then SSE
@@ -134,8 +135,8 @@ def test_behind_a_proxy_that_refuses_upgrades_pages_fall_back_to_sse_and_converg
 def test_a_page_forced_to_sse_and_a_websocket_page_see_each_others_edits(
         sse_deployment: SseDeployment, browsers: Browsers):
     deployment = sse_deployment
-    ann = Api(deployment.a.url, "ann")
-    map_id = ann.create_map("Both transports")
+    ann = DemoApi.sign_in(deployment.a.url, "ann")
+    map_id = ann.create_map("Both transports")["id"]
     over_sse = open_forced(browsers.page(deployment.a.url, "ann", map_id, "sse"), "sse")
     over_ws = browsers.page(deployment.b.url, "bob", map_id, "websocket").open()
     assert (transport(over_sse), transport(over_ws)) == ("sse", "websocket")
@@ -172,9 +173,9 @@ def seen(page: Any) -> list[dict[str, Any]]:
 def test_a_plain_event_source_recovers_every_frame_after_the_instance_it_streams_from_is_killed(
         healthy: SseDeployment, browsers: Browsers):
     deployment = healthy
-    ann = Api(deployment.nginx.url, "ann")
-    map_id = ann.create_map("Plain EventSource")
-    admins = {name: Api(server.url, ADMIN) for name, server in deployment.instances.items()}
+    ann = DemoApi.sign_in(deployment.nginx.url, "ann")
+    map_id = ann.create_map("Plain EventSource")["id"]
+    admins = {name: DemoApi.sign_in(server.url, ADMIN) for name, server in deployment.instances.items()}
     page = browsers.page(deployment.nginx.url, "ann", map_id, "plain").page
     page.goto(f"{deployment.nginx.url}/")  # the map list: same origin, no map connection
     page.evaluate(_PLAIN_EVENT_SOURCE, f"/wsns/sse{map_path(map_id)}")
@@ -182,15 +183,16 @@ def test_a_plain_event_source_recovers_every_frame_after_the_instance_it_streams
                                       if clients_of(api.stats(), map_id)), None),
                         CONVERGED_S, "no instance holds the stream")
     survivor = "b" if holder == "a" else "a"
-    writer = Api(deployment.instances[survivor].url, "ann")
+    writer = ann.on(deployment.instances[survivor].url)
     for n in range(3):
         create(writer, map_id, f"before {n}")
-    wait_until(lambda: len(seen(page)) == 3, CONVERGED_S, lambda: f"seen {seen(page)}", pump=page)
+    wait_until(lambda: len(seen(page)) == 3, CONVERGED_S, lambda: f"seen {seen(page)}", pause=pumping(page))
 
     deployment.instances[holder].kill()
     for n in range(3):
         create(writer, map_id, f"while the stream is away {n}")
-    wait_until(lambda: len(seen(page)) >= 6, RECOVERED_MS / 1000, lambda: f"seen {seen(page)}", pump=page)
+    wait_until(lambda: len(seen(page)) >= 6, RECOVERED_MS / 1000, lambda: f"seen {seen(page)}",
+               pause=pumping(page))
     events = seen(page)
     assert [event["type"] for event in events] == ["bubble-created"] * 6, events
     assert [event["offset"] for event in events] == list(range(1, 7)), "every frame once, in order"

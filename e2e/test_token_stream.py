@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
-from server_process import ServerProcess
 
 from examples.token_stream import generate
+from tests.support.processes import ServerProcess
 
 PROMPT = "a prompt for the e2e run"
 #: The whole stream takes CHUNKS * this (60 * 0.15 s = 9 s): a reload after a few chunks

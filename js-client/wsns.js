@@ -35,8 +35,8 @@
  *
  * The module is organised like phoenix.js: a `Namespace` that wires small parts with one job
  * each (`Backoff`, `SendQueue`, `PendingRequests`, `Heartbeat`, `OffsetTracker`,
- * `PresenceState`). The parts are pure or own nothing but their timers; they are exported
- * for the client's own tests in `__internals`, which is not part of the public API.
+ * `PresenceState`). The parts are pure or own nothing but their timers; they are not
+ * exported (the client's own tests reach them through test/internals.js).
  *
  * @module wsns
  */
@@ -938,12 +938,6 @@ function requestKey() {
   globalThis.crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
-
-/** The client's parts, exported for its own tests. Not a public API: it may change at any time. */
-export const __internals = {
-  Backoff, SendQueue, PendingRequests, Heartbeat, OffsetTracker, PresenceState, attemptUrl, subprotocols, refreshDelay,
-  EventStreamParser, TransportChoice, TRANSPORT_KEY, sseUrl,
-};
 
 // -- the namespace -----------------------------------------------------------------------
 

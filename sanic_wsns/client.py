@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sanic.server.protocols.base_protocol import SanicProtocol
     from sanic.server.websockets.impl import WebsocketImplProtocol
 
+    from .deflate import FrameDeflater
     from .namespace import Namespace
 
 
@@ -37,7 +38,7 @@ class Client:
     transport = "websocket"
 
     __slots__ = ("id", "namespace", "identity", "public", "user", "expires_at", "recovered", "request",
-                 "bucket", "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
+                 "bucket", "deflater", "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
 
     def __init__(
         self,
@@ -51,8 +52,10 @@ class Client:
         max_send_queue: int,
         user: Any = None,
         expires_at: float | None = None,
+        deflater: FrameDeflater | None = None,
     ):
         self._admitted(id, namespace, request, identity, public, bucket, max_send_queue, user, expires_at)
+        self.deflater = deflater
         self._ws = ws
         # Sanic sets io_proto (with its transport) and loop when the connection opens,
         # before any Client exists; its types allow None only for the time before.
@@ -83,6 +86,9 @@ class Client:
         self.recovered: bool | None = None
         self.request = request
         self.bucket = bucket
+        #: Set when its handshake agreed on permessage-deflate (``WSNS_COMPRESSION``);
+        #: never for a stream or a POST.
+        self.deflater = None
         self._max_queue = max_send_queue
         self._closing = False
 
@@ -131,7 +137,15 @@ class Client:
 
     async def send(self, type: str, data: Any = None) -> bool:
         """Send one frame to this client only."""
-        delivered = self.write(ws_text_frame(encode(type, data)))
+        return self.write_own(encode(type, data))
+
+    def write_own(self, payload: bytes) -> bool:
+        """Write one frame made for this client alone (a reply, a snapshot), compressed
+        for it when it agreed on permessage-deflate, and count it."""
+        frame = ws_text_frame(payload)
+        if self.deflater is not None:
+            frame = self.deflater.deflate(frame)
+        delivered = self.write(frame)
         if delivered:
             self.namespace.counters.messages_out += 1
         return delivered

@@ -82,6 +82,11 @@ class Settings(msgspec.Struct, kw_only=True):
     #: Seconds a request key is remembered: a repeat of a keyed request within it gets the
     #: first answer and its handler does not run again (on every instance).
     idempotency_window: float = 300.0
+    #: Negotiate permessage-deflate with clients that offer it (browsers and websockets
+    #: do): a broadcast is compressed once and the same bytes go to every such client.
+    compression: bool = False
+    #: Frames whose JSON is shorter than this many bytes are sent uncompressed.
+    compression_threshold: int = 256
     #: Where each pattern's SSE stream and POST endpoint live: ``GET``/``POST``
     #: ``{sse_prefix}{namespace path}``; empty to serve neither (docs/transports.md).
     sse_prefix: str = "/wsns/sse"
@@ -130,6 +135,8 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
     if (settings.connect_rate is not None and settings.connect_rate <= 0) or settings.connect_burst < 1:
         raise ConfigError("connect_rate must be > 0 (or None for no limit) and connect_burst >= 1")
+    if settings.compression_threshold < 0:
+        raise ConfigError("compression_threshold must be >= 0 bytes")
     if settings.sse_prefix and (not settings.sse_prefix.startswith("/") or settings.sse_prefix.endswith("/")):
         raise ConfigError("sse_prefix must start with '/' and not end with one (e.g. /wsns/sse), or be empty")
     parse_broker_url(settings.broker)  # a malformed URL fails here, not at server start

@@ -29,11 +29,10 @@ from .protocol import (
     encode,
     encode_error,
     encode_internal_error,
-    ws_text_frame,
 )
 from .recovery import requested_position
 from .refresh import refresh
-from .sanic_internals import FrameSink, take_frames, until_closed
+from .sanic_internals import FrameSink, deflate_agreed, take_frames, until_closed
 from .screening import Answer, screen
 
 if TYPE_CHECKING:
@@ -96,8 +95,9 @@ async def _enter(hub: Hub, request: Request, ws: WebsocketImplProtocol,
         loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set when the connection opened
         bucket = TokenBucket(settings.rate_limit, settings.rate_burst, loop.time(),
                              settings.abuse_limit, settings.abuse_window)
+        deflater = hub.deflater if hub.deflater is not None and deflate_agreed(ws) else None
         client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
-                        bucket, settings.max_send_queue, admission.user, admission.expires_at)
+                        bucket, settings.max_send_queue, admission.user, admission.expires_at, deflater)
         frames.on_end(client.ended)  # before its welcome: nothing is written after a Close
         if admission.pattern.history is not None:
             args = request.args
@@ -167,7 +167,7 @@ class HandlerQueue:
         elif type(screened) is Answer:
             if screened.dropped is not None:
                 counters.drop(screened.dropped)
-            _answer(ns, client, screened.payload)
+            client.write_own(screened.payload)
         else:
             counters.drop(screened.dropped)
             client.abort(screened.code, screened.reason)
@@ -178,7 +178,7 @@ class HandlerQueue:
             pending = self._pending = deque()
         if len(pending) >= self._client.bucket.burst:
             self._ns.counters.drop("backlog_full")
-            _answer(self._ns, self._client, encode_error(
+            self._client.write_own(encode_error(
                 ErrorCode.RATE_LIMITED, "too many messages waiting for their handlers",
                 {"retry_after": 1.0}, incoming.id))
             return
@@ -203,7 +203,7 @@ class HandlerQueue:
                 if incoming.type == REFRESH:
                     answer = await refresh(self._hub.expiries, self._ns, self._client, incoming)
                     if answer is not None:
-                        _answer(self._ns, self._client, answer)
+                        self._client.write_own(answer)
                 else:
                     await handle(self._ns, self._client, incoming, self._hub.requests)
                 # Messages are screened and queued as they arrive, a whole burst at once:
@@ -220,7 +220,7 @@ async def handle(ns: Namespace, client: Client, incoming: Incoming, keys: Reques
     """Run the handler for one screened message and answer a request exactly once."""
     answer = await answer_to(ns, client, incoming, keys)
     if answer is not None:
-        _answer(ns, client, answer)
+        client.write_own(answer)
 
 
 async def answer_to(ns: Namespace, client: Client, incoming: Incoming, keys: RequestKeys) -> bytes | None:
@@ -274,8 +274,3 @@ def _encode_wsns_error(exc: WsnsError, id: int | None) -> bytes:
     except TypeError:
         logger.exception("error details are not encodable code=%s", exc.code)
         return encode_internal_error(id)
-
-
-def _answer(ns: Namespace, client: Client, payload: bytes) -> None:
-    if client.write(ws_text_frame(payload)):
-        ns.counters.messages_out += 1

@@ -46,7 +46,7 @@ from .namespace import Namespace
 from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
 from .registry import OverCapacity, Registry
-from .sanic_internals import NegotiatedProtocol
+from .sanic_internals import NegotiatedProtocol, offer_deflate
 from .sse_post import post
 from .sse_stream import DEFAULT_PING, refused, stream
 from .tokens import MalformedToken, read_offer
@@ -105,6 +105,8 @@ class WsNamespaces:
             pattern.history = self._settings_history()
         app.ctx.wsns = self
         redact_upgrade_queries()  # a token in an upgrade URL never reaches the access log
+        if self.settings.compression:
+            offer_deflate()
         # Routes are added now, not lazily: a WebSocket route added after Sanic picked its
         # connection protocol fails the upgrade with HTTP 500.
         app.enable_websocket()
@@ -187,7 +189,8 @@ class WsNamespaces:
                 return
             await serve(self.hub, request, ws, verdict)
 
-        app.add_websocket_route(route, pattern.pattern, name=name, subprotocols=NEGOTIATED)
+        app.add_websocket_route(route, pattern.pattern, name=name, subprotocols=NEGOTIATED,
+                                ctx_wsns_deflate=self.settings.compression)
         app.register_named_middleware(authorize_upgrade, [f"{app.name}.{name}"], "request")
         if self.settings.sse_prefix:
             self._add_sse_route(pattern, index)

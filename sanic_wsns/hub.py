@@ -30,6 +30,7 @@ from .broker import Broker, create_broker
 from .client import Client
 from .config import Settings
 from .counters import Counters
+from .deflate import FrameDeflater
 from .errors import BrokerUnavailable, CloseCode, ConfigError
 from .expiry import ExpirySweep, expires_in
 from .feed import Feed, resync_frame
@@ -72,6 +73,9 @@ class Hub:
             unsubscribe=lambda channel: self.broker.unsubscribe(channel),
         )
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
+        #: With ``WSNS_COMPRESSION``: the one compressor of frames for clients that agreed
+        #: on permessage-deflate (every namespace of this instance shares it).
+        self.deflater = _deflater(settings)
         self.accepted = 0
         self.refused: dict[str, int] = {}
         self.refused_codes: dict[int, int] = {}
@@ -106,6 +110,7 @@ class Hub:
         self.registry.max_namespaces = settings.max_namespaces
         self.registry.linger = settings.unsubscribe_linger
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
+        self.deflater = _deflater(settings)
 
     @property
     def broker(self) -> Broker:
@@ -264,7 +269,7 @@ class Hub:
     def _build(self, pattern: Pattern, path: str, params: dict[str, Any]) -> Namespace:
         """A new namespace (its channel is subscribed); history and presence start here,
         and read their state from the broker before the first client is admitted."""
-        namespace = Namespace(self, pattern, path, params)
+        namespace = Namespace(self, pattern, path, params, self.deflater)
         if pattern.history is None and not pattern.tracks_presence:
             return namespace
         if pattern.history is not None:
@@ -657,6 +662,8 @@ def _client_ids(exclude: Exclude) -> tuple[str, ...]:
     return tuple(c.id if isinstance(c, Client) else c for c in exclude)
 
 
+def _deflater(settings: Settings) -> FrameDeflater | None:
+    return FrameDeflater(settings.compression_threshold) if settings.compression else None
 def _by_transport(clients: Iterable[Client]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for client in clients:

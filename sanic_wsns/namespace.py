@@ -12,6 +12,7 @@ from .errors import CloseCode
 
 if TYPE_CHECKING:
     from .client import Client
+    from .deflate import FrameDeflater
     from .feed import Feed
     from .interfaces import Exclude, Publisher
     from .pattern import Pattern
@@ -27,9 +28,10 @@ class Namespace:
     """
 
     __slots__ = ("path", "params", "pattern", "clients", "counters", "created_at", "feed",
-                 "tracked", "ready", "removed", "_publisher")
+                 "tracked", "ready", "removed", "deflater", "_publisher")
 
-    def __init__(self, publisher: Publisher, pattern: Pattern, path: str, params: dict[str, Any]):
+    def __init__(self, publisher: Publisher, pattern: Pattern, path: str, params: dict[str, Any],
+                 deflater: FrameDeflater | None = None):
         self.path = path
         self.params = params
         self.pattern = pattern
@@ -45,6 +47,9 @@ class Namespace:
         self.ready: asyncio.Future[None] | None = None
         #: The close code and reason it was removed with (``remove_namespace``).
         self.removed: tuple[int, str] | None = None
+        #: With ``WSNS_COMPRESSION``: compresses each delivered frame once for the clients
+        #: that agreed on permessage-deflate.
+        self.deflater = deflater
         self._publisher = publisher
 
     def __len__(self) -> int:
@@ -86,6 +91,9 @@ class Namespace:
         Iterating the live dict is safe: a write never removes a client (a closed client
         leaves from its own connection task).
         """
+        if self.deflater is not None:
+            self._deliver_deflating(frame, exclude)
+            return
         sent = 0
         if exclude:
             for client in self.clients.values():
@@ -95,6 +103,26 @@ class Namespace:
             for client in self.clients.values():
                 if client.write(frame):
                     sent += 1
+        self.counters.messages_out += sent
+
+    def _deliver_deflating(self, frame: bytes, exclude: tuple[str, ...]) -> None:
+        """``deliver`` where clients may have agreed on permessage-deflate: the frame is
+        compressed once, at the first such client, and those clients all get the same
+        compressed bytes; the others get ``frame``."""
+        compressed: bytes | None = None
+        sent = 0
+        for client in self.clients.values():
+            if exclude and client.id in exclude:
+                continue
+            deflater = client.deflater
+            if deflater is None:
+                written = client.write(frame)
+            else:
+                if compressed is None:
+                    compressed = deflater.deflate(frame)
+                written = client.write(compressed)
+            if written:
+                sent += 1
         self.counters.messages_out += sent
 
     def members(self) -> list[dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 Every frame is a JSON object ``{"type": str, "data": any, "id"?: int}``. Server frames
 are encoded once and wrapped once into a WebSocket text frame (``ws_text_frame``): a
-server never masks, and no extension is negotiated, so the very same bytes can be
-written to every client of a broadcast.
+server never masks, so the very same bytes can be written to every client of a broadcast
+(with ``WSNS_COMPRESSION``, every client that negotiated permessage-deflate gets the same
+compressed bytes: deflate.py).
 
 v1.1 adds, without changing a v1 frame: a top-level ``offset`` on broadcasts in a history
 namespace (the broker numbers them: see recovery.py), ``position``/``recovered`` in the
@@ -89,14 +90,16 @@ def encode_internal_error(id: int | None = None) -> bytes:
 
 def ws_text_frame(payload: bytes) -> bytes:
     """Wrap JSON bytes into one unmasked, final WebSocket text frame (RFC 6455 §5.2)."""
-    length = len(payload)
+    return frame_header(0x81, len(payload)) + payload
+
+
+def frame_header(first: int, length: int) -> bytes:
+    """An unmasked frame's header: ``first`` byte (FIN, RSV bits, opcode), then the length."""
     if length < 126:
-        header = bytes((0x81, length))
-    elif length < 65536:
-        header = struct.pack("!BBH", 0x81, 126, length)
-    else:
-        header = struct.pack("!BBQ", 0x81, 127, length)
-    return header + payload
+        return bytes((first, length))
+    if length < 65536:
+        return struct.pack("!BBH", first, 126, length)
+    return struct.pack("!BBQ", first, 127, length)
 
 
 class Limits(msgspec.Struct):

@@ -30,7 +30,11 @@ Sanic release that changes it fails there, loudly, rather than in production:
 * ``ws.pause_frames()`` / ``ws.resume_frames()`` stop and restart reading the socket;
 * a route's ``subprotocols`` are iterated anew at every handshake, inside the upgrade's
   request context (``NegotiatedProtocol``; a real handshake is needed to see it, so
-  ``tests/integration/core/test_tokens.py`` checks this one).
+  ``tests/integration/core/test_tokens.py`` checks this one);
+* the handshake builds the class named ``ServerProtocol`` in Sanic's
+  ``websocket_protocol`` module, inside the upgrade's request context, and writes the
+  headers of what its ``accept`` answers (``DeflateServerProtocol``; checked by a real
+  handshake in ``tests/integration/core/test_compression.py``).
 """
 
 from __future__ import annotations
@@ -41,11 +45,18 @@ from typing import TYPE_CHECKING, Never, cast
 
 from sanic import Request
 from sanic.exceptions import ServerError
+from sanic.server.protocols import websocket_protocol
 from sanic.server.protocols.base_protocol import SanicProtocol
+from websockets.datastructures import Headers
+from websockets.extensions import Extension
+from websockets.extensions.permessage_deflate import PerMessageDeflate
 from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
+from websockets.server import ServerProtocol
 from websockets.typing import BytesLike
 
+from . import deflate
+from .errors import ConfigError
 from .tokens import PROTOCOL
 
 if TYPE_CHECKING:
@@ -284,3 +295,60 @@ class NegotiatedProtocol:
         offered = (part.strip() for value in request.headers.getall("sec-websocket-protocol", [])
                    for part in value.split(","))
         return iter((PROTOCOL,) if PROTOCOL in offered else ())
+
+
+class DeflateServerProtocol(ServerProtocol):
+    """websockets' server side of a handshake as Sanic builds it for every upgrade, plus
+    permessage-deflate on the routes that ask for it (``ctx_wsns_deflate=True``).
+
+    Sanic builds its ``ServerProtocol`` with no extensions and writes the handshake's
+    answer itself, with no hook in between; ``offer_deflate`` has it build this one
+    instead. On any other route (another app's, or a route of this app that does not ask)
+    it is websockets' own, unchanged. A header the server cannot honour leaves the
+    connection uncompressed (``deflate.accept``), never refuses the upgrade.
+
+    The agreed extension is websockets' ``PerMessageDeflate``: ``FrameSink``'s reads go
+    through the protocol's parser, which decompresses each message with the limits the
+    connection sets (``max_message_size``: a message that inflates past it closes with
+    1009), and nothing is kept between messages (``client_no_context_takeover``). Frames
+    the server writes itself (``Client.write``) bypass it: they were compressed once for
+    every client (``deflate.FrameDeflater``).
+    """
+
+    def process_extensions(self, headers: Headers) -> tuple[str | None, list[Extension]]:
+        try:
+            route = Request.get_current().route
+        except ServerError:  # outside a request: nothing of ours
+            route = None
+        if route is None or not getattr(route.ctx, "wsns_deflate", False):
+            return super().process_extensions(headers)
+        agreement = deflate.accept(headers.get_all("Sec-WebSocket-Extensions"))
+        if agreement is None:
+            return None, []
+        return agreement, [agreed_extension()]
+
+
+def agreed_extension() -> PerMessageDeflate:
+    """websockets' permessage-deflate as every agreement sets it: no context takeover
+    either way (``deflate.AGREEMENT``), so it keeps no inflater between messages."""
+    return PerMessageDeflate(remote_no_context_takeover=True, local_no_context_takeover=True,
+                             remote_max_window_bits=deflate.WINDOW_BITS,
+                             local_max_window_bits=deflate.WINDOW_BITS)
+
+
+def offer_deflate() -> None:
+    """Have Sanic build every upgrade's protocol as a ``DeflateServerProtocol`` (Sanic's
+    handshake reads the name ``ServerProtocol`` from its module at each upgrade). Once
+    per process; it changes nothing for a route that does not ask for deflate."""
+    current = websocket_protocol.ServerProtocol  # type: ignore[attr-defined]
+    if current is DeflateServerProtocol:
+        return
+    if current is not ServerProtocol:
+        raise ConfigError(f"Sanic's WebSocket handshake builds {current!r}, not websockets' ServerProtocol: "
+                          "WSNS_COMPRESSION cannot negotiate permessage-deflate there")
+    websocket_protocol.ServerProtocol = DeflateServerProtocol  # type: ignore[attr-defined]
+
+
+def deflate_agreed(ws: WebsocketImplProtocol) -> bool:
+    """Whether this connection's handshake agreed on permessage-deflate."""
+    return any(isinstance(extension, PerMessageDeflate) for extension in ws.ws_proto.extensions)

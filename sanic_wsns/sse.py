@@ -109,7 +109,10 @@ class FrameEvents:
         return made
 
     def _positioned(self, type: str, json: bytes, extra: dict[str, Any] | None) -> bytes:
-        data = _decode_positioned(json).data
+        try:
+            data = _decode_positioned(json).data
+        except msgspec.ValidationError:  # an app's own broadcast of that type: no position
+            data = None
         position = None if data is None else data.position
         if position is not None:
             self.epoch = position.epoch

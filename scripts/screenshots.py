@@ -17,11 +17,13 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "e2e")]
+sys.path.insert(0, str(ROOT))
 
-from bubblemap_fixtures import ADMIN, PASSWORD, Api, MapPage, credentials  # noqa: E402
 from playwright.sync_api import BrowserContext, sync_playwright  # noqa: E402
-from server_process import ServerProcess  # noqa: E402
+
+from e2e.bubblemap_fixtures import ADMIN, MapPage  # noqa: E402
+from tests.support.demo_api import PASSWORD, DemoApi, credentials  # noqa: E402
+from tests.support.processes import ServerProcess  # noqa: E402
 
 SIZE = {"width": 1200, "height": 720}
 CHROMIUM = {"executable_path": "/usr/bin/chromium",
@@ -61,9 +63,9 @@ def main() -> None:
 
 
 def shoot(base_url: str, out: Path) -> None:
-    ada = Api(base_url, "Ada")
-    Api(base_url, "Grace")
-    map_id = ada.create_map("Launch plan", private=True)
+    ada = DemoApi.sign_in(base_url, "Ada")
+    DemoApi.sign_in(base_url, "Grace")
+    map_id = ada.create_map("Launch plan", private=True)["id"]
     ada.ok("POST", f"/api/1/maps/{map_id}/members", {"name": "Grace"})
     for x, y, text, color in BUBBLES:
         ada.ok("POST", f"/api/1/maps/{map_id}/bubbles", {"x": x, "y": y, "text": text, "color": color})

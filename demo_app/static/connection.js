@@ -2,6 +2,7 @@
 // should say about it, and the frames that change the map's state.
 import { connect } from "/wsns/client.js";
 import { api } from "./api.js";
+import { SnapshotReplay } from "./replay.js";
 
 // `?transport=sse` (or `websocket`) on the page's first URL forces the wsns transport, so the
 // e2e suite can run the demo over both; read once, as in-app navigation drops the query.
@@ -30,7 +31,7 @@ export const DENIALS = {
 
 /**
  * The map's namespace. `handlers`: `view(view)` for a snapshot or a re-fetch (the frames
- * received meanwhile are replayed on top by `event`), `event({bubble} | {deleted})`,
+ * received meanwhile are replayed on top of it through `event`), `event({bubble} | {deleted})`,
  * `status(state, denial)` with a `STATUS` key and, when the map cannot be shown, why
  * (a `DENIALS` key, or another reason the client gave), `presence(members)` with who is on
  * the map (client id → `{name}`), `map(map)` when the map itself changed.
@@ -39,21 +40,26 @@ export class MapConnection {
   constructor(mapId, handlers) {
     this.mapId = mapId;
     this.handlers = handlers;
-    // Frames received while a snapshot or a re-fetch is in flight, replayed on top of it:
-    // the server may read the snapshot before a change it has already broadcast.
-    this.recent = null;
+    this.replay = new SnapshotReplay({
+      show: (view) => handlers.view(view),
+      apply: (event) => handlers.event(event),
+      failed: (error) => this.refetchFailed(error),
+    });
     this.ns = connect(`/api/1/ws/bubblemap/${mapId}`, { transport: FORCED_TRANSPORT });
     this.ns.on("state", (state, detail) => this.onState(state, detail));
     // A snapshot follows the welcome, unless the missed frames do (recovered: true).
-    this.ns.on("welcome", (welcome) => { this.recent = welcome?.recovered === true ? null : []; });
+    this.ns.on("welcome", (welcome) => {
+      if (welcome?.recovered === true) this.replay.forget();
+      else this.replay.expect();
+    });
     this.ns.on("presence", (members) => handlers.presence(members));
     // The map itself changed (renamed, a member added); the header keeps the newest revision.
     this.ns.on("map-updated", (map) => handlers.map(map));
-    this.ns.on("snapshot", (view) => this.view(view));
+    this.ns.on("snapshot", (view) => this.replay.arrived(view));
     this.ns.on("resync", () => this.refetch());
-    this.ns.on("bubble-created", (bubble) => this.event({ bubble }));
-    this.ns.on("bubble-updated", (bubble) => this.event({ bubble }));
-    this.ns.on("bubble-deleted", ({ id }) => this.event({ deleted: id }));
+    this.ns.on("bubble-created", (bubble) => this.replay.event({ bubble }));
+    this.ns.on("bubble-updated", (bubble) => this.replay.event({ bubble }));
+    this.ns.on("bubble-deleted", ({ id }) => this.replay.event({ deleted: id }));
     // Sent through the server's outbox: reaches the page even if the deleting instance died
     // before it could close the map's connections (4410).
     this.ns.on("map-deleted", () => {
@@ -72,29 +78,17 @@ export class MapConnection {
   }
 
   close() {
+    this.replay.close();
     this.ns.close();
   }
 
-  event(event) {
-    if (this.recent) this.recent.push(event);
-    this.handlers.event(event);
+  refetch() {
+    return this.replay.read(() => api("GET", `/api/1/maps/${this.mapId}`));
   }
 
-  view(view) {
-    const recent = this.recent || [];
-    this.recent = null;
-    this.handlers.view(view, recent);
-  }
-
-  async refetch() {
-    this.recent = [];
-    try {
-      this.view(await api("GET", `/api/1/maps/${this.mapId}`));
-    } catch (error) {
-      this.recent = null;
-      if (error.status === 404) this.handlers.status("deleted", "removed");
-      else if (error.status === 401) this.handlers.status("signed-out", "unauthenticated");
-    }
+  refetchFailed(error) {
+    if (error.status === 404) this.handlers.status("deleted", "removed");
+    else if (error.status === 401) this.handlers.status("signed-out", "unauthenticated");
   }
 
   onState(state, detail) {

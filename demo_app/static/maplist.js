@@ -11,6 +11,7 @@
 import { connect } from "/wsns/client.js";
 import { api } from "./api.js";
 import { $, el } from "./dom.js";
+import { SnapshotReplay } from "./replay.js";
 import { ago, RELATIVE_TIME_REFRESH } from "./when.js";
 
 function plural(count, word) {
@@ -93,10 +94,11 @@ export class MapListView {
     this.me = me;
     this.onSignedOut = onSignedOut;
     this.cards = new CardState();
-    /** Frames received while a re-read is on its way, replayed on top of it. */
-    this.recent = null;
-    this.reading = null;
-    this.rereadAfter = false;
+    this.replay = new SnapshotReplay({
+      show: (page) => this.showFirstPage(page),
+      apply: (event) => this.apply(event),
+      failed: (error) => this.readFailed(error),
+    });
     /** The URL of the next older page; `null` once every page was read. */
     this.next = null;
     /** Whether "Show older maps" read a page: a re-read of the first page keeps `next`. */
@@ -128,6 +130,7 @@ export class MapListView {
   }
 
   close() {
+    this.replay.close();
     clearInterval(this.clock);
     $("map-list-more").removeEventListener("click", this.more);
     for (const ns of this.lists) ns.close();
@@ -139,8 +142,7 @@ export class MapListView {
   }
 
   event(event) {
-    if (this.recent) this.recent.push(event);
-    this.apply(event);
+    this.replay.event(event);
     this.render();
   }
 
@@ -149,34 +151,23 @@ export class MapListView {
     else this.cards.put(card);
   }
 
-  /** Read the first page of `GET /api/1/maps`; a call made while one is on its way reads
-   * once more after it. */
+  /** Read the first page of `GET /api/1/maps` (the frames received meanwhile are replayed
+   * on top of it; a call made while one is on its way reads once more after it). */
   async reread() {
-    if (this.reading) {
-      this.rereadAfter = true;
-      return;
-    }
-    this.recent = [];
-    this.reading = api("GET", "/api/1/maps");
-    try {
-      const page = await this.reading;
-      this.cards.replace(page.maps, page.next === null);
-      // Older pages already shown stay, and so does the cursor past them.
-      if (!this.paged || page.next === null) this.next = page.next;
-      for (const event of this.recent) this.apply(event);
-      $("list-error").textContent = "";
-    } catch (error) {
-      if (error.status === 401) return this.onSignedOut();
-      $("list-error").textContent = error.message;
-    } finally {
-      this.recent = null;
-      this.reading = null;
-    }
-    this.render({ all: true });
-    if (this.rereadAfter) {
-      this.rereadAfter = false;
-      this.reread();
-    }
+    await this.replay.read(() => api("GET", "/api/1/maps"));
+    if (!this.replay.closed) this.render({ all: true });
+  }
+
+  showFirstPage(page) {
+    this.cards.replace(page.maps, page.next === null);
+    // Older pages already shown stay, and so does the cursor past them.
+    if (!this.paged || page.next === null) this.next = page.next;
+    $("list-error").textContent = "";
+  }
+
+  readFailed(error) {
+    if (error.status === 401) this.onSignedOut();
+    else $("list-error").textContent = error.message;
   }
 
   /** "Show older maps": the next page's cards join the list. */
@@ -220,7 +211,7 @@ export class MapListView {
     wanted.forEach((node, i) => {
       if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null);
     });
-    $("map-list-empty").hidden = wanted.length > 0 || this.reading !== null;
+    $("map-list-empty").hidden = wanted.length > 0 || this.replay.reading !== null;
     $("map-list-more").hidden = this.next === null;
   }
 }

@@ -53,7 +53,7 @@ export class MapView {
     // "edited by Ann, just now" ages while nothing changes.
     this.clock = setInterval(() => this.render(), RELATIVE_TIME_REFRESH);
     this.connection = new MapConnection(mapId, {
-      view: (view, recent) => this.applyView(view, recent),
+      view: (view) => this.applyView(view),
       event: (event) => { this.state.apply(event); this.render(); },
       status: (state, denial) => this.setStatus(state, denial),
       presence: (members) => renderPresence($("presence"), members, me?.name),
@@ -75,10 +75,9 @@ export class MapView {
 
   // state ---------------------------------------------------------------------------------
 
-  applyView(view, recent) {
+  applyView(view) {
     this.header.render(view.map);
     this.state.replace(view.bubbles, view.last_bubble_id);
-    for (const event of recent) this.state.apply(event);
     this.render();
   }
 

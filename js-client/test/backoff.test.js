@@ -1,9 +1,7 @@
 // Backoff: exponential caps with full jitter, reset after a stable connection.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { __internals } from "../wsns.js";
-
-const { Backoff } = __internals;
+import { Backoff } from "./internals.js";
 
 test("delays are random below a cap that doubles up to max", () => {
   const backoff = new Backoff({ base: 100, max: 1000, factor: 2 }, { random: () => 0.999999 });

@@ -1,9 +1,7 @@
 // Heartbeat: pings on an interval, declares the connection dead when a ping gets no frame.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { __internals } from "../wsns.js";
-
-const { Heartbeat } = __internals;
+import { Heartbeat } from "./internals.js";
 
 function heartbeat(t, options) {
   t.mock.timers.enable();

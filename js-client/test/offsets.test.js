@@ -1,9 +1,7 @@
 // OffsetTracker: remembers offset and epoch, drops duplicates, decides who asks for resync.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { __internals } from "../wsns.js";
-
-const { OffsetTracker } = __internals;
+import { OffsetTracker } from "./internals.js";
 
 const welcomeAt = (offset, epoch = "e1", extra = {}) => ({ client_id: "c", position: { offset, epoch }, ...extra });
 

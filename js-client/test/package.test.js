@@ -19,6 +19,11 @@ test("the package name resolves to wsns.js through exports", async () => {
   assert.equal(typeof byName.WsnsError, "function");
 });
 
+test("the module exports its public API only: the parts stay private (test/internals.js)", async () => {
+  const exported = Object.keys(await import("../wsns.js")).sort();
+  assert.deepEqual(exported, ["Namespace", "WsnsError", "connect"]);
+});
+
 test("the packed tarball holds the client, its types, and nothing else of ours", () => {
   const [packed] = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
     cwd: new URL("..", import.meta.url), encoding: "utf8", env: { ...process.env, npm_config_loglevel: "silent" },

@@ -1,9 +1,7 @@
 // PendingRequests and SendQueue: ids, replies, timeouts, failing on drop and on close.
 import assert from "node:assert/strict";
 import { mock, test } from "node:test";
-import { __internals, WsnsError } from "../wsns.js";
-
-const { PendingRequests, SendQueue } = __internals;
+import { PendingRequests, SendQueue, WsnsError } from "./internals.js";
 
 const sentLater = { timeout: 0, sent: false, what: "x" };
 const sentNow = { timeout: 0, sent: true, what: "x" };

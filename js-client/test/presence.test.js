@@ -1,9 +1,7 @@
 // PresenceState: a live Map from presence_state and presence_diff frames.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { __internals } from "../wsns.js";
-
-const { PresenceState } = __internals;
+import { PresenceState } from "./internals.js";
 
 test("a state fills the Map and reports everyone as joined", () => {
   const presence = new PresenceState();

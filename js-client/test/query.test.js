@@ -1,9 +1,8 @@
 // attemptUrl: the app's query and the client's recovery parameters on the upgrade URL.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { __internals } from "../wsns.js";
+import { attemptUrl } from "./internals.js";
 
-const { attemptUrl } = __internals;
 const BASE = "ws://example.test/ws/room/1";
 
 test("the app's query is added, values as strings, null and undefined left out", () => {

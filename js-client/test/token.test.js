@@ -1,10 +1,8 @@
 // v1.2: the token in Sec-WebSocket-Protocol, refresh before expiry, 4001, a failing token function.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { __internals } from "../wsns.js";
+import { subprotocols, refreshDelay } from "./internals.js";
 import { ScriptedSocket, scripted, settled } from "./scripted.js";
-
-const { subprotocols, refreshDelay } = __internals;
 
 test("the token travels base64url (UTF-8, no padding) after wsns.v1, never in the URL", () => {
   assert.deepEqual(subprotocols("a/b+c=dé"), ["wsns.v1", "wsns.token.YS9iK2M9ZMOp"]);

@@ -1,11 +1,10 @@
 // v1.2 transports: "auto" falls back to SSE + POST; the app's code and events stay the same.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { __internals } from "../wsns.js";
+import { EventStreamParser, TransportChoice, TRANSPORT_KEY, sseUrl } from "./internals.js";
 import { ScriptedSocket, scripted, settled } from "./scripted.js";
 import { ScriptedSse, flushed, tabStorage } from "./scripted-sse.js";
 
-const { EventStreamParser, TransportChoice, TRANSPORT_KEY, sseUrl } = __internals;
 const WELCOME = { type: "welcome", data: { client_id: "c1", client_token: "signed.c1", position: { offset: 4, epoch: "e1" } } };
 
 /** Let the retry timer run and the next attempt start. */

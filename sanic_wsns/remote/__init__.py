@@ -41,7 +41,8 @@ class connect:
     attempt), ``token`` (a string or such a function: sent as the subprotocols
     ``wsns.v1, wsns.token.<base64url>``, never in the URL), ``origin``, backoff,
     ``max_attempts``, ``connect_timeout``, ``queue_limit``, ``request_timeout``,
-    ``heartbeat`` (``Heartbeat(...)`` or None), ``resync_jitter``, ``max_size``."""
+    ``heartbeat`` (``Heartbeat(...)`` or None), ``resync_jitter``, ``max_size``,
+    ``compression``."""
 
     def __init__(self, url: str, **options: Any):
         self.namespace = RemoteNamespace(url, Options(**options))

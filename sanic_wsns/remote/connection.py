@@ -48,14 +48,15 @@ class Refused(Exception):
 
 
 async def open_socket(url: str, *, headers: Mapping[str, str] | None, subprotocols: list[str] | None,
-                      origin: str | None, max_size: int | None) -> Connection:
+                      origin: str | None, max_size: int | None, compression: bool) -> Connection:
     """Open one WebSocket; ``Refused`` (or ``OSError``, ``TimeoutError``) when it fails.
     The caller bounds the wait: the handshake has no timeout of its own here."""
     try:
         ws = await connect(url, additional_headers=dict(headers or {}), origin=origin,  # type: ignore[arg-type]
                            subprotocols=[Subprotocol(s) for s in subprotocols] if subprotocols else None,
                            open_timeout=None, ping_interval=None, close_timeout=2,
-                           max_size=max_size, compression=None)
+                           max_size=max_size,
+                           compression="deflate" if compression else None)
     except InvalidURI as error:
         raise Refused(Ended(ABNORMAL, str(error), invalid_url=True)) from error
     except InvalidStatus as error:

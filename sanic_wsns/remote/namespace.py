@@ -336,7 +336,7 @@ class RemoteNamespace:
         if self.options.transport == "websocket":
             return await open_socket(attempt_url(self.url, query, recovery), headers=headers,
                                      subprotocols=subprotocols(token), origin=self.options.origin,
-                                     max_size=self.options.max_size)
+                                     max_size=self.options.max_size, compression=self.options.compression)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if self.options.origin is not None:

@@ -53,3 +53,7 @@ class Options:
     transport: Literal["websocket", "sse"] = "websocket"
     #: The server's ``WSNS_SSE_PREFIX``: the stream and the POSTs go to ``{sse_prefix}{path}``.
     sse_prefix: str = "/wsns/sse"
+    #: Offer permessage-deflate, as browsers do: a server with ``WSNS_COMPRESSION`` on then
+    #: sends large frames compressed (and asks this client to compress each message on its
+    #: own, so the connection keeps no zlib state between messages).
+    compression: bool = True

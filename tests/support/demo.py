@@ -1,19 +1,16 @@
 """Helpers for the bubblemap tests: a running demo, signed-in users, HTTP and WS calls.
 
-HTTP goes through ``urllib`` on a worker thread (no extra dependency); WebSockets
-through the ``websockets`` client. Every wait is bounded.
+HTTP goes through ``tests.support.demo_api`` on a worker thread; WebSockets through the
+``websockets`` client. Every wait is bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from demo_app import create_app
 from demo_app.store import Store
+from tests.support.demo_api import PASSWORD, DemoApi, Response
 from tests.support.servers import RunningServer, serve
 from tests.support.wsclient import close_of, recv_json
 
@@ -30,76 +28,49 @@ TIMEOUT = 5.0
 T = TypeVar("T")
 
 
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    headers: Message
-
-    @property
-    def data(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-
-def _http(url: str, method: str, body: bytes | None, headers: dict[str, str]) -> Response:
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT) as reply:
-            return Response(reply.status, reply.read(), reply.headers)
-    except urllib.error.HTTPError as error:
-        with error:
-            return Response(error.code, error.read(), error.headers)
-
-
 async def http(server: RunningServer, method: str, path: str, data: Any = None,
                cookie: str | None = None, raw: bytes | None = None,
                headers: dict[str, str] | None = None) -> Response:
     """One request, sent as JSON unless ``headers`` say otherwise."""
-    sent = {"Content-Type": "application/json"}
-    if cookie:
-        sent["Cookie"] = cookie
-    sent.update(headers or {})
-    body = raw if raw is not None else (None if data is None else json.dumps(data).encode())
-    return await asyncio.to_thread(_http, server.http + path, method, body, sent)
+    return await asyncio.to_thread(DemoApi(server.http, cookie=cookie).call, method, path, data, raw,
+                                   headers)
 
 
 @dataclass
 class User:
-    """A signed-in user of one running demo."""
+    """A signed-in user of one running demo: ``DemoApi`` on a worker thread, and the server
+    (for its WebSocket URLs)."""
 
     server: RunningServer
-    name: str
-    cookie: str
+    api: DemoApi
+
+    @property
+    def name(self) -> str:
+        return self.api.name
+
+    @property
+    def cookie(self) -> str:
+        assert self.api.cookie is not None
+        return self.api.cookie
 
     async def call(self, method: str, path: str, data: Any = None, raw: bytes | None = None,
                    headers: dict[str, str] | None = None) -> Response:
-        return await http(self.server, method, path, data, self.cookie, raw, headers)
+        return await asyncio.to_thread(self.api.call, method, path, data, raw, headers)
 
     async def create_map(self, title: str = "Ideas", private: bool = False) -> dict[str, Any]:
-        reply = await self.call("POST", "/api/1/maps", {"title": title, "private": private})
-        assert reply.status == 201, reply.body
-        return reply.data
+        return await asyncio.to_thread(self.api.create_map, title, private)
 
     async def bubbles(self, map_id: int) -> list[dict[str, Any]]:
-        reply = await self.call("GET", f"/api/1/maps/{map_id}")
-        assert reply.status == 200, reply.body
-        return reply.data["bubbles"]
+        return await asyncio.to_thread(self.api.bubbles, map_id)
 
     def on(self, server: RunningServer) -> User:
         """The same session cookie used against another instance."""
-        return User(server, self.name, self.cookie)
-
-
-#: Every test user's password (and the test admins'); long enough to be accepted.
-PASSWORD = "correct horse battery"
+        return User(server, self.api.on(server.http))
 
 
 async def sign_in(server: RunningServer, name: str, password: str = PASSWORD) -> User:
     """Sign in (the first time: register) ``name``; a new session each call."""
-    reply = await http(server, "POST", "/api/1/session", {"name": name, "password": password})
-    assert reply.status == 200, reply.body
-    cookie = reply.headers["Set-Cookie"].split(";", 1)[0]
-    return User(server, name, cookie)
+    return User(server, await asyncio.to_thread(DemoApi.sign_in, server.http, name, password))
 
 
 def demo_app(db: Path, broker: str = "memory://", **options: Any) -> Sanic:

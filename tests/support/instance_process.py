@@ -10,53 +10,33 @@ with ``--outbox`` it runs an outbox relay on that database too
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 from sanic_wsns.outbox.listeners import run_relay
-from tests.support.ports import free_port
+from tests.support.processes import ServerProcess, accepts
 
 
 def outbox_claimer(port: int) -> str:
     return f"process-{port}"
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 class InstanceProcess:
+    """This module's app, started (and answering) on a free port."""
+
     def __init__(self, broker: str, presence_ttl: float = 60.0, outbox: str | None = None):
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.instance_process", "--port", str(self.port),
+        self.server = ServerProcess(
+            [sys.executable, "-m", "tests.support.instance_process", "--port", "{port}",
              "--broker", broker, "--presence-ttl", str(presence_ttl),
              *(["--outbox", outbox] if outbox else [])],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while not self._accepts():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"test instance on port {self.port} did not start")
-            time.sleep(0.05)
-
-    def _accepts(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+            ready=accepts, name="test-instance", log_dir=None).start(timeout=30)
+        self.port = self.server.port
 
     def ws(self, map_id: str, query: str = "") -> str:
-        return f"ws://127.0.0.1:{self.port}/maps/{map_id}" + (f"?{query}" if query else "")
+        return self.server.ws(f"/maps/{map_id}" + (f"?{query}" if query else ""))
 
     def kill(self) -> None:
         """SIGKILL: no goodbye to anyone, its presence entries stay until they expire."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+        self.server.kill()
 
 
 def main() -> None:

@@ -17,14 +17,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.support.ports import free_port
+from tests.support.processes import ServerProcess
 
 
 def _binaries() -> Path:
@@ -42,9 +41,14 @@ def _as_server_user() -> list[str]:
 
 class PostgresServer:
     def __init__(self) -> None:
-        self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="wsns-postgres-"))
-        self.process: subprocess.Popen[bytes] | None = None
+        bin_dir = _binaries()
+        self.server = ServerProcess(
+            [*_as_server_user(), str(bin_dir / "postgres"), "-D", str(self.dir / "data"), "-p", "{port}",
+             "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+             "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            ready=self._accepts, name="postgres", log_dir=None)
+        self.port = self.server.port
         self._names = itertools.count()
 
     def start(self, timeout: float = 60.0) -> PostgresServer:
@@ -56,23 +60,17 @@ class PostgresServer:
         subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
                         "--auth=trust", "--no-sync", "-E", "UTF8"],
                        check=True, capture_output=True, timeout=timeout)
-        self.process = subprocess.Popen(
-            [*as_user, str(bin_dir / "postgres"), "-D", str(data), "-p", str(self.port),
-             "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-             "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while not self._accepts():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError(f"postgres on port {self.port} did not start")
-            time.sleep(0.05)
+        try:
+            self.server.start(timeout)
+        except RuntimeError:
+            self.close()
+            raise
         return self
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def _accepts(self) -> bool:
+    def _accepts(self, port: int) -> bool:
         try:
             psycopg.connect(self.url(), connect_timeout=1).close()
         except psycopg.OperationalError:
@@ -87,13 +85,7 @@ class PostgresServer:
         return self.url(name)
 
     def close(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # a "fast" shutdown: clients are cut
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        self.server.stop(signal.SIGINT)  # a "fast" shutdown: clients are cut
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

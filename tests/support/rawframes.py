@@ -42,7 +42,8 @@ def server_frames(data: bytes) -> list[Frame]:
             at += width
         if at + length > len(data):
             break
-        frames.append(Frame(Opcode(first & 0x0F), data[at:at + length], bool(first & 0x80)))
+        fin, rsv1 = bool(first & 0x80), bool(first & 0x40)
+        frames.append(Frame(Opcode(first & 0x0F), data[at:at + length], fin, rsv1))
         at += length
     return frames
 
@@ -52,14 +53,17 @@ class RawClient:
     ``TIMEOUT``; the blocking calls are meant for a thread (``asyncio.to_thread``) so the
     server in the test's loop keeps running."""
 
-    def __init__(self, sock: socket.socket, received: bytes):
+    def __init__(self, sock: socket.socket, received: bytes, head: bytes = b""):
         self.sock = sock
         self.received = bytearray(received)
+        #: The handshake's answer: status line and headers.
+        self.head = head
 
     @classmethod
-    def connect(cls, url: str, rcvbuf: int | None = None) -> RawClient:
+    def connect(cls, url: str, rcvbuf: int | None = None, extensions: str | None = None) -> RawClient:
         """Open ``url`` (``ws://host:port/path``); ``rcvbuf`` fixes a small receive buffer
-        (no autotuning) for a client that will not read."""
+        (no autotuning) for a client that will not read; ``extensions`` is sent as the
+        ``Sec-WebSocket-Extensions`` offer."""
         parts = urlsplit(url)
         sock = socket.socket()
         if rcvbuf is not None:
@@ -67,8 +71,9 @@ class RawClient:
         sock.settimeout(TIMEOUT)
         sock.connect((parts.hostname, parts.port))
         key = base64.b64encode(os.urandom(16)).decode()
+        offer = "" if extensions is None else f"Sec-WebSocket-Extensions: {extensions}\r\n"
         sock.sendall((f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n{offer}"
                       "Sec-WebSocket-Version: 13\r\n\r\n").encode())
         response = b""
         while b"\r\n\r\n" not in response:
@@ -79,7 +84,7 @@ class RawClient:
         head, _, rest = response.partition(b"\r\n\r\n")
         if not head.startswith(b"HTTP/1.1 101"):
             raise ConnectionError(f"handshake refused: {head!r}")
-        return cls(sock, rest)
+        return cls(sock, rest, head)
 
     def send(self, *frames: bytes) -> None:
         """Send ``frames`` in one write (one TCP segment on loopback when small)."""
@@ -87,9 +92,14 @@ class RawClient:
 
     def first_frame(self) -> Frame:
         """Read until one whole frame arrived (the welcome, after the handshake)."""
-        while not server_frames(bytes(self.received)):
-            self._read()
-        return server_frames(bytes(self.received))[0]
+        return self.first_frames(1)[0]
+
+    def first_frames(self, count: int) -> list[Frame]:
+        """Read until ``count`` whole frames arrived; the first ``count`` frames."""
+        while len(server_frames(bytes(self.received))) < count:
+            if not self._read():
+                raise ConnectionError(f"the stream ended before {count} frames")
+        return server_frames(bytes(self.received))[:count]
 
     def readable(self) -> bool:
         return bool(select.select([self.sock], [], [], 0)[0])

@@ -10,63 +10,58 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.support.polling import wait_until
 from tests.support.ports import free_port
+from tests.support.processes import ServerProcess
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-class RedisServer:
-    """One ``redis-server`` child process bound to 127.0.0.1:``port``."""
+def pong(port: int) -> bool:
+    """Whether the redis-server on ``port`` answers ``PING`` (it accepts connections a
+    moment before it serves them)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
 
-    def __init__(self, port: int | None = None, *extra_args: str):
-        self.port = port or free_port()
-        self.extra_args = extra_args
+
+class RedisServer:
+    """One ``redis-server`` child process bound to 127.0.0.1:``port``, empty at each start;
+    ``log_dir`` keeps its output (bench does), else it is dropped."""
+
+    def __init__(self, port: int | None = None, *extra_args: str, log_dir: Path | None = None):
         self.dir = Path(tempfile.mkdtemp(prefix="wsns-redis-"))
-        self.process: subprocess.Popen[bytes] | None = None
+        self.server = ServerProcess(
+            [REDIS_SERVER, "--port", "{port}", "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.dir), *extra_args],
+            port=port, ready=pong, name="redis", log_dir=log_dir)
+        self.port = self.server.port
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir), *self.extra_args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while not self.ping():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server on port {self.port} exited with {self.process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on port {self.port} did not answer within {timeout}s")
-            time.sleep(0.02)
+        self.server.start(timeout)
         return self
 
-    def ping(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
+    def running(self) -> bool:
+        return not self.server.ended()
 
     def stop(self) -> None:
         """Terminate gracefully and wait."""
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        self.server.stop()
 
     def kill(self) -> None:
         """SIGKILL: the broker sees the connection drop with no goodbye."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+        self.server.kill()
 
     def restart(self) -> RedisServer:
         self.kill()
@@ -122,8 +117,8 @@ class RedisCluster:
                         *(f"127.0.0.1:{n.port}" for n in self.nodes),
                         "--cluster-replicas", str(self.replicas), "--cluster-yes"],
                        check=True, capture_output=True, text=True, timeout=timeout)
-        self.wait_until(lambda: all(self._ready(n) for n in self.nodes), timeout,
-                        "cluster did not reach state ok with every replica in sync")
+        wait_until(lambda: all(self._ready(n) for n in self.nodes), timeout,
+                   "cluster state ok with every replica in sync")
         return self
 
     def _ready(self, node: RedisServer) -> bool:
@@ -132,17 +127,8 @@ class RedisCluster:
         return ("cluster_state:ok" in info and f"cluster_known_nodes:{len(self.nodes)}" in info
                 and ("role:master" in replication or "master_link_status:up" in replication))
 
-    @staticmethod
-    def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-        """Poll ``condition`` (blocking: for fixtures and threads) for at most ``timeout`` s."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what} within {timeout}s")
-            time.sleep(0.05)
-
     def alive(self) -> list[RedisServer]:
-        return [n for n in self.nodes if n.process is not None and n.process.poll() is None]
+        return [n for n in self.nodes if n.running()]
 
     def _table(self) -> list[list[str]]:
         """``CLUSTER NODES`` as seen by a live node, one list of fields per node."""

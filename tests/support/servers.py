@@ -6,7 +6,6 @@ keeps the names the repository's tests, e2e and bench use, and the app factory t
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +13,9 @@ from contextlib import asynccontextmanager
 from sanic import Sanic
 
 from sanic_wsns import testing
+from tests.support.polling import wait_for
+
+__all__ = ["RunningServer", "new_app", "serve", "wait_for"]  # wait_for: the name tests import
 
 _app_names = itertools.count()
 
@@ -37,13 +39,3 @@ async def serve(app: Sanic, port: int | None = None) -> AsyncIterator[RunningSer
     """Run ``app`` on 127.0.0.1 (a free port unless given) until the block exits."""
     async with testing.serve(app, port=port) as server:
         yield server
-
-
-async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.01) -> None:
-    """Poll ``predicate`` until true; fail after ``timeout`` seconds (for server-side state
-    that has no event to await, such as a counter another task updates)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
-        await asyncio.sleep(interval)

@@ -45,7 +45,14 @@ def test_the_connect_rate_is_on_by_default_and_none_switches_it_off():
     ({}, {"rate_limit": 0}),
     ({}, {"connect_rate": 0}),
     ({"WSNS_CONNECT_BURST": "0"}, {}),
+    ({}, {"compression_threshold": -1}),
+    ({"WSNS_COMPRESSION": "maybe"}, {}),
 ])
 def test_mistakes_are_refused_with_a_config_error(config, overrides):
     with pytest.raises(ConfigError):
         load_settings(config, overrides)
+
+
+def test_compression_is_read_from_the_environment_style_config():
+    settings = load_settings({"WSNS_COMPRESSION": "true", "WSNS_COMPRESSION_THRESHOLD": "512"}, {})
+    assert settings.compression is True and settings.compression_threshold == 512

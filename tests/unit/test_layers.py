@@ -15,7 +15,7 @@ ABOVE_THE_EXTENSION = {"__init__.py", "extend.py", "extension.py"}
 SANIC_FREE = ["hub.py", "admission.py", "screening.py", "registry.py", "relay.py", "protocol.py",
               "limits.py", "origins.py", "paths.py", "counters.py", "keepalive.py", "namespace.py",
               "pattern.py", "client.py", "interfaces.py", "config.py", "errors.py", "idempotency.py",
-              "sse.py", "client_tokens.py"]
+              "deflate.py", "sse.py", "client_tokens.py"]
 
 
 def imported(path: Path) -> set[str]:

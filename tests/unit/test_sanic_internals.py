@@ -5,9 +5,11 @@ here, loudly, before any connection misbehaves."""
 import asyncio
 import inspect
 import re
+import zlib
 
 import pytest
 from sanic.exceptions import ServerError
+from sanic.server.protocols import websocket_protocol
 from sanic.server.protocols.websocket_protocol import WebSocketProtocol
 from sanic.server.websockets import impl
 from sanic.server.websockets.impl import WebsocketImplProtocol
@@ -15,7 +17,15 @@ from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from sanic_wsns.sanic_internals import FrameSink, take_frames, until_closed
+from sanic_wsns.errors import ConfigError
+from sanic_wsns.sanic_internals import (
+    DeflateServerProtocol,
+    FrameSink,
+    agreed_extension,
+    offer_deflate,
+    take_frames,
+    until_closed,
+)
 
 
 def sanic_websocket() -> WebsocketImplProtocol:
@@ -116,3 +126,34 @@ async def test_a_pong_acknowledges_its_ping_and_those_sent_before_it():
     sink.data_received(read(Frame(Opcode.PONG, b"keepalive")))
     assert earlier.done() and keepalive.done() and not later.done()
     assert list(ws.pings) == [b"later"]
+
+
+def test_sanic_builds_its_handshake_protocol_from_the_name_offer_deflate_replaces():
+    """``offer_deflate`` swaps the class Sanic's handshake builds; Sanic must still build
+    websockets' ``ServerProtocol`` by that module-level name, at every upgrade."""
+    assert "ws_proto = ServerProtocol(" in inspect.getsource(WebSocketProtocol.websocket_handshake)
+    assert websocket_protocol.ServerProtocol in (ServerProtocol, DeflateServerProtocol)
+
+
+def test_offer_deflate_is_idempotent_and_refuses_a_class_it_does_not_know(monkeypatch):
+    monkeypatch.setattr(websocket_protocol, "ServerProtocol", ServerProtocol)
+    offer_deflate()
+    offer_deflate()
+    assert websocket_protocol.ServerProtocol is DeflateServerProtocol
+    monkeypatch.setattr(websocket_protocol, "ServerProtocol", type("Other", (ServerProtocol,), {}))
+    with pytest.raises(ConfigError, match="cannot negotiate permessage-deflate"):
+        offer_deflate()
+
+
+def test_the_agreed_extension_keeps_no_inflater_between_messages():
+    """``client_no_context_takeover``: websockets makes an inflater for each compressed
+    message and drops it at the message's end, so an idle connection holds no zlib state."""
+    extension = agreed_extension()
+    assert not hasattr(extension, "decoder") and not hasattr(extension, "encoder")
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+    data = (compressor.compress(b"x" * 5000) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+    first = extension.decode(Frame(Opcode.TEXT, data[:10], fin=False, rsv1=True), max_size=1 << 16)
+    assert hasattr(extension, "decoder")  # while the message's frames arrive
+    last = extension.decode(Frame(Opcode.CONT, data[10:]), max_size=1 << 16)
+    assert bytes(first.data) + bytes(last.data) == b"x" * 5000
+    assert not hasattr(extension, "decoder")

@@ -93,3 +93,11 @@ def test_a_post_answer_is_built_from_the_encoded_frames() -> None:
         "reply": {"type": "reply", "data": 3, "id": 7},
         "frames": [{"type": "a", "data": 1}, {"type": "b", "data": None}]}
     assert msgspec.json.decode(post_answer(None, [])) == {"reply": None, "frames": []}
+
+
+def test_an_apps_own_frame_named_like_a_reserved_one_is_an_event_without_an_id() -> None:
+    events = FrameEvents()
+    for data in ("x", {"position": "garbage"}, {"position": {"offset": "1"}}, None):
+        made = events.encode(ws_text_frame(encode("resync", data)))
+        assert [name for name, _ in fields(made)] == ["event", "data"]
+    assert events.epoch == ""

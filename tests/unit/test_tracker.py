@@ -18,6 +18,7 @@ from sanic_wsns.broker.memory import MemoryBroker
 from sanic_wsns.relay import Kind, RelayMessage, decode_relay, encode_relay
 from sanic_wsns.tracker import NamespacePresence, Tracker
 from tests.support.gated_broker import GatedBroker
+from tests.support.polling import wait_for
 
 CHANNEL = "wsns:/rooms/1"
 _urls = itertools.count()
@@ -105,16 +106,10 @@ async def pair():
         await instance.broker.disconnect()
 
 
-async def until(predicate, timeout=5.0):
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.005)
-
-
 async def test_a_joining_client_gets_a_state_that_includes_itself(pair):
     a, _ = pair
     ann = a.join("c1", "ann")
-    await until(lambda: ann.of("presence_state"))
+    await wait_for(lambda: ann.of("presence_state"))
     assert ann.of("presence_state") == [{"c1": {"name": "ann"}}]
     assert [f["type"] for f in ann.frames] == ["presence_state"]  # not its own join first
 
@@ -122,21 +117,21 @@ async def test_a_joining_client_gets_a_state_that_includes_itself(pair):
 async def test_clients_on_two_instances_see_each_other_once(pair):
     a, b = pair
     ann = a.join("c1", "ann")
-    await until(lambda: ann.of("presence_state"))
+    await wait_for(lambda: ann.of("presence_state"))
     bob = b.join("c2", "bob")
     everyone = {"c1": {"name": "ann"}, "c2": {"name": "bob"}}
-    await until(lambda: ann.view() == everyone and bob.view() == everyone)
+    await wait_for(lambda: ann.view() == everyone and bob.view() == everyone)
     b.leave("c2")
-    await until(lambda: ann.view() == {"c1": {"name": "ann"}})
+    await wait_for(lambda: ann.view() == {"c1": {"name": "ann"}})
     assert [d["leaves"] for d in ann.of("presence_diff") if d["leaves"]] == [{"c2": {"name": "bob"}}]
 
 
 async def test_a_crowd_joining_at_once_costs_a_few_diffs_not_one_per_join(pair):
     a, b = pair
     watcher = b.join("w", "watcher")
-    await until(lambda: watcher.of("presence_state"))
+    await wait_for(lambda: watcher.of("presence_state"))
     crowd = [a.join(f"c{n}", str(n)) for n in range(300)]
-    await until(lambda: len(watcher.view()) == 301)
+    await wait_for(lambda: len(watcher.view()) == 301)
     assert all(len(c.view()) == 301 for c in crowd)
     assert all(c.frames[0]["type"] == "presence_state" for c in crowd)
     assert len(watcher.of("presence_diff")) <= 5
@@ -147,11 +142,11 @@ async def test_a_crowd_joining_at_once_costs_a_few_diffs_not_one_per_join(pair):
 async def test_a_client_that_joins_and_leaves_within_a_window_is_never_shown(pair):
     a, b = pair
     watcher = b.join("w", "watcher")
-    await until(lambda: watcher.of("presence_state"))
+    await wait_for(lambda: watcher.of("presence_state"))
     a.join("blip", "blip")
     a.leave("blip")
     a.join("stays", "stays")
-    await until(lambda: "stays" in watcher.view())
+    await wait_for(lambda: "stays" in watcher.view())
     assert all("blip" not in d["joins"] for d in watcher.of("presence_diff"))
 
 
@@ -160,9 +155,9 @@ async def test_a_graceful_close_makes_every_local_client_leave_at_once(pair):
     watcher = b.join("w", "watcher")
     for n in range(3):
         a.join(f"c{n}", str(n))
-    await until(lambda: len(watcher.view()) == 4)
+    await wait_for(lambda: len(watcher.view()) == 4)
     await a.tracker.close()
-    await until(lambda: watcher.view() == {"w": {"name": "watcher"}})
+    await wait_for(lambda: watcher.view() == {"w": {"name": "watcher"}})
     assert await b.tracker.state(CHANNEL) == {"w": b'{"name":"watcher"}'}
 
 
@@ -172,12 +167,12 @@ async def test_an_instance_that_stops_refreshing_loses_its_clients_within_the_tt
     for instance in (a, b, c):
         await instance.start()
     gone = a.join("gone", "gone")
-    await until(lambda: gone.of("presence_state"))
+    await wait_for(lambda: gone.of("presence_state"))
     watchers = [b.join("wb", "wb"), c.join("wc", "wc")]
-    await until(lambda: all("gone" in w.view() for w in watchers))
+    await wait_for(lambda: all("gone" in w.view() for w in watchers))
     # "kill -9": instance a stops without a goodbye (no refresh, no leave).
     a.tracker._ticker.cancel()  # a crash has no public API; the real kill -9 is in integration
-    await until(lambda: all("gone" not in w.view() for w in watchers), timeout=3)
+    await wait_for(lambda: all("gone" not in w.view() for w in watchers), timeout=3)
     leaves = [cid for w in watchers for d in w.of("presence_diff") for cid in d["leaves"]]
     assert leaves.count("gone") == 2  # once per watcher, announced by one instance
     for instance in (b, c):
@@ -187,7 +182,7 @@ async def test_an_instance_that_stops_refreshing_loses_its_clients_within_the_tt
 async def test_the_state_of_a_namespace_is_readable_where_it_is_not_hosted(pair):
     a, _ = pair
     ann = a.join("c1", "ann")
-    await until(lambda: ann.of("presence_state"))
+    await wait_for(lambda: ann.of("presence_state"))
     elsewhere = Instance(a.broker.url, "rest")  # hosts nothing: reads the store
     assert await elsewhere.tracker.state(CHANNEL) == {"c1": b'{"name":"ann"}'}
 
@@ -223,7 +218,7 @@ async def test_a_namespace_re_created_while_its_last_leave_is_written_gets_a_roo
     a, b = await gated_pair("recreate")
     watcher = b.join("w", "watcher")
     ann = a.join("ann", "ann")
-    await until(lambda: "ann" in watcher.view() and ann.of("presence_state"))
+    await wait_for(lambda: "ann" in watcher.view() and ann.of("presence_state"))
     gate("presence_remove")
     old = a.room
     a.leave("ann")
@@ -238,11 +233,11 @@ async def test_a_namespace_re_created_while_its_last_leave_is_written_gets_a_roo
     await asyncio.wait_for(dropping, 5)
     bob = a.join("bob", "bob")
     everyone = {"w": {"name": "watcher"}, "bob": {"name": "bob"}}
-    await until(lambda: bob.view() == everyone and watcher.view() == everyone)
+    await wait_for(lambda: bob.view() == everyone and watcher.view() == everyone)
     diffs = [d for d in watcher.of("presence_diff") if "ann" in d["leaves"] or "bob" in d["joins"]]
     assert [list(d["leaves"]) for d in diffs] == [["ann"], []]  # the leave came first
     b.join("carol", "carol")  # the new room hears the other instances
-    await until(lambda: "carol" in bob.view())
+    await wait_for(lambda: "carol" in bob.view())
     assert set(await a.tracker.state(CHANNEL)) == {"w", "bob", "carol"}
     for instance in (a, b):
         await instance.tracker.close()
@@ -256,7 +251,7 @@ async def test_joins_and_leaves_heard_during_the_first_read_are_applied_after_it
     a = Instance(url, "a")
     await a.start()
     gone = a.join("gone", "gone")
-    await until(lambda: gone.of("presence_state"))
+    await wait_for(lambda: gone.of("presence_state"))
     late = Instance(url, "late", broker=GatedBroker)
     await late.broker.connect()
     await late.broker.subscribe(CHANNEL)
@@ -265,7 +260,7 @@ async def test_joins_and_leaves_heard_during_the_first_read_are_applied_after_it
     await asyncio.wait_for(GatedBroker.asked.wait(), 5)  # read: {"gone"}; not returned yet
     a.leave("gone")
     new = a.join("new", "new")
-    await until(lambda: new.view() == {"new": {"name": "new"}})  # both written and announced
+    await wait_for(lambda: new.view() == {"new": {"name": "new"}})  # both written and announced
     GatedBroker.confirm.set()
     await asyncio.wait_for(loading, 5)
     assert await late.tracker.state(CHANNEL) == {"new": b'{"name":"new"}'}
@@ -280,12 +275,12 @@ async def test_clients_the_store_lost_are_announced_again_when_their_instance_re
     a, b = pair
     ann = a.join("ann", "ann")
     watcher = b.join("w", "watcher")
-    await until(lambda: set(watcher.view()) == {"ann", "w"} and set(ann.view()) == {"ann", "w"})
+    await wait_for(lambda: set(watcher.view()) == {"ann", "w"} and set(ann.view()) == {"ann", "w"})
     MemoryBroker._presences.pop(a.broker.url)  # the store lost every entry
     b.tracker.restored()
-    await until(lambda: set(watcher.view()) == {"w"})  # b re-read it before a wrote again
+    await wait_for(lambda: set(watcher.view()) == {"w"})  # b re-read it before a wrote again
     a.tracker.restored()
-    await until(lambda: set(watcher.view()) == {"ann", "w"})
+    await wait_for(lambda: set(watcher.view()) == {"ann", "w"})
     assert set(ann.view()) == {"ann", "w"}
 
 
@@ -297,9 +292,9 @@ async def test_the_first_change_after_a_quiet_spell_is_written_at_once_not_after
     await a.start()
     await b.start()
     watcher = b.join("w", "watcher")
-    await until(lambda: watcher.of("presence_state"), timeout=2)
+    await wait_for(lambda: watcher.of("presence_state"), timeout=2)
     ann = a.join("ann", "ann")
-    await until(lambda: "ann" in watcher.view() and ann.of("presence_state"), timeout=2)
+    await wait_for(lambda: "ann" in watcher.view() and ann.of("presence_state"), timeout=2)
     for instance in (a, b):
         await instance.tracker.close()
 
@@ -312,7 +307,7 @@ async def test_a_room_dropped_after_its_channel_was_reopened_leaves_the_new_room
     await asyncio.wait_for(a.tracker.drop(old), 5)
     bob = a.join("bob", "bob")
     b.join("carol", "carol")
-    await until(lambda: set(bob.view()) == {"bob", "carol"})
+    await wait_for(lambda: set(bob.view()) == {"bob", "carol"})
 
 
 class AddsWatched(GatedBroker):
@@ -339,17 +334,17 @@ async def test_a_refresh_written_after_a_leave_does_not_bring_the_client_back(ga
     await b.start()
     watcher = b.join("w", "watcher")
     ann = a.join("ann", "ann")
-    await until(lambda: "ann" in watcher.view() and ann.of("presence_state"))
+    await wait_for(lambda: "ann" in watcher.view() and ann.of("presence_state"))
     gate("presence_add")
     a.tracker.restored()  # writes this instance's entries again now, as after a reconnect
     await asyncio.wait_for(GatedBroker.asked.wait(), 5)
     a.leave("ann")
-    await until(lambda: "ann" not in watcher.view())  # its leave was written and announced
+    await wait_for(lambda: "ann" not in watcher.view())  # its leave was written and announced
     GatedBroker.confirm.set()  # then the refresh lands, with ann in it
     await asyncio.wait_for(AddsWatched.landed.wait(), 5)
     async with asyncio.timeout(5):
         while "ann" in await b.broker.presence_get(CHANNEL):
             await asyncio.sleep(0.005)
-    await until(lambda: "ann" not in watcher.view())
+    await wait_for(lambda: "ann" not in watcher.view())
     for instance in (a, b):
         await instance.tracker.close()

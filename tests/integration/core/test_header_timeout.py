@@ -14,9 +14,9 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from e2e.server_process import ServerProcess
 from sanic_wsns import WsNamespaces
 from tests.support.ports import free_port
+from tests.support.processes import ServerProcess
 from tests.support.servers import new_app, serve
 
 #: Seconds: Sanic's REQUEST_TIMEOUT for these tests (60 by default).

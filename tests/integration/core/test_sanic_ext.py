@@ -12,11 +12,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from e2e.server_process import ServerProcess
 from sanic_wsns import WsNamespaces, remote, testing
-from tests.integration.examples.conftest import START_TIMEOUT, ExampleServer
+from tests.integration.examples.conftest import START_TIMEOUT
 from tests.support.demo import http
 from tests.support.plain_app import OWN_ROUTES, PATTERN
+from tests.support.processes import ServerProcess, spawner
 from tests.support.servers import new_app
 
 #: What ``WsNamespaces(app)`` adds: its pattern, the 1008 "bad path" route under the
@@ -31,25 +31,15 @@ MISSING_EXTRA = "ImportError: WsnsExtension needs sanic-ext: pip install 'sanic-
 
 
 @pytest.fixture(scope="module")
-def plain_app() -> Iterator[Callable[..., ExampleServer]]:
+def plain_app() -> Iterator[Callable[..., ServerProcess]]:
     """``start(*flags)`` runs ``tests/support/plain_app.py``; stopped when the module ends."""
-    started: list[ServerProcess] = []
-
-    def start(*flags: str) -> ExampleServer:
-        process = ServerProcess([sys.executable, "-m", "tests.support.plain_app", "{port}", *flags],
-                                name="plain-app")
-        started.append(process)
-        return ExampleServer(process.start(timeout=START_TIMEOUT), 0)
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            process.stop()
+    with spawner(end=ServerProcess.stop) as make:
+        yield lambda *flags: make([sys.executable, "-m", "tests.support.plain_app", "{port}", *flags],
+                                  name="plain-app").start(timeout=START_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
-def without_sanic_ext(plain_app) -> ExampleServer:
+def without_sanic_ext(plain_app) -> ServerProcess:
     return plain_app("--without-sanic-ext")
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from e2e.server_process import ServerProcess
-from tests.integration.examples.conftest import START_TIMEOUT, ExampleServer
+from tests.integration.examples.conftest import START_TIMEOUT
 from tests.support.demo import PASSWORD, map_client, sign_in
+from tests.support.processes import ServerProcess
 from tests.support.servers import wait_for
 
 
@@ -37,9 +37,8 @@ async def test_two_workers_on_redis_are_one_deployment(how: str, redis_server, t
         argv = [sys.executable, "-m", "sanic", "demo_app.app:create_app", "--factory", "--workers", "2",
                 "--host", "127.0.0.1", "--port", "{port}", "--no-motd"]
         env = {"BUBBLEMAP_BROKER": redis_server.url, "BUBBLEMAP_DB": db}
-    process = ServerProcess(argv, ready_path="/api/1/session", env=env, name="bubblemap-workers")
-    already = process.log_path.stat().st_size if process.log_path.exists() else 0  # logs append
-    server = ExampleServer(process.start(timeout=START_TIMEOUT), already)
+    server = ServerProcess(argv, ready_path="/api/1/session", env=env,
+                           name="bubblemap-workers").start(timeout=START_TIMEOUT)
     try:
         # The first worker answers before the second listens: wait for both.
         await wait_for(lambda: server.workers_ready() == 2, timeout=START_TIMEOUT)
@@ -60,15 +59,14 @@ async def test_two_workers_on_redis_are_one_deployment(how: str, redis_server, t
                 for r in readers:
                     await r.__aexit__(None, None, None)
     finally:
-        process.stop()
+        server.stop()
 
 
 async def test_the_demo_serves_metrics_when_asked(tmp_path: Path):
     """``--metrics``: Prometheus text at /metrics, with the map pattern as label."""
-    process = ServerProcess([sys.executable, "-m", "demo_app", "--port", "{port}", "--metrics",
-                             "--db", str(tmp_path / "m.db")], ready_path="/api/1/session",
-                            name="bubblemap-metrics")
-    server = ExampleServer(process.start(timeout=START_TIMEOUT), 0)
+    server = ServerProcess(
+        [sys.executable, "-m", "demo_app", "--port", "{port}", "--metrics", "--db", str(tmp_path / "m.db")],
+        ready_path="/api/1/session", name="bubblemap-metrics").start(timeout=START_TIMEOUT)
     try:
         ann = await sign_in(server, "ann", PASSWORD)
         map_id = (await ann.call("POST", "/api/1/maps", {"title": "counted"})).data["id"]
@@ -77,4 +75,4 @@ async def test_the_demo_serves_metrics_when_asked(tmp_path: Path):
             assert metrics.status == 200
             assert b'wsns_connections{pattern="/api/1/ws/bubblemap/<map_id:int>"} 1.0' in metrics.body
     finally:
-        process.stop()
+        server.stop()

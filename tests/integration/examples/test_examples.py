@@ -16,9 +16,9 @@ from websockets.typing import Subprotocol
 
 from sanic_wsns import remote, testing
 from sanic_wsns.tokens import encode_token
-from tests.integration.examples.conftest import START_TIMEOUT, TOKEN_SECRET, ExampleServer
+from tests.integration.examples.conftest import START_TIMEOUT, TOKEN_SECRET
 from tests.support.demo import http
-from tests.support.instance_process import ROOT
+from tests.support.processes import ROOT, ServerProcess
 from tests.support.redis_servers import RedisServer
 from tests.support.servers import wait_for
 from tests.support.wsclient import close_of, open_ws
@@ -28,7 +28,7 @@ from tests.support.wsclient import close_of, open_ws
 CROWD = 8
 
 
-async def start_two_workers(sanic_cli, target: str, redis_server: RedisServer, **env: str) -> ExampleServer:
+async def start_two_workers(sanic_cli, target: str, redis_server: RedisServer, **env: str) -> ServerProcess:
     """``sanic TARGET --workers 2`` on ``redis_server``, once both workers serve (a client
     that connected earlier would reach the first one, whatever the test meant)."""
     server = sanic_cli(target, "--workers", "2", env={"SANIC_WSNS_BROKER": redis_server.url, **env})
@@ -36,7 +36,7 @@ async def start_two_workers(sanic_cli, target: str, redis_server: RedisServer, *
     return server
 
 
-async def sign_in(server: ExampleServer, name: str) -> dict[str, str]:
+async def sign_in(server: ServerProcess, name: str) -> dict[str, str]:
     """The quick start's sign-in: the ``Cookie`` header a signed-in browser sends."""
     reply = await http(server, "POST", "/sign-in", {"name": name})
     assert reply.status == 200, reply.body
@@ -59,7 +59,7 @@ async def next_frame(frames: remote.FrameStream, type: str | None = None) -> rem
         return frame
 
 
-async def chat_reaches_everyone(server: ExampleServer, room: int) -> None:
+async def chat_reaches_everyone(server: ServerProcess, room: int) -> None:
     """Signed in, one client of the quick start's ``room`` says something (as a request);
     every client hears it, the speaker too."""
     cookie = await sign_in(server, "ada")
@@ -108,7 +108,7 @@ async def test_quickstart_runs_in_dev_mode(sanic_cli):
 
 # -- token_auth.py ------------------------------------------------------------------------
 
-async def fresh_token(server: ExampleServer, name: str) -> str:
+async def fresh_token(server: ServerProcess, name: str) -> str:
     reply = await http(server, "POST", "/token", {"name": name})
     assert reply.status == 200, reply.body
     return reply.data["token"]
@@ -158,7 +158,7 @@ async def test_token_auth_under_two_workers_accepts_tokens_signed_by_either(redi
 
 # -- rest_broadcast.py --------------------------------------------------------------------
 
-async def post_headline(server: ExampleServer, topic: str, body: Any) -> int:
+async def post_headline(server: ServerProcess, topic: str, body: Any) -> int:
     return (await http(server, "POST", f"/news/{topic}", body)).status
 
 
@@ -203,9 +203,9 @@ async def test_a_token_in_the_upgrade_url_never_reaches_the_access_log(sanic_cli
     token = await fresh_token(server, "ada")
     async with AsyncExitStack() as stack:
         await join_all(stack, [server.ws(f"/ws/rooms/1?token={token}")])
-    await wait_for(lambda: "ws/rooms/1?token=" in server.process.log_path.read_text(errors="replace"),
+    await wait_for(lambda: "ws/rooms/1?token=" in server.log_path.read_text(errors="replace"),
                    timeout=10)
-    log = server.process.log_path.read_text(errors="replace")
+    log = server.log_path.read_text(errors="replace")
     assert token not in log and "token=…" in log
 
 
@@ -220,9 +220,9 @@ async def test_a_subprotocol_token_never_reaches_the_access_log_nor_our_logs(san
         offered = [Subprotocol("wsns.v1"), Subprotocol(encode_token(refused))]
         async with await open_ws(server.ws("/ws/rooms/1"), subprotocols=offered) as ws:
             assert (await close_of(ws))[0] == 4401
-    await wait_for(lambda: server.process.log_path.read_text(errors="replace").count("ws/rooms/1") >= 6,
+    await wait_for(lambda: server.log_path.read_text(errors="replace").count("ws/rooms/1") >= 6,
                    timeout=10)
-    log = server.process.log_path.read_text(errors="replace")
+    log = server.log_path.read_text(errors="replace")
     assert "upgrade refused" in log  # our own lines are in this log too
     for secret in (token, expired, encode_token(token), encode_token(expired)):
         assert secret not in log
@@ -232,7 +232,7 @@ async def test_the_extensions_info_lines_show_through_sanics_logging(quickstart)
     """Under the CLI, with no logging set up by the app, sanic-wsns's lines come out
     through Sanic's handlers like Sanic's own: its info lines too (a logger without a
     handler would drop them)."""
-    log = quickstart.process.log_path
+    log = quickstart.log_path
     await wait_for(lambda: "sanic-wsns started" in log.read_text(errors="replace"), timeout=10)
     started = next(line for line in log.read_text(errors="replace").splitlines()
                    if "sanic-wsns started" in line)

@@ -1,0 +1,1 @@
+"""End-to-end tests: real browsers against real server processes (``python -m pytest e2e``)."""
