@@ -10,7 +10,10 @@ each chunk is an event whose ``id`` is ``<epoch>:<offset>``, so
 - a reload resumes too: the page keeps its text and the last event id in ``sessionStorage``
   and reconnects with ``?since=<offset>&epoch=<epoch>``;
 - a second tab starts from the beginning (``since=0`` with the epoch of ``GET /streams/<id>``)
-  and shows the same text: one stream, however many readers.
+  and shows the same text: one stream, however many readers;
+- a stream is one answer: each chunk is broadcast with a key (``<id>:<index>``), so a
+  repeated ``POST`` that another instance (or worker) took, starting a second generator,
+  adds no chunk twice (idempotent broadcasts, core idea 12).
 
 The generator is a deterministic fake (a model would go there): the same prompt always gives
 the same chunks, so a test can compare what a reader assembled with ``"".join(generate(p))``.
@@ -70,9 +73,10 @@ async def produce(stream_id: str, prompt: str) -> None:
     params = {"stream_id": stream_id}
     try:
         for index, text in enumerate(generate(prompt)):
-            await streams.broadcast(params, "chunk", {"index": index, "text": text})
+            await streams.broadcast(params, "chunk", {"index": index, "text": text},
+                                    key=f"{stream_id}:{index}")
             await pace(index)
-        await streams.broadcast(params, "done", {"chunks": CHUNKS})
+        await streams.broadcast(params, "done", {"chunks": CHUNKS}, key=f"{stream_id}:done")
     finally:
         running.pop(stream_id, None)
 

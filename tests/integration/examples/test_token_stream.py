@@ -91,3 +91,15 @@ async def test_a_second_start_of_a_running_stream_is_refused_and_a_bad_body_is_4
         assert (await http(server, "POST", "/streams/s2", {"prompt": PROMPT})).status == 409
         assert (await http(server, "POST", "/streams/s3", {"prompt": 7})).status == 400
         release.set()
+
+
+async def test_two_generators_of_one_stream_as_two_instances_would_run_add_no_chunk_twice(example):
+    token_stream, _, release = example
+    release.set()
+    async with testing.serve(token_stream.app) as server:
+        epoch = (await http(server, "GET", "/streams/s4")).data["epoch"]
+        async with reading(server, "s4", since="0", epoch=epoch) as reader:
+            # What a repeated POST taken by another instance starts: the same stream again.
+            await asyncio.gather(token_stream.produce("s4", PROMPT), token_stream.produce("s4", PROMPT))
+            texts = await chunks_until(reader, done=True)
+        assert "".join(texts) == "".join(token_stream.generate(PROMPT))
