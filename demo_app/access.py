@@ -5,7 +5,7 @@ from __future__ import annotations
 from sanic_wsns import Forbidden, NotFound
 
 from .models import MAX_ID, Map
-from .store import Store
+from .store import Store, maps
 
 
 def may_open(found: Map, name: str) -> bool:
@@ -19,7 +19,7 @@ async def open_map(store: Store, map_id: int, name: str) -> Map:
     Route parameters are unbounded integers; beyond 64 bits no map can exist (and SQLite
     would refuse to bind the number), so such an id is simply not found.
     """
-    found = await store.get_map(map_id) if 1 <= map_id <= MAX_ID else None
+    found = await store.read(maps.get, map_id) if 1 <= map_id <= MAX_ID else None
     if found is None:
         raise NotFound("no such map")
     if not may_open(found, name):

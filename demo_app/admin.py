@@ -91,7 +91,8 @@ def add_admin(app: Sanic, wsns: WsNamespaces, is_admin: Callable[[Request], Any]
     """Wire the admin side into ``app``: the guarded stats route, the admin namespace, the
     page (a styled 401/403 page for others) and this instance's reporter.
     ``is_admin(request)`` is awaited: for an admin, the admin's session (truthy; it becomes
-    the admin client's identity, so signing out can close it); falsy for another user; it
+    the admin client's identity, its account the ``user`` that signing out disconnects);
+    falsy for another user; it
     raises ``Unauthorized`` when nobody is signed in. Returns the admin namespace's pattern."""
     wsns.authorize_stats(is_admin)
     admins = wsns.pattern(ADMIN_PATTERN)
@@ -101,7 +102,7 @@ def add_admin(app: Sanic, wsns: WsNamespaces, is_admin: Callable[[Request], Any]
         session = await is_admin(request)
         if not session:
             raise Forbidden("admins only")
-        return Identity(session, {})
+        return Identity(session, {}, user=session.account.key)
 
     async def admin_page(request: Request) -> HTTPResponse:
         try:

@@ -9,6 +9,7 @@ Every signed-in call counts against its user's REST rate.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,8 +24,10 @@ from .accounts import name_key
 from .hashing import PasswordHasher
 from .models import Account, BubbleCreate, MapChange, MapPage, MapsQuery, NewMap, NewMember, SignIn
 from .paths import PUBLIC, list_path, map_path, personal
+from .realtime import end_grants
 from .sessions import SignedIn
-from .store import Store
+from .store import Store, bubbles, maps, users
+from .ws_tokens import WsTokens
 
 T = TypeVar("T")
 
@@ -100,13 +103,13 @@ async def _authenticate(store: Store, hasher: PasswordHasher, data: SignIn,
     """The account ``data`` signs in to, and whether this call created it (after
     ``may_register()``, which raises to refuse: each registration costs a hash and a row)."""
     key = name_key(data.name)
-    found = await store.credentials(key)
+    found = await store.read(users.credentials, key)
     if found is None:
         may_register()
         stored = await hasher.hash(data.password)
-        if await store.register(key, data.name, stored):
+        if await store.write(users.register, key, data.name, stored):
             return Account(key=key, name=data.name), True
-        found = await store.credentials(key)  # a racing sign-in registered it first
+        found = await store.read(users.credentials, key)  # a racing sign-in registered it first
         if found is None:
             raise Unauthorized(WRONG_PASSWORD)
     account, stored = found
@@ -116,8 +119,24 @@ async def _authenticate(store: Store, hasher: PasswordHasher, data: SignIn,
 
 
 async def sign_out(request: Request) -> HTTPResponse:
+    """End the session; its sockets (and the account's other sockets, which reconnect with
+    a fresh token at once) close on every instance."""
     response = HTTPResponse(status=204)
-    await request.app.ctx.sessions.sign_out(request, response)
+    ended = await request.app.ctx.sessions.sign_out(request, response)
+    if ended is not None:
+        await end_grants(request.app.ctx.wsns, ended.account.key, "signed out")
+    return response
+
+
+async def ws_token(request: Request) -> HTTPResponse:
+    """A short-lived token for one WebSocket attempt or refresh (``ws_tokens.py``): the
+    page's ``token`` function; the cookie never reaches its script (``HttpOnly``)."""
+    session = await signed_in(request)
+    tokens: WsTokens = request.app.ctx.ws_tokens
+    now = time.time()
+    token, grant = tokens.issue(session.session_id, now)
+    response = respond({"token": token, "expires_in": grant.expires_at - now})
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -127,7 +146,7 @@ async def list_maps(request: Request) -> HTTPResponse:
     name = await user(request)
     query = _query(request, MapsQuery)
     # One more than asked: whether an older page exists, without a count.
-    cards = await request.app.ctx.store.maps_for(name, limit=query.limit + 1, before=query.before)
+    cards = await request.app.ctx.store.read(maps.visible_to, name, query.limit + 1, query.before)
     more = len(cards) > query.limit
     cards = cards[:query.limit]
     after = f"{request.path}?limit={query.limit}&before={cards[-1].id}" if more else None
@@ -147,14 +166,15 @@ def _query(request: Request, type: type[T]) -> T:
 async def create_map(request: Request) -> HTTPResponse:
     name = await user(request)
     data = body(request, NewMap)
-    return respond(await request.app.ctx.store.create_map(data.title.strip(), name, data.private),
+    store: Store = request.app.ctx.store
+    return respond(await store.write(maps.create, store.policy, data.title.strip(), name, data.private),
                    status=201)
 
 
 async def get_map(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
     await access.open_map(store, map_id, await user(request))
-    view = await store.view(map_id)
+    view = await store.read(bubbles.view, map_id)
     if view is None:
         raise NotFound("no such map")
     return respond(view)
@@ -163,7 +183,7 @@ async def get_map(request: Request, map_id: int) -> HTTPResponse:
 async def delete_map(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
     await access.own_map(store, map_id, await user(request))
-    frame = await store.delete_map(map_id)
+    frame = await store.write(maps.delete, map_id)
     if frame is not None:
         # The outbox's map-deleted frame tells pages even if this instance dies now; closing
         # the map's clients on every instance (through the broker) is the fast path.
@@ -175,10 +195,10 @@ async def delete_map(request: Request, map_id: int) -> HTTPResponse:
 async def add_member(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
     await access.own_map(store, map_id, await user(request))
-    member = await store.account(name_key(body(request, NewMember).name))
+    member = await store.read(users.account, name_key(body(request, NewMember).name))
     if member is None:
         raise NotFound("no such user: they must sign in once first")
-    changed, frame = await store.add_member(map_id, member.name)
+    changed, frame = await store.write(maps.add_member, store.policy, map_id, member.name)
     if frame is not None:
         await request.app.ctx.outbox.announce(frame)
     return respond(changed)
@@ -188,7 +208,7 @@ async def change_map(request: Request, map_id: int) -> HTTPResponse:
     """The owner renames a map; its pages and the map lists follow."""
     store = request.app.ctx.store
     await access.own_map(store, map_id, await user(request))
-    changed, frame = await store.rename_map(map_id, body(request, MapChange).title.strip())
+    changed, frame = await store.write(maps.rename, map_id, body(request, MapChange).title.strip())
     await request.app.ctx.outbox.announce(frame)
     return respond(changed)
 
@@ -197,7 +217,7 @@ async def create_bubble(request: Request, map_id: int) -> HTTPResponse:
     store = request.app.ctx.store
     name = await user(request)
     await access.open_map(store, map_id, name)
-    bubble, frame = await store.create_bubble(map_id, body(request, BubbleCreate), by=name)
+    bubble, frame = await store.write(bubbles.create, store.policy, map_id, body(request, BubbleCreate), name)
     # Published even when no client of this map is connected here: others may have some.
     await request.app.ctx.outbox.announce(frame)
     return respond(bubble, status=201)
@@ -208,6 +228,7 @@ def add_routes(app: Sanic) -> None:
         (get_session, "/api/1/session", "GET"),
         (sign_in, "/api/1/session", "POST"),
         (sign_out, "/api/1/session", "DELETE"),
+        (ws_token, "/api/1/session/ws-token", "POST"),
         (list_maps, "/api/1/maps", "GET"),
         (create_map, "/api/1/maps", "POST"),
         (get_map, "/api/1/maps/<map_id:int>", "GET"),

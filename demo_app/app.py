@@ -2,12 +2,11 @@
 
 The reference for building on sanic_wsns: a ``WsNamespaces`` with one pattern
 (``realtime.py``), a REST API that broadcasts into it (``api.py``), a SQLite store
-shared by every local instance (``store.py``), and a static page using ``/wsns/client.js``.
+shared by every local instance (``store/``), and a static page using ``/wsns/client.js``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
 import math
@@ -31,11 +30,11 @@ from .hashing import PasswordHasher
 from .limits import DEFAULT_LIMITS, Limits, bubbles_fitting
 from .metrics_access import metrics_guard
 from .models import Password
-from .realtime import declare_map_lists, declare_maps, track_sessions
-from .revocation import SessionClients, sweep_forever
+from .realtime import declare_map_lists, declare_maps
 from .sessions import Sessions, SignedIn
-from .store import Store
+from .store import Policy, Store, users
 from .throttle import Throttle, TooManyRequests
+from .ws_tokens import LIFETIME, WsTokens
 
 STATIC = Path(__file__).parent / "static"
 METRICS_URL = "/metrics"
@@ -50,11 +49,12 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
                secret: str | None = None, admins: Iterable[str] | None = None,
                admin_password: str | None = None, limits: Limits = DEFAULT_LIMITS,
                metrics: bool | None = None, metrics_token: str | None = None,
-               name: str | None = None) -> Sanic:
+               name: str | None = None, ws_token_lifetime: float | None = None) -> Sanic:
     """A bubblemap app on the SQLite file ``db_path`` (created if missing).
 
     What is not given comes from the environment (``BUBBLEMAP_DB``, ``_BROKER``,
-    ``_SECRET``, ``_ADMINS``, ``_ADMIN_PASSWORD``, ``_METRICS``, ``_METRICS_TOKEN``), so
+    ``_SECRET``, ``_ADMINS``, ``_ADMIN_PASSWORD``, ``_METRICS``, ``_METRICS_TOKEN``,
+    ``_WS_TOKEN_LIFETIME``), so
     that Sanic's CLI can call it bare: ``sanic demo_app.app:create_app --factory --workers
     2`` (keyword-only: the CLI first tries to pass its parsed arguments, and falls back to
     no argument).
@@ -65,7 +65,8 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     ``admin_password``, so nobody can register an admin's name first. ``metrics`` serves
     ``/metrics`` to loopback clients, or with ``metrics_token`` to any client sending it
     as a bearer token (``metrics_access.py``). Each call gets a unique app name unless
-    ``name`` is given.
+    ``name`` is given. ``ws_token_lifetime``: seconds a WebSocket grant lasts unless
+    refreshed (``ws_tokens.py``; tests shorten it).
     """
     db_path = environment.db() if db_path is None else db_path
     broker = environment.broker() if broker is None else broker
@@ -74,6 +75,8 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     admin_password = environment.env("ADMIN_PASSWORD") if admin_password is None else admin_password
     metrics = environment.metrics() if metrics is None else metrics
     metrics_token = environment.env("METRICS_TOKEN") if metrics_token is None else metrics_token
+    grant_lifetime = (environment.ws_token_lifetime() or LIFETIME) if ws_token_lifetime is None \
+        else ws_token_lifetime
     if admins:
         check_admin_password(admin_password)
     serial = next(_names)
@@ -89,18 +92,18 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     app.ctx.wsns = wsns = WsNamespaces(app, broker=broker, stats_url=ADMIN_STATS_URL,
                                        metrics_url=METRICS_URL if metrics else "")
     bubbles = limits.bubbles_per_map
-    app.ctx.store = Store(db_path, members_per_map=limits.members_per_map, edits=limits.edits,
-                          maps_per_user=limits.maps_per_user, map_creations=limits.map_creations,
-                          bubbles_per_map=bubbles if bubbles is not None
-                          else bubbles_fitting(wsns.settings.max_send_queue))
+    app.ctx.store = Store(db_path, Policy(
+        members_per_map=limits.members_per_map, edits=limits.edits, maps_per_user=limits.maps_per_user,
+        map_creations=limits.map_creations,
+        bubbles_per_map=bubbles if bubbles is not None else bubbles_fitting(wsns.settings.max_send_queue)))
     app.ctx.rest_throttle = Throttle(limits.rest, "requests")
+    app.ctx.presence_throttle = Throttle(limits.presence_updates, "changes of what you are doing")
     app.ctx.sign_in_throttle = Throttle(limits.sign_in, "failed sign-ins for this name")
     app.ctx.sign_in_name_throttle = Throttle(limits.sign_in_per_name, "sign-ins for this name")
     app.ctx.sign_in_address_throttle = Throttle(limits.sign_in_per_address,
                                                 "sign-in attempts from this address")
     app.ctx.hasher = hasher = PasswordHasher()
     app.ctx.registration_throttle = Throttle(limits.registrations, "new accounts from this address")
-    app.ctx.session_clients = SessionClients()
     # The store's own thread runs the relay's statements; its sweeps start with the server.
     app.ctx.outbox = Relay(SQLiteOutbox(app.ctx.store), functools.partial(wsns.broadcast, confirm=True),
                            claimer=wsns.instance_id)
@@ -117,20 +120,13 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
     async def open_store(app: Sanic) -> None:
         store: Store = app.ctx.store
         await store.open()
-        app.ctx.sessions = Sessions(secret or await store.secret(), store)
+        shared_secret = secret or await store.write(users.secret)
+        app.ctx.sessions = Sessions(shared_secret, store)
+        app.ctx.ws_tokens = WsTokens(shared_secret, grant_lifetime)
         if admins:
             stored = await hasher.hash(admin_password or "")
             for admin in admins:
-                await store.set_password(name_key(admin), admin, stored)
-
-    @app.after_server_start
-    async def start_revocation_sweep(app: Sanic) -> None:
-        app.ctx.revocation_sweep = asyncio.create_task(
-            sweep_forever(app.ctx.session_clients, app.ctx.store, limits.revocation_sweep))
-
-    @app.before_server_stop
-    async def stop_revocation_sweep(app: Sanic) -> None:
-        app.ctx.revocation_sweep.cancel()
+                await store.write(users.set_password, name_key(admin), admin, stored)
 
     @app.after_server_stop
     async def close_store(app: Sanic) -> None:
@@ -153,7 +149,7 @@ def create_app(*, db_path: str | Path | None = None, broker: str | None = None,
             raise Unauthorized("sign in first")
         return session if session.account.key in app.ctx.admins else None
 
-    track_sessions(add_admin(app, wsns, admin_only), app.ctx)
+    add_admin(app, wsns, admin_only)
 
     async def page(request: Request, map_id: int | None = None) -> HTTPResponse:
         return await file(STATIC / "index.html")

@@ -25,3 +25,10 @@ def metrics() -> bool:
 
 def admins() -> list[str]:
     return [a.strip() for a in (env("ADMINS", "") or "").split(",") if a.strip()]
+
+
+def ws_token_lifetime() -> float | None:
+    """Seconds a WebSocket grant lasts (``BUBBLEMAP_WS_TOKEN_LIFETIME``): shortened by the
+    end-to-end tests so that a page refreshes its token within a test."""
+    value = env("WS_TOKEN_LIFETIME")
+    return None if not value else float(value)

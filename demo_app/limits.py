@@ -57,6 +57,9 @@ SIGN_IN_RATE = Rate(per_second=10 / 60, burst=10)
 SIGN_IN_NAME_RATE = Rate(per_second=1, burst=30)
 SIGN_IN_ADDRESS_RATE = Rate(per_second=1, burst=60)
 REGISTRATION_RATE = Rate(per_second=30 / 60, burst=30)
+#: Each change of what a person is doing goes to everyone on the map (a presence diff per
+#: client, on every instance): a person selects a few bubbles a second at most.
+PRESENCE_UPDATE_RATE = Rate(per_second=5, burst=20)
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,11 @@ class Limits:
     sign_in_per_address: Rate = SIGN_IN_ADDRESS_RATE
     #: New accounts per client address (each costs an scrypt hash and a row).
     registrations: Rate = REGISTRATION_RATE
-    #: How often each instance closes the WebSockets of signed-out sessions (seconds).
-    revocation_sweep: float = 1.0
     #: WebSockets one user may hold open on one instance (over it: 1013 "too many
     #: connections"); a page holds one per open map.
     connections_per_user: int = 50
+    #: Changes of what the user is doing on a map (``editing``), per instance.
+    presence_updates: Rate = PRESENCE_UPDATE_RATE
 
 
 DEFAULT_LIMITS = Limits()

@@ -1,6 +1,6 @@
 """What a database made by an earlier bubblemap lacks, added when a store opens it.
 
-The tables' ``CREATE`` statements (``store.SCHEMA``, the library's outbox schema) describe
+The tables' ``CREATE`` statements (``store/schema.py``, the library's outbox schema) describe
 them as they are now; ``CREATE TABLE IF NOT EXISTS`` leaves an older file's tables as they
 were. So every column added since the first release is listed here too, and added to an
 existing table that lacks it (SQLite's ``ADD COLUMN`` keeps the rows: the new column reads

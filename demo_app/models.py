@@ -168,3 +168,10 @@ class BubbleUpdate(_Input):
 
 class BubbleDelete(_Input):
     id: Id
+
+
+class Editing(_Input):
+    """What a person is doing on a map (the ``editing`` message): the bubble they selected,
+    or ``None`` when they selected none."""
+
+    bubble: Id | None

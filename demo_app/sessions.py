@@ -18,7 +18,7 @@ from sanic import Request
 from sanic.response import HTTPResponse
 
 from .models import Account
-from .store import Store
+from .store import Store, users
 
 COOKIE = "session"
 MAX_AGE = 30 * 24 * 3600
@@ -55,19 +55,23 @@ class Sessions:
     async def current(self, request: Request) -> SignedIn | None:
         """The request's live session; ``None`` if there is none or it was signed out."""
         session_id = self.session_id(request.cookies.get(COOKIE))
-        if session_id is None:
-            return None
-        account = await self._store.session_account(session_id, MAX_AGE)
+        return None if session_id is None else await self.of(session_id)
+
+    async def of(self, session_id: str) -> SignedIn | None:
+        """The session ``session_id`` if it is live (not signed out, not expired)."""
+        account = await self._store.read(users.session_account, session_id, MAX_AGE)
         return None if account is None else SignedIn(session_id, account)
 
     async def sign_in(self, request: Request, response: HTTPResponse, account: Account) -> None:
-        session_id = await self._store.open_session(account.key, MAX_AGE)
+        session_id = await self._store.write(users.open_session, account.key, MAX_AGE)
         response.add_cookie(COOKIE, self.token(session_id), path="/", max_age=MAX_AGE, httponly=True,
                             samesite="Lax", secure=request.scheme in ("https", "wss"))
 
-    async def sign_out(self, request: Request, response: HTTPResponse) -> None:
-        session_id = self.session_id(request.cookies.get(COOKIE))
-        if session_id is not None:
-            await self._store.close_session(session_id)
+    async def sign_out(self, request: Request, response: HTTPResponse) -> SignedIn | None:
+        """End the request's session (if live) and clear its cookie: the session it ended."""
+        session = await self.current(request)
+        if session is not None:
+            await self._store.write(users.close_session, session.session_id)
         response.add_cookie(COOKIE, "", path="/", max_age=0, httponly=True, samesite="Lax",
                             secure=request.scheme in ("https", "wss"))
+        return session

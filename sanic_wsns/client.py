@@ -150,6 +150,14 @@ class Client:
             self.namespace.counters.messages_out += 1
         return delivered
 
+    async def update_presence(self, public: Any) -> None:
+        """Show ``public`` as this client's public identity from now on: in a presence
+        namespace every client (on every instance) gets a ``presence_diff`` whose ``joins``
+        hold this client's id with the new value, which overwrites the old one (no leave).
+        ``ConfigError`` in a namespace without presence; ``TypeError`` if ``public`` is not
+        JSON-encodable."""
+        await self.namespace.update_presence(self, public)
+
     def keepalive(self, now: float, interval: float, timeout: float) -> None:
         """One step of the shared keepalive: close a peer that did not answer the last
         ping within ``timeout``, or ping one last pinged ``interval`` ago.

@@ -478,6 +478,16 @@ class Hub:
         entries = await self.tracker.state(self.channel(path))
         return {client_id: msgspec.json.decode(public) for client_id, public in entries.items()}
 
+    def update_presence(self, client: Client, public: Any) -> None:
+        namespace = client.namespace
+        pattern = namespace.pattern
+        if not pattern.tracks_presence:
+            raise ConfigError(f"{pattern.pattern} tracks no presence: declare it with presence=True")
+        encoded = msgspec.json.encode(public)  # a TypeError here leaves the client as it was
+        client.public = public
+        if namespace.tracked is not None:
+            self.tracker.update(namespace.tracked, client.id, encoded)
+
     def _announce(self, channel: str, joins: list[tuple[str, bytes]], leaves: list[str]) -> None:
         """Tell the other instances about a presence diff (best effort, like any publish)."""
         self.broker.publish(channel, encode_relay(RelayMessage(

@@ -32,6 +32,9 @@ class Publisher(Protocol):
     async def presence(self, path: str) -> dict[str, Any]:
         """Who is in ``path``'s namespace, on every instance: client id → public identity."""
 
+    def update_presence(self, client: Client, public: Any) -> None:
+        """``client`` shows ``public`` in its namespace's presence from now on."""
+
     async def remove_namespace(self, path: str, code: int, reason: str, *,
                                everywhere: bool = True) -> None:
         """Close ``path``'s clients with ``code`` and drop the namespace."""

@@ -85,6 +85,10 @@ class Namespace:
         """Who is in this namespace, on every instance: client id → public identity."""
         return await self._publisher.presence(self.path)
 
+    async def update_presence(self, client: Client, public: Any) -> None:
+        """``client`` shows ``public`` from now on (see ``Client.update_presence``)."""
+        self._publisher.update_presence(client, public)
+
     def deliver(self, frame: bytes, exclude: tuple[str, ...] = ()) -> None:
         """Write one ready frame to every local client not excluded.
 

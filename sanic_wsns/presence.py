@@ -63,25 +63,34 @@ class PresenceMirror:
 
     def apply(self, joins: Iterable[tuple[str, bytes]], leaves: Iterable[str]) -> Diff:
         """Apply a diff heard from the broker; return what changed (joins first, then leaves,
-        as the diff was made: an id both joining and leaving ends absent)."""
+        as the diff was made: an id both joining and leaving ends absent).
+
+        A join of an id already present with another value is a presence update
+        (``client.update_presence``): it overwrites, and is reported as a join of the same
+        id, never as a leave. The same value heard twice changes nothing."""
         entries, changed = self._entries, Diff()
+        shown: dict[str, bytes | None] = {}  # id → what clients were shown before this diff
         for client_id, public in joins:
-            if client_id not in entries:
+            before = entries.get(client_id)
+            if before != public:
+                shown.setdefault(client_id, before)
                 entries[client_id] = public
                 changed.joins[client_id] = public
         for client_id in leaves:
             left = entries.pop(client_id, None)
             if left is None:
                 continue
-            if changed.joins.pop(client_id, None) is None:
-                changed.leaves[client_id] = left
+            changed.joins.pop(client_id, None)
+            before = shown.get(client_id, left)
+            if before is not None:  # None: it came and went within this diff
+                changed.leaves[client_id] = before
         return changed
 
     def replace(self, entries: Mapping[str, bytes]) -> Diff:
         """Take the broker's whole state (after an outage): what changed meanwhile."""
         current = self._entries
         changed = Diff(
-            joins={k: v for k, v in entries.items() if k not in current},
+            joins={k: v for k, v in entries.items() if current.get(k) != v},
             leaves={k: v for k, v in current.items() if k not in entries},
         )
         self._entries = dict(entries)
@@ -89,25 +98,35 @@ class PresenceMirror:
 
 
 class PresenceBatch:
-    """The local joins and leaves of one namespace not yet written to the broker.
+    """The local joins, updates and leaves of one namespace not yet written to the broker.
 
     Client ids are unique per connection, so an id joins at most once and leaves at most
-    once: a client that joins and leaves inside one window is never announced.
+    once: a client that joins and leaves inside one window is never announced. An update
+    (``client.update_presence``) of a client whose join is still pending just changes
+    that join; one of an announced client is announced as a join of the same id.
     """
 
-    __slots__ = ("joins", "leaves")
+    __slots__ = ("joins", "updates", "leaves")
 
     def __init__(self) -> None:
         self.joins: Entries = {}
+        self.updates: Entries = {}
         self.leaves: list[str] = []
 
     def __bool__(self) -> bool:
-        return bool(self.joins or self.leaves)
+        return bool(self.joins or self.updates or self.leaves)
 
     def join(self, client_id: str, public: bytes) -> None:
         self.joins[client_id] = public
 
+    def update(self, client_id: str, public: bytes) -> None:
+        if client_id in self.joins:
+            self.joins[client_id] = public
+        else:
+            self.updates[client_id] = public
+
     def leave(self, client_id: str) -> None:
+        self.updates.pop(client_id, None)
         if self.joins.pop(client_id, None) is None:
             self.leaves.append(client_id)
 

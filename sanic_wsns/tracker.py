@@ -212,6 +212,15 @@ class Tracker:
         room.waiting[client.id] = client
         self._schedule(room)
 
+    def update(self, room: NamespacePresence, client_id: str, encoded: bytes) -> None:
+        """``client_id`` shows a new public identity (JSON): every client of the namespace
+        hears a join of the same id with the new value (an overwrite, no leave)."""
+        if room.dropped or client_id not in room.local:
+            return
+        room.local[client_id] = encoded
+        room.batch.update(client_id, encoded)
+        self._schedule(room)
+
     def leave(self, room: NamespacePresence, client_id: str) -> None:
         """``client_id`` left (a client that never joined: nothing to do)."""
         if room.dropped or room.local.pop(client_id, None) is None:
@@ -273,11 +282,12 @@ class Tracker:
     async def _flush(self, room: NamespacePresence) -> None:
         batch, room.batch = room.batch, PresenceBatch()
         waiting, room.waiting = room.waiting, {}
-        joins, leaves = list(batch.joins.items()), batch.leaves
+        joins, leaves = [*batch.joins.items(), *batch.updates.items()], batch.leaves
         try:
             if joins:
                 added = set(await self._store.presence_add(room.channel, joins, self.ttl))
-                joins = [(cid, public) for cid, public in joins if cid in added]
+                # An update is announced whether or not the store had its entry.
+                joins = [(cid, public) for cid, public in joins if cid in added or cid in batch.updates]
             if leaves:
                 leaves = await self._store.presence_remove(room.channel, leaves)
         except Exception as exc:

@@ -46,6 +46,8 @@ export class Board {
     /** The board point at the canvas's top-left corner, and the zoom factor. */
     this.view = { x: 0, y: 0, k: 1 };
     this.selected = null;
+    /** id → `{name, color}` of someone else working on that bubble (presence.js). */
+    this.editors = new Map();
     /** id → {x, y} shown instead of the stored position: a drag, or a move on its way. */
     this.preview = new Map();
     this.pointers = new Map();
@@ -75,6 +77,7 @@ export class Board {
       group.dataset.version = String(bubble.version);
       group.setAttribute("aria-label", describe(bubble));
       group.classList.toggle("selected", this.selected === bubble.id);
+      this.markEditor(group, this.editors.get(bubble.id));
       group.classList.toggle("dragging", this.gesture?.kind === "drag" && this.gesture.id === bubble.id && this.gesture.moved);
       const r = radius(bubble.text);
       const circle = group.querySelector("circle");
@@ -95,6 +98,18 @@ export class Board {
     }
     for (const group of [...this.layer.children]) {
       if (!seen.has(group.dataset.bubbleId)) this.removeNode(group);
+    }
+  }
+
+  /** Ring a bubble in the colour of someone else working on it (`editor`), or not. */
+  markEditor(group, editor) {
+    group.classList.toggle("edited-by-other", Boolean(editor));
+    if (editor) {
+      group.dataset.editor = editor.name;
+      if (editor.color) group.style.setProperty("--editor-color", editor.color);
+    } else {
+      delete group.dataset.editor;
+      group.style.removeProperty("--editor-color");
     }
   }
 

@@ -3,6 +3,7 @@
 import { connect } from "/wsns/client.js";
 import { api } from "./api.js";
 import { SnapshotReplay } from "./replay.js";
+import { signedOut, wsToken } from "./tokens.js";
 
 // `?transport=sse` (or `websocket`) on the page's first URL forces the wsns transport, so the
 // e2e suite can run the demo over both; read once, as in-app navigation drops the query.
@@ -34,7 +35,7 @@ export const DENIALS = {
  * received meanwhile are replayed on top of it through `event`), `event({bubble} | {deleted})`,
  * `status(state, denial)` with a `STATUS` key and, when the map cannot be shown, why
  * (a `DENIALS` key, or another reason the client gave), `presence(members)` with who is on
- * the map (client id → `{name}`), `map(map)` when the map itself changed.
+ * the map (client id → `{name, color, editing}`), `map(map)` when the map itself changed.
  */
 export class MapConnection {
   constructor(mapId, handlers) {
@@ -45,12 +46,18 @@ export class MapConnection {
       apply: (event) => handlers.event(event),
       failed: (error) => this.refetchFailed(error),
     });
-    this.ns = connect(`/api/1/ws/bubblemap/${mapId}`, { transport: FORCED_TRANSPORT });
+    // The bubble this page has selected, and the one this connection told the others:
+    // each new connection starts with none shown (presence starts afresh).
+    this.selected = null;
+    this.shown = null;
+    this.ns = connect(`/api/1/ws/bubblemap/${mapId}`, { token: wsToken, transport: FORCED_TRANSPORT });
     this.ns.on("state", (state, detail) => this.onState(state, detail));
     // A snapshot follows the welcome, unless the missed frames do (recovered: true).
     this.ns.on("welcome", (welcome) => {
       if (welcome?.recovered === true) this.replay.forget();
       else this.replay.expect();
+      this.shown = null;
+      this.share();
     });
     this.ns.on("presence", (members) => handlers.presence(members));
     // The map itself changed (renamed, a member added); the header keeps the newest revision.
@@ -73,6 +80,24 @@ export class MapConnection {
     return this.ns.state === "open";
   }
 
+  /** This page's own client id (to leave its own selection out of the others'). */
+  get clientId() {
+    return this.ns.clientId;
+  }
+
+  /** Tell everyone on the map which bubble this page has selected (`null`: none); sent
+   * again after each new connection's welcome. */
+  select(bubbleId) {
+    this.selected = bubbleId ?? null;
+    this.share();
+  }
+
+  share() {
+    if (!this.live || this.shown === this.selected) return;
+    this.shown = this.selected;
+    this.ns.send("editing", { bubble: this.selected });
+  }
+
   request(type, data) {
     return this.ns.request(type, data, { timeout: 10000 });
   }
@@ -93,7 +118,7 @@ export class MapConnection {
 
   onState(state, detail) {
     if (state === "open") this.handlers.status("live", null);
-    else if (state === "denied" && detail?.reason === "unauthenticated") this.handlers.status("signed-out", "unauthenticated");
+    else if (signedOut(state, detail)) this.handlers.status("signed-out", "unauthenticated");
     else if (state === "denied") this.handlers.status("denied", detail?.reason || "denied");
     else if (state === "closed" && detail?.reason === "removed") this.handlers.status("deleted", "removed");
     else if (state === "closed") this.handlers.status("offline", null);

@@ -12,6 +12,7 @@ import { connect } from "/wsns/client.js";
 import { api } from "./api.js";
 import { $, el } from "./dom.js";
 import { SnapshotReplay } from "./replay.js";
+import { signedOut, wsToken } from "./tokens.js";
 import { ago, RELATIVE_TIME_REFRESH } from "./when.js";
 
 function plural(count, word) {
@@ -115,7 +116,7 @@ export class MapListView {
   }
 
   listen(path) {
-    const ns = connect(path);
+    const ns = connect(path, { token: wsToken });
     // A welcome that recovered is followed by what was missed; any other may have missed
     // something (first connect, new epoch): read the list again.
     ns.on("welcome", (welcome) => { if (welcome?.recovered !== true) this.reread(); });
@@ -123,7 +124,7 @@ export class MapListView {
     ns.on("map-card", (card) => this.event({ card }));
     ns.on("map-removed", ({ id }) => this.event({ removed: id }));
     ns.on("state", (state, detail) => {
-      if (state === "denied" && detail?.reason === "unauthenticated") this.onSignedOut();
+      if (signedOut(state, detail)) this.onSignedOut();
       else this.updateState();
     });
     return ns;

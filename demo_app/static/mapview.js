@@ -8,7 +8,7 @@ import { $, toast, typingIn } from "./dom.js";
 import { Editor, PALETTE } from "./editor.js";
 import { MapHeader } from "./header.js";
 import { fieldsOf, UndoHistory } from "./history.js";
-import { renderPresence } from "./presence.js";
+import { editorsOf, renderPresence } from "./presence.js";
 import { RELATIVE_TIME_REFRESH } from "./when.js";
 
 const ZOOM_STEP = 1.25;
@@ -56,7 +56,7 @@ export class MapView {
       view: (view) => this.applyView(view),
       event: (event) => { this.state.apply(event); this.render(); },
       status: (state, denial) => this.setStatus(state, denial),
-      presence: (members) => renderPresence($("presence"), members, me?.name),
+      presence: (members) => this.showPresence(members, me),
       map: (map) => this.header.render(map),
     });
   }
@@ -67,6 +67,13 @@ export class MapView {
     this.connection.close();
     $("presence").replaceChildren();
     this.editor.show(null);
+  }
+
+  /** Who is on the map and what they are doing: the people list, and others' bubbles ringed. */
+  showPresence(members, me) {
+    renderPresence($("presence"), members, me?.name);
+    this.board.editors = editorsOf(members, this.connection.clientId);
+    this.board.render();
   }
 
   editable() {
@@ -85,6 +92,7 @@ export class MapView {
     this.board.render();
     this.editor.refresh();
     if (this.board.selected !== null && !this.state.has(this.board.selected)) this.board.selected = null;
+    this.connection?.select(this.board.selected);
     $("hint").hidden = this.state.size > 0 || this.status !== "live";
     this.updateControls();
   }
@@ -251,6 +259,7 @@ export class MapView {
     this.board.selected = id;
     this.editor.show(id, { focus: edit });
     this.board.render();
+    this.connection?.select(id);
   }
 
   viewChanged(view) {

@@ -21,6 +21,14 @@ test("diffs add joins and remove leaves, in the same Map", () => {
   assert.deepEqual(change, { joins: { b: "Bob", c: "Cy" }, leaves: { a: "Ann" } });
 });
 
+test("a join of a present id overwrites its value (an update), with no leave", () => {
+  const presence = new PresenceState();
+  presence.reset({ a: { name: "Ann" } }, false);
+  const change = presence.apply({ joins: { a: { name: "Ann", doing: "editing bubble 12" } }, leaves: {} });
+  assert.deepEqual(Object.fromEntries(presence.members), { a: { name: "Ann", doing: "editing bubble 12" } });
+  assert.deepEqual(change, { joins: { a: { name: "Ann", doing: "editing bubble 12" } }, leaves: {} });
+});
+
 test("a client that joined and left within one diff ends up absent", () => {
   const presence = new PresenceState();
   presence.reset({}, false);

@@ -67,6 +67,19 @@ class User:
         """The same session cookie used against another instance."""
         return User(server, self.api.on(server.http))
 
+    async def ws_token(self) -> str:
+        """A WebSocket token for this session (what the page's ``token`` function gets);
+        raises ``TokenRefused`` once the session is over."""
+        reply = await self.call("POST", "/api/1/session/ws-token")
+        if reply.status != 200:
+            raise TokenRefused(reply.status)
+        token: str = reply.data["token"]
+        return token
+
+
+class TokenRefused(Exception):
+    """The demo would not give a WebSocket token (401: signed out)."""
+
 
 async def sign_in(server: RunningServer, name: str, password: str = PASSWORD) -> User:
     """Sign in (the first time: register) ``name``; a new session each call."""

@@ -47,7 +47,8 @@ def build(url: str, *, history: History | bool = False, presence: bool = False,
           **settings: Any) -> WsNamespaces:
     """An app with one pattern (``history`` and ``presence`` as given): ``edit`` broadcasts
     its data as ``edited`` to the map, and ``POST /maps/<id>/edits`` does the same from plain
-    HTTP (a REST handler). A client's public identity is ``{"name": ?name=}``."""
+    HTTP (a REST handler). A client's public identity is ``{"name": ?name=}``; ``doing``
+    adds ``"doing": data`` to it (``client.update_presence``)."""
     app = new_app("wsns_redis")
     settings.setdefault("unsubscribe_linger", 0.1)
     # Every client here is one user ("anyone" unless ?name=) and the reconnect tests churn
@@ -64,6 +65,11 @@ def build(url: str, *, history: History | bool = False, presence: bool = False,
     @maps.on("edit")
     async def edit(ns: Any, client: Any, data: Any) -> None:
         await ns.broadcast("edited", data)
+
+    @maps.on("doing")
+    async def doing(ns: Any, client: Any, data: Any) -> None:
+        """What the client is doing, shown to everyone in presence (presence patterns)."""
+        await client.update_presence({**client.public, "doing": data})
 
     async def rest_edit(request: Request, map_id: str) -> HTTPResponse:
         await maps.broadcast({"map_id": map_id}, "edited", request.json)

@@ -36,6 +36,23 @@ def test_a_join_and_leave_in_one_diff_report_nothing():
     assert len(mirror) == 0
 
 
+def test_a_join_with_a_new_value_overwrites_and_is_reported_as_a_join_not_a_leave():
+    mirror = PresenceMirror({"c1": public("ann")})
+    assert mirror.apply([("c1", public("ann, editing"))], []) == Diff(joins={"c1": public("ann, editing")})
+    assert dict(mirror.entries) == {"c1": public("ann, editing")}
+    assert not mirror.apply([("c1", public("ann, editing"))], [])  # heard twice: once
+
+
+def test_an_update_and_a_leave_in_one_diff_report_the_leave_with_what_was_shown():
+    mirror = PresenceMirror({"c1": public("ann")})
+    assert mirror.apply([("c1", public("ann, editing"))], ["c1"]) == Diff(leaves={"c1": public("ann")})
+
+
+def test_replacing_the_state_reports_changed_values_as_joins():
+    mirror = PresenceMirror({"c1": public("ann")})
+    assert mirror.replace({"c1": public("ann, editing")}) == Diff(joins={"c1": public("ann, editing")})
+
+
 def test_replacing_the_state_reports_what_changed_meanwhile():
     mirror = PresenceMirror({"stays": public("a"), "gone": public("b")})
     changed = mirror.replace({"stays": public("a"), "new": public("c")})
@@ -43,19 +60,23 @@ def test_replacing_the_state_reports_what_changed_meanwhile():
     assert dict(mirror.entries) == {"stays": public("a"), "new": public("c")}
 
 
-@given(st.lists(st.tuples(st.sampled_from(["join", "leave"]), st.integers(0, 5)), max_size=40))
+@given(st.lists(st.tuples(st.sampled_from(["join", "update", "leave"]), st.integers(0, 5)), max_size=40))
 def test_applied_transitions_replayed_on_the_first_state_give_the_mirror(events):
-    """A client that got the state, then every reported diff, sees exactly the mirror."""
+    """A client that got the state, then every reported diff (a join overwriting), sees
+    exactly the mirror; a leave is only ever reported for a member it was shown."""
     mirror = PresenceMirror({"c0": public("zero")})
     seen = dict(mirror.entries)
     for kind, n in events:
         cid = f"c{n}"
-        diff = mirror.apply([(cid, public(cid))], []) if kind == "join" else mirror.apply([], [cid])
+        if kind == "leave":
+            diff = mirror.apply([], [cid])
+        else:
+            diff = mirror.apply([(cid, public(cid if kind == "join" else cid + " busy"))], [])
         for joined in diff.joins:
-            assert joined not in seen
+            assert seen.get(joined) != diff.joins[joined]
             seen[joined] = diff.joins[joined]
         for left in diff.leaves:
-            assert left in seen
+            assert seen[left] == diff.leaves[left]
             del seen[left]
     assert seen == dict(mirror.entries)
 
@@ -74,6 +95,16 @@ def test_a_batch_keeps_joins_and_leaves_of_different_clients():
     batch.join("c1", public("ann"))
     batch.leave("c0")
     assert batch.joins == {"c1": public("ann")} and batch.leaves == ["c0"]
+
+
+def test_an_update_of_a_pending_join_changes_the_join_and_one_of_a_leaving_client_is_dropped():
+    batch = PresenceBatch()
+    batch.join("c1", public("ann"))
+    batch.update("c1", public("ann, editing"))
+    batch.update("c0", public("bob, editing"))
+    assert batch.joins == {"c1": public("ann, editing")} and batch.updates == {"c0": public("bob, editing")}
+    batch.leave("c0")
+    assert batch.updates == {} and batch.leaves == ["c0"]
 
 
 # --- frames ------------------------------------------------------------------------------

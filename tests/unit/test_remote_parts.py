@@ -70,6 +70,14 @@ def test_a_reconnect_without_history_must_resync_and_a_new_epoch_moves_the_offse
     assert tracker.accept({"type": "t", "offset": 1}) is True
 
 
+def test_a_presence_diff_joining_a_present_id_overwrites_its_value_without_a_leave():
+    presence = PresenceState()
+    presence.reset({"a": {"name": "ann"}}, truncated=False)
+    change = presence.apply({"joins": {"a": {"name": "ann", "doing": "x"}}, "leaves": {}})
+    assert change == PresenceChange({"a": {"name": "ann", "doing": "x"}}, {})
+    assert dict(presence.members) == {"a": {"name": "ann", "doing": "x"}}
+
+
 def test_presence_state_replaces_members_and_diffs_join_before_they_leave():
     presence = PresenceState()
     view = presence.members

@@ -16,13 +16,16 @@ import pytest
 
 from demo_app.accounts import hash_password, name_key, verify_password
 from demo_app.limits import Limits
+from demo_app.store import users
 from demo_app.throttle import Rate
+from sanic_wsns import remote
 from tests.support.demo import (
     PASSWORD,
     TIMEOUT,
     close_code,
     http,
     map_client,
+    map_url,
     running_demo,
     sign_in,
     wait_closed,
@@ -113,7 +116,7 @@ async def test_a_name_that_looks_like_an_existing_one_is_refused_as_taken(demo, 
     reply = await attempt(demo, look_alike, PASSWORD)
     assert reply.status == 409
     assert reply.data["error"] == "conflict" and reply.data["details"] == {"reason": "name_taken"}
-    assert await demo.app.ctx.store.account(name_key(look_alike)) is None
+    assert await demo.app.ctx.store.read(users.account, name_key(look_alike)) is None
 
 
 async def test_names_in_other_scripts_that_look_like_no_account_register(demo):
@@ -173,7 +176,7 @@ async def test_guesses_spread_over_many_names_are_bounded_per_address(tmp_path):
                     sign_in_per_address=Rate(per_second=0.001, burst=5))
     async with running_demo(tmp_path / "db.sqlite", limits=limits) as demo:
         for name in ("ann", "bob"):
-            await demo.app.ctx.store.register(name_key(name), name, hash_password(PASSWORD))
+            await demo.app.ctx.store.write(users.register, name_key(name), name, hash_password(PASSWORD))
         answers = [(await attempt(demo, name, "a wrong guess")).status
                    for name in ("ann", "ann", "bob", "bob", "new1", "bob")]
         assert answers == [401, 401, 401, 401, 200, 429]
@@ -229,14 +232,29 @@ async def test_after_sign_out_a_copy_of_the_cookie_works_nowhere(demo, ann):
     assert await close_code(demo, created["id"], copy) == 4401
 
 
-async def test_sign_out_closes_that_sessions_websockets_with_4401_and_no_other(demo):
+async def test_sign_out_ends_that_sessions_sockets_and_its_clients_stop(demo):
+    """Closed at once (wsns.disconnect: 4001), the client asks for a fresh token, gets
+    none, and stops: no reconnect loop; the cookie cannot open a socket either."""
+    ann = await sign_in(demo, "ann")
+    created = await ann.create_map()
+    async with map_client(ann, created["id"]) as raw, \
+            remote.connect(map_url(demo, created["id"]), token=ann.ws_token) as page:
+        assert (await ann.call("DELETE", "/api/1/session")).status == 204
+        assert await wait_closed(raw.ws) == 4001
+        assert (await asyncio.wait_for(page.wait_closed(), TIMEOUT)).reason == "token_failed"
+    assert await close_code(demo, created["id"], ann.cookie) == 4401
+
+
+async def test_sign_out_reconnects_the_accounts_other_sessions_at_once(demo):
     laptop, phone = await sign_in(demo, "ann"), await sign_in(demo, "ann")
     created = await laptop.create_map()
-    async with map_client(laptop, created["id"]) as signed_out, map_client(phone, created["id"]) as kept:
+    async with remote.connect(map_url(demo, created["id"]), token=phone.ws_token) as kept:
+        reopened = asyncio.Event()
+        kept.on("state", lambda state, _: reopened.set() if state is remote.State.OPEN else None)
         assert (await laptop.call("DELETE", "/api/1/session")).status == 204
-        assert await wait_closed(signed_out.ws) == 4401
+        await asyncio.wait_for(reopened.wait(), TIMEOUT)
         bubble = {"x": 1, "y": 1, "text": "still here", "color": "#000000"}
-        assert (await kept.request("bubble-create", bubble))["type"] == "reply"
+        assert (await kept.request("bubble-create", bubble))["text"] == "still here"
 
 
 async def test_registering_many_names_from_one_address_is_429(tmp_path):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from demo_app.admin import ADMIN_PATTERN, REPORT_INTERVAL
-from tests.support.demo import running_demo, sign_in, wait_closed
+from tests.support.demo import close_code_at, running_demo, sign_in, wait_closed
 from tests.support.wsclient import join, open_ws, recv_json
 
 #: A report of every instance arrives within two intervals (plus slack for a busy machine).
@@ -63,9 +63,10 @@ async def test_the_admin_namespace_refuses_others(two_instances, who, code):
         assert await wait_closed(ws) == code
 
 
-async def test_signing_out_closes_the_admins_socket_with_4401(demo):
+async def test_signing_out_closes_the_admins_socket_which_cannot_come_back(demo):
     root = await sign_in(demo, "root")
     ws, _ = await join(demo.ws(ADMIN_PATTERN), additional_headers={"Cookie": root.cookie})
     async with ws:
         assert (await root.call("DELETE", "/api/1/session")).status == 204
-        assert await asyncio.wait_for(wait_closed(ws), REPORTED_S) == 4401
+        assert await asyncio.wait_for(wait_closed(ws), REPORTED_S) == 4001
+    assert await close_code_at(demo, ADMIN_PATTERN, root.cookie) == 4401

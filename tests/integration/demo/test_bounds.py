@@ -12,6 +12,7 @@ import pytest
 from demo_app.hashing import HASH_THREADS
 from demo_app.limits import DEFAULT_LIMITS, Limits, bubbles_fitting, worst_bubble, worst_snapshot
 from demo_app.models import BubbleCreate
+from demo_app.store import bubbles, maps
 from demo_app.throttle import Rate, Throttle, TooManyRequests
 from sanic_wsns import Settings
 from sanic_wsns.outbox import Timing
@@ -31,7 +32,8 @@ async def small(tmp_path):
 async def fill(server, map_id: int, count: int) -> None:
     """Store ``count`` bubbles directly (not through the rate-limited API)."""
     for _ in range(count):
-        await server.app.ctx.store.create_bubble(map_id, msgspec.convert(BUBBLE, BubbleCreate), by="ann")
+        store = server.app.ctx.store
+        await store.write(bubbles.create, store.policy, map_id, msgspec.convert(BUBBLE, BubbleCreate), "ann")
 
 
 # -- the bubble cap -----------------------------------------------------------------------
@@ -49,7 +51,8 @@ def test_a_full_map_of_worst_case_bubbles_fits_the_default_send_queue():
 
 async def test_the_default_cap_is_what_fits_the_extensions_send_queue(demo):
     assert DEFAULT_LIMITS.bubbles_per_map is None
-    assert demo.app.ctx.store.bubbles_per_map == bubbles_fitting(demo.app.ctx.wsns.settings.max_send_queue)
+    fitting = bubbles_fitting(demo.app.ctx.wsns.settings.max_send_queue)
+    assert demo.app.ctx.store.policy.bubbles_per_map == fitting
 
 
 async def test_a_full_map_refuses_a_rest_bubble_with_409_map_full(small):
@@ -80,8 +83,9 @@ async def test_a_full_map_answers_a_ws_create_with_conflict_map_full_and_stays_o
 async def test_a_map_holds_a_bounded_number_of_members(small):
     ann, bob, cy, di = [await sign_in(small, n) for n in ("ann", "bob", "cy", "di")]
     created = await ann.create_map(private=True)
+    store = small.app.ctx.store
     for member in (bob, cy):
-        await small.app.ctx.store.add_member(created["id"], member.name)
+        await store.write(maps.add_member, store.policy, created["id"], member.name)
     reply = await ann.call("POST", f"/api/1/maps/{created['id']}/members", {"name": di.name})
     assert reply.status == 409
     assert reply.data["details"] == {"reason": "members_full", "limit": 2}

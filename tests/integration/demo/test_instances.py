@@ -14,8 +14,9 @@ from contextlib import AsyncExitStack, suppress
 
 import pytest
 
-from demo_app.store import Store
+from demo_app.store import Store, users
 from tests.support.demo import close_code, map_client, running_demo, sign_in, wait_closed
+from tests.support.servers import wait_for
 
 HAS_REDIS_BROKER = importlib.util.find_spec("sanic_wsns.broker.redis") is not None
 BUBBLE = {"x": 1.0, "y": 2.0, "text": "shared", "color": "#22aa66"}
@@ -91,7 +92,7 @@ def hold_both_between_read_and_write(*stores: Store, patience: float = 2.0) -> N
             meeting.wait(patience)
 
     for store in stores:
-        store.between_read_and_write = wait_for_the_other
+        store.policy.between_read_and_write = wait_for_the_other
 
 
 async def test_concurrent_updates_of_one_version_on_two_instances_let_exactly_one_win(pair):
@@ -113,7 +114,9 @@ async def test_concurrent_updates_of_one_version_on_two_instances_let_exactly_on
     assert await ann.bubbles(created["id"]) == [winner]
 
 
-async def test_signing_out_on_one_instance_closes_that_sessions_sockets_on_both(pair):
+async def test_signing_out_on_one_instance_closes_the_accounts_sockets_on_both(pair):
+    """One ``wsns.disconnect`` through the broker (4001): the signed-out session's sockets
+    cannot come back, the account's other session's may, with a fresh token."""
     first, second = pair
     laptop, phone = await sign_in(first, "ann"), (await sign_in(first, "ann")).on(second)
     created = await laptop.create_map()
@@ -122,8 +125,10 @@ async def test_signing_out_on_one_instance_closes_that_sessions_sockets_on_both(
                   for server in pair]
         kept = await stack.enter_async_context(map_client(phone, created["id"]))
         assert (await laptop.on(second).call("DELETE", "/api/1/session")).status == 204
-        assert [await wait_closed(client.ws) for client in doomed] == [4401, 4401]
-        assert (await kept.request("bubble-create", BUBBLE))["type"] == "reply"
+        assert [await wait_closed(client.ws) for client in doomed] == [4001, 4001]
+        assert await wait_closed(kept.ws) == 4001
+    async with map_client(phone, created["id"]) as back:
+        assert (await back.request("bubble-create", BUBBLE))["type"] == "reply"
     for server in pair:
         assert (await laptop.on(server).call("GET", "/api/1/maps")).status == 401
         assert await close_code(server, created["id"], laptop.cookie) == 4401
@@ -133,7 +138,23 @@ async def test_instances_opening_a_new_database_together_agree_on_the_secret(tmp
     stores = [Store(tmp_path / "fresh.sqlite") for _ in range(4)]
     await asyncio.gather(*(s.open() for s in stores))
     try:
-        secrets = await asyncio.gather(*(s.secret() for s in stores))
+        secrets = await asyncio.gather(*(s.write(users.secret) for s in stores))
     finally:
         await asyncio.gather(*(s.close() for s in stores))
     assert len(set(secrets)) == 1
+
+
+async def test_signing_out_while_redis_is_down_still_signs_out_and_says_why_in_one_line(
+        redis_pair, redis_server, caplog):
+    """This instance's sockets close at once; the others' end with their grants (the next
+    refresh finds the session gone: test_ws_tokens.py)."""
+    first, _second, _ = redis_pair
+    ann = await sign_in(first, "ann")
+    created = await ann.create_map()
+    async with map_client(ann, created["id"]) as here:
+        redis_server.kill()
+        await wait_for(lambda: not first.app.ctx.wsns.stats()["broker"]["connected"], timeout=10)
+        assert (await ann.call("DELETE", "/api/1/session")).status == 204
+        assert await wait_closed(here.ws) == 4001
+    warnings = [r.getMessage() for r in caplog.records if r.name == "demo_app.realtime"]
+    assert warnings == ["signed out: sockets on other instances end with their grants (no broker)"]

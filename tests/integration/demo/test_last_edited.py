@@ -10,7 +10,7 @@ import time
 import msgspec
 
 from demo_app.models import BubbleUpdate
-from demo_app.store import Store
+from demo_app.store import Store, bubbles, maps
 from tests.support.demo import map_client, sign_in
 
 BUBBLE = {"x": 1.0, "y": 2.0, "text": "idea", "color": "#22aa66"}
@@ -75,16 +75,17 @@ async def test_a_database_from_before_opens_and_its_bubbles_get_an_editor_at_the
         store = Store(path)
         await store.open()
         try:
-            view = await store.view(1)
+            view = await store.read(bubbles.view, 1)
             assert view is not None
             [bubble] = view.bubbles
             if bubble.version == 3:
                 assert (bubble.text, bubble.edited_by, bubble.edited_at) == ("from before", None, None)
-                changed, _frame = await store.update_bubble(1, BubbleUpdate(id=1, version=3, x=5.0), by="bob")
+                changed, _frame = await store.write(bubbles.update, store.policy, 1,
+                                                   BubbleUpdate(id=1, version=3, x=5.0), "bob")
                 assert (changed.version, changed.edited_by) == (4, "bob")
             else:
                 assert msgspec.structs.astuple(bubble)[5:7] == (4, "bob")
-            [card] = await store.maps_for("ann")
+            [card] = await store.read(maps.visible_to, "ann")
             assert (card.bubble_count, card.revision) == (1, 1)
         finally:
             await store.close()

@@ -11,6 +11,7 @@ import pytest
 
 from demo_app.models import BubbleCreate
 from demo_app.paths import list_path, personal
+from demo_app.store import bubbles
 from tests.support.demo import (
     as_a_dead_instance,
     close_code_at,
@@ -87,7 +88,8 @@ async def test_a_card_stored_by_an_instance_that_died_at_once_still_reaches_the_
     public, _ = await map_lists(ann)
     async with list_client(ann.on(second), public) as listing:
         new = msgspec.convert(BUBBLE, BubbleCreate)
-        await as_a_dead_instance(db, lambda store: store.create_bubble(created["id"], new, by="ann"))
+        await as_a_dead_instance(
+            db, lambda store: store.write(bubbles.create, store.policy, created["id"], new, "ann"))
         assert (await next_card(listing, created["id"]))["bubble_count"] == 1
 
 

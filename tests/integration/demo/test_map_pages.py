@@ -11,6 +11,7 @@ import pytest
 
 from demo_app.limits import DEFAULT_LIMITS, Limits
 from demo_app.models import MAPS_PAGE, MAX_MAPS_PAGE
+from demo_app.store import maps
 from demo_app.throttle import Rate
 from tests.support.demo import running_demo, sign_in
 
@@ -28,7 +29,8 @@ async def roomy(tmp_path):
 async def make_maps(server, owner: str, count: int, private: bool = False) -> list[int]:
     """``count`` maps of ``owner`` stored directly: their ids, oldest first."""
     store = server.app.ctx.store
-    return [(await store.create_map(f"map {n}", owner, private)).id for n in range(count)]
+    return [(await store.write(maps.create, store.policy, f"map {n}", owner, private)).id
+            for n in range(count)]
 
 
 async def test_one_account_owns_a_bounded_number_of_maps(tmp_path):

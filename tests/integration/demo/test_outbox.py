@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 
 from demo_app.models import BubbleCreate
+from demo_app.store import bubbles, maps
 from sanic_wsns.outbox import Timing
 from tests.support.demo import as_a_dead_instance, map_client, sign_in
 from tests.support.servers import wait_for
@@ -55,7 +56,7 @@ async def test_a_change_a_dead_instance_stored_but_never_published_reaches_both_
     async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
         new = msgspec.convert(BUBBLE, BubbleCreate)
         bubble, _frame = await as_a_dead_instance(
-            db, lambda store: store.create_bubble(created["id"], new, by="ann"))
+            db, lambda store: store.write(bubbles.create, store.policy, created["id"], new, "ann"))
         expected = msgspec.to_builtins(bubble)
         assert await here.next("bubble-created") == expected
         assert await there.next("bubble-created") == expected
@@ -67,7 +68,7 @@ async def test_a_map_deleted_by_an_instance_that_died_before_closing_its_clients
     ann = await sign_in(first, "ann")
     created = await ann.create_map()
     async with map_client(ann, created["id"]) as here, map_client(ann.on(second), created["id"]) as there:
-        assert await as_a_dead_instance(db, lambda store: store.delete_map(created["id"])) is not None
+        assert await as_a_dead_instance(db, lambda store: store.write(maps.delete, created["id"])) is not None
         assert await here.next("map-deleted") == {"id": created["id"]}
         assert await there.next("map-deleted") == {"id": created["id"]}
 

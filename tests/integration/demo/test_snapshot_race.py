@@ -1,8 +1,8 @@
 """The snapshot race: a change committed while a client's snapshot is read reaches that
 client, even though the snapshot it then gets is older.
 
-The interleaving is forced: the store's ``view`` is wrapped so that it holds the snapshot
-it read until the test lets it go, and meanwhile another client updates a bubble. The
+The interleaving is forced: the store's ``read`` is wrapped so that a map's ``view`` holds
+the snapshot it read until the test lets it go, and meanwhile another client updates a bubble. The
 client is admitted (and subscribed) before its snapshot is read, so the update's frame
 arrives first; a page merges by version (``static/bubbles.js``: ``BubbleState.replace``
 keeps newer versions, and ``connection.js`` replays the frames received since ``welcome``),
@@ -16,6 +16,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
+from demo_app.store import bubbles
 from tests.support.demo import TIMEOUT, map_client, map_url, recv_type
 from tests.support.wsclient import recv_json
 
@@ -26,25 +27,26 @@ async def test_an_update_committed_while_the_snapshot_is_read_reaches_the_client
         demo, ann, bob, monkeypatch):
     created = await ann.create_map()
     store = demo.app.ctx.store
-    read_view = store.view
+    read = store.read
     async with map_client(ann, created["id"]) as writer:
         bubble = (await writer.request("bubble-create", BUBBLE))["data"]
 
         snapshot_read = asyncio.Event()
         send_snapshot = asyncio.Event()
 
-        async def view_then_wait(map_id: int) -> Any:
-            view = await read_view(map_id)
-            snapshot_read.set()
-            await asyncio.wait_for(send_snapshot.wait(), TIMEOUT)
-            return view
+        async def view_then_wait(fn: Any, *args: Any) -> Any:
+            found = await read(fn, *args)
+            if fn is bubbles.view:
+                snapshot_read.set()
+                await asyncio.wait_for(send_snapshot.wait(), TIMEOUT)
+            return found
 
-        monkeypatch.setattr(store, "view", view_then_wait)
+        monkeypatch.setattr(store, "read", view_then_wait)
         async with connect(map_url(demo, created["id"]), additional_headers={"Cookie": bob.cookie},
                            open_timeout=TIMEOUT) as reader:
             assert (await recv_json(reader))["type"] == "welcome"
             await asyncio.wait_for(snapshot_read.wait(), TIMEOUT)
-            monkeypatch.setattr(store, "view", read_view)
+            monkeypatch.setattr(store, "read", read)
 
             update = {"id": bubble["id"], "version": 1, "text": "v2"}
             updated = (await writer.request("bubble-update", update))["data"]

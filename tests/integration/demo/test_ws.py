@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from demo_app.people import color_of
 from sanic_wsns import testing
 from tests.support.demo import close_code, demo_app, map_client, sign_in, wait_closed
 from tests.support.wsclient import recv_json
@@ -58,7 +59,7 @@ async def test_invited_member_opens_private_map(ann, bob, private_map):
 
 async def test_public_map_opens_for_anyone_signed_in(bob, public_map):
     async with map_client(bob, public_map["id"]) as client:
-        assert client.welcome["public"] == {"name": "bob"}
+        assert client.welcome["public"] == {"name": "bob", "color": color_of("bob"), "editing": None}
 
 
 # -- snapshot and requests ----------------------------------------------------------------
@@ -259,5 +260,5 @@ async def test_the_session_behind_a_client_stays_on_the_server(ann, public_map):
     async with map_client(ann, public_map["id"]) as client:
         reply = await client.request("bubble-create", BUBBLE)
         seen = json.dumps([client.welcome, client.snapshot, reply])
-    assert client.welcome["public"] == {"name": "ann"}
+    assert client.welcome["public"] == {"name": "ann", "color": color_of("ann"), "editing": None}
     assert session_id not in seen
