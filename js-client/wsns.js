@@ -638,7 +638,8 @@ class WebSocketTransport {
  * the frames the handler sent to this client; they are handed on as if they came on the
  * stream. A POST that fails on the network or with a 5xx (the instance behind the proxy
  * died) ends the transport like a dropped WebSocket: keyed requests are sent again after the
- * reconnect. A 4xx is the server's answer: an `error` frame for that request.
+ * reconnect. A 401 ends it as a 4001 would (the attempt's token ran out: reconnect with a
+ * fresh one). Another 4xx is the server's answer: an `error` frame for that request.
  * @internal
  */
 class SseTransport {
@@ -750,6 +751,10 @@ class SseTransport {
     if (this.ended) return;
     if (response.status >= 500) {
       this._end(ABNORMAL, `a POST failed: HTTP ${response.status}`);
+    } else if (response.status === 401) {
+      // The attempt's token ran out before its stream did: as a 4001, come back with a fresh
+      // one (keyed requests go again); signed out for good, the next attempt is refused.
+      this._end(EXPIRED, body?.message ?? "a POST was refused as unauthenticated");
     } else if (response.ok) {
       for (const frame of Array.isArray(body?.frames) ? body.frames : []) this.hooks.frame(frame);
       if (body?.reply) this.hooks.frame(body.reply);

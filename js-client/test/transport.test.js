@@ -324,3 +324,26 @@ test("a POST with no answer within the request timeout ends the attempt; later f
   assert.deepEqual(server.posts.map((p) => p.frame.type), ["stuck", "after"]);
   ns.close();
 });
+
+test("a POST refused with 401 (the attempt's token ran out) reconnects with a fresh token and sends the keyed request again", async (t) => {
+  tabStorage(t);
+  const server = new ScriptedSse(t);
+  let calls = 0;
+  server.answer = (frame) => (server.stream.headers.Authorization === "Bearer t1"
+    ? { status: 401, body: { code: "unauthenticated", message: "sign in first" } }
+    : { status: 200, body: { reply: { type: "reply", id: frame.id, data: "done" }, frames: [] } });
+  const { ns } = await scripted(t, { transport: "sse", token: () => `t${++calls}`, requestTimeout: 0 });
+  await flushed();
+  server.stream.frame(WELCOME);
+  await flushed();
+  const reply = ns.request("make", {});
+  await flushed();
+  assert.equal(ns.state, "reconnecting");
+  await nextAttempt(t);
+  assert.equal(server.stream.headers.Authorization, "Bearer t2");
+  server.stream.frame(WELCOME);
+  await flushed();
+  assert.equal(await reply, "done");
+  assert.deepEqual(server.posts[1].frame, server.posts[0].frame);
+  ns.close();
+});

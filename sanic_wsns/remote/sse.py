@@ -10,7 +10,8 @@ parallel POSTs could reach two instances and be handled out of order.
 
 A POST that fails on the network or with a 5xx (the instance behind a proxy died) ends the
 attempt like a dropped WebSocket: the keyed requests go again after the reconnect, the
-others fail with ``Disconnected``. A 4xx is the server's answer: an ``error`` frame for it.
+others fail with ``Disconnected``. A 401 ends it as a 4001 would (the attempt's token ran
+out: reconnect with a fresh one). Another 4xx is the server's answer: an ``error`` frame.
 """
 
 from __future__ import annotations
@@ -127,6 +128,11 @@ class SseConnection:
             return True
         if response.status >= 500:
             self._end(Ended(ABNORMAL, f"a POST failed: HTTP {response.status}"))
+        elif response.status == 401:
+            # The attempt's token ran out before its stream did: as a 4001, come back with a
+            # fresh one (keyed requests go again); signed out for good, the next attempt is refused.
+            message = (decode_answer(body) or {}).get("message")
+            self._end(Ended(EXPIRED, str(message or "a POST was refused as unauthenticated")))
         else:
             self._answered(text, response.status, body)
         return True

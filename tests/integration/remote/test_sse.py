@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sanic_wsns import History, WsNamespaces, remote, testing
+from sanic_wsns import History, Identity, Unauthorized, WsNamespaces, remote, testing
 from tests.integration.remote.conftest import TIMEOUT, States, fast, next_frame
 from tests.support.instances import instances
 from tests.support.ports import free_port
@@ -134,3 +134,30 @@ async def test_a_post_whose_handler_never_answers_fails_in_the_request_timeout_a
             assert (await next_frame(said))["data"] == "after"
         finally:
             release.set()
+
+
+async def test_a_post_refused_as_unauthenticated_comes_back_with_a_fresh_token_and_asks_again():
+    app = new_app("sse_tokens")
+    wsns = WsNamespaces(app)
+    rooms = wsns.pattern("/rooms/<room_id:str>")
+    valid = {"t1", "t2"}
+    issued = iter(["t1", "t2"])
+
+    @rooms.authorize
+    def by_token(request: Any, room_id: str) -> Identity:
+        if request.ctx.wsns_token not in valid:
+            raise Unauthorized("token expired")
+        return Identity("ann", {"name": "ann"}, user="ann")
+
+    @rooms.on("make")
+    async def make(ns: Any, client: Any, data: Any) -> str:
+        return "made"
+
+    async with testing.serve(app) as server, \
+            sse(server.http + "/rooms/1", token=lambda: next(issued)) as ns:
+        states = States(ns)
+        valid.discard("t1")  # the attempt's token runs out while its stream is still open
+        assert await ns.request("make") == "made"
+        ending = await states.reach("reconnecting")
+        assert ending is not None and ending.code == 4001
+        assert states.names == ["reconnecting", "open"]
