@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from sanic_wsns import History, Identity, Unauthorized, WsNamespaces, remote, testing
-from tests.integration.remote.conftest import TIMEOUT, States, fast, next_frame
+from tests.integration.remote.conftest import TIMEOUT, States, fast, next_frame, until_presence
 from tests.support.instances import instances
 from tests.support.ports import free_port
 from tests.support.servers import new_app
@@ -161,3 +161,16 @@ async def test_a_post_refused_as_unauthenticated_comes_back_with_a_fresh_token_a
         ending = await states.reach("reconnecting")
         assert ending is not None and ending.code == 4001
         assert states.names == ["reconnecting", "open"]
+
+
+async def test_over_sse_presence_shows_a_websocket_client_and_a_stream_on_the_other_instance(broker):
+    async with instances(broker, presence=True, sse_secret=SECRET) as (a, b), \
+            sse(a.srv.http + "/maps/p1?name=ann") as ann:
+        await until_presence(ann, lambda: ann.client_id in ann.presence)
+        async with fast(b.ws("p1", "name=bob")) as bob:
+            await until_presence(ann, lambda: bob.client_id in ann.presence)
+            await until_presence(bob, lambda: ann.client_id in bob.presence)
+            assert dict(ann.presence) == dict(bob.presence) == {
+                ann.client_id: {"name": "ann"}, bob.client_id: {"name": "bob"}}
+            bob_id = bob.client_id
+        await until_presence(ann, lambda: bob_id not in ann.presence)
