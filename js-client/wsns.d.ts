@@ -119,6 +119,8 @@ export interface Position {
 
 /** v1.1: what one presence frame changed, client id → public identity. */
 export interface PresenceChange<P = unknown> {
+  /** Clients that arrived, and clients already present whose public value changed
+   * (`update_presence` on the server: the new value overwrites, no leave comes with it). */
   joins: Record<string, P>;
   leaves: Record<string, P>;
 }

@@ -145,7 +145,8 @@
 /**
  * What one presence frame changed: client id → public identity.
  * @typedef {object} PresenceChange
- * @property {Record<string, *>} joins
+ * @property {Record<string, *>} joins  arrivals, and present clients whose public value
+ *   changed (the server's `update_presence`: the new value overwrites, with no leave)
  * @property {Record<string, *>} leaves
  */
 

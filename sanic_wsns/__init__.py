@@ -14,6 +14,7 @@ from .errors import (
     Forbidden,
     InvalidData,
     NotFound,
+    OverCapacity,
     Unauthorized,
     WsnsError,
 )
@@ -22,7 +23,6 @@ from .history import History
 from .namespace import Namespace
 from .pattern import Identity, Pattern
 from .recovery import Position, ResyncReason
-from .registry import OverCapacity
 
 if TYPE_CHECKING:
     from .extend import WsnsExtension as WsnsExtension

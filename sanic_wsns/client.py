@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, cast
-
-from websockets.protocol import State
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
 
 from .errors import CloseCode
-from .keepalive import Step, keepalive_step
+from .keepalive import KeepaliveAction, keepalive_action
 from .limits import TokenBucket
 from .protocol import encode, ws_text_frame
 
@@ -17,10 +16,9 @@ KEEPALIVE_PING = b"wsns-keepalive"
 
 if TYPE_CHECKING:
     from sanic import Request
-    from sanic.server.protocols.base_protocol import SanicProtocol
-    from sanic.server.websockets.impl import WebsocketImplProtocol
 
     from .deflate import FrameDeflater
+    from .interfaces import ClientSocket
     from .namespace import Namespace
 
 
@@ -38,13 +36,13 @@ class Client:
     transport = "websocket"
 
     __slots__ = ("id", "namespace", "identity", "public", "user", "expires_at", "recovered", "request",
-                 "bucket", "deflater", "_ws", "_transport", "_max_queue", "_closing", "_pinged_at")
+                 "bucket", "deflater", "_socket", "_transport", "_max_queue", "_closing", "_pinged_at")
 
     def __init__(
         self,
         id: str,
         namespace: Namespace,
-        ws: WebsocketImplProtocol,
+        socket: ClientSocket,
         request: Request,
         identity: Any,
         public: Any,
@@ -56,17 +54,9 @@ class Client:
     ):
         self._admitted(id, namespace, request, identity, public, bucket, max_send_queue, user, expires_at)
         self.deflater = deflater
-        self._ws = ws
-        # Sanic sets io_proto (with its transport) and loop when the connection opens,
-        # before any Client exists; its types allow None only for the time before.
-        io_proto = cast("SanicProtocol", ws.io_proto)
-        self._transport = cast(asyncio.WriteTransport, io_proto.transport)
-        self._pinged_at = cast(asyncio.AbstractEventLoop, ws.loop).time()
-        # The shared KeepaliveSweep pings this client; Sanic's task per connection would
-        # cost more memory than everything else sanic-wsns keeps for an idle client.
-        if ws.keepalive_ping_task is not None:
-            ws.keepalive_ping_task.cancel()
-            ws.keepalive_ping_task = None
+        self._socket = socket
+        self._transport = socket.transport
+        self._pinged_at = asyncio.get_running_loop().time()
 
     def _admitted(self, id: str, namespace: Namespace, request: Request, identity: Any, public: Any,
                   bucket: TokenBucket, max_send_queue: int, user: Any, expires_at: float | None) -> None:
@@ -96,7 +86,7 @@ class Client:
     def open(self) -> bool:
         """Whether frames may still be sent: not once a Close was sent or received
         (RFC 6455 §5.5.1: nothing follows the Close), nor while the socket is closing."""
-        return (not self._closing and self._ws.ws_proto.state is State.OPEN
+        return (not self._closing and self._socket.is_open()
                 and not self._transport.is_closing())
 
     def ended(self) -> None:
@@ -108,8 +98,7 @@ class Client:
     def close_code(self) -> int | None:
         """The close code this server sent (``None`` while none was): in ``on_disconnect``,
         why the connection ended (1013 for a slow consumer, say)."""
-        sent = self._ws.ws_proto.close_sent
-        return None if sent is None else sent.code
+        return self._socket.close_code_sent()
 
     def write(self, frame: bytes) -> bool:
         """Queue one ready WebSocket frame; ``False`` if the client is gone or this frame
@@ -135,20 +124,20 @@ class Client:
             return False
         return True
 
-    async def send(self, type: str, data: Any = None) -> bool:
-        """Send one frame to this client only."""
-        return self.write_own(encode(type, data))
+    def send(self, type: str, data: Any = None) -> Sent:
+        """Send ``{type, data}`` to this client only, at once (as Phoenix's ``push`` and
+        centrifuge's ``Client.Send``: nothing to wait for, the frame is queued or the client
+        is gone). The answer is truthy when the frame was queued; ``await client.send(...)``,
+        the form of 0.1's coroutine, keeps working and gives the same ``bool``."""
+        return SENT if self.write_own(encode(type, data)) else NOT_SENT
 
     def write_own(self, payload: bytes) -> bool:
         """Write one frame made for this client alone (a reply, a snapshot), compressed
-        for it when it agreed on permessage-deflate, and count it."""
+        for it when it agreed on permessage-deflate, and count it (``Namespace.send_to``)."""
         frame = ws_text_frame(payload)
         if self.deflater is not None:
             frame = self.deflater.deflate(frame)
-        delivered = self.write(frame)
-        if delivered:
-            self.namespace.counters.messages_out += 1
-        return delivered
+        return self.namespace.send_to(self, frame)
 
     async def update_presence(self, public: Any) -> None:
         """Show ``public`` as this client's public identity from now on: in a presence
@@ -162,32 +151,53 @@ class Client:
         """One step of the shared keepalive: close a peer that did not answer the last
         ping within ``timeout``, or ping one last pinged ``interval`` ago.
 
-        The pong is recognised by Sanic itself: it resolves and removes the entry this
-        registers in ``ws.pings``.
+        The pong is recognised by the connection (``ClientSocket.awaiting_pong``).
         """
-        ws = self._ws
+        socket = self._socket
         if not self.open:
             return
-        step = keepalive_step(now, self._pinged_at, KEEPALIVE_PING in ws.pings, interval, timeout)
-        if step is Step.TIMED_OUT:
+        action = keepalive_action(now, self._pinged_at, socket.awaiting_pong(KEEPALIVE_PING),
+                                  interval, timeout)
+        if action is KeepaliveAction.TIMED_OUT:
             self.abort(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
-        elif step is Step.PING:
-            loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set while the connection is open
-            ws.pings[KEEPALIVE_PING] = loop.create_future()
-            ws.ws_proto.send_ping(KEEPALIVE_PING)
-            for chunk in ws.ws_proto.data_to_send():
-                self._transport.write(chunk)
+        elif action is KeepaliveAction.PING:
+            socket.ping(KEEPALIVE_PING)
             self._pinged_at = now
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
         """Close with a handshake; the client's handler loop then ends normally."""
         self._closing = True
-        await self._ws.close(code, reason)
+        await self._socket.close(code, reason)
 
     def abort(self, code: int, reason: str) -> None:
         """Close without waiting (send the close frame, then drop the TCP connection)."""
         self._closing = True
-        self._ws.fail_connection(code, reason)
+        self._socket.abort(code, reason)
 
     def __repr__(self) -> str:
         return f"<Client {self.id} in {self.namespace.path}>"
+
+
+class Sent:
+    """Whether ``Client.send`` queued its frame: truthy if so. Awaiting it gives the same
+    answer as a ``bool``, so code written for the coroutine ``send`` of 0.1 runs unchanged."""
+
+    __slots__ = ("queued",)
+
+    def __init__(self, queued: bool):
+        self.queued = queued
+
+    def __bool__(self) -> bool:
+        return self.queued
+
+    def __await__(self) -> Generator[None, None, bool]:
+        return self.queued
+        yield  # a generator: ``await`` needs an iterator, this one ends at once
+
+    def __repr__(self) -> str:
+        return f"<Sent {self.queued}>"
+
+
+#: The two answers of ``Client.send`` (no object made per send).
+SENT = Sent(True)
+NOT_SENT = Sent(False)

@@ -4,8 +4,8 @@ A stream's client sends its frames as POSTs, to any instance; ``X-Wsns-Client`` 
 the stream's client id so that the handler's ``client`` is that stream (its frames,
 ``exclude=client``). The id alone would let anyone act as, or exclude, any client whose
 id they saw (ids appear in presence), so the token is the id signed with a secret every
-instance shares (``WSNS_SSE_SECRET``), bound to the namespace and to the identity's
-user: a POST is refused unless its own authorization names the same user.
+instance shares (``WSNS_SSE_SECRET``, or one kept in Redis: ``extension.py``), bound to
+the namespace and to the identity's user: a POST is refused unless its own authorization names the same user.
 """
 
 from __future__ import annotations

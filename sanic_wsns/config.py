@@ -77,6 +77,9 @@ class Settings(msgspec.Struct, kw_only=True):
     #: Presence: a client's entry outlives its instance's last refresh by this many seconds
     #: (a killed instance's clients leave within it, plus one sweep of ttl/3).
     presence_ttl: float = 60.0
+    #: Online status: seconds a user's last-seen time is kept once no instance holds a
+    #: connection of it (``wsns.online``); one small Redis key per user seen within it.
+    last_seen_ttl: float = 86_400.0
     #: Entries in one ``presence_state`` frame; past it the state is cut, marked truncated.
     presence_state_limit: int = 1000
     #: Seconds a request key is remembered: a repeat of a keyed request within it gets the
@@ -91,8 +94,9 @@ class Settings(msgspec.Struct, kw_only=True):
     #: ``{sse_prefix}{namespace path}``; empty to serve neither (docs/transports.md).
     sse_prefix: str = "/wsns/sse"
     #: Signs the ``client_token`` a stream's POSTs carry. Every instance must share it for a
-    #: POST to be taken by another instance than the stream's; empty: a random secret per
-    #: process (one instance only; a warning at start says so with a Redis broker).
+    #: POST to be taken by another instance than the stream's; empty: with a Redis broker,
+    #: one random secret the instances share through Redis (the first to start stores it);
+    #: with ``memory://``, a random secret per process.
     sse_secret: str = ""
 
 
@@ -129,6 +133,8 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
     History(settings.history_size, settings.history_ttl, max_bytes=settings.history_max_bytes)
     if settings.max_fragments < 1:
         raise ConfigError("max_fragments must be at least 1 (a message in one frame)")
+    if settings.last_seen_ttl < 1:
+        raise ConfigError("last_seen_ttl must be at least 1 second")
     if settings.idempotency_window <= 0:
         raise ConfigError("idempotency_window must be > 0 seconds")
     if settings.rate_limit <= 0 or settings.rate_burst < 1:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -56,8 +56,7 @@ async def serve(hub: Hub, request: Request, ws: WebsocketImplProtocol, admission
     """
     settings = hub.settings
     # Before the first await: no frame has been read yet.
-    frames = take_frames(ws, settings.max_fragments, settings.max_send_queue)
-    ws.ws_proto.max_message_size = settings.max_frame_size
+    frames = take_frames(ws, settings.max_fragments, settings.max_send_queue, settings.max_frame_size)
     refusal = hub.claim(admission.user, admission.path)
     if refusal is not None:
         await ws.close(refusal.code, refusal.reason)
@@ -92,11 +91,11 @@ async def _enter(hub: Hub, request: Request, ws: WebsocketImplProtocol,
             await ws.close(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance")
             return None
         settings = hub.settings
-        loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set when the connection opened
-        bucket = TokenBucket(settings.rate_limit, settings.rate_burst, loop.time(),
+        bucket = TokenBucket(settings.rate_limit, settings.rate_burst, asyncio.get_running_loop().time(),
                              settings.abuse_limit, settings.abuse_window)
         deflater = hub.deflater if hub.deflater is not None and deflate_agreed(ws) else None
-        client = Client(hub.next_client_id(), ns, ws, request, admission.identity, admission.public,
+        frames.stop_sanic_keepalive()  # the shared KeepaliveSweep pings the client from now on
+        client = Client(hub.next_client_id(), ns, frames, request, admission.identity, admission.public,
                         bucket, settings.max_send_queue, admission.user, admission.expires_at, deflater)
         frames.on_end(client.ended)  # before its welcome: nothing is written after a Close
         if admission.pattern.history is not None:

@@ -53,7 +53,7 @@ class Emitter:
         self.idempotency_window = idempotency_window
         #: Like an instance id: instances skip their own echoes by it, and an emitter has none.
         self.origin = f"emitter-{secrets.token_hex(6)}"
-        self._broker: Broker = create_broker(broker, _ignore, _ignore)
+        self._broker: Broker = create_broker(broker)  # publishes only: registers no handler
         self._started = False
 
     async def __aenter__(self) -> Self:
@@ -153,7 +153,3 @@ def _templates(patterns: Patterns) -> list[tuple[PathTemplate, History | None]]:
     if isinstance(patterns, Mapping):
         return [(PathTemplate(template), history) for template, history in patterns.items()]
     return [(pattern.template, pattern.history) for pattern in patterns]
-
-
-def _ignore(*args: object) -> None:
-    """An emitter subscribes nothing: nothing comes back to it."""

@@ -17,7 +17,7 @@ class CloseCode:
     NORMAL = 1000
     GOING_AWAY = 1001  # server shutting down: retry
     POLICY_VIOLATION = 1008  # sustained abuse, bad path params
-    TOO_BIG = 1009  # frame over the size limit
+    TOO_BIG = 1009  # a frame over max_frame_size (sent by websockets' protocol, not by our code)
     INTERNAL_ERROR = 1011
     SERVICE_RESTART = 1012
     TRY_AGAIN_LATER = 1013  # slow consumer or over capacity: retry with backoff
@@ -103,6 +103,11 @@ class BrokerUnavailable(WsnsError):
     ``broadcast(..., confirm=True)``, and by any broadcast in a history namespace, which
     cannot get an offset without the broker (then nobody got the frame). Uncaught in a
     handler, the client sees an ``internal`` error."""
+
+
+class OverCapacity(Exception):
+    """This instance already hosts its maximum number of namespaces: raised by
+    ``create_namespace``; a connecting client is closed with 1013 instead."""
 
 
 class ConfigError(Exception):

@@ -6,8 +6,8 @@ namespaces, delivers and relays frames, and ``connection.serve`` runs one connec
 
 Follow an upgrade: ``_add_route``'s middleware (``admit``, before the handshake) ->
 its route (after the handshake) -> ``serve`` -> ``Hub.host`` (get-or-create) ->
-``Hub.join`` ... ``Hub.leave``. And a broadcast: ``Hub.publish`` writes locally and hands
-the same bytes to the broker; ``Hub._on_relay`` writes them on the other instances.
+``Hub.join`` ... ``Hub.leave``. And a broadcast: ``Broadcasts.publish`` writes locally and
+hands the same bytes to the broker; ``Broadcasts.on_relay`` writes them on the other instances.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import math
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any, cast
 
@@ -34,7 +34,8 @@ from .broker import Broker, parse_broker_url, redact
 from .client_tokens import ClientTokens
 from .config import Settings, load_settings
 from .connection import serve
-from .errors import CloseCode, ConfigError, Denied
+from .cors import cors_headers, preflight_headers
+from .errors import BrokerUnavailable, CloseCode, ConfigError, Denied, OverCapacity
 from .history import History
 from .hub import Hub
 from .interfaces import Exclude
@@ -45,7 +46,7 @@ from .metrics import Metrics, prepare_multiprocess
 from .namespace import Namespace
 from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
-from .registry import OverCapacity, Registry
+from .registry import Registry
 from .sanic_internals import NegotiatedProtocol, offer_deflate
 from .sse_post import post
 from .sse_stream import DEFAULT_PING, refused, stream
@@ -58,6 +59,9 @@ NEGOTIATED = cast(list[str], NegotiatedProtocol())
 
 #: Distinct unmatched upgrade paths logged (a scan of random paths logs this many, then stops).
 UNMATCHED_LOGGED = 100
+#: Where the instances of a deployment keep the SSE secret they share when none is set
+#: (after ``channel_prefix``: deployments on one Redis keep theirs apart).
+SSE_SECRET_KEY = "sse_secret"
 
 
 class WsNamespaces:
@@ -65,14 +69,24 @@ class WsNamespaces:
 
     Use it as ``wsns = WsNamespaces(app, broker="redis://...")``, or build it without an
     app and hand it to sanic-ext: ``app.extend(extensions=[WsnsExtension(wsns)])``.
-    Keyword arguments are settings (see ``Settings``) and win over ``app.config.WSNS_*``.
+    Keyword arguments are settings (see ``Settings``) and win over ``app.config.WSNS_*``;
+    ``broker`` is a URL or a broker the app built (``broker=RedisBroker(url, sharded=True)``),
+    which gets its handlers when the server starts.
     """
 
     def __init__(self, app: Sanic[Any, Any] | None = None, **settings: Any):
+        broker = settings.get("broker")
+        given = broker if isinstance(broker, Broker) else None
+        if given is not None:
+            settings["broker"] = given.url
         self._overrides = settings
         self.patterns: list[Pattern] = []
         self._default_history: list[Pattern] = []  # history=True: sized by the settings
-        self.hub = Hub(load_settings({}, settings))
+        # Read once, with the app's config when the app is known now; an instance built
+        # for sanic-ext meets its app at ``attach`` and reads them again there.
+        self.hub = Hub(load_settings(app.config if app is not None else {}, settings), given,
+                       patterns=self.patterns)
+        self._settings_read_for = app
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None
         self._metrics: Metrics | None = None
@@ -96,7 +110,8 @@ class WsNamespaces:
         if self._app is not None:
             raise ConfigError("this WsNamespaces is already attached to an app")
         self._app = app
-        self.hub.configure(load_settings(app.config, self._overrides))
+        if app is not self._settings_read_for:
+            self.hub.configure(load_settings(app.config, self._overrides))
         self._connect_rate = ConnectRate(self.settings.connect_rate, self.settings.connect_burst)
         self._client_tokens = ClientTokens(self.settings.sse_secret.encode() or secrets.token_bytes(32))
         self._post_rate = ConnectRate(self.settings.rate_limit, self.settings.rate_burst,
@@ -202,19 +217,30 @@ class WsNamespaces:
     def _add_sse_route(self, pattern: Pattern, index: int) -> None:
         """``GET {sse_prefix}{pattern}``: the SSE stream (``sse_stream.py``); ``POST``: one
         frame of a stream's client, on any instance (``sse_post.py``). Both are admitted
-        as an upgrade is, with the token from ``Authorization: Bearer``."""
+        as an upgrade is, with the token from ``Authorization: Bearer``, and answer an
+        allowed origin with CORS headers (``cors.py``); ``OPTIONS``: their preflight."""
 
         async def sse_route(request: Request, **_params: Any) -> HTTPResponse | None:
+            origin, host = request.headers.get("origin"), request.headers.get("host")
+            if request.method == "OPTIONS":
+                allowed = preflight_headers(origin, host, self.settings.allowed_origins)
+                return HTTPResponse(status=204 if allowed else 403, headers=allowed)
+            cors = cors_headers(origin, host, self.settings.allowed_origins)
             connecting = request.method == "GET"
             verdict = await self._verdict(pattern, request, _take_bearer, connecting=connecting)
+            answer: HTTPResponse | None
             if isinstance(verdict, Refusal):
-                return refused(verdict)
-            if connecting:
-                return await stream(self.hub, request, verdict, self._client_tokens, self._sse_ping)
-            return await post(self.hub, request, verdict, self._client_tokens, self._post_rate)
+                answer = refused(verdict)
+            elif connecting:
+                answer = await stream(self.hub, request, verdict, self._client_tokens, self._sse_ping, cors)
+            else:
+                answer = await post(self.hub, request, verdict, self._client_tokens, self._post_rate)
+            if answer is not None:  # None: the stream's own headers carried them
+                answer.headers.update(cors)
+            return answer
 
-        self.app.add_route(sse_route, self.settings.sse_prefix + pattern.pattern, methods=["GET", "POST"],
-                           name=f"wsns_sse_{index}")
+        self.app.add_route(sse_route, self.settings.sse_prefix + pattern.pattern,
+                           methods=["GET", "POST", "OPTIONS"], name=f"wsns_sse_{index}")
 
     def _add_bad_path_route(self, prefix: str) -> None:
         """Under a pattern's literal prefix, an upgrade whose parameters do not parse
@@ -355,7 +381,7 @@ class WsNamespaces:
         ``confirm``, ``key`` and, with history, the returned position: see
         ``Namespace.broadcast``."""
         pattern, _, canonical = self.resolve(path)
-        return await self.hub.broadcast(pattern, canonical, type, data, exclude, strict=strict,
+        return await self.hub.broadcast(pattern.history, canonical, type, data, exclude, strict=strict,
                                         confirm=confirm, key=key)
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
@@ -382,6 +408,20 @@ class WsNamespaces:
         if not pattern.tracks_presence:
             raise ConfigError(f"{pattern.pattern} tracks no presence: declare it with presence=True")
         return await self.hub.presence(canonical)
+
+    async def occupancy(self, path: str) -> dict[str, int]:
+        """``{"connections": n, "users": m}`` in ``path``'s namespace over every instance,
+        any pattern, without listing anyone (``users``: distinct ``Identity.user``; anonymous
+        connections count only as connections). A dead instance's connections count until it
+        is swept: within ``WSNS_PRESENCE_TTL`` plus a third of it."""
+        return await self.hub.occupancy.count(self.hub.channel(self.resolve(path)[2]))
+
+    async def online(self, users: Iterable[str | int]) -> dict[str | int, dict[str, Any]]:
+        """``{user: {"online": bool, "last_seen": unix s | None}}`` for ``Identity.user``
+        values: online while a connection of the user is open on any instance in any
+        namespace (a dead instance's users go offline within ``WSNS_PRESENCE_TTL``); else
+        when it was last seen (``None``: not within ``WSNS_LAST_SEEN_TTL``)."""
+        return await self.hub.occupancy.online(users)
 
     async def remove_namespace(self, path: str, code: int = CloseCode.REMOVED,
                                reason: str = "namespace removed", *, everywhere: bool = True) -> None:
@@ -464,22 +504,34 @@ class WsNamespaces:
         hub = self.hub
         # As Sanic: ping when an interval is set; without a timeout a ping never expires.
         interval, timeout = app.config.WEBSOCKET_PING_INTERVAL, app.config.WEBSOCKET_PING_TIMEOUT
-        hub.heartbeat_interval = float(interval or 0)
         # A stream Sanic has sent nothing on for RESPONSE_TIMEOUT is cut: ping well before.
-        self._sse_ping = min(hub.heartbeat_interval or DEFAULT_PING, app.config.RESPONSE_TIMEOUT / 2)
-        if self.settings.sse_prefix and not self.settings.sse_secret and \
-                parse_broker_url(self.settings.broker).backend != "memory":
-            logger.warning("WSNS_SSE_SECRET is not set: an SSE client's POSTs are accepted only by "
-                           "the instance that holds its stream; give every instance the same secret")
-        await hub.start()
+        self._sse_ping = min(float(interval or 0) or DEFAULT_PING, app.config.RESPONSE_TIMEOUT / 2)
         if self.settings.metrics_url:
-            self._metrics = hub.metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
+            self._metrics = Metrics(hub.snapshot, (p.pattern for p in self.patterns))
+        await hub.start(float(interval or 0), self._metrics)
+        if self.settings.sse_prefix and not self.settings.sse_secret:
+            await self._agree_on_sse_secret(hub.broker)
+        if self._metrics is not None:
             self._metrics.start()
         if interval:
             self._keepalive = KeepaliveSweep(interval, timeout or math.inf, hub.clients)
             self._keepalive.start()
         logger.info("sanic-wsns started instance=%s broker=%s patterns=%s", hub.instance_id,
                     redact(self.settings.broker), [p.pattern for p in self.patterns])
+
+    async def _agree_on_sse_secret(self, broker: Broker) -> None:
+        """No ``WSNS_SSE_SECRET``: the instances on one broker sign with one secret all the
+        same (the first to start stores its own), so a POST may reach any of them from the
+        first try. One round trip at start, nothing per request."""
+        key = self.settings.channel_prefix + SSE_SECRET_KEY
+        try:
+            secret = await broker.shared_secret(key, secrets.token_bytes(32))
+        except BrokerUnavailable as exc:
+            logger.warning("WSNS_SSE_SECRET is not set and no secret could be shared through the "
+                           "broker (%s): until a restart, an SSE client's POSTs are accepted only by "
+                           "this instance when it holds their stream", exc)
+            return
+        self._client_tokens = ClientTokens(secret)
 
     async def _close_clients(self, app: Sanic[Any, Any]) -> None:
         if self._keepalive is not None:
@@ -491,7 +543,7 @@ class WsNamespaces:
         await self.hub.stop()
         if self._metrics is not None:
             await self._metrics.stop()
-            self._metrics = self.hub.metrics = None
+            self._metrics = None
 
 
 def _add_package_file(app: Sanic[Any, Any], url: str, resource: str, content_type: str, name: str) -> None:
@@ -581,4 +633,4 @@ def _require_prometheus_client() -> None:
         raise ConfigError("metrics_url needs prometheus_client: pip install 'sanic-wsns[metrics]'") from None
 
 
-__all__ = ["WsNamespaces", "Settings"]
+__all__ = ["WsNamespaces"]

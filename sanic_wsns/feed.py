@@ -15,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from .protocol import encode, ws_text_frame
 from .recovery import INVALID_SINCE, Entry, Position, Recovery, ResyncReason, Sequencer, Step, plan_recovery
+
+if TYPE_CHECKING:
+    from .interfaces import CountsResyncs, Deliver, Recipient
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -27,19 +30,12 @@ logger = logging.getLogger("sanic_wsns")
 READ_RETRIES = (0.2, 1.0, None)
 #: ``read(after)``: the stream's last position and its frames after ``after``.
 HistoryReader = Callable[[int], Awaitable[tuple[Position, list[Entry]]]]
-#: ``deliver(frame, exclude)``: write one ready frame to every admitted local client.
-Deliver = Callable[[bytes, tuple[str, ...]], None]
-#: ``welcome(position, recovered)``: the client's welcome as a ready WebSocket frame.
-Welcome = Callable[[Position, bool | None], bytes]
+#: ``welcome(position, recovered)``: the client's welcome as a ready WebSocket frame (the
+#: wire message itself is ``protocol.Welcome``).
+WelcomeFrame = Callable[[Position, bool | None], bytes]
 #: A frame delivered while a client's history read was in flight: its offset (``None`` for
 #: a ``resync``), the frame, the client ids it skips.
 Held = tuple[int | None, bytes, tuple[str, ...]]
-
-
-class Writable(Protocol):
-    id: str
-
-    def write(self, frame: bytes) -> bool: ...
 
 
 def resync_frame(reason: ResyncReason, position: Position | None = None) -> bytes:
@@ -59,7 +55,7 @@ def client_frame(frame: bytes) -> bytes:
 class Feed:
     """Frames of one history namespace, in offset order, to its local clients."""
 
-    def __init__(self, read: HistoryReader, deliver: Deliver, name: str, resyncs: dict[str, int]):
+    def __init__(self, read: HistoryReader, deliver: Deliver, name: str, stats: CountsResyncs):
         # Until ``start``: frames heard wait here (the subscription is up, the position is
         # being read); those at or below the position read are dropped then.
         self._sequencer: Sequencer | None = None
@@ -72,11 +68,11 @@ class Feed:
         self._name = name
         # Clients catching up: what they are owed after their recovery, in order.
         self._joining: dict[str, list[Held]] = {}
-        # Clients that have more than this instance delivered: offset to pass, then admit.
-        self._ahead: dict[str, tuple[int, Writable, Callable[[], None]]] = {}
+        # Clients that have more than this instance delivered: offset to pass, then enter.
+        self._ahead: dict[str, tuple[int, Recipient, Callable[[], None]]] = {}
         self._fill: asyncio.Task[None] | None = None
-        #: ``resync`` frames sent, by reason (the hub's counts, shared by every feed).
-        self.resyncs = resyncs
+        #: Where the ``resync`` frames it sends are counted (the instance's stats).
+        self.stats = stats
 
     def start(self, position: Position) -> None:
         """The namespace's position, read after its subscription was confirmed: every frame
@@ -107,18 +103,18 @@ class Feed:
             return
         self._apply(self._sequencer.resume())
 
-    async def admit(self, client: Writable, since: int | None, epoch: str | None,
-                    welcome: Welcome, admit: Callable[[], None]) -> Recovery | None:
+    async def admit(self, client: Recipient, since: int | None, epoch: str | None,
+                    welcome: WelcomeFrame, enter: Callable[[], None]) -> Recovery | None:
         """Welcome ``client`` and make it a receiver of this namespace's frames.
 
         Without ``since`` it starts at the feed's position. With it, the frames it missed
         are read from history and sent after the welcome (``recovered: true``), or a
         ``resync`` follows (``recovered: false``). ``welcome(position, recovered)``
-        builds the welcome frame; ``admit()`` adds the client to the namespace's clients.
+        builds the welcome frame; ``enter()`` adds the client to the namespace's clients.
         """
         if since is None:
             client.write(welcome(self.position, None))
-            admit()
+            enter()
             return None
         held = self._joining[client.id] = []
         attached = self.position
@@ -138,9 +134,9 @@ class Feed:
             # It came from an instance that is ahead of this one: it joins the namespace
             # once this feed passes what it has. (After a resync it has nothing to wait
             # for: it got the new position, and offsets on either side do not compare.)
-            self._ahead[client.id] = (plan.skip_through, client, admit)
+            self._ahead[client.id] = (plan.skip_through, client, enter)
         else:
-            admit()
+            enter()
         return plan
 
     async def _plan(self, since: int, epoch: str | None, attached: Position) -> Recovery:
@@ -178,12 +174,12 @@ class Feed:
     def _release_ahead(self, offset: int, frame: bytes, exclude: tuple[str, ...],
                        everyone: bool = False) -> None:
         """Admit the clients that were ahead once ``offset`` passes what they have."""
-        for client_id, (skip_through, client, admit) in list(self._ahead.items()):
+        for client_id, (skip_through, client, enter) in list(self._ahead.items()):
             if everyone or offset > skip_through:
                 del self._ahead[client_id]
                 if client_id not in exclude:
                     client.write(frame)
-                admit()
+                enter()
 
     async def _read_gap(self, after: int) -> None:
         for attempt, pause in enumerate(READ_RETRIES):
@@ -202,7 +198,7 @@ class Feed:
         self._apply(self._sequencer.fill(top, [(o, client_frame(f)) for o, f in entries]))
 
     def _count(self, reason: ResyncReason) -> None:
-        self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
+        self.stats.resync(reason)
 
     @property
     def arriving(self) -> bool:
@@ -228,7 +224,7 @@ class Feed:
             await asyncio.gather(self._fill, return_exceptions=True)
 
 
-def _write_held(client: Writable, held: list[Held], skip_through: int) -> bool:
+def _write_held(client: Recipient, held: list[Held], skip_through: int) -> bool:
     """Write to ``client`` what its namespace delivered while its history was read, past
     what its recovery covered (``skip_through``); whether a ``resync`` was among it.
 

@@ -1,11 +1,11 @@
-"""The hub: which namespaces this instance hosts, who is in them, and how frames reach them.
+"""The hub: which namespaces this instance hosts and who is in them.
 
 It knows nothing of Sanic (the extension is the adapter): it gets or creates namespaces
-through the ``Registry``, admits clients to them and lets them leave, writes broadcasts
-to local clients and relays the same bytes through the broker, handles what the broker
-brings back, and assembles the counters for ``stats()``. Its seams, for what plugs in
-next (recovery, presence): ``join`` (a client enters a namespace), ``leave`` (it left),
-``_on_relay`` (a broker payload for a channel), ``_on_restored`` (the broker came back).
+through the ``Registry``, admits clients to them and lets them leave, and closes them.
+Broadcasts and what the broker brings back are ``broadcasts.py``'s (the hub hands its
+``Publisher`` calls there); every instance-wide counter is ``InstanceStats``'s, which
+the hub reads for ``stats()``. Its seams: ``join`` (a client enters a namespace),
+``leave`` (it left), ``_on_restored`` (the broker came back).
 
 A pattern with history gives each of its namespaces a ``Feed`` (frames in offset order,
 gaps filled from history, returning clients caught up); a pattern with presence puts its
@@ -19,32 +19,33 @@ import asyncio
 import itertools
 import logging
 import secrets
-import time
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from .admission import Refusal
+from .broadcasts import Broadcasts
 from .broker import Broker, create_broker
 from .client import Client
 from .config import Settings
 from .counters import Counters
 from .deflate import FrameDeflater
-from .errors import BrokerUnavailable, CloseCode, ConfigError
+from .errors import BrokerUnavailable, CloseCode, ConfigError, OverCapacity
 from .expiry import ExpirySweep, expires_in
 from .feed import Feed, resync_frame
 from .history import History
 from .history_cache import RecentHistory
-from .idempotency import RequestKeys, broadcast_name
+from .idempotency import RequestKeys
+from .instance_stats import InstanceStats
 from .limits import ConnectionCaps
 from .metrics import Metrics, Snapshot
 from .namespace import Namespace
-from .pattern import call
+from .occupancy import Occupancy
+from .pattern import AnyCallable, call
 from .protocol import Limits, Welcome, encode, ws_text_frame
 from .recovery import Position, ResyncReason
-from .registry import OverCapacity, Registry
-from .relay import Kind, RelayMessage, decode_relay, encode_relay, split_history
+from .registry import Registry
 from .tracker import Tracker
 
 #: ``read_history`` after this offset returns the position alone (no stream gets there).
@@ -61,10 +62,14 @@ class Hub:
     """Routing and delivery for one instance (the ``Publisher`` that namespaces and
     patterns broadcast through)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, broker: Broker | None = None,
+                 patterns: list[Pattern] | None = None):
         self.settings = settings
+        #: A broker the app built (``WsNamespaces(app, broker=RedisBroker(...))``); else
+        #: ``start`` builds one from ``settings.broker``.
+        self._given_broker = broker
         self.instance_id = secrets.token_hex(6)
-        #: Seconds between keepalive pings, announced in ``welcome`` (0: none).
+        #: Seconds between keepalive pings, announced in ``welcome`` (0: none); from ``start``.
         self.heartbeat_interval = 0.0
         self.registry: Registry[Namespace] = Registry(
             max_namespaces=settings.max_namespaces,
@@ -76,14 +81,8 @@ class Hub:
         #: With ``WSNS_COMPRESSION``: the one compressor of frames for clients that agreed
         #: on permessage-deflate (every namespace of this instance shares it).
         self.deflater = _deflater(settings)
-        self.accepted = 0
-        self.refused: dict[str, int] = {}
-        self.refused_codes: dict[int, int] = {}
-        #: Broker payloads for a channel no namespace is hosted on here (a lingering
-        #: subscription, or one being released): the bench watches this one.
-        self.unhosted_payloads = 0
-        #: Counts of namespaces no longer hosted, by pattern.
-        self._retired: dict[str, Counters] = {}
+        #: Every instance-wide counter (the feeds count their resyncs there too).
+        self.counts = InstanceStats()
         self._all_left: asyncio.Event | None = None  # set while closing every client
         #: Path → connections claimed for it whose join has not ended yet.
         self._arriving: dict[str, int] = {}
@@ -94,19 +93,23 @@ class Hub:
         self.expiries = ExpirySweep()
         self._broker: Broker | None = None
         self._tracker: Tracker | None = None
+        self._occupancy: Occupancy | None = None
+        #: The extension's declared patterns (the same list): whose hooks a path has.
+        self.patterns: list[Pattern] = [] if patterns is None else patterns
         self._requests: RequestKeys | None = None
-        #: Set by the extension when ``metrics_url`` is on: latencies are observed into it.
+        #: While the server runs with ``metrics_url`` on (``start``): latencies go there.
         self.metrics: Metrics | None = None
-        #: ``resync`` frames sent, by reason; returning clients, by result.
-        self.resyncs: dict[str, int] = {}
-        self.recoveries: dict[str, int] = {}
+        #: Broadcasts out, relays in (broadcasts.py).
+        self.broadcasts = Broadcasts(self.instance_id, settings, self.registry, self.counts,
+                                     lambda: self.broker, lambda: self.metrics,
+                                     self._removed_elsewhere, self._close_user, self._presence_heard)
         #: History reads, shared by the returning clients of a namespace (history_cache.py).
         self.recent_history = RecentHistory(lambda channel, after, history:
                                             self.broker.read_history(channel, after, history))
 
     def configure(self, settings: Settings) -> None:
         """Take the settings read at attach (app config merged in)."""
-        self.settings = settings
+        self.settings = self.broadcasts.settings = settings
         self.registry.max_namespaces = settings.max_namespaces
         self.registry.linger = settings.unsubscribe_linger
         self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
@@ -120,21 +123,36 @@ class Hub:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, heartbeat_interval: float = 0.0, metrics: Metrics | None = None) -> None:
+        """Connect the broker and start serving: pings every ``heartbeat_interval`` seconds
+        are announced in each welcome (Sanic's setting), latencies go to ``metrics``."""
         settings = self.settings
-        self._broker = create_broker(settings.broker, self._on_relay, self._on_restored,
-                                     sharded=settings.redis_sharded)
-        self._tracker = Tracker(self._broker, self._announce, ttl=settings.presence_ttl,
+        self.heartbeat_interval = heartbeat_interval
+        self.metrics = metrics
+        broker = self._given_broker or create_broker(settings.broker, sharded=settings.redis_sharded)
+        broker.register(self.broadcasts.on_relay, self._on_restored)
+        self._broker = broker
+        self._tracker = Tracker(self._broker, self.broadcasts.announce, ttl=settings.presence_ttl,
                                 state_limit=settings.presence_state_limit)
         self._requests = RequestKeys(self._broker, settings.idempotency_window, self.channel)
+        self._occupancy = Occupancy(self._broker.occupancy, settings.channel_prefix, self.instance_id,
+                                    self._occupancy_changed, ttl=settings.presence_ttl,
+                                    keep=settings.last_seen_ttl)
         await self._broker.connect()
-        await self._broker.subscribe(self.control_channel)
+        await self._broker.subscribe(self.broadcasts.control_channel)
+        self._occupancy.start()
 
     @property
     def tracker(self) -> Tracker:
         if self._tracker is None:
             raise ConfigError("presence starts with the server (before_server_start)")
         return self._tracker
+
+    @property
+    def occupancy(self) -> Occupancy:
+        if self._occupancy is None:
+            raise ConfigError("occupancy starts with the server (before_server_start)")
+        return self._occupancy
 
     @property
     def requests(self) -> RequestKeys:
@@ -164,6 +182,8 @@ class Hub:
 
     async def stop(self) -> None:
         self.expiries.stop()
+        if self._occupancy is not None:  # its last vacancies' hooks are waited for below
+            await self._occupancy.close()
         if self._tasks:  # drops under way: their on_empty hooks run before the broker goes
             await asyncio.wait(set(self._tasks), timeout=self.settings.shutdown_timeout)
         if self._tracker is not None:
@@ -171,6 +191,7 @@ class Hub:
         await self.registry.close()
         if self._broker is not None:
             await self._broker.disconnect()
+        self.metrics = None
 
     def clients(self) -> list[Client]:
         return [client for ns in self.registry for client in ns.clients.values()]
@@ -179,8 +200,7 @@ class Hub:
 
     def refuse(self, refusal: Refusal) -> None:
         """Count one refused connection under its name (and its close code, for metrics)."""
-        self.refused[refusal.name] = self.refused.get(refusal.name, 0) + 1
-        self.refused_codes[refusal.code] = self.refused_codes.get(refusal.code, 0) + 1
+        self.counts.refuse(refusal.name, refusal.code)
 
     def claim(self, identity: Any, path: str) -> Refusal | None:
         """Count a connection that passed admission against the caps, or say why not.
@@ -237,18 +257,14 @@ class Hub:
                 await dropping
 
     def next_client_id(self) -> str:
-        self.accepted += 1
+        self.counts.accept()
         return f"{self.instance_id}-{next(self._client_ids):x}"
 
     def channel(self, path: str) -> str:
-        return self.settings.channel_prefix + path
+        return self.broadcasts.channel(path)
 
-    @property
-    def control_channel(self) -> str:
-        """The one channel every instance holds besides its namespaces' (from start to
-        stop): ``disconnect(user)`` must reach instances whose namespaces the sender cannot
-        know, in one message. Namespace paths start with ``/``, so it never names one."""
-        return self.settings.channel_prefix + "control"
+    def path_of(self, channel: str) -> str:
+        return self.broadcasts.path_of(channel)
 
     async def host(self, pattern: Pattern, path: str, params: dict[str, Any]) -> Namespace | None:
         """Get or create the namespace for ``path``; ``None`` when over capacity."""
@@ -279,7 +295,7 @@ class Hub:
             async def read(after: int) -> tuple[Position, list[tuple[int, bytes]]]:
                 return await self.recent_history.read(channel, after, history)
 
-            namespace.feed = Feed(read, namespace.deliver, path, self.resyncs)
+            namespace.feed = Feed(read, namespace.deliver, path, self.counts)
         if pattern.tracks_presence:
             namespace.tracked = self.tracker.open(self.channel(path), namespace.deliver)
         namespace.ready = asyncio.get_running_loop().create_task(self._prepare(namespace),
@@ -314,10 +330,10 @@ class Hub:
                 lambda: ns.clients.__setitem__(client.id, client))
             if plan is not None:
                 client.recovered = plan.recovered
-                result = "recovered" if plan.recovered else "resync"
-                self.recoveries[result] = self.recoveries.get(result, 0) + 1
+                self.counts.recovery("recovered" if plan.recovered else "resync")
         if ns.tracked is not None:
             self.tracker.join(ns.tracked, client, client.public)
+        self.occupancy.join(self.channel(ns.path), client.id, client.user)
         self.expiries.watch(client, client.expires_at)
         self._arrived(ns.path)
         if self.registry.get(ns.path) is not ns:
@@ -365,6 +381,8 @@ class Hub:
             ns.feed.forget(client.id)
         if ns.tracked is not None:
             self.tracker.leave(ns.tracked, client.id)
+        if self._occupancy is not None:
+            self._occupancy.leave(self.channel(ns.path), client.id)
 
     def _drop_if_vacant(self, ns: Namespace) -> asyncio.Task[None] | None:
         if (ns.empty and ns.pattern.drop_when_empty and not self._arriving.get(ns.path)
@@ -379,7 +397,7 @@ class Hub:
         leaves written, ``on_empty``) runs in the task returned, which the caller's
         cancellation (a connection reset) cannot cut short."""
         self.registry.drop(ns.path, self.channel(ns.path))
-        self._retired.setdefault(ns.pattern.pattern, Counters()).merge(ns.counters)
+        self.counts.retire(ns.pattern.pattern, ns.counters)
         written = self.tracker.drop(ns.tracked) if ns.tracked is not None else None
         return self._spawn(self._dropped(ns, written), f"wsns-drop {ns.path}")
 
@@ -395,6 +413,19 @@ class Hub:
             except Exception:
                 logger.exception("on_empty failed path=%s", ns.path)
 
+    def _occupancy_changed(self, channel: str, occupied: bool) -> None:
+        """The namespace on ``channel`` became occupied (its first client anywhere) or vacant
+        (its last one everywhere), and this instance was the one told: run its pattern's
+        hooks here, in a task the hub waits for at ``stop``."""
+        path = channel[len(self.settings.channel_prefix):]
+        for pattern in self.patterns:
+            params = pattern.template.match(path)
+            if params is not None:
+                hooks = pattern.occupied_hooks if occupied else pattern.vacated_hooks
+                if hooks:
+                    self._spawn(_run_hooks(hooks, path, params), f"wsns-occupancy-hooks {path}")
+                return
+
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """Run ``work`` in a task the hub keeps (and waits for at ``stop``)."""
         task = asyncio.get_running_loop().create_task(work, name=name)
@@ -402,72 +433,20 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    # -- delivery -------------------------------------------------------------------------------
+    # -- delivery (broadcasts.py) --------------------------------------------------------------
 
-    async def broadcast(self, pattern: Pattern, path: str, type: str, data: Any = None,
+    async def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
                         exclude: Exclude = None, *, strict: bool = False,
                         confirm: bool = False, key: str | None = None) -> Position | None:
         """Send ``{type, data}`` to every client of ``path`` (canonical) on every instance
         (see ``Namespace.broadcast`` for ``strict``, ``confirm``, ``key`` and history)."""
-        once = None if key is None else broadcast_name(key)
-        if pattern.history is not None:
-            return await self._publish_numbered(pattern.history, path, type, data, exclude, once)
-        if once is not None and not await self.first_broadcast(self.channel(path), once):
-            return None  # the key's first broadcast went out already
-        if not confirm:
-            self.publish(path, type, data, exclude, strict)
-        elif not await self.broker.publish_written(self.channel(path),
-                                                   self._deliver_here(path, type, data, exclude)):
-            raise BrokerUnavailable(f"broadcast to {path} was not written by the broker")
-        return None
+        return await self.broadcasts.broadcast(history, path, type, data, exclude, strict=strict,
+                                               confirm=confirm, key=key)
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
                 strict: bool = False) -> None:
-        """Encode once, write to local clients, relay the same bytes (``path`` canonical).
-
-        A broker failure is counted and logged by the broker; with ``strict`` it also
-        raises ``BrokerUnavailable`` (after the local clients got the frame).
-        """
-        relayed = self.broker.publish(self.channel(path), self._deliver_here(path, type, data, exclude))
-        if strict and not relayed:
-            raise BrokerUnavailable(f"broadcast to {path} reached this instance only: no broker")
-
-    def _deliver_here(self, path: str, type: str, data: Any, exclude: Exclude) -> bytes:
-        """Encode once, write to this instance's clients of ``path``; the relay payload."""
-        metrics = self.metrics
-        started = time.time() if metrics is not None else 0.0
-        frame = ws_text_frame(encode(type, data))
-        excluded = _client_ids(exclude)
-        namespace = self.registry.get(path)
-        if namespace is not None:
-            namespace.deliver(frame, excluded)
-        if metrics is not None:
-            metrics.broadcast_seconds.observe(time.time() - started)
-        return encode_relay(RelayMessage(self.instance_id, Kind.FRAME, frame, excluded, sent_at=started))
-
-    async def first_broadcast(self, channel: str, once: str) -> bool:
-        """Claim a keyed broadcast without history: ``False`` if its key was claimed within
-        the window (by any instance or emitter). While the broker is away it cannot tell, and
-        the broadcast goes to this instance's clients as any broadcast would (core idea 7)."""
-        try:
-            return await self.broker.claim_request(channel, once, self.settings.idempotency_window) is None
-        except BrokerUnavailable:
-            return True
-
-    async def _publish_numbered(self, history: History, path: str, type: str, data: Any,
-                                exclude: Exclude, once: str | None = None) -> Position:
-        """The broker numbers the frame, keeps it and publishes it; every instance, this one
-        included, delivers it when it comes back, in offset order (a local shortcut would
-        let a frame overtake one numbered earlier on another instance)."""
-        head = encode(type, data)[:-1]  # the closing brace comes after the offset
-        started = time.time()
-        message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, _client_ids(exclude),
-                                            sent_at=started if self.metrics else 0.0))
-        position = await self.broker.publish_numbered(self.channel(path), head, message, history,
-                                                      once, self.settings.idempotency_window)
-        if self.metrics is not None:
-            self.metrics.broadcast_seconds.observe(time.time() - started)
-        return position
+        """Encode once, write to local clients, relay the same bytes (``Broadcasts.publish``)."""
+        self.broadcasts.publish(path, type, data, exclude, strict)
 
     async def position(self, history: History, path: str) -> Position:
         """The last position of ``path``'s stream, from the broker (read it before a
@@ -488,18 +467,12 @@ class Hub:
         if namespace.tracked is not None:
             self.tracker.update(namespace.tracked, client.id, encoded)
 
-    def _announce(self, channel: str, joins: list[tuple[str, bytes]], leaves: list[str]) -> None:
-        """Tell the other instances about a presence diff (best effort, like any publish)."""
-        self.broker.publish(channel, encode_relay(RelayMessage(
-            self.instance_id, Kind.PRESENCE, joins=tuple(joins), leaves=tuple(leaves))))
-
     async def remove_namespace(self, path: str, code: int = CloseCode.REMOVED,
                                reason: str = "namespace removed", *, everywhere: bool = True) -> None:
         """Close the clients of ``path`` (canonical) with ``code`` and drop it, on every
         instance unless ``everywhere=False``."""
         if everywhere:
-            self.broker.publish(self.channel(path), encode_relay(
-                RelayMessage(self.instance_id, Kind.REMOVE, code=code, reason=reason)))
+            self.broadcasts.relay_remove(path, code, reason)
         await self._close_local(path, code, reason)
 
     async def _close_local(self, path: str, code: int, reason: str) -> None:
@@ -519,9 +492,7 @@ class Hub:
             raise TypeError(f"disconnect(user=...) takes an Identity.user (str or int), not "
                             f"{type(user).__name__}")
         self._close_user(user, code, reason)
-        relayed = self.broker.publish(self.control_channel, encode_relay(RelayMessage(
-            self.instance_id, Kind.DISCONNECT, code=code, reason=reason, user=user)))
-        if not relayed:
+        if not self.broadcasts.relay_disconnect(user, code, reason):
             raise BrokerUnavailable("disconnect reached this instance only: no broker")
 
     def _close_user(self, user: str | int, code: int, reason: str) -> None:
@@ -538,58 +509,29 @@ class Hub:
 
     # -- what the broker brings -----------------------------------------------------------------
 
-    def _on_relay(self, channel: str, payload: bytes) -> None:
-        """A payload another instance (or this one) published on ``channel``."""
-        try:
-            numbered = split_history(payload)
-            if numbered is not None:
-                offset, epoch, payload = numbered
-            message = decode_relay(payload)
-        except (ValueError, msgspec.DecodeError, msgspec.ValidationError):
-            logger.warning("ignored an undecodable broker message channel=%s", channel)
-            return
-        if numbered is None and message.origin == self.instance_id:
-            return  # delivered locally when it was published
-        if channel == self.control_channel:
-            if message.kind is Kind.DISCONNECT and message.user is not None:
-                self._close_user(message.user, message.code, message.reason)
-            return
-        path = channel[len(self.settings.channel_prefix):]
-        namespace = self.registry.get(path)
-        if namespace is None:
-            self.unhosted_payloads += 1
-            return
-        if message.kind is Kind.FRAME:
-            if message.sent_at and self.metrics is not None and message.origin != self.instance_id:
-                self.metrics.pubsub_lag_seconds.observe(max(0.0, time.time() - message.sent_at))
-            if numbered is None:
-                namespace.deliver(message.frame, message.exclude)
-                return
-            frame = ws_text_frame(b'%s,"offset":%d}' % (message.frame, offset))
-            if namespace.feed is not None:
-                namespace.feed.heard(offset, epoch, frame, message.exclude)
-            else:  # numbered by an instance whose pattern keeps history, this one does not
-                namespace.deliver(frame, message.exclude)
-        elif message.kind is Kind.REMOVE:
-            asyncio.get_running_loop().create_task(self._close_local(path, message.code, message.reason))
-        elif message.kind is Kind.PRESENCE:
-            self.tracker.heard(channel, message.joins, message.leaves)
+    def _removed_elsewhere(self, path: str, code: int, reason: str) -> None:
+        """Another instance removed ``path``: close its clients here too."""
+        asyncio.get_running_loop().create_task(self._close_local(path, code, reason))
+
+    def _presence_heard(self, channel: str, joins: Iterable[tuple[str, bytes]],
+                        leaves: Iterable[str]) -> None:
+        """Another instance announced a presence diff."""
+        self.tracker.heard(channel, joins, leaves)
 
     def _on_restored(self, channels: Iterable[str]) -> None:
         """Clients may have missed messages while the broker was away: history namespaces
         read what they missed; the others tell their clients to ``resync``."""
         reason = ResyncReason.BROKER_LOST
         frame = resync_frame(reason)
-        prefix = len(self.settings.channel_prefix)
         for channel in channels:
-            namespace = self.registry.get(channel[prefix:])
+            namespace = self.registry.get(self.path_of(channel))
             if namespace is None:
                 continue
             if namespace.feed is not None:
                 namespace.feed.restored()
             else:
                 namespace.deliver(frame)
-                self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
+                self.counts.resync(reason)
         if self._tracker is not None:
             self._tracker.restored()
 
@@ -612,14 +554,14 @@ class Hub:
                 "subscriptions": len(self.registry.channels),
                 "namespaces_created": self.registry.created,
                 "namespaces_dropped": self.registry.dropped,
-                "connections_accepted": self.accepted,
-                "connections_refused": dict(self.refused),
+                "connections_accepted": self.counts.accepted,
+                "connections_refused": dict(self.counts.refused),
                 "messages_in": counted.messages_in,
                 "messages_out": counted.messages_out,
                 "dropped": counted.dropped,
-                "broker_payloads_unhosted": self.unhosted_payloads,
-                "resyncs": dict(self.resyncs),
-                "recoveries": dict(self.recoveries),
+                "broker_payloads_unhosted": self.counts.unhosted_payloads,
+                "resyncs": dict(self.counts.resyncs),
+                "recoveries": dict(self.counts.recoveries),
                 "keyed_requests_in_flight": self._requests.in_flight if self._requests else 0,
                 "idempotent_repeats": self._requests.repeats if self._requests else 0,
                 "disconnects": dict(self.expiries.closes),
@@ -630,12 +572,7 @@ class Hub:
 
     def _counters_by_pattern(self) -> dict[str, Counters]:
         """Message counts since start, live and dropped namespaces together, by pattern."""
-        totals = {pattern: Counters() for pattern in self._retired}
-        for pattern, retired in self._retired.items():
-            totals[pattern].merge(retired)
-        for ns in self.registry:
-            totals.setdefault(ns.pattern.pattern, Counters()).merge(ns.counters)
-        return totals
+        return self.counts.by_pattern((ns.pattern.pattern, ns.counters) for ns in self.registry)
 
     def snapshot(self) -> Snapshot:
         """What the metrics export (``metrics.py``): bounded labels, never a resource id."""
@@ -650,8 +587,8 @@ class Hub:
             connections=connections, namespaces=namespaces,
             received={p: c.messages_in for p, c in counted.items()},
             sent={p: c.messages_out for p, c in counted.items()},
-            refusals={str(code): n for code, n in self.refused_codes.items()},
-            resyncs=dict(self.resyncs), recoveries=dict(self.recoveries),
+            refusals={str(code): n for code, n in self.counts.refused_codes.items()},
+            resyncs=dict(self.counts.resyncs), recoveries=dict(self.counts.recoveries),
             disconnects=dict(self.expiries.closes),
             slow_consumer_closes=sum(c.dropped.get("slow_consumer", 0) for c in counted.values()),
             presence_members=self._tracker.members_by(self._pattern_of_channel) if self._tracker else {},
@@ -660,20 +597,21 @@ class Hub:
         )
 
     def _pattern_of_channel(self, channel: str) -> str | None:
-        namespace = self.registry.get(channel[len(self.settings.channel_prefix):])
+        namespace = self.registry.get(self.path_of(channel))
         return None if namespace is None else namespace.pattern.pattern
 
 
-def _client_ids(exclude: Exclude) -> tuple[str, ...]:
-    if exclude is None:
-        return ()
-    if isinstance(exclude, (Client, str)):
-        exclude = (exclude,)
-    return tuple(c.id if isinstance(c, Client) else c for c in exclude)
-
+async def _run_hooks(hooks: list[AnyCallable], path: str, params: dict[str, Any]) -> None:
+    for hook in hooks:
+        try:
+            await call(hook, path, params)
+        except Exception:
+            logger.exception("%s failed path=%s", getattr(hook, "__name__", "hook"), path)
 
 def _deflater(settings: Settings) -> FrameDeflater | None:
     return FrameDeflater(settings.compression_threshold) if settings.compression else None
+
+
 def _by_transport(clients: Iterable[Client]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for client in clients:

@@ -24,13 +24,16 @@ import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from .broker.memory_requests import RUNNING, MemoryRequests
 from .errors import BrokerUnavailable, ErrorCode
 from .protocol import KEY_PATTERN, encode_error
+
+if TYPE_CHECKING:
+    from .broker.roles import RequestStore
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -45,20 +48,6 @@ CLAIM_TIMEOUT = 0.25
 #: A repeat waiting on another instance asks again after this long, doubling up to the cap.
 POLL_FIRST, POLL_CAP = 0.02, 0.5
 _KEY = re.compile(KEY_PATTERN)
-
-
-class RequestStore(Protocol):
-    """The broker's role for request keys (``memory://`` and Redis implement it)."""
-
-    async def claim_request(self, channel: str, name: str, window: float) -> bytes | None:
-        """``None``: the key is now claimed, run it. Else what is kept: ``RUNNING`` or the answer."""
-        ...
-
-    def settle_request(self, channel: str, name: str, answer: bytes, window: float,
-                       claimed: bool = True) -> None:
-        """Keep ``answer`` for the key for ``window`` seconds (written in the background);
-        ``claimed=False``: whether or not the claim is there."""
-        ...
 
 
 def request_name(user: Any, key: str) -> str:

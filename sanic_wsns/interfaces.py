@@ -1,39 +1,102 @@
 """The narrow interfaces the lower modules use, so none of them depends on the extension.
 
-A ``Namespace`` and a ``Pattern`` only ever broadcast to a path, ask who is there, and
-remove a namespace: they take a ``Publisher`` (the ``Hub`` is one), not the whole
-``WsNamespaces``.
+A leaf: it names no concrete class of the package (only the value types of a broadcast's
+answer and settings, under ``TYPE_CHECKING``), so any module may import it without an
+import cycle. A ``Namespace`` and a ``Pattern`` only ever broadcast to a path, ask who is
+there, and remove a namespace: they take a ``Publisher`` (the ``Hub`` is one), not the
+whole ``WsNamespaces``; the keepalive sweep, the feed and presence take the one or two
+methods of a client they call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 if TYPE_CHECKING:
-    from .client import Client
-    from .pattern import Pattern
+    from .history import History
     from .recovery import Position
 
+
+class HasId(Protocol):
+    """Anything with a client id (a ``Client``)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+class Recipient(Protocol):
+    """A client frames are written to, one at a time (``Client.write``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def write(self, frame: bytes) -> bool: ...
+
+
+class KeptAlive(Protocol):
+    """A connection the keepalive sweep pings (``Client.keepalive``)."""
+
+    def keepalive(self, now: float, interval: float, timeout: float) -> None: ...
+
+
+class ClientSocket(Protocol):
+    """What a ``Client`` needs of the connection that carries it: the one door through
+    which it reaches Sanic's WebSocket (``sanic_internals.FrameSink`` is one)."""
+
+    @property
+    def transport(self) -> asyncio.WriteTransport:
+        """The socket's transport: frames are written straight into its buffer."""
+
+    def is_open(self) -> bool:
+        """Whether the WebSocket protocol is still OPEN (no Close sent or received)."""
+
+    def close_code_sent(self) -> int | None:
+        """The code of the Close this server sent, ``None`` before it sent one."""
+
+    def awaiting_pong(self, payload: bytes) -> bool:
+        """Whether the ping sent with ``payload`` is still unanswered."""
+
+    def ping(self, payload: bytes) -> None:
+        """Send a ping whose pong is awaited (``awaiting_pong``) until it comes."""
+
+    def abort(self, code: int, reason: str) -> None:
+        """Send a Close with ``code`` and drop the TCP connection, without waiting."""
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with a handshake."""
+
+
+class CountsResyncs(Protocol):
+    """Where a feed counts the ``resync`` frames it sends (``InstanceStats``)."""
+
+    def resync(self, reason: str) -> None: ...
+
+
 #: Clients (or client ids) a broadcast skips.
-Exclude: TypeAlias = "Client | str | Iterable[Client | str] | None"
+Exclude: TypeAlias = "HasId | str | Iterable[HasId | str] | None"
+#: ``deliver(frame, exclude)``: write one ready frame to every local client of a namespace
+#: but the client ids in ``exclude``.
+Deliver = Callable[[bytes, tuple[str, ...]], None]
 
 
 class Publisher(Protocol):
     """Broadcasts to a canonical namespace path and removes namespaces, on every instance."""
 
-    async def broadcast(self, pattern: Pattern, path: str, type: str, data: Any = None,
+    async def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
                         exclude: Exclude = None, *, strict: bool = False,
                         confirm: bool = False, key: str | None = None) -> Position | None:
         """Encode ``{type, data}`` once and send it to every client of ``path`` everywhere;
-        in a history namespace, its position once the broker numbered it. With ``key``, at
-        most once per key within the idempotency window."""
+        in a history namespace (``history``: its pattern's settings), its position once the
+        broker numbered it. With ``key``, at most once per key within the idempotency window."""
 
     async def presence(self, path: str) -> dict[str, Any]:
         """Who is in ``path``'s namespace, on every instance: client id → public identity."""
 
-    def update_presence(self, client: Client, public: Any) -> None:
-        """``client`` shows ``public`` in its namespace's presence from now on."""
+    def update_presence(self, client: Any, public: Any) -> None:
+        """``client`` (a ``Client``: this module names no concrete class) shows ``public``
+        in its namespace's presence from now on."""
 
     async def remove_namespace(self, path: str, code: int, reason: str, *,
                                everywhere: bool = True) -> None:

@@ -15,31 +15,31 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .client import Client
+    from .interfaces import KeptAlive
 
 
-class Step(enum.Enum):
-    """What one sweep does to one client."""
+class KeepaliveAction(enum.Enum):
+    """What one sweep does to one client (not ``recovery.Step``, a history feed's step)."""
 
     WAIT = 0  # nothing due yet
     PING = 1  # send a ping
     TIMED_OUT = 2  # the last ping went unanswered too long: close
 
 
-def keepalive_step(now: float, pinged_at: float, awaiting_pong: bool,
-                   interval: float, timeout: float) -> Step:
+def keepalive_action(now: float, pinged_at: float, awaiting_pong: bool,
+                   interval: float, timeout: float) -> KeepaliveAction:
     """The keepalive rule for one client, without I/O: while a ping is unanswered, time
     out after ``timeout``; otherwise ping once ``interval`` has passed since the last."""
     if awaiting_pong:
-        return Step.TIMED_OUT if now - pinged_at >= timeout else Step.WAIT
-    return Step.PING if now - pinged_at >= interval else Step.WAIT
+        return KeepaliveAction.TIMED_OUT if now - pinged_at >= timeout else KeepaliveAction.WAIT
+    return KeepaliveAction.PING if now - pinged_at >= interval else KeepaliveAction.WAIT
 
 
 class KeepaliveSweep:
     """Calls ``client.keepalive`` for every client, every ``min(interval, timeout) / 2``
     seconds, so a dead peer is closed at most half a period after its timeout."""
 
-    def __init__(self, interval: float, timeout: float, clients: Callable[[], Iterable[Client]]):
+    def __init__(self, interval: float, timeout: float, clients: Callable[[], Iterable[KeptAlive]]):
         self.interval = interval
         self.timeout = timeout
         self.period = min(interval, timeout) / 2

@@ -78,7 +78,7 @@ class Namespace:
         the same key in this namespace within ``WSNS_IDEMPOTENCY_WINDOW``, from any instance
         or emitter, is not delivered again and returns the first one's position.
         """
-        return await self._publisher.broadcast(self.pattern, self.path, type, data, exclude,
+        return await self._publisher.broadcast(self.pattern.history, self.path, type, data, exclude,
                                                strict=strict, confirm=confirm, key=key)
 
     async def presence(self) -> dict[str, Any]:
@@ -108,6 +108,14 @@ class Namespace:
                 if client.write(frame):
                     sent += 1
         self.counters.messages_out += sent
+
+    def send_to(self, client: Client, frame: bytes) -> bool:
+        """Write one ready frame to one client (a reply, ``Client.send``), counted as
+        ``deliver`` counts its frames; ``False`` if the client is gone."""
+        if client.write(frame):
+            self.counters.messages_out += 1
+            return True
+        return False
 
     def _deliver_deflating(self, frame: bytes, exclude: tuple[str, ...]) -> None:
         """``deliver`` where clients may have agreed on permessage-deflate: the frame is

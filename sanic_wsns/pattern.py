@@ -101,6 +101,8 @@ class Pattern:
         self.connect_hooks: list[AnyCallable] = []
         self.disconnect_hooks: list[AnyCallable] = []
         self.empty_hooks: list[AnyCallable] = []
+        self.occupied_hooks: list[AnyCallable] = []
+        self.vacated_hooks: list[AnyCallable] = []
         self._publisher = publisher
 
     @property
@@ -147,6 +149,22 @@ class Pattern:
         self.empty_hooks.append(fn)
         return fn
 
+    def on_occupied(self, fn: Hook) -> Hook:
+        """``fn(path, params)`` once per deployment when a namespace of this pattern gains
+        its first client on any instance (not once per instance: the broker's atomic write
+        tells exactly one instance, which runs it). Params are typed as in ``authorize``."""
+        check_hook(fn, "on_occupied", ("path", "params"))
+        self.occupied_hooks.append(fn)
+        return fn
+
+    def on_vacated(self, fn: Hook) -> Hook:
+        """``fn(path, params)`` once per deployment when a namespace of this pattern loses
+        its last client everywhere; also when that client's instance died (then run by the
+        instance that sweeps it, within ``WSNS_PRESENCE_TTL`` plus a third of it)."""
+        check_hook(fn, "on_vacated", ("path", "params"))
+        self.vacated_hooks.append(fn)
+        return fn
+
     def on(self, type: str) -> Callable[[Hook], Hook]:
         """Register ``fn(ns, client, data)`` for messages of ``type``. ``data`` is decoded
         into the annotation of the third parameter (a msgspec Struct, say); a frame with
@@ -184,7 +202,7 @@ class Pattern:
         """Broadcast to the namespace for ``params`` on every instance, hosted here or not
         (``strict``, ``confirm``, ``key`` and the returned position: see
         ``Namespace.broadcast``)."""
-        return await self._publisher.broadcast(self, self.path(params), type, data, exclude,
+        return await self._publisher.broadcast(self.history, self.path(params), type, data, exclude,
                                                strict=strict, confirm=confirm, key=key)
 
     async def presence(self, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,13 +18,11 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Generic, TypeVar
 
+from .errors import OverCapacity
+
 logger = logging.getLogger("sanic_wsns")
 
 N = TypeVar("N")
-
-
-class OverCapacity(Exception):
-    """This instance already hosts its maximum number of namespaces."""
 
 
 class Registry(Generic[N]):

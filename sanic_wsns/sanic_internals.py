@@ -1,4 +1,5 @@
-"""Every reach into Sanic's WebSocket internals, in one module.
+"""Every reach into Sanic's WebSocket internals, in one module (``tests/unit/test_layers.py``
+fails any other module that names one).
 
 Sanic gives each WebSocket a frame assembler built for a reader that calls ``recv()``:
 an ``asyncio.Queue`` and two ``Event``s (seven empty deques, ~5 KiB) and two ``Lock``s,
@@ -24,6 +25,8 @@ Sanic release that changes it fails there, loudly, rather than in production:
   of the stream, hands every data frame (text, binary, continuation) to
   ``ws.assembler.put(frame)``; only ``recv*`` call anything else on the assembler;
 * ``ws.pings`` maps a ping's payload to the future its pong resolves;
+* ``ws.keepalive_ping_task`` is Sanic's ping task for the connection (the shared sweep
+  replaces it), and ``ws.ws_proto.max_message_size`` the limit its protocol enforces (1009);
 * a close frame, or the end of the stream, cancels ``ws.recv_cancel`` when it is set;
 * the end of the data stream is signalled to Sanic's closer by resolving
   ``ws.data_finished_fut`` while ``ws.auto_closer_task`` runs;
@@ -64,7 +67,7 @@ if TYPE_CHECKING:
 
 Message = str | bytes
 #: Receives each whole message as it arrives (text as ``str``, binary as ``bytes``).
-Deliver = Callable[[Message], None]
+OnMessage = Callable[[Message], None]
 
 
 class FrameSink:
@@ -75,6 +78,9 @@ class FrameSink:
     messages wait here in arrival order and the socket stops being read, as Sanic's
     assembler does when nobody is reading: a client cannot pile up more than one read's
     worth meanwhile.
+
+    It is also the ``ClientSocket`` its ``Client`` writes, pings and closes through, so
+    the client reaches Sanic through this door only.
 
     Nothing is handed on once the connection is no longer open: a message that shares a
     read with a Close or with a frame that fails the connection is not handled (nobody
@@ -87,7 +93,7 @@ class FrameSink:
 
     def __init__(self, ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int):
         self._ws = ws
-        self._deliver: Deliver | None = None
+        self._deliver: OnMessage | None = None
         self._waiting: list[Message] | None = None
         self._fragments: list[BytesLike] | None = None
         self._text = False
@@ -97,7 +103,7 @@ class FrameSink:
         self._ended = False
         self._on_end: Callable[[], None] | None = None
 
-    def start(self, deliver: Deliver) -> None:
+    def start(self, deliver: OnMessage) -> None:
         """Deliver the messages that waited, then every later one as it arrives."""
         self._deliver = deliver
         waiting, self._waiting = self._waiting, None
@@ -158,8 +164,7 @@ class FrameSink:
         ``max_unsent`` bytes unread is closed with 1013 and cut off, as a slow consumer."""
         if not chunks:  # most reads: nothing to answer
             return
-        # Set by Sanic's handshake, before the first read reaches the WebSocket.
-        transport = cast(asyncio.WriteTransport, cast(SanicProtocol, self._ws.io_proto).transport)
+        transport = self.transport  # set by Sanic's handshake, before the first read
         for chunk in chunks:
             if transport.is_closing():
                 return
@@ -237,6 +242,50 @@ class FrameSink:
             self._waiting.append(message)
 
 
+    # -- what a Client needs of its connection (interfaces.ClientSocket) ----------------------
+
+    @property
+    def transport(self) -> asyncio.WriteTransport:
+        """The socket's transport (set by Sanic's handshake, before the handler runs)."""
+        return cast(asyncio.WriteTransport, cast(SanicProtocol, self._ws.io_proto).transport)
+
+    def is_open(self) -> bool:
+        return self._ws.ws_proto.state is State.OPEN
+
+    def close_code_sent(self) -> int | None:
+        sent = self._ws.ws_proto.close_sent
+        return None if sent is None else sent.code
+
+    def awaiting_pong(self, payload: bytes) -> bool:
+        return payload in self._ws.pings
+
+    def ping(self, payload: bytes) -> None:
+        """Ping as Sanic's own keepalive would: the pong is recognised by ``_acknowledge``
+        (or Sanic's ``process_pong``), which resolves and removes the entry in ``ws.pings``."""
+        ws = self._ws
+        loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set while the connection is open
+        ws.pings[payload] = loop.create_future()
+        ws.ws_proto.send_ping(payload)
+        transport = self.transport
+        for chunk in ws.ws_proto.data_to_send():
+            transport.write(chunk)
+
+    def abort(self, code: int, reason: str) -> None:
+        self._ws.fail_connection(code, reason)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._ws.close(code, reason)
+
+    def stop_sanic_keepalive(self) -> None:
+        """Cancel Sanic's ping task for this connection: the shared ``KeepaliveSweep``
+        pings it instead (a task per connection cost more memory than everything else
+        sanic-wsns keeps for an idle client)."""
+        ws = self._ws
+        if ws.keepalive_ping_task is not None:
+            ws.keepalive_ping_task.cancel()
+            ws.keepalive_ping_task = None
+
+
 def _acknowledge(pings: dict[bytes, asyncio.Future[None]], payload: bytes) -> None:
     """A pong acknowledges its ping and every ping sent before it, as Sanic's own
     ``process_pong`` does (the keepalive sweep waits on one of these futures)."""
@@ -250,14 +299,18 @@ def _acknowledge(pings: dict[bytes, asyncio.Future[None]], payload: bytes) -> No
             return
 
 
-def take_frames(ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int) -> FrameSink:
+def take_frames(ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int,
+                max_size: int | None = None) -> FrameSink:
     """Read ``ws`` with a ``FrameSink`` from now on: it takes the place of the frame
     assembler and of ``data_received``. Call it before the handler's first ``await``: no
     frame has reached the assembler yet then (Sanic runs the handler's first step before
     the first ``data_received`` task).
 
     ``max_fragments``: frames one message may be cut into (more closes with 1008);
-    ``max_unsent``: bytes the peer may leave unread (more closes with 1013)."""
+    ``max_unsent``: bytes the peer may leave unread (more closes with 1013);
+    ``max_size``: bytes of one message (more closes with 1009; ``None``: Sanic's own)."""
+    if max_size is not None:
+        ws.ws_proto.max_message_size = max_size
     sink = FrameSink(ws, max_fragments, max_unsent)
     # Duck-typed: put, get and get_iter are all Sanic calls on its assembler.
     ws.assembler = sink  # type: ignore[assignment]

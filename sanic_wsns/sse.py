@@ -80,15 +80,21 @@ def event_id(position: Position) -> str:
     return f"{position.epoch}:{position.offset}"
 
 
+def chunk(data: bytes) -> bytes:
+    """One HTTP/1.1 chunk (a stream's length is not known: Sanic sends it chunked)."""
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
 class FrameEvents:
     """Frames to events for one stream. It follows the stream's epoch (from ``welcome``
     and ``resync``) so that numbered frames get ``<epoch>:<offset>`` ids; the last event
-    made is shared by every stream (one encoding per broadcast, not per client)."""
+    made, and its chunk, are shared by every stream (one encoding per broadcast, not per
+    client: chunking an event again for each client was an eighth of a delivery's CPU)."""
 
     __slots__ = ("epoch",)
 
-    #: The last frame encoded, the epoch it was encoded under, and its event.
-    _last: ClassVar[tuple[bytes, str, bytes]] = (b"", "", b"")
+    #: The last frame encoded, the epoch it was encoded under, and its event and chunk.
+    _last: ClassVar[tuple[bytes, str, bytes, bytes]] = (b"", "", b"", b"")
 
     def __init__(self) -> None:
         self.epoch = ""
@@ -96,17 +102,30 @@ class FrameEvents:
     def encode(self, frame: bytes, extra: dict[str, Any] | None = None) -> bytes:
         """The event for one WebSocket frame; ``extra`` fields go into a ``welcome``'s data
         (``client_token``)."""
+        return self._made(frame, extra)[0]
+
+    def chunk(self, frame: bytes, extra: dict[str, Any] | None = None) -> bytes:
+        """The event as one HTTP/1.1 chunk, as a stream writes it. Once per stream per
+        broadcast: the shared one is looked up here, with no further call."""
         last = FrameEvents._last
         if last[0] is frame and last[1] == self.epoch:
-            return last[2]
+            return last[3]
+        return self._made(frame, extra)[1]
+
+    def _made(self, frame: bytes, extra: dict[str, Any] | None) -> tuple[bytes, bytes]:
+        last = FrameEvents._last
+        if last[0] is frame and last[1] == self.epoch:
+            return last[2], last[3]
         json = payload(frame)
         head = _decode_head(json)
         if head.type in POSITIONED:
-            return self._positioned(head.type, json, extra)
+            made = self._positioned(head.type, json, extra)
+            return made, chunk(made)
         id = None if head.offset is None else f"{self.epoch}:{head.offset}"
         made = event(head.type, json, id)
-        FrameEvents._last = (frame, self.epoch, made)
-        return made
+        chunked = chunk(made)
+        FrameEvents._last = (frame, self.epoch, made, chunked)
+        return made, chunked
 
     def _positioned(self, type: str, json: bytes, extra: dict[str, Any] | None) -> bytes:
         try:

@@ -15,6 +15,7 @@ code and reason; a retryable code (1001, 1012, 1013) lets the ``EventSource`` re
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from sanic.response import HTTPResponse, json
@@ -26,7 +27,7 @@ from .errors import CloseCode
 from .limits import TokenBucket
 from .protocol import encode
 from .recovery import requested_position
-from .sse import OPENING, PING, FrameEvents, event, requested
+from .sse import OPENING, PING, FrameEvents, chunk, event, requested
 
 if TYPE_CHECKING:
     from sanic import Request
@@ -66,11 +67,6 @@ def refused(refusal: Refusal) -> HTTPResponse:
                 status=status, headers=headers)
 
 
-def chunk(data: bytes) -> bytes:
-    """One HTTP/1.1 chunk (the stream's length is not known: Sanic sent it chunked)."""
-    return b"%x\r\n%b\r\n" % (len(data), data)
-
-
 class SseClient(Client):
     """A client whose frames go out as server-sent events on one HTTP response."""
 
@@ -100,9 +96,9 @@ class SseClient(Client):
         """Queue one frame as an event, under the send-queue bound (``Client.write``)."""
         if self._closing:
             return False
-        made = self._events.encode(frame, self._welcome_extra)
+        made = self._events.chunk(frame, self._welcome_extra)
         self._welcome_extra = None  # written: an idle stream keeps no dict for it
-        return super().write(chunk(made))
+        return Client.write(self, made)  # not super(): once per stream per broadcast
 
     def keepalive(self, now: float, interval: float, timeout: float) -> None:
         """Nothing: the stream writes its own ``: ping`` comments (``stream``), through
@@ -127,9 +123,9 @@ class SseClient(Client):
 
 
 async def stream(hub: Hub, request: Request, admission: Admission, tokens: ClientTokens,
-                 ping_every: float) -> HTTPResponse | None:
-    """Serve one admitted stream until it ends (``None``: the response was streamed), or
-    answer why it cannot start."""
+                 ping_every: float, headers: Mapping[str, str]) -> HTTPResponse | None:
+    """Serve one admitted stream until it ends (``None``: the response was streamed, with
+    ``headers`` besides its own: CORS), or answer why it cannot start."""
     refusal = hub.claim(admission.user, admission.path)
     if refusal is not None:
         return refused(refusal)
@@ -139,7 +135,8 @@ async def stream(hub: Hub, request: Request, admission: Admission, tokens: Clien
         ns = await hub.host(admission.pattern, admission.path, admission.params)
         if ns is None:
             return refused(Refusal(CloseCode.TRY_AGAIN_LATER, "too many namespaces on this instance"))
-        response = await request.respond(headers=STREAM_HEADERS, content_type="text/event-stream")
+        response = await request.respond(headers={**STREAM_HEADERS, **headers},
+                                         content_type="text/event-stream")
         await response.send(OPENING)
         client = _new_client(hub, ns, request, admission, tokens)
         await _join(hub, ns, client, request)

@@ -13,9 +13,9 @@ entries (one write per namespace, however many clients) and sweeps expired entri
 instance that died without a goodbye); the store hands each expired entry to one sweeper,
 which announces the leave. No instance ever asks another anything.
 
-A namespace's presence is a room (``NamespacePresence``) the hub holds: a namespace dropped
-and re-created at once (its last client reconnecting) gets a new room, which reads the
-store only after the old room's last leaves were written, so it never shows them as ghosts
+A namespace's tracked presence (``NamespacePresence``) is a handle the hub holds: a
+namespace dropped and re-created at once (its last client reconnecting) gets a new one,
+which reads the store only after the old one's last leaves were written, so it never shows them as ghosts
 and its joins are announced after those leaves.
 """
 
@@ -24,12 +24,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from .presence import STATE_LIMIT, Entries, PresenceBatch, PresenceMirror, encode_diff, encode_state
 from .protocol import ws_text_frame
+
+if TYPE_CHECKING:
+    from .broker.roles import PresenceStore
+    from .interfaces import Deliver, Recipient
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -37,28 +41,8 @@ logger = logging.getLogger("sanic_wsns")
 SWEEP_LIMIT = 1_000
 
 
-class PresenceStore(Protocol):
-    """The broker's shared presence (Redis: a hash and a sorted set per namespace)."""
-
-    async def presence_add(self, channel: str, entries: list[tuple[str, bytes]], ttl: float) -> list[str]: ...
-
-    async def presence_remove(self, channel: str, client_ids: list[str]) -> list[str]: ...
-
-    async def presence_expire(self, channel: str, limit: int) -> list[str]: ...
-
-    async def presence_get(self, channel: str) -> Entries: ...
-
-
-class Writable(Protocol):
-    id: str
-
-    def write(self, frame: bytes) -> bool: ...
-
-
 #: ``announce(channel, joins, leaves)``: publish a presence diff to the other instances.
 Announce = Callable[[str, list[tuple[str, bytes]], list[str]], None]
-#: ``deliver(frame, exclude)``: write one ready frame to the namespace's local clients.
-Deliver = Callable[[bytes, tuple[str, ...]], None]
 
 
 class NamespacePresence:
@@ -70,7 +54,7 @@ class NamespacePresence:
         self.deliver = deliver
         self.local: Entries = {}  # this instance's clients: refreshed every interval
         self.batch = PresenceBatch()
-        self.waiting: dict[str, Writable] = {}  # joined, state not sent yet
+        self.waiting: dict[str, Recipient] = {}  # joined, state not sent yet
         self.flushing: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.last_flush = -1e9
@@ -102,7 +86,7 @@ class Tracker:
         self.ttl = ttl
         self.window = window
         self.state_limit = state_limit
-        self._rooms: dict[str, NamespacePresence] = {}
+        self._tracked: dict[str, NamespacePresence] = {}
         #: Channel → the last writes of its dropped namespaces, until they are done.
         self._retiring: dict[str, asyncio.Task[None]] = {}
         self._ticker: asyncio.Task[None] | None = None
@@ -116,85 +100,85 @@ class Tracker:
         """Entries in this instance's mirrors, summed by ``label(channel)`` (a pattern: the
         ``wsns_presence_members`` gauge)."""
         counts: dict[str, int] = {}
-        for channel, room in self._rooms.items():
+        for channel, tracked in self._tracked.items():
             key = label(channel)
             if key is not None:
-                counts[key] = counts.get(key, 0) + len(room.mirror)
+                counts[key] = counts.get(key, 0) + len(tracked.mirror)
         return counts
 
     # -- namespaces -------------------------------------------------------------------------
 
     def open(self, channel: str, deliver: Deliver) -> NamespacePresence:
         """Start tracking a namespace this instance now hosts (subscribed already); diffs
-        heard before ``load`` wait for it. The room returned is the namespace's handle for
+        heard before ``load`` wait for it. The ``NamespacePresence`` returned is the namespace's handle for
         ``load``, ``join``, ``leave`` and ``drop``: a namespace dropped and re-created on
-        the same channel gets a new room, and the old one's late calls touch only itself."""
-        room = NamespacePresence(channel, PresenceMirror(), deliver)
-        room.early = []
-        room.after = self._retiring.get(channel)
-        self._rooms[channel] = room
+        the same channel gets a new one, and the old one's late calls touch only itself."""
+        tracked = NamespacePresence(channel, PresenceMirror(), deliver)
+        tracked.early = []
+        tracked.after = self._retiring.get(channel)
+        self._tracked[channel] = tracked
         if self._ticker is None:
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="wsns-presence")
-        return room
+        return tracked
 
-    async def load(self, room: NamespacePresence) -> None:
+    async def load(self, tracked: NamespacePresence) -> None:
         """Read the namespace's presence once, then apply the diffs heard meanwhile: a
         diff is idempotent on the mirror, so their order against the read is harmless.
 
         The read waits for the last writes of the namespace this one replaces: read
         before them, the state would hold clients whose leave this instance announced
         (and never hears back: its own messages are skipped), ghosts for good."""
-        if room.after is not None:
-            await asyncio.wait({room.after})
-            room.after = None
+        if tracked.after is not None:
+            await asyncio.wait({tracked.after})
+            tracked.after = None
         try:
-            entries = await self._store.presence_get(room.channel)
+            entries = await self._store.presence_get(tracked.channel)
         except Exception as exc:
-            logger.warning("presence read failed channel=%s: %s", room.channel, exc)
-            entries, room.stale = {}, True
-        room.mirror.replace(entries)
-        early, room.early = room.early or [], None
+            logger.warning("presence read failed channel=%s: %s", tracked.channel, exc)
+            entries, tracked.stale = {}, True
+        tracked.mirror.replace(entries)
+        early, tracked.early = tracked.early or [], None
         for joins, leaves in early:
-            room.mirror.apply(joins, leaves)
+            tracked.mirror.apply(joins, leaves)
 
-    def drop(self, room: NamespacePresence) -> asyncio.Task[None]:
+    def drop(self, tracked: NamespacePresence) -> asyncio.Task[None]:
         """The namespace is no longer hosted here: its clients leave (a namespace removed
         while clients were in it), what is pending is written, then it is forgotten.
 
-        The room leaves the tracker at once, in the caller's step (a namespace re-created
-        meanwhile gets a room of its own, which this one never touches); the writes run
+        It leaves the tracker at once, in the caller's step (a namespace re-created
+        meanwhile gets a ``NamespacePresence`` of its own, which this one never touches); the writes run
         in a task of their own, so a cancelled caller cannot leave them half done. The
         task is returned for the caller to wait on."""
-        room.dropped = True
-        channel = room.channel
-        if self._rooms.get(channel) is room:
-            del self._rooms[channel]
-        for client_id in room.local:
-            room.batch.leave(client_id)
-        room.local.clear()
-        room.waiting.clear()
+        tracked.dropped = True
+        channel = tracked.channel
+        if self._tracked.get(channel) is tracked:
+            del self._tracked[channel]
+        for client_id in tracked.local:
+            tracked.batch.leave(client_id)
+        tracked.local.clear()
+        tracked.waiting.clear()
         retiring = asyncio.get_running_loop().create_task(
-            self._retire(room, self._retiring.get(channel)), name=f"wsns-presence-drop {channel}")
+            self._retire(tracked, self._retiring.get(channel)), name=f"wsns-presence-drop {channel}")
         self._retiring[channel] = retiring
         return retiring
 
-    async def _retire(self, room: NamespacePresence, before: asyncio.Task[None] | None) -> None:
+    async def _retire(self, tracked: NamespacePresence, before: asyncio.Task[None] | None) -> None:
         if before is not None:  # an older namespace on this channel: its writes go first
             await asyncio.wait({before})
         while True:
-            if room.timer is not None:
-                room.timer.cancel()
-                room.timer = None
-            if room.flushing is None:
-                if not room.batch:
+            if tracked.timer is not None:
+                tracked.timer.cancel()
+                tracked.timer = None
+            if tracked.flushing is None:
+                if not tracked.batch:
                     break
-                self._flush_now(room)
-            flushing = room.flushing
+                self._flush_now(tracked)
+            flushing = tracked.flushing
             if flushing is not None:
                 await asyncio.gather(asyncio.shield(flushing), return_exceptions=True)
-        if self._retiring.get(room.channel) is asyncio.current_task():
-            del self._retiring[room.channel]
-        if not self._rooms and not self._retiring and self._ticker is not None:
+        if self._retiring.get(tracked.channel) is asyncio.current_task():
+            del self._retiring[tracked.channel]
+        if not self._tracked and not self._retiring and self._ticker is not None:
             # Nothing left to refresh: no task outlives the last presence namespace.
             ticker, self._ticker = self._ticker, None
             ticker.cancel()
@@ -202,48 +186,48 @@ class Tracker:
 
     # -- clients ----------------------------------------------------------------------------
 
-    def join(self, room: NamespacePresence, client: Writable, public: object) -> None:
+    def join(self, tracked: NamespacePresence, client: Recipient, public: object) -> None:
         """``client`` joined: it gets its state with the diff that announces it."""
-        if room.dropped:
+        if tracked.dropped:
             return
         encoded = msgspec.json.encode(public)
-        room.local[client.id] = encoded
-        room.batch.join(client.id, encoded)
-        room.waiting[client.id] = client
-        self._schedule(room)
+        tracked.local[client.id] = encoded
+        tracked.batch.join(client.id, encoded)
+        tracked.waiting[client.id] = client
+        self._schedule(tracked)
 
-    def update(self, room: NamespacePresence, client_id: str, encoded: bytes) -> None:
+    def update(self, tracked: NamespacePresence, client_id: str, encoded: bytes) -> None:
         """``client_id`` shows a new public identity (JSON): every client of the namespace
         hears a join of the same id with the new value (an overwrite, no leave)."""
-        if room.dropped or client_id not in room.local:
+        if tracked.dropped or client_id not in tracked.local:
             return
-        room.local[client_id] = encoded
-        room.batch.update(client_id, encoded)
-        self._schedule(room)
+        tracked.local[client_id] = encoded
+        tracked.batch.update(client_id, encoded)
+        self._schedule(tracked)
 
-    def leave(self, room: NamespacePresence, client_id: str) -> None:
+    def leave(self, tracked: NamespacePresence, client_id: str) -> None:
         """``client_id`` left (a client that never joined: nothing to do)."""
-        if room.dropped or room.local.pop(client_id, None) is None:
+        if tracked.dropped or tracked.local.pop(client_id, None) is None:
             return
-        room.waiting.pop(client_id, None)
-        room.batch.leave(client_id)
-        self._schedule(room)
+        tracked.waiting.pop(client_id, None)
+        tracked.batch.leave(client_id)
+        self._schedule(tracked)
 
     def heard(self, channel: str, joins: Iterable[tuple[str, bytes]], leaves: Iterable[str]) -> None:
         """Another instance announced a diff."""
-        room = self._rooms.get(channel)
-        if room is None:
+        tracked = self._tracked.get(channel)
+        if tracked is None:
             return
-        if room.early is not None:
-            room.early.append((list(joins), list(leaves)))
+        if tracked.early is not None:
+            tracked.early.append((list(joins), list(leaves)))
         else:
-            room.show(joins, leaves)
+            tracked.show(joins, leaves)
 
     async def state(self, channel: str) -> Entries:
         """The namespace's presence: the mirror when hosted here, else the store."""
-        room = self._rooms.get(channel)
-        if room is not None:
-            return dict(room.mirror.entries)
+        tracked = self._tracked.get(channel)
+        if tracked is not None:
+            return dict(tracked.mirror.entries)
         return await self._store.presence_get(channel)
 
     # -- broker -----------------------------------------------------------------------------
@@ -251,59 +235,59 @@ class Tracker:
     def restored(self) -> None:
         """The broker came back: what changed meanwhile is re-read at the next tick, and
         this instance's entries are written again at once (a Redis restart lost them)."""
-        for room in self._rooms.values():
-            room.stale = True
-        if self._rooms:
+        for tracked in self._tracked.values():
+            tracked.stale = True
+        if self._tracked:
             asyncio.get_running_loop().create_task(self._refresh_all(), name="wsns-presence-refresh")
 
     async def close(self) -> None:
         """Graceful stop: this instance's clients leave everyone's presence at once."""
-        for room in list(self._rooms.values()):
-            self.drop(room)
+        for tracked in list(self._tracked.values()):
+            self.drop(tracked)
         await asyncio.gather(*self._retiring.values(), return_exceptions=True)
 
     # -- batching ---------------------------------------------------------------------------
 
-    def _schedule(self, room: NamespacePresence) -> None:
-        if room.flushing is not None or room.timer is not None:
+    def _schedule(self, tracked: NamespacePresence) -> None:
+        if tracked.flushing is not None or tracked.timer is not None:
             return  # the flush in flight (or due) takes this change too
         loop = asyncio.get_running_loop()
-        delay = room.last_flush + self.window - loop.time()
+        delay = tracked.last_flush + self.window - loop.time()
         if delay <= 0:
-            self._flush_now(room)
+            self._flush_now(tracked)
         else:
-            room.timer = loop.call_later(delay, self._flush_now, room)
+            tracked.timer = loop.call_later(delay, self._flush_now, tracked)
 
-    def _flush_now(self, room: NamespacePresence) -> None:
-        room.timer = None
-        room.flushing = asyncio.get_running_loop().create_task(
-            self._flush(room), name=f"wsns-presence-flush {room.channel}")
+    def _flush_now(self, tracked: NamespacePresence) -> None:
+        tracked.timer = None
+        tracked.flushing = asyncio.get_running_loop().create_task(
+            self._flush(tracked), name=f"wsns-presence-flush {tracked.channel}")
 
-    async def _flush(self, room: NamespacePresence) -> None:
-        batch, room.batch = room.batch, PresenceBatch()
-        waiting, room.waiting = room.waiting, {}
+    async def _flush(self, tracked: NamespacePresence) -> None:
+        batch, tracked.batch = tracked.batch, PresenceBatch()
+        waiting, tracked.waiting = tracked.waiting, {}
         joins, leaves = [*batch.joins.items(), *batch.updates.items()], batch.leaves
         try:
             if joins:
-                added = set(await self._store.presence_add(room.channel, joins, self.ttl))
+                added = set(await self._store.presence_add(tracked.channel, joins, self.ttl))
                 # An update is announced whether or not the store had its entry.
                 joins = [(cid, public) for cid, public in joins if cid in added or cid in batch.updates]
             if leaves:
-                leaves = await self._store.presence_remove(room.channel, leaves)
+                leaves = await self._store.presence_remove(tracked.channel, leaves)
         except Exception as exc:
             # Shown here anyway; the store catches up with the refresh after reconnection.
-            logger.warning("presence write failed channel=%s: %s", room.channel, exc)
+            logger.warning("presence write failed channel=%s: %s", tracked.channel, exc)
         else:
             if joins or leaves:
-                self._announce(room.channel, joins, leaves)
-        room.show(joins, leaves, waiting)
-        state = ws_text_frame(encode_state(room.mirror.entries, self.state_limit))
+                self._announce(tracked.channel, joins, leaves)
+        tracked.show(joins, leaves, waiting)
+        state = ws_text_frame(encode_state(tracked.mirror.entries, self.state_limit))
         for client in waiting.values():
             client.write(state)
-        room.last_flush = asyncio.get_running_loop().time()
-        room.flushing = None
-        if room.batch or room.waiting:
-            self._schedule(room)
+        tracked.last_flush = asyncio.get_running_loop().time()
+        tracked.flushing = None
+        if tracked.batch or tracked.waiting:
+            self._schedule(tracked)
 
     # -- refresh and sweep ------------------------------------------------------------------
 
@@ -311,57 +295,57 @@ class Tracker:
         while True:
             await asyncio.sleep(self.interval)
             await self._refresh_all()
-            for room in list(self._rooms.values()):
-                await self._sweep(room)
+            for tracked in list(self._tracked.values()):
+                await self._sweep(tracked)
 
     async def _refresh_all(self) -> None:
-        for room in list(self._rooms.values()):
-            if room.local:
-                await self._refresh(room)
-            if room.stale:
-                await self._reconcile(room)
+        for tracked in list(self._tracked.values()):
+            if tracked.local:
+                await self._refresh(tracked)
+            if tracked.stale:
+                await self._reconcile(tracked)
 
-    async def _refresh(self, room: NamespacePresence) -> None:
+    async def _refresh(self, tracked: NamespacePresence) -> None:
         """Extend this instance's entries; any the store had lost come back as joins.
 
         A client that left while the write was on its way may have had its leave written
         first (Redis runs the two on different connections): the write re-created its
         entry, so it leaves again (a leave heard twice changes no mirror)."""
-        entries = list(room.local.items())
+        entries = list(tracked.local.items())
         try:
-            added = set(await self._store.presence_add(room.channel, entries, self.ttl))
+            added = set(await self._store.presence_add(tracked.channel, entries, self.ttl))
         except Exception as exc:
-            logger.warning("presence refresh failed channel=%s: %s", room.channel, exc)
+            logger.warning("presence refresh failed channel=%s: %s", tracked.channel, exc)
             return
-        joins = [(cid, public) for cid, public in entries if cid in added and cid in room.local]
+        joins = [(cid, public) for cid, public in entries if cid in added and cid in tracked.local]
         if joins:
-            self._announce(room.channel, joins, [])
-            room.show(joins, [])
-        returned = [cid for cid in added if cid not in room.local]
+            self._announce(tracked.channel, joins, [])
+            tracked.show(joins, [])
+        returned = [cid for cid in added if cid not in tracked.local]
         if returned:
             for client_id in returned:
-                room.batch.leave(client_id)
-            self._schedule(room)
+                tracked.batch.leave(client_id)
+            self._schedule(tracked)
 
-    async def _sweep(self, room: NamespacePresence) -> None:
+    async def _sweep(self, tracked: NamespacePresence) -> None:
         """Remove entries whose instance stopped refreshing them; announce each leave."""
         try:
-            expired = await self._store.presence_expire(room.channel, SWEEP_LIMIT)
+            expired = await self._store.presence_expire(tracked.channel, SWEEP_LIMIT)
         except Exception as exc:
-            logger.warning("presence sweep failed channel=%s: %s", room.channel, exc)
+            logger.warning("presence sweep failed channel=%s: %s", tracked.channel, exc)
             return
         if expired:
-            self._announce(room.channel, [], expired)
-            room.show([], expired)
+            self._announce(tracked.channel, [], expired)
+            tracked.show([], expired)
 
-    async def _reconcile(self, room: NamespacePresence) -> None:
+    async def _reconcile(self, tracked: NamespacePresence) -> None:
         try:
-            entries = await self._store.presence_get(room.channel)
+            entries = await self._store.presence_get(tracked.channel)
         except Exception as exc:
-            logger.warning("presence read failed channel=%s: %s", room.channel, exc)
+            logger.warning("presence read failed channel=%s: %s", tracked.channel, exc)
             return
-        room.stale = False
-        entries.update(room.local)  # this instance knows its own clients best
-        changed = room.mirror.replace(entries)
+        tracked.stale = False
+        entries.update(tracked.local)  # this instance knows its own clients best
+        changed = tracked.mirror.replace(entries)
         if changed:
-            room.deliver(ws_text_frame(encode_diff(changed)), tuple(room.waiting))
+            tracked.deliver(ws_text_frame(encode_diff(changed)), tuple(tracked.waiting))

@@ -13,12 +13,13 @@ from typing import Any, ClassVar
 import msgspec
 
 from ..history import History
+from ..occupancy import OccupancyStore
 from ..presence import Entries
 from ..recovery import Entry, Position
 from ..relay import history_payload
 from .base import Broker
 from .memory_history import MemoryHistory
-from .memory_presence import MemoryPresence
+from .memory_presence import MemoryOccupancy, MemoryPresence
 from .memory_requests import MemoryRequests
 
 
@@ -27,6 +28,7 @@ class MemoryBroker(Broker):
     _hubs: ClassVar[dict[str, dict[str, set[MemoryBroker]]]] = {}
     _histories: ClassVar[dict[str, MemoryHistory]] = {}
     _presences: ClassVar[dict[str, MemoryPresence]] = {}
+    _occupancies: ClassVar[dict[str, MemoryOccupancy]] = {}
     _requests: ClassVar[dict[str, MemoryRequests]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -106,6 +108,10 @@ class MemoryBroker(Broker):
 
     async def presence_get(self, channel: str) -> Entries:
         return self._presence.get(channel)
+
+    @property
+    def occupancy(self) -> OccupancyStore:
+        return self._occupancies.setdefault(self.url, MemoryOccupancy())
 
     @property
     def _request_keys(self) -> MemoryRequests:

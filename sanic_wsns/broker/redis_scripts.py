@@ -3,6 +3,8 @@ their channel's cluster slot, and replies read as text."""
 
 from __future__ import annotations
 
+import hashlib
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,3 +30,19 @@ def tagged_keys(channel: str, *suffixes: str) -> tuple[str, ...]:
 def text(value: Any) -> str:
     """A reply element as ``str`` (redis-py hands bytes back)."""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_SHAS: dict[str, str] = {}
+
+
+def sha(script: str) -> str:
+    """The SHA1 Redis knows a script by (``EVALSHA``)."""
+    digest = _SHAS.get(script)
+    if digest is None:
+        digest = _SHAS[script] = hashlib.sha1(script.encode()).hexdigest()
+    return digest
+
+
+def seconds(value: float) -> int:
+    """``EXPIRE`` takes whole seconds; never round a ttl down to nothing."""
+    return max(1, math.ceil(value))

@@ -11,7 +11,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class PresenceChange:
-    """What one presence frame changed: client id → public identity."""
+    """What one presence frame changed: client id → public identity. ``joins`` also holds
+    present clients whose public value changed (the server's ``update_presence``: the new
+    value overwrites, and no leave comes with it)."""
 
     joins: dict[str, Any] = field(default_factory=dict)
     leaves: dict[str, Any] = field(default_factory=dict)

@@ -2,9 +2,10 @@
 an interleaving: a client admitted only once its namespace's subscription is confirmed, a
 namespace left by its last client while a returning client's history is being read, a
 namespace re-created while its predecessor's last presence write is in flight.
-Tests put it in the place of the memory backend (``monkeypatch.setitem(BACKENDS, "memory",
-SCHEME_TARGET)``), connect to ``memory://gated`` and choose the call with ``gated``.
-``GatedRedisBroker`` is the same gate in front of a real redis-server (``REDIS_TARGET``)."""
+Tests pass one as the app's broker (``WsNamespaces(app, broker=GatedBroker("memory://gated"))``,
+or ``instances(url, broker_class=GatedBroker)``) and choose the call with ``gated``: the hub
+registers its handlers on it as on any broker, nothing is patched.
+``GatedRedisBroker`` is the same gate in front of a real redis-server."""
 
 from __future__ import annotations
 
@@ -17,10 +18,6 @@ from sanic_wsns.broker.redis import RedisBroker
 from sanic_wsns.history import History
 from sanic_wsns.presence import Entries
 from sanic_wsns.recovery import Entry, Position
-
-SCHEME_TARGET = "tests.support.gated_broker:GatedBroker"
-#: The same gate on a real Redis broker (``monkeypatch.setitem(BACKENDS, "redis", ...)``).
-REDIS_TARGET = "tests.support.gated_broker:GatedRedisBroker"
 
 
 class GatedCalls(Broker):

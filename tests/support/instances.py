@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +20,7 @@ from sanic.response import HTTPResponse, empty
 from websockets.asyncio.client import ClientConnection, connect
 
 from sanic_wsns import History, Identity, WsNamespaces, remote, testing
+from sanic_wsns.broker import Broker
 from tests.support.servers import RunningServer, new_app, serve
 
 PATTERN = "/maps/<map_id:str>"
@@ -44,17 +45,18 @@ class Instance:
 
 
 def build(url: str, *, history: History | bool = False, presence: bool = False,
-          **settings: Any) -> WsNamespaces:
+          broker_class: Callable[[str], Broker] | None = None, **settings: Any) -> WsNamespaces:
     """An app with one pattern (``history`` and ``presence`` as given): ``edit`` broadcasts
     its data as ``edited`` to the map, and ``POST /maps/<id>/edits`` does the same from plain
     HTTP (a REST handler). A client's public identity is ``{"name": ?name=}``; ``doing``
-    adds ``"doing": data`` to it (``client.update_presence``)."""
+    adds ``"doing": data`` to it (``client.update_presence``). With ``broker_class``
+    (``GatedBroker``, say), the app gets ``broker_class(url)`` as its broker."""
     app = new_app("wsns_redis")
     settings.setdefault("unsubscribe_linger", 0.1)
     # Every client here is one user ("anyone" unless ?name=) and the reconnect tests churn
     # on purpose: the per-user connect rate has its own test (test_connect_rate.py).
     settings.setdefault("connect_rate", None)
-    wsns = WsNamespaces(app, broker=url, **settings)
+    wsns = WsNamespaces(app, broker=url if broker_class is None else broker_class(url), **settings)
     maps = wsns.pattern(PATTERN, history=history, presence=presence)
 
     @maps.authorize

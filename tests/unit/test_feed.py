@@ -12,6 +12,7 @@ import json
 import pytest
 
 from sanic_wsns.feed import Feed
+from sanic_wsns.instance_stats import InstanceStats
 from sanic_wsns.protocol import ws_text_frame
 from sanic_wsns.recovery import MAX_PENDING, Position
 
@@ -88,7 +89,7 @@ def ns():
 
 
 def make_feed(ns, history, position=None):
-    feed = Feed(history.read, ns.deliver, "/t", {})
+    feed = Feed(history.read, ns.deliver, "/t", InstanceStats())
     feed.start(position or Position(0, "e"))
     return feed
 
@@ -175,7 +176,7 @@ async def test_a_client_history_cannot_catch_up_is_welcomed_unrecovered_then_res
     assert bob.types() == ["welcome", "resync"]
     assert bob.frames[0]["data"] == {"position": {"offset": 5, "epoch": "e"}, "recovered": False}
     assert bob.frames[1]["data"] == {"reason": reason}
-    assert feed.resyncs == {reason: 1}
+    assert feed.stats.resyncs == {reason: 1}
 
 
 async def test_a_client_of_another_epoch_costs_no_history_read(ns):
@@ -207,7 +208,7 @@ async def test_a_gap_read_that_keeps_failing_resyncs_once_and_delivers_what_it_h
     assert history.reads == 3
     assert alice.types() == ["welcome", "resync", "t"] and alice.offsets() == [4]
     assert alice.frames[1]["data"] == {"reason": "broker_lost", "position": {"offset": 4, "epoch": "e"}}
-    assert feed.resyncs == {"broker_lost": 1}
+    assert feed.stats.resyncs == {"broker_lost": 1}
 
 
 async def test_a_gap_read_that_fails_once_is_tried_again_without_resync(ns, monkeypatch):
@@ -294,7 +295,7 @@ async def test_a_client_that_leaves_before_catching_up_is_forgotten(ns):
 
 
 async def test_frames_heard_before_the_position_is_known_wait_and_older_ones_are_dropped(ns):
-    feed = Feed(History(top=0).read, ns.deliver, "/t", {})
+    feed = Feed(History(top=0).read, ns.deliver, "/t", InstanceStats())
     feed.heard(4, "e", live(4))
     feed.heard(5, "e", live(5))
     feed.start(Position(4, "e"))
@@ -309,7 +310,7 @@ async def test_a_broker_back_while_the_position_is_read_is_read_after_once_it_is
     have been answered before what the link missed was published): once the position is
     known, the feed reads what came after it."""
     history = History(top=4)
-    feed = Feed(history.read, ns.deliver, "/t", {})
+    feed = Feed(history.read, ns.deliver, "/t", InstanceStats())
     feed.restored()
     feed.start(Position(2, "e"))
     alice = Client("a")
@@ -351,7 +352,7 @@ async def test_a_new_epoch_while_a_client_reads_its_history_reaches_it_after_its
     history.gate.set()
     await asyncio.wait_for(joining, 5)
     feed.heard(3, "new", live(3))
-    assert feed.resyncs == {"epoch_changed": 1}
+    assert feed.stats.resyncs == {"epoch_changed": 1}
     assert bob.types() == ["welcome", "t", "t", "t", "resync", "t", "t", "t"]
     assert bob.frames[0]["data"]["recovered"] is True
     assert bob.frames[4]["data"] == {"reason": "epoch_changed", "position": {"offset": 0, "epoch": "new"}}

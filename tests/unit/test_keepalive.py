@@ -3,21 +3,21 @@
 import asyncio
 import math
 
-from sanic_wsns.keepalive import KeepaliveSweep, Step, keepalive_step
+from sanic_wsns.keepalive import KeepaliveAction, KeepaliveSweep, keepalive_action
 
 
 def test_no_ping_before_the_interval_then_a_ping():
-    assert keepalive_step(9.9, 0.0, False, interval=10, timeout=5) is Step.WAIT
-    assert keepalive_step(10.0, 0.0, False, interval=10, timeout=5) is Step.PING
+    assert keepalive_action(9.9, 0.0, False, interval=10, timeout=5) is KeepaliveAction.WAIT
+    assert keepalive_action(10.0, 0.0, False, interval=10, timeout=5) is KeepaliveAction.PING
 
 
 def test_an_unanswered_ping_times_out_after_the_timeout_not_before():
-    assert keepalive_step(4.9, 0.0, True, interval=10, timeout=5) is Step.WAIT
-    assert keepalive_step(5.0, 0.0, True, interval=10, timeout=5) is Step.TIMED_OUT
+    assert keepalive_action(4.9, 0.0, True, interval=10, timeout=5) is KeepaliveAction.WAIT
+    assert keepalive_action(5.0, 0.0, True, interval=10, timeout=5) is KeepaliveAction.TIMED_OUT
 
 
 def test_while_a_ping_is_unanswered_no_second_ping_is_sent():
-    assert keepalive_step(100.0, 0.0, True, interval=10, timeout=math.inf) is Step.WAIT
+    assert keepalive_action(100.0, 0.0, True, interval=10, timeout=math.inf) is KeepaliveAction.WAIT
 
 
 class Recorder:

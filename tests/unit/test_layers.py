@@ -15,14 +15,17 @@ ABOVE_THE_EXTENSION = {"__init__.py", "extend.py", "extension.py"}
 SANIC_FREE = ["hub.py", "admission.py", "screening.py", "registry.py", "relay.py", "protocol.py",
               "limits.py", "origins.py", "paths.py", "counters.py", "keepalive.py", "namespace.py",
               "pattern.py", "client.py", "interfaces.py", "config.py", "errors.py", "idempotency.py",
+              "broadcasts.py", "instance_stats.py", "feed.py", "tracker.py",
               "deflate.py", "sse.py", "client_tokens.py"]
 
 
-def imported(path: Path) -> set[str]:
-    """Every module ``path`` imports at run time (``if TYPE_CHECKING:`` blocks excluded)."""
+def imported(path: Path, *, for_types_too: bool = False) -> set[str]:
+    """Every module ``path`` imports at run time (``if TYPE_CHECKING:`` blocks excluded,
+    unless ``for_types_too``)."""
     names: set[str] = set()
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if (isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+                and not for_types_too):
             continue
         for inner in ast.walk(node):
             if isinstance(inner, ast.Import):
@@ -59,3 +62,75 @@ def test_the_python_client_needs_neither_sanic_nor_the_server_side():
         names = imported(path)
         assert not any(name == "sanic" or name.startswith("sanic.") for name in names), path.name
         assert not names & server_side, path.name
+
+
+def test_the_interfaces_are_a_leaf():
+    """``interfaces.py`` names no concrete class of the package, not even for types: any
+    module may import it without a cycle (the value types of its signatures only)."""
+    ours = {name for name in imported(PACKAGE / "interfaces.py", for_types_too=True)
+            if name.startswith(".")}
+    assert ours <= {".history", ".recovery"}
+
+
+def test_the_broker_roles_are_a_leaf():
+    """``broker/roles.py`` (pub/sub, history, presence, request keys) names no backend: the
+    tracker and the request keys depend on a role, never on Redis or memory."""
+    ours = {name for name in imported(PACKAGE / "broker" / "roles.py", for_types_too=True)
+            if name.startswith(".")}
+    assert ours <= {"..history", "..occupancy", "..presence", "..recovery"}
+    for module in ("tracker.py", "idempotency.py"):
+        names = imported(PACKAGE / module, for_types_too=True)
+        assert not {".broker.redis", ".broker.memory", ".broker.base"} & names, module
+
+
+@pytest.mark.parametrize("module", ["keepalive.py", "feed.py", "tracker.py", "pattern.py",
+                                    "interfaces.py"])
+def test_lower_modules_take_a_protocol_not_the_classes_above(module):
+    """The keepalive sweep, the feed and presence take the methods of a client they call
+    (``interfaces.KeptAlive``, ``Recipient``), a pattern broadcasts with its history
+    settings: none names a client, a namespace or the hub, so no import cycle runs through
+    them, not even one for types only."""
+    above = {".client", ".namespace", ".hub", ".extension", ".connection"}
+    assert not imported(PACKAGE / module, for_types_too=True) & above
+
+
+#: Sanic's WebSocket internals (``WebsocketImplProtocol``'s and its connection's attributes
+#: that no public API documents): named only by ``sanic_internals.py``, the one door, whose
+#: unit test checks each of them against the installed Sanic.
+SANIC_INTERNALS = {"io_proto", "keepalive_ping_task", "pings", "ws_proto", "max_message_size",
+                   "assembler", "recv_cancel", "data_finished_fut", "auto_closer_task",
+                   "pause_frames", "resume_frames", "fail_connection"}
+
+
+def internals_named(path: Path) -> set[str]:
+    """The Sanic internals ``path`` names as attributes, and ``ws.loop`` (Sanic's loop
+    attribute on its WebSocket) written as such."""
+    named: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute):
+            if node.attr in SANIC_INTERNALS:
+                named.add(node.attr)
+            elif node.attr == "loop" and ast.unparse(node.value).endswith("ws"):
+                named.add("ws.loop")
+    return named
+
+
+@pytest.mark.parametrize("module", sorted(path.relative_to(PACKAGE).as_posix()
+                                          for path in PACKAGE.rglob("*.py")
+                                          if path.name != "sanic_internals.py"))
+def test_only_the_adapter_touches_sanics_websocket_internals(module):
+    assert internals_named(PACKAGE / module) == set()
+
+
+def test_the_adapter_is_where_the_internals_are():
+    """The rule above reads the right names: the adapter names them all."""
+    assert internals_named(PACKAGE / "sanic_internals.py") == SANIC_INTERNALS | {"ws.loop"}
+
+
+@pytest.mark.parametrize("module", ["redis_topology.py", "redis_outbox.py", "redis_calls.py",
+                                    "redis_history.py", "redis_presence.py", "redis_requests.py"])
+def test_each_redis_role_stands_without_the_facade_and_the_other_jobs(module):
+    """``RedisBroker`` (redis.py) is the façade over one module per job: none of them
+    imports it, and the topology, the outbox and the calls do not import each other."""
+    jobs = {".redis", ".redis_topology", ".redis_outbox", ".redis_calls"} - {"." + module[:-3]}
+    assert not imported(PACKAGE / "broker" / module, for_types_too=True) & jobs

@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from sanic_wsns.broker.memory import MemoryBroker
+from sanic_wsns.errors import ConfigError
 
 
 class Inbox:
@@ -112,3 +113,28 @@ async def test_stats_count_published_and_received(url):
     await inbox.wait(1)
     stats = broker.stats()
     assert (stats["published"], stats["received"], stats["publish_failed"]) == (2, 1, 0)
+
+
+async def test_a_broker_built_alone_hears_through_the_handlers_registered_later(url):
+    """As centrifuge's ``RegisterBrokerEventHandler``: built first (``broker=MemoryBroker(url)``),
+    the hub's handlers come at start."""
+    inbox = Inbox()
+    broker = MemoryBroker(url)
+    broker.register(inbox, lambda channels: None)
+    await broker.connect()
+    await broker.subscribe("ch")
+    broker.publish("ch", b"1")
+    await inbox.wait(1)
+    assert inbox.got == [("ch", b"1")]
+    await broker.disconnect()
+
+
+def test_a_broker_serves_one_hub(url):
+    """Two hubs on one broker object would each take the other's payloads: refused; the
+    same hub registering again (its server started anew) is not."""
+    broker, first = MemoryBroker(url), Inbox()
+    restored = lambda channels: None  # noqa: E731
+    broker.register(first, restored)
+    broker.register(first, restored)
+    with pytest.raises(ConfigError, match="serves a WsNamespaces already"):
+        broker.register(Inbox(), restored)

@@ -7,7 +7,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from sanic_wsns.registry import OverCapacity, Registry
+from sanic_wsns.errors import OverCapacity
+from sanic_wsns.registry import Registry
 
 
 class Calls:

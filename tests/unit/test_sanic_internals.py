@@ -128,6 +128,26 @@ async def test_a_pong_acknowledges_its_ping_and_those_sent_before_it():
     assert list(ws.pings) == [b"later"]
 
 
+async def test_sanic_s_own_ping_task_is_where_the_sink_stops_it():
+    """The shared keepalive sweep replaces Sanic's ping task per connection."""
+    assert "self.keepalive_ping_task = " in inspect.getsource(WebsocketImplProtocol)
+    ws = sanic_websocket()
+    sink = take_frames(ws, 64, 1 << 20)
+    ping_task = ws.keepalive_ping_task = asyncio.ensure_future(asyncio.sleep(60))
+    sink.stop_sanic_keepalive()
+    assert ws.keepalive_ping_task is None
+    with pytest.raises(asyncio.CancelledError):
+        await ping_task
+
+
+async def test_a_message_over_max_size_fails_the_protocol_with_1009():
+    """``take_frames(max_size=)`` is the limit Sanic's protocol object enforces."""
+    ws = sanic_websocket()
+    sink = take_frames(ws, 64, 1 << 20, max_size=8)
+    ws.ws_proto.receive_data(read(text(b"x" * 9)))
+    assert sink.close_code_sent() == 1009 and not sink.is_open()
+
+
 def test_sanic_builds_its_handshake_protocol_from_the_name_offer_deflate_replaces():
     """``offer_deflate`` swaps the class Sanic's handshake builds; Sanic must still build
     websockets' ``ServerProtocol`` by that module-level name, at every upgrade."""

@@ -62,6 +62,8 @@ def test_one_broadcast_is_encoded_once_for_every_stream_of_its_epoch() -> None:
     first, second = FrameEvents(), FrameEvents()
     first.epoch = second.epoch = "e"
     assert first.encode(frame) is second.encode(frame)
+    assert first.chunk(frame) is second.chunk(frame)  # chunked once too, not once per client
+    assert first.chunk(frame) == b"%x\r\n%b\r\n" % (len(first.encode(frame)), first.encode(frame))
     second.epoch = "other"
     assert fields(second.encode(frame))[1] == ("id", "other:5")
 

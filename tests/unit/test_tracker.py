@@ -58,7 +58,7 @@ class Instance:
         self.broker = broker(url, self.on_message, lambda channels: None)
         self.tracker = Tracker(self.broker, self.announce, ttl=ttl, window=window)
         self.clients: dict[str, Client] = {}
-        self.room: NamespacePresence | None = None
+        self.tracked: NamespacePresence | None = None
 
     async def start(self):
         await self.broker.connect()
@@ -66,9 +66,9 @@ class Instance:
         await self.tracker.load(self.open())
 
     def open(self) -> NamespacePresence:
-        """Host the namespace (again): a new room, as the hub's ``_build`` makes one."""
-        self.room = self.tracker.open(CHANNEL, self.deliver)
-        return self.room
+        """Host the namespace (again): a new NamespacePresence, as the hub's ``_build`` makes one."""
+        self.tracked = self.tracker.open(CHANNEL, self.deliver)
+        return self.tracked
 
     def announce(self, channel, joins, leaves):
         self.broker.publish(channel, encode_relay(RelayMessage(
@@ -86,12 +86,12 @@ class Instance:
 
     def join(self, cid: str, name: str) -> Client:
         client = self.clients[cid] = Client(cid)
-        self.tracker.join(self.room, client, {"name": name})
+        self.tracker.join(self.tracked, client, {"name": name})
         return client
 
     def leave(self, cid: str) -> None:
         del self.clients[cid]
-        self.tracker.leave(self.room, cid)
+        self.tracker.leave(self.tracked, cid)
 
 
 @pytest.fixture
@@ -210,9 +210,9 @@ async def gated_pair(url_name: str) -> tuple[Instance, Instance]:
     return a, b
 
 
-async def test_a_namespace_re_created_while_its_last_leave_is_written_gets_a_room_of_its_own(gate):
+async def test_a_namespace_re_created_while_its_last_leave_is_written_gets_a_presence_of_its_own(gate):
     """The reconnect race: the last client leaves, the namespace is dropped and its leave is
-    being written when a reconnect re-creates it. The old drop touches only its own room:
+    being written when a reconnect re-creates it. The old drop touches only its own NamespacePresence:
     the new namespace reads the state after the leave was written (no ghost), its joins are
     announced after that leave, and it hears the other instances."""
     a, b = await gated_pair("recreate")
@@ -220,7 +220,7 @@ async def test_a_namespace_re_created_while_its_last_leave_is_written_gets_a_roo
     ann = a.join("ann", "ann")
     await wait_for(lambda: "ann" in watcher.view() and ann.of("presence_state"))
     gate("presence_remove")
-    old = a.room
+    old = a.tracked
     a.leave("ann")
     dropping = a.tracker.drop(old)
     await asyncio.wait_for(GatedBroker.asked.wait(), 5)  # the leave is being written
@@ -236,7 +236,7 @@ async def test_a_namespace_re_created_while_its_last_leave_is_written_gets_a_roo
     await wait_for(lambda: bob.view() == everyone and watcher.view() == everyone)
     diffs = [d for d in watcher.of("presence_diff") if "ann" in d["leaves"] or "bob" in d["joins"]]
     assert [list(d["leaves"]) for d in diffs] == [["ann"], []]  # the leave came first
-    b.join("carol", "carol")  # the new room hears the other instances
+    b.join("carol", "carol")  # the new one hears the other instances
     await wait_for(lambda: "carol" in bob.view())
     assert set(await a.tracker.state(CHANNEL)) == {"w", "bob", "carol"}
     for instance in (a, b):
@@ -299,11 +299,11 @@ async def test_the_first_change_after_a_quiet_spell_is_written_at_once_not_after
         await instance.tracker.close()
 
 
-async def test_a_room_dropped_after_its_channel_was_reopened_leaves_the_new_room_alone(pair):
+async def test_a_presence_dropped_after_its_channel_was_reopened_leaves_the_new_one_alone(pair):
     a, b = pair
-    old = a.room
+    old = a.tracked
     a.open()
-    await a.tracker.load(a.room)
+    await a.tracker.load(a.tracked)
     await asyncio.wait_for(a.tracker.drop(old), 5)
     bob = a.join("bob", "bob")
     b.join("carol", "carol")

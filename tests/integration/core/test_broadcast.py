@@ -159,3 +159,30 @@ async def test_client_send_reaches_only_that_client():
         assert (await request(b, "ping", id=1))["type"] == "pong"
         await a.close()
         await b.close()
+
+
+async def test_client_send_needs_no_await_and_awaited_it_answers_the_same():
+    """``client.send`` queues the frame at once, as Phoenix's ``push`` does; ``await
+    client.send(...)`` (0.1's coroutine) still works and gives a ``bool``."""
+    app, wsns, _ = build_app()
+    direct = wsns.pattern("/ws/direct")
+    answers: list[object] = []
+
+    @direct.on("poke")
+    def poke(ns, client) -> None:
+        sent = client.send("poked", 1)
+        answers.append(bool(sent))
+
+    @direct.on("poke-awaited")
+    async def poke_awaited(ns, client) -> None:
+        answers.append(await client.send("poked", 2))
+
+    async with serve(app) as server:
+        a, _ = await join(server.ws("/ws/direct"))
+        await a.send('{"type": "poke"}')
+        assert await recv_json(a) == {"type": "poked", "data": 1}
+        await a.send('{"type": "poke-awaited"}')
+        assert await recv_json(a) == {"type": "poked", "data": 2}
+        assert answers == [True, True]
+        assert wsns.stats()["totals"]["messages_out"] >= 2
+        await a.close()

@@ -91,3 +91,37 @@ async def test_requests_that_arrive_while_on_connect_runs_wait_for_it_then_are_a
             {"type": "pong", "data": i, "id": i} for i in range(1, 4)]
         await held.close()
         await other.close()
+
+
+async def test_a_message_that_arrives_during_on_connect_pauses_reading_the_socket_until_the_hook_ends():
+    """The app is the slow reader while its ``on_connect`` runs: the first message waits in
+    ``FrameSink`` and Sanic's transport stops reading (``pause_frames``), so the peer cannot
+    pile up more than one read's worth; when the hook ends, reading resumes and every
+    message is handled in order. (The unit tests run without a socket, where Sanic's
+    pause and resume return at once.)"""
+    app = new_app()
+    wsns = WsNamespaces(app)
+    slow = wsns.pattern("/ws/slow")
+    entered, release = asyncio.Event(), asyncio.Event()
+    transports: list[asyncio.Transport] = []
+
+    @slow.on_connect
+    async def hold(ns, client) -> None:
+        transports.append(client.request.transport)
+        entered.set()
+        await release.wait()
+
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/slow"))
+        async with asyncio.timeout(5):
+            await entered.wait()
+        [transport] = transports
+        assert transport.is_reading()
+        await ws.send(json.dumps({"type": "ping", "data": 1, "id": 1}))
+        await wait_for(lambda: not transport.is_reading())
+        await ws.send(json.dumps({"type": "ping", "data": 2, "id": 2}))
+        release.set()
+        assert [await recv_json(ws) for _ in range(2)] == [
+            {"type": "pong", "data": i, "id": i} for i in (1, 2)]
+        assert transport.is_reading()
+        await ws.close()

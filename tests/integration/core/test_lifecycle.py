@@ -11,10 +11,8 @@ from typing import Any
 import pytest
 
 from sanic_wsns import Unauthorized
-from sanic_wsns.broker import BACKENDS
 from sanic_wsns.protocol import encode, ws_text_frame
 from sanic_wsns.relay import Kind, RelayMessage, encode_relay
-from tests.support import gated_broker
 from tests.support.core_app import build_app
 from tests.support.gated_broker import GatedBroker
 from tests.support.instances import instances
@@ -106,10 +104,9 @@ async def test_shutdown_closes_every_client_with_1001():
     assert len(wsns.registry) == 0 and wsns.registry.channels == frozenset()
 
 
-async def test_a_client_is_admitted_only_once_its_namespace_subscription_is_confirmed(monkeypatch):
-    monkeypatch.setitem(BACKENDS, "memory", gated_broker.SCHEME_TARGET)
+async def test_a_client_is_admitted_only_once_its_namespace_subscription_is_confirmed():
     GatedBroker.confirm, GatedBroker.asked = asyncio.Event(), asyncio.Event()
-    app, wsns, _ = build_app(broker="memory://gated")
+    app, wsns, _ = build_app(broker=GatedBroker("memory://gated"))
     async with serve(app) as server:
         ws = await open_ws(server.ws("/ws/open/gated"))
         await asyncio.wait_for(GatedBroker.asked.wait(), 5)
@@ -128,10 +125,9 @@ async def test_a_client_is_admitted_only_once_its_namespace_subscription_is_conf
 async def test_a_namespace_is_kept_while_a_returning_client_reads_what_it_missed(monkeypatch):
     """The last client leaves while a returning client's history is being read: the
     namespace stays for it (dropped, it would hold the client where no broadcast arrives)."""
-    monkeypatch.setitem(BACKENDS, "memory", gated_broker.SCHEME_TARGET)
     monkeypatch.setattr(GatedBroker, "gated", "")
     GatedBroker.confirm, GatedBroker.asked = asyncio.Event(), asyncio.Event()
-    async with instances("memory://gated", count=1, history=True) as (a,):
+    async with instances("memory://gated", count=1, history=True, broker_class=GatedBroker) as (a,):
         leaving = await open_ws(a.ws("9"))
         position = (await recv_json(leaving))["data"]["position"]
         GatedBroker.gated = "read_history"

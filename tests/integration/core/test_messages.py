@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from sanic_wsns import CloseCode
 from tests.support.core_app import build_app
 from tests.support.servers import serve, wait_for
 from tests.support.wsclient import close_of, join, recv_json, request
@@ -145,7 +146,7 @@ async def test_an_oversize_frame_closes_with_1009_and_others_carry_on():
         a, _ = await join(server.ws("/ws/open/big"))
         b, _ = await join(server.ws("/ws/open/big"))
         await a.send(json.dumps({"type": "say", "data": "x" * 2000}))
-        assert (await close_of(a))[0] == 1009
+        assert (await close_of(a))[0] == CloseCode.TOO_BIG == 1009
         await b.send(json.dumps({"type": "add", "data": {"a": 1, "b": 2}, "id": 1}))
         assert (await recv_json(b))["type"] == "added"
         await b.close()

@@ -13,12 +13,11 @@ import itertools
 import socket
 import struct
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import pytest
 
-from sanic_wsns.broker import BACKENDS
-from tests.support import gated_broker
 from tests.support.gated_broker import GatedBroker
 from tests.support.instances import Instance, frame, instances
 from tests.support.servers import wait_for
@@ -40,10 +39,13 @@ class Gate:
     def hold(self, call: str) -> None:
         GatedBroker.gated = call
 
+    def instances(self, **settings: Any) -> AbstractAsyncContextManager[list[Instance]]:
+        """Instances whose broker is a ``GatedBroker`` on this hub (passed to each app)."""
+        return instances(self.url, broker_class=GatedBroker, **settings)
+
 
 @pytest.fixture
 def gate(monkeypatch) -> Gate:
-    monkeypatch.setitem(BACKENDS, "memory", gated_broker.SCHEME_TARGET)
     monkeypatch.setattr(GatedBroker, "gated", "")
     GatedBroker.confirm, GatedBroker.asked = asyncio.Event(), asyncio.Event()
     return Gate()
@@ -57,7 +59,7 @@ async def settled_to_zero(a: Instance) -> None:
 
 
 async def test_a_namespace_re_created_while_its_last_leave_is_written_keeps_working(gate):
-    async with instances(gate.url, count=1, presence=True, max_connections_per_identity=5) as (a,):
+    async with gate.instances(count=1, presence=True, max_connections_per_identity=5) as (a,):
         ann = await open_ws(a.ws("1", "name=ann"))
         assert [(await frame(ann))["type"] for _ in range(2)] == ["welcome", "presence_state"]
         gate.hold("presence_remove")
@@ -110,7 +112,7 @@ async def reset_while_held(a: Instance, query: str) -> None:
 
 
 async def test_a_reset_while_the_namespace_is_being_created_leaves_nothing_behind(gate):
-    async with instances(gate.url, count=1, presence=True, max_connections_per_identity=5) as (a,):
+    async with gate.instances(count=1, presence=True, max_connections_per_identity=5) as (a,):
         gate.hold("subscribe")
         await reset_while_held(a, "name=ann")
         await settled_to_zero(a)
@@ -121,7 +123,7 @@ async def test_a_reset_while_the_namespace_is_being_created_leaves_nothing_behin
 
 
 async def test_a_reset_while_a_returning_client_reads_its_history_leaves_no_ghost(gate):
-    async with instances(gate.url, count=1, presence=True, history=True,
+    async with gate.instances(count=1, presence=True, history=True,
                          max_connections_per_identity=5) as (a,):
         stay = await open_ws(a.ws("1", "name=stay"))
         welcome = (await frame(stay))["data"]
@@ -137,7 +139,7 @@ async def test_a_reset_while_a_returning_client_reads_its_history_leaves_no_ghos
 
 
 async def test_a_reset_while_on_connect_runs_gives_the_slot_back(gate):
-    async with instances(gate.url, count=1, presence=True, max_connections_per_identity=5) as (a,):
+    async with gate.instances(count=1, presence=True, max_connections_per_identity=5) as (a,):
         [maps] = a.wsns.patterns
         in_hook = asyncio.Event()
 
@@ -152,7 +154,7 @@ async def test_a_reset_while_on_connect_runs_gives_the_slot_back(gate):
 
 
 async def test_a_connection_refused_for_capacity_gives_its_slot_back(gate):
-    async with instances(gate.url, count=1, presence=True, max_namespaces=1,
+    async with gate.instances(count=1, presence=True, max_namespaces=1,
                          max_connections_per_identity=5) as (a,):
         first = await open_ws(a.ws("1", "name=first"))
         await frame(first)
@@ -166,7 +168,7 @@ async def test_a_connection_refused_for_capacity_gives_its_slot_back(gate):
 async def test_a_reset_connect_does_not_drop_the_new_namespace_under_another_on_its_way_in(gate):
     """Two connects wait for one namespace being created; the first is reset. The namespace
     is kept for the second (dropped, it would hold the second where nothing arrives)."""
-    async with instances(gate.url, count=1, presence=True, max_connections_per_identity=5) as (a,):
+    async with gate.instances(count=1, presence=True, max_connections_per_identity=5) as (a,):
         gate.hold("subscribe")
         handlers = len(a.wsns.app.websocket_tasks)
         async with upgraded(a, "name=ann"):
@@ -194,7 +196,7 @@ async def test_a_client_on_its_way_in_when_its_namespace_is_removed_is_closed_wi
     """remove_namespace closes the clients in the namespace; one whose missed frames were
     being read meanwhile gets the same close once it is in, instead of staying where
     nothing arrives any more."""
-    async with instances(gate.url, count=1, presence=True, history=True,
+    async with gate.instances(count=1, presence=True, history=True,
                          max_connections_per_identity=5) as (a,):
         stay = await open_ws(a.ws("1", "name=stay"))
         position = (await frame(stay))["data"]["position"]
@@ -211,7 +213,7 @@ async def test_a_client_on_its_way_in_when_its_namespace_is_removed_is_closed_wi
 async def test_a_connection_cancelled_in_its_on_disconnect_hook_still_lets_the_namespace_go(gate):
     """The last client closes; while its on_disconnect hook runs, the TCP connection ends
     and Sanic cancels the handler: the namespace is dropped all the same."""
-    async with instances(gate.url, count=1, presence=True) as (a,):
+    async with gate.instances(count=1, presence=True) as (a,):
         [maps] = a.wsns.patterns
         in_hook = asyncio.Event()
 

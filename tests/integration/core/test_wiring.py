@@ -48,7 +48,7 @@ async def test_one_shared_sweep_pings_live_clients_which_stay_connected():
     async with serve(app) as server:
         joined = [await join(server.ws("/ws/live"), ping_interval=None) for _ in range(3)]
         clients = list(wsns.get("/ws/live").clients.values())
-        assert all(c._ws.keepalive_ping_task is None for c in clients)  # no task per connection
+        assert all(c._socket._ws.keepalive_ping_task is None for c in clients)  # no task per connection
         first = [c._pinged_at for c in clients]
         # Ten intervals: every client pinged again and again, its pongs accepted.
         await wait_for(lambda: all(c._pinged_at > t + 1.0 for c, t in zip(clients, first, strict=True)))

@@ -19,7 +19,8 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from sanic_wsns.broker.redis import OUTBOX_LIMIT, RedisBroker
+from sanic_wsns.broker.redis import RedisBroker
+from sanic_wsns.broker.redis_outbox import OUTBOX_LIMIT
 from tests.support.instances import PREFIX, channels, client, frame, instances, numsub
 from tests.support.servers import wait_for
 from tests.support.tcp_proxy import tcp_proxy

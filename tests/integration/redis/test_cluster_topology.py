@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sanic_wsns.broker import redis as redis_broker
+from sanic_wsns.broker import redis_topology
 from tests.support.instances import PREFIX, client, instances, numsub
 from tests.support.servers import wait_for
 
@@ -57,7 +57,7 @@ async def test_moving_a_hosting_slot_moves_the_subscriptions_and_publishing_foll
         redis_cluster, monkeypatch):
     # No periodic re-read of the slot map during the test: C and D must keep a stale one
     # however slowly this machine runs.
-    monkeypatch.setattr(redis_broker, "TOPOLOGY_REFRESH", 3600.0)
+    monkeypatch.setattr(redis_topology, "TOPOLOGY_REFRESH", 3600.0)
     channel = PREFIX + "/maps/2"
     async with instances(redis_cluster.url, count=4) as (a, b, c, d), \
             client(a.ws("2")) as alice, client(b.ws("2")) as bob:

@@ -15,12 +15,10 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from sanic_wsns.broker import BACKENDS
 from sanic_wsns.broker.redis_history import history_keys
 from tests.integration.redis.test_recovery import frames, opened, since
 from tests.integration.redis.test_recovery_faults import broadcast_when_up
-from tests.support import gated_broker
-from tests.support.gated_broker import GatedBroker
+from tests.support.gated_broker import GatedBroker, GatedRedisBroker
 from tests.support.instances import frame, instances, until
 from tests.support.servers import wait_for
 from tests.support.tcp_proxy import tcp_proxy
@@ -96,10 +94,9 @@ async def test_a_page_returning_while_its_instance_learns_the_new_epoch_converge
     """Issue 21 items 14 and 15: a page comes back to B (with the old epoch's position) while
     B is learning the new epoch: B hears a new-epoch frame while the page's history read is
     held. The page gets B's resync and position, and every new-epoch frame after it."""
-    monkeypatch.setitem(BACKENDS, "redis", gated_broker.REDIS_TARGET)
     monkeypatch.setattr(GatedBroker, "gated", "")
     GatedBroker.confirm, GatedBroker.asked = asyncio.Event(), asyncio.Event()
-    async with instances(redis_server.url, count=2, history=True) as (a, b), \
+    async with instances(redis_server.url, count=2, history=True, broker_class=GatedRedisBroker) as (a, b), \
             opened(b.ws("epoch")) as (bob, _):
         await publish(a, [f"before-{n}" for n in range(5)])
         seen = (await frames(bob, 5))[-1]

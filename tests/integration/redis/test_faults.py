@@ -100,7 +100,8 @@ async def test_a_silent_pubsub_link_is_detected_probed_and_repaired_with_resync(
             client(a.ws("1")) as alice, client(b.ws("1")) as bob:
         await bob.edit("before")
         assert (await alice.until("edited"))["data"] == "before"
-        assert proxy.connections == 1  # A's pub/sub link (A has published nothing)
+        # A's pub/sub link, and the connections of its script calls (its occupancy writes).
+        assert proxy.connections >= 1
 
         proxy.freeze()
         await bob.edit("lost in the frozen link")

@@ -8,7 +8,9 @@ import asyncio
 from typing import Any
 
 from sanic_wsns import History
+from sanic_wsns.client_tokens import ClientTokens
 from tests.support.instances import Instance, build, frame, instances, raw_client
+from tests.support.ports import free_port
 from tests.support.servers import serve, wait_for
 from tests.support.sse_reader import Event, Stream, open_stream, post_frame
 
@@ -130,14 +132,34 @@ async def test_a_stream_that_stops_reading_is_cut_and_others_are_served(broker):
         sleeper.writer.close()
 
 
-async def test_instances_without_a_shared_secret_say_so_at_start(redis_server, caplog):
-    async with instances(redis_server.url, count=1):
+async def test_instances_without_a_secret_agree_on_one_through_redis(redis_server):
+    """Zero configuration: the first instance to start stores a secret in Redis, the others
+    read it, so a POST reaching the instance without the stream is taken at once."""
+    async with instances(redis_server.url, count=2) as (a, b):
+        add_handlers(b)
+        stream, welcome = await stream_on(a, "8")
+        answer = await post_frame(b.srv, f"{SSE}/maps/8", {"type": "say", "data": "hi", "id": 1},
+                                  welcome["client_token"])
+        assert answer.status == 200, answer.body
+        assert answer.data["reply"] == {"type": "reply", "data": welcome["client_id"], "id": 1}
+        await stream.close()
+
+
+async def test_an_instance_that_cannot_reach_redis_at_start_says_its_posts_stay_local(caplog):
+    async with instances(f"redis://127.0.0.1:{free_port()}/0", count=1) as (a,):
+        _, welcome = await stream_on(a, "10")  # it serves streams all the same
+        assert welcome["client_token"].startswith(welcome["client_id"] + ".")
+    assert any("no secret could be shared through the broker" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_explicit_secret_wins_over_the_one_kept_in_redis(redis_server):
+    async with instances(redis_server.url, count=1):  # stores a secret in Redis
         pass
-    assert any("WSNS_SSE_SECRET is not set" in r.getMessage() for r in caplog.records)
-    caplog.clear()
-    async with instances(redis_server.url, count=1, sse_secret=SECRET):
-        pass
-    assert not any("WSNS_SSE_SECRET" in r.getMessage() for r in caplog.records)
+    async with instances(redis_server.url, count=1, sse_secret=SECRET) as (a,):
+        add_handlers(a)
+        _, welcome = await stream_on(a, "9")
+        assert ClientTokens(SECRET.encode()).client_id(welcome["client_token"], "/maps/9",
+                                                        "anyone") == welcome["client_id"]
 
 
 async def test_a_first_request_may_ask_with_since_and_epoch_and_the_welcome_carries_its_position(broker):

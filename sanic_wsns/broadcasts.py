@@ -1,0 +1,214 @@
+"""Broadcasts and relays: what goes out to the broker and what comes back from it.
+
+A broadcast is encoded once, written to this instance's clients of its path and handed to
+the broker as the relay payload (``relay.py``'s wire format); in a history namespace the
+broker numbers it first and every instance, this one included, delivers it when it comes
+back. What the broker brings is decoded here: frames go to the namespace hosted on the
+channel (through its ``Feed`` when numbered), and what concerns hosting (a namespace
+removed, a user disconnected, a presence diff) goes to the handlers the hub gave.
+
+The hub keeps who is where (``hub.py``); this module knows channels, payloads and the
+broker, and finds a namespace by path in the hub's registry.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from .errors import BrokerUnavailable
+from .idempotency import broadcast_name
+from .protocol import encode, ws_text_frame
+from .relay import Kind, RelayMessage, decode_relay, encode_relay, split_history
+
+if TYPE_CHECKING:
+    from .broker import Broker
+    from .config import Settings
+    from .history import History
+    from .instance_stats import InstanceStats
+    from .interfaces import Exclude
+    from .metrics import Metrics
+    from .namespace import Namespace
+    from .recovery import Position
+    from .registry import Registry
+
+logger = logging.getLogger("sanic_wsns")
+
+#: ``on_remove(path, code, reason)``, ``on_disconnect(user, code, reason)``,
+#: ``on_presence(channel, joins, leaves)``: what another instance asked of this one.
+OnRemove = Callable[[str, int, str], None]
+OnDisconnect = Callable[[str | int, int, str], None]
+OnPresence = Callable[[str, Iterable[tuple[str, bytes]], Iterable[str]], None]
+
+
+class Broadcasts:
+    """One instance's side of the broker's traffic; see the module docstring."""
+
+    def __init__(self, instance_id: str, settings: Settings, registry: Registry[Namespace],
+                 counts: InstanceStats, broker: Callable[[], Broker],
+                 metrics: Callable[[], Metrics | None], on_remove: OnRemove,
+                 on_disconnect: OnDisconnect, on_presence: OnPresence):
+        self.instance_id = instance_id
+        self.settings = settings
+        self._registry = registry
+        self._counts = counts
+        self._broker = broker
+        self._metrics = metrics
+        self._on_remove = on_remove
+        self._on_disconnect = on_disconnect
+        self._on_presence = on_presence
+
+    # -- channel names --------------------------------------------------------------------------
+
+    def channel(self, path: str) -> str:
+        """The broker channel of a namespace path (``path_of`` reads it back)."""
+        return self.settings.channel_prefix + path
+
+    def path_of(self, channel: str) -> str:
+        """The namespace path of a broker channel (``channel`` made it)."""
+        return channel[len(self.settings.channel_prefix):]
+
+    @property
+    def control_channel(self) -> str:
+        """The one channel every instance holds besides its namespaces' (from start to
+        stop): ``disconnect(user)`` must reach instances whose namespaces the sender cannot
+        know, in one message. Namespace paths start with ``/``, so it never names one."""
+        return self.settings.channel_prefix + "control"
+
+    # -- out ------------------------------------------------------------------------------------
+
+    async def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
+                        exclude: Exclude = None, *, strict: bool = False,
+                        confirm: bool = False, key: str | None = None) -> Position | None:
+        """Send ``{type, data}`` to every client of ``path`` (canonical) on every instance
+        (see ``Namespace.broadcast`` for ``strict``, ``confirm``, ``key`` and history)."""
+        once = None if key is None else broadcast_name(key)
+        if history is not None:
+            return await self._publish_numbered(history, path, type, data, exclude, once)
+        if once is not None and not await self.first_broadcast(self.channel(path), once):
+            return None  # the key's first broadcast went out already
+        if not confirm:
+            self.publish(path, type, data, exclude, strict)
+        elif not await self._broker().publish_written(self.channel(path),
+                                                      self._deliver_here(path, type, data, exclude)):
+            raise BrokerUnavailable(f"broadcast to {path} was not written by the broker")
+        return None
+
+    def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
+                strict: bool = False) -> None:
+        """Encode once, write to local clients, relay the same bytes (``path`` canonical).
+
+        A broker failure is counted and logged by the broker; with ``strict`` it also
+        raises ``BrokerUnavailable`` (after the local clients got the frame).
+        """
+        relayed = self._broker().publish(self.channel(path), self._deliver_here(path, type, data, exclude))
+        if strict and not relayed:
+            raise BrokerUnavailable(f"broadcast to {path} reached this instance only: no broker")
+
+    def _deliver_here(self, path: str, type: str, data: Any, exclude: Exclude) -> bytes:
+        """Encode once, write to this instance's clients of ``path``; the relay payload."""
+        metrics = self._metrics()
+        started = time.time() if metrics is not None else 0.0
+        frame = ws_text_frame(encode(type, data))
+        excluded = client_ids(exclude)
+        namespace = self._registry.get(path)
+        if namespace is not None:
+            namespace.deliver(frame, excluded)
+        if metrics is not None:
+            metrics.broadcast_seconds.observe(time.time() - started)
+        return encode_relay(RelayMessage(self.instance_id, Kind.FRAME, frame, excluded, sent_at=started))
+
+    async def first_broadcast(self, channel: str, once: str) -> bool:
+        """Claim a keyed broadcast without history: ``False`` if its key was claimed within
+        the window (by any instance or emitter). While the broker is away it cannot tell, and
+        the broadcast goes to this instance's clients as any broadcast would (core idea 7)."""
+        try:
+            return await self._broker().claim_request(channel, once, self.settings.idempotency_window) is None
+        except BrokerUnavailable:
+            return True
+
+    async def _publish_numbered(self, history: History, path: str, type: str, data: Any,
+                                exclude: Exclude, once: str | None = None) -> Position:
+        """The broker numbers the frame, keeps it and publishes it; every instance, this one
+        included, delivers it when it comes back, in offset order (a local shortcut would
+        let a frame overtake one numbered earlier on another instance)."""
+        head = encode(type, data)[:-1]  # the closing brace comes after the offset
+        started = time.time()
+        metrics = self._metrics()
+        message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, client_ids(exclude),
+                                            sent_at=started if metrics else 0.0))
+        position = await self._broker().publish_numbered(self.channel(path), head, message, history,
+                                                         once, self.settings.idempotency_window)
+        if metrics is not None:
+            metrics.broadcast_seconds.observe(time.time() - started)
+        return position
+
+    def announce(self, channel: str, joins: list[tuple[str, bytes]], leaves: list[str]) -> None:
+        """Tell the other instances about a presence diff (best effort, like any publish)."""
+        self._broker().publish(channel, encode_relay(RelayMessage(
+            self.instance_id, Kind.PRESENCE, joins=tuple(joins), leaves=tuple(leaves))))
+
+    def relay_remove(self, path: str, code: int, reason: str) -> None:
+        """Ask the other instances to close ``path``'s clients and drop it."""
+        self._broker().publish(self.channel(path), encode_relay(
+            RelayMessage(self.instance_id, Kind.REMOVE, code=code, reason=reason)))
+
+    def relay_disconnect(self, user: str | int, code: int, reason: str) -> bool:
+        """Ask every other instance to close ``user``'s connections; ``False`` if the broker
+        refused the message."""
+        return self._broker().publish(self.control_channel, encode_relay(RelayMessage(
+            self.instance_id, Kind.DISCONNECT, code=code, reason=reason, user=user)))
+
+    # -- in -------------------------------------------------------------------------------------
+
+    def on_relay(self, channel: str, payload: bytes) -> None:
+        """A payload another instance (or this one) published on ``channel``."""
+        try:
+            numbered = split_history(payload)
+            if numbered is not None:
+                offset, epoch, payload = numbered
+            message = decode_relay(payload)
+        except (ValueError, msgspec.DecodeError, msgspec.ValidationError):
+            logger.warning("ignored an undecodable broker message channel=%s", channel)
+            return
+        if numbered is None and message.origin == self.instance_id:
+            return  # delivered locally when it was published
+        if channel == self.control_channel:
+            if message.kind is Kind.DISCONNECT and message.user is not None:
+                self._on_disconnect(message.user, message.code, message.reason)
+            return
+        path = self.path_of(channel)
+        namespace = self._registry.get(path)
+        if namespace is None:
+            self._counts.unhosted()
+            return
+        if message.kind is Kind.FRAME:
+            if message.sent_at and message.origin != self.instance_id:
+                metrics = self._metrics()
+                if metrics is not None:
+                    metrics.pubsub_lag_seconds.observe(max(0.0, time.time() - message.sent_at))
+            if numbered is None:
+                namespace.deliver(message.frame, message.exclude)
+                return
+            frame = ws_text_frame(b'%s,"offset":%d}' % (message.frame, offset))
+            if namespace.feed is not None:
+                namespace.feed.heard(offset, epoch, frame, message.exclude)
+            else:  # numbered by an instance whose pattern keeps history, this one does not
+                namespace.deliver(frame, message.exclude)
+        elif message.kind is Kind.REMOVE:
+            self._on_remove(path, message.code, message.reason)
+        elif message.kind is Kind.PRESENCE:
+            self._on_presence(channel, message.joins, message.leaves)
+
+
+def client_ids(exclude: Exclude) -> tuple[str, ...]:
+    """The client ids a broadcast skips, however the app named them."""
+    if exclude is None:
+        return ()
+    if isinstance(exclude, str) or not isinstance(exclude, Iterable):
+        exclude = (exclude,)
+    return tuple(c if isinstance(c, str) else c.id for c in exclude)

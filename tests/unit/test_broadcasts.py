@@ -1,0 +1,92 @@
+"""``broadcasts.Broadcasts``: out to the broker and back, without Sanic (memory broker, a
+namespace that records what it was given)."""
+
+import asyncio
+import json
+import uuid
+
+from sanic_wsns.broadcasts import Broadcasts
+from sanic_wsns.broker.memory import MemoryBroker
+from sanic_wsns.config import load_settings
+from sanic_wsns.instance_stats import InstanceStats
+
+PATH = "/rooms/1"
+
+
+class Namespace:
+    feed = None
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[bytes, tuple[str, ...]]] = []
+
+    def deliver(self, frame: bytes, exclude: tuple[str, ...] = ()) -> None:
+        self.frames.append((frame, exclude))
+
+    def data(self) -> list[object]:
+        return [json.loads(frame[2:])["data"] for frame, _ in self.frames]  # small frames: 2-byte header
+
+
+class Instance:
+    def __init__(self, url: str, name: str) -> None:
+        self.hosted: dict[str, Namespace] = {}
+        self.removed: list[tuple[str, int, str]] = []
+        self.counts = InstanceStats()
+        self.broker = MemoryBroker(url)
+        self.out = Broadcasts(name, load_settings({}, {}), self.hosted, self.counts,  # type: ignore[arg-type]
+                              lambda: self.broker, lambda: None,
+                              lambda *removal: self.removed.append(removal),
+                              lambda *_: None, lambda *_: None)
+        self.broker.register(self.out.on_relay, lambda channels: None)
+
+    async def host(self, path: str) -> Namespace:
+        ns = self.hosted[path] = Namespace()
+        await self.broker.subscribe(self.out.channel(path))
+        return ns
+
+
+async def relayed() -> None:
+    """The memory broker hands payloads on with ``call_soon``: one turn of the loop runs
+    every one queued before it (no timing involved)."""
+    await asyncio.sleep(0)
+
+
+async def pair() -> tuple[Instance, Instance]:
+    url = f"memory://{uuid.uuid4().hex}"
+    a, b = Instance(url, "a"), Instance(url, "b")
+    await a.broker.connect()
+    await b.broker.connect()
+    return a, b
+
+
+async def test_a_broadcast_is_written_here_once_and_relayed_to_the_other_instance():
+    a, b = await pair()
+    here, there = await a.host(PATH), await b.host(PATH)
+    a.out.publish(PATH, "said", "hi", exclude="a-1")
+    await relayed()
+    assert here.data() == ["hi"] and here.frames[0][1] == ("a-1",)  # not again from the broker
+    assert there.frames == here.frames
+
+
+async def test_what_the_broker_brings_for_no_hosted_namespace_is_counted_and_dropped():
+    a, b = await pair()
+    await a.host(PATH)
+    await b.broker.subscribe(b.out.channel(PATH))  # a lingering subscription
+    a.out.publish(PATH, "said", "hi")
+    await relayed()
+    assert b.counts.unhosted_payloads == 1
+
+
+async def test_an_undecodable_payload_is_logged_and_ignored(caplog):
+    a, _ = await pair()
+    ns = await a.host(PATH)
+    a.out.on_relay(a.out.channel(PATH), b"\xff not a relay message")
+    assert ns.frames == [] and "undecodable broker message" in caplog.text
+
+
+async def test_a_removal_reaches_the_other_instance_s_handler():
+    a, b = await pair()
+    await a.host(PATH)
+    await b.host(PATH)
+    a.out.relay_remove(PATH, 4410, "gone")
+    await relayed()
+    assert b.removed == [(PATH, 4410, "gone")] and a.removed == []
