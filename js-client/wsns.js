@@ -414,15 +414,15 @@ class Heartbeat {
 
   /**
    * A connection was welcomed; `serverInterval` is its `heartbeat_interval` in seconds.
-   * `pings` false: the transport cannot ask for an answer (an SSE stream), and the server's
+   * `pingable` false: the transport cannot ask for an answer (an SSE stream), and the server's
    * own `: ping` comment, sent every `serverInterval`, is what proves it alive; so the wait
    * after a check grows by that interval.
    */
-  start(serverInterval, pings = true) {
+  start(serverInterval, pingable = true) {
     if (this.options === false) return;
     const served = serverInterval > 0 ? serverInterval * 1000 : 20000;
     this.interval = this.options.interval ?? served;
-    this.unprompted = pings ? 0 : served;
+    this.unprompted = pingable ? 0 : served;
     this.pingTimer = setTimeout(() => this.check(), this.interval);
   }
 
@@ -590,7 +590,7 @@ class WebSocketTransport {
   constructor(url, protocols, hooks) {
     this.name = "websocket";
     /** The server answers a `ping` frame with `pong`, and a `refresh` request with a new expiry. */
-    this.pings = true;
+    this.pingable = true;
     this.refreshes = true;
     this.opened = false;
     this.ws = protocols ? new WebSocket(url, protocols) : new WebSocket(url);
@@ -655,7 +655,7 @@ class SseTransport {
   constructor(streamUrl, postUrl, { token, postTimeout }, hooks) {
     this.name = "sse";
     /** A stream cannot answer a ping: the server's comments prove it alive. */
-    this.pings = false;
+    this.pingable = false;
     /** A stream has no `refresh`: at expiry it ends with 4001, and the client comes back with a fresh token. */
     this.refreshes = false;
     this.opened = false;
@@ -1255,7 +1255,7 @@ export class Namespace {
     this.state = OPEN;
     this.reason = null;
     this._flush();
-    this._heartbeat.start(data?.heartbeat_interval, attempt.transport.pings);
+    this._heartbeat.start(data?.heartbeat_interval, attempt.transport.pingable);
     this._scheduleRefresh(data?.expires_in);
     // A listener may close the connection: stop telling the others it is open.
     this._emit("state", OPEN, null);

@@ -72,7 +72,7 @@ class Connection:
     """A thin shell over a websockets connection, speaking in frames."""
 
     #: The server answers a ``ping`` frame with ``pong``, and ``refresh`` with a new expiry.
-    pings = True
+    pingable = True
     refreshes = True
 
     def __init__(self, ws: ClientConnection):

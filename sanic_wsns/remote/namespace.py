@@ -315,7 +315,7 @@ class RemoteNamespace:
         socket = await self._connect(query, dict(headers or {}), await self._token())
         try:
             frame = await socket.read()
-            while frame is None and not socket.pings:
+            while frame is None and not socket.pingable:
                 frame = await socket.read()  # the stream's comments before its first event
         except Gone:
             raise Refused(socket.ended()) from None
@@ -376,8 +376,8 @@ class RemoteNamespace:
         if options is None:
             await asyncio.Event().wait()  # only reading ends this attempt
             return
-        interval, timeout = timings(options, (self.welcome or {}).get("heartbeat_interval"), socket.pings)
-        await beat((lambda n: socket.write(encode("ping", n))) if socket.pings else _no_ping,
+        interval, timeout = timings(options, (self.welcome or {}).get("heartbeat_interval"), socket.pingable)
+        await beat((lambda n: socket.write(encode("ping", n))) if socket.pingable else _no_ping,
                    self._alive, interval, timeout)
 
     # -- frames ---------------------------------------------------------------------------

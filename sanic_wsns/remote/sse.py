@@ -75,7 +75,7 @@ class SseConnection:
     """An open stream, speaking in frames; the WebSocket ``Connection``'s interface."""
 
     #: A stream cannot answer a ping: the server's comments prove it alive.
-    pings = False
+    pingable = False
     #: A stream has no ``refresh``: at expiry it ends with 4001 and the client comes back
     #: with a fresh token.
     refreshes = False

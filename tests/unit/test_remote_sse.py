@@ -50,5 +50,5 @@ def test_a_refused_stream_is_the_close_a_websocket_would_get():
 
 
 def test_a_stream_waits_a_whole_served_interval_more_for_the_servers_comment():
-    assert timings(Heartbeat(), 20, pings=True) == (20.0, 10.0)
-    assert timings(Heartbeat(), 20, pings=False) == (20.0, 30.0)
+    assert timings(Heartbeat(), 20, pingable=True) == (20.0, 10.0)
+    assert timings(Heartbeat(), 20, pingable=False) == (20.0, 30.0)
