@@ -80,7 +80,20 @@ export interface ConnectOptions {
    * reason "token_failed"). After a 4001 close (expired) the client reconnects.
    */
   token?: string | (() => string | Promise<string>);
+  /**
+   * v1.2: "websocket"; "sse" (a Server-Sent Events stream read with fetch, and one POST per
+   * frame to the server, answered by any instance; the token goes as `Authorization: Bearer`);
+   * "auto" (default): WebSocket first, SSE once two WebSocket attempts in a row never opened
+   * while none ever did, remembered for the tab in sessionStorage (`wsns.transport`). The
+   * same events, states, requests, presence and recovery either way.
+   */
+  transport?: Transport;
+  /** The server's WSNS_SSE_PREFIX: the stream and the POSTs go to `{ssePrefix}{path}`. Default "/wsns/sse". */
+  ssePrefix?: string;
 }
+
+/** v1.2: how frames travel. */
+export type Transport = "auto" | "websocket" | "sse";
 
 export interface RequestOptions {
   /** ms; default the connection's requestTimeout; 0 for none. */
@@ -140,6 +153,8 @@ export interface Welcome {
   recovered?: boolean;
   /** v1.2: seconds until the server closes with 4001 (expired) unless refreshed. */
   expires_in?: number;
+  /** v1.2, SSE streams: names this client in the POSTs (`X-Wsns-Client`). */
+  client_token?: string;
 }
 
 /** An `error` frame's data, also what the `"error"` event receives. */
@@ -166,6 +181,10 @@ export class Namespace<P = unknown> {
   readonly path: string;
   /** The ws:// or wss:// URL it connects to. */
   readonly url: string;
+  /** v1.2: the http(s):// URL of its SSE stream and POSTs. */
+  readonly sseUrl: string;
+  /** v1.2: the transport of the current attempt, or of the next one. */
+  readonly transport: "websocket" | "sse";
   readonly state: State;
   /** The last detail of `denied` or `closed`, else null. */
   readonly reason: StateDetail | null;

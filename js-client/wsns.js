@@ -27,6 +27,12 @@
  * The `resync` listeners run after a random delay of up to `resyncJitter` ms (default 3 s),
  * so that a thousand pages told at once do not re-fetch in the same millisecond.
  *
+ * Transports (v1.2): frames travel over a WebSocket, or over a Server-Sent Events stream
+ * plus one POST per frame to the server (`transport: "sse"`), for networks whose proxies
+ * strip the upgrade. The default, "auto", tries the WebSocket and falls back to SSE after two
+ * attempts that never opened, remembered for the tab. A transport is a small object the
+ * namespace drives (`WebSocketTransport`, `SseTransport`): nothing else knows which it is.
+ *
  * The module is organised like phoenix.js: a `Namespace` that wires small parts with one job
  * each (`Backoff`, `SendQueue`, `PendingRequests`, `Heartbeat`, `OffsetTracker`,
  * `PresenceState`). The parts are pure or own nothing but their timers; they are not
@@ -101,6 +107,15 @@
  *   before). If it throws or rejects the client gives up: state `closed`, reason
  *   "token_failed" (no reconnect loop). After a 4001 close (expired) the client reconnects
  *   with a fresh token.
+ * @property {"auto" | "websocket" | "sse"} [transport="auto"]  v1.2: how frames travel.
+ *   "websocket": one WebSocket. "sse": a Server-Sent Events stream (read with `fetch`) for
+ *   frames from the server and one `POST` per frame to it, answered by any instance. "auto":
+ *   WebSocket first, SSE once two WebSocket attempts in a row never opened (a proxy that
+ *   strips the upgrade) while none ever opened; remembered for the tab in `sessionStorage`
+ *   (key `wsns.transport`), so a reload starts with SSE. The app's code does not change:
+ *   the same events, states, requests, presence and recovery.
+ * @property {string} [ssePrefix="/wsns/sse"]  the server's `WSNS_SSE_PREFIX`: the SSE stream
+ *   and the POSTs go to `{ssePrefix}{path}` on the namespace's origin
  */
 
 /**
@@ -167,6 +182,14 @@ const FINAL_CLOSES = { 1000: "server_closed", 1008: "policy_violation", 4410: "r
 const OWN_EVENTS = new Set(["state", "welcome", "resync", "presence"]);
 const RESERVED_QUERY = ["since", "epoch"];
 const ABNORMAL = 1006;
+// An SSE stream refused with an HTTP status: the close code a WebSocket would have got.
+const STATUS_CLOSES = { 400: 1008, 401: 4401, 403: 4403, 404: 4404, 429: 1013, 503: 1013 };
+// A 401 whose code is "expired": the token ran out, reconnect with a fresh one (as 4001).
+const EXPIRED = 4001;
+const TRANSPORTS = ["auto", "websocket", "sse"];
+// "auto" gives up on the WebSocket after this many attempts that never opened.
+const FALLBACK_AFTER = 2;
+const TRANSPORT_KEY = "wsns.transport";
 const CONNECTING = "connecting";
 const OPEN = "open";
 const RECONNECTING = "reconnecting";
@@ -383,15 +406,23 @@ class Heartbeat {
     this.options = options;
     this.hooks = { ping, dead };
     this.interval = 20000;
+    this.unprompted = 0;
     this.pings = 0;
     this.pingTimer = null;
     this.deadTimer = null;
   }
 
-  /** A connection was welcomed; `serverInterval` is its `heartbeat_interval` in seconds. */
-  start(serverInterval) {
+  /**
+   * A connection was welcomed; `serverInterval` is its `heartbeat_interval` in seconds.
+   * `pingable` false: the transport cannot ask for an answer (an SSE stream), and the server's
+   * own `: ping` comment, sent every `serverInterval`, is what proves it alive; so the wait
+   * after a check grows by that interval.
+   */
+  start(serverInterval, pingable = true) {
     if (this.options === false) return;
-    this.interval = this.options.interval ?? (serverInterval > 0 ? serverInterval * 1000 : 20000);
+    const served = serverInterval > 0 ? serverInterval * 1000 : 20000;
+    this.interval = this.options.interval ?? served;
+    this.unprompted = pingable ? 0 : served;
     this.pingTimer = setTimeout(() => this.check(), this.interval);
   }
 
@@ -405,7 +436,7 @@ class Heartbeat {
   check() {
     if (this.options === false || this.deadTimer !== null) return;
     clearTimeout(this.pingTimer);
-    const timeout = this.options.timeout ?? Math.min(this.interval, 10000);
+    const timeout = (this.options.timeout ?? Math.min(this.interval, 10000)) + this.unprompted;
     this.hooks.ping(++this.pings);
     this.deadTimer = setTimeout(() => this.hooks.dead(`no answer within ${timeout} ms`), timeout);
     this.pingTimer = setTimeout(() => this.check(), this.interval);
@@ -534,6 +565,334 @@ class PresenceState {
   }
 }
 
+// -- transports --------------------------------------------------------------------------
+//
+// A transport carries one attempt's frames. The namespace drives it through four calls
+// (`send`, `ping`, `writable`, `close`) and hears from it through hooks (`frame`, `alive`,
+// `closed`, as a WebSocket's close code). `opened` says whether the server accepted the
+// attempt at all (a WebSocket's `open`, an SSE response with status 200): "auto" counts
+// the WebSocket attempts that never opened to decide on SSE.
+
+/**
+ * @typedef {object} TransportHooks
+ * @property {(frame: Frame) => void} frame  a frame from the server
+ * @property {() => void} alive  bytes that are no frame arrived (an SSE comment)
+ * @property {(code: number, message: string) => void} closed  the transport ended on its own
+ */
+
+/** Frames over one WebSocket. @internal */
+class WebSocketTransport {
+  /**
+   * @param {string} url
+   * @param {string[] | null} protocols
+   * @param {TransportHooks} hooks
+   */
+  constructor(url, protocols, hooks) {
+    this.name = "websocket";
+    /** The server answers a `ping` frame with `pong`, and a `refresh` request with a new expiry. */
+    this.pingable = true;
+    this.refreshes = true;
+    this.opened = false;
+    this.ws = protocols ? new WebSocket(url, protocols) : new WebSocket(url);
+    this.ws.onopen = () => { this.opened = true; };
+    this.ws.onmessage = (event) => {
+      const frame = parseFrame(event.data);
+      if (frame) hooks.frame(frame);
+    };
+    this.ws.onclose = (event) => hooks.closed(event.code, event.reason);
+  }
+
+  send(text) {
+    this.ws.send(text);
+  }
+
+  ping(n) {
+    this.ws.send(JSON.stringify({ type: "ping", data: n }));
+  }
+
+  /** The socket has not started closing (a write then would be lost silently). */
+  writable() {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  close(code, reason) {
+    this.ws.onopen = this.ws.onmessage = this.ws.onclose = null;
+    this.ws.close(code, reason);
+  }
+}
+
+/**
+ * Frames from a Server-Sent Events stream, frames to the server as POSTs (core idea 13).
+ *
+ * The stream is read with `fetch`, not `EventSource`: an `EventSource` cannot send the
+ * `Authorization` header a `token` travels in, cannot tell a refusal (401/403/404: denied,
+ * stop) from a network error, hides the server's `: ping` comments from the heartbeat, and
+ * reconnects on its own where the namespace must drive its own backoff and recovery
+ * (`since`/`epoch`, as on a WebSocket). A page with no SDK uses `EventSource` and
+ * `Last-Event-ID` instead (docs/transports.md).
+ *
+ * The server ends a stream as it would close a WebSocket: an `event: close` with the code and
+ * reason, then the end of the response; the namespace hears that code.
+ *
+ * POSTs go one at a time, in order (a WebSocket keeps the order of frames; parallel POSTs
+ * may reach two instances and be handled out of order). Each answers with the reply and
+ * the frames the handler sent to this client; they are handed on as if they came on the
+ * stream. A POST that fails on the network or with a 5xx (the instance behind the proxy
+ * died) ends the transport like a dropped WebSocket: keyed requests are sent again after the
+ * reconnect. A 401 ends it as a 4001 would (the attempt's token ran out: reconnect with a
+ * fresh one). Another 4xx is the server's answer: an `error` frame for that request.
+ * @internal
+ */
+class SseTransport {
+  /**
+   * @param {string} streamUrl  the GET, with the recovery parameters
+   * @param {string} postUrl
+   * @param {{token?: string | null, postTimeout: number}} how  the token goes as
+   *   `Authorization: Bearer`; a POST unanswered after `postTimeout` ms (0: never) ends the
+   *   transport as a failed one does: later frames wait behind it, it must not hold them
+   * @param {TransportHooks} hooks
+   */
+  constructor(streamUrl, postUrl, { token, postTimeout }, hooks) {
+    this.name = "sse";
+    /** A stream cannot answer a ping: the server's comments prove it alive. */
+    this.pingable = false;
+    /** A stream has no `refresh`: at expiry it ends with 4001, and the client comes back with a fresh token. */
+    this.refreshes = false;
+    this.opened = false;
+    this.ended = false;
+    this.hooks = hooks;
+    this.postUrl = postUrl;
+    this.postTimeout = postTimeout;
+    this.authorization = token === null || token === undefined ? {} : { Authorization: `Bearer ${token}` };
+    /** `welcome.data.client_token`: names this stream's client in every POST. */
+    this.clientToken = null;
+    this.aborter = new AbortController();
+    this.posts = Promise.resolve();
+    this._read(streamUrl);
+  }
+
+  send(text) {
+    this.posts = this.posts.then(() => this._post(text));
+  }
+
+  ping() {}
+
+  writable() {
+    return this.opened && !this.ended;
+  }
+
+  close() {
+    this.ended = true;
+    this.aborter.abort();
+  }
+
+  async _read(url) {
+    let response;
+    try {
+      response = await this._fetch(url, { headers: { Accept: "text/event-stream" } });
+    } catch (error) {
+      this._end(ABNORMAL, `the stream failed: ${errorText(error)}`);
+      return;
+    }
+    if (!response.ok) {
+      const body = await jsonOrNull(response);
+      const code = body?.code === "expired" ? EXPIRED : STATUS_CLOSES[response.status] ?? ABNORMAL;
+      this._end(code, body?.message ?? `HTTP ${response.status} on the stream`);
+      return;
+    }
+    this.opened = true;
+    const events = new EventStreamParser((data) => this._event(data), () => this.hooks.alive());
+    try {
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        events.feed(decoder.decode(value, { stream: true }));
+      }
+    } catch (error) {
+      this._end(ABNORMAL, `the stream failed: ${errorText(error)}`);
+      return;
+    }
+    this._end(ABNORMAL, "the stream ended");
+  }
+
+  _event(data) {
+    const frame = parseFrame(data);
+    if (!frame || this.ended) return;
+    if (frame.type === "close") {
+      // What a WebSocket's close frame says: the server ends the stream right after it.
+      this._end(Number.isInteger(frame.data?.code) ? frame.data.code : ABNORMAL, String(frame.data?.reason ?? ""));
+      return;
+    }
+    if (frame.type === "welcome") this.clientToken = frame.data?.client_token ?? null;
+    this.hooks.frame(frame);
+  }
+
+  async _post(text) {
+    if (this.ended) return; // lost, as a write to a closed socket: the drop re-sends keyed requests
+    let response;
+    let body;
+    const late = this.postTimeout > 0 && this.postTimeout < Infinity
+      ? setTimeout(() => this._end(ABNORMAL, `a POST got no answer within ${this.postTimeout} ms`), this.postTimeout)
+      : null;
+    try {
+      response = await this._fetch(this.postUrl, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Wsns-Client": this.clientToken ?? "" },
+        body: text,
+      });
+      body = await jsonOrNull(response);
+    } catch (error) {
+      this._end(ABNORMAL, `a POST failed: ${errorText(error)}`);
+      return;
+    } finally {
+      clearTimeout(late);
+    }
+    if (this.ended) return;
+    if (response.status >= 500) {
+      this._end(ABNORMAL, `a POST failed: HTTP ${response.status}`);
+    } else if (response.status === 401) {
+      // The attempt's token ran out before its stream did: as a 4001, come back with a fresh
+      // one (keyed requests go again); signed out for good, the next attempt is refused.
+      this._end(EXPIRED, body?.message ?? "a POST was refused as unauthenticated");
+    } else if (response.ok) {
+      for (const frame of Array.isArray(body?.frames) ? body.frames : []) this.hooks.frame(frame);
+      if (body?.reply) this.hooks.frame(body.reply);
+    } else {
+      const id = parseFrame(text)?.id;
+      const data = { code: body?.code ?? "invalid_message", message: body?.message ?? `HTTP ${response.status}` };
+      this.hooks.frame(id == null ? { type: "error", data } : { type: "error", id, data });
+    }
+  }
+
+  _fetch(url, init) {
+    const headers = { ...init.headers, ...this.authorization };
+    return fetch(url, { ...init, headers, cache: "no-store", credentials: "same-origin", signal: this.aborter.signal });
+  }
+
+  _end(code, message) {
+    if (this.ended) return;
+    this.close();
+    this.hooks.closed(code, message);
+  }
+}
+
+/**
+ * The text/event-stream format, fed in chunks: calls `onData` with each event's data (its
+ * `data:` lines joined by newlines) and `onComment` for each comment line. `event:` and
+ * `id:` are not needed: the data is the whole frame, and recovery goes by its `offset`.
+ * @internal
+ */
+class EventStreamParser {
+  /**
+   * @param {(data: string) => void} onData
+   * @param {() => void} onComment
+   */
+  constructor(onData, onComment) {
+    this.onData = onData;
+    this.onComment = onComment;
+    this.partial = "";
+    /** @type {string[]} */
+    this.data = [];
+  }
+
+  /** @param {string} chunk */
+  feed(chunk) {
+    const lines = (this.partial + chunk).split("\n");
+    this.partial = lines.pop();
+    for (const line of lines) this.line(line.endsWith("\r") ? line.slice(0, -1) : line);
+  }
+
+  line(line) {
+    if (line === "") {
+      if (this.data.length) this.onData(this.data.join("\n"));
+      this.data = [];
+    } else if (line.startsWith(":")) {
+      this.onComment();
+    } else if (line.startsWith("data:")) {
+      this.data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+    }
+  }
+}
+
+/**
+ * Which transport the next attempt uses. "auto" starts with the WebSocket (or with SSE when
+ * this tab fell back before) and moves to SSE for good once `FALLBACK_AFTER` WebSocket
+ * attempts never opened while none ever did; a WebSocket that opened once means the path
+ * allows it, and later drops are only drops.
+ * @internal
+ */
+class TransportChoice {
+  /**
+   * @param {"auto" | "websocket" | "sse"} mode
+   * @param {Storage | null} storage  where the fallback is remembered (sessionStorage)
+   */
+  constructor(mode, storage) {
+    if (!TRANSPORTS.includes(mode)) throw new TypeError(`transport must be one of ${TRANSPORTS.join(", ")}: ${mode}`);
+    this.mode = mode;
+    this.storage = storage;
+    this.failures = 0;
+    this.worked = false;
+    /** @type {"websocket" | "sse"} */
+    this.current = mode === "auto" ? (readStorage(storage) === "sse" ? "sse" : "websocket") : mode;
+  }
+
+  /** An attempt over `name` opened. */
+  opened(name) {
+    if (name === "websocket") this.worked = true;
+  }
+
+  /** An attempt over `name` ended without ever opening. */
+  failed(name) {
+    if (this.mode !== "auto" || name !== "websocket" || this.worked) return;
+    this.failures += 1;
+    if (this.failures < FALLBACK_AFTER) return;
+    this.current = "sse";
+    try {
+      this.storage?.setItem(TRANSPORT_KEY, "sse");
+    } catch {
+      // storage refused (quota, privacy mode): the fallback holds for this connection only
+    }
+  }
+}
+
+function readStorage(storage) {
+  try {
+    return storage?.getItem(TRANSPORT_KEY) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The tab's sessionStorage, or null where there is none or reading it throws. */
+function tabStorage() {
+  try {
+    return globalThis.sessionStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A frame from its JSON text, or null for anything that is not an object with a string `type`. */
+function parseFrame(text) {
+  let frame;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return null; // the server only sends JSON; anything else is noise on the wire
+  }
+  return frame && typeof frame.type === "string" ? frame : null;
+}
+
+async function jsonOrNull(response) {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The URL of one attempt: `base` with the app's query (reserved names left out) and the
  * client's recovery parameters.
@@ -613,6 +972,8 @@ export class Namespace {
     this.path = path;
     /** @type {string} the ws:// or wss:// URL, without the per-attempt query */
     this.url = socketUrl(path);
+    /** @type {string} the http(s):// URL of the SSE stream and POSTs, without the per-attempt query */
+    this.sseUrl = sseUrl(this.url, options.ssePrefix ?? "/wsns/sse");
     /** @type {State} */
     this.state = CONNECTING;
     /** @type {StateDetail | null} the last detail of `denied` or `closed`, else null */
@@ -636,12 +997,13 @@ export class Namespace {
     this._queue = new SendQueue(options.queueLimit ?? 100);
     this._pending = new PendingRequests((id) => this._queue.remove(id));
     this._heartbeat = new Heartbeat(options.heartbeat === false ? false : options.heartbeat || {}, {
-      ping: (n) => this._attempt.ws.send(JSON.stringify({ type: "ping", data: n })),
+      ping: (n) => this._attempt.transport.ping(n),
       dead: (message) => this._drop("heartbeat_timeout", message),
     });
     this._offsets = new OffsetTracker();
     this._presence = new PresenceState();
-    // The current attempt: its socket (null while its query is computed), whether it was
+    this._transports = new TransportChoice(options.transport ?? "auto", tabStorage());
+    // The current attempt: its transport (null while its query is computed), whether it was
     // welcomed, and the timer that gives up on it.
     this._attempt = null;
     this._timers = { retry: null, resync: null, refresh: null };
@@ -723,7 +1085,7 @@ export class Namespace {
   send(type, data) {
     this._assertUsable();
     const text = this._encode(type, data);
-    if (this._writable()) this._attempt.ws.send(text);
+    if (this._writable()) this._attempt.transport.send(text);
     else this._queue.push(text);
   }
 
@@ -748,7 +1110,7 @@ export class Namespace {
       if (!sent) this._queue.push(text, id);
       const timeout = options.timeout ?? this._options.requestTimeout;
       const reply = this._pending.track(id, { timeout, sent, what: type, resend: retry ? text : undefined });
-      if (sent) this._attempt.ws.send(text);
+      if (sent) this._attempt.transport.send(text);
       return reply;
     } catch (error) {
       return Promise.reject(error);
@@ -767,36 +1129,48 @@ export class Namespace {
 
   async _open() {
     this._timers.retry = null;
-    const attempt = { ws: null, welcomed: false, timer: null };
+    const attempt = { transport: null, welcomed: false, timer: null };
     this._attempt = attempt;
     attempt.timer = setTimeout(
       () => this._drop("connect_timeout", `no welcome within ${this._options.connectTimeout} ms`),
       this._options.connectTimeout,
     );
-    let url;
+    let query;
     try {
-      url = attemptUrl(this.url, await this._query(), this._offsets.query());
+      query = await this._query();
     } catch (error) {
       if (attempt === this._attempt) this._drop("query_failed", `the query option failed: ${errorText(error)}`);
       return;
     }
-    let protocols;
+    let token;
     try {
-      protocols = subprotocols(await this._token());
+      token = await this._token();
     } catch (error) {
       if (attempt === this._attempt) this._tokenFailed(error);
       return;
     }
     if (attempt !== this._attempt) return; // closed or timed out while the query was computed
+    // Hooks of an attempt the namespace moved on from say nothing.
+    const current = (fn) => (...args) => { if (attempt === this._attempt) fn(...args); };
+    const hooks = {
+      frame: current((frame) => this._receive(frame)),
+      alive: current(() => this._heartbeat.alive()),
+      closed: current((code, message) => this._closed(code, message)),
+    };
     try {
-      attempt.ws = protocols ? new WebSocket(url, protocols) : new WebSocket(url);
+      attempt.transport = this._transports.current === "sse"
+        ? new SseTransport(attemptUrl(this.sseUrl, query, this._offsets.query()), attemptUrl(this.sseUrl, query, {}),
+          { token, postTimeout: this._options.requestTimeout }, hooks)
+        : new WebSocketTransport(attemptUrl(this.url, query, this._offsets.query()), subprotocols(token), hooks);
     } catch (error) {
       // A port the browser blocks, say: no attempt can ever succeed.
       this._finish(CLOSED, { reason: "invalid_url", code: ABNORMAL, message: errorText(error) });
-      return;
     }
-    attempt.ws.onmessage = (event) => this._receive(event.data);
-    attempt.ws.onclose = (event) => this._closed(event.code, event.reason);
+  }
+
+  /** The transport of the current attempt ("websocket" or "sse"), or of the next one. */
+  get transport() {
+    return this._attempt?.transport?.name ?? this._transports.current;
   }
 
   /** The app's query for this attempt (its function, if any, is called every time). */
@@ -820,6 +1194,7 @@ export class Namespace {
     clearTimeout(this._timers.refresh);
     this._timers.refresh = null;
     if (typeof expiresIn !== "number" || typeof this._options.token !== "function") return;
+    if (!this._attempt?.transport?.refreshes) return;
     this._timers.refresh = setTimeout(() => this._refresh(), refreshDelay(expiresIn) * 1000);
   }
 
@@ -841,14 +1216,8 @@ export class Namespace {
     }
   }
 
-  _receive(text) {
-    let frame;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      return; // the server only sends JSON; anything else is noise on the wire
-    }
-    if (!frame || typeof frame.type !== "string") return;
+  /** @param {Frame} frame */
+  _receive(frame) {
     this._heartbeat.alive(); // any frame proves the connection alive
     const { type, data, id } = frame;
     if (type === "welcome") {
@@ -878,6 +1247,7 @@ export class Namespace {
     const reconnected = this.welcome !== null;
     clearTimeout(attempt.timer);
     attempt.welcomed = true;
+    this._transports.opened(attempt.transport.name);
     this._backoff.opened();
     this.welcome = data;
     this.clientId = data?.client_id ?? null;
@@ -885,7 +1255,7 @@ export class Namespace {
     this.state = OPEN;
     this.reason = null;
     this._flush();
-    this._heartbeat.start(data?.heartbeat_interval);
+    this._heartbeat.start(data?.heartbeat_interval, attempt.transport.pingable);
     this._scheduleRefresh(data?.expires_in);
     // A listener may close the connection: stop telling the others it is open.
     this._emit("state", OPEN, null);
@@ -914,7 +1284,7 @@ export class Namespace {
       else if (error) this._emit("error", { code: error.code, message: error.message }, null);
       else {
         if (id != null) this._pending.markSent(id);
-        this._attempt.ws.send(text);
+        this._attempt.transport.send(text);
       }
     }
   }
@@ -927,23 +1297,24 @@ export class Namespace {
     } else if (FINAL_CLOSES[code]) {
       this._finish(CLOSED, { reason: FINAL_CLOSES[code], code, message });
     } else {
-      this._detach();
+      this._detach(false, true)?.close(1000);
       this._retry({ reason: "connection_lost", code, message });
     }
   }
 
   /** The client gave up on the current attempt (heartbeat, connect timeout, failed query). */
   _drop(reason, message) {
-    this._detach()?.close(4000, reason);
+    this._detach(false, true)?.close(4000, reason);
     this._retry({ reason, code: ABNORMAL, message });
   }
 
   /**
-   * Forget the current attempt: no more events from its socket, its timers stopped, and
+   * Forget the current attempt: no more events from its transport, its timers stopped, and
    * (unless the end is final, where everything fails with `closed`) its sent requests failed.
-   * @returns {WebSocket | null} the socket, for the caller to close
+   * A `failed` attempt that never opened counts towards "auto"'s fallback to SSE.
+   * @returns {WebSocketTransport | SseTransport | null} the transport, for the caller to close
    */
-  _detach(final = false) {
+  _detach(final = false, failed = false) {
     const attempt = this._attempt;
     this._attempt = null;
     this._heartbeat.stop();
@@ -955,9 +1326,9 @@ export class Namespace {
     if (!final) {
       this._queue.requeue(this._pending.dropped(new WsnsError("disconnected", "the connection dropped before the reply")));
     }
-    const ws = attempt.ws;
-    if (ws) ws.onmessage = ws.onclose = null;
-    return ws;
+    const transport = attempt.transport;
+    if (failed && transport && !transport.opened && !attempt.welcomed) this._transports.failed(transport.name);
+    return transport;
   }
 
   _retry(detail) {
@@ -995,10 +1366,10 @@ export class Namespace {
     this._emit("state", state, detail);
   }
 
-  /** Open, and the socket has not started closing (a write then would be lost silently). */
+  /** Open, and the transport has not started closing (a write then would be lost silently). */
   _writable() {
-    const ws = this._attempt?.ws;
-    return this.state === OPEN && ws != null && ws.readyState === WebSocket.OPEN;
+    const transport = this._attempt?.transport;
+    return this.state === OPEN && transport != null && transport.writable();
   }
 
   _final() {
@@ -1055,6 +1426,18 @@ function socketUrl(path) {
   if ((url.protocol !== "ws:" && url.protocol !== "wss:") || url.hash) {
     throw new TypeError(`not a WebSocket URL: ${path}`);
   }
+  return url.href;
+}
+
+/**
+ * The http(s):// URL of a namespace's SSE stream: `prefix` before the path, on the same origin.
+ * @param {string} wsUrl  the namespace's ws(s):// URL
+ * @param {string} prefix  the server's `WSNS_SSE_PREFIX`
+ */
+function sseUrl(wsUrl, prefix) {
+  const url = new URL(wsUrl);
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  url.pathname = prefix.replace(/\/+$/, "") + url.pathname;
   return url.href;
 }
 

@@ -5,6 +5,11 @@ import { api } from "./api.js";
 import { SnapshotReplay } from "./replay.js";
 import { signedOut, wsToken } from "./tokens.js";
 
+// `?transport=sse` (or `websocket`) on the page's first URL forces the wsns transport, so the
+// e2e suite can run the demo over both; read once, as in-app navigation drops the query.
+const ASKED_TRANSPORT = new URLSearchParams(location.search).get("transport");
+const FORCED_TRANSPORT = ["websocket", "sse"].includes(ASKED_TRANSPORT) ? ASKED_TRANSPORT : "auto";
+
 /** What the page shows for each connection state: badge text, and the reason actions are
  * paused (null when live). `data-state` values are the keys. */
 export const STATUS = {
@@ -45,7 +50,7 @@ export class MapConnection {
     // each new connection starts with none shown (presence starts afresh).
     this.selected = null;
     this.shown = null;
-    this.ns = connect(`/api/1/ws/bubblemap/${mapId}`, { token: wsToken });
+    this.ns = connect(`/api/1/ws/bubblemap/${mapId}`, { token: wsToken, transport: FORCED_TRANSPORT });
     this.ns.on("state", (state, detail) => this.onState(state, detail));
     // A snapshot follows the welcome, unless the missed frames do (recovered: true).
     this.ns.on("welcome", (welcome) => {

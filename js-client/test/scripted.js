@@ -5,6 +5,8 @@ import { connect } from "../wsns.js";
 export class ScriptedSocket {
   static OPEN = 1;
   static opened = [];
+  /** Set: new sockets never open (a proxy that refuses the upgrade); they close with 1006. */
+  static refusing = false;
 
   constructor(url, protocols) {
     this.url = url;
@@ -12,6 +14,8 @@ export class ScriptedSocket {
     this.readyState = ScriptedSocket.OPEN;
     this.sent = [];
     ScriptedSocket.opened.push(this);
+    // As a browser's: `open` comes after the constructor returned, `close` alone when refused.
+    queueMicrotask(() => (ScriptedSocket.refusing ? this.serverCloses(1006, "") : this.onopen?.()));
   }
 
   send(text) {
@@ -32,8 +36,9 @@ export class ScriptedSocket {
 }
 
 /** A connected namespace on scripted sockets, with mocked timers; `socket()` is the latest. */
-export async function scripted(t, options = {}) {
+export async function scripted(t, { refusing = false, ...options } = {}) {
   ScriptedSocket.opened = [];
+  ScriptedSocket.refusing = refusing;
   globalThis.WebSocket = ScriptedSocket;
   t.after(() => delete globalThis.WebSocket);
   t.mock.timers.enable({ apis: ["setTimeout"] });

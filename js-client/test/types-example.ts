@@ -30,11 +30,16 @@ const options: ConnectOptions = {
 const ns: Namespace<Person> = connect<Person>("/api/1/ws/bubblemap/42", options);
 connect("/ws/plain", { query: { token: "t" }, heartbeat: false });
 connect("/ws/sync-query", { query: () => ({ token: "t" }) });
+connect("/ws/sse", { transport: "sse", ssePrefix: "/wsns/sse" });
+// @ts-expect-error the transports are "auto", "websocket" and "sse"
+connect("/ws/poll", { transport: "long-polling" });
 // @ts-expect-error a query value must be a string, number, boolean, null or undefined
 connect("/ws/bad", { query: { token: { nested: true } } });
 
 const path: string = ns.path;
 const url: string = ns.url;
+const sseUrl: string = ns.sseUrl;
+const transport: "websocket" | "sse" = ns.transport;
 const state: State = ns.state;
 const reason: StateDetail | null = ns.reason;
 const clientId: string | null = ns.clientId;
@@ -44,7 +49,7 @@ const truncated: boolean = ns.presenceTruncated;
 const members: ReadonlyMap<string, Person> = ns.presence;
 // @ts-expect-error the presence Map is the client's to change
 ns.presence.set("someone", { name: "Eve" });
-console.log(path, url, state, reason, clientId, welcome?.recovered, welcome?.position?.epoch, position, truncated, members);
+console.log(path, url, state, reason, clientId, welcome?.recovered, welcome?.position?.epoch, position, truncated, members, sseUrl, transport);
 
 const offState = ns.on("state", (next: State, detail: StateDetail | null) => {
   if (next === "denied" && detail) console.log(detail.reason, detail.code, detail.message);

@@ -42,7 +42,9 @@ class connect:
     ``wsns.v1, wsns.token.<base64url>``, never in the URL), ``origin``, backoff,
     ``max_attempts``, ``connect_timeout``, ``queue_limit``, ``request_timeout``,
     ``heartbeat`` (``Heartbeat(...)`` or None), ``resync_jitter``, ``max_size``,
-    ``compression``."""
+    ``compression``, ``transport`` (``"websocket"``, or ``"sse"``: a Server-Sent Events
+    stream from ``{sse_prefix}{path}`` and one POST per frame, for networks that strip the
+    upgrade; the token then goes as ``Authorization: Bearer``) and ``sse_prefix``."""
 
     def __init__(self, url: str, **options: Any):
         self.namespace = RemoteNamespace(url, Options(**options))

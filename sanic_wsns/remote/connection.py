@@ -1,4 +1,5 @@
-"""One attempt's socket: the websockets handshake, frames in and out, and how it ended.
+"""One attempt's WebSocket: the websockets handshake, frames in and out, and how it ended.
+(``sse.py`` is the other transport, behind the same interface.)
 
 Everything a reconnect needs to decide comes out of here as an ``Ended``: the close code
 (1006 when there was no close frame), the server's reason, and what the client itself
@@ -34,6 +35,10 @@ class Ended:
     invalid_url: bool = False
 
 
+class Gone(Exception):
+    """The connection ended (``read`` raises it, on every transport); ``ended()`` says how."""
+
+
 class Refused(Exception):
     """The handshake failed; ``ended`` says how."""
 
@@ -66,6 +71,10 @@ async def open_socket(url: str, *, headers: Mapping[str, str] | None, subprotoco
 class Connection:
     """A thin shell over a websockets connection, speaking in frames."""
 
+    #: The server answers a ``ping`` frame with ``pong``, and ``refresh`` with a new expiry.
+    pingable = True
+    refreshes = True
+
     def __init__(self, ws: ClientConnection):
         self._ws = ws
 
@@ -83,8 +92,11 @@ class Connection:
         return True
 
     async def read(self) -> Frame | None:
-        """The next frame, None for noise; ``ConnectionClosed`` once it ended."""
-        message: Any = await self._ws.recv()
+        """The next frame, None for noise; ``Gone`` once it ended."""
+        try:
+            message: Any = await self._ws.recv()
+        except ConnectionClosed:
+            raise Gone() from None
         return decode(message)
 
     def ended(self) -> Ended:

@@ -13,12 +13,16 @@ from .options import Heartbeat
 DEFAULT_INTERVAL = 20.0
 
 
-def timings(options: Heartbeat, served: Any) -> tuple[float, float]:
+def timings(options: Heartbeat, served: Any, pingable: bool = True) -> tuple[float, float]:
     """``(interval, timeout)``: the options' values, else the welcome's interval (seconds)
-    and a timeout of that interval, at most 10 s."""
+    and a timeout of that interval, at most 10 s. Not ``pingable`` (an SSE stream), nothing
+    prompts the server: its comment comes once per served interval, so the timeout grows
+    by that interval."""
     usable = isinstance(served, int | float) and not isinstance(served, bool) and served > 0
-    interval = options.interval or (float(served) if usable else DEFAULT_INTERVAL)
-    return interval, options.timeout or min(interval, 10.0)
+    served_interval = float(served) if usable else DEFAULT_INTERVAL
+    interval = options.interval or served_interval
+    timeout = options.timeout or min(interval, 10.0)
+    return interval, timeout if pingable else timeout + served_interval
 
 
 async def beat(ping: Callable[[int], Awaitable[Any]], alive: asyncio.Event,

@@ -16,12 +16,10 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from websockets.exceptions import ConnectionClosed
-
 from ..recovery import Position
 from .backoff import Backoff
 from .closes import Ending, State, final_ending, is_final
-from .connection import ABNORMAL, Connection, Ended, Refused, open_socket
+from .connection import ABNORMAL, Connection, Ended, Gone, Refused, open_socket
 from .errors import Closed, Denied, Disconnected, RequestError, RequestTimeout, TooBig
 from .heartbeat import beat, timings
 from .listeners import FrameStream, Listener, Listeners
@@ -29,9 +27,12 @@ from .offsets import OffsetTracker
 from .options import Options
 from .presence import PresenceState
 from .requests import Held, PendingRequests, SendQueue
-from .wire import Frame, attempt_url, encode, request_key, subprotocols, websocket_url
+from .sse import SseConnection, open_stream
+from .wire import Frame, attempt_url, encode, request_key, sse_url, subprotocols, websocket_url
 
 T = TypeVar("T")
+#: One attempt's transport: both speak in frames behind the same calls.
+Transport = Connection | SseConnection
 
 #: Events the client emits itself; a server frame of one of these types is not delivered.
 OWN_EVENTS = frozenset({"state", "welcome", "resync", "presence", "pong"})
@@ -68,6 +69,10 @@ class _TokenFailed(Exception):
     the same way, or be refused, and must not become a loop)."""
 
 
+async def _no_ping(n: int) -> None:
+    """An SSE stream cannot answer a ping: the heartbeat waits for the server's comments."""
+
+
 def refresh_delay(expires_in: float) -> float:
     """Seconds after a welcome (or a refresh) to send the next ``refresh``: a quarter of
     the lifetime before expiry, at most 30 s before (wsns.js's ``refreshDelay``)."""
@@ -79,6 +84,8 @@ class RemoteNamespace:
 
     def __init__(self, url: str, options: Options):
         self.url = websocket_url(url)
+        #: The http(s):// URL of the SSE stream and POSTs (``transport="sse"``).
+        self.sse_url = sse_url(url, options.sse_prefix)
         self.options = options
         self.state = State.CONNECTING
         #: Why it stopped (``closed``/``denied``), else None.
@@ -93,7 +100,7 @@ class RemoteNamespace:
         self._pending = PendingRequests()
         self._offsets = OffsetTracker()
         self._presence = PresenceState()
-        self._socket: Connection | None = None
+        self._socket: Transport | None = None
         self._write_lock = asyncio.Lock()
         self._alive = asyncio.Event()
         self._settled = asyncio.Event()  # the first welcome came, or the end
@@ -298,21 +305,19 @@ class RemoteNamespace:
         self._detach(final)
         return ended, None if final else reason
 
-    async def _open(self) -> Connection:
+    async def _open(self) -> Transport:
         """Handshake, then the welcome (refusals close before it, with their code)."""
         try:
             query = await _resolve(self.options.query)
             headers = await _resolve(self.options.headers)
         except Exception as error:
             raise _Dropped("query_failed", f"the query or headers option failed: {error}") from error
-        token = await self._token()
-        url = attempt_url(self.url, query, self._offsets.query())
-        socket = await open_socket(url, headers=headers, subprotocols=subprotocols(token),
-                                   origin=self.options.origin, max_size=self.options.max_size,
-                                   compression=self.options.compression)
+        socket = await self._connect(query, dict(headers or {}), await self._token())
         try:
             frame = await socket.read()
-        except ConnectionClosed:
+            while frame is None and not socket.pingable:
+                frame = await socket.read()  # the stream's comments before its first event
+        except Gone:
             raise Refused(socket.ended()) from None
         except BaseException:
             socket.abort()
@@ -324,7 +329,24 @@ class RemoteNamespace:
         await self._welcomed(frame)
         return socket
 
-    async def _run(self, socket: Connection) -> str:
+    async def _connect(self, query: Any, headers: dict[str, str], token: str | None) -> Transport:
+        """Open this attempt's transport. Over SSE the token goes as ``Authorization:
+        Bearer`` (a stream has no subprotocols) and the origin as ``Origin``."""
+        recovery = self._offsets.query()
+        if self.options.transport == "websocket":
+            return await open_socket(attempt_url(self.url, query, recovery), headers=headers,
+                                     subprotocols=subprotocols(token), origin=self.options.origin,
+                                     max_size=self.options.max_size, compression=self.options.compression)
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if self.options.origin is not None:
+            headers["Origin"] = self.options.origin
+        return await open_stream(attempt_url(self.sse_url, query, recovery),
+                                 attempt_url(self.sse_url, query, {}),
+                                 headers=headers, max_size=self.options.max_size,
+                                 post_timeout=self.options.request_timeout)
+
+    async def _run(self, socket: Transport) -> str:
         """Read frames until the socket ends ("connection_lost") or the heartbeat finds it
         dead ("heartbeat_timeout")."""
         reading = asyncio.ensure_future(self._read(socket))
@@ -340,22 +362,23 @@ class RemoteNamespace:
             return "heartbeat_timeout"
         return "connection_lost"
 
-    async def _read(self, socket: Connection) -> None:
-        with contextlib.suppress(ConnectionClosed):
+    async def _read(self, socket: Transport) -> None:
+        with contextlib.suppress(Gone):
             while True:
                 frame = await socket.read()
+                self._alive.set()  # noise and an SSE comment prove the connection alive too
                 if frame is not None:
-                    self._alive.set()
                     self._receive(frame)
 
-    async def _heartbeat(self, socket: Connection) -> None:
+    async def _heartbeat(self, socket: Transport) -> None:
         """Return when the connection is found dead (never without a heartbeat)."""
         options = self.options.heartbeat
         if options is None:
             await asyncio.Event().wait()  # only reading ends this attempt
             return
-        interval, timeout = timings(options, (self.welcome or {}).get("heartbeat_interval"))
-        await beat(lambda n: socket.write(encode("ping", n)), self._alive, interval, timeout)
+        interval, timeout = timings(options, (self.welcome or {}).get("heartbeat_interval"), socket.pingable)
+        await beat((lambda n: socket.write(encode("ping", n))) if socket.pingable else _no_ping,
+                   self._alive, interval, timeout)
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -406,7 +429,8 @@ class RemoteNamespace:
         """Refresh before ``expires_in`` runs out, when a ``token`` function can give a
         fresh token (a fixed string cannot: that connection ends with 4001)."""
         self._cancel_refresh()
-        if isinstance(expires_in, (int, float)) and callable(self.options.token):
+        refreshes = self._socket is not None and self._socket.refreshes
+        if refreshes and isinstance(expires_in, (int, float)) and callable(self.options.token):
             self._refresh_timer = asyncio.get_running_loop().call_later(
                 refresh_delay(expires_in), self._start_refresh)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .wire import QueryParams
 
@@ -47,6 +48,11 @@ class Options:
     resync_jitter: float = 3.0
     #: Largest frame accepted from the server (None: no limit).
     max_size: int | None = 2**20
+    #: v1.2: "websocket", or "sse": a Server-Sent Events stream from the server and one POST
+    #: per frame to it (any instance answers), for networks that strip the upgrade.
+    transport: Literal["websocket", "sse"] = "websocket"
+    #: The server's ``WSNS_SSE_PREFIX``: the stream and the POSTs go to ``{sse_prefix}{path}``.
+    sse_prefix: str = "/wsns/sse"
     #: Offer permessage-deflate, as browsers do: a server with ``WSNS_COMPRESSION`` on then
     #: sends large frames compressed (and asks this client to compress each message on its
     #: own, so the connection keeps no zlib state between messages).

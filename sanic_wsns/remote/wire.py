@@ -79,6 +79,14 @@ def websocket_url(url: str) -> str:
     return urlunsplit(parts._replace(scheme=scheme))
 
 
+def sse_url(url: str, prefix: str) -> str:
+    """The http(s):// URL of a namespace's SSE stream and POSTs: ``prefix`` before the path,
+    on the same host (``url`` as ``websocket_url`` takes it)."""
+    parts = urlsplit(websocket_url(url))
+    scheme = "https" if parts.scheme == "wss" else "http"
+    return urlunsplit(parts._replace(scheme=scheme, path=prefix.rstrip("/") + parts.path))
+
+
 def subprotocols(token: str | None) -> list[str] | None:
     """What ``Sec-WebSocket-Protocol`` offers: the token travels there (core idea 15), never
     in the URL where logs and proxies would keep it. Without a token nothing is offered."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -45,6 +46,19 @@ class States:
                 self._changed.clear()
                 await self._changed.wait()
         return [ending for name, ending in self.seen if name == state][-1]
+
+
+async def until_presence(ns: remote.RemoteNamespace, holds: Callable[[], bool]) -> None:
+    """Wait (bounded) until ``holds()`` is true, checking after every presence frame."""
+    changed = asyncio.Event()
+    stop = ns.on("presence", lambda presence, change: changed.set())
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while not holds():
+                changed.clear()
+                await changed.wait()
+    finally:
+        stop()
 
 
 async def next_frame(stream: remote.FrameStream, timeout: float = TIMEOUT) -> remote.Frame:

@@ -5,13 +5,12 @@ are being published, and presence joins and leaves in ``ns.presence``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from sanic_wsns import History, remote
-from tests.integration.remote.conftest import TIMEOUT, States, fast
+from tests.integration.remote.conftest import TIMEOUT, States, fast, until_presence
 from tests.support.instances import instances
 from tests.support.tcp_proxy import tcp_proxy
 
@@ -54,19 +53,6 @@ async def test_a_reconnect_to_the_other_instance_recovers_every_frame_once_in_or
         assert ns.position == remote.Position(FRAMES, ns.welcome["position"]["epoch"])
         with pytest.raises(TimeoutError):  # no resync: recovered, nothing to re-fetch
             await asyncio.wait_for(anext(resyncs), 0.2)
-
-
-async def until_presence(ns: remote.RemoteNamespace, holds: Callable[[], bool]) -> None:
-    """Wait (bounded) until ``holds()`` is true, checking after every presence frame."""
-    changed = asyncio.Event()
-    stop = ns.on("presence", lambda presence, change: changed.set())
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            while not holds():
-                changed.clear()
-                await changed.wait()
-    finally:
-        stop()
 
 
 async def test_presence_shows_joins_and_leaves_on_either_instance(broker):
