@@ -33,7 +33,6 @@ from typing import Any, Protocol
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisClusterException, RedisError, ResponseError
 
-
 logger = logging.getLogger("sanic_wsns")
 
 #: Reconnect delays grow from the first to the cap (seconds), with jitter.
