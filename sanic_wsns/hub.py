@@ -590,6 +590,7 @@ class Hub:
             refusals={str(code): n for code, n in self.counts.refused_codes.items()},
             resyncs=dict(self.counts.resyncs), recoveries=dict(self.counts.recoveries),
             disconnects=dict(self.expiries.closes),
+            idempotent_repeats=self._requests.repeats if self._requests else 0,
             slow_consumer_closes=sum(c.dropped.get("slow_consumer", 0) for c in counted.values()),
             presence_members=self._tracker.members_by(self._pattern_of_channel) if self._tracker else {},
             broker_up=bool(self._broker and self._broker.connected),

@@ -56,6 +56,8 @@ class Snapshot:
     slow_consumer_closes: int = 0
     #: reason (``expired``, ``refresh_refused``, ``user``) → connections whose grant ended
     disconnects: Mapping[str, int] = field(default_factory=dict)
+    #: Keyed requests answered again without running their handler (``idempotency.py``)
+    idempotent_repeats: int = 0
     presence_members: Mapping[str, int] = field(default_factory=dict)  # pattern → entries seen
     broker_up: bool = False
     transports: Mapping[str, int] = field(default_factory=dict)  # websocket/sse → open now
@@ -132,6 +134,8 @@ class Metrics:
         self.disconnects = Counter("wsns_disconnects", "Connections closed because their grant "
                                    "ended: expired, refresh_refused, user (disconnect).", ("reason",),
                                    **reg)
+        self.idempotent_repeats = Counter("wsns_idempotent_repeats", "Repeats of a keyed request "
+                                          "answered without running its handler again.", (), **reg)
         self.slow_closes = Counter("wsns_slow_consumer_closes", "Clients closed for not reading (1013).",
                                    (), **reg)
         self.broadcast_seconds = Histogram("wsns_broadcast_seconds", "From a broadcast call to its "
@@ -200,6 +204,7 @@ class Metrics:
             for label, total in values.items():
                 self._grow(name, label, metric.labels(label), total)
         self._grow("slow", "", self.slow_closes, snap.slow_consumer_closes)
+        self._grow("repeats", "", self.idempotent_repeats, snap.idempotent_repeats)
         self._sync_outbox(snap.outbox)
 
     def _sync_outbox(self, counts: Mapping[str, int]) -> None:

@@ -27,7 +27,8 @@ def test_every_metric_of_the_contract_is_exposed(monkeypatch):
                  "wsns_resyncs_total", "wsns_recoveries_total", "wsns_slow_consumer_closes_total",
                  "wsns_presence_members", "wsns_broadcast_seconds", "wsns_pubsub_lag_seconds",
                  "wsns_disconnects_total", "wsns_outbox_pending", "wsns_outbox_published_total",
-                 "wsns_outbox_swept_total", "wsns_outbox_takeovers_total", "wsns_outbox_errors_total"):
+                 "wsns_outbox_swept_total", "wsns_outbox_takeovers_total", "wsns_outbox_errors_total",
+                 "wsns_transport_connections", "wsns_idempotent_repeats_total"):
         assert f"# TYPE {name.removesuffix('_total')}" in text, name
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sanic_wsns import WsNamespaces, remote
 from sanic_wsns.broker.redis_requests import request_key
 from sanic_wsns.idempotency import request_name
+from tests.integration.redis.test_metrics import scrape
 from tests.support.keyed_app import Runs, keyed, keyed_app
 from tests.support.servers import RunningServer, serve, wait_for
 from tests.support.tcp_proxy import TcpProxy, tcp_proxy
@@ -44,7 +45,7 @@ class Keyed:
 
 async def test_a_request_answered_on_one_instance_is_answered_again_on_the_other(redis_server):
     runs = Runs()
-    async with two(redis_server.url, runs) as (a, b):
+    async with two(redis_server.url, runs, metrics_url="/metrics") as (a, b):
         on_a, _ = await join(a.ws("/orders/1"))
         first = await keyed(on_a, "apply", "order-77", 1, {"qty": 1})
         await on_a.close()
@@ -52,6 +53,7 @@ async def test_a_request_answered_on_one_instance_is_answered_again_on_the_other
         repeat = await keyed(on_b, "apply", "order-77", 2, {"qty": 1})
         assert repeat["data"] == first["data"] == {"run": 1, "data": {"qty": 1}}
         assert runs.counts == {"apply": 1}
+        assert "wsns_idempotent_repeats_total 1.0" in await asyncio.to_thread(scrape, b.srv.http)
         await on_b.close()
     key = request_key("wsns:/orders/1", request_name("ann", "order-77"))
     assert 0 < int(redis_server.cli("PTTL", key)) <= 300_000  # kept for the window, no longer
