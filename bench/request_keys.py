@@ -36,8 +36,9 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.procstat import Sample, sample
-from bench.servers import ROOT, Child, redis_url, start_redis, start_target
+from bench.servers import ROOT, START_TIMEOUT, redis_url, start_redis, start_target
 from bench.workloads import RedisMeter
+from tests.support.processes import ServerProcess
 
 VARIANTS = ("unkeyed", "keyed")
 #: Issue 25's goals: a keyed request costs at most 1.2x an unkeyed one's server CPU, and
@@ -71,7 +72,7 @@ SHAPES = (Shape("pipelined", "1 client, 16 in flight", 1, 16),
           Shape("clients", "16 clients, 1 in flight each", 16, 1))
 
 
-def run_request_keys(quick: bool, redis: Child, runs: int | None = None) -> dict[str, Any]:
+def run_request_keys(quick: bool, redis: ServerProcess, runs: int | None = None) -> dict[str, Any]:
     """Every run measures both variants on fresh servers; the figures are JSON."""
     plan = QUICK if quick else FULL
     if runs is not None:
@@ -92,20 +93,21 @@ def run_request_keys(quick: bool, redis: Child, runs: int | None = None) -> dict
             "load": [load_start, os.getloadavg()]}
 
 
-def measure(variant: str, shape: Shape, plan: Plan, redis: Child, logs: Path) -> dict[str, Any]:
+def measure(variant: str, shape: Shape, plan: Plan, redis: ServerProcess, logs: Path) -> dict[str, Any]:
     """One variant in one shape on a fresh server: the figures of its measured requests."""
     with ExitStack() as stack:
         server = start_target(stack, "wsns", logs, broker=redis_url(redis), label=f"-{variant}")
-        server.wait_listening()
+        server.wait_ready(START_TIMEOUT)
         return asyncio.run(_drive(server, redis, variant == "keyed", shape, plan))
 
 
-async def _drive(server: Child, redis: Child, keyed: bool, shape: Shape, plan: Plan) -> dict[str, Any]:
+async def _drive(server: ServerProcess, redis: ServerProcess, keyed: bool, shape: Shape,
+                 plan: Plan) -> dict[str, Any]:
     meter = RedisMeter(redis)
     tag = uuid.uuid4().hex[:8]
     each = plan.requests // shape.clients
     async with asyncio.timeout(300), contextlib.AsyncExitStack() as clients:
-        sockets = [await clients.enter_async_context(_joined(f"{server.ws_url}/bench/keys-{tag}"))
+        sockets = [await clients.enter_async_context(_joined(server.ws(f"/bench/keys-{tag}")))
                    for _ in range(shape.clients)]
 
         async def each_client(stage: str) -> None:
@@ -128,7 +130,7 @@ async def _drive(server: Child, redis: Child, keyed: bool, shape: Shape, plan: P
     return _figures(each * shape.clients, seconds, (before, after), (redis_before, redis_after), meter, reads)
 
 
-def redis_reads(redis: Child) -> int:
+def redis_reads(redis: ServerProcess) -> int:
     """Reads the redis-server has done from its clients' sockets (``INFO stats``
     ``total_reads_processed``), less this reading's own (its HELLO and its INFO): a batch
     pipelined in one write is one read, so the difference of two readings counts round trips."""
