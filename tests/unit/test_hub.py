@@ -32,6 +32,8 @@ class Transport:
 class Socket:
     """A connection as a ``Client`` sees it, writing into ``Transport``."""
 
+    kind = "websocket"
+
     def __init__(self) -> None:
         self.transport = Transport()
         self.closed: tuple[int, str] | None = None
