@@ -4,8 +4,10 @@ A broadcast is encoded once, written to this instance's clients of its path and 
 the broker as the relay payload (``relay.py``'s wire format); in a history namespace the
 broker numbers it first and every instance, this one included, delivers it when it comes
 back. What the broker brings is decoded here: frames go to the namespace hosted on the
-channel (through its ``Feed`` when numbered), and what concerns hosting (a namespace
-removed, a user disconnected, a presence diff) goes to the handlers the hub gave.
+channel (through its ``Feed`` when numbered), a presence diff to the ``Tracker``, and what
+concerns hosting (a namespace removed, a user disconnected) to the handlers the hub gave.
+When the broker comes back after a loss, ``on_restored`` tells the namespaces of the
+channels it restored (and the tracker) that frames may have been missed.
 
 The hub keeps who is where (``hub.py``); this module knows channels, payloads and the
 broker, and finds a namespace by path in the hub's registry.
@@ -21,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .errors import BrokerUnavailable
+from .feed import resync_frame
 from .idempotency import broadcast_name
 from .protocol import encode, ws_text_frame
+from .recovery import ResyncReason
 from .relay import Kind, RelayMessage, decode_relay, encode_relay, split_history
 
 if TYPE_CHECKING:
@@ -35,14 +39,14 @@ if TYPE_CHECKING:
     from .namespace import Namespace
     from .recovery import Position
     from .registry import Registry
+    from .tracker import Tracker
 
 logger = logging.getLogger("sanic_wsns")
 
-#: ``on_remove(path, code, reason)``, ``on_disconnect(user, code, reason)``,
-#: ``on_presence(channel, joins, leaves)``: what another instance asked of this one.
+#: ``on_remove(path, code, reason)``, ``on_disconnect(user, code, reason)``: what another
+#: instance asked of this one's hosting.
 OnRemove = Callable[[str, int, str], None]
 OnDisconnect = Callable[[str | int, int, str], None]
-OnPresence = Callable[[str, Iterable[tuple[str, bytes]], Iterable[str]], None]
 
 
 class Broadcasts:
@@ -50,34 +54,35 @@ class Broadcasts:
 
     def __init__(self, instance_id: str, settings: Settings, registry: Registry[Namespace],
                  counts: InstanceStats, broker: Callable[[], Broker],
-                 metrics: Callable[[], Metrics | None], on_remove: OnRemove,
-                 on_disconnect: OnDisconnect, on_presence: OnPresence):
+                 metrics: Callable[[], Metrics | None], tracker: Callable[[], Tracker | None],
+                 on_remove: OnRemove, on_disconnect: OnDisconnect):
         self.instance_id = instance_id
-        self.settings = settings
+        self._settings = settings
         self._registry = registry
         self._counts = counts
         self._broker = broker
         self._metrics = metrics
         self._on_remove = on_remove
         self._on_disconnect = on_disconnect
-        self._on_presence = on_presence
+        #: The broker, the metrics and the tracker exist while the server runs (``Hub.start``).
+        self._tracker = tracker
 
     # -- channel names --------------------------------------------------------------------------
 
     def channel(self, path: str) -> str:
         """The broker channel of a namespace path (``path_of`` reads it back)."""
-        return self.settings.channel_prefix + path
+        return self._settings.channel_prefix + path
 
     def path_of(self, channel: str) -> str:
         """The namespace path of a broker channel (``channel`` made it)."""
-        return channel[len(self.settings.channel_prefix):]
+        return channel[len(self._settings.channel_prefix):]
 
     @property
     def control_channel(self) -> str:
         """The one channel every instance holds besides its namespaces' (from start to
         stop): ``disconnect(user)`` must reach instances whose namespaces the sender cannot
         know, in one message. Namespace paths start with ``/``, so it never names one."""
-        return self.settings.channel_prefix + "control"
+        return self._settings.channel_prefix + "control"
 
     # -- out ------------------------------------------------------------------------------------
 
@@ -127,7 +132,8 @@ class Broadcasts:
         the window (by any instance or emitter). While the broker is away it cannot tell, and
         the broadcast goes to this instance's clients as any broadcast would (core idea 7)."""
         try:
-            return await self._broker().claim_request(channel, once, self.settings.idempotency_window) is None
+            window = self._settings.idempotency_window
+            return await self._broker().claim_request(channel, once, window) is None
         except BrokerUnavailable:
             return True
 
@@ -142,7 +148,7 @@ class Broadcasts:
         message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, client_ids(exclude),
                                             sent_at=started if metrics else 0.0))
         position = await self._broker().publish_numbered(self.channel(path), head, message, history,
-                                                         once, self.settings.idempotency_window)
+                                                         once, self._settings.idempotency_window)
         if metrics is not None:
             metrics.broadcast_seconds.observe(time.time() - started)
         return position
@@ -202,7 +208,28 @@ class Broadcasts:
         elif message.kind is Kind.REMOVE:
             self._on_remove(path, message.code, message.reason)
         elif message.kind is Kind.PRESENCE:
-            self._on_presence(channel, message.joins, message.leaves)
+            tracker = self._tracker()
+            if tracker is not None:
+                tracker.heard(channel, message.joins, message.leaves)
+
+    def on_restored(self, channels: Iterable[str]) -> None:
+        """The broker came back: clients may have missed messages while it was away.
+        History namespaces read what they missed; the others tell their clients to
+        ``resync``; the tracker rewrites this instance's presence."""
+        reason = ResyncReason.BROKER_LOST
+        frame = resync_frame(reason)
+        for channel in channels:
+            namespace = self._registry.get(self.path_of(channel))
+            if namespace is None:
+                continue
+            if namespace.feed is not None:
+                namespace.feed.restored()
+            else:
+                namespace.deliver(frame)
+                self._counts.resync(reason)
+        tracker = self._tracker()
+        if tracker is not None:
+            tracker.restored()
 
 
 def client_ids(exclude: Exclude) -> tuple[str, ...]:

@@ -1,4 +1,10 @@
-"""One admitted WebSocket connection, as the app and the namespace see it."""
+"""One admitted client, as the app and the namespace see it, whatever carries it.
+
+A ``Client`` writes, pings and closes through its ``ClientSocket`` (``interfaces.py``):
+a WebSocket (``sanic_internals.FrameSink``), an SSE stream (``sse_stream.EventStream``)
+or a POST (``sse_post.PostSocket``). Frames go straight into the socket's writer, with
+no call in between: the write runs once per client per broadcast.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ if TYPE_CHECKING:
 
 
 class Client:
-    """A connection in a namespace: server-assigned ``id``, the ``identity`` returned by
+    """A client in a namespace: server-assigned ``id``, the ``identity`` returned by
     the authorize hook (server-side only), its optional ``public`` part, and the ``user``
     the per-identity connection cap counted it under.
 
@@ -31,9 +37,6 @@ class Client:
     delivery. That buffer *is* the client's bounded send queue: a client whose unsent
     bytes exceed ``max_send_queue`` is closed with 1013 and never slows anyone else.
     """
-
-    #: What carries its frames (``wsns_transport_connections{transport}``).
-    transport = "websocket"
 
     __slots__ = ("id", "namespace", "identity", "public", "user", "expires_at", "recovered", "request",
                  "bucket", "deflater", "_socket", "_transport", "_max_queue", "_closing", "_pinged_at")
@@ -52,16 +55,6 @@ class Client:
         expires_at: float | None = None,
         deflater: FrameDeflater | None = None,
     ):
-        self._admitted(id, namespace, request, identity, public, bucket, max_send_queue, user, expires_at)
-        self.deflater = deflater
-        self._socket = socket
-        self._transport = socket.transport
-        self._pinged_at = asyncio.get_running_loop().time()
-
-    def _admitted(self, id: str, namespace: Namespace, request: Request, identity: Any, public: Any,
-                  bucket: TokenBucket, max_send_queue: int, user: Any, expires_at: float | None) -> None:
-        """What every client is, whatever carries its frames (the SSE and POST clients of
-        ``sse_stream.py`` and ``sse_post.py`` start here too)."""
         self.id = id
         self.namespace = namespace
         self.identity = identity
@@ -78,9 +71,18 @@ class Client:
         self.bucket = bucket
         #: Set when its handshake agreed on permessage-deflate (``WSNS_COMPRESSION``);
         #: never for a stream or a POST.
-        self.deflater = None
+        self.deflater = deflater
+        self._socket = socket
+        self._transport = socket.transport
         self._max_queue = max_send_queue
         self._closing = False
+        self._pinged_at = asyncio.get_running_loop().time()
+
+    @property
+    def transport(self) -> str:
+        """What carries its frames: ``websocket``, ``sse`` or ``post``
+        (``wsns_transport_connections{transport}``)."""
+        return self._socket.kind
 
     @property
     def open(self) -> bool:

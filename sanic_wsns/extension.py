@@ -82,11 +82,13 @@ class WsNamespaces:
         self._overrides = settings
         self.patterns: list[Pattern] = []
         self._default_history: list[Pattern] = []  # history=True: sized by the settings
+        self._given_broker = given
         # Read once, with the app's config when the app is known now; an instance built
-        # for sanic-ext meets its app at ``attach`` and reads them again there.
-        self.hub = Hub(load_settings(app.config if app is not None else {}, settings), given,
-                       patterns=self.patterns)
+        # for sanic-ext meets its app at ``attach`` and reads them again there. The hub is
+        # built from the final settings, in one step, when the app is attached.
+        self._settings = load_settings(app.config if app is not None else {}, settings)
         self._settings_read_for = app
+        self._hub: Hub | None = None
         self._stats_authorizer: AnyCallable | None = None
         self._keepalive: KeepaliveSweep | None = None
         self._metrics: Metrics | None = None
@@ -112,7 +114,8 @@ class WsNamespaces:
             raise ConfigError("this WsNamespaces is already attached to an app")
         self._app = app
         if app is not self._settings_read_for:
-            self.hub.configure(load_settings(app.config, self._overrides))
+            self._settings = load_settings(app.config, self._overrides)
+        self._hub = Hub(self._settings, self._given_broker, patterns=self.patterns)
         self._connect_rate = ConnectRate(self.settings.connect_rate, self.settings.connect_burst)
         self._client_tokens = ClientTokens(self.settings.sse_secret.encode() or secrets.token_bytes(32))
         self._post_rate = ConnectRate(self.settings.rate_limit, self.settings.rate_burst,
@@ -152,8 +155,18 @@ class WsNamespaces:
         return self._app
 
     @property
+    def hub(self) -> Hub:
+        """Hosting and delivery for this instance, built at ``attach`` from the settings
+        with the app's config merged in."""
+        if self._hub is None:
+            raise ConfigError("WsNamespaces is not attached to an app yet")
+        return self._hub
+
+    @property
     def settings(self) -> Settings:
-        return self.hub.settings
+        """The settings (before ``attach`` of an instance built without an app: without
+        the app's ``WSNS_*`` config yet)."""
+        return self._settings
 
     @property
     def broker(self) -> Broker:
@@ -178,7 +191,7 @@ class WsNamespaces:
         default: they cost broker writes.
         """
         chosen = self._settings_history() if history is True else history or None
-        declared = Pattern(self.hub, pattern, drop_when_empty=drop_when_empty, history=chosen,
+        declared = Pattern(lambda: self.hub, pattern, drop_when_empty=drop_when_empty, history=chosen,
                            presence=presence)
         if (chosen or presence) and any(c in pattern + self.settings.channel_prefix for c in "{}"):
             raise ConfigError(f"{pattern}: a pattern with history or presence cannot hold '{{' or '}}' "

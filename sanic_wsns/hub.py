@@ -4,8 +4,9 @@ It knows nothing of Sanic (the extension is the adapter): it gets or creates nam
 through the ``Registry``, admits clients to them and lets them leave, and closes them.
 Broadcasts and what the broker brings back are ``broadcasts.py``'s (the hub hands its
 ``Publisher`` calls there); every instance-wide counter is ``InstanceStats``'s, which
-the hub reads for ``stats()``. Its seams: ``join`` (a client enters a namespace),
-``leave`` (it left), ``_on_restored`` (the broker came back).
+the hub reads for ``stats()``. Its seams: ``join`` (a client enters a namespace) and
+``leave`` (it left); what the broker asks of hosting (remove a namespace, disconnect a
+user) comes back through ``broadcasts.py`` to ``_removed_elsewhere`` and ``_close_user``.
 
 A pattern with history gives each of its namespaces a ``Feed`` (frames in offset order,
 gaps filled from history, returning clients caught up); a pattern with presence puts its
@@ -33,7 +34,7 @@ from .counters import Counters
 from .deflate import FrameDeflater
 from .errors import BrokerUnavailable, CloseCode, ConfigError, OverCapacity
 from .expiry import ExpirySweep, expires_in
-from .feed import Feed, resync_frame
+from .feed import Feed
 from .history import History
 from .history_cache import RecentHistory
 from .idempotency import RequestKeys
@@ -44,7 +45,7 @@ from .namespace import Namespace
 from .occupancy import Occupancy
 from .pattern import AnyCallable, call
 from .protocol import Limits, Welcome, encode, ws_text_frame
-from .recovery import Position, ResyncReason
+from .recovery import Position
 from .registry import Registry
 from .tracker import Tracker
 
@@ -64,6 +65,9 @@ class Hub:
 
     def __init__(self, settings: Settings, broker: Broker | None = None,
                  patterns: list[Pattern] | None = None):
+        """Everything from ``settings`` (final: the app's config merged in), in this one
+        step; ``start`` brings only what the running server has (the broker's connection,
+        Sanic's ping interval, the metrics of this process)."""
         self.settings = settings
         #: A broker the app built (``WsNamespaces(app, broker=RedisBroker(...))``); else
         #: ``start`` builds one from ``settings.broker``.
@@ -101,19 +105,11 @@ class Hub:
         self.metrics: Metrics | None = None
         #: Broadcasts out, relays in (broadcasts.py).
         self.broadcasts = Broadcasts(self.instance_id, settings, self.registry, self.counts,
-                                     lambda: self.broker, lambda: self.metrics,
-                                     self._removed_elsewhere, self._close_user, self._presence_heard)
+                                     lambda: self.broker, lambda: self.metrics, lambda: self._tracker,
+                                     self._removed_elsewhere, self._close_user)
         #: History reads, shared by the returning clients of a namespace (history_cache.py).
         self.recent_history = RecentHistory(lambda channel, after, history:
                                             self.broker.read_history(channel, after, history))
-
-    def configure(self, settings: Settings) -> None:
-        """Take the settings read at attach (app config merged in)."""
-        self.settings = self.broadcasts.settings = settings
-        self.registry.max_namespaces = settings.max_namespaces
-        self.registry.linger = settings.unsubscribe_linger
-        self.connections = ConnectionCaps(settings.max_connections, settings.max_connections_per_identity)
-        self.deflater = _deflater(settings)
 
     @property
     def broker(self) -> Broker:
@@ -130,7 +126,7 @@ class Hub:
         self.heartbeat_interval = heartbeat_interval
         self.metrics = metrics
         broker = self._given_broker or create_broker(settings.broker, sharded=settings.redis_sharded)
-        broker.register(self.broadcasts.on_relay, self._on_restored)
+        broker.register(self.broadcasts.on_relay, self.broadcasts.on_restored)
         self._broker = broker
         self._tracker = Tracker(self._broker, self.broadcasts.announce, ttl=settings.presence_ttl,
                                 state_limit=settings.presence_state_limit)
@@ -512,28 +508,6 @@ class Hub:
     def _removed_elsewhere(self, path: str, code: int, reason: str) -> None:
         """Another instance removed ``path``: close its clients here too."""
         asyncio.get_running_loop().create_task(self._close_local(path, code, reason))
-
-    def _presence_heard(self, channel: str, joins: Iterable[tuple[str, bytes]],
-                        leaves: Iterable[str]) -> None:
-        """Another instance announced a presence diff."""
-        self.tracker.heard(channel, joins, leaves)
-
-    def _on_restored(self, channels: Iterable[str]) -> None:
-        """Clients may have missed messages while the broker was away: history namespaces
-        read what they missed; the others tell their clients to ``resync``."""
-        reason = ResyncReason.BROKER_LOST
-        frame = resync_frame(reason)
-        for channel in channels:
-            namespace = self.registry.get(self.path_of(channel))
-            if namespace is None:
-                continue
-            if namespace.feed is not None:
-                namespace.feed.restored()
-            else:
-                namespace.deliver(frame)
-                self.counts.resync(reason)
-        if self._tracker is not None:
-            self._tracker.restored()
 
     # -- counters -------------------------------------------------------------------------------
 

@@ -10,7 +10,6 @@ methods of a client they call.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -41,16 +40,34 @@ class KeptAlive(Protocol):
     def keepalive(self, now: float, interval: float, timeout: float) -> None: ...
 
 
+class FrameWriter(Protocol):
+    """Where a ``Client`` writes its frames, with no call in between: a WebSocket's own
+    transport (``asyncio.WriteTransport`` is one), an SSE stream's events, a POST's kept
+    frames. Its buffer is the client's send queue (``Client.write`` bounds it)."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def is_closing(self) -> bool: ...
+
+    def get_write_buffer_size(self) -> int: ...
+
+    def abort(self) -> None: ...
+
+
 class ClientSocket(Protocol):
-    """What a ``Client`` needs of the connection that carries it: the one door through
-    which it reaches Sanic's WebSocket (``sanic_internals.FrameSink`` is one)."""
+    """What a ``Client`` needs of whatever carries it (the transport seam, as Phoenix's
+    ``Socket.Transport``): a WebSocket (``sanic_internals.FrameSink``, the one door to
+    Sanic's), an SSE stream (``sse_stream.EventStream``) or a POST (``sse_post.PostSocket``)."""
+
+    #: What carries the frames, by name (``wsns_transport_connections{transport}``).
+    kind: str
 
     @property
-    def transport(self) -> asyncio.WriteTransport:
-        """The socket's transport: frames are written straight into its buffer."""
+    def transport(self) -> FrameWriter:
+        """Where frames are written, straight into its buffer."""
 
     def is_open(self) -> bool:
-        """Whether the WebSocket protocol is still OPEN (no Close sent or received)."""
+        """Whether frames may still follow (for a WebSocket: no Close sent or received)."""
 
     def close_code_sent(self) -> int | None:
         """The code of the Close this server sent, ``None`` before it sent one."""
@@ -62,7 +79,7 @@ class ClientSocket(Protocol):
         """Send a ping whose pong is awaited (``awaiting_pong``) until it comes."""
 
     def abort(self, code: int, reason: str) -> None:
-        """Send a Close with ``code`` and drop the TCP connection, without waiting."""
+        """Send a Close with ``code`` and drop the connection, without waiting."""
 
     async def close(self, code: int, reason: str) -> None:
         """Close with a handshake."""

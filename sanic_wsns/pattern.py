@@ -86,8 +86,12 @@ class Handler:
 class Pattern:
     """Namespaces sharing one path template, e.g. ``/api/1/ws/bubblemap/<map_id:int>``."""
 
-    def __init__(self, publisher: Publisher, pattern: str, *, drop_when_empty: bool = True,
-                 history: History | None = None, presence: bool = False):
+    def __init__(self, publisher: Callable[[], Publisher], pattern: str, *,
+                 drop_when_empty: bool = True, history: History | None = None,
+                 presence: bool = False):
+        """``publisher()`` is the hub broadcasts go through: asked at each call, since a
+        pattern may be declared before its app is known, and the hub is built from the
+        app's settings when it is (``WsNamespaces.attach``)."""
         self.template = PathTemplate(pattern)
         self.drop_when_empty = drop_when_empty
         #: Kept frames and offsets (recovery), or ``None``: see ``History``.
@@ -202,12 +206,12 @@ class Pattern:
         """Broadcast to the namespace for ``params`` on every instance, hosted here or not
         (``strict``, ``confirm``, ``key`` and the returned position: see
         ``Namespace.broadcast``)."""
-        return await self._publisher.broadcast(self.history, self.path(params), type, data, exclude,
+        return await self._publisher().broadcast(self.history, self.path(params), type, data, exclude,
                                                strict=strict, confirm=confirm, key=key)
 
     async def presence(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Who is in the namespace for ``params``, on every instance: client id → public."""
-        return await self._publisher.presence(self.path(params))
+        return await self._publisher().presence(self.path(params))
 
     def __repr__(self) -> str:
         return f"<Pattern {self.pattern}>"

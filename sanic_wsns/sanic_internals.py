@@ -91,6 +91,9 @@ class FrameSink:
     __slots__ = ("_ws", "_deliver", "_waiting", "_fragments", "_text",
                  "_max_fragments", "_max_unsent", "_ended", "_on_end")
 
+    #: ``ClientSocket.kind``.
+    kind = "websocket"
+
     def __init__(self, ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int):
         self._ws = ws
         self._deliver: OnMessage | None = None

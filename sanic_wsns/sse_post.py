@@ -5,10 +5,10 @@ with ``X-Wsns-Client: <welcome.data.client_token>``. The instance that receives 
 not hold the stream: the token (``client_tokens.py``) proves which client the frame comes
 from, for the user this POST's own authorization names. The frame is screened as a
 WebSocket message is (size, rate, envelope, ``ping``, keys) and answered by the same
-handler (``connection.answer_to``), whose ``client`` is a ``PostClient``: what the
-handler sends to "this client" during the request comes back in the response,
-``{"reply": ..., "frames": [...]}``, and ``exclude=client`` excludes the stream with
-that id, on every instance (its id travels with the broadcast).
+handler (``connection.answer_to``), whose ``client`` is a ``Client`` over a
+``PostSocket``: what the handler sends to "this client" during the request comes back in
+the response, ``{"reply": ..., "frames": [...]}``, and ``exclude=client`` excludes the
+stream with that id, on every instance (its id travels with the broadcast).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from .admission import Admission, ConnectRate, Refusal
 from .client import Client
 from .connection import answer_to
 from .errors import CloseCode, ErrorCode
-from .limits import TokenBucket
 from .namespace import Namespace
 from .protocol import Incoming, encode_error
 from .screening import Abort, Answer, screen
@@ -41,51 +40,65 @@ logger = logging.getLogger("sanic_wsns")
 CLIENT_HEADER = "x-wsns-client"
 
 
-class PostClient(Client):
-    """The client of one POST: the stream's id and this request's identity; what the
-    handler sends it is kept for the response (at most ``max_send_queue`` bytes, as a
-    stream would hold)."""
+class PostSocket:
+    """The ``ClientSocket`` of one POST's client (the stream's id, this request's
+    identity): what the handler sends it is kept for the response (``KeptFrames``); a POST
+    has no connection to close, and is never pinged."""
 
-    transport = "post"
+    kind = "post"
 
-    __slots__ = ("frames", "_kept")
+    __slots__ = ("transport",)
 
-    def __init__(self, id: str, namespace: Namespace, request: Request, admission: Admission,
-                 bucket: TokenBucket, max_send_queue: int):
-        self._admitted(id, namespace, request, admission.identity, admission.public, bucket,
-                       max_send_queue, admission.user, admission.expires_at)
-        self.frames: list[bytes] = []
-        self._kept = 0
+    def __init__(self, max_send_queue: int):
+        self.transport = KeptFrames(max_send_queue)
 
-    @property
-    def open(self) -> bool:
-        return not self._closing
+    def is_open(self) -> bool:
+        return not self.transport.is_closing()
 
-    @property
-    def close_code(self) -> int | None:
+    def close_code_sent(self) -> int | None:
         return None
 
-    def write(self, frame: bytes) -> bool:
-        if self._closing:
-            return False
-        data = payload(frame)
-        self._kept += len(data)
-        if self._kept > self._max_queue:
-            self.namespace.counters.drop("slow_consumer")
-            self._closing = True  # the response keeps what fitted; more would be unbounded
-            return False
-        self.frames.append(data)
-        return True
+    def awaiting_pong(self, payload: bytes) -> bool:
+        return False
 
-    def keepalive(self, now: float, interval: float, timeout: float) -> None:
+    def ping(self, payload: bytes) -> None:
         """Nothing: a POST is not a connection."""
 
-    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+    async def close(self, code: int, reason: str) -> None:
         self.abort(code, reason)
 
     def abort(self, code: int, reason: str) -> None:
-        """A POST has no connection to close: nothing more is kept for its response."""
-        self._closing = True
+        """Nothing more is kept for the response."""
+        self.transport.abort()
+
+
+class KeptFrames:
+    """The payloads of the frames written, for the response: at most ``limit`` bytes, as
+    a stream would hold; what the write past it brings is not kept (``Client.write``
+    then counts the client a slow consumer, and nothing more is written)."""
+
+    __slots__ = ("frames", "_kept", "_limit", "_closed")
+
+    def __init__(self, limit: int):
+        self.frames: list[bytes] = []
+        self._kept = 0
+        self._limit = limit
+        self._closed = False
+
+    def write(self, data: bytes) -> None:
+        frame = payload(data)
+        self._kept += len(frame)
+        if self._kept <= self._limit:
+            self.frames.append(frame)
+
+    def is_closing(self) -> bool:
+        return self._closed
+
+    def get_write_buffer_size(self) -> int:
+        return self._kept
+
+    def abort(self) -> None:
+        self._closed = True
 
 
 async def post(hub: Hub, request: Request, admission: Admission, tokens: ClientTokens,
@@ -120,6 +133,8 @@ async def post(hub: Hub, request: Request, admission: Admission, tokens: ClientT
             ns.counters.drop(screened.dropped)
         return raw(post_answer(screened.payload, []), content_type="application/json")
     assert type(screened) is Incoming
-    client = PostClient(client_id, ns, request, admission, bucket, hub.settings.max_send_queue)
+    socket = PostSocket(hub.settings.max_send_queue)
+    client = Client(client_id, ns, socket, request, admission.identity, admission.public, bucket,
+                    hub.settings.max_send_queue, admission.user, admission.expires_at)
     answer = await answer_to(ns, client, screened, hub.requests)
-    return raw(post_answer(answer, client.frames), content_type="application/json")
+    return raw(post_answer(answer, socket.transport.frames), content_type="application/json")

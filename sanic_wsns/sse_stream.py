@@ -3,12 +3,13 @@
 ``stream`` runs one ``GET {sse_prefix}{path}`` that passed admission: it claims a slot,
 hosts the namespace, joins it as any WebSocket client does (welcome first, recovery from
 ``Last-Event-ID`` or ``since``/``epoch``, presence) and then only writes ``: ping``
-comments until the stream ends. ``SseClient`` is the transport seam: the hub writes it
-the same ready WebSocket frames as every other client, and it writes them as events
-(``sse.FrameEvents``) straight into the response's transport, in HTTP/1.1 chunks, under
-the same send-queue bound: a stream that does not read is cut (1013), never slows a
-broadcast. Whatever closes a WebSocket ends a stream, after an ``event: close`` with the
-code and reason; a retryable code (1001, 1012, 1013) lets the ``EventSource`` resume with
+comments until the stream ends. Its ``Client`` is any client over an ``EventStream`` (the
+``ClientSocket`` of a stream): the hub writes it the same ready WebSocket frames as every
+other client, and its ``EventWriter`` writes them as events (``sse.FrameEvents``)
+straight into the response's transport, in HTTP/1.1 chunks, under the same send-queue
+bound: a stream that does not read is cut (1013), never slows a broadcast. Whatever
+closes a WebSocket ends a stream, after an ``event: close`` with the code and reason; a
+retryable code (1001, 1012, 1013) lets the ``EventSource`` resume with
 ``Last-Event-ID``, a final one (44xx) tells the client to stop.
 """
 
@@ -67,59 +68,70 @@ def refused(refusal: Refusal) -> HTTPResponse:
                 status=status, headers=headers)
 
 
-class SseClient(Client):
-    """A client whose frames go out as server-sent events on one HTTP response."""
+class EventStream:
+    """The ``ClientSocket`` of one SSE stream: its ``Client`` writes WebSocket frames into
+    ``transport``, an ``EventWriter`` that writes them as events on the response; a close
+    is an ``event: close`` with the code, then the end of the response."""
 
-    transport = "sse"
+    kind = "sse"
 
-    __slots__ = ("_events", "_welcome_extra", "_sent_code")
+    __slots__ = ("transport", "_response", "_sent_code")
 
-    def __init__(self, id: str, namespace: Namespace, request: Request, admission: Admission,
-                 bucket: TokenBucket, max_send_queue: int, token: str):
-        self._admitted(id, namespace, request, admission.identity, admission.public, bucket,
-                       max_send_queue, admission.user, admission.expires_at)
-        self._transport = cast(asyncio.WriteTransport, request.transport)
-        self._events = FrameEvents()
-        #: The first frame is the welcome: it carries the token the POSTs give back.
-        self._welcome_extra: dict[str, Any] | None = {"client_token": token}
+    def __init__(self, response: asyncio.WriteTransport, token: str):
+        self.transport = EventWriter(response, token)
+        self._response = response
         self._sent_code: int | None = None
 
-    @property
-    def open(self) -> bool:
-        return not self._closing and not self._transport.is_closing()
+    def is_open(self) -> bool:
+        return self._sent_code is None
 
-    @property
-    def close_code(self) -> int | None:
+    def close_code_sent(self) -> int | None:
         return self._sent_code
 
-    def write(self, frame: bytes) -> bool:
-        """Queue one frame as an event, under the send-queue bound (``Client.write``)."""
-        if self._closing:
-            return False
-        made = self._events.chunk(frame, self._welcome_extra)
-        self._welcome_extra = None  # written: an idle stream keeps no dict for it
-        return Client.write(self, made)  # not super(): once per stream per broadcast
+    def awaiting_pong(self, payload: bytes) -> bool:
+        return False
 
-    def keepalive(self, now: float, interval: float, timeout: float) -> None:
+    def ping(self, payload: bytes) -> None:
         """Nothing: the stream writes its own ``: ping`` comments (``stream``), through
         Sanic, whose response timeout they keep from cutting the stream."""
 
-    async def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+    async def close(self, code: int, reason: str) -> None:
         self.abort(code, reason)
 
     def abort(self, code: int, reason: str) -> None:
         """End the stream: ``event: close`` with the code, the last chunk, then the TCP
         connection (Sanic then cancels the stream's task, which leaves the namespace)."""
-        if self._closing:
+        if self._sent_code is not None:
             return
-        self._closing = True
         self._sent_code = code
-        transport = self._transport
-        if transport.is_closing():
+        response = self._response
+        if response.is_closing():
             return
         closing = encode("close", {"code": code, "reason": reason})
-        transport.write(chunk(event("close", closing)) + b"0\r\n\r\n")
-        transport.close()
+        response.write(chunk(event("close", closing)) + b"0\r\n\r\n")
+        response.close()
+
+
+class EventWriter:
+    """Frames written as events (``sse.FrameEvents``) into the response's transport, in
+    HTTP/1.1 chunks. The transport's own ``is_closing``, ``get_write_buffer_size`` and
+    ``abort`` are taken as they are, so a stream's write costs no call more than a
+    WebSocket's besides making its event (shared by every stream of a broadcast)."""
+
+    __slots__ = ("is_closing", "get_write_buffer_size", "abort", "_write", "_events", "_welcome_extra")
+
+    def __init__(self, response: asyncio.WriteTransport, token: str):
+        self.is_closing = response.is_closing
+        self.get_write_buffer_size = response.get_write_buffer_size
+        self.abort = response.abort
+        self._write = response.write
+        self._events = FrameEvents()
+        #: The first frame is the welcome: it carries the token the POSTs give back.
+        self._welcome_extra: dict[str, Any] | None = {"client_token": token}
+
+    def write(self, data: bytes) -> None:
+        self._write(self._events.chunk(data, self._welcome_extra))
+        self._welcome_extra = None  # written: an idle stream keeps no dict for it
 
 
 async def stream(hub: Hub, request: Request, admission: Admission, tokens: ClientTokens,
@@ -129,7 +141,7 @@ async def stream(hub: Hub, request: Request, admission: Admission, tokens: Clien
     refusal = hub.claim(admission.user, admission.path)
     if refusal is not None:
         return refused(refusal)
-    client: SseClient | None = None
+    client: Client | None = None
     joined = False
     try:
         ns = await hub.host(admission.pattern, admission.path, admission.params)
@@ -156,17 +168,19 @@ async def stream(hub: Hub, request: Request, admission: Admission, tokens: Clien
 
 
 def _new_client(hub: Hub, ns: Namespace, request: Request, admission: Admission,
-                tokens: ClientTokens) -> SseClient:
+                tokens: ClientTokens) -> Client:
     settings = hub.settings
     # The stream reads nothing: its client's messages come as POSTs, each spending from a
     # bucket per client id on the instance that receives it (sse_post.py).
     bucket = TokenBucket(settings.rate_limit, settings.rate_burst, 0.0)
     client_id = hub.next_client_id()
     token = tokens.sign(admission.path, client_id, admission.user)
-    return SseClient(client_id, ns, request, admission, bucket, settings.max_send_queue, token)
+    stream = EventStream(cast(asyncio.WriteTransport, request.transport), token)
+    return Client(client_id, ns, stream, request, admission.identity, admission.public, bucket,
+                  settings.max_send_queue, admission.user, admission.expires_at)
 
 
-async def _join(hub: Hub, ns: Namespace, client: SseClient, request: Request) -> None:
+async def _join(hub: Hub, ns: Namespace, client: Client, request: Request) -> None:
     """Join as a WebSocket client does; a history namespace first reads where the client
     left off: ``Last-Event-ID`` (what an ``EventSource`` resends), else ``since``/``epoch``."""
     if ns.pattern.history is None:

@@ -33,10 +33,9 @@ class Instance:
         self.counts = InstanceStats()
         self.broker = MemoryBroker(url)
         self.out = Broadcasts(name, load_settings({}, {}), self.hosted, self.counts,  # type: ignore[arg-type]
-                              lambda: self.broker, lambda: None,
-                              lambda *removal: self.removed.append(removal),
-                              lambda *_: None, lambda *_: None)
-        self.broker.register(self.out.on_relay, lambda channels: None)
+                              lambda: self.broker, lambda: None, lambda: None,
+                              lambda *removal: self.removed.append(removal), lambda *_: None)
+        self.broker.register(self.out.on_relay, self.out.on_restored)
 
     async def host(self, path: str) -> Namespace:
         ns = self.hosted[path] = Namespace()
@@ -90,3 +89,22 @@ async def test_a_removal_reaches_the_other_instance_s_handler():
     a.out.relay_remove(PATH, 4410, "gone")
     await relayed()
     assert b.removed == [(PATH, 4410, "gone")] and a.removed == []
+
+
+class Feed:
+    def __init__(self) -> None:
+        self.restores = 0
+
+    def restored(self) -> None:
+        self.restores += 1
+
+
+async def test_when_the_broker_is_back_a_history_namespace_reads_what_it_missed_the_others_resync():
+    a, _ = await pair()
+    plain, numbered = await a.host(PATH), await a.host("/rooms/2")
+    numbered.feed = Feed()  # type: ignore[assignment]
+    a.out.on_restored([a.out.channel(PATH), a.out.channel("/rooms/2"), a.out.channel("/rooms/3")])
+    assert [json.loads(frame[2:]) for frame, _ in plain.frames] == [
+        {"type": "resync", "data": {"reason": "broker_lost"}}]
+    assert numbered.feed.restores == 1 and numbered.frames == []  # type: ignore[attr-defined]
+    assert a.counts.resyncs == {"broker_lost": 1}

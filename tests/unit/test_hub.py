@@ -32,6 +32,8 @@ class Transport:
 class Socket:
     """A connection as a ``Client`` sees it, writing into ``Transport``."""
 
+    kind = "websocket"
+
     def __init__(self) -> None:
         self.transport = Transport()
         self.closed: tuple[int, str] | None = None
@@ -83,7 +85,7 @@ async def enter(hub: Hub, pattern: Pattern, path: str, user: str) -> tuple[Clien
 
 
 async def test_a_client_joins_with_its_welcome_first_and_gets_its_namespace_s_broadcasts(hub):
-    rooms = Pattern(hub, "/rooms/<room:int>")
+    rooms = Pattern(lambda: hub, "/rooms/<room:int>")
     ann, ann_socket = await enter(hub, rooms, "/rooms/1", "ann")
     _, bob_socket = await enter(hub, rooms, "/rooms/2", "bob")
     await rooms.broadcast({"room": 1}, "said", "hi")
@@ -95,7 +97,7 @@ async def test_a_client_joins_with_its_welcome_first_and_gets_its_namespace_s_br
 
 
 async def test_the_last_client_leaving_drops_the_namespace_and_gives_its_slot_back(hub):
-    rooms = Pattern(hub, "/rooms/<room:int>")
+    rooms = Pattern(lambda: hub, "/rooms/<room:int>")
     ann, _ = await enter(hub, rooms, "/rooms/1", "ann")
     assert hub.registry.get("/rooms/1") is ann.namespace and hub.connections.total == 1
     await hub.leave(ann.namespace, ann)
@@ -104,7 +106,7 @@ async def test_the_last_client_leaving_drops_the_namespace_and_gives_its_slot_ba
 
 
 async def test_removing_a_namespace_closes_its_clients_with_the_code(hub):
-    rooms = Pattern(hub, "/rooms/<room:int>")
+    rooms = Pattern(lambda: hub, "/rooms/<room:int>")
     _, socket = await enter(hub, rooms, "/rooms/1", "ann")
     await hub.remove_namespace("/rooms/1", 4410, "gone")
     assert socket.closed == (4410, "gone") and hub.registry.get("/rooms/1") is None

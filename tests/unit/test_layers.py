@@ -1,7 +1,11 @@
-"""The package's layering, read from its imports: the extension is the only Sanic adapter
-above everything else, and the pure modules stay free of I/O frameworks."""
+"""The package's layering, read from its imports: the rules are the last column of the
+architecture table in docs/concepts.md (module → job → what it may import), which this
+test reads, so the table and the code cannot disagree; every module of the package has a
+row. Besides: the extension is the only Sanic adapter above everything else, and only
+``sanic_internals.py`` touches Sanic's WebSocket internals."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -9,14 +13,42 @@ import pytest
 import sanic_wsns
 
 PACKAGE = Path(sanic_wsns.__file__).parent
+ARCHITECTURE = PACKAGE.parent / "docs" / "concepts.md"
 #: Modules allowed to import the extension: the package's front door and sanic-ext glue.
 ABOVE_THE_EXTENSION = {"__init__.py", "extend.py", "extension.py"}
-#: Modules that know nothing of Sanic (connection.py reads Sanic's websocket exceptions).
-SANIC_FREE = ["hub.py", "admission.py", "screening.py", "registry.py", "relay.py", "protocol.py",
-              "limits.py", "origins.py", "paths.py", "counters.py", "keepalive.py", "namespace.py",
-              "pattern.py", "client.py", "interfaces.py", "config.py", "errors.py", "idempotency.py",
-              "broadcasts.py", "instance_stats.py", "feed.py", "tracker.py",
-              "deflate.py", "sse.py", "client_tokens.py"]
+#: Whether a module may import Sanic: each row states exactly one of these.
+SANIC_CLAUSES = {"Sanic", "no Sanic", "Sanic's WebSocket internals"}
+
+
+def architecture() -> dict[str, list[str]]:
+    """Module path (from ``sanic_wsns/``) → the rules of its row (the last column, split
+    at ``;``)."""
+    text = ARCHITECTURE.read_text()
+    section = text[text.index("\n## Architecture\n"):]
+    following = section.find("\n## ", 1)
+    rows: dict[str, list[str]] = {}
+    for line in section[:following if following > 0 else None].splitlines():
+        if not line.startswith("| `"):
+            continue
+        modules, _job, rule = (cell.strip() for cell in line.strip().strip("|").split("|"))
+        for module in re.findall(r"`([^`]+)`", modules):
+            assert module not in rows, f"{module} has two rows"
+            rows[module] = [clause.strip() for clause in rule.split(";")]
+    return rows
+
+
+ROWS = architecture()
+
+
+def modules_ruled(clause: str) -> list[str]:
+    return sorted(module for module, clauses in ROWS.items() if clause in clauses)
+
+
+def modules_listed(prefix: str) -> list[tuple[str, set[str]]]:
+    """The rows with an ``only `a.py`, ...`` (or ``not ...``) rule, and the modules it names."""
+    return sorted((module, set(re.findall(r"`([^`]+)`", clause)))
+                  for module, clauses in ROWS.items() for clause in clauses
+                  if clause.startswith(prefix + " `"))
 
 
 def imported(path: Path, *, for_types_too: bool = False) -> set[str]:
@@ -35,63 +67,79 @@ def imported(path: Path, *, for_types_too: bool = False) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("module", sorted(p.name for p in PACKAGE.glob("*.py")
-                                          if p.name not in ABOVE_THE_EXTENSION))
-def test_no_module_below_the_extension_imports_it(module):
-    assert ".extension" not in imported(PACKAGE / module)
+def package_imports(module: str) -> set[str]:
+    """The package modules ``module`` imports, type-only imports included, as paths from
+    ``sanic_wsns/`` (``broker/redis.py``; a package as its ``__init__.py``)."""
+    folder = module.split("/")[:-1]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse((PACKAGE / module).read_text())):
+        if not isinstance(node, ast.ImportFrom) or not node.level:
+            continue
+        base = folder[:len(folder) - (node.level - 1)] + (node.module or "").split(".")
+        names = [alias.name for alias in node.names] if node.module is None else [""]
+        for name in names:
+            found.add(_module_at([part for part in [*base, name] if part]))
+    return found
 
 
-@pytest.mark.parametrize("module", SANIC_FREE)
-def test_the_core_modules_do_not_import_sanic(module):
+def _module_at(parts: list[str]) -> str:
+    """The module file of a dotted import (``from . import name``: the package's own
+    ``__init__.py`` when ``name`` is not a module of it)."""
+    path = "/".join(parts)
+    if (PACKAGE / (path + ".py")).is_file():
+        return path + ".py"
+    if (PACKAGE / path / "__init__.py").is_file():
+        return (path + "/" if path else "") + "__init__.py"
+    return _module_at(parts[:-1])
+
+
+def test_every_module_has_a_row_in_the_architecture_table_and_every_row_a_module():
+    modules = {path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("*.py")}
+    assert sorted(modules - ROWS.keys()) == [], "add these modules to docs/concepts.md#architecture"
+    assert sorted(ROWS.keys() - modules) == [], "these rows name no module"
+
+
+@pytest.mark.parametrize("module", sorted(ROWS))
+def test_each_row_says_whether_its_module_may_import_sanic_in_words_this_test_reads(module):
+    clauses = ROWS[module]
+    assert len(SANIC_CLAUSES & set(clauses)) == 1, clauses
+    for clause in clauses:
+        assert clause in SANIC_CLAUSES | {"sanic-ext"} or clause.startswith(("only `", "not `")), clause
+
+
+@pytest.mark.parametrize("module", modules_ruled("no Sanic"))
+def test_the_modules_the_table_keeps_free_of_sanic_do_not_import_it(module):
     assert not any(name == "sanic" or name.startswith(("sanic.", "sanic_ext"))
                    for name in imported(PACKAGE / module))
 
 
-def test_only_the_sanic_ext_glue_imports_sanic_ext():
+def test_only_the_modules_the_table_allows_import_sanic_ext():
     """sanic-ext is an optional extra (docs/sanic-ext.md): the core never needs it."""
     importers = sorted(path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("*.py")
                        if any(name.split(".")[0] == "sanic_ext" for name in imported(path)))
-    assert importers == ["extend.py"]
+    assert importers == modules_ruled("sanic-ext") == ["extend.py"]
 
 
-def test_the_python_client_needs_neither_sanic_nor_the_server_side():
-    """``sanic_wsns.remote`` runs in services and bots that have no Sanic app: it may use
-    the pure shared modules (``recovery``), never Sanic nor the server's machinery."""
-    server_side = {"..extension", "..hub", "..connection", "..registry", "..broker", "..namespace"}
-    for path in (PACKAGE / "remote").glob("*.py"):
-        names = imported(path)
-        assert not any(name == "sanic" or name.startswith("sanic.") for name in names), path.name
-        assert not names & server_side, path.name
+@pytest.mark.parametrize(("module", "allowed"), modules_listed("only"))
+def test_a_leaf_imports_only_what_its_row_names(module, allowed):
+    """``interfaces.py`` and ``broker/roles.py`` name no concrete class, not even for types:
+    any module may import them without a cycle."""
+    assert package_imports(module) <= allowed
 
 
-def test_the_interfaces_are_a_leaf():
-    """``interfaces.py`` names no concrete class of the package, not even for types: any
-    module may import it without a cycle (the value types of its signatures only)."""
-    ours = {name for name in imported(PACKAGE / "interfaces.py", for_types_too=True)
-            if name.startswith(".")}
-    assert ours <= {".history", ".recovery"}
+@pytest.mark.parametrize(("module", "forbidden"), modules_listed("not"))
+def test_a_module_imports_nothing_its_row_forbids(module, forbidden):
+    """Lower modules take a protocol, not the classes above (no import cycle runs through
+    them, not even one for types); the presence tracker and the request keys take a broker
+    role, never a backend; each Redis job stands without the façade and the other jobs;
+    the Python client needs none of the server side."""
+    assert not package_imports(module) & forbidden
 
 
-def test_the_broker_roles_are_a_leaf():
-    """``broker/roles.py`` (pub/sub, history, presence, request keys) names no backend: the
-    tracker and the request keys depend on a role, never on Redis or memory."""
-    ours = {name for name in imported(PACKAGE / "broker" / "roles.py", for_types_too=True)
-            if name.startswith(".")}
-    assert ours <= {"..history", "..occupancy", "..presence", "..recovery"}
-    for module in ("tracker.py", "idempotency.py"):
-        names = imported(PACKAGE / module, for_types_too=True)
-        assert not {".broker.redis", ".broker.memory", ".broker.base"} & names, module
-
-
-@pytest.mark.parametrize("module", ["keepalive.py", "feed.py", "tracker.py", "pattern.py",
-                                    "interfaces.py"])
-def test_lower_modules_take_a_protocol_not_the_classes_above(module):
-    """The keepalive sweep, the feed and presence take the methods of a client they call
-    (``interfaces.KeptAlive``, ``Recipient``), a pattern broadcasts with its history
-    settings: none names a client, a namespace or the hub, so no import cycle runs through
-    them, not even one for types only."""
-    above = {".client", ".namespace", ".hub", ".extension", ".connection"}
-    assert not imported(PACKAGE / module, for_types_too=True) & above
+@pytest.mark.parametrize("module", sorted(p.name for p in PACKAGE.glob("*.py")
+                                          if p.name not in ABOVE_THE_EXTENSION))
+def test_no_module_below_the_extension_imports_it(module):
+    assert ".extension" not in imported(PACKAGE / module)
 
 
 #: Sanic's WebSocket internals (``WebsocketImplProtocol``'s and its connection's attributes
@@ -115,22 +163,18 @@ def internals_named(path: Path) -> set[str]:
     return named
 
 
+#: The one door: the modules whose row allows Sanic's WebSocket internals.
+DOORS = modules_ruled("Sanic's WebSocket internals")
+
+
 @pytest.mark.parametrize("module", sorted(path.relative_to(PACKAGE).as_posix()
                                           for path in PACKAGE.rglob("*.py")
-                                          if path.name != "sanic_internals.py"))
+                                          if path.relative_to(PACKAGE).as_posix() not in DOORS))
 def test_only_the_adapter_touches_sanics_websocket_internals(module):
     assert internals_named(PACKAGE / module) == set()
 
 
 def test_the_adapter_is_where_the_internals_are():
-    """The rule above reads the right names: the adapter names them all."""
+    """One door, and the rule above reads the right names: the adapter names them all."""
+    assert DOORS == ["sanic_internals.py"]
     assert internals_named(PACKAGE / "sanic_internals.py") == SANIC_INTERNALS | {"ws.loop"}
-
-
-@pytest.mark.parametrize("module", ["redis_topology.py", "redis_outbox.py", "redis_calls.py",
-                                    "redis_history.py", "redis_presence.py", "redis_requests.py"])
-def test_each_redis_role_stands_without_the_facade_and_the_other_jobs(module):
-    """``RedisBroker`` (redis.py) is the façade over one module per job: none of them
-    imports it, and the topology, the outbox and the calls do not import each other."""
-    jobs = {".redis", ".redis_topology", ".redis_outbox", ".redis_calls"} - {"." + module[:-3]}
-    assert not imported(PACKAGE / "broker" / module, for_types_too=True) & jobs

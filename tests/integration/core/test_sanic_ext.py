@@ -13,11 +13,13 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from sanic_wsns import WsNamespaces, remote, testing
+from sanic_wsns.errors import ConfigError
 from tests.integration.examples.conftest import START_TIMEOUT
 from tests.support.demo import http
 from tests.support.plain_app import OWN_ROUTES, PATTERN
 from tests.support.processes import ServerProcess, spawner
 from tests.support.servers import new_app
+from tests.support.wsclient import close_of, join, open_ws
 
 #: What ``WsNamespaces(app)`` adds: its pattern, the 1008 "bad path" route under the
 #: pattern's prefix, the 1008 "no pattern matches" routes under its first segment (one
@@ -86,3 +88,25 @@ async def test_it_works_as_a_sanic_ext_extension():
     async with testing.serve(app) as server:
         ns = await server.connect("/ws/ext/1")
         assert await ns.request("echo", "hi") == "hi"
+
+
+async def test_the_hub_is_built_from_the_app_s_config_met_at_attach():
+    """An instance built before its app (sanic-ext's way) builds its hub once, at
+    ``attach``, from the settings with the app's ``WSNS_*`` config merged in: the app's
+    namespace cap holds."""
+    Extend = pytest.importorskip("sanic_ext").Extend
+    from sanic_wsns import WsnsExtension
+
+    app = new_app()
+    app.config.WSNS_MAX_NAMESPACES = 1
+    wsns = WsNamespaces(unsubscribe_linger=0)
+    wsns.pattern("/ws/ext/<n:int>")
+    with pytest.raises(ConfigError, match="not attached"):
+        wsns.stats()  # nothing answers from settings that are not final yet
+    Extend(app, extensions=[WsnsExtension(wsns)], built_in_extensions=False)
+    assert wsns.hub.settings is wsns.settings and wsns.settings.max_namespaces == 1
+    async with testing.serve(app) as server:
+        first, _ = await join(server.ws("/ws/ext/1"))
+        second = await open_ws(server.ws("/ws/ext/2"))
+        assert (await close_of(second))[0] == 1013
+        await first.close()
