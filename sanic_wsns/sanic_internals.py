@@ -31,6 +31,11 @@ Sanic release that changes it fails there, loudly, rather than in production:
 * the end of the data stream is signalled to Sanic's closer by resolving
   ``ws.data_finished_fut`` while ``ws.auto_closer_task`` runs;
 * ``ws.pause_frames()`` / ``ws.resume_frames()`` stop and restart reading the socket;
+* Sanic's connection (``ws.io_proto``) checks its HTTP timeouts with a timer
+  (``_callback_check_timeouts``) that, once the handler of an upgraded connection runs,
+  only ends itself (``_cancel_http_timeouts``); it keeps two ``asyncio.Event``s, ``_can_write`` and
+  ``_data_received``, and only calls ``set``, ``clear``, ``is_set`` and ``wait`` on them
+  (``SlimEvent`` takes their place: ~1.4 KiB of an idle connection's memory);
 * a route's ``subprotocols`` are iterated anew at every handshake, inside the upgrade's
   request context (``NegotiatedProtocol``; a real handshake is needed to see it, so
   ``tests/integration/core/test_tokens.py`` checks this one);
@@ -299,6 +304,66 @@ def _acknowledge(pings: dict[bytes, asyncio.Future[None]], payload: bytes) -> No
             return
 
 
+class SlimEvent:
+    """An ``asyncio.Event`` for Sanic's connection, whose waiters are made on first use.
+
+    ``asyncio.Event`` builds an empty ``deque`` of waiters at once (~0.7 KiB: a 64-slot
+    block), and Sanic's connection keeps two (``_can_write``, ``_data_received``) for its
+    whole life, though after the handshake nothing waits on the one and only a paused
+    write waits on the other: together the largest part of an idle connection that
+    sanic-wsns could cut (bench W3, ``python -m bench.memory``)."""
+
+    __slots__ = ("_value", "_waiters")
+
+    def __init__(self, value: bool = False):
+        self._value = value
+        self._waiters: list[asyncio.Future[bool]] | None = None
+
+    def is_set(self) -> bool:
+        return self._value
+
+    def set(self) -> None:
+        if self._value:
+            return
+        self._value = True
+        for waiter in self._waiters or ():
+            if not waiter.done():
+                waiter.set_result(True)
+
+    def clear(self) -> None:
+        self._value = False
+
+    async def wait(self) -> bool:
+        if self._value:
+            return True
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        finally:
+            self._waiters.remove(waiter)
+
+
+def _slim_events(io_proto: SanicProtocol) -> None:
+    """Put ``SlimEvent``s in place of the connection's two ``asyncio.Event``s, keeping
+    their state (no write is paused and nothing waits on either mid-handshake)."""
+    io_proto._can_write = SlimEvent(io_proto._can_write.is_set())  # type: ignore[assignment]
+    io_proto._data_received = SlimEvent(io_proto._data_received.is_set())  # type: ignore[assignment]
+
+
+def _cancel_http_timeouts(io_proto: SanicProtocol) -> None:
+    """Cancel Sanic's HTTP timeout check now rather than when it fires (up to half the
+    shortest HTTP timeout later, 30 s by default) and does nothing for an upgraded
+    connection but end itself: until then its timer held ~0.5 KiB of every new
+    connection's memory (bench W3)."""
+    timer = getattr(io_proto, "_callback_check_timeouts", None)
+    if timer is not None:
+        timer.cancel()
+        io_proto._callback_check_timeouts = None  # type: ignore[attr-defined]
+
+
 def take_frames(ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int,
                 max_size: int | None = None) -> FrameSink:
     """Read ``ws`` with a ``FrameSink`` from now on: it takes the place of the frame
@@ -315,18 +380,23 @@ def take_frames(ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int,
     # Duck-typed: put, get and get_iter are all Sanic calls on its assembler.
     ws.assembler = sink  # type: ignore[assignment]
     ws.data_received = sink.data_received  # type: ignore[method-assign]
+    if ws.io_proto is not None:  # a real connection (always, but in unit tests)
+        _slim_events(ws.io_proto)
+        _cancel_http_timeouts(ws.io_proto)
     return sink
 
 
-async def until_closed(ws: WebsocketImplProtocol) -> None:
-    """Wait until the peer closes: Sanic cancels ``recv_cancel`` on a close frame or at
-    the end of the stream, which raises ``CancelledError`` here, as ``ws.recv()`` would.
-    (When the TCP connection is lost, Sanic cancels the handler's task instead.)"""
+def until_closed(ws: WebsocketImplProtocol) -> asyncio.Future[None]:
+    """What to await until the peer closes: Sanic cancels ``recv_cancel`` on a close frame
+    or at the end of the stream, which raises ``CancelledError`` in the awaiting handler,
+    as ``ws.recv()`` would. (When the TCP connection is lost, Sanic cancels the handler's
+    task instead.) A future, not a coroutine: one frame less kept by every idle
+    connection's handler (bench W3)."""
     loop = ws.loop
     assert loop is not None  # set by Sanic's handshake, before the handler runs
-    ended = loop.create_future()
+    ended: asyncio.Future[None] = loop.create_future()
     ws.recv_cancel = ended
-    await ended
+    return ended
 
 
 class NegotiatedProtocol:
