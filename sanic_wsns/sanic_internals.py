@@ -24,7 +24,8 @@ Sanic release that changes it fails there, loudly, rather than in production:
   which an instance attribute can replace), and ``process_events``, still used at the end
   of the stream, hands every data frame (text, binary, continuation) to
   ``ws.assembler.put(frame)``; only ``recv*`` call anything else on the assembler;
-* ``ws.pings`` maps a ping's payload to the future its pong resolves;
+* ``ws.pings`` maps a ping sent through Sanic's ``ws.ping`` to the future its pong resolves
+  (the keepalive sweep's own pings need no future: ``FrameSink.ping``);
 * ``ws.keepalive_ping_task`` is Sanic's ping task for the connection (the shared sweep
   replaces it), and ``ws.ws_proto.max_message_size`` the limit its protocol enforces (1009);
 * a close frame, or the end of the stream, cancels ``ws.recv_cancel`` when it is set;
@@ -48,6 +49,7 @@ Sanic release that changes it fails there, loudly, rather than in production:
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Never, cast
 
@@ -94,7 +96,7 @@ class FrameSink:
     """
 
     __slots__ = ("_ws", "_deliver", "_waiting", "_fragments", "_text",
-                 "_max_fragments", "_max_unsent", "_ended", "_on_end")
+                 "_max_fragments", "_max_unsent", "_ended", "_on_end", "_unanswered_ping")
 
     def __init__(self, ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int):
         self._ws = ws
@@ -107,6 +109,8 @@ class FrameSink:
         #: The protocol left OPEN (a Close received, or a frame that failed the connection).
         self._ended = False
         self._on_end: Callable[[], None] | None = None
+        #: The payload of the keepalive ping sent last, until its pong arrives.
+        self._unanswered_ping: bytes | None = None
 
     def start(self, deliver: OnMessage) -> None:
         """Deliver the messages that waited, then every later one as it arrives."""
@@ -194,7 +198,10 @@ class FrameSink:
     def _dispatch(self, frame: Frame) -> None:
         opcode = frame.opcode
         if opcode is Opcode.PONG:
-            _acknowledge(self._ws.pings, bytes(frame.data))
+            payload = bytes(frame.data)
+            if payload == self._unanswered_ping:
+                self._unanswered_ping = None
+            _acknowledge(self._ws.pings, payload)
         elif opcode is Opcode.CLOSE:
             if self._ws.recv_cancel is not None:
                 self._ws.recv_cancel.cancel()
@@ -262,18 +269,15 @@ class FrameSink:
         return None if sent is None else sent.code
 
     def awaiting_pong(self, payload: bytes) -> bool:
-        return payload in self._ws.pings
+        return payload == self._unanswered_ping
 
     def ping(self, payload: bytes) -> None:
-        """Ping as Sanic's own keepalive would: the pong is recognised by ``_acknowledge``
-        (or Sanic's ``process_pong``), which resolves and removes the entry in ``ws.pings``."""
-        ws = self._ws
-        loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set while the connection is open
-        ws.pings[payload] = loop.create_future()
-        ws.ws_proto.send_ping(payload)
-        transport = self.transport
-        for chunk in ws.ws_proto.data_to_send():
-            transport.write(chunk)
+        """Write a keepalive ping, built once per payload (a server frame is not masked):
+        no future in ``ws.pings`` and no frame object per ping, for a cost paid by every
+        idle connection every interval (bench ``keepalive``). Its pong is recognised in
+        ``_dispatch``."""
+        self._unanswered_ping = payload
+        self.transport.write(_ping_frame(payload))
 
     def abort(self, code: int, reason: str) -> None:
         self._ws.fail_connection(code, reason)
@@ -291,9 +295,15 @@ class FrameSink:
             ws.keepalive_ping_task = None
 
 
+@functools.cache
+def _ping_frame(payload: bytes) -> bytes:
+    """The bytes of a server's ping with ``payload`` (the keepalive's payload is fixed)."""
+    return Frame(Opcode.PING, payload).serialize(mask=False)
+
+
 def _acknowledge(pings: dict[bytes, asyncio.Future[None]], payload: bytes) -> None:
     """A pong acknowledges its ping and every ping sent before it, as Sanic's own
-    ``process_pong`` does (the keepalive sweep waits on one of these futures)."""
+    ``process_pong`` does (for pings sent through Sanic's ``ws.ping``)."""
     if payload not in pings:
         return
     for sent in list(pings):
