@@ -47,5 +47,15 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def write_syscalls(pid: int) -> int:
+    """``write``-family system calls ``pid`` made so far (``syscw`` in ``/proc/<pid>/io``):
+    over a broadcast stage, how many the kernel was asked for per delivery."""
+    with open(f"/proc/{pid}/io", "rb") as f:
+        for line in f:
+            if line.startswith(b"syscw:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no syscw for pid {pid}")
+
+
 def sample(pid: int) -> Sample:
     return Sample(*cpu_times(pid), rss_bytes(pid))

@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.procstat import Sample, sample
+from bench.procstat import Sample, sample, write_syscalls
 from bench.profile import summarize
 from bench.scale_report import scale_section, write_plots
 from bench.servers import ROOT, START_TIMEOUT, redis_url, start_redis, start_target
@@ -196,15 +196,18 @@ def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) ->
         pids = [s.pid for s in servers]
         watched = pids + ([redis.pid] if redis is not None else [])
         stages: dict[str, tuple[dict[int, Sample], dict[int, Sample], float]] = {}
+        writes: dict[str, int] = {}  # the servers' write syscalls in each stage
         for stage in ("open", "broadcast") + (("idle",) if step.idle_seconds else ()):
             group.wait_all("ready", deadline)
             before = {pid: sample(pid) for pid in watched}
+            writes_before = sum(write_syscalls(pid) for pid in pids)
             sampler = _py_spy(servers[0].pid, profile) if profile and stage == "broadcast" else None
             started = time.perf_counter()
             group.go()
             group.wait_all("end", deadline)
             seconds = time.perf_counter() - started
             stages[stage] = (before, {pid: sample(pid) for pid in watched}, seconds)
+            writes[stage] = sum(write_syscalls(pid) for pid in pids) - writes_before
             if sampler is not None:
                 sampler.send_signal(signal.SIGINT)
                 sampler.wait(60)
@@ -212,7 +215,9 @@ def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) ->
                 loadgen_rss = sum(sample(p.pid).rss for p in group.processes)
             group.go()
         results = group.wait_all("result", deadline)
-        return figures(step, servers, redis, stages, results, loadgen_rss, group.errors)
+        out = figures(step, servers, redis, stages, results, loadgen_rss, group.errors)
+        out["writes_per_delivery"] = writes["broadcast"] / out["deliveries"] if out["deliveries"] else None
+        return out
 
 
 def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:

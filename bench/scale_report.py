@@ -40,6 +40,7 @@ CONNECTION_COLUMNS = [
     ("CPU per open (µs)", "cpu_us_per_open", "{:,.0f}"),
     ("CPU per delivery (µs)", "cpu_us_per_delivery", "{:.2f}"),
     ("… of which user (µs)", "user_us_per_delivery", "{:.2f}"),
+    ("write() calls per delivery", "writes_per_delivery", "{:.2f}"),
     ("deliveries", "deliveries", "{:,}"),
     ("lost", "lost", "{:,}"),
 ]
@@ -109,6 +110,18 @@ def _change(before: dict[str, Any], after: dict[str, Any], key: str, fmt: str = 
     return f"{_fmt(before.get(key), fmt)} → {_fmt(after.get(key), fmt)}"
 
 
+def _where_a_delivery_goes(step: dict[str, Any]) -> str:
+    """Issue 28 goal 3: of one broadcast at a time's CPU per delivery, what the kernel
+    takes (one ``write`` per client per broadcast, which nothing in Python can merge)."""
+    total, user = step["cpu_us_per_delivery"], step["user_us_per_delivery"]
+    return (f"- Where a delivery goes at {step['connections']:,} connections, one broadcast at a time: "
+            f"{step['writes_per_delivery']:.2f} `write()` calls per delivery (each client's frame is one "
+            f"syscall; the keepalive's pings in the stage included), and {total - user:.2f} of its "
+            f"{total:.2f} µs are system time: the kernel's TCP send path, which on loopback also runs the "
+            f"receiving load generator's TCP receive and wake-up. User time (sanic-wsns, uvloop and "
+            f"CPython per client) is {user:.2f} µs.")
+
+
 def readings(connections: list[dict[str, Any]], instances: list[dict[str, Any]]) -> list[str]:
     """What the curves say, computed from this run's figures."""
     ok = [s for s in connections if "error" not in s]
@@ -121,6 +134,8 @@ def readings(connections: list[dict[str, Any]], instances: list[dict[str, Any]])
             f"namespaces): RSS per connection {_change(lo, hi, 'rss_kib_per_connection', '{:.1f}')} KiB, "
             f"CPU per delivery {_change(lo, hi, 'cpu_us_per_delivery')} µs "
             f"(user {_change(lo, hi, 'user_us_per_delivery')}).")
+    if same_fanout and same_fanout[-1].get("writes_per_delivery"):
+        lines.append(_where_a_delivery_goes(same_fanout[-1]))
     by_connections: dict[int, list[dict[str, Any]]] = {}
     for step in ok:
         by_connections.setdefault(step["connections"], []).append(step)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import compression, sse_vs_ws
+from bench import compression, keepalive_cost, sse_vs_ws
 from bench.request_keys import render as request_keys_section
 from bench.request_keys import run_request_keys
 from bench.scale import run_scale
@@ -41,6 +41,9 @@ SECTIONS: list[Section] = [
     # permessage-deflate off vs on (bench/compression.py brings its own servers and clients).
     Section("compression", lambda sizes, quick, redis: compression.run_compression(sizes, quick),
             compression.render, compression.plot),
+    # Keepalive's CPU on idle connections (bench/keepalive_cost.py brings its own servers and clients).
+    Section("keepalive", lambda sizes, quick, redis: keepalive_cost.run_section(quick),
+            keepalive_cost.render, keepalive_cost.plot),
     # SSE vs WebSocket on W1's shape (bench/sse_vs_ws.py brings its own servers and clients).
     Section("sse", lambda sizes, quick, redis: sse_vs_ws.run_sse(sizes, quick),
             sse_vs_ws.render, sse_vs_ws.plot),

@@ -18,7 +18,7 @@ import math
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from importlib import resources
 from typing import Any, cast
 
@@ -211,12 +211,13 @@ class WsNamespaces:
             _printable_headers(request)
             request.ctx.wsns_verdict = await self._verdict(pattern, request)
 
-        async def route(request: Request, ws: Any, **_params: Any) -> None:
+        def route(request: Request, ws: Any, **_params: Any) -> Coroutine[Any, Any, None]:
+            # Not a coroutine of its own: Sanic runs the one returned in the handler's task,
+            # which then keeps one frame less for every idle connection (bench W3).
             verdict = getattr(request.ctx, "wsns_verdict", UNJUDGED)
             if isinstance(verdict, Refusal):
-                await ws.close(verdict.code, verdict.reason)
-                return
-            await serve(self.hub, request, ws, verdict)
+                return ws.close(verdict.code, verdict.reason)  # type: ignore[no-any-return]
+            return serve(self.hub, request, ws, verdict)
 
         app.add_websocket_route(route, pattern.pattern, name=name, subprotocols=NEGOTIATED,
                                 ctx_wsns_deflate=self.settings.compression)

@@ -24,13 +24,19 @@ Sanic release that changes it fails there, loudly, rather than in production:
   which an instance attribute can replace), and ``process_events``, still used at the end
   of the stream, hands every data frame (text, binary, continuation) to
   ``ws.assembler.put(frame)``; only ``recv*`` call anything else on the assembler;
-* ``ws.pings`` maps a ping's payload to the future its pong resolves;
+* ``ws.pings`` maps a ping sent through Sanic's ``ws.ping`` to the future its pong resolves
+  (the keepalive sweep's own pings need no future: ``FrameSink.ping``);
 * ``ws.keepalive_ping_task`` is Sanic's ping task for the connection (the shared sweep
   replaces it), and ``ws.ws_proto.max_message_size`` the limit its protocol enforces (1009);
 * a close frame, or the end of the stream, cancels ``ws.recv_cancel`` when it is set;
 * the end of the data stream is signalled to Sanic's closer by resolving
   ``ws.data_finished_fut`` while ``ws.auto_closer_task`` runs;
 * ``ws.pause_frames()`` / ``ws.resume_frames()`` stop and restart reading the socket;
+* Sanic's connection (``ws.io_proto``) checks its HTTP timeouts with a timer
+  (``_callback_check_timeouts``) that, once the handler of an upgraded connection runs,
+  only ends itself (``_cancel_http_timeouts``); it keeps two ``asyncio.Event``s, ``_can_write`` and
+  ``_data_received``, and only calls ``set``, ``clear``, ``is_set`` and ``wait`` on them
+  (``SlimEvent`` takes their place: ~1.4 KiB of an idle connection's memory);
 * a route's ``subprotocols`` are iterated anew at every handshake, inside the upgrade's
   request context (``NegotiatedProtocol``; a real handshake is needed to see it, so
   ``tests/integration/core/test_tokens.py`` checks this one);
@@ -43,6 +49,7 @@ Sanic release that changes it fails there, loudly, rather than in production:
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Never, cast
 
@@ -89,7 +96,7 @@ class FrameSink:
     """
 
     __slots__ = ("_ws", "_deliver", "_waiting", "_fragments", "_text",
-                 "_max_fragments", "_max_unsent", "_ended", "_on_end")
+                 "_max_fragments", "_max_unsent", "_ended", "_on_end", "_unanswered_ping")
 
     #: ``ClientSocket.kind``.
     kind = "websocket"
@@ -105,6 +112,8 @@ class FrameSink:
         #: The protocol left OPEN (a Close received, or a frame that failed the connection).
         self._ended = False
         self._on_end: Callable[[], None] | None = None
+        #: The payload of the keepalive ping sent last, until its pong arrives.
+        self._unanswered_ping: bytes | None = None
 
     def start(self, deliver: OnMessage) -> None:
         """Deliver the messages that waited, then every later one as it arrives."""
@@ -192,7 +201,10 @@ class FrameSink:
     def _dispatch(self, frame: Frame) -> None:
         opcode = frame.opcode
         if opcode is Opcode.PONG:
-            _acknowledge(self._ws.pings, bytes(frame.data))
+            payload = bytes(frame.data)
+            if payload == self._unanswered_ping:
+                self._unanswered_ping = None
+            _acknowledge(self._ws.pings, payload)
         elif opcode is Opcode.CLOSE:
             if self._ws.recv_cancel is not None:
                 self._ws.recv_cancel.cancel()
@@ -260,18 +272,15 @@ class FrameSink:
         return None if sent is None else sent.code
 
     def awaiting_pong(self, payload: bytes) -> bool:
-        return payload in self._ws.pings
+        return payload == self._unanswered_ping
 
     def ping(self, payload: bytes) -> None:
-        """Ping as Sanic's own keepalive would: the pong is recognised by ``_acknowledge``
-        (or Sanic's ``process_pong``), which resolves and removes the entry in ``ws.pings``."""
-        ws = self._ws
-        loop = cast(asyncio.AbstractEventLoop, ws.loop)  # set while the connection is open
-        ws.pings[payload] = loop.create_future()
-        ws.ws_proto.send_ping(payload)
-        transport = self.transport
-        for chunk in ws.ws_proto.data_to_send():
-            transport.write(chunk)
+        """Write a keepalive ping, built once per payload (a server frame is not masked):
+        no future in ``ws.pings`` and no frame object per ping, for a cost paid by every
+        idle connection every interval (bench ``keepalive``). Its pong is recognised in
+        ``_dispatch``."""
+        self._unanswered_ping = payload
+        self.transport.write(_ping_frame(payload))
 
     def abort(self, code: int, reason: str) -> None:
         self._ws.fail_connection(code, reason)
@@ -289,9 +298,15 @@ class FrameSink:
             ws.keepalive_ping_task = None
 
 
+@functools.cache
+def _ping_frame(payload: bytes) -> bytes:
+    """The bytes of a server's ping with ``payload`` (the keepalive's payload is fixed)."""
+    return Frame(Opcode.PING, payload).serialize(mask=False)
+
+
 def _acknowledge(pings: dict[bytes, asyncio.Future[None]], payload: bytes) -> None:
     """A pong acknowledges its ping and every ping sent before it, as Sanic's own
-    ``process_pong`` does (the keepalive sweep waits on one of these futures)."""
+    ``process_pong`` does (for pings sent through Sanic's ``ws.ping``)."""
     if payload not in pings:
         return
     for sent in list(pings):
@@ -300,6 +315,66 @@ def _acknowledge(pings: dict[bytes, asyncio.Future[None]], payload: bytes) -> No
             waiter.set_result(None)
         if sent == payload:
             return
+
+
+class SlimEvent:
+    """An ``asyncio.Event`` for Sanic's connection, whose waiters are made on first use.
+
+    ``asyncio.Event`` builds an empty ``deque`` of waiters at once (~0.7 KiB: a 64-slot
+    block), and Sanic's connection keeps two (``_can_write``, ``_data_received``) for its
+    whole life, though after the handshake nothing waits on the one and only a paused
+    write waits on the other: together the largest part of an idle connection that
+    sanic-wsns could cut (bench W3, ``python -m bench.memory``)."""
+
+    __slots__ = ("_value", "_waiters")
+
+    def __init__(self, value: bool = False):
+        self._value = value
+        self._waiters: list[asyncio.Future[bool]] | None = None
+
+    def is_set(self) -> bool:
+        return self._value
+
+    def set(self) -> None:
+        if self._value:
+            return
+        self._value = True
+        for waiter in self._waiters or ():
+            if not waiter.done():
+                waiter.set_result(True)
+
+    def clear(self) -> None:
+        self._value = False
+
+    async def wait(self) -> bool:
+        if self._value:
+            return True
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        finally:
+            self._waiters.remove(waiter)
+
+
+def _slim_events(io_proto: SanicProtocol) -> None:
+    """Put ``SlimEvent``s in place of the connection's two ``asyncio.Event``s, keeping
+    their state (no write is paused and nothing waits on either mid-handshake)."""
+    io_proto._can_write = SlimEvent(io_proto._can_write.is_set())  # type: ignore[assignment]
+    io_proto._data_received = SlimEvent(io_proto._data_received.is_set())  # type: ignore[assignment]
+
+
+def _cancel_http_timeouts(io_proto: SanicProtocol) -> None:
+    """Cancel Sanic's HTTP timeout check now rather than when it fires (up to half the
+    shortest HTTP timeout later, 30 s by default) and does nothing for an upgraded
+    connection but end itself: until then its timer held ~0.5 KiB of every new
+    connection's memory (bench W3)."""
+    timer = getattr(io_proto, "_callback_check_timeouts", None)
+    if timer is not None:
+        timer.cancel()
+        io_proto._callback_check_timeouts = None  # type: ignore[attr-defined]
 
 
 def take_frames(ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int,
@@ -318,18 +393,23 @@ def take_frames(ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int,
     # Duck-typed: put, get and get_iter are all Sanic calls on its assembler.
     ws.assembler = sink  # type: ignore[assignment]
     ws.data_received = sink.data_received  # type: ignore[method-assign]
+    if ws.io_proto is not None:  # a real connection (always, but in unit tests)
+        _slim_events(ws.io_proto)
+        _cancel_http_timeouts(ws.io_proto)
     return sink
 
 
-async def until_closed(ws: WebsocketImplProtocol) -> None:
-    """Wait until the peer closes: Sanic cancels ``recv_cancel`` on a close frame or at
-    the end of the stream, which raises ``CancelledError`` here, as ``ws.recv()`` would.
-    (When the TCP connection is lost, Sanic cancels the handler's task instead.)"""
+def until_closed(ws: WebsocketImplProtocol) -> asyncio.Future[None]:
+    """What to await until the peer closes: Sanic cancels ``recv_cancel`` on a close frame
+    or at the end of the stream, which raises ``CancelledError`` in the awaiting handler,
+    as ``ws.recv()`` would. (When the TCP connection is lost, Sanic cancels the handler's
+    task instead.) A future, not a coroutine: one frame less kept by every idle
+    connection's handler (bench W3)."""
     loop = ws.loop
     assert loop is not None  # set by Sanic's handshake, before the handler runs
-    ended = loop.create_future()
+    ended: asyncio.Future[None] = loop.create_future()
     ws.recv_cancel = ended
-    await ended
+    return ended
 
 
 class NegotiatedProtocol:

@@ -21,6 +21,7 @@ from sanic_wsns.errors import ConfigError
 from sanic_wsns.sanic_internals import (
     DeflateServerProtocol,
     FrameSink,
+    SlimEvent,
     agreed_extension,
     offer_deflate,
     take_frames,
@@ -177,3 +178,38 @@ def test_the_agreed_extension_keeps_no_inflater_between_messages():
     last = extension.decode(Frame(Opcode.CONT, data[10:]), max_size=1 << 16)
     assert bytes(first.data) + bytes(last.data) == b"x" * 5000
     assert not hasattr(extension, "decoder")
+
+
+async def test_a_slim_event_wakes_its_waiters_as_asyncio_event_does():
+    """``SlimEvent`` stands in for Sanic's ``asyncio.Event``s: same answers, waiters made
+    only when one waits."""
+    event = SlimEvent(True)
+    assert event.is_set() and await event.wait()
+    event.clear()
+    assert not event.is_set()
+    waiters = [asyncio.ensure_future(event.wait()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert not any(waiter.done() for waiter in waiters)
+    event.set()
+    assert await asyncio.wait_for(asyncio.gather(*waiters), 1) == [True, True]
+    event.clear()
+    cancelled = asyncio.ensure_future(event.wait())
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    event.set()  # nothing left waiting: the cancelled waiter went away with its wait
+    assert event.is_set() and not event._waiters
+
+
+def test_sanic_s_connection_keeps_the_events_and_the_timer_the_sink_replaces():
+    """What ``_slim_events`` and ``_cancel_http_timeouts`` replace: a Sanic release that
+    renames them fails here."""
+    slots = set(WebSocketProtocol.__slots__) | {slot for cls in WebSocketProtocol.__mro__
+                                                 for slot in getattr(cls, "__slots__", ())}
+    assert {"_can_write", "_data_received", "_callback_check_timeouts"} <= slots
+    source = inspect.getsource(WebSocketProtocol.__mro__[1].check_timeouts)
+    assert "upgrade_websocket" in source  # an upgraded connection's check only ends itself
+    protocols = "".join(inspect.getsource(cls) for cls in WebSocketProtocol.__mro__[:-2])
+    used = set(re.findall(r"self\._(?:can_write|data_received)\.(\w+)", protocols))
+    assert used <= {"set", "clear", "is_set", "wait"}, used

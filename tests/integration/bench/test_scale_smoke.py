@@ -17,7 +17,7 @@ pytestmark = [
     pytest.mark.timeout(300),
 ]
 FIGURES = ("rss_kib_per_connection", "opens_per_s", "cpu_us_per_open", "cpu_us_per_delivery",
-           "last_delivery_ms", "servers_rss_mib")
+           "last_delivery_ms", "servers_rss_mib", "writes_per_delivery")
 
 
 def children() -> list[int]:
@@ -63,6 +63,7 @@ def test_the_report_shows_every_curve_and_its_plots_are_drawn(results: dict, tmp
     section = scale_section(results)
     for heading in ("### One instance", "### Several instances", "### Moonshot"):
         assert heading in section
+    assert "`write()` calls per delivery" in section  # where one broadcast at a time goes
     written = write_plots(results, tmp_path)
     assert sorted(p.name for p in written) == ["scale-connections.svg", "scale-instances.svg"]
     assert all(p.read_text().lstrip().startswith("<?xml") for p in written)

@@ -2,9 +2,12 @@
 test_sanic_ext.py)."""
 
 
+import asyncio
+
 import pytest
 
 from sanic_wsns import ConfigError, WsNamespaces
+from sanic_wsns.client import KEEPALIVE_PING
 from tests.support.servers import new_app, serve, wait_for
 from tests.support.wsclient import close_of, join
 
@@ -83,5 +86,32 @@ async def test_a_client_that_stops_answering_pings_is_disconnected_and_forgotten
         assert welcome["heartbeat_interval"] == 0.2
         ws.transport.pause_reading()  # a frozen peer: pings pile up unanswered
         await wait_for(lambda: not wsns.has("/ws/hb"))
+        ws.transport.resume_reading()
+        assert (await close_of(ws))[0] in (1006, 1011)
+
+
+async def test_a_peer_that_stops_answering_is_closed_within_two_intervals_of_its_last_pong():
+    """Issue 28 goal 2: the one sweep still finds a dead peer in time. Its last answered
+    ping was sent at ``pinged_at``; the next goes out one interval later and times out one
+    (timeout = interval) after that: closed by ``pinged_at + 2 * interval``. The slack is
+    the test's own polling and a loaded machine's late timers, stated: 0.1 * interval."""
+    interval = 0.4
+    app = new_app()
+    app.config.WEBSOCKET_PING_INTERVAL = interval
+    app.config.WEBSOCKET_PING_TIMEOUT = interval
+    wsns = WsNamespaces(app, unsubscribe_linger=0)
+    wsns.pattern("/ws/dead")
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/dead"), ping_interval=None)
+        [client] = wsns.get("/ws/dead").clients.values()
+        joined_at = client._pinged_at
+        # One ping answered (the client's reader answers it), then the peer goes silent.
+        await wait_for(lambda: client._pinged_at > joined_at and not client._socket.awaiting_pong(
+            KEEPALIVE_PING), timeout=10 * interval)
+        ws.transport.pause_reading()
+        last_answered = client._pinged_at
+        await wait_for(lambda: not client.open, timeout=10 * interval, interval=0.005)
+        closed_after = asyncio.get_running_loop().time() - last_answered
+        assert closed_after <= 2.1 * interval, closed_after
         ws.transport.resume_reading()
         assert (await close_of(ws))[0] in (1006, 1011)
