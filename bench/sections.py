@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import compression, sse_vs_ws
+from bench import cluster_curve, compression, sse_vs_ws
 from bench.scale import run_scale
 from bench.scale_report import scale_section, write_plots
 from bench.workloads import Sizes
@@ -42,5 +42,8 @@ SECTIONS: list[Section] = [
     # SSE vs WebSocket on W1's shape (bench/sse_vs_ws.py brings its own servers and clients).
     Section("sse", lambda sizes, quick, redis: sse_vs_ws.run_sse(sizes, quick),
             sse_vs_ws.render, sse_vs_ws.plot),
+    # One Redis vs a 3-master cluster: the rate where p99 crosses 50 ms (bench/cluster_curve.py).
+    Section("cluster", lambda sizes, quick, redis: cluster_curve.run_curve(quick),
+            cluster_curve.render, cluster_curve.plot),
 ]
 
