@@ -64,7 +64,7 @@ class CurveSizes:
 
 
 FULL = CurveSizes(instances=3, namespaces=30, receivers=4,
-                  rates=(100, 200, 400, 700, 1_000, 1_500, 2_000, 3_000, 4_000), seconds=5.0)
+                  rates=(100, 200, 400, 700, 1_000, 1_500, 2_000, 3_000, 4_000, 6_000, 8_000), seconds=5.0)
 QUICK = CurveSizes(instances=2, namespaces=6, receivers=2, rates=(20, 40), seconds=1.0)
 
 

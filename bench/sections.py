@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cluster_curve, compression, sse_vs_ws
+from bench import cluster_curve, compression, sse_vs_ws, storm
 from bench.scale import run_scale
 from bench.scale_report import scale_section, write_plots
 from bench.workloads import Sizes
@@ -45,5 +45,7 @@ SECTIONS: list[Section] = [
     # One Redis vs a 3-master cluster: the rate where p99 crosses 50 ms (bench/cluster_curve.py).
     Section("cluster", lambda sizes, quick, redis: cluster_curve.run_curve(quick),
             cluster_curve.render, cluster_curve.plot),
+    # A reconnect storm, WSNS_OPEN_RATE off and on (bench/storm.py brings its own processes).
+    Section("storm", lambda sizes, quick, redis: storm.run_storm(quick), storm.render, storm.plot),
 ]
 
