@@ -138,14 +138,16 @@ def clients_per_instance(step: Step) -> list[int]:
 
 
 class Loadgens:
-    """Several ``bench.scale_loadgen`` processes driven in lock-step: a stage starts when
-    all are ready (the servers are sampled then) and ends when all have ended."""
+    """Several ``bench.scale_loadgen`` processes (or ``command``'s: ``bench.storm`` has
+    its own) driven in lock-step: a stage starts when all are ready (the servers are sampled
+    then) and ends when all have ended."""
 
-    def __init__(self, stack: ExitStack, specs: list[dict[str, Any]]):
+    def __init__(self, stack: ExitStack, specs: list[dict[str, Any]],
+                 command: tuple[str, ...] = ("-m", "bench.scale_loadgen")):
         self.lines: queue.Queue[tuple[int, str | None]] = queue.Queue()
         self.processes: list[subprocess.Popen[str]] = []
         for i, spec in enumerate(specs):
-            process = subprocess.Popen([sys.executable, "-m", "bench.scale_loadgen"], cwd=ROOT,
+            process = subprocess.Popen([sys.executable, *command], cwd=ROOT,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             stack.callback(_stop, process)
             self.processes.append(process)
@@ -186,8 +188,12 @@ class Loadgens:
         return [got[i] for i in range(len(self.processes))]
 
     def go(self) -> None:
+        self.tell("go")
+
+    def tell(self, line: str) -> None:
+        """Say ``line`` to every process."""
         for process in self.processes:
-            self._say(process, "go")
+            self._say(process, line)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:

@@ -4,9 +4,10 @@ on the other three, with ``since``/``epoch``, while broadcasts go on.
 ``python -m bench.storm [--quick] [--connections N] [--json PATH]`` (also a section of
 ``python -m bench.run``). For each variant (``WSNS_OPEN_RATE`` off, then on), fresh
 processes: a redis-server, ``instances`` sanic-wsns bench targets with history on, and the
-clients in this process. Client *j* joins room *j* mod ``namespaces`` on instance *j* mod
-``instances``; one sender per room on instance 0 broadcasts ``rate`` times a second in all,
-round-robin, from the start to the end.
+clients in worker processes (``python -m bench.storm --worker``, at most ``PER_WORKER``
+clients each, client *j* in worker *j* mod workers; the first one sends). Client *j* joins
+room *j* mod ``namespaces`` on instance *j* mod ``instances``; one sender per room on
+instance 0 broadcasts ``rate`` times a second in all, round-robin, from start to end.
 
 After ``baseline`` seconds the last instance is killed (SIGKILL). Each of its clients
 reconnects to instance *j* mod (``instances`` - 1) after the real client's full-jitter
@@ -18,9 +19,9 @@ Figures: the time from the kill until every moved client was back (and when half
 99 % were), refusals (1013), attempts, resyncs; the survivors' clients' p50/p99 latency
 (send to arrival of the bytes, ``bench.loadgen.StampedConnection``) before the kill and
 during the storm (from the kill until every moved client was back); the survivors' CPU
-during the storm. The clients all run in this process, so a size is bounded by its open
-files (about 19,000 connections): the 80,000 of the goal need the multi-process load
-generators of ``bench.scale`` (not done).
+during the storm, and the workers' own CPU (near the storm's length times the workers, the
+clients were the limit). The goal's size, 80,000 clients of which 20,000 move, is
+``--connections 80000`` on a machine of its own.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import random
 import sys
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -40,14 +41,19 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
-from bench.loadgen import DIALECTS, Catchup, Client, Harness, close_all, message, percentile
+from bench.loadgen import DIALECTS, Catchup, Client, Harness, close_all, emit, message, percentile
 from bench.procstat import sample
+from bench.scale import Loadgens
 from bench.servers import ROOT, START_TIMEOUT, redis_url, start_redis, start_target
 from bench.targets.common import raise_fd_limit
 from sanic_wsns.remote.backoff import Backoff
 
 VARIANTS = ("open rate off", "open rate on")
-CONCURRENCY = 100  # handshakes in flight while the clients first open
+CONCURRENCY = 100  # handshakes in flight per worker while the clients first open
+#: Clients per worker process: below the 20,000 open files a process may hold.
+PER_WORKER = 15_000
+#: Seconds the workers have to open every client.
+OPEN_TIMEOUT = 600.0
 
 
 @dataclass(frozen=True)
@@ -60,12 +66,13 @@ class StormSizes:
     open_rate: float  # WSNS_OPEN_RATE per instance in the "on" variant
     open_burst: int
     timeout: float  # seconds the moved clients have to come back
+    workers: int  # client processes (more when the clients need them: ``PER_WORKER``)
 
 
 REDUCED = StormSizes(instances=4, connections=8_000, namespaces=40, rate=40, baseline=5.0,
-                     open_rate=300, open_burst=100, timeout=120.0)
+                     open_rate=300, open_burst=100, timeout=120.0, workers=2)
 QUICK = StormSizes(instances=4, connections=80, namespaces=8, rate=20, baseline=1.0,
-                   open_rate=5, open_burst=3, timeout=60.0)
+                   open_rate=5, open_burst=3, timeout=60.0, workers=2)
 
 
 @dataclass
@@ -90,9 +97,11 @@ class Watch:
 class Storm:
     """The clients of one variant's run: open, broadcast, kill, come back."""
 
-    def __init__(self, urls: list[str], sizes: StormSizes):
+    def __init__(self, urls: list[str], sizes: StormSizes, members: list[int], sends: bool):
         self.urls = urls
         self.sizes = sizes
+        self.members = members
+        self.sends = sends
         self.harness = Harness(DIALECTS["wsns-frames"])
         self.harness.on_data = self.on_frame
         self.views = [Catchup() for _ in range(sizes.connections)]
@@ -123,11 +132,10 @@ class Storm:
         to it too: a 1013 is retried (after 0.5-1.5 s), it is not the storm yet."""
         n, gate = self.sizes.instances, asyncio.Semaphore(CONCURRENCY)
         self.clients = list(await asyncio.gather(*(
-            self.open_patiently(gate, j, self.urls[j % n], self.room(j), j % n)
-            for j in range(self.sizes.connections))))
+            self.open_patiently(gate, j, self.urls[j % n], self.room(j), j % n) for j in self.members)))
         for client in self.clients:
             self.views[client.index].welcomed(json.loads(client.joined)["data"])
-        rooms = [self.room(k) for k in range(self.sizes.namespaces)]
+        rooms = [self.room(k) for k in range(self.sizes.namespaces)] if self.sends else []
         self.senders = list(await asyncio.gather(*(
             self.open_patiently(gate, -1, self.urls[0], room, 0) for room in rooms)))
 
@@ -154,7 +162,7 @@ class Storm:
             seq += 1
         return seq
 
-    async def come_back(self, j: int, killed_at: float) -> None:
+    async def come_back(self, j: int, killed_ns: int) -> None:
         """One moved client: backoff, reconnect with its position, until recovered."""
         moved = self.moved[j]
         backoff = Backoff()
@@ -174,7 +182,7 @@ class Storm:
             moved.view.welcomed(welcome)
             self.clients.append(client)
             if welcome.get("recovered"):
-                moved.back_after = time.perf_counter() - killed_at
+                moved.back_after = (time.monotonic_ns() - killed_ns) / 1e9
             else:
                 moved.resynced = True
         if all(m.back_after is not None or m.resynced for m in self.moved.values()):
@@ -188,47 +196,62 @@ def _share(values: list[float], total: int, q: float) -> float | None:
     return ordered[need - 1] if len(ordered) >= need else None
 
 
-async def storm_run(urls: list[str], sizes: StormSizes, kill: Callable[[], None],
-                    survivor_pids: list[int]) -> dict[str, Any]:
-    storm = Storm(urls, sizes)
+async def _line() -> str:
+    """The orchestrator's next line on stdin."""
+    return (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).strip()
+
+
+async def storm_worker(spec: dict[str, Any]) -> dict[str, Any]:
+    """One client process: open its ``members`` (and the senders, in the first), say
+    ``ready``; at ``go`` broadcast; at ``kill <monotonic ns>`` bring its moved clients back,
+    say ``back`` when they are; at ``stop`` close, and return what it saw."""
+    sizes = StormSizes(**spec["sizes"])
+    storm = Storm(spec["urls"], sizes, spec["members"], spec["senders"])
     await storm.open()
+    emit({"event": "ready"})
+    await _line()
     stop = asyncio.Event()
-    publisher = asyncio.get_running_loop().create_task(storm.broadcast(stop))
-    try:
-        await asyncio.sleep(sizes.baseline)
-        before = {pid: sample(pid) for pid in survivor_pids}
-        own_before = time.process_time()
-        killed_at = time.perf_counter()
-        # In a thread: ``kill`` reaps the process, and the clients must go on meanwhile.
-        killing = asyncio.get_running_loop().run_in_executor(None, kill)
-        storm.watch.phase = "storm"
-        for j in range(storm.dead, sizes.connections, sizes.instances):
-            storm.moved[j] = Moved(storm.views[j])
-        tasks = [asyncio.get_running_loop().create_task(storm.come_back(j, killed_at)) for j in storm.moved]
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(storm.all_back.wait(), sizes.timeout)
-        storm_seconds = time.perf_counter() - killed_at
-        cpu = sum(sample(pid).cpu - before[pid].cpu for pid in survivor_pids)
-        own_cpu = time.process_time() - own_before
-        for task in tasks:
-            task.cancel()
-        await killing
-    finally:
-        stop.set()
-        sent = await publisher
-        await close_all(storm.clients + storm.senders)
+    publisher = asyncio.get_running_loop().create_task(storm.broadcast(stop)) if storm.senders else None
+    killed_ns = int((await _line()).split()[1])
+    own_before = time.process_time()
+    storm.watch.phase = "storm"
+    storm.moved = {j: Moved(storm.views[j]) for j in storm.members if j % sizes.instances == storm.dead}
+    if not storm.moved:
+        storm.all_back.set()
+    tasks = [asyncio.get_running_loop().create_task(storm.come_back(j, killed_ns)) for j in storm.moved]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(storm.all_back.wait(), sizes.timeout)
+    emit({"event": "back"})
+    await _line()
+    own_cpu = time.process_time() - own_before
+    for task in tasks:
+        task.cancel()
+    stop.set()
+    sent = await publisher if publisher is not None else 0
+    await close_all(storm.clients + storm.senders)
     moved = list(storm.moved.values())
-    back = [m.back_after for m in moved if m.back_after is not None]
-    before_ns, during_ns = storm.watch.latencies["before"], storm.watch.latencies["storm"]
-    return {"moved": len(moved), "back": len(back), "resynced": sum(m.resynced for m in moved),
+    return {"moved": len(moved), "resynced": sum(m.resynced for m in moved),
             "refused": sum(m.refused for m in moved), "attempts": sum(m.attempts for m in moved),
-            "all_back_s": max(back) if len(back) == len(moved) else None,
-            "half_back_s": _share(back, len(moved), 0.5), "p90_back_s": _share(back, len(moved), 0.9),
-            "p99_back_s": _share(back, len(moved), 0.99), "back_times_s": sorted(back),
-            "before_p50_ms": percentile(before_ns, 50), "before_p99_ms": percentile(before_ns, 99),
-            "storm_p50_ms": percentile(during_ns, 50), "storm_p99_ms": percentile(during_ns, 99),
-            "storm_seconds": storm_seconds, "survivors_cpu_s": cpu, "clients_cpu_s": own_cpu,
-            "broadcasts": sent}
+            "back_times_s": [m.back_after for m in moved if m.back_after is not None],
+            "latencies": storm.watch.latencies, "clients_cpu_s": own_cpu, "broadcasts": sent}
+
+
+def merge(results: list[dict[str, Any]], storm_seconds: float, survivors_cpu: float) -> dict[str, Any]:
+    """The workers' results as one run's figures."""
+    moved = sum(r["moved"] for r in results)
+    back = sorted(t for r in results for t in r["back_times_s"])
+    before = [ns for r in results for ns in r["latencies"]["before"]]
+    during = [ns for r in results for ns in r["latencies"]["storm"]]
+    return {"moved": moved, "back": len(back), "resynced": sum(r["resynced"] for r in results),
+            "refused": sum(r["refused"] for r in results), "attempts": sum(r["attempts"] for r in results),
+            "all_back_s": back[-1] if back and len(back) == moved else None,
+            "half_back_s": _share(back, moved, 0.5), "p90_back_s": _share(back, moved, 0.9),
+            "p99_back_s": _share(back, moved, 0.99), "back_times_s": back,
+            "before_p50_ms": percentile(before, 50), "before_p99_ms": percentile(before, 99),
+            "storm_p50_ms": percentile(during, 50), "storm_p99_ms": percentile(during, 99),
+            "storm_seconds": storm_seconds, "survivors_cpu_s": survivors_cpu,
+            "clients_cpu_s": sum(r["clients_cpu_s"] for r in results),
+            "workers": len(results), "broadcasts": sum(r["broadcasts"] for r in results)}
 
 
 def one_variant(variant: str, sizes: StormSizes, logs: Path) -> dict[str, Any]:
@@ -240,11 +263,25 @@ def one_variant(variant: str, sizes: StormSizes, logs: Path) -> dict[str, Any]:
                                 features=("history",), env=env) for i in range(sizes.instances)]
         for server in servers:
             server.wait_ready(START_TIMEOUT)
-        import uvloop
-
-        figures = uvloop.run(storm_run([s.ws("") for s in servers], sizes, servers[-1].kill,
-                                       [s.pid for s in servers[:-1]]))
-    return {"variant": variant, **figures}
+        count = max(sizes.workers, math.ceil(sizes.connections / PER_WORKER))
+        specs = [{"urls": [s.ws("") for s in servers], "sizes": asdict(sizes), "senders": w == 0,
+                  "members": list(range(w, sizes.connections, count))} for w in range(count)]
+        workers = Loadgens(stack, specs, command=("-m", "bench.storm", "--worker"))
+        deadline = time.monotonic() + OPEN_TIMEOUT + sizes.timeout
+        workers.wait_all("ready", deadline)
+        workers.go()
+        time.sleep(sizes.baseline)  # broadcasts go on in the workers: the survivors' "before"
+        survivors = [s.pid for s in servers[:-1]]
+        before = {pid: sample(pid) for pid in survivors}
+        killed_ns = time.monotonic_ns()
+        servers[-1].kill()
+        workers.tell(f"kill {killed_ns}")
+        workers.wait_all("back", time.monotonic() + sizes.timeout + 30)
+        storm_seconds = (time.monotonic_ns() - killed_ns) / 1e9
+        cpu = sum(sample(pid).cpu - before[pid].cpu for pid in survivors)
+        workers.go()
+        results = workers.wait_all("result", time.monotonic() + 120)
+    return {"variant": variant, **merge(results, storm_seconds, cpu)}
 
 
 def run_storm(quick: bool, connections: int | None = None) -> dict[str, Any]:
@@ -279,7 +316,7 @@ ROWS = (
     "survivors' clients p50 / p99 before the kill (ms)",
     "survivors' clients p50 / p99 during the storm (ms)",
     "survivors' CPU during the storm (s) / its length (s)",
-    "the clients' CPU during the storm (s; all in one process)",
+    "the clients' CPU during the storm (s; all worker processes)",
 )
 
 
@@ -335,6 +372,13 @@ def plot(figures: dict[str, Any], folder: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    if argv is None and sys.argv[1:] == ["--worker"]:
+        raise_fd_limit()
+        import uvloop
+
+        spec = json.loads(sys.stdin.readline())
+        emit({"event": "result", **uvloop.run(storm_worker(spec))})
+        return
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: the smoke test's run")

@@ -31,6 +31,7 @@ def test_both_variants_bring_every_moved_client_back_recovered_and_yield_every_f
         assert "error" not in result, result
         assert result["moved"] == figures["sizes"]["connections"] // figures["sizes"]["instances"]
         assert (result["back"], result["resynced"]) == (result["moved"], 0), result
+        assert result["workers"] == figures["sizes"]["workers"]  # the clients' processes, merged
         for key in FIGURES:
             assert result[key] is not None, (result["variant"], key)
     assert results["open rate off"]["refused"] == 0
