@@ -32,7 +32,9 @@ import contextlib
 import json
 import math
 import random
+import shutil
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
@@ -264,8 +266,11 @@ def one_variant(variant: str, sizes: StormSizes, logs: Path) -> dict[str, Any]:
         for server in servers:
             server.wait_ready(START_TIMEOUT)
         count = max(sizes.workers, math.ceil(sizes.connections / PER_WORKER))
+        outs = Path(tempfile.mkdtemp(prefix="wsns-storm-"))
+        stack.callback(shutil.rmtree, outs, True)
         specs = [{"urls": [s.ws("") for s in servers], "sizes": asdict(sizes), "senders": w == 0,
-                  "members": list(range(w, sizes.connections, count))} for w in range(count)]
+                  "members": list(range(w, sizes.connections, count)), "out": str(outs / f"{w}.json")}
+                 for w in range(count)]
         workers = Loadgens(stack, specs, command=("-m", "bench.storm", "--worker"))
         deadline = time.monotonic() + OPEN_TIMEOUT + sizes.timeout
         workers.wait_all("ready", deadline)
@@ -280,7 +285,8 @@ def one_variant(variant: str, sizes: StormSizes, logs: Path) -> dict[str, Any]:
         storm_seconds = (time.monotonic_ns() - killed_ns) / 1e9
         cpu = sum(sample(pid).cpu - before[pid].cpu for pid in survivors)
         workers.go()
-        results = workers.wait_all("result", time.monotonic() + 120)
+        workers.wait_all("result", time.monotonic() + 120)
+        results = [json.loads(Path(spec["out"]).read_text()) for spec in specs]
     return {"variant": variant, **merge(results, storm_seconds, cpu)}
 
 
@@ -377,7 +383,9 @@ def main(argv: list[str] | None = None) -> None:
         import uvloop
 
         spec = json.loads(sys.stdin.readline())
-        emit({"event": "result", **uvloop.run(storm_worker(spec))})
+        # Through a file: every latency is in it, too long for a line on a pipe.
+        Path(spec["out"]).write_text(json.dumps(uvloop.run(storm_worker(spec))))
+        emit({"event": "result"})
         return
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
