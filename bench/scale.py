@@ -21,6 +21,13 @@ sampled from ``/proc`` for every server process at its start and end:
   every instance, so every broadcast crosses Redis;
 * **idle** (moonshot only): nothing but the server's keepalive pings, for long enough to
   ping every connection at least once.
+
+The load generators count broadcasts without decoding them and are sampled like the
+servers: their CPU per delivery, and the busiest one's CPU over the broadcast stage, are
+figures of every step. The moonshot runs twice, the second time with one generator more
+(``one_more_loadgen``): if the time to the last delivery does not change, the generators
+were not what bounded it. ``--moonshot-connections N`` runs it at a reduced size (a busy
+machine); ``--moonshot-only`` skips the curves (and writes under ``bench/results/``).
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ import sys
 import threading
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +77,8 @@ class Step:
     namespaces: int
     rounds: int
     idle_seconds: float = 0.0
+    #: Load-generator processes; 0: as few as hold the connections (``PER_LOADGEN`` each).
+    loadgens: int = 0
 
     @property
     def redis(self) -> bool:
@@ -96,6 +105,23 @@ MOONSHOT = Step("moonshot", "100k / 6 instances", 6, 100_000, 1, 1, idle_seconds
 QUICK_MOONSHOT = Step("moonshot", "600 / 3 instances", 3, 600, 1, 1, idle_seconds=3.0)
 
 
+def one_more_loadgen(step: Step) -> Step:
+    """``step`` again with one load generator more and no idle stage: if the time to the
+    last delivery does not change, the generators were not what bounded it."""
+    loadgens = (step.loadgens or math.ceil(step.connections / PER_LOADGEN)) + 1
+    return replace(step, label=f"{step.label}, {loadgens} load generators", idle_seconds=0.0,
+                   loadgens=loadgens)
+
+
+def moonshot_steps(quick: bool, connections: int | None = None) -> list[Step]:
+    """The moonshot (``connections`` instead of its 100,000 when given: a reduced run on a
+    busy machine), then the same with one load generator more."""
+    step = QUICK_MOONSHOT if quick else MOONSHOT
+    if connections is not None:
+        step = replace(step, label=f"{connections:,} / {step.instances} instances", connections=connections)
+    return [step, one_more_loadgen(step)]
+
+
 # -- running one step ----------------------------------------------------------------------
 
 
@@ -112,14 +138,16 @@ def clients_per_instance(step: Step) -> list[int]:
 
 
 class Loadgens:
-    """Several ``bench.scale_loadgen`` processes driven in lock-step: a stage starts when
-    all are ready (the servers are sampled then) and ends when all have ended."""
+    """Several ``bench.scale_loadgen`` processes (or ``command``'s: ``bench.storm`` has
+    its own) driven in lock-step: a stage starts when all are ready (the servers are sampled
+    then) and ends when all have ended."""
 
-    def __init__(self, stack: ExitStack, specs: list[dict[str, Any]]):
+    def __init__(self, stack: ExitStack, specs: list[dict[str, Any]],
+                 command: tuple[str, ...] = ("-m", "bench.scale_loadgen")):
         self.lines: queue.Queue[tuple[int, str | None]] = queue.Queue()
         self.processes: list[subprocess.Popen[str]] = []
         for i, spec in enumerate(specs):
-            process = subprocess.Popen([sys.executable, "-m", "bench.scale_loadgen"], cwd=ROOT,
+            process = subprocess.Popen([sys.executable, *command], cwd=ROOT,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             stack.callback(_stop, process)
             self.processes.append(process)
@@ -160,8 +188,12 @@ class Loadgens:
         return [got[i] for i in range(len(self.processes))]
 
     def go(self) -> None:
+        self.tell("go")
+
+    def tell(self, line: str) -> None:
+        """Say ``line`` to every process."""
         for process in self.processes:
-            self._say(process, "go")
+            self._say(process, line)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -185,7 +217,7 @@ def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) ->
         for server in servers:
             server.wait_ready(START_TIMEOUT)
         clients, senders = plan(step)
-        loadgens = math.ceil(step.connections / PER_LOADGEN)
+        loadgens = step.loadgens or math.ceil(step.connections / PER_LOADGEN)
         chunk = math.ceil(step.connections / loadgens)
         specs = [{"urls": [s.ws("") for s in servers], "clients": clients[i * chunk:(i + 1) * chunk],
                   "senders": [j - i * chunk for j in senders if i * chunk <= j < (i + 1) * chunk],
@@ -194,7 +226,8 @@ def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) ->
                  for i in range(loadgens)]
         group = Loadgens(stack, specs)
         pids = [s.pid for s in servers]
-        watched = pids + ([redis.pid] if redis is not None else [])
+        generators = [p.pid for p in group.processes]
+        watched = pids + ([redis.pid] if redis is not None else []) + generators
         stages: dict[str, tuple[dict[int, Sample], dict[int, Sample], float]] = {}
         writes: dict[str, int] = {}  # the servers' write syscalls in each stage
         for stage in ("open", "broadcast") + (("idle",) if step.idle_seconds else ()):
@@ -217,7 +250,7 @@ def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) ->
         results = group.wait_all("result", deadline)
         out = figures(step, servers, redis, stages, results, loadgen_rss, group.errors)
         out["writes_per_delivery"] = writes["broadcast"] / out["deliveries"] if out["deliveries"] else None
-        return out
+        return {**out, **loadgen_figures(stages, generators, out["deliveries"])}
 
 
 def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
@@ -279,17 +312,31 @@ def figures(step: Step, servers: list[ServerProcess], redis: ServerProcess | Non
     return out
 
 
+def loadgen_figures(stages: dict[str, tuple[dict[int, Sample], dict[int, Sample], float]],
+                    generators: list[int], deliveries: int) -> dict[str, Any]:
+    """What the load generators spent in the broadcast stage: their CPU per delivery, and
+    the busiest one's CPU over the stage's length (near 1.0, it was saturated and may have
+    been what bounded the time to the last delivery)."""
+    before, after, seconds = stages["broadcast"]
+    spent = [after[p].cpu - before[p].cpu for p in generators]
+    return {"loadgens": len(generators),
+            "loadgens_cpu_us_per_delivery": _per(sum(spent), deliveries),
+            "busiest_loadgen_cpu_share": max(spent) / seconds if seconds else None}
+
+
 def _per(cpu_seconds: float, count: int) -> float | None:
     """Microseconds of CPU per item."""
     return cpu_seconds * 1e6 / count if count else None
 
 
-def run_scale(quick: bool, moonshot: bool = False) -> dict[str, Any]:
-    """Every step of the curves (and the moonshot when asked); a failed step is reported
-    as its error, not raised, so the other steps still run."""
-    steps = list(QUICK if quick else FULL)
+def run_scale(quick: bool, moonshot: bool = False, moonshot_connections: int | None = None,
+              curves: bool = True) -> dict[str, Any]:
+    """Every step of the curves (unless not ``curves``) and the moonshot when asked (with
+    ``moonshot_connections`` instead of its full size); a failed step is reported as its
+    error, not raised, so the other steps still run."""
+    steps = list(QUICK if quick else FULL) if curves else []
     if moonshot:
-        steps.append(QUICK_MOONSHOT if quick else MOONSHOT)
+        steps += moonshot_steps(quick, moonshot_connections)
     started = time.monotonic()
     out: dict[str, Any] = {"quick": quick, "started": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
                            "steps": []}
@@ -308,8 +355,10 @@ def run_scale(quick: bool, moonshot: bool = False) -> dict[str, Any]:
 
 def write_report(results: dict[str, Any]) -> Path:
     """``SCALE.md`` and its plots (``plots/scale-*.svg`` beside it), from ``results``: in
-    ``bench/`` after a full run, in ``bench/results/`` after a quick one."""
-    directory = RESULTS if results["quick"] else REPORT_DIR
+    ``bench/`` after a full run, in ``bench/results/`` after a quick one or one without the
+    curves (``--moonshot-only``: it must not replace the committed curves)."""
+    curves = any(s["curve"] != "moonshot" for s in results["steps"])
+    directory = REPORT_DIR if curves and not results["quick"] else RESULTS
     write_plots(results, directory / "plots")
     header = [
         "# Scale", "",
@@ -324,7 +373,7 @@ def write_report(results: dict[str, Any]) -> Path:
 
 
 def profile_step(label: str, quick: bool) -> None:
-    steps = {s.label: s for s in ([*QUICK, QUICK_MOONSHOT] if quick else [*FULL, MOONSHOT])}
+    steps = {s.label: s for s in [*(QUICK if quick else FULL), *moonshot_steps(quick)]}
     if label not in steps:
         raise SystemExit(f"no step {label!r}; steps: {', '.join(steps)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -340,6 +389,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run, seconds)")
     parser.add_argument("--moonshot", action="store_true", help="also 100,000 connections on 6 instances")
+    parser.add_argument("--moonshot-connections", type=int, default=None, metavar="N",
+                        help="the moonshot with N connections (a reduced run while the machine is busy)")
+    parser.add_argument("--moonshot-only", action="store_true", help="skip the curves")
     parser.add_argument("--profile", metavar="LABEL",
                         help="run only the step with this label (e.g. '19k / 2,000 ns') and print where "
                              "instance 0 spends the broadcast stage (py-spy)")
@@ -347,7 +399,8 @@ def main() -> None:
     if args.profile:
         profile_step(args.profile, args.quick)
         return
-    results = run_scale(args.quick, args.moonshot)
+    results = run_scale(args.quick, args.moonshot or args.moonshot_only, args.moonshot_connections,
+                        curves=not args.moonshot_only)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "scale.json").write_text(json.dumps(results, indent=1))
     report = write_report(results)

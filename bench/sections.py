@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import compression, keepalive_cost, sse_vs_ws
+from bench import cluster_curve, compression, keepalive_cost, sse_vs_ws, storm
 from bench.request_keys import render as request_keys_section
 from bench.request_keys import run_request_keys
 from bench.scale import run_scale
@@ -50,5 +50,10 @@ SECTIONS: list[Section] = [
     # Keyed vs unkeyed requests (bench/request_keys.py: its own servers, the run's Redis).
     Section("request_keys", lambda sizes, quick, redis: run_request_keys(quick, redis), request_keys_section,
             lambda figures, folder: []),
+    # One Redis vs a 3-master cluster: the rate where p99 crosses 50 ms (bench/cluster_curve.py).
+    Section("cluster", lambda sizes, quick, redis: cluster_curve.run_curve(quick),
+            cluster_curve.render, cluster_curve.plot),
+    # A reconnect storm, WSNS_OPEN_RATE off and on (bench/storm.py brings its own processes).
+    Section("storm", lambda sizes, quick, redis: storm.run_storm(quick), storm.render, storm.plot),
 ]
 

@@ -36,17 +36,19 @@ def target_state(server: ServerProcess) -> dict[str, Any]:
 
 
 def start_target(stack: ExitStack, target: str, log_dir: Path, *, broker: str = "",
-                 count_broker: bool = False, label: str = "", features: Sequence[str] = ()) -> ServerProcess:
+                 count_broker: bool = False, label: str = "", features: Sequence[str] = (),
+                 env: dict[str, str] | None = None) -> ServerProcess:
     """Start ``python -m bench.targets.<target>`` and stop it when ``stack`` closes (not
     waiting for it: ``wait_ready(START_TIMEOUT)`` does); ``features`` become flags
-    (``--history`` ..., see ``bench.targets.common.FEATURES``)."""
+    (``--history`` ..., see ``bench.targets.common.FEATURES``); ``env`` is added to the
+    environment (``SANIC_WSNS_*``: settings the target does not take as flags)."""
     args = [sys.executable, "-m", TARGETS[target], "--port", "{port}"]
     if broker:
         args += ["--broker", broker]
     if count_broker:
         args.append("--count-broker")
     args += [f"--{feature}" for feature in features]
-    server = ServerProcess(args, ready=accepts, name=f"{target}{label}", log_dir=log_dir)
+    server = ServerProcess(args, ready=accepts, name=f"{target}{label}", log_dir=log_dir, env=env)
     stack.callback(server.stop)
     return server.spawn()
 

@@ -46,6 +46,12 @@ class Settings(msgspec.Struct, kw_only=True):
     #: Per instance. Anonymous clients are not limited.
     connect_rate: float | None = 10.0
     connect_burst: int = 30
+    #: Connection opens per second on this instance, whoever opens them, and the burst
+    #: (``None``: no limit): over it an upgrade is closed with 1013 and a retry hint. For a
+    #: reconnect storm (an instance died and its clients all come here at once): the opens
+    #: are spread out instead of taking the CPU from the clients already here.
+    open_rate: float | None = None
+    open_burst: int = 500
     #: Longest path parameter value, in characters; longer is closed with 1008.
     max_param_length: int = 200
     #: Seconds a dropped namespace keeps its broker subscription, against churn (≤ 2).
@@ -141,6 +147,8 @@ def load_settings(app_config: Mapping[str, Any], overrides: Mapping[str, Any]) -
         raise ConfigError("rate_limit must be > 0 and rate_burst >= 1")
     if (settings.connect_rate is not None and settings.connect_rate <= 0) or settings.connect_burst < 1:
         raise ConfigError("connect_rate must be > 0 (or None for no limit) and connect_burst >= 1")
+    if (settings.open_rate is not None and settings.open_rate <= 0) or settings.open_burst < 1:
+        raise ConfigError("open_rate must be > 0 (or None for no limit) and open_burst >= 1")
     if settings.compression_threshold < 0:
         raise ConfigError("compression_threshold must be >= 0 bytes")
     if settings.sse_prefix and (not settings.sse_prefix.startswith("/") or settings.sse_prefix.endswith("/")):

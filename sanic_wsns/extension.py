@@ -40,6 +40,7 @@ from .history import History
 from .hub import Hub
 from .interfaces import Exclude
 from .keepalive import KeepaliveSweep
+from .limits import TokenBucket
 from .logs import follow_sanic_logging, redact_upgrade_queries
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import Metrics, OutboxStats, Snapshot, outbox_totals, prepare_multiprocess
@@ -97,6 +98,7 @@ class WsNamespaces:
         self._unmatched_roots: set[str] = set()
         self._unmatched: set[str] = set()
         self._connect_rate = ConnectRate(None, 1)  # set from the settings at attach
+        self._open_rate: TokenBucket | None = None  # the instance's opens (set at attach)
         #: SSE: the streams' client tokens, the POSTs' buckets (per client id), the
         #: seconds between a stream's ``: ping`` comments (all set at attach / start).
         self._client_tokens = ClientTokens(b"")
@@ -117,6 +119,8 @@ class WsNamespaces:
             self._settings = load_settings(app.config, self._overrides)
         self._hub = Hub(self._settings, self._given_broker, patterns=self.patterns)
         self._connect_rate = ConnectRate(self.settings.connect_rate, self.settings.connect_burst)
+        if self.settings.open_rate is not None:
+            self._open_rate = TokenBucket(self.settings.open_rate, self.settings.open_burst, time.monotonic())
         self._client_tokens = ClientTokens(self.settings.sse_secret.encode() or secrets.token_bytes(32))
         self._post_rate = ConnectRate(self.settings.rate_limit, self.settings.rate_burst,
                                       abuse=(self.settings.abuse_limit, self.settings.abuse_window))
@@ -340,10 +344,14 @@ class WsNamespaces:
             verdict = await admit(pattern, self.settings, origin=headers.get("origin"),
                                   host=headers.get("host"), params=request.match_info, request=request)
         if isinstance(verdict, Admission) and connecting:
-            wait = self._connect_rate.allow(verdict.user, time.monotonic())
+            now = time.monotonic()
+            wait = self._connect_rate.allow(verdict.user, now)
             if wait is not None:
                 verdict = Refusal(CloseCode.TRY_AGAIN_LATER,
                                   f"too many connections per second: retry in {math.ceil(wait)} s")
+            elif self._open_rate is not None and not self._open_rate.take(now):
+                verdict = Refusal(CloseCode.TRY_AGAIN_LATER, "too many connections per second on this "
+                                  f"instance: retry in {math.ceil(self._open_rate.retry_after())} s")
         if isinstance(verdict, Refusal):
             self.hub.refuse(verdict)
             logger.info("upgrade refused path=%s code=%d reason=%s origin=%s",

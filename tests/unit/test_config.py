@@ -45,6 +45,8 @@ def test_the_connect_rate_is_on_by_default_and_none_switches_it_off():
     ({}, {"rate_limit": 0}),
     ({}, {"connect_rate": 0}),
     ({"WSNS_CONNECT_BURST": "0"}, {}),
+    ({}, {"open_rate": 0}),
+    ({"WSNS_OPEN_BURST": "0"}, {}),
     ({}, {"compression_threshold": -1}),
     ({"WSNS_COMPRESSION": "maybe"}, {}),
 ])

@@ -54,9 +54,19 @@ def test_every_step_yields_its_figures_and_loses_nothing(results: dict) -> None:
 
 
 def test_the_moonshot_holds_its_connections_through_the_idle_stage(results: dict) -> None:
-    (moonshot,) = [s for s in results["steps"] if s["curve"] == "moonshot"]
+    moonshot, _ = [s for s in results["steps"] if s["curve"] == "moonshot"]
     assert moonshot["still_open_after_idle"] == moonshot["connections"]
     assert moonshot["keepalive_cpu_ms_per_s_per_10k"] is not None
+
+
+def test_the_moonshot_runs_again_with_one_load_generator_more_and_reports_theirs(results: dict) -> None:
+    moonshot, more = [s for s in results["steps"] if s["curve"] == "moonshot"]
+    assert more["loadgens"] == moonshot["loadgens"] + 1
+    assert more["connections"] == moonshot["connections"]
+    for step in (moonshot, more):
+        assert step["loadgens_cpu_us_per_delivery"] is not None, step
+        assert step["busiest_loadgen_cpu_share"] is not None, step
+    assert "Load generators: with one more" in scale_section(results)
 
 
 def test_the_report_shows_every_curve_and_its_plots_are_drawn(results: dict, tmp_path: Path) -> None:
