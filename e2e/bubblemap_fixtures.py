@@ -229,6 +229,14 @@ def stored_bubbles(api: DemoApi, map_id: int) -> dict[int, Bubble]:
     return {b["id"]: Bubble.of(b) for b in api.bubbles(map_id)}
 
 
+def move_round_robin(nginx_url: str, attempt: int) -> None:
+    """One or two proxied requests, in turn by ``attempt``: nginx's round-robin turn moves
+    on by an odd, then an even, count, so a page load that makes an even number of proxied
+    requests cannot keep landing its sockets on the same instance, reload after reload."""
+    for _ in range(1 + attempt % 2):
+        DemoApi(nginx_url).call("GET", "/api/1/session")
+
+
 def map_path(map_id: int) -> str:
     return f"/api/1/ws/bubblemap/{map_id}"
 

@@ -28,6 +28,7 @@ from e2e.bubblemap_fixtures import (
     assert_converged,
     clients_of,
     map_path,
+    move_round_robin,
     refused,
     stored_bubbles,
 )
@@ -207,22 +208,27 @@ def test_pages_of_a_killed_instance_reconnect_through_nginx_and_converge(
     assert_converged(pages, ann, map_id)
 
 
+#: Reloads before giving up on placing a page's socket on instance b.
+RELOADS = 10
+
+
 def _until_instance_b_hosts_a_page(deployment: Deployment, admin_api: dict[str, DemoApi],
                                    pages: list[MapPage], map_id: int) -> None:
     """Round-robin placed the pages' WebSockets; reload one until instance b has one.
 
-    A page load makes the same number of proxied requests each time, so reloading alone
-    could keep landing on the same instance: one extra request first moves the turn on.
+    A page load makes about the same number of proxied requests each time (its token
+    fetches and two sockets, in an order the browser picks), so reloading alone could keep
+    landing on the same instance: ``move_round_robin`` first.
     """
-    for attempt in range(4):
+    for attempt in range(RELOADS):
         if clients_of(admin_api["b"].stats(), map_id) > 0:
             return
-        DemoApi.sign_in(deployment.nginx.url, "nudge")
+        move_round_robin(deployment.nginx.url, attempt)
         pages[attempt % len(pages)].reload()
         wait_until(lambda: clients_of(admin_api["a"].stats(), map_id)
                    + clients_of(admin_api["b"].stats(), map_id) == len(pages), 10,
                    "the reloaded page's old connection closed")
-    raise AssertionError("no page's WebSocket landed on instance b after 4 reloads")
+    raise AssertionError(f"no page's WebSocket landed on instance b after {RELOADS} reloads")
 
 
 def test_a_redis_restart_mid_editing_resyncs_pages_and_they_converge(

@@ -27,6 +27,7 @@ from e2e.bubblemap_fixtures import (
     assert_converged,
     clients_of,
     map_path,
+    move_round_robin,
     stored_bubbles,
 )
 from sanic_wsns.outbox import sqlite as outbox
@@ -350,7 +351,7 @@ class RandomRun:
             hosted = [clients_of(self.admin_api[name].stats(), self.map_id) for name in ("a", "b")]
             if all(hosted):
                 return self.random.choice(["a", "b"])
-            DemoApi.sign_in(self.deployment.nginx.url, "nudge")  # moves nginx's round-robin turn on
+            move_round_robin(self.deployment.nginx.url, attempt)
             self.pages[attempt % len(self.pages)].reload()
         raise AssertionError("pages not spread over both instances after 8 reloads")
 
