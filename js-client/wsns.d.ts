@@ -46,11 +46,17 @@ export interface HeartbeatOptions {
 export type QueryParams = Record<string, string | number | boolean | null | undefined>;
 
 export interface ConnectOptions {
-  /** Reconnect delay: random in [0, min(max, base * factor ** failures)) ("full jitter"). */
+  /**
+   * Reconnect delay: random in [0, min(max, base * factor ** failures)) ("full jitter"), where
+   * `failures` counts failed attempts since the last connection that stayed open `stableAfter` ms.
+   */
   backoff?: BackoffOptions;
   /** Consecutive failed reconnects before giving up (state `closed`, reason "gave_up"). Default Infinity. */
   maxAttempts?: number;
-  /** ms a connection must stay open before backoff starts again from `base`. Default 10000. */
+  /**
+   * ms a connection must stay open before backoff starts again from `base` (a server that
+   * welcomes then drops at once is not hammered). Default 10000.
+   */
   stableAfter?: number;
   /** ms from the start of an attempt (the query function included) to its welcome. Default 10000. */
   connectTimeout?: number;
@@ -98,7 +104,12 @@ export type Transport = "auto" | "websocket" | "sse";
 export interface RequestOptions {
   /** ms; default the connection's requestTimeout; 0 for none. */
   timeout?: number;
-  /** v1.2, default true: keyed, and sent again with the same key after a drop (run once by the server); false: rejected with `disconnected` on a drop. */
+  /**
+   * v1.2, default true: the request carries a random `key`, and if the connection drops before
+   * its reply it is sent again with the same key once the connection is back: the server runs
+   * it at most once and answers the repeat with the first answer. `false`: no key, and a drop
+   * rejects it with `disconnected` (v1).
+   */
   retry?: boolean;
 }
 
@@ -109,6 +120,8 @@ export interface Frame<T = unknown> {
   id?: number;
   /** v1.1: a broadcast's place in a history namespace. */
   offset?: number;
+  /** v1.1, `presence_state` only: the state was cut at the server's limit. */
+  truncated?: boolean;
 }
 
 /** v1.1: where a history namespace's stream is; every frame with a larger offset follows. */

@@ -41,114 +41,19 @@
  * @module wsns
  */
 
-/** @typedef {"connecting" | "open" | "reconnecting" | "closed" | "denied"} State */
-
-/**
- * Why a connection stopped (state `denied` or `closed`) or is being re-established
- * (state `reconnecting`).
- * @typedef {object} StateDetail
- * @property {string} reason  `denied`: "unauthenticated" | "forbidden" | "not_found" | "denied";
- *   `closed`: "closed" (by `close()`) | "removed" (4410) | "server_closed" (1000) |
- *   "policy_violation" (1008) | "gave_up" (`maxAttempts` reached) | "invalid_url";
- *   `reconnecting`: "connection_lost" | "heartbeat_timeout" | "connect_timeout" | "query_failed"
- * @property {number} code  the WebSocket close code (1006 when the browser saw none)
- * @property {string} message  the server's close reason, or the client's explanation
- * @property {number} [attempt]  `reconnecting` only: the number of the first reconnect attempt
- * @property {number} [delay]  `reconnecting` only: milliseconds until that attempt
- */
-
-/**
- * @typedef {object} BackoffOptions
- * @property {number} [base=500]  cap of the first delay, in ms
- * @property {number} [max=20000]  largest cap, in ms
- * @property {number} [factor=2]  cap growth per failed attempt
- */
-
-/**
- * @typedef {object} HeartbeatOptions
- * @property {number} [interval]  ms between pings; default: the welcome's
- *   `heartbeat_interval`, else 20000
- * @property {number} [timeout]  ms to wait for any frame after a ping before the connection
- *   is declared dead; default: the interval, at most 10000
- */
-
-/**
- * Extra upgrade-URL parameters: values are sent with `String(value)`; `null` and `undefined`
- * are left out. `since` and `epoch` are reserved for recovery: the client's own values win,
- * and the app's are never sent.
- * @typedef {Record<string, string | number | boolean | null | undefined>} QueryParams
- */
-
-/**
- * @typedef {object} ConnectOptions
- * @property {BackoffOptions} [backoff]  reconnect delays: a random value in [0, cap) where the
- *   cap is `base * factor ** n` up to `max` ("full jitter"); `n` counts failed attempts since
- *   the last connection that stayed open `stableAfter` ms
- * @property {number} [maxAttempts=Infinity]  consecutive failed reconnects before giving up
- *   (state `closed`, reason "gave_up")
- * @property {number} [stableAfter=10000]  ms a connection must stay open before the backoff
- *   starts again from `base` (a server that welcomes then drops at once is not hammered)
- * @property {number} [connectTimeout=10000]  ms from the start of an attempt (the `query`
- *   function included) to its `welcome`
- * @property {number} [queueLimit=100]  sends and requests held while not open
- * @property {number} [requestTimeout=10000]  default `request` timeout, in ms
- * @property {HeartbeatOptions | false} [heartbeat]  `false` disables the heartbeat
- * @property {number} [resyncJitter=3000]  the `resync` listeners run after a random delay in
- *   [0, resyncJitter) ms; 0 runs them at once. Resyncs that come while one is waiting are
- *   merged into it (one re-fetch covers them all).
- * @property {QueryParams | (() => QueryParams | Promise<QueryParams>)} [query]  added to the
- *   upgrade URL; a function is called before every attempt (e.g. to fetch a fresh token); if
- *   it throws or rejects, the attempt fails (state `reconnecting`, reason "query_failed")
- * @property {string | (() => string | Promise<string>)} [token]  v1.2: sent in
- *   `Sec-WebSocket-Protocol` as `wsns.v1, wsns.token.<base64url>`, never in the URL; the
- *   server hands it to `authorize` as `request.ctx.wsns_token`. A function is called before
- *   every attempt and before every refresh (when `welcome.data.expires_in` is set, a
- *   `refresh` request goes out a quarter of the lifetime before expiry, at most 30 s
- *   before). If it throws or rejects the client gives up: state `closed`, reason
- *   "token_failed" (no reconnect loop). After a 4001 close (expired) the client reconnects
- *   with a fresh token.
- * @property {"auto" | "websocket" | "sse"} [transport="auto"]  v1.2: how frames travel.
- *   "websocket": one WebSocket. "sse": a Server-Sent Events stream (read with `fetch`) for
- *   frames from the server and one `POST` per frame to it, answered by any instance. "auto":
- *   WebSocket first, SSE once two WebSocket attempts in a row never opened (a proxy that
- *   strips the upgrade) while none ever opened; remembered for the tab in `sessionStorage`
- *   (key `wsns.transport`), so a reload starts with SSE. The app's code does not change:
- *   the same events, states, requests, presence and recovery.
- * @property {string} [ssePrefix="/wsns/sse"]  the server's `WSNS_SSE_PREFIX`: the SSE stream
- *   and the POSTs go to `{ssePrefix}{path}` on the namespace's origin
- */
-
-/**
- * @typedef {object} RequestOptions
- * @property {number} [timeout]  ms; default the connection's `requestTimeout`; 0 for none
- * @property {boolean} [retry=true]  v1.2: the request carries a random `key`, and if the
- *   connection drops before its reply it is sent again, with the same key, once the
- *   connection is back: the server runs it at most once and answers the repeat with the
- *   first answer. `false`: no key, and a drop rejects it with `disconnected` (v1)
- */
-
-/**
- * @typedef {object} Frame  a frame as it came from the server
- * @property {string} type
- * @property {*} [data]
- * @property {number} [id]
- * @property {number} [offset]  v1.1: a broadcast's place in a history namespace
- */
-
-/**
- * Where a history namespace's stream is: every frame with a larger offset follows.
- * @typedef {object} Position
- * @property {number} offset
- * @property {string} epoch
- */
-
-/**
- * What one presence frame changed: client id → public identity.
- * @typedef {object} PresenceChange
- * @property {Record<string, *>} joins  arrivals, and present clients whose public value
- *   changed (the server's `update_presence`: the new value overwrites, with no leave)
- * @property {Record<string, *>} leaves
- */
+/* The public types are declared once, in wsns.d.ts; this file's JSDoc refers to them, and
+ * `tsc` checks this file against them (tsconfig.checkjs.json, test/types-conformance.ts). */
+/** @typedef {import("./wsns.js").State} State */
+/** @typedef {import("./wsns.js").StateDetail} StateDetail */
+/** @typedef {import("./wsns.js").BackoffOptions} BackoffOptions */
+/** @typedef {import("./wsns.js").HeartbeatOptions} HeartbeatOptions */
+/** @typedef {import("./wsns.js").QueryParams} QueryParams */
+/** @typedef {import("./wsns.js").ConnectOptions} ConnectOptions */
+/** @typedef {import("./wsns.js").RequestOptions} RequestOptions */
+/** @typedef {import("./wsns.js").Frame} Frame */
+/** @typedef {import("./wsns.js").Position} Position */
+/** @typedef {import("./wsns.js").PresenceChange} PresenceChange */
+/** @typedef {import("./wsns.js").Welcome} Welcome */
 
 /**
  * The error `send` throws and `request` rejects with.
@@ -980,7 +885,7 @@ export class Namespace {
     this.reason = null;
     /** @type {string | null} the server-assigned id, from the last `welcome` */
     this.clientId = null;
-    /** @type {object | null} the last `welcome` data */
+    /** @type {Welcome | null} the last `welcome` data */
     this.welcome = null;
 
     this._options = {
@@ -1029,7 +934,7 @@ export class Namespace {
    * v1.1: who is in the namespace, client id → public identity, on every instance (a
    * presence namespace only; empty otherwise). The same Map is kept up to date: replaced by
    * each connect's state, changed by each diff. It keeps its last content while reconnecting.
-   * @returns {Map<string, *>}
+   * @returns {ReadonlyMap<string, *>}
    */
   get presence() {
     return this._presence.members;
@@ -1053,7 +958,7 @@ export class Namespace {
    * - `"error"`: `fn(errorData, frame)` for an error frame that answers no request.
    *
    * @param {string} type
-   * @param {Function} fn
+   * @param {(...args: any[]) => void} fn
    * @returns {() => void} a function that removes this listener
    */
   on(type, fn) {
@@ -1066,7 +971,7 @@ export class Namespace {
   /**
    * Remove a listener added with `on`.
    * @param {string} type
-   * @param {Function} fn
+   * @param {(...args: any[]) => void} fn
    */
   off(type, fn) {
     const set = this._listeners.get(type);
