@@ -26,7 +26,6 @@ does by default, as browsers do): with compression off the server declines it.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import json
@@ -44,7 +43,8 @@ from websockets.frames import Opcode
 
 from bench.procstat import sample
 from bench.servers import ROOT, START_TIMEOUT
-from bench.workloads import FULL, QUICK, Sizes
+from bench.standalone import no_plot, run_alone
+from bench.workloads import Sizes
 from demo_app.models import Bubble, Map, MapView
 from sanic_wsns.deflate import FrameDeflater
 from sanic_wsns.protocol import encode, ws_text_frame
@@ -268,22 +268,11 @@ def render(figures: dict[str, Any]) -> list[str]:
     ]
 
 
-def plot(figures: dict[str, Any], folder: Path) -> list[Path]:
-    """No plot: the table says it all."""
-    return []
+plot = no_plot
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: the smoke test's run")
-    parser.add_argument("--runs", type=int, default=None, help="runs (default 3, quick 1)")
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
-    args = parser.parse_args(argv)
-    figures = run_compression(QUICK if args.quick else FULL, args.quick, args.runs)
-    if args.json is not None:
-        args.json.write_text(json.dumps(figures, indent=1))
-    print("\n".join(render(figures)))
+    run_alone(__doc__, run_compression, render, argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ load generator's (``bench.loadgen.StampedConnection``), counting messages the sa
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import json
@@ -43,8 +42,9 @@ from websockets.asyncio.client import connect
 from bench.loadgen import PAD, StampedConnection, percentile
 from bench.procstat import sample
 from bench.servers import ROOT, START_TIMEOUT, start_target
+from bench.standalone import no_plot, run_alone
 from bench.targets.common import raise_fd_limit
-from bench.workloads import FULL, QUICK, Sizes
+from bench.workloads import Sizes
 from tests.support.processes import ServerProcess
 
 VARIANTS = ("websocket", "sse")
@@ -344,22 +344,11 @@ def render(figures: dict[str, Any]) -> list[str]:
     ]
 
 
-def plot(figures: dict[str, Any], folder: Path) -> list[Path]:
-    """No plot: the table says it all."""
-    return []
+plot = no_plot
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: the smoke test's run")
-    parser.add_argument("--runs", type=int, default=None, help="runs (default 3, quick 1)")
-    parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
-    args = parser.parse_args(argv)
-    figures = run_sse(QUICK if args.quick else FULL, args.quick, args.runs)
-    if args.json is not None:
-        args.json.write_text(json.dumps(figures, indent=1))
-    print("\n".join(render(figures)))
+    run_alone(__doc__, run_sse, render, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The Python client against two instances on one broker (memory:// and a real Redis):
 recovery without gap or duplicate when it reconnects to the other instance while frames
-are being published, and presence joins and leaves in ``ns.presence``."""
+are being published (over a WebSocket and over SSE), and presence joins and leaves in
+``ns.presence``."""
 
 from __future__ import annotations
 
@@ -17,10 +18,16 @@ from tests.support.tcp_proxy import tcp_proxy
 FRAMES = 60
 
 
-async def test_a_reconnect_to_the_other_instance_recovers_every_frame_once_in_order(broker):
-    url = "ws://127.0.0.1:{}/maps/r1?name=ann"
-    async with instances(broker, history=History(size=500)) as (a, b), tcp_proxy(a.srv.port) as proxy, \
-            fast(url.format(proxy.port)) as ns:
+#: Every instance signs and checks an SSE stream's client token with it (WSNS_SSE_SECRET).
+SSE_SECRET = "sse-test-secret"
+
+
+@pytest.mark.parametrize("transport", ["websocket", "sse"])
+async def test_a_reconnect_to_the_other_instance_recovers_every_frame_once_in_order(broker, transport):
+    scheme = "ws" if transport == "websocket" else "http"
+    url = f"{scheme}://127.0.0.1:{{}}/maps/r1?name=ann"
+    async with instances(broker, history=History(size=500), sse_secret=SSE_SECRET) as (a, b), \
+            tcp_proxy(a.srv.port) as proxy, fast(url.format(proxy.port), transport=transport) as ns:
         states, received = States(ns), list[tuple[int, Any]]()
         resyncs = ns.frames("resync")
         some, all_of_them, cut = asyncio.Event(), asyncio.Event(), asyncio.Event()

@@ -1,0 +1,31 @@
+"""What every bench section shares when it runs on its own (``python -m bench.<section>``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.workloads import FULL, QUICK, Sizes
+
+
+def run_alone(doc: str | None, run: Callable[[Sizes, bool, int | None], dict[str, Any]],
+              render: Callable[[dict[str, Any]], list[str]], argv: list[str] | None = None) -> None:
+    """``--quick`` (the smoke test's sizes), ``--runs`` and ``--json``; the section's table
+    printed, as ``bench.run`` would render it."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: the smoke test's run")
+    parser.add_argument("--runs", type=int, default=None, help="runs (default 3, quick 1)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    args = parser.parse_args(argv)
+    figures = run(QUICK if args.quick else FULL, args.quick, args.runs)
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=1))
+    print("\n".join(render(figures)))
+
+
+def no_plot(figures: dict[str, Any], folder: Path) -> list[Path]:
+    """No plot: the table says it all."""
+    return []
