@@ -5,7 +5,7 @@ on the other three, with ``since``/``epoch``, while broadcasts go on.
 ``python -m bench.run``). For each variant (``WSNS_OPEN_RATE`` off, then on), fresh
 processes: a redis-server, ``instances`` sanic-wsns bench targets with history on, and the
 clients in worker processes (``python -m bench.storm --worker``, at most ``PER_WORKER``
-clients each, client *j* in worker *j* mod workers; the first one sends). Client *j* joins
+clients each, client *j* in worker (*j* div ``instances``) mod workers; the first one sends). Client *j* joins
 room *j* mod ``namespaces`` on instance *j* mod ``instances``; one sender per room on
 instance 0 broadcasts ``rate`` times a second in all, round-robin, from start to end.
 
@@ -287,6 +287,14 @@ def merge(results: list[dict[str, Any]], storm_seconds: float, survivors_cpu: fl
             "workers": len(results), "broadcasts": sum(r["broadcasts"] for r in results)}
 
 
+def members(sizes: StormSizes, workers: int, worker: int) -> list[int]:
+    """The clients of one worker: client *j* in worker (*j* div ``instances``) mod workers,
+    so that every instance's clients, the killed one's included, are shared by all the
+    workers (by *j* mod workers, with 2 workers and 4 instances, one worker held every
+    moved client and the other none)."""
+    return [j for j in range(sizes.connections) if (j // sizes.instances) % workers == worker]
+
+
 def one_variant(variant: str, sizes: StormSizes, logs: Path) -> dict[str, Any]:
     env = ({"SANIC_WSNS_OPEN_RATE": str(sizes.open_rate), "SANIC_WSNS_OPEN_BURST": str(sizes.open_burst)}
            if variant == "open rate on" else None)
@@ -300,7 +308,7 @@ def one_variant(variant: str, sizes: StormSizes, logs: Path) -> dict[str, Any]:
         outs = Path(tempfile.mkdtemp(prefix="wsns-storm-"))
         stack.callback(shutil.rmtree, outs, True)
         specs = [{"urls": [s.ws("") for s in servers], "sizes": asdict(sizes), "senders": w == 0,
-                  "members": list(range(w, sizes.connections, count)), "out": str(outs / f"{w}.json")}
+                  "members": members(sizes, count, w), "out": str(outs / f"{w}.json")}
                  for w in range(count)]
         workers = Loadgens(stack, specs, command=("-m", "bench.storm", "--worker"))
         deadline = time.monotonic() + OPEN_TIMEOUT + sizes.timeout
