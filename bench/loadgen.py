@@ -174,11 +174,12 @@ class Harness:
                    **options: Any) -> Client:
         """Connect and join; ``query`` (``since=…&epoch=…``) goes on the upgrade URL,
         ``options`` go to ``connect`` (``sock``: an already connected socket, as
-        bench.scale's load generators make them)."""
+        bench.scale's load generators make them; ``create_connection``: a
+        ``StampedConnection`` of another kind)."""
         address = self.dialect.url(url, room) + (f"?{query}" if query else "")
         ws = await connect(address, ping_interval=None, compression=None, proxy=None,
                            open_timeout=OPEN_TIMEOUT, close_timeout=2, max_queue=None,
-                           create_connection=StampedConnection, **options)
+                           **{"create_connection": StampedConnection, **options})
         joined = await asyncio.wait_for(self.dialect.join(ws, room), OPEN_TIMEOUT)
         assert isinstance(ws, StampedConnection)
         client = Client(index, instance, ws, joined)

@@ -10,8 +10,9 @@ split over several of these, each connecting from a loopback address of its own
 * ``open``: open every client of ``clients`` (``[url index, room]`` each) and hold it;
 * ``broadcast``: each client listed in ``senders`` sends ``rounds`` broadcasts to its room,
   one at a time (the next after its own echo); the stage ends when every client here has
-  received every round of its room (frames counted by a substring, never JSON-decoded:
-  ``CountingDialect``);
+  received every round of its room (frames counted from their headers and a substring in
+  ``data_received``, bypassing websockets' reader and never JSON-decoded:
+  ``bench.frame_counter``);
 * ``idle`` (when ``idle_seconds``): hold the connections, answering the server's pings.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import socket
 import sys
@@ -26,6 +28,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.frame_counter import FrameCountingConnection
 from bench.loadgen import Client, Dialect, Harness, close_all, emit, message
 from bench.targets.common import raise_fd_limit
 
@@ -42,8 +45,8 @@ BROADCAST = {"p": "b"}
 
 class CountingDialect(Dialect):
     """sanic-wsns's envelope, its broadcasts counted by a substring search instead of
-    decoded: the generator's cost per delivery is websockets' framing alone, so the 100k
-    broadcast measures the servers, not ``json.loads`` in the load generators."""
+    decoded, for the frames websockets still reads (before ``count_frames``, or after a
+    hand-back): the 100k broadcast measures the servers, not ``json.loads``."""
 
     def decode(self, message: str | bytes) -> dict[str, Any] | None:
         mark = BROADCAST_MARK if isinstance(message, str) else BROADCAST_MARK.encode()
@@ -118,12 +121,17 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             for attempt in range(OPEN_ATTEMPTS):
                 sock = await connected_socket(spec["source"], url)
                 try:
-                    return await harness.open(url, room, index, instance, sock=sock)
+                    client = await harness.open(url, room, index, instance, sock=sock,
+                                                create_connection=FrameCountingConnection)
                 except TimeoutError:
                     sock.close()
                     if attempt == OPEN_ATTEMPTS - 1:
                         raise
                     retries += 1
+                    continue
+                assert isinstance(client.ws, FrameCountingConnection)
+                client.ws.count_frames(BROADCAST_MARK.encode(), functools.partial(on_data, client, BROADCAST))
+                return client
             raise AssertionError("unreachable")
 
     async def open_all() -> dict[str, Any]:

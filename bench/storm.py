@@ -5,15 +5,16 @@ on the other three, with ``since``/``epoch``, while broadcasts go on.
 ``python -m bench.run``). For each variant (``WSNS_OPEN_RATE`` off, then on), fresh
 processes: a redis-server, ``instances`` sanic-wsns bench targets with history on, and the
 clients in worker processes (``python -m bench.storm --worker``, at most ``PER_WORKER``
-clients each, client *j* in worker *j* mod workers; the first one sends). Client *j* joins
+clients each, client *j* in worker (*j* div ``instances``) mod workers; the first one sends). Client *j* joins
 room *j* mod ``namespaces`` on instance *j* mod ``instances``; one sender per room on
 instance 0 broadcasts ``rate`` times a second in all, round-robin, from start to end.
 
 After ``baseline`` seconds the last instance is killed (SIGKILL). Each of its clients
 reconnects to instance *j* mod (``instances`` - 1) after the real client's full-jitter
 backoff (``sanic_wsns.remote.backoff.Backoff``, 0.5 s doubling to 20 s: a 1013 or a failed
-handshake is one more failure), with its last offset and epoch, and is back when welcomed
-with ``recovered: true`` (a ``resync`` or ``recovered: false`` is counted, not back).
+handshake is one more failure; a 1013's ``retry_after=N`` is waited first), with its last
+offset and epoch, and is back when welcomed with ``recovered: true`` (a ``resync`` or
+``recovered: false`` is counted, not back).
 
 Figures: the time from the kill until every moved client was back (and when half, 90 %,
 99 % were), refusals (1013), attempts, resyncs; the survivors' clients' p50/p99 latency
@@ -49,6 +50,8 @@ from bench.scale import Loadgens
 from bench.servers import ROOT, START_TIMEOUT, redis_url, start_redis, start_target
 from bench.targets.common import raise_fd_limit
 from sanic_wsns.remote.backoff import Backoff
+from sanic_wsns.remote.closes import retry_hint
+from sanic_wsns.remote.connection import Ended
 
 VARIANTS = ("open rate off", "open rate on")
 CONCURRENCY = 100  # handshakes in flight per worker while the clients first open
@@ -85,6 +88,7 @@ class Moved:
     attempts: int = 0
     refused: int = 0  # closed with 1013
     back_after: float | None = None  # seconds from the kill to its recovered welcome
+    tried_at: float = 0.0  # seconds from the kill to the start of its last attempt
     resynced: bool = False
 
 
@@ -111,6 +115,8 @@ class Storm:
         self.watch = Watch()
         self.moved: dict[int, Moved] = {}
         self.all_back = asyncio.Event()
+        self.loop_lag = 0.0  # the worker's longest late wake-up during the storm, in seconds
+        self.loop_lag_cpu = 0.0  # the worker's CPU seconds during that wait (busy, or not run?)
         self.clients: list[Client] = []
         self.senders: list[Client] = []
 
@@ -170,13 +176,17 @@ class Storm:
         backoff = Backoff()
         survivors = self.sizes.instances - 1
         url, instance = self.urls[j % survivors], j % survivors
+        hint = 0.0  # the last 1013's retry_after, as the real client honours it
         while moved.back_after is None and not moved.resynced:
-            await asyncio.sleep(backoff.next())
+            await asyncio.sleep(backoff.next(not_before=hint))
             moved.attempts += 1
+            moved.tried_at = (time.monotonic_ns() - killed_ns) / 1e9
             try:
                 client = await self.harness.open(url, self.room(j), j, instance, moved.view.query())
             except ConnectionClosed as exc:
-                moved.refused += exc.rcvd is not None and exc.rcvd.code == 1013
+                ended = Ended(exc.rcvd.code, exc.rcvd.reason) if exc.rcvd is not None else Ended(1006, "")
+                moved.refused += ended.code == 1013
+                hint = retry_hint(ended)
                 continue
             except (OSError, TimeoutError):
                 continue
@@ -203,6 +213,19 @@ async def _line() -> str:
     return (await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)).strip()
 
 
+async def _loop_lag(storm: Storm) -> None:
+    """The worker's own event loop, watched: how late a 10 ms sleep wakes (a loop busy with
+    its clients would delay every welcome it reads, whatever the servers do)."""
+    while True:
+        start, cpu = time.perf_counter(), time.process_time()
+        try:
+            await asyncio.sleep(0.01)
+        finally:  # cancelled at the end of the storm: the stall it was in counts too
+            late = time.perf_counter() - start - 0.01
+            if late > storm.loop_lag:
+                storm.loop_lag, storm.loop_lag_cpu = late, time.process_time() - cpu
+
+
 async def storm_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """One client process: open its ``members`` (and the senders, in the first), say
     ``ready``; at ``go`` broadcast; at ``kill <monotonic ns>`` bring its moved clients back,
@@ -221,8 +244,10 @@ async def storm_worker(spec: dict[str, Any]) -> dict[str, Any]:
     if not storm.moved:
         storm.all_back.set()
     tasks = [asyncio.get_running_loop().create_task(storm.come_back(j, killed_ns)) for j in storm.moved]
+    lag = asyncio.get_running_loop().create_task(_loop_lag(storm))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(storm.all_back.wait(), sizes.timeout)
+    lag.cancel()
     emit({"event": "back"})
     await _line()
     own_cpu = time.process_time() - own_before
@@ -235,6 +260,8 @@ async def storm_worker(spec: dict[str, Any]) -> dict[str, Any]:
     return {"moved": len(moved), "resynced": sum(m.resynced for m in moved),
             "refused": sum(m.refused for m in moved), "attempts": sum(m.attempts for m in moved),
             "back_times_s": [m.back_after for m in moved if m.back_after is not None],
+            "tried_times_s": [m.tried_at for m in moved if m.back_after is not None],
+            "loop_lag_s": storm.loop_lag, "loop_lag_cpu_s": storm.loop_lag_cpu,
             "latencies": storm.watch.latencies, "clients_cpu_s": own_cpu, "broadcasts": sent}
 
 
@@ -242,6 +269,7 @@ def merge(results: list[dict[str, Any]], storm_seconds: float, survivors_cpu: fl
     """The workers' results as one run's figures."""
     moved = sum(r["moved"] for r in results)
     back = sorted(t for r in results for t in r["back_times_s"])
+    tried = sorted(t for r in results for t in r.get("tried_times_s", []))
     before = [ns for r in results for ns in r["latencies"]["before"]]
     during = [ns for r in results for ns in r["latencies"]["storm"]]
     return {"moved": moved, "back": len(back), "resynced": sum(r["resynced"] for r in results),
@@ -249,11 +277,22 @@ def merge(results: list[dict[str, Any]], storm_seconds: float, survivors_cpu: fl
             "all_back_s": back[-1] if back and len(back) == moved else None,
             "half_back_s": _share(back, moved, 0.5), "p90_back_s": _share(back, moved, 0.9),
             "p99_back_s": _share(back, moved, 0.99), "back_times_s": back,
+            "half_tried_s": _share(tried, moved, 0.5), "all_tried_s": tried[-1] if tried else None,
+            "loop_lag_ms": [round(1000 * r.get("loop_lag_s", 0.0)) for r in results],
+            "loop_lag_cpu_ms": [round(1000 * r.get("loop_lag_cpu_s", 0.0)) for r in results],
             "before_p50_ms": percentile(before, 50), "before_p99_ms": percentile(before, 99),
             "storm_p50_ms": percentile(during, 50), "storm_p99_ms": percentile(during, 99),
             "storm_seconds": storm_seconds, "survivors_cpu_s": survivors_cpu,
             "clients_cpu_s": sum(r["clients_cpu_s"] for r in results),
             "workers": len(results), "broadcasts": sum(r["broadcasts"] for r in results)}
+
+
+def members(sizes: StormSizes, workers: int, worker: int) -> list[int]:
+    """The clients of one worker: client *j* in worker (*j* div ``instances``) mod workers,
+    so that every instance's clients, the killed one's included, are shared by all the
+    workers (by *j* mod workers, with 2 workers and 4 instances, one worker held every
+    moved client and the other none)."""
+    return [j for j in range(sizes.connections) if (j // sizes.instances) % workers == worker]
 
 
 def one_variant(variant: str, sizes: StormSizes, logs: Path) -> dict[str, Any]:
@@ -269,7 +308,7 @@ def one_variant(variant: str, sizes: StormSizes, logs: Path) -> dict[str, Any]:
         outs = Path(tempfile.mkdtemp(prefix="wsns-storm-"))
         stack.callback(shutil.rmtree, outs, True)
         specs = [{"urls": [s.ws("") for s in servers], "sizes": asdict(sizes), "senders": w == 0,
-                  "members": list(range(w, sizes.connections, count)), "out": str(outs / f"{w}.json")}
+                  "members": members(sizes, count, w), "out": str(outs / f"{w}.json")}
                  for w in range(count)]
         workers = Loadgens(stack, specs, command=("-m", "bench.storm", "--worker"))
         deadline = time.monotonic() + OPEN_TIMEOUT + sizes.timeout
@@ -318,6 +357,8 @@ def _fmt(value: float | None, spec: str) -> str:
 ROWS = (
     "moved clients / back (recovered) / resynced",
     "seconds from the kill until half / 90 % / 99 % / all were back",
+    "seconds from the kill until half / all of the attempts that came back had started",
+    "each client worker's longest event-loop stall during the storm (ms, and its CPU in it)",
     "1013 refusals / attempts",
     "survivors' clients p50 / p99 before the kill (ms)",
     "survivors' clients p50 / p99 during the storm (ms)",
@@ -331,6 +372,9 @@ def _cells(r: dict[str, Any]) -> list[str]:
         return [f"error: {r['error'][:100]}"] + [""] * (len(ROWS) - 1)
     return [f"{r['moved']:,} / {r['back']:,} / {r['resynced']:,}",
             " / ".join(_fmt(r[k], ".1f") for k in ("half_back_s", "p90_back_s", "p99_back_s", "all_back_s")),
+            " / ".join(_fmt(r.get(k), ".1f") for k in ("half_tried_s", "all_tried_s")),
+            ", ".join(f"{lag:,} ({cpu:,})"
+                      for lag, cpu in zip(r["loop_lag_ms"], r["loop_lag_cpu_ms"], strict=True)),
             f"{r['refused']:,} / {r['attempts']:,}",
             f"{_fmt(r['before_p50_ms'], '.1f')} / {_fmt(r['before_p99_ms'], '.1f')}",
             f"{_fmt(r['storm_p50_ms'], '.1f')} / {_fmt(r['storm_p99_ms'], '.1f')}",
@@ -346,7 +390,8 @@ def render(figures: dict[str, Any]) -> list[str]:
         f"over {sizes['instances']} instances (history on, one Redis) in {sizes['namespaces']} namespaces, "
         f"{sizes['rate']:g} broadcasts/s throughout; after {sizes['baseline']:g} s the last instance is "
         "killed and its clients come back on the others with `since`/`epoch`, after the real client's "
-        "full-jitter backoff (0.5 s doubling to 20 s; a 1013 counts as a failure). \"On\": `WSNS_OPEN_RATE` "
+        "full-jitter backoff (0.5 s doubling to 20 s; a 1013 counts as a failure, its `retry_after=N` "
+        "is waited first). \"On\": `WSNS_OPEN_RATE` "
         f"{sizes['open_rate']:g}/s, `WSNS_OPEN_BURST` {sizes['open_burst']} per instance.", "",
         "| figure | " + " | ".join(r["variant"] for r in figures["variants"]) + " |",
         "| --- |" + " ---: |" * len(figures["variants"]),

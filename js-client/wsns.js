@@ -87,6 +87,9 @@ const FINAL_CLOSES = { 1000: "server_closed", 1008: "policy_violation", 4410: "r
 const OWN_EVENTS = new Set(["state", "welcome", "resync", "presence"]);
 const RESERVED_QUERY = ["since", "epoch"];
 const ABNORMAL = 1006;
+const TRY_AGAIN_LATER = 1013;
+// The server's hint at the end of a 1013's reason (docs/protocol.md): whole seconds.
+const RETRY_AFTER = /(?:^|; )retry_after=(\d{1,6})$/;
 // An SSE stream refused with an HTTP status: the close code a WebSocket would have got.
 const STATUS_CLOSES = { 400: 1008, 401: 4401, 403: 4403, 404: 4404, 429: 1013, 503: 1013 };
 // A 401 whose code is "expired": the token ran out, reconnect with a fresh one (as 4001).
@@ -127,11 +130,15 @@ class Backoff {
     this.openedAt = null;
   }
 
-  /** The delay before the next attempt, in ms; counts the attempt as failed. */
-  next() {
+  /**
+   * The delay before the next attempt, in ms; counts the attempt as failed. `notBefore`:
+   * the server's retry hint (ms), added to the jitter so that clients refused together
+   * come back spread over the window after it, not at its end.
+   */
+  next(notBefore = 0) {
     const cap = Math.min(this.max, this.base * this.factor ** this.failures);
     this.failures += 1;
-    return Math.floor(this.random() * cap);
+    return notBefore + Math.floor(this.random() * cap);
   }
 
   /** Start again from the first delay. */
@@ -836,6 +843,19 @@ function subprotocols(token) {
  * @param {number} expiresIn  seconds
  * @returns {number} seconds
  */
+/**
+ * The wait (ms) the server asked for before the next attempt, 0 without one: only a 1013
+ * whose reason ends with "; retry_after=N" carries it (an older server's reason has none,
+ * and the plain backoff applies).
+ * @param {number} code
+ * @param {string | undefined} message
+ * @returns {number}
+ */
+function retryHint(code, message) {
+  const hint = code === TRY_AGAIN_LATER ? RETRY_AFTER.exec(message ?? "") : null;
+  return hint ? Number(hint[1]) * 1000 : 0;
+}
+
 function refreshDelay(expiresIn) {
   return Math.max(0, expiresIn - Math.min(expiresIn / 4, 30));
 }
@@ -1241,7 +1261,7 @@ export class Namespace {
       this._finish(CLOSED, { ...detail, reason: "gave_up" });
       return;
     }
-    const delay = this._backoff.next();
+    const delay = this._backoff.next(retryHint(detail.code, detail.message));
     this._timers.retry = setTimeout(() => this._open(), delay);
     this._setState(RECONNECTING, { ...detail, attempt: this._backoff.failures, delay });
   }

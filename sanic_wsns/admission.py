@@ -9,6 +9,7 @@ A refused upgrade never creates a namespace and never counts as a client.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,14 @@ class Refusal:
     @property
     def name(self) -> str:
         return REFUSAL_NAMES.get(self.code, str(self.code))
+
+
+def try_later(reason: str, wait: float) -> Refusal:
+    """A 1013 whose reason ends with the machine-readable hint ``; retry_after=N`` (whole
+    seconds, rounded up): both clients wait at least N s, plus their jitter, before the next
+    attempt (docs/protocol.md), so a storm refused here comes back spread out rather than
+    at the next backoff step. A client that knows no hint reads a 1013 and backs off."""
+    return Refusal(CloseCode.TRY_AGAIN_LATER, f"{reason}; retry_after={math.ceil(wait)}")
 
 
 def refuses(answer: Any) -> bool:

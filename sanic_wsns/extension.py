@@ -28,7 +28,7 @@ from sanic.exceptions import NotFound
 from sanic.response import HTTPResponse, json, raw
 from sanic_routing.exceptions import RouteExists
 
-from .admission import UNJUDGED, Admission, ConnectRate, Refusal, admit, unmatched
+from .admission import UNJUDGED, Admission, ConnectRate, Refusal, admit, try_later, unmatched
 from .awaited import must_await
 from .broker import Broker, parse_broker_url, redact
 from .client_tokens import ClientTokens
@@ -347,11 +347,10 @@ class WsNamespaces:
             now = time.monotonic()
             wait = self._connect_rate.allow(verdict.user, now)
             if wait is not None:
-                verdict = Refusal(CloseCode.TRY_AGAIN_LATER,
-                                  f"too many connections per second: retry in {math.ceil(wait)} s")
+                verdict = try_later("too many connections per second", wait)
             elif self._open_rate is not None and not self._open_rate.take(now):
-                verdict = Refusal(CloseCode.TRY_AGAIN_LATER, "too many connections per second on this "
-                                  f"instance: retry in {math.ceil(self._open_rate.retry_after())} s")
+                verdict = try_later("too many connections per second on this instance",
+                                    self._open_rate.retry_after())
         if isinstance(verdict, Refusal):
             self.hub.refuse(verdict)
             logger.info("upgrade refused path=%s code=%d reason=%s origin=%s",

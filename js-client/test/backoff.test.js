@@ -1,7 +1,7 @@
 // Backoff: exponential caps with full jitter, reset after a stable connection.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Backoff } from "./internals.js";
+import { Backoff, retryHint } from "./internals.js";
 
 test("delays are random below a cap that doubles up to max", () => {
   const backoff = new Backoff({ base: 100, max: 1000, factor: 2 }, { random: () => 0.999999 });
@@ -55,4 +55,20 @@ test("a connection dropped soon after its welcome keeps the count", () => {
   now = 5000;
   backoff.closed();
   assert.equal(backoff.failures, 2);
+});
+
+test("a server's retry hint comes before the jitter, which is added to it", () => {
+  const backoff = new Backoff({ base: 100 }, { random: () => 0.5 });
+  assert.equal(backoff.next(3000), 3050);
+  assert.equal(backoff.failures, 1);
+});
+
+test("only a 1013 ending in '; retry_after=N' carries a hint (ms)", () => {
+  assert.equal(retryHint(1013, "too many connections per second on this instance; retry_after=4"), 4000);
+  assert.equal(retryHint(1013, "retry_after=2"), 2000);
+  assert.equal(retryHint(1013, "too many connections per second: retry in 4 s"), 0);  // an older server
+  assert.equal(retryHint(1013, "slow consumer"), 0);
+  assert.equal(retryHint(1011, "oops; retry_after=4"), 0);
+  assert.equal(retryHint(1013, "x; retry_after=4 s"), 0);
+  assert.equal(retryHint(1013, undefined), 0);
 });

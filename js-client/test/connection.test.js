@@ -74,3 +74,29 @@ test("with retry: false a request carries no key and a drop rejects it with disc
   await assert.rejects(reply, { code: "disconnected" });
   ns.close();
 });
+
+test("a 1013 with the server's retry_after=N hint is retried no earlier than N s, plus jitter", async (t) => {
+  t.mock.method(Math, "random", () => 0);  // no jitter: without the hint the retry is at once
+  const { ns, socket } = await scripted(t);
+  const states = [];
+  ns.on("state", (state, detail) => states.push([state, detail.delay]));
+  socket().serverCloses(1013, "too many connections per second on this instance; retry_after=3");
+  assert.deepEqual(states, [["reconnecting", 3000]]);
+  t.mock.timers.tick(2999);
+  await settled();
+  assert.equal(ScriptedSocket.opened.length, 1, "not before the hint");
+  t.mock.timers.tick(1);
+  await settled();
+  assert.equal(ScriptedSocket.opened.length, 2);
+  ns.close();
+});
+
+test("a 1013 without a hint (an older server) keeps the plain backoff", async (t) => {
+  t.mock.method(Math, "random", () => 0);
+  const { ns, socket } = await scripted(t);
+  socket().serverCloses(1013, "too many connections");
+  t.mock.timers.tick(0);
+  await settled();
+  assert.equal(ScriptedSocket.opened.length, 2);
+  ns.close();
+});

@@ -5,12 +5,13 @@
 import { readFileSync } from "node:fs";
 
 const PARTS = ["Backoff", "SendQueue", "PendingRequests", "Heartbeat", "OffsetTracker", "PresenceState",
-  "attemptUrl", "subprotocols", "refreshDelay", "EventStreamParser", "TransportChoice", "TRANSPORT_KEY", "sseUrl"];
+  "attemptUrl", "subprotocols", "refreshDelay", "retryHint", "EventStreamParser", "TransportChoice",
+  "TRANSPORT_KEY", "sseUrl"];
 const source = readFileSync(new URL("../wsns.js", import.meta.url), "utf8");
 const module = `${source}\nexport { ${PARTS.join(", ")} };\n`;
 const parts = await import(`data:text/javascript;base64,${Buffer.from(module).toString("base64")}`);
 
 export const {
   Backoff, SendQueue, PendingRequests, Heartbeat, OffsetTracker, PresenceState, attemptUrl, subprotocols,
-  refreshDelay, EventStreamParser, TransportChoice, TRANSPORT_KEY, sseUrl, WsnsError,
+  refreshDelay, retryHint, EventStreamParser, TransportChoice, TRANSPORT_KEY, sseUrl, WsnsError,
 } = parts;

@@ -3,7 +3,8 @@
 Attempt ``n`` waits a random time in ``[0, min(max, base * factor ** n))``: full jitter
 spreads a thousand clients that lost one server over the whole window instead of having
 them knock together. The count starts again once a connection stayed open ``stable_after``
-seconds, so a server that welcomes then drops at once is not hammered.
+seconds, so a server that welcomes then drops at once is not hammered. A server's retry
+hint (a 1013 "retry_after=N") comes first: the jittered delay is added to it.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ class Backoff:
     failures: int = 0
     _opened_at: float | None = field(default=None, repr=False)
 
-    def next(self) -> float:
-        """The delay before the next attempt, in seconds; counts the attempt as failed."""
+    def next(self, not_before: float = 0.0) -> float:
+        """The delay before the next attempt, in seconds; counts the attempt as failed.
+        ``not_before``: the server's retry hint, added to the jitter so that clients
+        refused together come back spread over the window after it, not at its end."""
         cap = min(self.max, self.base * self.factor ** self.failures)
         self.failures += 1
-        return self.random() * cap
+        return not_before + self.random() * cap
 
     def opened(self) -> None:
         """A connection was welcomed."""

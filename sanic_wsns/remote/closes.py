@@ -4,18 +4,23 @@ namespace stopped, and which close codes are final (wsns.js's rules).
 A denial (every 44xx but 4410) stops the client for good with its reason; 4410 (removed),
 1000 (a normal close by the server) and 1008 (a policy violation) close it for good; any
 other end is retried with backoff, 4001 (expired: the next attempt asks the ``token``
-function for a fresh token) included.
+function for a fresh token) included. A 1013 whose reason ends with ``; retry_after=N`` is
+retried no earlier than N s (plus the backoff's jitter).
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 from .connection import Ended
 
 DENIALS = {4401: "unauthenticated", 4403: "forbidden", 4404: "not_found"}
 FINAL_CLOSES = {1000: "server_closed", 1008: "policy_violation", 4410: "removed"}
+TRY_AGAIN_LATER = 1013
+#: The server's hint at the end of a 1013's reason (docs/protocol.md): whole seconds.
+RETRY_AFTER = re.compile(r"(?:^|; )retry_after=(\d{1,6})$")
 
 
 class State(enum.StrEnum):
@@ -59,3 +64,10 @@ def final_ending(ended: Ended) -> tuple[State, Ending]:
         return State.DENIED, Ending(denial, ended.code, ended.message)
     reason = "invalid_url" if ended.invalid_url else FINAL_CLOSES[ended.code]
     return State.CLOSED, Ending(reason, ended.code, ended.message)
+
+
+def retry_hint(ended: Ended) -> float:
+    """Seconds the server asked us to wait before the next attempt (0: no hint). Only a
+    1013 carries one; a reason without it (an older server) leaves the plain backoff."""
+    hint = RETRY_AFTER.search(ended.message) if ended.code == TRY_AGAIN_LATER else None
+    return float(hint[1]) if hint else 0.0

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ..recovery import Position
 from .backoff import Backoff
-from .closes import Ending, State, final_ending, is_final
+from .closes import Ending, State, final_ending, is_final, retry_hint
 from .connection import ABNORMAL, Connection, Ended, Gone, Refused, open_socket
 from .errors import Closed, Denied, Disconnected, RequestError, RequestTimeout, TooBig
 from .heartbeat import beat, timings
@@ -271,7 +271,7 @@ class RemoteNamespace:
             if self._backoff.failures >= self.options.max_attempts:
                 self._finish(State.CLOSED, Ending("gave_up", ended.code, ended.message))
                 return
-            delay = self._backoff.next()
+            delay = self._backoff.next(not_before=retry_hint(ended))
             self._set_state(State.RECONNECTING, Ending(retry_reason, ended.code, ended.message))
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -11,7 +11,7 @@ import pytest
 from sanic_wsns.recovery import Position
 from sanic_wsns.remote.backoff import Backoff
 from sanic_wsns.remote.cli import Command, pairs, parse_line
-from sanic_wsns.remote.closes import Ending, State, final_ending, is_final
+from sanic_wsns.remote.closes import Ending, State, final_ending, is_final, retry_hint
 from sanic_wsns.remote.connection import Ended
 from sanic_wsns.remote.errors import Disconnected, QueueFull
 from sanic_wsns.remote.heartbeat import timings
@@ -203,3 +203,21 @@ async def test_a_drop_holds_keyed_requests_to_send_again_and_fails_the_others() 
     queue.push(Held(b"later"))
     queue.requeue(again)  # first, and past the limit: it was counted when first sent
     assert queue.drain() == [*again, Held(b"later")]
+
+
+@pytest.mark.parametrize(("code", "message", "hint"), [
+    (1013, "too many connections per second on this instance; retry_after=4", 4.0),
+    (1013, "retry_after=2", 2.0),
+    (1013, "too many connections per second: retry in 4 s", 0.0),  # an older server: no hint
+    (1013, "slow consumer", 0.0),
+    (1013, "x; retry_after=4 s", 0.0),
+    (1011, "oops; retry_after=4", 0.0),  # only a 1013 carries one
+])
+def test_only_a_1013_ending_in_retry_after_carries_a_hint(code: int, message: str, hint: float):
+    assert retry_hint(Ended(code, message)) == hint
+
+
+def test_a_retry_hint_comes_before_the_jitter_which_is_added_to_it():
+    backoff = Backoff(base=0.1, random=lambda: 0.5)
+    assert backoff.next(not_before=3.0) == 3.05
+    assert backoff.failures == 1
