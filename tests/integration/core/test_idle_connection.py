@@ -12,7 +12,7 @@ from sanic_wsns.sanic_internals import SlimEvent, SlimWebsocket
 from tests.support.core_app import build_app
 from tests.support.rawframes import RawClient, close_frame
 from tests.support.servers import new_app, serve, wait_for
-from tests.support.wsclient import TIMEOUT, close_of, join, recv_json
+from tests.support.wsclient import TIMEOUT, close_of, join, recv_json, request
 
 #: Longer than any wait below: only the server ending the TCP connection ends a close.
 PATIENT_CLOSE = 60
@@ -156,3 +156,25 @@ async def test_a_websocket_route_that_is_not_sanic_wsns_s_keeps_sanic_s_closer()
         (sanic_ws,) = built
         assert sanic_ws.auto_closer_task is not None
         await asyncio.wait_for(ws.wait_closed(), TIMEOUT)  # the handler returned: Sanic closed it
+
+
+async def test_a_joined_client_s_request_still_offers_what_its_hooks_read():
+    """What the docs say ``authorize`` reads (query arguments, cookies, headers,
+    ``request.ctx``) is still on ``client.request`` after the handshake: ``refresh`` runs
+    ``authorize`` again on it, and no memory cut may take it away."""
+    app = new_app()
+    wsns = WsNamespaces(app)
+    rooms = wsns.pattern("/ws/req/<name:str>")
+
+    @rooms.on("read")
+    def read(ns, client) -> dict:
+        request = client.request
+        return {"arg": request.args.get("a"), "cookie": request.cookies.get("user"),
+                "header": request.headers.get("x-app"), "ctx": request.ctx.wsns_token is None}
+
+    async with serve(app) as server:
+        ws, _ = await join(server.ws("/ws/req/room?a=1"),
+                           additional_headers={"Cookie": "user=ann", "X-App": "bubbles"})
+        reply = await request(ws, "read")
+        assert reply["data"] == {"arg": "1", "cookie": "ann", "header": "bubbles", "ctx": True}
+        await ws.close()
