@@ -500,8 +500,9 @@ class SlimWebsocket(WebsocketImplProtocol):
 
     Sanic starts a task per connection (``auto_close_connection``) that waits, behind an
     ``asyncio.shield``, for the end of the data transfer, to half-close the TCP
-    connection then: ~1.4 KiB of every idle connection with its task, coroutine, shield
-    and futures (bench W3, ``python -m bench.memory``), kept only to close a socket.
+    connection then: its task, coroutine, shield and futures were ~2 KiB of every idle
+    connection's 15 (``python -m bench.memory``; bench W3 15.5 -> 13.6 KiB), kept only to
+    close a socket.
     Without it, every path of Sanic's that ends the connection closes the transport
     itself (``fail_connection``, ``end_connection``: ``_force_disconnect``, which closes
     it and aborts it ``close_timeout`` later; ``send_data`` after a Close:
