@@ -48,7 +48,7 @@ from .namespace import Namespace
 from .pattern import AnyCallable, Hook, Pattern, call
 from .recovery import Position
 from .registry import Registry
-from .sanic_internals import NegotiatedProtocol, offer_deflate
+from .sanic_internals import NegotiatedProtocol, offer_deflate, slim_upgrades
 from .sse_post import post
 from .sse_stream import DEFAULT_PING, refused, stream
 from .tokens import MalformedToken, read_offer
@@ -128,6 +128,7 @@ class WsNamespaces:
             pattern.history = self._settings_history()
         app.ctx.wsns = self
         redact_upgrade_queries()  # a token in an upgrade URL never reaches the access log
+        slim_upgrades()  # no closer task per connection on the routes added below
         if self.settings.compression:
             offer_deflate()
         # Routes are added now, not lazily: a WebSocket route added after Sanic picked its
@@ -224,7 +225,7 @@ class WsNamespaces:
             return serve(self.hub, request, ws, verdict)
 
         app.add_websocket_route(route, pattern.pattern, name=name, subprotocols=NEGOTIATED,
-                                ctx_wsns_deflate=self.settings.compression)
+                                ctx_wsns=True, ctx_wsns_deflate=self.settings.compression)
         app.register_named_middleware(authorize_upgrade, [f"{app.name}.{name}"], "request")
         if self.settings.sse_prefix:
             self._add_sse_route(pattern, index)

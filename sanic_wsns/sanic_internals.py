@@ -43,7 +43,11 @@ Sanic release that changes it fails there, loudly, rather than in production:
 * the handshake builds the class named ``ServerProtocol`` in Sanic's
   ``websocket_protocol`` module, inside the upgrade's request context, and writes the
   headers of what its ``accept`` answers (``DeflateServerProtocol``; checked by a real
-  handshake in ``tests/integration/core/test_compression.py``).
+  handshake in ``tests/integration/core/test_compression.py``);
+* the handshake builds the class named ``WebsocketImplProtocol`` in that module too, and
+  awaits its ``connection_made`` inside the upgrade's request context; every path of
+  Sanic's that ends a connection closes the transport itself when ``auto_closer_task`` is
+  ``None`` (``SlimWebsocket``).
 """
 
 from __future__ import annotations
@@ -51,12 +55,13 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Never, cast
+from typing import Never, cast
 
 from sanic import Request
 from sanic.exceptions import ServerError
 from sanic.server.protocols import websocket_protocol
 from sanic.server.protocols.base_protocol import SanicProtocol
+from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.datastructures import Headers
 from websockets.extensions import Extension
 from websockets.extensions.permessage_deflate import PerMessageDeflate
@@ -68,9 +73,6 @@ from websockets.typing import BytesLike
 from . import deflate
 from .errors import ConfigError
 from .tokens import PROTOCOL
-
-if TYPE_CHECKING:
-    from sanic.server.websockets.impl import WebsocketImplProtocol
 
 Message = str | bytes
 #: Receives each whole message as it arrives (text as ``str``, binary as ``bytes``).
@@ -189,12 +191,14 @@ class FrameSink:
             transport.abort()  # the Close sits behind what the peer does not read
 
     def _end_of_stream(self) -> None:
-        """The protocol is done sending (after a Close): let Sanic's closer half-close the
-        TCP connection, as Sanic's own ``send_data`` does."""
+        """The protocol is done sending (after a Close): half-close the TCP connection, as
+        Sanic's own ``send_data`` has its closer do."""
         ws = self._ws
         finished, closer = ws.data_finished_fut, ws.auto_closer_task
         if closer is not None and not closer.done() and finished is not None and not finished.done():
             finished.set_result(None)
+        elif isinstance(ws, SlimWebsocket):
+            ws.half_close()
         else:
             SanicProtocol.close(cast(SanicProtocol, ws.io_proto), timeout=1.0)
 
@@ -488,3 +492,76 @@ def offer_deflate() -> None:
 def deflate_agreed(ws: WebsocketImplProtocol) -> bool:
     """Whether this connection's handshake agreed on permessage-deflate."""
     return any(isinstance(extension, PerMessageDeflate) for extension in ws.ws_proto.extensions)
+
+
+class SlimWebsocket(WebsocketImplProtocol):
+    """Sanic's WebSocket as its handshake builds it for every upgrade, minus the closer
+    task on sanic-wsns's routes (``ctx_wsns=True``).
+
+    Sanic starts a task per connection (``auto_close_connection``) that waits, behind an
+    ``asyncio.shield``, for the end of the data transfer, to half-close the TCP
+    connection then: its task, coroutine, shield and futures were ~2 KiB of every idle
+    connection's 15 (``python -m bench.memory``; bench W3 15.5 -> 13.6 KiB), kept only to
+    close a socket.
+    Without it, every path of Sanic's that ends the connection closes the transport
+    itself (``fail_connection``, ``end_connection``: ``_force_disconnect``, which closes
+    it and aborts it ``close_timeout`` later; ``send_data`` after a Close:
+    ``SanicProtocol.close``), and at the end of the data transfer ``FrameSink`` has
+    ``half_close`` do what the closer did. Nothing awaits ``data_finished_fut`` or
+    ``connection_lost_waiter`` without it, so neither is made. On any other route it is
+    Sanic's own, unchanged."""
+
+    #: Aborts a half-closed connection whose peer does not end it (set by ``half_close``).
+    _abort_timer: asyncio.TimerHandle | None = None
+
+    async def connection_made(self, io_proto: SanicProtocol,
+                              loop: asyncio.AbstractEventLoop | None = None) -> None:
+        if not _upgrading_wsns_route():
+            await super().connection_made(io_proto, loop)
+            return
+        self.loop = loop or asyncio.get_running_loop()
+        self.io_proto = io_proto
+        if self.ping_interval:  # until the client joins: ``FrameSink.stop_sanic_keepalive``
+            self.keepalive_ping_task = asyncio.create_task(self.keepalive_ping())
+
+    def half_close(self) -> None:
+        """What Sanic's closer does once the data transfer is over: half-close the TCP
+        connection, so the peer ends it once it has read the Close (Sanic then cancels the
+        handler, as before), and abort it if it has not ended ``close_timeout`` later. A
+        full close here would end it before the handler's ``on_disconnect`` hooks start,
+        and Sanic's cancel would be lost in the one the peer's Close makes."""
+        io_proto = cast(SanicProtocol, self.io_proto)
+        transport = io_proto.transport
+        if transport is None or transport.is_closing():
+            return
+        if not transport.can_write_eof():  # TLS
+            SanicProtocol.close(io_proto, timeout=1.0)
+            return
+        transport.write_eof()
+        assert self.loop is not None  # set by connection_made
+        self._abort_timer = self.loop.call_later(self.close_timeout, transport.abort)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)  # type: ignore[no-untyped-call]
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()
+            self._abort_timer = None
+
+
+def _upgrading_wsns_route() -> bool:
+    """Whether the upgrade in progress is to a route of sanic-wsns that reads its frames."""
+    try:
+        route = Request.get_current().route
+    except ServerError:  # outside a request
+        return False
+    return route is not None and getattr(route.ctx, "wsns", False) is True
+
+
+def slim_upgrades() -> None:
+    """Have Sanic build every upgrade's WebSocket as a ``SlimWebsocket`` (its handshake
+    reads the name ``WebsocketImplProtocol`` from its module at each upgrade). Once per
+    process; it changes nothing for a route that is not sanic-wsns's. Another class in
+    its place (another library's) is left there: that costs memory, not correctness."""
+    current = websocket_protocol.WebsocketImplProtocol  # type: ignore[attr-defined]
+    if current is WebsocketImplProtocol:
+        websocket_protocol.WebsocketImplProtocol = SlimWebsocket  # type: ignore[attr-defined]

@@ -22,8 +22,10 @@ from sanic_wsns.sanic_internals import (
     DeflateServerProtocol,
     FrameSink,
     SlimEvent,
+    SlimWebsocket,
     agreed_extension,
     offer_deflate,
+    slim_upgrades,
     take_frames,
     until_closed,
 )
@@ -164,6 +166,53 @@ def test_offer_deflate_is_idempotent_and_refuses_a_class_it_does_not_know(monkey
     monkeypatch.setattr(websocket_protocol, "ServerProtocol", type("Other", (ServerProtocol,), {}))
     with pytest.raises(ConfigError, match="cannot negotiate permessage-deflate"):
         offer_deflate()
+
+
+def test_sanic_builds_its_websocket_from_the_name_slim_upgrades_replaces():
+    """``slim_upgrades`` swaps the class Sanic's handshake builds, whose ``connection_made``
+    the handshake awaits (in the upgrade's request context: ``tests/integration``)."""
+    handshake = inspect.getsource(WebSocketProtocol.websocket_handshake)
+    assert "= WebsocketImplProtocol(" in handshake and ".connection_made(" in handshake
+    assert websocket_protocol.WebsocketImplProtocol in (WebsocketImplProtocol, SlimWebsocket)
+
+
+def test_without_a_closer_task_every_end_of_a_sanic_websocket_closes_the_transport():
+    """What ``SlimWebsocket`` leaves out: only the closer task awaits the end of the data
+    transfer or the lost connection, and with no closer task each of Sanic's ways to end
+    a connection closes the transport itself."""
+    source = inspect.getsource(WebsocketImplProtocol)
+    closer = inspect.getsource(WebsocketImplProtocol.auto_close_connection)
+    waits = r"await self\.(?:data_finished_fut|connection_lost_waiter|wait_for_connection_lost)"
+    assert re.findall(waits, closer)
+    assert not re.findall(waits, source.replace(closer, ""))
+    no_closer = (r"if \(not self\.auto_closer_task\) or self\.auto_closer_task\.done\(\):"
+                 r"\s+(?:#.*\s+)*return self\._force_disconnect\(\)")
+    for ending in (WebsocketImplProtocol.fail_connection, WebsocketImplProtocol.end_connection):
+        assert re.search(no_closer, inspect.getsource(ending)), ending
+    assert "self.io_proto.transport.close()" in inspect.getsource(WebsocketImplProtocol._force_disconnect)
+    for end_of_stream in (WebsocketImplProtocol.send_data, WebsocketImplProtocol.async_eof_received):
+        assert "SanicProtocol.close(self.io_proto" in inspect.getsource(end_of_stream)
+
+
+def test_slim_upgrades_is_idempotent_and_leaves_a_class_it_does_not_know(monkeypatch):
+    monkeypatch.setattr(websocket_protocol, "WebsocketImplProtocol", WebsocketImplProtocol)
+    slim_upgrades()
+    slim_upgrades()
+    assert websocket_protocol.WebsocketImplProtocol is SlimWebsocket
+    other = type("Other", (WebsocketImplProtocol,), {})
+    monkeypatch.setattr(websocket_protocol, "WebsocketImplProtocol", other)
+    slim_upgrades()
+    assert websocket_protocol.WebsocketImplProtocol is other
+
+
+async def test_outside_a_sanic_wsns_upgrade_a_slim_websocket_is_sanic_s_own():
+    """No request context (as on another app's route the check finds no ``wsns`` mark):
+    Sanic's ``connection_made``, closer task and all."""
+    ws = SlimWebsocket(ServerProtocol(state=State.OPEN), ping_interval=None)
+    io_proto = WebSocketProtocol.__new__(WebSocketProtocol)
+    await ws.connection_made(io_proto, asyncio.get_running_loop())
+    assert ws.auto_closer_task is not None and ws.data_finished_fut is not None
+    ws.auto_closer_task.cancel()
 
 
 def test_the_agreed_extension_keeps_no_inflater_between_messages():
