@@ -126,11 +126,11 @@ class MemoryOccupancy:
     async def count(self, channel: str) -> tuple[int, int]:
         return sum(self._counts.get(channel, {}).values()), len(self._users.get(channel, {}))
 
-    async def hold(self, deployment: str, instance: str, ttl: float, namespaces: Change,
+    async def hold(self, deployment: str, instance: str, lifetime: float, namespaces: Change,
                    users: Change) -> bool:
         every = self._instances.setdefault(deployment, {})
         absent = instance not in every
-        every[instance] = self._clock() + ttl
+        every[instance] = self._clock() + lifetime
         held_ns, held_users = self._holdings.setdefault((deployment, instance), (set(), set()))
         held_ns.update(namespaces[0])
         held_ns.difference_update(namespaces[1])
@@ -171,7 +171,7 @@ class MemoryOccupancy:
         if math.inf not in entries.values():
             self._kept[key] = self._clock() + keep
 
-    async def online(self, deployment: str, users: list[str], ttl: float) -> dict[str, Status]:
+    async def online(self, deployment: str, users: list[str], lifetime: float) -> dict[str, Status]:
         now, every = self._clock(), self._instances.get(deployment, {})
         found: dict[str, Status] = {}
         for user in users:
@@ -182,7 +182,7 @@ class MemoryOccupancy:
             entries = self._seen.get(key, {})
             scored = [(i, "inf" if s == math.inf else str(int(s * 1000))) for i, s in entries.items()]
             expiries = {i: every.get(i, -1.0) for i, s in entries.items() if s == math.inf}
-            found[user] = status(scored, expiries, now, ttl)
+            found[user] = status(scored, expiries, now, lifetime)
         return found
 
 

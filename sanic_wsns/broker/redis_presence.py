@@ -6,8 +6,9 @@ instances with skewed clocks agree on who expired. Both keys take the channel as
 
 Occupancy and online status (``RedisOccupancy``) keep counts, not entries: per namespace
 each instance's connection count and a count of instances per user; per deployment a
-sorted set of live instances (one refresh each per ``ttl / 3``) with what each holds, so a
-dead one is swept by whoever claims it; per user the instances holding it.
+sorted set of live instances (one refresh each per ``ttl / 6``, scored with the time it
+is dead: ``liveness.py``) with what each holds, so a dead one is swept by whoever claims
+it; per user the instances holding it.
 """
 
 from __future__ import annotations
@@ -97,10 +98,10 @@ class RedisOccupancy:
         connections, users = await self._script(COUNT_SCRIPT, occupancy_keys(channel, "")[:2])
         return int(connections), int(users)
 
-    async def hold(self, deployment: str, instance: str, ttl: float, namespaces: Change,
+    async def hold(self, deployment: str, instance: str, lifetime: float, namespaces: Change,
                    users: Change) -> bool:
         reply = await self._script(
-            HOLD_SCRIPT, instance_keys(deployment, instance), instance, int(ttl * 1000),
+            HOLD_SCRIPT, instance_keys(deployment, instance), instance, int(lifetime * 1000),
             len(namespaces[0]), len(namespaces[1]), len(users[0]),
             *namespaces[0], *namespaces[1], *users[0], *users[1])
         return bool(reply)
@@ -122,7 +123,7 @@ class RedisOccupancy:
         await self._script(SEEN_SCRIPT, (user_key(deployment, user),), instance, "1" if holds else "0",
                            "" if at is None else int(at * 1000), max(1, math.ceil(keep)))
 
-    async def online(self, deployment: str, users: list[str], ttl: float) -> dict[str, Status]:
+    async def online(self, deployment: str, users: list[str], lifetime: float) -> dict[str, Status]:
         """Each user's holders (one read per user: in a cluster their keys are anywhere),
         then which holders are alive (one read)."""
         replies = await asyncio.gather(*(self._script(STATUS_SCRIPT, (user_key(deployment, u),))
@@ -133,4 +134,4 @@ class RedisOccupancy:
         alive = await self._script(ALIVE_SCRIPT, instance_keys(deployment, "")[:1], *holders)
         now, expiries = float(alive[0]) / 1000, dict(zip(holders, (float(e) / 1000 for e in alive[1:]),
                                                          strict=True))
-        return {user: status(entries, expiries, now, ttl) for user, entries in scored.items()}
+        return {user: status(entries, expiries, now, lifetime) for user, entries in scored.items()}

@@ -4,7 +4,7 @@
 --
 -- KEYS[1] instances zset   ARGV[1] lease, ms   ARGV[2] at most this many
 -- Returns {id, expiry ms, id, expiry ms, ...}: the expiry each had (its last refresh plus
--- the ttl; a lease already taken counts from there).
+-- its lifetime, liveness.py; a lease already taken counts from there).
 local now = redis.call("time")
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local dead = redis.call("zrangebyscore", KEYS[1], "-inf", ms, "WITHSCORES", "LIMIT", 0, ARGV[2])
