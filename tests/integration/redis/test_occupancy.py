@@ -148,6 +148,8 @@ async def test_a_killed_instance_s_last_client_is_vacated_once_and_its_user_goes
                              timeout=ttl * 3)
             assert time.time() - killed < ttl * SWEPT_WITHIN
             assert await a.wsns.occupancy("/maps/9") == {"connections": 0, "users": 0}
+            swept = (await b.wsns.online(["doomed"]))["doomed"]  # the sweeper wrote it: same time
+            assert swept == {"online": False, "last_seen": status["doomed"]["last_seen"]}
             await asyncio.sleep(ttl / 3)  # two more sweeps: nobody reports it again
             assert events == [("vacated", "/maps/9")]
     finally:
