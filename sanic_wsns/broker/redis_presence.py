@@ -74,6 +74,12 @@ def instance_keys(deployment: str, instance: str) -> tuple[str, str, str]:
     return every, namespaces, users
 
 
+def lease_key(deployment: str) -> str:
+    """The deployment's sweepers' leases on dead instances, in the instances' slot."""
+    [leases] = tagged_keys(deployment + "instances", "leases")
+    return leases
+
+
 def user_key(deployment: str, user: str) -> str:
     return f"{deployment}user:{user}"
 
@@ -107,16 +113,18 @@ class RedisOccupancy:
         return bool(reply)
 
     async def claim(self, deployment: str, lease: float, limit: int) -> list[tuple[str, float]]:
-        reply = await self._script(CLAIM_SCRIPT, instance_keys(deployment, "")[:1], int(lease * 1000), limit)
+        keys = (instance_keys(deployment, "")[0], lease_key(deployment))
+        reply = await self._script(CLAIM_SCRIPT, keys, int(lease * 1000), limit)
         return [(text(reply[i]), float(reply[i + 1]) / 1000) for i in range(0, len(reply), 2)]
 
     async def holdings(self, deployment: str, instance: str) -> tuple[list[str], list[str]]:
-        namespaces, users = await self._script(HOLDINGS_SCRIPT, instance_keys(deployment, instance),
-                                               "read", instance)
+        namespaces, users = await self._script(HOLDINGS_SCRIPT, (*instance_keys(deployment, instance),
+                                                                 lease_key(deployment)), "read", instance)
         return parse_ids(namespaces), parse_ids(users)
 
     async def forget(self, deployment: str, instance: str) -> None:
-        await self._script(HOLDINGS_SCRIPT, instance_keys(deployment, instance), "forget", instance)
+        await self._script(HOLDINGS_SCRIPT, (*instance_keys(deployment, instance), lease_key(deployment)),
+                           "forget", instance)
 
     async def seen(self, deployment: str, user: str, instance: str, holds: bool,
                    at: float | None, keep: float) -> None:
