@@ -80,8 +80,9 @@ class Settings(msgspec.Struct, kw_only=True):
     history_ttl: float = 300.0
     #: ... and at most this many bytes of frames per namespace (the newest is always kept).
     history_max_bytes: int = HISTORY_MAX_BYTES
-    #: Presence: a client's entry outlives its instance's last refresh by this many seconds
-    #: (a killed instance's clients leave within it, plus one sweep of ttl/3).
+    #: Presence, occupancy and online status: a killed instance's clients leave, its users
+    #: go offline and ``on_vacated`` runs within this many seconds of the kill (its writes
+    #: live 2/3 of it past a refresh, refreshed and swept every 1/6: ``liveness.py``).
     presence_ttl: float = 60.0
     #: Online status: seconds a user's last-seen time is kept once no instance holds a
     #: connection of it (``wsns.online``); one small Redis key per user seen within it.

@@ -436,13 +436,14 @@ class WsNamespaces:
         """``{"connections": n, "users": m}`` in ``path``'s namespace over every instance,
         any pattern, without listing anyone (``users``: distinct ``Identity.user``; anonymous
         connections count only as connections). A dead instance's connections count until it
-        is swept: within ``WSNS_PRESENCE_TTL`` plus a third of it."""
+        is swept: within ``WSNS_PRESENCE_TTL`` of its kill."""
         return await self.hub.occupancy.count(self.hub.channel(self.resolve(path)[2]))
 
     async def online(self, users: Iterable[str | int]) -> dict[str | int, dict[str, Any]]:
         """``{user: {"online": bool, "last_seen": unix s | None}}`` for ``Identity.user``
         values: online while a connection of the user is open on any instance in any
-        namespace (a dead instance's users go offline within ``WSNS_PRESENCE_TTL``); else
+        namespace (a dead instance's users go offline within ``WSNS_PRESENCE_TTL`` of its
+        kill, two thirds of it after its last refresh); else
         when it was last seen (``None``: not within ``WSNS_LAST_SEEN_TTL``)."""
         return await self.hub.occupancy.online(users)
 

@@ -13,11 +13,12 @@ Each instance writes only its own share: per namespace its connection count and 
 it gained and lost, per user whether it holds it. Changes are gathered for a short window
 and written together (a thousand clients joining at once cost a few writes), the first
 change after a quiet spell at once. The broker keeps a set of live instances, each
-refreshed every ``ttl / 3`` with what it holds; an instance that died without a goodbye
-expires, and the one live instance that claims it takes its share back, namespace by
-namespace: the write that removes its last share reports the vacancy, so ``on_vacated``
-still runs once, within ``ttl`` plus one sweep. Phoenix Tracker and Centrifugo do the same
-with a heartbeat per node; no instance ever asks another anything.
+refreshed every ``ttl / 6`` with what it holds; an instance that died without a goodbye
+is dead ``2 ttl / 3`` after its last refresh (``liveness.py``), and the one live instance
+that claims it at its next sweep takes its share back, namespace by namespace: the write
+that removes its last share reports the vacancy, so ``on_vacated`` still runs once, within
+``ttl`` of the kill. Phoenix Tracker and Centrifugo do the same with a heartbeat per node;
+no instance ever asks another anything.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Protocol
 import msgspec
 
 from .errors import BrokerUnavailable
+from .liveness import lifetime, period
 
 logger = logging.getLogger("sanic_wsns")
 
@@ -56,7 +58,7 @@ class OccupancyStore(Protocol):
 
     async def count(self, channel: str) -> tuple[int, int]: ...
 
-    async def hold(self, deployment: str, instance: str, ttl: float, namespaces: Change,
+    async def hold(self, deployment: str, instance: str, lifetime: float, namespaces: Change,
                    users: Change) -> bool: ...
 
     async def claim(self, deployment: str, lease: float, limit: int) -> list[tuple[str, float]]: ...
@@ -68,7 +70,7 @@ class OccupancyStore(Protocol):
     async def seen(self, deployment: str, user: str, instance: str, holds: bool,
                    at: float | None, keep: float) -> None: ...
 
-    async def online(self, deployment: str, users: list[str], ttl: float) -> dict[str, Status]: ...
+    async def online(self, deployment: str, users: list[str], lifetime: float) -> dict[str, Status]: ...
 
 
 def user_name(user: object) -> str | None:
@@ -80,10 +82,12 @@ def user_name(user: object) -> str | None:
     return msgspec.json.encode(user).decode()
 
 
-def status(entries: list[tuple[str, str]], expiries: dict[str, float], now: float, ttl: float) -> Status:
+def status(entries: list[tuple[str, str]], expiries: dict[str, float], now: float,
+           lifetime: float) -> Status:
     """``(online, last seen)`` from a user's ``(instance, score)`` entries: online while an
-    instance holding it is alive; else seen last when released, or at the last refresh of
-    a holder that died (its expiry minus the ttl); ``None``: not seen within retention."""
+    instance holding it is alive (the sweep's rule: its expiry, last refresh plus
+    ``lifetime``, not passed); else seen last when released, or at the last refresh of a
+    holder that died (its expiry minus ``lifetime``); ``None``: not seen within retention."""
     seen: float | None = None
     for instance, score in entries:
         if score != "inf":
@@ -91,7 +95,7 @@ def status(entries: list[tuple[str, str]], expiries: dict[str, float], now: floa
         elif expiries.get(instance, -1) > now:
             return True, now
         elif expiries.get(instance, -1) > 0:
-            at = expiries[instance] - ttl
+            at = expiries[instance] - lifetime
         else:
             continue
         seen = at if seen is None else max(seen, at)
@@ -121,6 +125,8 @@ class Occupancy:
         self.instance = instance
         self._changed = changed
         self.ttl = ttl
+        #: Seconds a refresh keeps this instance alive in the broker (``liveness.py``).
+        self.lifetime = lifetime(ttl)
         self.keep = keep
         self.window = window
         self._shares: dict[str, _Share] = {}
@@ -217,7 +223,7 @@ class Occupancy:
         if not names:
             return {}
         try:
-            found = await self._store.online(self._deployment, list(names), self.ttl)
+            found = await self._store.online(self._deployment, list(names), self.lifetime)
         except Exception as exc:
             raise _unavailable("online status", exc) from exc
         return {user: {"online": found[name][0], "last_seen": found[name][1]}
@@ -269,7 +275,7 @@ class Occupancy:
         self._rehold = False
         store, deployment = self._store, self._deployment
         if added or users_on:
-            await store.hold(deployment, self.instance, self.ttl, (added, []), (users_on, []))
+            await store.hold(deployment, self.instance, self.lifetime, (added, []), (users_on, []))
             self._held.update(added)
         occupying = [self._occupy(ch, self._shares[ch]) for ch in occupied]
         vacating = [store.vacate(ch, self.instance) for ch in vacant]
@@ -285,7 +291,7 @@ class Occupancy:
             if share is not None and not share.clients:
                 del self._shares[channel]
         if vacant or users_off:
-            await store.hold(deployment, self.instance, self.ttl, ([], vacant), ([], users_off))
+            await store.hold(deployment, self.instance, self.lifetime, ([], vacant), ([], users_off))
 
     async def _occupy(self, channel: str, share: _Share) -> bool:
         full, share.full = share.full, False
@@ -318,7 +324,8 @@ class Occupancy:
     async def _tick(self) -> None:
         while not self._closing:
             try:
-                absent = await self._store.hold(self._deployment, self.instance, self.ttl, ([], []), ([], []))
+                absent = await self._store.hold(self._deployment, self.instance, self.lifetime,
+                                                ([], []), ([], []))
                 if self._rewrite:
                     logger.info("occupancy writes resumed: this instance's share is written again")
                 if absent or self._rewrite:
@@ -329,7 +336,7 @@ class Occupancy:
                 if self._closing:
                     return
                 self._failed("refresh", exc)
-            await asyncio.sleep(self.ttl / 3)
+            await asyncio.sleep(period(self.ttl))
 
     async def _sweep(self, dead: str, expiry: float) -> None:
         """Take back the share of an instance that died: the namespaces it was the last in
@@ -340,7 +347,7 @@ class Occupancy:
         for channel in namespaces:
             if await self._store.vacate(channel, dead):
                 self._changed(channel, False)
-        last_refresh = expiry - self.ttl
+        last_refresh = expiry - self.lifetime
         await asyncio.gather(*(self._store.seen(self._deployment, u, dead, False, last_refresh, self.keep)
                                for u in users))
         await self._store.forget(self._deployment, dead)

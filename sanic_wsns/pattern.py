@@ -164,7 +164,7 @@ class Pattern:
     def on_vacated(self, fn: Hook) -> Hook:
         """``fn(path, params)`` once per deployment when a namespace of this pattern loses
         its last client everywhere; also when that client's instance died (then run by the
-        instance that sweeps it, within ``WSNS_PRESENCE_TTL`` plus a third of it)."""
+        instance that sweeps it, within ``WSNS_PRESENCE_TTL`` of the kill)."""
         check_hook(fn, "on_vacated", ("path", "params"))
         self.vacated_hooks.append(fn)
         return fn

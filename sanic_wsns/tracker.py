@@ -8,10 +8,12 @@ clients joining together cost a few diffs, not a million frames. A joining clien
 ``presence_state`` with the batch that announces it: it sees itself, and no diff repeats
 what its state already said.
 
-One periodic task serves every namespace: it refreshes the expiry of this instance's
-entries (one write per namespace, however many clients) and sweeps expired entries (an
-instance that died without a goodbye); the store hands each expired entry to one sweeper,
-which announces the leave. No instance ever asks another anything.
+One periodic task serves every namespace: every ``ttl / 6`` it refreshes the expiry of
+this instance's entries (one write per namespace, however many clients) and sweeps expired
+entries (an instance that died without a goodbye); the store hands each expired entry to
+one sweeper, which announces the leave. An entry expires ``2 ttl / 3`` after its last
+refresh, occupancy's rule (``liveness.py``): a killed instance's clients leave within
+``ttl`` of the kill. No instance ever asks another anything.
 
 A namespace's tracked presence (``NamespacePresence``) is a handle the hub holds: a
 namespace dropped and re-created at once (its last client reconnecting) gets a new one,
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from .liveness import lifetime, period
 from .presence import STATE_LIMIT, Entries, PresenceBatch, PresenceMirror, encode_diff, encode_state
 from .protocol import ws_text_frame
 
@@ -84,6 +87,8 @@ class Tracker:
         self._store = store
         self._announce = announce
         self.ttl = ttl
+        #: Seconds an entry outlives its last refresh (``liveness.py``).
+        self.lifetime = lifetime(ttl)
         self.window = window
         self.state_limit = state_limit
         self._tracked: dict[str, NamespacePresence] = {}
@@ -93,8 +98,8 @@ class Tracker:
 
     @property
     def interval(self) -> float:
-        """Refresh and sweep period: an entry is refreshed about three times per ttl."""
-        return self.ttl / 3
+        """Refresh and sweep period: an entry is refreshed four times in its lifetime."""
+        return period(self.ttl)
 
     def members_by(self, label: Callable[[str], str | None]) -> dict[str, int]:
         """Entries in this instance's mirrors, summed by ``label(channel)`` (a pattern: the
@@ -269,7 +274,7 @@ class Tracker:
         joins, leaves = [*batch.joins.items(), *batch.updates.items()], batch.leaves
         try:
             if joins:
-                added = set(await self._store.presence_add(tracked.channel, joins, self.ttl))
+                added = set(await self._store.presence_add(tracked.channel, joins, self.lifetime))
                 # An update is announced whether or not the store had its entry.
                 joins = [(cid, public) for cid, public in joins if cid in added or cid in batch.updates]
             if leaves:
@@ -313,7 +318,7 @@ class Tracker:
         entry, so it leaves again (a leave heard twice changes no mirror)."""
         entries = list(tracked.local.items())
         try:
-            added = set(await self._store.presence_add(tracked.channel, entries, self.ttl))
+            added = set(await self._store.presence_add(tracked.channel, entries, self.lifetime))
         except Exception as exc:
             logger.warning("presence refresh failed channel=%s: %s", tracked.channel, exc)
             return

@@ -87,6 +87,7 @@ class MemoryOccupancy:
         self._users: dict[str, dict[str, int]] = {}  # channel → user → instances holding it
         self._held: dict[tuple[str, str], set[str]] = {}  # (channel, instance) → users
         self._instances: dict[str, dict[str, float]] = {}  # deployment → instance → expiry
+        self._leases: dict[str, dict[str, float]] = {}  # deployment → dead instance → lease end
         self._holdings: dict[tuple[str, str], tuple[set[str], set[str]]] = {}
         self._seen: dict[tuple[str, str], dict[str, float]] = {}  # (deployment, user) → ...
         self._kept: dict[tuple[str, str], float] = {}  # (deployment, user) → key expiry
@@ -126,11 +127,11 @@ class MemoryOccupancy:
     async def count(self, channel: str) -> tuple[int, int]:
         return sum(self._counts.get(channel, {}).values()), len(self._users.get(channel, {}))
 
-    async def hold(self, deployment: str, instance: str, ttl: float, namespaces: Change,
+    async def hold(self, deployment: str, instance: str, lifetime: float, namespaces: Change,
                    users: Change) -> bool:
         every = self._instances.setdefault(deployment, {})
         absent = instance not in every
-        every[instance] = self._clock() + ttl
+        every[instance] = self._clock() + lifetime
         held_ns, held_users = self._holdings.setdefault((deployment, instance), (set(), set()))
         held_ns.update(namespaces[0])
         held_ns.difference_update(namespaces[1])
@@ -140,9 +141,13 @@ class MemoryOccupancy:
 
     async def claim(self, deployment: str, lease: float, limit: int) -> list[tuple[str, float]]:
         every, now = self._instances.get(deployment, {}), self._clock()
-        dead = sorted(((i, at) for i, at in every.items() if at <= now), key=lambda e: e[1])[:limit]
+        leases = self._leases.setdefault(deployment, {})
+        for instance in [i for i, end in leases.items() if end <= now]:
+            del leases[instance]
+        dead = sorted(((i, at) for i, at in every.items() if at <= now and i not in leases),
+                      key=lambda e: e[1])[:limit]
         for instance, _ in dead:
-            every[instance] = now + lease
+            leases[instance] = now + lease
         return dead
 
     async def holdings(self, deployment: str, instance: str) -> tuple[list[str], list[str]]:
@@ -151,6 +156,7 @@ class MemoryOccupancy:
 
     async def forget(self, deployment: str, instance: str) -> None:
         self._instances.get(deployment, {}).pop(instance, None)
+        self._leases.get(deployment, {}).pop(instance, None)
         self._holdings.pop((deployment, instance), None)
 
     async def seen(self, deployment: str, user: str, instance: str, holds: bool,
@@ -171,7 +177,7 @@ class MemoryOccupancy:
         if math.inf not in entries.values():
             self._kept[key] = self._clock() + keep
 
-    async def online(self, deployment: str, users: list[str], ttl: float) -> dict[str, Status]:
+    async def online(self, deployment: str, users: list[str], lifetime: float) -> dict[str, Status]:
         now, every = self._clock(), self._instances.get(deployment, {})
         found: dict[str, Status] = {}
         for user in users:
@@ -182,7 +188,7 @@ class MemoryOccupancy:
             entries = self._seen.get(key, {})
             scored = [(i, "inf" if s == math.inf else str(int(s * 1000))) for i, s in entries.items()]
             expiries = {i: every.get(i, -1.0) for i, s in entries.items() if s == math.inf}
-            found[user] = status(scored, expiries, now, ttl)
+            found[user] = status(scored, expiries, now, lifetime)
         return found
 
 

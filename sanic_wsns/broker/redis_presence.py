@@ -6,8 +6,9 @@ instances with skewed clocks agree on who expired. Both keys take the channel as
 
 Occupancy and online status (``RedisOccupancy``) keep counts, not entries: per namespace
 each instance's connection count and a count of instances per user; per deployment a
-sorted set of live instances (one refresh each per ``ttl / 3``) with what each holds, so a
-dead one is swept by whoever claims it; per user the instances holding it.
+sorted set of live instances (one refresh each per ``ttl / 6``, scored with the time it
+is dead: ``liveness.py``) with what each holds, so a dead one is swept by whoever claims
+it; per user the instances holding it.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ def instance_keys(deployment: str, instance: str) -> tuple[str, str, str]:
     return every, namespaces, users
 
 
+def lease_key(deployment: str) -> str:
+    """The deployment's sweepers' leases on dead instances, in the instances' slot."""
+    [leases] = tagged_keys(deployment + "instances", "leases")
+    return leases
+
+
 def user_key(deployment: str, user: str) -> str:
     return f"{deployment}user:{user}"
 
@@ -97,32 +104,34 @@ class RedisOccupancy:
         connections, users = await self._script(COUNT_SCRIPT, occupancy_keys(channel, "")[:2])
         return int(connections), int(users)
 
-    async def hold(self, deployment: str, instance: str, ttl: float, namespaces: Change,
+    async def hold(self, deployment: str, instance: str, lifetime: float, namespaces: Change,
                    users: Change) -> bool:
         reply = await self._script(
-            HOLD_SCRIPT, instance_keys(deployment, instance), instance, int(ttl * 1000),
+            HOLD_SCRIPT, instance_keys(deployment, instance), instance, int(lifetime * 1000),
             len(namespaces[0]), len(namespaces[1]), len(users[0]),
             *namespaces[0], *namespaces[1], *users[0], *users[1])
         return bool(reply)
 
     async def claim(self, deployment: str, lease: float, limit: int) -> list[tuple[str, float]]:
-        reply = await self._script(CLAIM_SCRIPT, instance_keys(deployment, "")[:1], int(lease * 1000), limit)
+        keys = (instance_keys(deployment, "")[0], lease_key(deployment))
+        reply = await self._script(CLAIM_SCRIPT, keys, int(lease * 1000), limit)
         return [(text(reply[i]), float(reply[i + 1]) / 1000) for i in range(0, len(reply), 2)]
 
     async def holdings(self, deployment: str, instance: str) -> tuple[list[str], list[str]]:
-        namespaces, users = await self._script(HOLDINGS_SCRIPT, instance_keys(deployment, instance),
-                                               "read", instance)
+        namespaces, users = await self._script(HOLDINGS_SCRIPT, (*instance_keys(deployment, instance),
+                                                                 lease_key(deployment)), "read", instance)
         return parse_ids(namespaces), parse_ids(users)
 
     async def forget(self, deployment: str, instance: str) -> None:
-        await self._script(HOLDINGS_SCRIPT, instance_keys(deployment, instance), "forget", instance)
+        await self._script(HOLDINGS_SCRIPT, (*instance_keys(deployment, instance), lease_key(deployment)),
+                           "forget", instance)
 
     async def seen(self, deployment: str, user: str, instance: str, holds: bool,
                    at: float | None, keep: float) -> None:
         await self._script(SEEN_SCRIPT, (user_key(deployment, user),), instance, "1" if holds else "0",
                            "" if at is None else int(at * 1000), max(1, math.ceil(keep)))
 
-    async def online(self, deployment: str, users: list[str], ttl: float) -> dict[str, Status]:
+    async def online(self, deployment: str, users: list[str], lifetime: float) -> dict[str, Status]:
         """Each user's holders (one read per user: in a cluster their keys are anywhere),
         then which holders are alive (one read)."""
         replies = await asyncio.gather(*(self._script(STATUS_SCRIPT, (user_key(deployment, u),))
@@ -133,4 +142,4 @@ class RedisOccupancy:
         alive = await self._script(ALIVE_SCRIPT, instance_keys(deployment, "")[:1], *holders)
         now, expiries = float(alive[0]) / 1000, dict(zip(holders, (float(e) / 1000 for e in alive[1:]),
                                                          strict=True))
-        return {user: status(entries, expiries, now, ttl) for user, entries in scored.items()}
+        return {user: status(entries, expiries, now, lifetime) for user, entries in scored.items()}

@@ -41,9 +41,9 @@ async def test_a_sweep_claims_at_most_the_limit_and_a_lease_ends():
 
 
 def test_the_status_of_a_user_held_by_a_dead_instance_is_its_last_refresh():
-    assert status([("i1", "inf")], {"i1": 2000.0}, now=1500.0, ttl=60) == (True, 1500.0)
-    assert status([("i1", "inf")], {"i1": 1400.0}, now=1500.0, ttl=60) == (False, 1340.0)
-    assert status([("i1", "inf"), ("i2", "1450000")], {"i1": -1}, now=1500.0, ttl=60) == (False, 1450.0)
+    assert status([("i1", "inf")], {"i1": 2000.0}, now=1500.0, lifetime=60) == (True, 1500.0)
+    assert status([("i1", "inf")], {"i1": 1400.0}, now=1500.0, lifetime=60) == (False, 1340.0)
+    assert status([("i1", "inf"), ("i2", "1450000")], {"i1": -1}, now=1500.0, lifetime=60) == (False, 1450.0)
 
 
 def test_users_are_named_by_their_json_so_7_and_the_string_7_differ():

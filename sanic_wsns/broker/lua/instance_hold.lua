@@ -3,7 +3,7 @@
 --
 -- KEYS[1] instances zset (member: instance id, score: expiry in ms, Redis's clock)
 -- KEYS[2] the instance's namespaces set   KEYS[3] the instance's users set
--- ARGV[1] instance id   ARGV[2] ttl, ms   ARGV[3] a, namespaces added   ARGV[4] r, removed
+-- ARGV[1] instance id   ARGV[2] lifetime, ms   ARGV[3] a, namespaces added   ARGV[4] r, removed
 -- ARGV[5] u, users added   then a + r + u names, then the users removed
 -- Returns 1 when the instance was not in the zset (first call, swept as dead, Redis lost
 -- its data): the caller writes everything it holds again.

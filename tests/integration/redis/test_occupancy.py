@@ -17,10 +17,15 @@ from typing import Any, TypeVar
 from websockets.asyncio.client import connect
 
 from sanic_wsns import BrokerUnavailable
+from sanic_wsns.broker.redis_presence import instance_keys
 from tests.support.instance_process import InstanceProcess
 from tests.support.instances import Instance, frame, instances
+from tests.support.refreshes import SWEPT_WITHIN, landed_refresh, members
 
 T = TypeVar("T")
+
+#: Seconds: Redis scores times in whole ms, the test reads them as floats.
+CLOCK_ROUNDING = 0.002
 
 
 async def eventually(read: Callable[[], Awaitable[T]], wanted: Callable[[T], bool],
@@ -116,10 +121,12 @@ async def _last(events: list[tuple[str, str]]) -> tuple[str, str] | None:
 
 
 async def test_a_killed_instance_s_last_client_is_vacated_once_and_its_user_goes_offline(redis_server):
-    """kill -9 of the only instance holding a namespace's client and a user's connection:
-    the user is offline within the ttl (its last-seen time its instance's last refresh),
-    ``on_vacated`` runs once on one of the live instances within the ttl plus a sweep."""
-    ttl = 3.0
+    """kill -9 of the only instance holding a namespace's client and a user's connection,
+    right after one of its refreshes landed (its writes live longest): the user is offline
+    and ``on_vacated`` has run, once, on one of the live instances, both within the ttl of
+    the kill (``liveness.py``: dead 2 ttl / 3 after the last refresh, swept within a sixth
+    more); its last-seen time is that refresh."""
+    ttl = 6.0
     victim = InstanceProcess(redis_server.url, presence_ttl=ttl)
     try:
         async with instances(redis_server.url, presence_ttl=ttl) as (a, b):
@@ -128,17 +135,22 @@ async def test_a_killed_instance_s_last_client_is_vacated_once_and_its_user_goes
                 await frame(ws)
                 await eventually(lambda: a.wsns.online(["doomed"]), lambda s: s["doomed"]["online"])
                 await eventually(lambda: a.wsns.occupancy("/maps/9"), lambda o: o["connections"] == 1)
-                killed = time.time()
+                every = instance_keys(a.wsns.settings.channel_prefix, "")[0]
+                [doomed] = await members(redis_server.url, every) - {a.wsns.instance_id, b.wsns.instance_id}
+                landed_from, landed_by = await landed_refresh(redis_server.url, every, doomed, timeout=ttl)
                 victim.kill()
+                killed = time.time()
             status = await eventually(lambda: b.wsns.online(["doomed"]),
                                       lambda s: not s["doomed"]["online"], timeout=ttl * 3)
-            assert time.time() - killed < ttl + 1.5
-            assert killed - ttl - 1 <= status["doomed"]["last_seen"] <= killed + 1
+            assert time.time() - killed < ttl * SWEPT_WITHIN
+            assert landed_from - CLOCK_ROUNDING <= status["doomed"]["last_seen"] <= landed_by + CLOCK_ROUNDING
             await eventually(lambda: _last(events), lambda last: last == ("vacated", "/maps/9"),
                              timeout=ttl * 3)
-            assert time.time() - killed < ttl + ttl / 3 + 1.5
+            assert time.time() - killed < ttl * SWEPT_WITHIN
             assert await a.wsns.occupancy("/maps/9") == {"connections": 0, "users": 0}
-            await asyncio.sleep(ttl / 3 * 2)  # two more sweeps: nobody reports it again
+            swept = (await b.wsns.online(["doomed"]))["doomed"]  # the sweeper wrote it: same time
+            assert swept == {"online": False, "last_seen": status["doomed"]["last_seen"]}
+            await asyncio.sleep(ttl / 3)  # two more sweeps: nobody reports it again
             assert events == [("vacated", "/maps/9")]
     finally:
         victim.kill()

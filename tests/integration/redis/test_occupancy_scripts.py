@@ -66,6 +66,22 @@ async def test_a_dead_instance_is_leased_to_one_sweeper_with_what_it_held(store:
     assert await store.hold(DEPLOYMENT, "dead", 30, ([], []), ([], [])) is True  # it was gone
 
 
+async def test_a_dead_instance_s_users_stay_offline_while_it_is_swept(store: OccupancyStore):
+    """The lease a sweeper takes is no refresh: ``online`` keeps the sweep's rule (dead
+    past its expiry) and the last-seen time of its last refresh, and the instance's
+    expiry is the same for whoever claims it after the lease."""
+    deployment = "wsns-swept:"
+    await store.hold(deployment, "gone", 0.05, ([], []), (['"dan"'], []))
+    await store.seen(deployment, '"dan"', "gone", True, None, 60)
+    await asyncio.sleep(0.1)
+    dead = await store.online(deployment, ['"dan"'], 0.05)
+    assert dead['"dan"'][0] is False
+    [(_, expiry)] = await store.claim(deployment, lease=0.1, limit=10)
+    assert await store.online(deployment, ['"dan"'], 0.05) == dead
+    await asyncio.sleep(0.15)  # the sweeper died mid-way: its lease ends
+    assert await store.claim(deployment, lease=30, limit=10) == [("gone", expiry)]
+
+
 async def test_a_user_is_online_while_a_live_instance_holds_it(store: OccupancyStore):
     await store.hold(DEPLOYMENT, "i1", 30, ([], []), (['"ann"'], []))
     await store.seen(DEPLOYMENT, '"ann"', "i1", True, None, 60)
