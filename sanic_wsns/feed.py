@@ -96,6 +96,18 @@ class Feed:
             return
         self._apply(self._sequencer.push(offset, epoch, frame), exclude)
 
+    def published(self, offset: int, epoch: str, frame: bytes, exclude: tuple[str, ...] = ()) -> None:
+        """This instance's own broadcast, numbered by the history script's reply: its clients
+        get it now, in offset order, instead of once its echo came back over the link (the
+        echo is then a duplicate, dropped undecoded: ``delivered``). Before ``start`` the
+        echo alone brings it."""
+        if self._sequencer is not None:
+            self._apply(self._sequencer.push(offset, epoch, frame, heard=False), exclude)
+
+    def delivered(self, offset: int, epoch: str) -> bool:
+        """Whether frame ``offset`` of ``epoch`` reached this instance's clients already."""
+        return self._sequencer is not None and self._sequencer.delivered(offset, epoch)
+
     def restored(self) -> None:
         """The broker link came back: read what was published while it was away."""
         if self._sequencer is None:
