@@ -135,13 +135,13 @@ class Feed:
         finally:
             self._joining.pop(client.id, None)
         start = since if plan.recovered else attached.offset
-        client.write(welcome(Position(start, attached.epoch), plan.recovered))
-        for _, frame in plan.frames:
-            client.write(client_frame(frame))
+        frames = [welcome(Position(start, attached.epoch), plan.recovered)]
+        frames += [client_frame(frame) for _, frame in plan.frames]
         if plan.reason is not None:
             self._count(plan.reason)
-            client.write(resync_frame(plan.reason))
-        moved = _write_held(client, held, plan.skip_through)
+            frames.append(resync_frame(plan.reason))
+        moved = _add_held(frames, client.id, held, plan.skip_through)
+        client.write_many(frames)  # one send for all it is owed, not one per frame
         if not moved and plan.skip_through > self.position.offset:
             # It came from an instance that is ahead of this one: it joins the namespace
             # once this feed passes what it has. (After a resync it has nothing to wait
@@ -236,9 +236,10 @@ class Feed:
             await asyncio.gather(self._fill, return_exceptions=True)
 
 
-def _write_held(client: Recipient, held: list[Held], skip_through: int) -> bool:
-    """Write to ``client`` what its namespace delivered while its history was read, past
-    what its recovery covered (``skip_through``); whether a ``resync`` was among it.
+def _add_held(frames: list[bytes], client_id: str, held: list[Held], skip_through: int) -> bool:
+    """Add to ``frames`` what the namespace delivered while client ``client_id``'s history
+    was read, past what its recovery covered (``skip_through``); whether a ``resync`` was
+    among it.
 
     After such a ``resync`` the offsets are not comparable with ``skip_through`` any more
     (a new epoch starts again at 1; a reset may go on below what the client had): every
@@ -248,7 +249,7 @@ def _write_held(client: Recipient, held: list[Held], skip_through: int) -> bool:
     for offset, frame, exclude in held:
         if offset is None:
             moved = True
-            client.write(frame)
-        elif (moved or offset > skip_through) and client.id not in exclude:
-            client.write(frame)
+            frames.append(frame)
+        elif (moved or offset > skip_through) and client_id not in exclude:
+            frames.append(frame)
     return moved
