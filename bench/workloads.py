@@ -348,8 +348,8 @@ def history_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
     """W2's shape with ``History()`` on the bench pattern (``on``) or without (``off``).
 
     With history a broadcast is numbered by Redis (one script: counter, XADD, PUBLISH), and
-    even the sender's own instance delivers it only once Redis gave the offset: the local
-    round trip is in ``local_p50_ms``/``local_p99_ms``."""
+    the sender's own instance delivers it only once the script's reply gave the offset: the
+    local round trip is in ``local_p50_ms``/``local_p99_ms``."""
     return w2(stack, "wsns", sizes, log_dir, redis, features=_switched("history", variant))
 
 

@@ -2,10 +2,11 @@
 
 A broadcast is encoded once, written to this instance's clients of its path and handed to
 the broker as the relay payload (``relay.py``'s wire format); in a history namespace the
-broker numbers it first and every instance, this one included, delivers it when it comes
-back. What the broker brings is decoded here: frames go to the namespace hosted on the
-channel (through its ``Feed`` when numbered), a presence diff to the ``Tracker``, and what
-concerns hosting (a namespace removed, a user disconnected) to the handlers the hub gave.
+broker numbers it first: this instance delivers it from the numbering's reply, the others
+when it comes to them (both in offset order, through the namespace's ``Feed``). What the
+broker brings is decoded here: frames go to the namespace hosted on the channel (through
+its ``Feed`` when numbered), a presence diff to the ``Tracker``, and what concerns hosting
+(a namespace removed, a user disconnected) to the handlers the hub gave.
 When the broker comes back after a loss, ``on_restored`` tells the namespaces of the
 channels it restored (and the tracker) that frames may have been missed.
 
@@ -139,16 +140,26 @@ class Broadcasts:
 
     async def _publish_numbered(self, history: History, path: str, type: str, data: Any,
                                 exclude: Exclude, once: str | None = None) -> Position:
-        """The broker numbers the frame, keeps it and publishes it; every instance, this one
-        included, delivers it when it comes back, in offset order (a local shortcut would
-        let a frame overtake one numbered earlier on another instance)."""
+        """The broker numbers the frame, keeps it and publishes it. This instance's clients
+        are served from the script's reply (its echo over the link, one hop later, is then
+        dropped undecoded); the other instances deliver it when it reaches them. Both go
+        through the namespace's ``Feed``, in offset order: a reply that overtakes a frame
+        numbered earlier on another instance waits there for it.
+
+        A keyed broadcast is left to the link: its reply may be the position of the key's
+        first broadcast, whose frame is not this one."""
         head = encode(type, data)[:-1]  # the closing brace comes after the offset
         started = time.time()
         metrics = self._metrics()
-        message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, client_ids(exclude),
+        excluded = client_ids(exclude)
+        message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, excluded,
                                             sent_at=started if metrics else 0.0))
         position = await self._broker().publish_numbered(self.channel(path), head, message, history,
                                                          once, self._settings.idempotency_window)
+        namespace = self._registry.get(path) if once is None else None
+        if namespace is not None and namespace.feed is not None:
+            namespace.feed.published(position.offset, position.epoch,
+                                     numbered_frame(head, position.offset), excluded)
         if metrics is not None:
             metrics.broadcast_seconds.observe(time.time() - started)
         return position
@@ -177,6 +188,8 @@ class Broadcasts:
             numbered = split_history(payload)
             if numbered is not None:
                 offset, epoch, payload = numbered
+                if self._delivered(channel, offset, epoch):
+                    return  # this instance's own broadcast, served from the script's reply
             message = decode_relay(payload)
         except (ValueError, msgspec.DecodeError, msgspec.ValidationError):
             logger.warning("ignored an undecodable broker message channel=%s", channel)
@@ -200,7 +213,7 @@ class Broadcasts:
             if numbered is None:
                 namespace.deliver(message.frame, message.exclude)
                 return
-            frame = ws_text_frame(b'%s,"offset":%d}' % (message.frame, offset))
+            frame = numbered_frame(message.frame, offset)
             if namespace.feed is not None:
                 namespace.feed.heard(offset, epoch, frame, message.exclude)
             else:  # numbered by an instance whose pattern keeps history, this one does not
@@ -211,6 +224,13 @@ class Broadcasts:
             tracker = self._tracker()
             if tracker is not None:
                 tracker.heard(channel, message.joins, message.leaves)
+
+    def _delivered(self, channel: str, offset: int, epoch: str) -> bool:
+        """Whether the numbered frame ``offset`` reached this instance's clients of
+        ``channel`` already: checked before the relay message is decoded."""
+        namespace = self._registry.get(self.path_of(channel))
+        feed = namespace.feed if namespace is not None else None
+        return feed is not None and feed.delivered(offset, epoch)
 
     def on_restored(self, channels: Iterable[str]) -> None:
         """The broker came back: clients may have missed messages while it was away.
@@ -230,6 +250,12 @@ class Broadcasts:
         tracker = self._tracker()
         if tracker is not None:
             tracker.restored()
+
+
+def numbered_frame(head: bytes, offset: int) -> bytes:
+    """The WebSocket frame of a numbered broadcast: its head (the encoded frame without its
+    closing brace) with its offset, the same bytes the history script keeps."""
+    return ws_text_frame(b'%s,"offset":%d}' % (head, offset))
 
 
 def client_ids(exclude: Exclude) -> tuple[str, ...]:

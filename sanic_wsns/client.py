@@ -118,13 +118,31 @@ class Client:
         # Checked after queueing (as Centrifugo does), so one frame larger than the bound
         # cannot slip in under it: what the kernel did not take at once now waits here.
         if transport.get_write_buffer_size() > self._max_queue:
-            self.namespace.counters.drop("slow_consumer")
-            self.abort(CloseCode.TRY_AGAIN_LATER, "slow consumer")
-            # The close frame sits behind a full buffer the client is not reading; waiting
-            # for it to drain would keep exactly the memory this limit protects. Cut now.
-            transport.abort()
-            return False
+            return self._overflowed()
         return True
+
+    def write_many(self, frames: list[bytes]) -> bool:
+        """Queue several ready frames in one write (a returning client's welcome, missed
+        frames and held ones: one send instead of one per frame); bounded as ``write``."""
+        transport = self._transport
+        if self._closing or transport.is_closing():
+            return False
+        try:
+            transport.writelines(frames)
+        except RuntimeError:  # half-closed already (write_eof) by the closing handshake
+            return False
+        if transport.get_write_buffer_size() > self._max_queue:
+            return self._overflowed()
+        return True
+
+    def _overflowed(self) -> bool:
+        """The send queue passed its bound: a slow consumer, closed with 1013 (``False``)."""
+        self.namespace.counters.drop("slow_consumer")
+        self.abort(CloseCode.TRY_AGAIN_LATER, "slow consumer")
+        # The close frame sits behind a full buffer the client is not reading; waiting
+        # for it to drain would keep exactly the memory this limit protects. Cut now.
+        self._transport.abort()
+        return False
 
     def send(self, type: str, data: Any = None) -> Sent:
         """Send ``{type, data}`` to this client only, at once (as Phoenix's ``push`` and

@@ -96,6 +96,18 @@ class Feed:
             return
         self._apply(self._sequencer.push(offset, epoch, frame), exclude)
 
+    def published(self, offset: int, epoch: str, frame: bytes, exclude: tuple[str, ...] = ()) -> None:
+        """This instance's own broadcast, numbered by the history script's reply: its clients
+        get it now, in offset order, instead of once its echo came back over the link (the
+        echo is then a duplicate, dropped undecoded: ``delivered``). Before ``start`` the
+        echo alone brings it."""
+        if self._sequencer is not None:
+            self._apply(self._sequencer.push(offset, epoch, frame, heard=False), exclude)
+
+    def delivered(self, offset: int, epoch: str) -> bool:
+        """Whether frame ``offset`` of ``epoch`` reached this instance's clients already."""
+        return self._sequencer is not None and self._sequencer.delivered(offset, epoch)
+
     def restored(self) -> None:
         """The broker link came back: read what was published while it was away."""
         if self._sequencer is None:
@@ -123,13 +135,13 @@ class Feed:
         finally:
             self._joining.pop(client.id, None)
         start = since if plan.recovered else attached.offset
-        client.write(welcome(Position(start, attached.epoch), plan.recovered))
-        for _, frame in plan.frames:
-            client.write(client_frame(frame))
+        frames = [welcome(Position(start, attached.epoch), plan.recovered)]
+        frames += [client_frame(frame) for _, frame in plan.frames]
         if plan.reason is not None:
             self._count(plan.reason)
-            client.write(resync_frame(plan.reason))
-        moved = _write_held(client, held, plan.skip_through)
+            frames.append(resync_frame(plan.reason))
+        moved = _add_held(frames, client.id, held, plan.skip_through)
+        client.write_many(frames)  # one send for all it is owed, not one per frame
         if not moved and plan.skip_through > self.position.offset:
             # It came from an instance that is ahead of this one: it joins the namespace
             # once this feed passes what it has. (After a resync it has nothing to wait
@@ -224,9 +236,10 @@ class Feed:
             await asyncio.gather(self._fill, return_exceptions=True)
 
 
-def _write_held(client: Recipient, held: list[Held], skip_through: int) -> bool:
-    """Write to ``client`` what its namespace delivered while its history was read, past
-    what its recovery covered (``skip_through``); whether a ``resync`` was among it.
+def _add_held(frames: list[bytes], client_id: str, held: list[Held], skip_through: int) -> bool:
+    """Add to ``frames`` what the namespace delivered while client ``client_id``'s history
+    was read, past what its recovery covered (``skip_through``); whether a ``resync`` was
+    among it.
 
     After such a ``resync`` the offsets are not comparable with ``skip_through`` any more
     (a new epoch starts again at 1; a reset may go on below what the client had): every
@@ -236,7 +249,7 @@ def _write_held(client: Recipient, held: list[Held], skip_through: int) -> bool:
     for offset, frame, exclude in held:
         if offset is None:
             moved = True
-            client.write(frame)
-        elif (moved or offset > skip_through) and client.id not in exclude:
-            client.write(frame)
+            frames.append(frame)
+        elif (moved or offset > skip_through) and client_id not in exclude:
+            frames.append(frame)
     return moved

@@ -10,10 +10,12 @@ So the frames of the last read of each namespace are kept here, and a later read
 *tops them up*: it asks the broker for the frames after the newest one kept, and for that
 one too, to see that the stream still holds it (the frames of one epoch never change, but a
 stream can expire or be lost: then the copy is dropped and the read is made in full). Reads
-of one namespace take turns, so a burst of returning clients costs one full read, then
-reads of a frame or two. The copy keeps the same bounds as the stream (``size`` frames,
-``max_bytes``), and all copies together at most ``max_bytes`` of this instance, the least
-recently read going first.
+of one namespace take turns, and a reader that finds the copy topped up by a read sent
+after it arrived takes the copy as it is (that read saw everything the reader's namespace
+had delivered when it asked): a burst of returning clients costs one full read, then one
+read of a frame or two for all who waited behind it. The copy keeps the same bounds as the
+stream (``size`` frames, ``max_bytes``), and all copies together at most ``max_bytes`` of
+this instance, the least recently read going first.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class _Copy:
     top: Position
     entries: deque[Entry] = field(default_factory=deque)
     bytes: int = 0
+    #: The number of the broker read that brought it up to ``top`` (``RecentHistory._sent``).
+    read_number: int = 0
 
     def covers(self, after: int) -> bool:
         return bool(self.entries) and self.entries[0][0] - 1 <= after
@@ -74,6 +78,8 @@ class RecentHistory:
         self._copies: OrderedDict[str, _Copy] = OrderedDict()  # least recently read first
         self._bytes = 0
         self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
+        #: Broker reads sent so far, every namespace's: a copy remembers the one it is from.
+        self._sent = 0
 
     @property
     def held(self) -> int:
@@ -82,31 +88,41 @@ class RecentHistory:
 
     async def read(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
         """The stream's last position and its frames after ``after``, as the broker's read."""
+        arrived = self._sent
         async with self._turn(channel):
             copy = self._copies.get(channel)
-            if copy is not None and copy.covers(after) and await self._top_up(channel, copy, history):
+            if copy is not None and copy.covers(after) and (
+                    copy.read_number > arrived or await self._top_up(channel, copy, history)):
                 self._copies.move_to_end(channel)
                 return copy.since(after)
-            top, entries = await self._read(channel, after, history)
-            self._keep(channel, top, entries, history)
+            number = self._sent + 1
+            top, entries = await self._broker_read(channel, after, history)
+            self._keep(channel, top, entries, history, number)
             return top, entries
+
+    async def _broker_read(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
+        """The broker's read, numbered when sent (``_Copy.read_number``)."""
+        self._sent += 1
+        return await self._read(channel, after, history)
 
     async def _top_up(self, channel: str, copy: _Copy, history: History) -> bool:
         """Bring ``copy`` up to the stream's top; ``False`` (and no copy) if it cannot be."""
         newest = copy.entries[-1][0]
-        top, entries = await self._read(channel, newest - 1, history)
+        number = self._sent + 1
+        top, entries = await self._broker_read(channel, newest - 1, history)
         if top.epoch != copy.top.epoch or not _consecutive(top, entries, first=newest):
             self._drop(channel)
             return False
-        copy.top = top
+        copy.top, copy.read_number = top, number
         self._bytes += copy.extend(entries[1:], history)
         self._evict()
         return True
 
-    def _keep(self, channel: str, top: Position, entries: list[Entry], history: History) -> None:
+    def _keep(self, channel: str, top: Position, entries: list[Entry], history: History,
+              number: int) -> None:
         self._drop(channel)
         if _consecutive(top, entries):
-            copy = self._copies[channel] = _Copy(top)
+            copy = self._copies[channel] = _Copy(top, read_number=number)
             self._bytes += copy.extend(entries, history)
             self._evict()
 

@@ -33,6 +33,8 @@ class Recipient(Protocol):
 
     def write(self, frame: bytes) -> bool: ...
 
+    def write_many(self, frames: list[bytes]) -> bool: ...
+
 
 class KeptAlive(Protocol):
     """A connection the keepalive sweep pings (``Client.keepalive``)."""
@@ -46,6 +48,10 @@ class FrameWriter(Protocol):
     frames. Its buffer is the client's send queue (``Client.write`` bounds it)."""
 
     def write(self, data: bytes) -> None: ...
+
+    def writelines(self, data: list[bytes]) -> None:
+        """Several frames in one write: a returning client's missed frames go out in one
+        send, not one per frame."""
 
     def is_closing(self) -> bool: ...
 

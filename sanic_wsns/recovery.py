@@ -89,22 +89,33 @@ class Sequencer:
         """Whether a history read is in flight (``fill`` is awaited)."""
         return self._reading
 
-    def push(self, offset: int, epoch: str, frame: bytes) -> Step:
-        """A frame heard from the broker."""
+    def push(self, offset: int, epoch: str, frame: bytes, heard: bool = True) -> Step:
+        """A frame heard from the broker (``heard``), or numbered for this instance's own
+        broadcast (the history script's reply, ``heard=False``).
+
+        Only a frame heard on the link proves a hole: the link brings a channel's frames in
+        offset order, while a reply can overtake a frame another instance numbered just
+        before it, still on its way over the link. A reply behind a hole waits for the link.
+        """
         step = Step()
         if epoch != self._epoch:
             # The stream was lost and started again: nobody can be caught up across epochs.
             self._reset(Position(offset - 1, epoch), step, ResyncReason.EPOCH_CHANGED)
-        if offset <= self._offset or offset in self._pending:
-            return step  # already delivered, or already waiting: a duplicate
-        self._pending[offset] = frame
+        if offset <= self._offset:
+            return step  # already delivered: a duplicate
+        self._pending.setdefault(offset, frame)
         self._drain(step)
         if len(self._pending) > self._max_pending:
             self._reset(Position(max(self._pending), self._epoch), step, ResyncReason.OVERFLOW)
-        elif self._pending and not self._reading:
+        elif self._pending and heard and not self._reading:
             self._reading = True
             step.read_after = self._offset
         return step
+
+    def delivered(self, offset: int, epoch: str) -> bool:
+        """Whether frame ``offset`` of ``epoch`` reached the clients already (its echo on
+        the link is dropped before it is decoded)."""
+        return epoch == self._epoch and offset <= self._offset
 
     def resume(self) -> Step:
         """The broker link came back: frames may have been published meanwhile; read them."""

@@ -91,6 +91,10 @@ class KeptFrames:
         if self._kept <= self._limit:
             self.frames.append(frame)
 
+    def writelines(self, data: list[bytes]) -> None:
+        for frame in data:
+            self.write(frame)
+
     def is_closing(self) -> bool:
         return self._closed
 

@@ -4,10 +4,13 @@ namespace that records what it was given)."""
 import asyncio
 import json
 import uuid
+from functools import partial
 
 from sanic_wsns.broadcasts import Broadcasts
 from sanic_wsns.broker.memory import MemoryBroker
 from sanic_wsns.config import load_settings
+from sanic_wsns.feed import Feed as RealFeed
+from sanic_wsns.history import History
 from sanic_wsns.instance_stats import InstanceStats
 
 PATH = "/rooms/1"
@@ -108,3 +111,19 @@ async def test_when_the_broker_is_back_a_history_namespace_reads_what_it_missed_
         {"type": "resync", "data": {"reason": "broker_lost"}}]
     assert numbered.feed.restores == 1 and numbered.frames == []  # type: ignore[attr-defined]
     assert a.counts.resyncs == {"broker_lost": 1}
+
+
+async def test_a_history_broadcast_reaches_this_instance_s_clients_from_the_numbering_s_reply():
+    """Served from the reply, before the echo comes back over the link (the memory broker
+    hands it on only at the loop's next turn); the echo is then dropped, not written twice."""
+    a, b = await pair()
+    here, there = await a.host(PATH), await b.host(PATH)
+    for ns, instance in ((here, a), (there, b)):
+        read = partial(instance.broker.read_history, instance.out.channel(PATH), history=History())
+        ns.feed = RealFeed(read, ns.deliver, PATH, instance.counts)  # type: ignore[assignment]
+        ns.feed.start((await read(0))[0])
+    position = await a.out.broadcast(History(), PATH, "said", "hi", exclude="a-1")
+    assert position is not None and [json.loads(f[2:])["offset"] for f, _ in here.frames] == [1]
+    assert here.frames[0][1] == ("a-1",)
+    await relayed()
+    assert here.frames == there.frames  # once each, the same bytes

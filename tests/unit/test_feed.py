@@ -54,9 +54,15 @@ class History:
 class Client:
     def __init__(self, id: str):
         self.id, self.frames = id, []
+        self.writes_of_many: list[int] = []  # frames per ``write_many``
 
     def write(self, frame: bytes) -> bool:
         self.frames.append(decode(frame))
+        return True
+
+    def write_many(self, frames: list[bytes]) -> bool:
+        self.writes_of_many.append(len(frames))
+        self.frames += [decode(frame) for frame in frames]
         return True
 
     def offsets(self) -> list:
@@ -448,3 +454,19 @@ async def test_a_client_ahead_of_this_instance_joins_at_once_when_the_feed_reset
     feed.heard(2, "new", live(2))
     assert bob.types() == ["welcome", "resync", "t", "t"] and bob.offsets() == [1, 2]
     assert "b" in ns.clients and not feed.arriving
+
+
+async def test_a_returning_client_gets_its_welcome_missed_and_held_frames_in_one_write(ns):
+    history = History(top=5)
+    history.gate = asyncio.Event()
+    feed = make_feed(ns, history, Position(5, "e"))
+    client = Client("c")
+    joining = asyncio.ensure_future(join(feed, ns, client, since=2, epoch="e"))
+    await asyncio.sleep(0)  # its read starts, and waits at the gate
+    assert history.reads == 1
+    history.top = 6
+    feed.heard(6, "e", live(6))  # published while its history is read: held for it
+    history.gate.set()
+    await asyncio.wait_for(joining, 5)
+    assert client.types()[0] == "welcome" and client.offsets() == [3, 4, 5, 6]
+    assert client.writes_of_many == [5]  # welcome, 3, 4, 5 and the held 6: one write

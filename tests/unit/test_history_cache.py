@@ -33,11 +33,13 @@ class CountedStore:
         self.store = MemoryHistory(clock=self.clock)
         self.frames_read = 0
         self.bytes_read = 0
+        self.reads = 0
 
     def publish(self, size: int = 50, history: History = HISTORY) -> None:
         self.store.append("c", b'{"type":"t","data":"' + b"x" * size + b'"', history)
 
     async def read(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
+        self.reads += 1
         await asyncio.sleep(0)  # a real read yields: let concurrent readers queue up
         top, entries = self.store.read(channel, after, history)
         self.frames_read += len(entries)
@@ -65,7 +67,33 @@ async def test_returning_clients_at_once_make_one_full_read():
         broker.publish()
     results = await asyncio.gather(*(cache.read("c", 0, HISTORY) for _ in range(10)))
     assert all(result == broker.store.read("c", 0, HISTORY) for result in results)
-    assert broker.frames_read == 20 + 9  # then one frame for each of the nine others
+    # All ten asked before the full read was sent: the second tops the copy up (one
+    # frame: the newest, still there), and the eight behind it share that read.
+    assert (broker.reads, broker.frames_read) == (2, 20 + 1)
+
+
+async def test_a_reader_never_shares_a_read_sent_before_it_asked():
+    """That read may not hold what the reader's namespace had delivered when it asked."""
+    broker = CountedStore()
+    answered = asyncio.Event()
+
+    async def read_then_wait(channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:
+        answer = broker.store.read(channel, after, history)  # Redis ran it: the reply is on its way
+        await answered.wait()
+        return answer
+
+    cache = RecentHistory(read_then_wait)
+    for _ in range(5):
+        broker.publish()
+    first = asyncio.ensure_future(cache.read("c", 0, HISTORY))
+    await asyncio.sleep(0)  # its read ran at offset 5; the reply waits
+    broker.publish()  # offset 6: delivered before the second reader asks
+    second = asyncio.ensure_future(cache.read("c", 0, HISTORY))
+    await asyncio.sleep(0)
+    answered.set()
+    assert (await asyncio.wait_for(first, 5))[0].offset == 5
+    top, entries = await asyncio.wait_for(second, 5)
+    assert top.offset == 6 and [offset for offset, _ in entries] == [1, 2, 3, 4, 5, 6]
 
 
 async def test_a_lost_stream_is_read_again_in_its_new_epoch():

@@ -46,6 +46,23 @@ def test_a_skipped_offset_holds_later_frames_and_asks_history_once():
     assert seq.position == Position(7, "e")
 
 
+def test_an_own_frame_ahead_of_the_link_waits_for_it_without_a_history_read():
+    seq = Sequencer(Position(3, "e"))
+    own = seq.push(5, "e", frame(5), heard=False)  # the script's reply overtook offset 4
+    assert own.deliver == [] and own.read_after is None
+    assert offsets(seq.push(4, "e", frame(4))) == [4, 5]  # the link brings 4: both, in order
+    echo = seq.push(5, "e", frame(5))
+    assert echo.deliver == [] and echo.read_after is None and seq.delivered(5, "e")
+
+
+def test_an_own_frame_s_echo_behind_a_hole_proves_the_link_lost_it():
+    seq = Sequencer(Position(3, "e"))
+    seq.push(5, "e", frame(5), heard=False)
+    echo = seq.push(5, "e", frame(5))  # 4 was published before 5: the link lost it
+    assert echo.deliver == [] and echo.read_after == 3
+    assert offsets(seq.fill(Position(5, "e"), entries(4, 5))) == [4, 5]
+
+
 def test_frames_that_arrive_during_a_fill_follow_it_in_order():
     seq = Sequencer(Position(0, "e"))
     seq.push(2, "e", frame(2))

@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from sanic_wsns import BrokerUnavailable, History
 from tests.support.instances import edit, frame, instances
 from tests.support.servers import wait_for
+from tests.support.wsclient import join_sleeper
 
 
 @asynccontextmanager
@@ -221,3 +222,31 @@ def test_broker_unavailable_is_what_a_history_broadcast_raises_without_redis():
 
 def _json(data: Any) -> str:
     return json.dumps(data)
+
+
+async def test_a_returning_client_that_does_not_read_what_it_missed_is_closed_1013_others_go_on(broker):
+    """Its welcome and missed frames go out in one write (``Client.write_many``), bounded
+    after queueing as every write: 14 MB missed, a 2 MiB send queue, a client that never
+    reads (the kernel's buffers on loopback hold a few MiB at most)."""
+    queue = 2 * 2**20
+    async with instances(broker, count=1, history=History(max_bytes=32 * 2**20),
+                         max_send_queue=queue) as (a,), opened(a.ws("8")) as (stays, welcome):
+        for n in range(16):  # one at a time: the client that stays reads each
+            await a.wsns.broadcast("/maps/8", "edited", f"{n}:" + "x" * 900_000)
+            await until_data(stays, f"{n}:" + "x" * 900_000)
+        sleeper, again = await join_sleeper(a.ws("8", since(welcome["position"])), max_queue=1,
+                                            max_size=2**20)
+        sleeper.transport.pause_reading()
+        assert again["recovered"] is True
+        await wait_for(lambda: a.totals["dropped"].get("slow_consumer", 0) == 1)
+        await a.wsns.broadcast("/maps/8", "edited", "after")
+        assert (await until_data(stays, "after"))["offset"] == 17
+        sleeper.transport.abort()
+
+
+async def until_data(ws: ClientConnection, data: str) -> dict[str, Any]:
+    """The next ``edited`` frame carrying ``data`` (a bounded wait overall)."""
+    async with asyncio.timeout(10):
+        while (received := await frame(ws))["data"] != data:
+            pass
+    return received

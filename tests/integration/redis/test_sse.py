@@ -168,6 +168,8 @@ async def test_a_first_request_may_ask_with_since_and_epoch_and_the_welcome_carr
         await a.wsns.broadcast("/maps/6", "edited", "two")
         stream, welcome = await stream_on(b, f"6?since={first.offset}&epoch={first.epoch}")
         assert welcome["recovered"] is True
+        # Written with its missed frames in one write, the welcome still carries the token.
+        assert welcome["client_token"].startswith(welcome["client_id"] + ".")
         assert stream.last_id == f"{first.epoch}:{first.offset}"  # the welcome's id
         missed = await stream.next()
         assert (missed.frame["data"], missed.id) == ("two", f"{first.epoch}:{first.offset + 1}")
