@@ -30,7 +30,6 @@ import asyncio
 import itertools
 import json
 import random
-import statistics
 import sys
 import timeit
 from contextlib import ExitStack
@@ -41,9 +40,10 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Opcode
 
+from bench.figures import spread
 from bench.procstat import sample
 from bench.servers import ROOT, START_TIMEOUT
-from bench.standalone import no_plot, run_alone
+from bench.standalone import interleaved, no_plot, run_alone
 from bench.workloads import Sizes
 from demo_app.models import Bubble, Map, MapView
 from sanic_wsns.deflate import FrameDeflater
@@ -210,12 +210,7 @@ def run_compression(sizes: Sizes, quick: bool, runs: int | None = None) -> dict[
     log_dir = ROOT / "bench" / "results" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     count = runs or (1 if quick else 3)
-    results: dict[str, list[dict[str, Any]]] = {variant: [] for variant in VARIANTS}
-    for run in range(count):
-        for variant in VARIANTS:
-            results[variant].append(one_run(variant, sizes, log_dir))
-            print(f"compression run {run + 1}/{count} {variant}: {json.dumps(results[variant][-1])}",
-                  file=sys.stderr, flush=True)
+    results = interleaved("compression", VARIANTS, count, lambda variant: one_run(variant, sizes, log_dir))
     return {"runs": count, "fanout_clients": sizes.fanout_clients, "broadcasts": sizes.broadcasts,
             "idle_connections": sizes.idle_connections, "snapshot_bubbles": SNAPSHOT_BUBBLES,
             "compress_us_per_frame": compress_us(), "results": results}
@@ -223,20 +218,13 @@ def run_compression(sizes: Sizes, quick: bool, runs: int | None = None) -> dict[
 
 # -- the report ------------------------------------------------------------------------------
 
-def _spread(values: list[float], fmt: str) -> str:
-    if not values:
-        return "n/a"
-    middle = fmt.format(statistics.median(values))
-    return middle if len(values) == 1 else f"{middle} ({fmt.format(min(values))}–{fmt.format(max(values))})"
-
-
 def _row(figures: dict[str, Any], label: str, key: str, fmt: str, compare: str) -> str:
     off, on = ([run[key] for run in figures["results"][v]] for v in VARIANTS)
     if compare == "ratio":
-        change = _spread([b / a for a, b in zip(off, on, strict=True) if a], "{:.2f}×")
+        change = spread([b / a for a, b in zip(off, on, strict=True) if a], "{:.2f}×")
     else:
-        change = _spread([b - a for a, b in zip(off, on, strict=True)], "{:+.1f} KiB")
-    return f"| {label} | {_spread(off, fmt)} | {_spread(on, fmt)} | {change} |"
+        change = spread([b - a for a, b in zip(off, on, strict=True)], "{:+.1f} KiB")
+    return f"| {label} | {spread(off, fmt)} | {spread(on, fmt)} | {change} |"
 
 
 def render(figures: dict[str, Any]) -> list[str]:

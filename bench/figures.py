@@ -6,6 +6,7 @@ written once, here."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -226,3 +227,14 @@ COSTS = [
 
 #: The peer cell that runs the same configuration as a cost workload's "off" variant.
 TWINS = {"history": "W2", "metrics": "W1"}
+
+
+def spread(values: list[float], fmt: str) -> str:
+    """The median and, when the runs differ, their range: ``median (min to max)`` as the
+    report shows it, or the single value."""
+    if not values:
+        return "–"
+    median = fmt.format(statistics.median(values))
+    if len(values) == 1 or min(values) == max(values):
+        return median
+    return f"{median} ({fmt.format(min(values))}–{fmt.format(max(values))})"

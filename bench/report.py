@@ -16,21 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import plots
-from bench.figures import COSTS, GOALS, METRICS, TITLES, TWINS, Goal, Results, column
+from bench.figures import COSTS, GOALS, METRICS, TITLES, TWINS, Goal, Results, column, spread
 from bench.sections import SECTIONS
 from bench.servers import ROOT, TARGET_NAMES
 from bench.workloads import VARIANTS, Sizes
 from tests.support.redis_servers import REDIS_SERVER
-
-
-def spread(values: list[float], fmt: str) -> str:
-    """``median (min–max)``, or the single value."""
-    if not values:
-        return "–"
-    median = fmt.format(statistics.median(values))
-    if len(values) == 1 or min(values) == max(values):
-        return median
-    return f"{median} ({fmt.format(min(values))}–{fmt.format(max(values))})"
 
 
 def values(runs: list[dict[str, Any]], key: str) -> list[float]:

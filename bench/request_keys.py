@@ -35,6 +35,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.figures import spread
 from bench.procstat import Sample, sample
 from bench.servers import ROOT, START_TIMEOUT, redis_url, start_redis, start_target
 from bench.workloads import RedisMeter
@@ -197,7 +198,6 @@ def paired(figures: dict[str, Any], shape: str, key: str) -> list[tuple[float, f
 
 
 def render(figures: dict[str, Any]) -> list[str]:
-    from bench.report import spread  # bench.report imports the sections: not at import time
 
     plan, shapes = figures["plan"], [Shape(**shape) for shape in figures["shapes"]]
     start, end = (" / ".join(f"{x:.2f}" for x in load) for load in figures["load"])

@@ -30,7 +30,6 @@ import asyncio
 import gc
 import json
 import statistics
-import sys
 import time
 from collections.abc import Callable, Coroutine
 from contextlib import ExitStack
@@ -39,10 +38,11 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
+from bench.figures import spread
 from bench.loadgen import PAD, StampedConnection, percentile
 from bench.procstat import sample
 from bench.servers import ROOT, START_TIMEOUT, start_target
-from bench.standalone import no_plot, run_alone
+from bench.standalone import interleaved, no_plot, run_alone
 from bench.targets.common import raise_fd_limit
 from bench.workloads import Sizes
 from tests.support.processes import ServerProcess
@@ -282,12 +282,7 @@ def run_sse(sizes: Sizes, quick: bool, runs: int | None = None) -> dict[str, Any
     log_dir = ROOT / "bench" / "results" / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     count = runs or (1 if quick else 3)
-    results: dict[str, list[dict[str, Any]]] = {variant: [] for variant in VARIANTS}
-    for run in range(count):
-        for variant in VARIANTS:
-            results[variant].append(one_run(variant, sizes, log_dir))
-            print(f"sse run {run + 1}/{count} {variant}: {json.dumps(results[variant][-1])}",
-                  file=sys.stderr, flush=True)
+    results = interleaved("sse", VARIANTS, count, lambda variant: one_run(variant, sizes, log_dir))
     return {"runs": count, "fanout_clients": sizes.fanout_clients, "broadcasts": sizes.broadcasts,
             "window": sizes.window, "paced": sizes.paced, "paced_rate": sizes.paced_rate,
             "idle_connections": sizes.idle_connections, "idle_namespaces": sizes.idle_namespaces,
@@ -296,17 +291,10 @@ def run_sse(sizes: Sizes, quick: bool, runs: int | None = None) -> dict[str, Any
 
 # -- the report ------------------------------------------------------------------------------
 
-def _spread(values: list[float], fmt: str) -> str:
-    if not values:
-        return "n/a"
-    middle = fmt.format(statistics.median(values))
-    return middle if len(values) == 1 else f"{middle} ({fmt.format(min(values))}–{fmt.format(max(values))})"
-
-
 def _row(figures: dict[str, Any], label: str, key: str, fmt: str) -> str:
     ws, sse = ([run[key] for run in figures["results"][v]] for v in VARIANTS)
-    ratio = _spread([b / a for a, b in zip(ws, sse, strict=True) if a], "{:.2f}×")
-    return f"| {label} | {_spread(ws, fmt)} | {_spread(sse, fmt)} | {ratio} |"
+    ratio = spread([b / a for a, b in zip(ws, sse, strict=True) if a], "{:.2f}×")
+    return f"| {label} | {spread(ws, fmt)} | {spread(sse, fmt)} | {ratio} |"
 
 
 def idle_memory_kept(figures: dict[str, Any]) -> bool:

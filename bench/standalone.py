@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,3 +30,16 @@ def run_alone(doc: str | None, run: Callable[[Sizes, bool, int | None], dict[str
 def no_plot(figures: dict[str, Any], folder: Path) -> list[Path]:
     """No plot: the table says it all."""
     return []
+
+
+def interleaved(section: str, variants: tuple[str, ...], count: int,
+                one_run: Callable[[str], dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """``count`` runs, each of every variant in turn (so outside load smears over all of
+    them); each run's figures logged to stderr as they come."""
+    results: dict[str, list[dict[str, Any]]] = {variant: [] for variant in variants}
+    for run in range(count):
+        for variant in variants:
+            results[variant].append(one_run(variant))
+            print(f"{section} run {run + 1}/{count} {variant}: {json.dumps(results[variant][-1])}",
+                  file=sys.stderr, flush=True)
+    return results
