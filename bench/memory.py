@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (the report is typeset: en dashes, multiplication and division signs)
 """Where an idle connection's memory goes: bare ``websockets``, raw Sanic, sanic-wsns.
 
 ``python -m bench.memory [--connections 2000] [--kinds websockets,sanic,wsns]`` probes each
@@ -23,6 +24,7 @@ import collections
 import gc
 import json
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -30,8 +32,10 @@ import tracemalloc
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bench.figures import spread
 from bench.procstat import rss_bytes
 from bench.servers import ROOT
+from bench.standalone import interleaved
 
 KINDS = ("websockets", "sanic", "wsns")
 KIND_NAMES = {"websockets": "bare websockets", "sanic": "raw Sanic", "wsns": "sanic-wsns"}
@@ -282,8 +286,54 @@ def measure(kinds: list[str], connections: int) -> dict[str, dict[str, dict[str,
             for kind in kinds}
 
 
+# -- the section of ``bench.run`` (issue 28 goal 1) -------------------------------------------
+
+#: Goal 1: an idle connection costs at most this (KiB of RSS), and no more than the bare
+#: ``websockets`` server's in the same run.
+GOAL_KIB = 14.0
+
+
+def run_section(quick: bool, runs: int | None = None) -> dict[str, Any]:
+    """RSS per idle connection of every kind, untraced, interleaved ``runs`` times (each
+    probe a fresh process): W3's 5,000 connections, the kinds side by side in one run."""
+    connections = 100 if quick else 5_000
+    count = runs or (1 if quick else 3)
+    results = interleaved("memory", KINDS, count,
+                          lambda kind: {"rss_kib_per_connection":
+                                        run_probe(kind, connections, False)["rss_per_connection"] / 1024})
+    rss = {kind: [r["rss_kib_per_connection"] for r in runs_of] for kind, runs_of in results.items()}
+    return {"quick": quick, "connections": connections, "runs": count, "rss_kib": rss}
+
+
+def render(figures: dict[str, Any]) -> list[str]:
+    """The section's markdown: RSS per idle connection of each kind, and goal 1's verdict."""
+    rss = figures["rss_kib"]
+    ours, bare = rss["wsns"], rss["websockets"]
+    ratios = [o / b for o, b in zip(ours, bare, strict=True) if b]
+    met = statistics.median(ours) <= GOAL_KIB and bool(ratios) and statistics.median(ratios) <= 1.0
+    return [
+        "## Idle memory against a bare `websockets` server (issue 28 goal 1)", "",
+        f"`python -m bench.memory --section`: {figures['connections']:,} idle connections to each kind "
+        f"of server, each in a fresh process of its own (uvloop), its clients in another; RSS after "
+        f"opening minus before, over the connections; {figures['runs']} run(s), the kinds interleaved, "
+        "median (min–max). Bare `websockets`: its `serve()` with its defaults (a keepalive task per "
+        "connection), a welcome frame, then reading; raw Sanic and sanic-wsns: the bench targets "
+        f"(`bench/targets/`). The clients spread over {ROOMS} rooms.", "",
+        "| per idle connection | " + " | ".join(KIND_NAMES[k] for k in rss) + " |",
+        "| --- |" + " ---: |" * len(rss),
+        "| RSS (KiB) | " + " | ".join(spread(rss[k], "{:.1f}") for k in rss) + " |", "",
+        f"Goal: at most {GOAL_KIB:g} KiB and at most the bare `websockets` server's in the same run: "
+        f"sanic-wsns ÷ bare `websockets` {spread(ratios, '{:.2f}×')}, "
+        f"{'**met**' if met else '**not met**'}. Where the bytes go (tracemalloc by package, site and "
+        "object type): `python -m bench.memory`.",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--section", action="store_true",
+                        help="only RSS, kinds interleaved: what bench.run reports (issue 28 goal 1)")
+    parser.add_argument("--quick", action="store_true", help="with --section: the smoke test's sizes")
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--kinds", default=",".join(KINDS))
     parser.add_argument("--probe", choices=KINDS, help=argparse.SUPPRESS)
@@ -294,6 +344,8 @@ def main() -> None:
 
     if args.clients:
         uvloop.run(hold_clients(args.clients))
+    elif args.section:
+        print("\n".join(render(run_section(args.quick))))
     elif args.probe:
         print(json.dumps(uvloop.run(probe(args.probe, args.connections, args.traced))))
     else:

@@ -100,9 +100,11 @@ def goal_table(goals: list[Goal], results: Results) -> list[str]:
 
 def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load: tuple[str, str],
            seconds: float, profile: str, pictures: list[Path] | None = None,
-           extra: dict[str, Any] | None = None, commit: str | None = None) -> str:
+           extra: dict[str, Any] | None = None, commit: str | None = None,
+           added: dict[str, dict[str, str]] | None = None) -> str:
     """The whole report; ``pictures`` are SVGs relative to the report's folder; ``commit``
-    is the one measured (a re-render must not stamp today's checkout on an old run)."""
+    is the one measured (a re-render must not stamp today's checkout on an old run);
+    ``added``: sections run after the run (``bench.run --sections … --into``), by name."""
     out = [
         "# Benchmarks",
         "",
@@ -120,6 +122,10 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
         f"{os.cpu_count()}-core machine**: other engineers ran test suites during the run, so "
         "expect noise, above all in wall-clock figures (rates, latencies). CPU per delivery, read "
         "from /proc for the server process only, is the most robust figure.",
+        *(f"- Section `{name}` ran after the run, on its own (`python -m bench.run --sections {name} "
+          f"--into <the run's raw figures>`): {stamp['started'].replace('T', ' ')} UTC, commit "
+          f"`{stamp['commit']}`, load average at its start {stamp['load']}."
+          for name, stamp in (added or {}).items()),
         "",
         "## Targets",
         "",
@@ -223,8 +229,13 @@ def misses(results: Results) -> list[str]:
                               if u is not None and k is not None)
             where = ("the two W2 profiles below (instance A, history off and on)" if workload == "history"
                      else "profiles (`python -m bench.profile --workload W1 [--features metrics]`)")
+            why = (" The bench app's handler awaits each broadcast's position and one client's messages "
+                   "are handled in order (`connection.HandlerQueue`), so each numbered broadcast is a Redis "
+                   "round trip of its own, and a pass of the event loop of its own on both instances, where "
+                   "unnumbered publishes share one batch: the fixed cost of a broadcast is paid once per "
+                   "broadcast instead of once per batch." if workload == "history" else "")
             notes.append(f"- {workload} on costs more CPU per delivery than the goal allows, µs: {split}; "
-                         f"{where} show where the extra time goes.{_noise_floor(results, workload)}")
+                         f"{where} show where the extra time goes.{why}{_noise_floor(results, workload)}")
     if "W5broker messages B got for rooms it does not host" in missed:
         notes.append(f"- W5: instance B received {med('W5', 'wsns', 'b_broker_foreign'):.0f} broker messages "
                      "for namespaces it does not host.")
@@ -350,6 +361,6 @@ def write(out: Path, saved: dict[str, Any]) -> None:
     out.write_text(report(saved["results"], Sizes(**saved["sizes"]), saved["runs"],
                           dt.datetime.fromisoformat(saved["started"]), tuple(saved["load"]), saved["seconds"],
                           saved["profile"], [p.relative_to(out.parent) for p in pictures], extra,
-                          saved.get("commit")))
+                          saved.get("commit"), saved.get("added")))
 
 

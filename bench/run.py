@@ -105,6 +105,12 @@ def main(argv: list[str] | None = None) -> Path:
                         help="raw figures file (default bench/results/run-<time>.json)")
     parser.add_argument("--render", type=Path, default=None,
                         help="only rewrite the report from a raw figures file of an earlier run")
+    parser.add_argument("--sections", default=None, metavar="NAMES",
+                        help="run only these sections (comma-separated, of: "
+                             + ", ".join(s.name for s in SECTIONS) + "); with --into, add them to a run")
+    parser.add_argument("--into", type=Path, default=None, metavar="RAW",
+                        help="with --sections: the raw figures file of a run to add them to (the report "
+                             "says when and at which commit they ran), then rewrite its report")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile section")
     parser.add_argument("--parallel", action=argparse.BooleanOptionalAction, default=None,
                         help="run a workload's targets side by side (default: only with --quick)")
@@ -119,6 +125,8 @@ def main(argv: list[str] | None = None) -> Path:
     sizes = QUICK if args.quick else FULL
     runs = args.runs or (1 if args.quick else 3)
     out = args.out or (RESULTS / "BENCHMARKS.quick.md" if args.quick else ROOT / "bench" / "BENCHMARKS.md")
+    if args.sections is not None:
+        return add_sections(args.sections.split(","), args.into, out, sizes, args.quick)
     started = dt.datetime.now(dt.UTC)
     load_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     t0 = time.monotonic()
@@ -146,6 +154,37 @@ def main(argv: list[str] | None = None) -> Path:
     seconds = saved["seconds"]
     write(out, saved)
     print(f"wrote {out} and its plots ({seconds:.0f}s); raw figures in {raw}", file=sys.stderr)
+    return out
+
+
+def add_sections(names: list[str], into: Path | None, out: Path, sizes: Sizes, quick: bool) -> Path:
+    """Run only the sections ``names`` (on a redis-server of their own). With ``into`` (a
+    run's raw figures), their figures join that run's, each stamped with its own start,
+    load and commit so the report can say they came later, and the report is rewritten;
+    without, they are printed."""
+    chosen = [s for s in SECTIONS if s.name in names]
+    unknown = set(names) - {s.name for s in chosen}
+    if unknown:
+        raise SystemExit(f"no such section: {', '.join(sorted(unknown))}")
+    saved = json.loads(into.read_text()) if into is not None else None
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        redis = start_redis(stack, logs)
+        for section in chosen:
+            stamp = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
+                     "commit": head_commit(), "load": " / ".join(f"{x:.2f}" for x in os.getloadavg())}
+            figures = section.run(sizes, quick, redis)
+            if saved is None:
+                print("\n".join(section.render(figures)))
+                continue
+            saved["sections"][section.name] = figures
+            saved.setdefault("added", {})[section.name] = stamp
+            assert into is not None
+            into.write_text(json.dumps(saved, indent=1))
+    if saved is not None:
+        write(out, saved)
+        print(f"wrote {out} and its plots from {into}", file=sys.stderr)
     return out
 
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cluster_curve, compression, keepalive_cost, sse_vs_ws, storm
+from bench import cluster_curve, compression, keepalive_cost, memory, sse_vs_ws, storm
 from bench.request_keys import render as request_keys_section
 from bench.request_keys import run_request_keys
 from bench.scale import run_scale
-from bench.scale_report import scale_section, write_plots
+from bench.scale_report import moonshot_section, scale_section, write_plots
+from bench.standalone import no_plot
 from bench.workloads import Sizes
 from tests.support.processes import ServerProcess
 
@@ -35,9 +36,14 @@ SECTIONS: list[Section] = [
     # The scale curve (bench/scale.py brings its own servers, load generators and Redis).
     Section("scale", lambda sizes, quick, redis: run_scale(quick), lambda figures: [
         *scale_section(figures).splitlines(), "",
-        "The moonshot (100,000 idle connections on 6 instances, then one broadcast to all) takes "
-        "longer and runs on its own: `python -m bench.scale --moonshot`, reported in [SCALE.md](SCALE.md)."],
+        "The moonshot (100,000 idle connections on 6 instances, then one broadcast to all) is its own "
+        "section below; `python -m bench.scale --moonshot` runs both into [SCALE.md](SCALE.md)."],
         write_plots),
+    # One broadcast to 100k connections on 6 instances, then with one load generator more.
+    Section("moonshot", lambda sizes, quick, redis: run_scale(quick, moonshot=True, curves=False),
+            moonshot_section, no_plot),
+    # RSS per idle connection against a bare websockets server (bench/memory.py's probes).
+    Section("memory", lambda sizes, quick, redis: memory.run_section(quick), memory.render, no_plot),
     # permessage-deflate off vs on (bench/compression.py brings its own servers and clients).
     Section("compression", lambda sizes, quick, redis: compression.run_compression(sizes, quick),
             compression.render, compression.plot),

@@ -130,3 +130,34 @@ def test_bench_smoke_writes_the_report_and_its_plots(quick_run: QuickRun) -> Non
         svg = out / "plots" / name
         assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
         assert f"](plots/{name})" in report
+
+
+def test_bench_smoke_the_moonshot_and_idle_memory_sections_yield_their_figures(quick_run: QuickRun) -> None:
+    _results, report, out = quick_run
+    sections = json.loads((out / "results.json").read_text())["sections"]
+    moonshot = sections["moonshot"]["steps"]
+    assert len(moonshot) == 2 and all("error" not in step for step in moonshot), moonshot
+    assert moonshot[1]["loadgens"] == moonshot[0]["loadgens"] + 1
+    for step in moonshot:
+        assert step["lost"] == 0 and step["last_delivery_ms"] is not None
+        assert step["loadgens_cpu_us_per_delivery"] is not None
+    rss = sections["memory"]["rss_kib"]
+    assert set(rss) == {"websockets", "sanic", "wsns"}
+    assert all(len(runs) == 1 and runs[0] > 0 for runs in rss.values()), rss
+    assert "## 100k broadcast, load generators checked (issue 28 goal 4)" in report
+    assert "## Idle memory against a bare `websockets` server (issue 28 goal 1)" in report
+
+
+def test_bench_smoke_a_section_added_to_a_run_later_says_when_and_keeps_the_run(
+        quick_run: QuickRun, tmp_path: Path) -> None:
+    _results, _report, out = quick_run
+    raw = tmp_path / "results.json"
+    raw.write_text((out / "results.json").read_text())
+    subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--sections", "memory", "--into", str(raw),
+                    "--out", str(tmp_path / "BENCHMARKS.md")], cwd=ROOT, check=True, timeout=120)
+    saved, before = json.loads(raw.read_text()), json.loads((out / "results.json").read_text())
+    assert saved["results"] == before["results"] and saved["commit"] == before["commit"]
+    assert saved["added"]["memory"]["commit"] and saved["sections"]["memory"]["rss_kib"]["wsns"]
+    report = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "- Section `memory` ran after the run, on its own" in report
+    assert "## Idle memory against a bare `websockets` server" in report
