@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.kernel_profile import start_perf, stop_perf
 from bench.procstat import Sample, sample, write_syscalls
 from bench.profile import summarize
 from bench.scale_report import scale_section, write_plots
@@ -202,10 +203,12 @@ def _stop(process: subprocess.Popen[str]) -> None:
     process.wait(30)
 
 
-def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) -> dict[str, Any]:
+def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None,
+             perf: Path | None = None) -> dict[str, Any]:
     """Start the step's processes, run its stages, and return its figures. With
     ``profile``, py-spy samples instance 0 through the broadcast stage into that file
-    (collapsed stacks, as ``bench.profile`` reads them)."""
+    (collapsed stacks, as ``bench.profile`` reads them); with ``perf``, ``perf record``
+    does (``bench.kernel_profile`` reads it)."""
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
@@ -235,6 +238,7 @@ def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) ->
             before = {pid: sample(pid) for pid in watched}
             writes_before = sum(write_syscalls(pid) for pid in pids)
             sampler = _py_spy(servers[0].pid, profile) if profile and stage == "broadcast" else None
+            recorder = start_perf(servers[0].pid, perf) if perf and stage == "broadcast" else None
             started = time.perf_counter()
             group.go()
             group.wait_all("end", deadline)
@@ -244,6 +248,8 @@ def run_step(step: Step, timeout: float = 900.0, profile: Path | None = None) ->
             if sampler is not None:
                 sampler.send_signal(signal.SIGINT)
                 sampler.wait(60)
+            if recorder is not None:
+                stop_perf(recorder)
             if stage == "open":
                 loadgen_rss = sum(sample(p.pid).rss for p in group.processes)
             group.go()

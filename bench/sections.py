@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cluster_curve, compression, keepalive_cost, memory, sse_vs_ws, storm
+from bench import cluster_curve, compression, keepalive_cost, kernel_profile, memory, sse_vs_ws, storm
 from bench.request_keys import render as request_keys_section
 from bench.request_keys import run_request_keys
 from bench.scale import run_scale
@@ -39,6 +39,9 @@ SECTIONS: list[Section] = [
         "The moonshot (100,000 idle connections on 6 instances, then one broadcast to all) is its own "
         "section below; `python -m bench.scale --moonshot` runs both into [SCALE.md](SCALE.md)."],
         write_plots),
+    # One broadcast at a time, below Python: perf on the server (bench/kernel_profile.py).
+    Section("kernel", lambda sizes, quick, redis: kernel_profile.run_section(quick), kernel_profile.render,
+            no_plot),
     # One broadcast to 100k connections on 6 instances, then with one load generator more.
     Section("moonshot", lambda sizes, quick, redis: run_scale(quick, moonshot=True, curves=False),
             moonshot_section, no_plot),

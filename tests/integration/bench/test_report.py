@@ -11,8 +11,9 @@ def test_a_w4_miss_note_survives_a_floor_of_zero_cpu() -> None:
 
 
 def _moonshot(ms: float, loadgens: int) -> dict:
-    return {"curve": "moonshot", "label": f"100k, {loadgens}", "connections": 100_000, "connections_held": 100_000,
-            "instances": 6, "loadgens": loadgens, "open_seconds": 60.0, "opens_per_s": 1666.0,
+    return {"curve": "moonshot", "label": f"100k, {loadgens}", "connections": 100_000,
+            "connections_held": 100_000, "instances": 6, "loadgens": loadgens, "open_seconds": 60.0,
+            "opens_per_s": 1666.0,
             "last_delivery_ms": ms, "deliveries": 100_000, "lost": 0, "cpu_us_per_delivery": 7.0,
             "servers_rss_mib": 1400.0, "rss_kib_per_connection": 14.0, "loadgens_rss_mib": 900.0,
             "idle_seconds": 0.0}

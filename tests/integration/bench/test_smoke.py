@@ -161,3 +161,15 @@ def test_bench_smoke_a_section_added_to_a_run_later_says_when_and_keeps_the_run(
     report = (tmp_path / "BENCHMARKS.md").read_text()
     assert "- Section `memory` ran after the run, on its own" in report
     assert "## Idle memory against a bare `websockets` server" in report
+
+
+@pytest.mark.skipif(shutil.which("perf") is None,
+                    reason="needs perf (Debian: linux-perf; .ci/run installs it)")
+def test_bench_smoke_the_kernel_section_sorts_the_servers_samples(quick_run: QuickRun) -> None:
+    _results, report, out = quick_run
+    kernel = json.loads((out / "results.json").read_text())["sections"]["kernel"]
+    assert "error" not in kernel and "skipped" not in kernel, kernel
+    assert kernel["samples"] > 0 and kernel["deliveries"] > 0 and kernel["lost"] == 0
+    assert abs(sum(kernel["shares"].values()) - 1.0) < 1e-9
+    assert any(name.startswith("send path") for name in kernel["shares"]), kernel["shares"]
+    assert "## Where one broadcast at a time goes, below Python (issue 28 goal 3)" in report
