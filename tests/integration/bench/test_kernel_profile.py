@@ -5,7 +5,7 @@ from bench.kernel_profile import buckets
 
 SCRIPT = """
 \tffffffff8208d30a tcp_v4_rcv ([kernel.kallsyms])
-\tffffffff8205a9cc try_to_wake_up ([kernel.kallsyms])
+\tffffffff8205a9cc sock_def_readable ([kernel.kallsyms])
 \tffffffff81eb1bfe net_rx_action ([kernel.kallsyms])
 \tffffffff8206652b tcp_sendmsg ([kernel.kallsyms])
 \t          10ab59 __send (/usr/lib/x86_64-linux-gnu/libc.so.6)
