@@ -40,3 +40,18 @@ def test_both_variants_bring_every_moved_client_back_recovered_and_yield_every_f
     assert "| figure | " + " | ".join(VARIANTS) + " |" in section
     (svg,) = plot(figures, tmp_path)
     assert svg.read_text().lstrip().startswith("<?xml")
+
+
+def test_a_storm_too_big_for_the_open_files_limit_is_fitted_to_it_in_whole_rooms() -> None:
+    from dataclasses import replace
+
+    from bench.storm import CLIENTS_PER_ROOM, FULL, OPEN_FILES_SPARE, fit_to_open_files
+
+    assert fit_to_open_files(FULL, 1_000_000) == FULL
+    fitted = fit_to_open_files(FULL, 20_000)
+    survivors = FULL.instances - 1
+    assert fitted.connections < FULL.connections
+    assert -(-fitted.connections // survivors) <= 20_000 - OPEN_FILES_SPARE  # what a survivor holds
+    assert fitted.connections % (CLIENTS_PER_ROOM * FULL.instances) == 0
+    assert fitted.connections // fitted.namespaces == CLIENTS_PER_ROOM
+    assert fitted == replace(FULL, connections=fitted.connections, namespaces=fitted.namespaces)
