@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
+from .broadcast_handle import Broadcast
 from .client import Client
 from .config import Settings
 from .errors import (
@@ -30,9 +31,9 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
-    "BrokerUnavailable", "Client", "CloseCode", "ConfigError", "Conflict", "Denied", "ErrorCode", "Forbidden",
-    "History", "Identity", "InvalidData", "Namespace", "NotFound", "OverCapacity", "Pattern", "Position",
-    "ResyncReason", "Settings", "Unauthorized", "WsNamespaces", "WsnsError",
+    "Broadcast", "BrokerUnavailable", "Client", "CloseCode", "ConfigError", "Conflict", "Denied", "ErrorCode",
+    "Forbidden", "History", "Identity", "InvalidData", "Namespace", "NotFound", "OverCapacity", "Pattern",
+    "Position", "ResyncReason", "Settings", "Unauthorized", "WsNamespaces", "WsnsError",
 ]
 
 

@@ -1,11 +1,11 @@
-"""Broadcasts that say where they were forgotten.
+"""Coroutines that say where they were forgotten (``wsns.disconnect``).
 
-``ns.broadcast("said", data)`` without ``await`` sends nothing, and the handler still
-answers its request: the sender sees its reply, nobody sees the frame. Python's own
-"coroutine ... was never awaited" warning names sanic-wsns' code and the moment the
-garbage collector ran, not the line the user wrote. ``must_await`` returns a coroutine
-that remembers its caller's file and line (two attributes of a frame that is running
-anyway: no stack walk, no tracemalloc) and, dropped unawaited, warns there instead.
+``wsns.disconnect(user=...)`` without ``await`` closes nobody, and the handler goes on as if
+it had. Python's own "coroutine ... was never awaited" warning names sanic-wsns' code and
+the moment the garbage collector ran, not the line the user wrote. ``must_await`` returns a
+coroutine that remembers its caller's file and line (two attributes of a frame that is
+running anyway: no stack walk, no tracemalloc) and, dropped unawaited, warns there instead.
+(Broadcasts need no such guard: they are queued at the call, ``broadcast_handle.py``.)
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class MustAwait(Coroutine[Any, Any, T]):
 def must_await(what: str) -> Callable[[Callable[P, Coroutine[Any, Any, T]]],
                                       Callable[P, Coroutine[Any, Any, T]]]:
     """Decorate an ``async def`` so that a call left unawaited warns at the caller's line,
-    naming it ``what`` (``ns.broadcast``)."""
+    naming it ``what`` (``wsns.disconnect``)."""
 
     def decorate(fn: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
         @functools.wraps(fn)

@@ -16,13 +16,15 @@ broker, and finds a namespace by path in the hub's registry.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from .broadcast_handle import Broadcast, retrieved
 from .errors import BrokerUnavailable
 from .feed import resync_frame
 from .idempotency import broadcast_name
@@ -48,6 +50,8 @@ logger = logging.getLogger("sanic_wsns")
 #: instance asked of this one's hosting.
 OnRemove = Callable[[str, int, str], None]
 OnDisconnect = Callable[[str | int, int, str], None]
+#: ``spawn(work, name)``: run ``work`` in a task the hub keeps (and waits for at ``stop``).
+Spawn = Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]]
 
 
 class Broadcasts:
@@ -56,7 +60,7 @@ class Broadcasts:
     def __init__(self, instance_id: str, settings: Settings, registry: Registry[Namespace],
                  counts: InstanceStats, broker: Callable[[], Broker],
                  metrics: Callable[[], Metrics | None], tracker: Callable[[], Tracker | None],
-                 on_remove: OnRemove, on_disconnect: OnDisconnect):
+                 on_remove: OnRemove, on_disconnect: OnDisconnect, spawn: Spawn):
         self.instance_id = instance_id
         self._settings = settings
         self._registry = registry
@@ -65,6 +69,7 @@ class Broadcasts:
         self._metrics = metrics
         self._on_remove = on_remove
         self._on_disconnect = on_disconnect
+        self._spawn = spawn
         #: The broker, the metrics and the tracker exist while the server runs (``Hub.start``).
         self._tracker = tracker
 
@@ -87,22 +92,42 @@ class Broadcasts:
 
     # -- out ------------------------------------------------------------------------------------
 
-    async def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
-                        exclude: Exclude = None, *, strict: bool = False,
-                        confirm: bool = False, key: str | None = None) -> Position | None:
-        """Send ``{type, data}`` to every client of ``path`` (canonical) on every instance
-        (see ``Namespace.broadcast`` for ``strict``, ``confirm``, ``key`` and history)."""
+    def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
+                  exclude: Exclude = None, *, strict: bool = False,
+                  confirm: bool = False, key: str | None = None) -> Broadcast:
+        """Send ``{type, data}`` to every client of ``path`` (canonical) on every instance:
+        encoded and queued at the call, in call order; the handle tells how it ended (see
+        ``Namespace.broadcast`` for ``strict``, ``confirm``, ``key`` and history)."""
         once = None if key is None else broadcast_name(key)
         if history is not None:
-            return await self._publish_numbered(history, path, type, data, exclude, once)
-        if once is not None and not await self.first_broadcast(self.channel(path), once):
-            return None  # the key's first broadcast went out already
-        if not confirm:
-            self.publish(path, type, data, exclude, strict)
-        elif not await self._broker().publish_written(self.channel(path),
-                                                      self._deliver_here(path, type, data, exclude)):
-            raise BrokerUnavailable(f"broadcast to {path} was not written by the broker")
-        return None
+            return self._publish_numbered(history, path, type, data, exclude, once)
+        frame = ws_text_frame(encode(type, data))
+        if once is None:
+            return self._send(path, frame, client_ids(exclude), strict, confirm)
+        self._broker()  # not started: ConfigError here, at the call, not inside the task
+        keyed = self._spawn(self._keyed(path, frame, client_ids(exclude), strict, confirm, once),
+                            "wsns-keyed-broadcast")
+        outcome = asyncio.shield(keyed)  # an awaiter that is cancelled does not stop it
+        outcome.add_done_callback(retrieved)
+        return Broadcast(path, outcome)
+
+    async def _keyed(self, path: str, frame: bytes, excluded: tuple[str, ...], strict: bool,
+                     confirm: bool, once: str) -> None:
+        """A keyed broadcast without history: its key is claimed first (a round trip, hence
+        a task of its own: a later broadcast overtakes it unless it is awaited), then it is
+        sent as any other."""
+        if await self.first_broadcast(self.channel(path), once):
+            await self._send(path, frame, excluded, strict, confirm)
+
+    def _send(self, path: str, frame: bytes, excluded: tuple[str, ...], strict: bool,
+              confirm: bool) -> Broadcast:
+        """Write ``frame`` to this instance's clients of ``path`` and hand it to the broker."""
+        payload = self._deliver_here(path, frame, excluded)
+        if confirm:
+            return Broadcast(path, self._broker().publish_written(self.channel(path), payload))
+        if self._broker().publish(self.channel(path), payload) or not strict:
+            return Broadcast(path)
+        return Broadcast(path, refusal=unrelayed(path))
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
                 strict: bool = False) -> None:
@@ -111,16 +136,14 @@ class Broadcasts:
         A broker failure is counted and logged by the broker; with ``strict`` it also
         raises ``BrokerUnavailable`` (after the local clients got the frame).
         """
-        relayed = self._broker().publish(self.channel(path), self._deliver_here(path, type, data, exclude))
-        if strict and not relayed:
-            raise BrokerUnavailable(f"broadcast to {path} reached this instance only: no broker")
+        payload = self._deliver_here(path, ws_text_frame(encode(type, data)), client_ids(exclude))
+        if not self._broker().publish(self.channel(path), payload) and strict:
+            raise unrelayed(path)
 
-    def _deliver_here(self, path: str, type: str, data: Any, exclude: Exclude) -> bytes:
-        """Encode once, write to this instance's clients of ``path``; the relay payload."""
+    def _deliver_here(self, path: str, frame: bytes, excluded: tuple[str, ...]) -> bytes:
+        """Write ``frame`` to this instance's clients of ``path``; the relay payload."""
         metrics = self._metrics()
         started = time.time() if metrics is not None else 0.0
-        frame = ws_text_frame(encode(type, data))
-        excluded = client_ids(exclude)
         namespace = self._registry.get(path)
         if namespace is not None:
             namespace.deliver(frame, excluded)
@@ -138,13 +161,14 @@ class Broadcasts:
         except BrokerUnavailable:
             return True
 
-    async def _publish_numbered(self, history: History, path: str, type: str, data: Any,
-                                exclude: Exclude, once: str | None = None) -> Position:
-        """The broker numbers the frame, keeps it and publishes it. This instance's clients
-        are served from the script's reply (its echo over the link, one hop later, is then
-        dropped undecoded); the other instances deliver it when it reaches them. Both go
-        through the namespace's ``Feed``, in offset order: a reply that overtakes a frame
-        numbered earlier on another instance waits there for it.
+    def _publish_numbered(self, history: History, path: str, type: str, data: Any,
+                          exclude: Exclude, once: str | None = None) -> Broadcast:
+        """The broker numbers the frame, keeps it and publishes it: queued now, in call
+        order with every other payload of this instance. This instance's clients are served
+        from the script's reply (its echo over the link, one hop later, is then dropped
+        undecoded); the other instances deliver it when it reaches them. Both go through the
+        namespace's ``Feed``, in offset order: a reply that overtakes a frame numbered
+        earlier on another instance waits there for it.
 
         A keyed broadcast is left to the link: its reply may be the position of the key's
         first broadcast, whose frame is not this one."""
@@ -154,15 +178,27 @@ class Broadcasts:
         excluded = client_ids(exclude)
         message = encode_relay(RelayMessage(self.instance_id, Kind.FRAME, head, excluded,
                                             sent_at=started if metrics else 0.0))
-        position = await self._broker().publish_numbered(self.channel(path), head, message, history,
-                                                         once, self._settings.idempotency_window)
-        namespace = self._registry.get(path) if once is None else None
-        if namespace is not None and namespace.feed is not None:
-            namespace.feed.published(position.offset, position.epoch,
-                                     numbered_frame(head, position.offset), excluded)
+        numbered = self._broker().publish_numbered(self.channel(path), head, message, history,
+                                                   once, self._settings.idempotency_window)
+        # A callback, not code after an await: it runs whether or not anybody awaits.
+        landed = Numbering(self, path, head, excluded, started, once is None).landed
+        if numbered.done():  # memory://: numbered at the call, served before its echo
+            landed(numbered)
+        else:
+            numbered.add_done_callback(landed)
+        return Broadcast(path, numbered)
+
+    def serve_numbered(self, numbering: Numbering, position: Position) -> None:
+        """This instance's clients get its numbered frame (``Numbering.landed``)."""
+        if numbering.serve:
+            namespace = self._registry.get(numbering.path)
+            if namespace is not None and namespace.feed is not None:
+                namespace.feed.published(position.offset, position.epoch,
+                                         numbered_frame(numbering.head, position.offset),
+                                         numbering.excluded)
+        metrics = self._metrics()
         if metrics is not None:
-            metrics.broadcast_seconds.observe(time.time() - started)
-        return position
+            metrics.broadcast_seconds.observe(time.time() - numbering.started)
 
     def announce(self, channel: str, joins: list[tuple[str, bytes]], leaves: list[str]) -> None:
         """Tell the other instances about a presence diff (best effort, like any publish)."""
@@ -252,10 +288,39 @@ class Broadcasts:
             tracker.restored()
 
 
+class Numbering:
+    """A numbered broadcast of this instance on its way: what serving its frame here needs
+    once the broker's reply gives its position (``landed`` is the reply's done-callback)."""
+
+    __slots__ = ("_broadcasts", "path", "head", "excluded", "started", "serve")
+
+    def __init__(self, broadcasts: Broadcasts, path: str, head: bytes, excluded: tuple[str, ...],
+                 started: float, serve: bool):
+        self._broadcasts = broadcasts
+        self.path = path
+        self.head = head
+        self.excluded = excluded
+        self.started = started
+        #: Whether this instance's clients are served from the reply (not when keyed).
+        self.serve = serve
+
+    def landed(self, numbered: asyncio.Future[Position]) -> None:
+        """The broker answered: serve the frame here, or (it failed, counted and logged by
+        the broker) retrieve the error, which an awaiter of the handle gets too."""
+        if numbered.cancelled() or numbered.exception() is not None:
+            return  # cancelled: an awaiter gave up; the echo over the link serves it here
+        self._broadcasts.serve_numbered(self, numbered.result())
+
+
 def numbered_frame(head: bytes, offset: int) -> bytes:
     """The WebSocket frame of a numbered broadcast: its head (the encoded frame without its
     closing brace) with its offset, the same bytes the history script keeps."""
     return ws_text_frame(b'%s,"offset":%d}' % (head, offset))
+
+
+def unrelayed(path: str) -> BrokerUnavailable:
+    """What ``strict=True`` raises when the broker refused the frame at once."""
+    return BrokerUnavailable(f"broadcast to {path} reached this instance only: no broker")
 
 
 def client_ids(exclude: Exclude) -> tuple[str, ...]:

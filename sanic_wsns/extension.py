@@ -30,6 +30,7 @@ from sanic_routing.exceptions import RouteExists
 
 from .admission import UNJUDGED, Admission, ConnectRate, Refusal, admit, try_later, unmatched
 from .awaited import must_await
+from .broadcast_handle import Broadcast
 from .broker import Broker, parse_broker_url, redact
 from .client_tokens import ClientTokens
 from .config import Settings, load_settings
@@ -395,24 +396,23 @@ class WsNamespaces:
         s = self.settings
         return History(s.history_size, s.history_ttl, max_bytes=s.history_max_bytes)
 
-    @must_await("wsns.broadcast")
-    async def broadcast(self, path: str, type: str, data: Any = None, *, exclude: Exclude = None,
-                        strict: bool = False, confirm: bool = False,
-                        key: str | None = None) -> Position | None:
-        """Send ``{type, data}`` to every client of ``path`` on every instance; works on an
-        instance that hosts no such namespace (a REST handler, say). ``strict``,
-        ``confirm``, ``key`` and, with history, the returned position: see
-        ``Namespace.broadcast``."""
+    def broadcast(self, path: str, type: str, data: Any = None, *, exclude: Exclude = None,
+                  strict: bool = False, confirm: bool = False, key: str | None = None) -> Broadcast:
+        """Send ``{type, data}`` to every client of ``path`` on every instance, queued at
+        the call; works on an instance that hosts no such namespace (a REST handler, say).
+        ``strict``, ``confirm``, ``key`` and what awaiting the returned ``Broadcast`` gives
+        (with history, the frame's position): see ``Namespace.broadcast``."""
         pattern, _, canonical = self.resolve(path)
-        return await self.hub.broadcast(pattern.history, canonical, type, data, exclude, strict=strict,
-                                        confirm=confirm, key=key)
+        return self.hub.broadcast(pattern.history, canonical, type, data, exclude, strict=strict,
+                                  confirm=confirm, key=key)
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
                 strict: bool = False) -> None:
-        """``broadcast`` without an await, for a canonical ``path`` (see ``Hub.publish``).
-        Not for history namespaces: their frames wait for the broker's offset."""
+        """0.1's ``broadcast`` without an await, for a canonical ``path``, kept for the code
+        that calls it: ``strict`` raises here, at the call (see ``Hub.publish``). Not for
+        history namespaces (``broadcast`` numbers their frames, queued at the call too)."""
         if self.resolve(path)[0].history is not None:
-            raise ConfigError(f"{path} keeps history: use `await broadcast(...)`, which waits for the offset")
+            raise ConfigError(f"{path} keeps history: use `broadcast(...)`, which numbers its frames")
         self.hub.publish(path, type, data, exclude, strict)
 
     async def position(self, path: str) -> Position:

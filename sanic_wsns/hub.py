@@ -53,6 +53,7 @@ from .tracker import Tracker
 _TOP = 2**62
 
 if TYPE_CHECKING:
+    from .broadcast_handle import Broadcast
     from .interfaces import Exclude
     from .pattern import Pattern
 
@@ -106,7 +107,7 @@ class Hub:
         #: Broadcasts out, relays in (broadcasts.py).
         self.broadcasts = Broadcasts(self.instance_id, settings, self.registry, self.counts,
                                      lambda: self.broker, lambda: self.metrics, lambda: self._tracker,
-                                     self._removed_elsewhere, self._close_user)
+                                     self._removed_elsewhere, self._close_user, self._spawn)
         #: History reads, shared by the returning clients of a namespace (history_cache.py).
         self.recent_history = RecentHistory(lambda channel, after, history:
                                             self.broker.read_history(channel, after, history))
@@ -431,13 +432,13 @@ class Hub:
 
     # -- delivery (broadcasts.py) --------------------------------------------------------------
 
-    async def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
-                        exclude: Exclude = None, *, strict: bool = False,
-                        confirm: bool = False, key: str | None = None) -> Position | None:
+    def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
+                  exclude: Exclude = None, *, strict: bool = False,
+                  confirm: bool = False, key: str | None = None) -> Broadcast:
         """Send ``{type, data}`` to every client of ``path`` (canonical) on every instance
         (see ``Namespace.broadcast`` for ``strict``, ``confirm``, ``key`` and history)."""
-        return await self.broadcasts.broadcast(history, path, type, data, exclude, strict=strict,
-                                               confirm=confirm, key=key)
+        return self.broadcasts.broadcast(history, path, type, data, exclude, strict=strict,
+                                         confirm=confirm, key=key)
 
     def publish(self, path: str, type: str, data: Any = None, exclude: Exclude = None,
                 strict: bool = False) -> None:

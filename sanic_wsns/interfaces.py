@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 if TYPE_CHECKING:
+    from .broadcast_handle import Broadcast
     from .history import History
-    from .recovery import Position
 
 
 class HasId(Protocol):
@@ -107,12 +107,13 @@ Deliver = Callable[[bytes, tuple[str, ...]], None]
 class Publisher(Protocol):
     """Broadcasts to a canonical namespace path and removes namespaces, on every instance."""
 
-    async def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
-                        exclude: Exclude = None, *, strict: bool = False,
-                        confirm: bool = False, key: str | None = None) -> Position | None:
-        """Encode ``{type, data}`` once and send it to every client of ``path`` everywhere;
-        in a history namespace (``history``: its pattern's settings), its position once the
-        broker numbered it. With ``key``, at most once per key within the idempotency window."""
+    def broadcast(self, history: History | None, path: str, type: str, data: Any = None,
+                  exclude: Exclude = None, *, strict: bool = False,
+                  confirm: bool = False, key: str | None = None) -> Broadcast:
+        """Encode ``{type, data}`` once and send it to every client of ``path`` everywhere,
+        queued at the call; awaited, the handle gives in a history namespace (``history``:
+        its pattern's settings) the frame's position once the broker numbered it. With
+        ``key``, at most once per key within the idempotency window."""
 
     async def presence(self, path: str) -> dict[str, Any]:
         """Who is in ``path``'s namespace, on every instance: client id → public identity."""

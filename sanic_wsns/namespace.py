@@ -6,17 +6,16 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from .awaited import must_await
 from .counters import Counters
 from .errors import CloseCode
 
 if TYPE_CHECKING:
+    from .broadcast_handle import Broadcast
     from .client import Client
     from .deflate import FrameDeflater
     from .feed import Feed
     from .interfaces import Exclude, Publisher
     from .pattern import Pattern
-    from .recovery import Position
     from .tracker import NamespacePresence
 
 
@@ -61,25 +60,28 @@ class Namespace:
         is admitted only after its missed frames were read)."""
         return not self.clients and (self.feed is None or not self.feed.arriving)
 
-    @must_await("ns.broadcast")
-    async def broadcast(self, type: str, data: Any = None, *, exclude: Exclude = None,
-                        strict: bool = False, confirm: bool = False,
-                        key: str | None = None) -> Position | None:
+    def broadcast(self, type: str, data: Any = None, *, exclude: Exclude = None,
+                  strict: bool = False, confirm: bool = False, key: str | None = None) -> Broadcast:
         """Send ``{type, data}`` to every client of this namespace, on every instance,
         except ``exclude`` (clients or client ids).
 
-        Without history it returns at once (``None``): a broker outage is counted and
-        logged, ``strict=True`` raises ``BrokerUnavailable`` for it instead, and
-        ``confirm=True`` waits until the broker wrote the frame (raising if it did not).
-        With history the broker numbers the frame first; it returns the frame's position
-        and raises ``BrokerUnavailable`` when no offset can be had (nobody got the frame).
+        The frame is encoded and queued at the call, in call order: nothing to await to
+        send it. The returned ``Broadcast`` is awaitable, for what only the broker can tell.
+        Without history ``await`` gives ``None``: a broker outage is counted and logged,
+        ``strict=True`` makes the await raise ``BrokerUnavailable`` for it instead (known at
+        the call), and with ``confirm=True`` the await waits until the broker wrote the frame
+        (raising if it did not). With history the broker numbers the frame; the await gives
+        its position, or raises ``BrokerUnavailable`` when no offset could be had (nobody got
+        the frame; counted and logged whether or not anybody awaits).
 
         ``key`` (1 to 64 of ``[A-Za-z0-9_.:-]``) makes it idempotent: another broadcast with
         the same key in this namespace within ``WSNS_IDEMPOTENCY_WINDOW``, from any instance
-        or emitter, is not delivered again and returns the first one's position.
+        or emitter, is not delivered again and the await gives the first one's position.
+        Without history the key is claimed first (a round trip): such a broadcast can be
+        overtaken by a later one unless it is awaited. With history it keeps call order.
         """
-        return await self._publisher.broadcast(self.pattern.history, self.path, type, data, exclude,
-                                               strict=strict, confirm=confirm, key=key)
+        return self._publisher.broadcast(self.pattern.history, self.path, type, data, exclude,
+                                         strict=strict, confirm=confirm, key=key)
 
     async def presence(self) -> dict[str, Any]:
         """Who is in this namespace, on every instance: client id → public identity."""

@@ -12,16 +12,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from .awaited import must_await
 from .errors import ConfigError
 from .paths import PathTemplate
 from .protocol import PING, REFRESH, RESERVED_SERVER_TYPES
 from .signatures import DataAnnotation, check_authorizer, check_handler, check_hook, data_type
 
 if TYPE_CHECKING:
+    from .broadcast_handle import Broadcast
     from .history import History
     from .interfaces import Exclude, Publisher
-    from .recovery import Position
 
 AnyCallable = Callable[..., Any]
 #: A decorated hook or handler: the decorators hand it back with its own type.
@@ -199,15 +198,14 @@ class Pattern:
         """The canonical path of the namespace for ``params``."""
         return self.template.format(params)
 
-    @must_await("pattern.broadcast")
-    async def broadcast(self, params: Mapping[str, Any], type: str, data: Any = None, *,
-                        exclude: Exclude = None, strict: bool = False,
-                        confirm: bool = False, key: str | None = None) -> Position | None:
-        """Broadcast to the namespace for ``params`` on every instance, hosted here or not
-        (``strict``, ``confirm``, ``key`` and the returned position: see
-        ``Namespace.broadcast``)."""
-        return await self._publisher().broadcast(self.history, self.path(params), type, data, exclude,
-                                               strict=strict, confirm=confirm, key=key)
+    def broadcast(self, params: Mapping[str, Any], type: str, data: Any = None, *,
+                  exclude: Exclude = None, strict: bool = False,
+                  confirm: bool = False, key: str | None = None) -> Broadcast:
+        """Broadcast to the namespace for ``params`` on every instance, hosted here or not:
+        queued at the call (``strict``, ``confirm``, ``key`` and what awaiting the returned
+        ``Broadcast`` gives: see ``Namespace.broadcast``)."""
+        return self._publisher().broadcast(self.history, self.path(params), type, data, exclude,
+                                           strict=strict, confirm=confirm, key=key)
 
     async def presence(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Who is in the namespace for ``params``, on every instance: client id → public."""

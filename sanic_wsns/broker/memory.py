@@ -74,11 +74,19 @@ class MemoryBroker(Broker):
             loop.call_soon(subscriber._deliver, channel, payload)
         return True
 
-    async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
-                               history: History, once: str | None = None,
-                               window: float = 0.0) -> Position:
+    def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
+                         history: History, once: str | None = None,
+                         window: float = 0.0) -> asyncio.Future[Position]:
         """Number ``frame_head``, keep it, and publish ``message`` behind the offset header
-        (unless ``once`` was published within ``window``: then the first one's position)."""
+        (unless ``once`` was published within ``window``: then the first one's position),
+        all at the call: the future is done when it is returned."""
+        numbered: asyncio.Future[Position] = asyncio.get_running_loop().create_future()
+        numbered.set_result(self._number(channel, frame_head, message, history, once, window))
+        return numbered
+
+    def _number(self, channel: str, frame_head: bytes, message: bytes, history: History,
+                once: str | None, window: float) -> Position:
+        """``publish_numbered``'s work, done at the call."""
         if once is not None:
             kept = self._request_keys.claim(channel, once, window)
             if kept is not None:

@@ -163,10 +163,10 @@ class RedisBroker(Broker):
     def publish_written(self, channel: str, payload: bytes) -> asyncio.Future[bool]:
         return self._outbox.publish_written(channel, payload)
 
-    async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
-                               history: History, once: str | None = None,
-                               window: float = 0.0) -> Position:
-        return await self._outbox.publish_numbered(channel, frame_head, message, history, once, window)
+    def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
+                         history: History, once: str | None = None,
+                         window: float = 0.0) -> asyncio.Future[Position]:
+        return self._outbox.publish_numbered(channel, frame_head, message, history, once, window)
 
     # -- history and presence: one script call each ---------------------------------------
 

@@ -1,8 +1,8 @@
 """The publishing writer's own Redis connection: one pipelined batch per round trip, for a
 few function calls instead of redis-py's hundreds.
 
-Why it exists: a broadcast in a history namespace waits for its offset, so a handler that
-broadcasts pays one round trip per broadcast. Through redis-py's pipeline that round trip
+Why it exists: a broadcast in a history namespace needs its offset, so a handler that
+awaits it pays one round trip per broadcast. Through redis-py's pipeline that round trip
 cost about 170 µs of Python on these machines (a pool lock, a stale-data check, metrics
 hooks, a task per write to honour ``socket_timeout``, an encoder call per argument); the
 bench's history workload spent most of its extra CPU there. A ``CommandLane`` keeps

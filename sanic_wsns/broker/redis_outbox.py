@@ -4,9 +4,9 @@ Every publish, numbered publish (history) and request-key write of an instance g
 through it, so call order is kept, throughput is one pipelined round trip per batch, and a
 failure costs a counter and (once per outage) a log line, never an exception in a handler.
 On one server the batches go through the writer's own connection (``redis_lane.py``: a
-history broadcast waits for its round trip, which redis-py's pipeline made expensive); in a
-cluster, through redis-py's cluster pipeline, which follows ``MOVED`` by itself, and a
-failed batch makes the topology be read again.
+history broadcast's offset comes with its round trip, which redis-py's pipeline made
+expensive); in a cluster, through redis-py's cluster pipeline, which follows ``MOVED`` by
+itself, and a failed batch makes the topology be read again.
 """
 
 from __future__ import annotations
@@ -139,16 +139,18 @@ class Outbox:
             written.set_result(False)
         return written
 
-    async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
-                               history: History, once: str | None = None,
-                               window: float = 0.0) -> Position:
-        """Through the same queue as ``publish``: numbered frames keep call order with
-        every other payload of this instance, and share its pipelined round trips."""
+    def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
+                         history: History, once: str | None = None,
+                         window: float = 0.0) -> asyncio.Future[Position]:
+        """Through the same queue as ``publish``, queued at the call: numbered frames keep
+        call order with every other payload of this instance, and share its pipelined
+        round trips. Refused at once (redis away, outbox full): the future says so."""
         numbered: asyncio.Future[Position] = asyncio.get_running_loop().create_future()
         script = Numbered(frame_head, history, once, window)
         if not self.enqueue(Outgoing(channel, message, numbered, script)):
-            raise BrokerUnavailable(f"no offset for a broadcast on {channel}: redis is away")
-        return await numbered
+            numbered.set_exception(BrokerUnavailable(f"no offset for a broadcast on {channel}: "
+                                                     f"redis is away"))
+        return numbered
 
     def enqueue(self, outgoing: Outgoing, wake: bool = True) -> bool:
         """Queue ``outgoing`` for the writer; ``wake=False``: it may wait up to

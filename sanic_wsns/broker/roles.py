@@ -86,15 +86,17 @@ class HistoryStore(Protocol):
     """A numbered, bounded history per channel, and the publish that numbers a frame."""
 
     @abc.abstractmethod
-    async def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
-                               history: History, once: str | None = None,
-                               window: float = 0.0) -> Position:
+    def publish_numbered(self, channel: str, frame_head: bytes, message: bytes,
+                         history: History, once: str | None = None,
+                         window: float = 0.0) -> asyncio.Future[Position]:
         """Give a frame the channel's next offset, keep ``frame_head + ,"offset":N}`` in its
         history, and publish ``message`` behind the offset header (``relay.history_payload``),
-        atomically and in call order. With ``once`` (a broadcast key's name), a frame whose
-        key was published within ``window`` seconds is not published again: the first one's
-        position is returned, in the same atomic step. Raises ``BrokerUnavailable`` when it
-        cannot."""
+        atomically and in call order: queued at the call (a plain method, so that a
+        broadcast nobody awaits keeps its place), the future turns into the frame's position.
+        With ``once`` (a broadcast key's name), a frame whose key was published within
+        ``window`` seconds is not published again: the future gets the first one's position,
+        in the same atomic step. The future holds ``BrokerUnavailable`` when it cannot (never
+        raised at the call)."""
 
     @abc.abstractmethod
     async def read_history(self, channel: str, after: int, history: History) -> tuple[Position, list[Entry]]:

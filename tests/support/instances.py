@@ -47,10 +47,12 @@ class Instance:
 def build(url: str, *, history: History | bool = False, presence: bool = False,
           broker_class: Callable[[str], Broker] | None = None, **settings: Any) -> WsNamespaces:
     """An app with one pattern (``history`` and ``presence`` as given): ``edit`` broadcasts
-    its data as ``edited`` to the map, and ``POST /maps/<id>/edits`` does the same from plain
-    HTTP (a REST handler). A client's public identity is ``{"name": ?name=}``; ``doing``
-    adds ``"doing": data`` to it (``client.update_presence``). With ``broker_class``
-    (``GatedBroker``, say), the app gets ``broker_class(url)`` as its broker."""
+    its data as ``edited`` to the map (awaited), ``jot`` does the same without awaiting,
+    ``jots`` broadcasts each item of its data so, in one call, and ``POST /maps/<id>/edits``
+    does as ``edit`` from plain HTTP (a REST handler). A client's public identity is
+    ``{"name": ?name=}``; ``doing`` adds ``"doing": data`` to it (``client.update_presence``).
+    With ``broker_class`` (``GatedBroker``, say), the app gets ``broker_class(url)`` as its
+    broker."""
     app = new_app("wsns_redis")
     settings.setdefault("unsubscribe_linger", 0.1)
     # Every client here is one user ("anyone" unless ?name=) and the reconnect tests churn
@@ -67,6 +69,15 @@ def build(url: str, *, history: History | bool = False, presence: bool = False,
     @maps.on("edit")
     async def edit(ns: Any, client: Any, data: Any) -> None:
         await ns.broadcast("edited", data)
+
+    @maps.on("jot")
+    async def jot(ns: Any, client: Any, data: Any) -> None:
+        ns.broadcast("edited", data)
+
+    @maps.on("jots")
+    async def jots(ns: Any, client: Any, data: list[Any]) -> None:
+        for item in data:
+            ns.broadcast("edited", item)
 
     @maps.on("doing")
     async def doing(ns: Any, client: Any, data: Any) -> None:

@@ -66,7 +66,10 @@ def gone(ns: Namespace) -> None:
 
 @maps.on("edit")
 async def edit(ns: Namespace, client: Client, data: Edit) -> Position | None:
-    return await ns.broadcast("edited", {"by": client.public, "text": data.text}, exclude=[client])
+    ns.broadcast("typing", {"by": client.public})  # queued at the call: no await needed
+    pos: Position | None = await ns.broadcast("edited", {"by": client.public, "text": data.text},
+                                              exclude=[client])
+    return pos
 
 
 @wsns.authorize_stats

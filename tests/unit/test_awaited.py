@@ -1,5 +1,6 @@
-"""A broadcast left unawaited warns at the line that forgot the ``await`` (Python's own
-warning names sanic-wsns' code and whatever ran when the coroutine was collected)."""
+"""A coroutine guarded by ``must_await`` (``wsns.disconnect``) and left unawaited warns at
+the line that forgot the ``await`` (Python's own warning names sanic-wsns' code and
+whatever ran when the coroutine was collected)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ import asyncio
 import gc
 import inspect
 
-import pytest
-
-from sanic_wsns import Namespace, WsNamespaces
+from sanic_wsns import WsNamespaces
 from sanic_wsns.awaited import must_await
 
 
-def rooms():
-    wsns = WsNamespaces()
-    return wsns, wsns.pattern("/ws/rooms/<room_id:int>")
+@must_await("rooms.close")
+async def close_room(room_id: int) -> int:
+    await asyncio.sleep(0)
+    return room_id
 
 
 def here() -> int:
@@ -25,27 +25,23 @@ def here() -> int:
     return frame.f_back.f_lineno
 
 
-def test_an_unawaited_ns_broadcast_warns_at_the_callers_line(recwarn):
-    _, pattern = rooms()
-    ns = Namespace(None, pattern, "/ws/rooms/1", {"room_id": 1})  # type: ignore[arg-type]
-    ns.broadcast("said", {"text": "hi"}); line = here()  # noqa: E702
+def test_an_unawaited_guarded_call_warns_at_the_callers_line(recwarn):
+    close_room(1); line = here()  # noqa: E702
     gc.collect()
     assert len(recwarn) == 1, [str(w.message) for w in recwarn]
     warning = recwarn.pop(RuntimeWarning)
     assert (warning.filename, warning.lineno) == (__file__, line)
-    assert str(warning.message) == ("ns.broadcast(...) was never awaited, so nothing was sent: "
-                                    "write `await ns.broadcast(...)`")
+    assert str(warning.message) == ("rooms.close(...) was never awaited, so nothing was sent: "
+                                    "write `await rooms.close(...)`")
 
 
-@pytest.mark.parametrize("what", ["pattern.broadcast", "wsns.broadcast"])
-def test_the_other_broadcasts_warn_at_the_callers_line_too(what):
-    wsns, pattern = rooms()
-    with pytest.warns(RuntimeWarning, match=rf"^{what}\(\.\.\.\) was never awaited") as caught:
-        if what == "pattern.broadcast":
-            pattern.broadcast({"room_id": 1}, "said"); line = here()  # noqa: E702
-        else:
-            wsns.broadcast("/ws/rooms/1", "said"); line = here()  # noqa: E702
-    assert (caught[0].filename, caught[0].lineno) == (__file__, line)
+def test_an_unawaited_wsns_disconnect_warns_at_the_callers_line(recwarn):
+    wsns = WsNamespaces()
+    wsns.disconnect(user="ada"); line = here()  # noqa: E702
+    gc.collect()
+    warning = recwarn.pop(RuntimeWarning)
+    assert (warning.filename, warning.lineno) == (__file__, line)
+    assert str(warning.message).startswith("wsns.disconnect(...) was never awaited")
 
 
 async def test_awaited_or_made_a_task_it_runs_and_says_nothing(recwarn):

@@ -5,6 +5,7 @@ import asyncio
 import json
 import uuid
 from functools import partial
+from typing import Any
 
 from sanic_wsns.broadcasts import Broadcasts
 from sanic_wsns.broker.memory import MemoryBroker
@@ -12,6 +13,7 @@ from sanic_wsns.config import load_settings
 from sanic_wsns.feed import Feed as RealFeed
 from sanic_wsns.history import History
 from sanic_wsns.instance_stats import InstanceStats
+from sanic_wsns.recovery import Position
 
 PATH = "/rooms/1"
 
@@ -29,15 +31,32 @@ class Namespace:
         return [json.loads(frame[2:])["data"] for frame, _ in self.frames]  # small frames: 2-byte header
 
 
+class RepliesLater(MemoryBroker):
+    """``memory://`` numbering at the call, as Redis' outbox queues at the call, with its
+    answer a turn of the loop later, as Redis' reply comes later."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.answers: list[asyncio.Future[Position]] = []
+
+    def publish_numbered(self, *args: Any, **kwargs: Any) -> asyncio.Future[Position]:
+        numbered = super().publish_numbered(*args, **kwargs)
+        answer: asyncio.Future[Position] = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(answer.set_result, numbered.result())
+        self.answers.append(answer)
+        return answer
+
+
 class Instance:
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, broker: type[MemoryBroker] = MemoryBroker) -> None:
         self.hosted: dict[str, Namespace] = {}
         self.removed: list[tuple[str, int, str]] = []
         self.counts = InstanceStats()
-        self.broker = MemoryBroker(url)
+        self.broker = broker(url)
         self.out = Broadcasts(name, load_settings({}, {}), self.hosted, self.counts,  # type: ignore[arg-type]
                               lambda: self.broker, lambda: None, lambda: None,
-                              lambda *removal: self.removed.append(removal), lambda *_: None)
+                              lambda *removal: self.removed.append(removal), lambda *_: None,
+                              lambda work, name: asyncio.get_running_loop().create_task(work, name=name))
         self.broker.register(self.out.on_relay, self.out.on_restored)
 
     async def host(self, path: str) -> Namespace:
@@ -127,3 +146,26 @@ async def test_a_history_broadcast_reaches_this_instance_s_clients_from_the_numb
     assert here.frames[0][1] == ("a-1",)
     await relayed()
     assert here.frames == there.frames  # once each, the same bytes
+
+
+def with_feed(ns: Namespace, instance: Instance) -> Any:
+    """Give ``ns`` a real ``Feed`` over ``instance``'s broker; returns how to start it."""
+    read = partial(instance.broker.read_history, instance.out.channel(PATH), history=History())
+    ns.feed = RealFeed(read, ns.deliver, PATH, instance.counts)  # type: ignore[assignment]
+    return read
+
+
+async def test_an_unawaited_history_broadcast_is_served_here_from_the_numbering_s_reply():
+    """Nobody awaits it, and no echo comes back (this instance holds no subscription of
+    the channel): the reply alone serves its clients, in call order."""
+    a = Instance(f"memory://{uuid.uuid4().hex}", "a", RepliesLater)
+    await a.broker.connect()
+    here = a.hosted[PATH] = Namespace()
+    read = with_feed(here, a)
+    here.feed.start((await read(0))[0])  # type: ignore[attr-defined]
+    for n in range(3):
+        a.out.broadcast(History(), PATH, "said", n)
+    assert here.frames == []  # not before the broker answered
+    await asyncio.wait(a.broker.answers)  # type: ignore[attr-defined]
+    assert [json.loads(f[2:])["offset"] for f, _ in here.frames] == [1, 2, 3]
+    assert here.data() == [0, 1, 2]

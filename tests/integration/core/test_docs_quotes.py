@@ -18,7 +18,7 @@ from sanic import Sanic
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
-from sanic_wsns import Namespace, WsNamespaces
+from sanic_wsns import WsNamespaces
 from sanic_wsns.broker.urls import parse_broker_url
 from sanic_wsns.paths import PathTemplate
 from tests.support.servers import new_app, serve
@@ -80,7 +80,7 @@ def startup_messages() -> list[str]:
     said.append(missing_sanic_ext())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        Namespace(None, rooms, "/ws/rooms/1", {"room_id": 1}).broadcast("x")  # type: ignore[arg-type]
+        wsns.disconnect(user="ada")
     said += [str(w.message) for w in caught]
     return said
 

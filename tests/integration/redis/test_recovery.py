@@ -69,6 +69,24 @@ async def test_broadcast_returns_the_position_and_position_reads_it_anywhere(bro
         assert [f["offset"] for f in await frames(ws, 2)] == [1, 2]
 
 
+async def test_unawaited_broadcasts_reach_every_instance_numbered_in_call_order(broker):
+    """``ns.broadcast`` without ``await`` queues its frame for numbering at the call: five
+    from one handler call, then one from each of five messages, reach the sender's
+    instance (served from the numbering's reply) and the other one with consecutive
+    offsets in call order; the awaited form still gives the position."""
+    async with instances(broker, history=True) as (a, b), \
+            opened(a.ws("20")) as (here, _), opened(b.ws("20")) as (there, _):
+        await here.send(_json({"type": "jots", "data": list(range(5))}))
+        for n in range(5, 10):
+            await here.send(_json({"type": "jot", "data": n}))
+        got_here, got_there = await frames(here, 10), await frames(there, 10)
+        assert got_here == got_there
+        assert [(f["offset"], f["data"]) for f in got_here] == [(n + 1, n) for n in range(10)]
+        position = await a.wsns.broadcast("/maps/20", "edited", "awaited")
+        assert position is not None and position.offset == 11
+        assert [f["offset"] for f in (await frames(here, 1) + await frames(there, 1))] == [11, 11]
+
+
 @pytest.mark.parametrize("back_on", ["same", "other"])
 async def test_a_returning_client_gets_exactly_what_it_missed_then_live_frames(broker, back_on):
     async with instances(broker, history=True) as (a, b), opened(a.ws("3")) as (stays, _):

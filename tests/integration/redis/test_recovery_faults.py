@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -101,12 +106,56 @@ async def test_a_history_broadcast_without_redis_raises_and_reaches_nobody(redis
         await quiet(alice)
 
 
+@contextmanager
+def unhandled_loop_errors() -> Iterator[list[dict[str, Any]]]:
+    """What the loop's exception handler is given meanwhile: "Future exception was never
+    retrieved" and "Task exception was never retrieved" go there (asyncio logs them)."""
+    loop = asyncio.get_running_loop()
+    seen: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: seen.append(context))
+    try:
+        yield seen
+    finally:
+        loop.set_exception_handler(previous)
+
+
+async def test_an_unawaited_history_broadcast_without_redis_is_counted_and_nothing_else(redis_server):
+    """A handler's ``ns.broadcast`` nobody awaits gets no offset: the broker counts the
+    failure, nobody gets the frame, and asyncio has no unretrieved exception to log."""
+    async with instances(redis_server.url, history=True) as (a, _), opened(a.ws("6")) as (alice, _):
+        redis_server.kill()
+        await wait_for(lambda: not a.broker["connected"])
+        failed = a.broker["publish_failed"]
+        with unhandled_loop_errors() as seen:
+            await alice.send(json.dumps({"type": "jot", "data": "lost"}))
+            await wait_for(lambda: a.broker["publish_failed"] == failed + 1)
+            await quiet(alice)
+            gc.collect()  # the broadcast's future is garbage by now: that is when asyncio logs
+        assert seen == []
+
+
+async def test_an_unawaited_keyed_strict_broadcast_without_redis_leaves_no_unretrieved_error(redis_server):
+    """Keyed without history, the broadcast runs in a task (its key is claimed first); its
+    refusal (``strict``, redis away) is raised to an awaiter and logged by nobody else."""
+    async with instances(redis_server.url, count=1) as (a,), opened(a.ws("7")) as (alice, _):
+        redis_server.kill()
+        await wait_for(lambda: not a.broker["connected"])
+        with unhandled_loop_errors() as seen:
+            sent = a.wsns.broadcast("/maps/7", "edited", "first", key="k-1", strict=True)
+            await wait_for(lambda: "ended" in repr(sent))
+            assert (await frame(alice))["data"] == "first"  # this instance's clients got it
+            sent = None  # dropped unawaited
+            gc.collect()
+        assert seen == []
+        with pytest.raises(BrokerUnavailable, match="no broker"):
+            await a.wsns.broadcast("/maps/7", "edited", "second", key="k-2", strict=True)
+
+
 async def test_history_in_a_cluster_spreads_namespaces_over_every_master(redis_cluster):
     async with instances(redis_cluster.url, history=True) as (a, b):
         paths = [str(n) for n in range(12)]
-        async with asyncio.TaskGroup() as group:
-            for path in paths:
-                group.create_task(b.wsns.broadcast(f"/maps/{path}", "edited", "x"))
+        await asyncio.gather(*(b.wsns.broadcast(f"/maps/{path}", "edited", "x") for path in paths))
         for path in paths[:4]:
             async with opened(a.ws(path, "since=0&epoch=" + (await b.wsns.position(f"/maps/{path}")).epoch)) \
                     as (ws, welcome):
