@@ -8,7 +8,10 @@ delivery of history off, and 0.98-1.05x once the handler stopped waiting. So a b
 queued at the call, in call order, as Phoenix's ``broadcast`` is fire-and-forget; awaiting
 its handle gives what Centrifugo's publish returns (the frame's position in a history
 namespace, else ``None``) or raises ``BrokerUnavailable``. Like ``client.Sent``, a plain
-object with ``__await__``: no coroutine is made per call.
+object with ``__await__``: no coroutine is made per call. It still speaks the coroutine
+protocol (``send``/``throw``/``close``: a ``collections.abc.Coroutine``), so code written
+when ``broadcast`` was ``async def`` keeps working: ``asyncio.create_task(ns.broadcast(…))``
+and ``TaskGroup.create_task`` take it as they took the coroutine.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Generator
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .errors import BrokerUnavailable
@@ -38,13 +42,14 @@ class Broadcast:
     asyncio log "exception was never retrieved" (the broker counted and logged the failure).
     """
 
-    __slots__ = ("path", "_outcome", "_refusal")
+    __slots__ = ("path", "_outcome", "_refusal", "_steps")
 
     def __init__(self, path: str, outcome: asyncio.Future[Any] | None = None,
                  refusal: BrokerUnavailable | None = None):
         self.path = path
         self._outcome = outcome
         self._refusal = refusal
+        self._steps: Generator[Any, None, Position | None] | None = None
 
     def __await__(self) -> Generator[Any, None, Position | None]:
         outcome = self._outcome
@@ -56,6 +61,23 @@ class Broadcast:
         if ended is False:
             raise BrokerUnavailable(f"broadcast to {self.path} was not written by the broker")
         return None if ended is True else ended
+
+    # -- the coroutine protocol, for asyncio.create_task and TaskGroup.create_task ----------
+
+    def _stepper(self) -> Generator[Any, None, Position | None]:
+        if self._steps is None:
+            self._steps = self.__await__()
+        return self._steps
+
+    def send(self, value: Any) -> Any:
+        return self._stepper().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: TracebackType | None = None) -> Any:
+        return self._stepper().throw(typ, val, tb)
+
+    def close(self) -> None:
+        if self._steps is not None:
+            self._steps.close()
 
     def __repr__(self) -> str:
         """Without side effects: it does not look at an outcome's exception, which would

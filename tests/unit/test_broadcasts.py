@@ -169,3 +169,19 @@ async def test_an_unawaited_history_broadcast_is_served_here_from_the_numbering_
     await asyncio.wait(a.broker.answers)  # type: ignore[attr-defined]
     assert [json.loads(f[2:])["offset"] for f, _ in here.frames] == [1, 2, 3]
     assert here.data() == [0, 1, 2]
+
+
+async def test_a_broadcast_handle_goes_where_the_coroutine_went_create_task_and_task_groups():
+    """Code written when ``broadcast`` was ``async def`` hands it to asyncio's task APIs:
+    they take the handle, run it, and give its position."""
+    a = Instance(f"memory://{uuid.uuid4().hex}", "a", RepliesLater)
+    await a.broker.connect()
+    here = a.hosted[PATH] = Namespace()
+    read = with_feed(here, a)
+    here.feed.start((await read(0))[0])  # type: ignore[attr-defined]
+    task = asyncio.create_task(a.out.broadcast(History(), PATH, "said", 0))
+    async with asyncio.TaskGroup() as group:
+        grouped = group.create_task(a.out.broadcast(History(), PATH, "said", 1))
+    assert (await asyncio.wait_for(task, 5)).offset == 1
+    assert grouped.result().offset == 2
+    assert here.data() == [0, 1]
