@@ -122,10 +122,7 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
         f"{os.cpu_count()}-core machine**: other engineers ran test suites during the run, so "
         "expect noise, above all in wall-clock figures (rates, latencies). CPU per delivery, read "
         "from /proc for the server process only, is the most robust figure.",
-        *(f"- Section `{name}` ran after the run, on its own (`python -m bench.run --sections {name} "
-          f"--into <the run's raw figures>`): {stamp['started'].replace('T', ' ')} UTC, commit "
-          f"`{stamp['commit']}`, load average at its start {stamp['load']}."
-          for name, stamp in (added or {}).items()),
+        *(_added_line(name, stamp, name in results) for name, stamp in (added or {}).items()),
         "",
         "## Targets",
         "",
@@ -175,6 +172,14 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
                 "flame graphs land in "
                 "`bench/results/`.", "", profile]
     return "\n".join(out) + "\n"
+
+
+def _added_line(name: str, stamp: dict[str, str], workload: bool) -> str:
+    """The Machine list's line for a part run after the run (``bench.run … --into``)."""
+    part, how = (("Workload", f"--workloads {name}") if workload else ("Section", f"--sections {name}"))
+    return (f"- {part} `{name}` ran after the run, on its own (`python -m bench.run {how} --into "
+            f"<the run's raw figures>`): {stamp['started'].replace('T', ' ')} UTC, commit "
+            f"`{stamp['commit']}`, load average at its start {stamp['load']}.")
 
 
 def misses(results: Results) -> list[str]:
