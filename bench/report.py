@@ -287,9 +287,12 @@ def _sizes_line(workload: str, s: Sizes) -> str:
               f"B hosts a listener in {s.many_on_b} of them.",
         "history": "W2 (above) on two fresh instances of the sanic-wsns bench app, without and with "
                    "`history=History()` (size 100, ttl 300 s) on its pattern. With history every "
-                   "broadcast is numbered by one Redis script (HINCRBY, XADD with MAXLEN, EXPIRE, PUBLISH): "
-                   "the sender's own instance delivers it from the script's reply (in offset order), "
-                   "the other when the publish reaches it.",
+                   "broadcast is numbered by one Redis script (HINCRBY, XADD, the trim to the size and "
+                   "byte bounds, EXPIRE, PUBLISH): the sender's own instance delivers it from the "
+                   "script's reply (in offset order), the other when the publish reaches it. The "
+                   "handler does not wait for the position (`ns.broadcast(...)`, queued at the call); "
+                   "in \"awaited\" it does (`await ns.broadcast(...)`), so one client's messages "
+                   "wait a Redis round trip each.",
         "metrics": "W1 (above) without and with `metrics_url=\"/metrics\"` (prometheus_client counting; "
                    "not scraped during the stage).",
         "presence": f"{s.presence_clients:,} clients join one room over {s.presence_span:.0f} s, evenly "
