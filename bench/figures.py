@@ -207,6 +207,8 @@ GOALS = [
 COSTS = [
     Goal("history", "servers' CPU per delivery, on ÷ off", _on_off("cpu_us_per_delivery"), 1.3),
     Goal("history", "the same, against issue 28's goal 5", _on_off("cpu_us_per_delivery"), 1.15),
+    Goal("history", "servers' CPU per delivery, the handler awaiting each position ÷ off",
+         _ratio("cpu_us_per_delivery", "off", "awaited"), None),
     Goal("history", "redis-server CPU per delivery, on ÷ off", _on_off("redis_cpu_us_per_delivery"), None),
     Goal("history", "paced p50 on the sender's instance (local round trip), on ÷ off",
          _on_off("local_p50_ms"), None),

@@ -122,10 +122,7 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
         f"{os.cpu_count()}-core machine**: other engineers ran test suites during the run, so "
         "expect noise, above all in wall-clock figures (rates, latencies). CPU per delivery, read "
         "from /proc for the server process only, is the most robust figure.",
-        *(f"- Section `{name}` ran after the run, on its own (`python -m bench.run --sections {name} "
-          f"--into <the run's raw figures>`): {stamp['started'].replace('T', ' ')} UTC, commit "
-          f"`{stamp['commit']}`, load average at its start {stamp['load']}."
-          for name, stamp in (added or {}).items()),
+        *(_added_line(name, stamp, name in results) for name, stamp in (added or {}).items()),
         "",
         "## Targets",
         "",
@@ -175,6 +172,14 @@ def report(results: Results, sizes: Sizes, runs: int, started: dt.datetime, load
                 "flame graphs land in "
                 "`bench/results/`.", "", profile]
     return "\n".join(out) + "\n"
+
+
+def _added_line(name: str, stamp: dict[str, str], workload: bool) -> str:
+    """The Machine list's line for a part run after the run (``bench.run … --into``)."""
+    part, how = (("Workload", f"--workloads {name}") if workload else ("Section", f"--sections {name}"))
+    return (f"- {part} `{name}` ran after the run, on its own (`python -m bench.run {how} --into "
+            f"<the run's raw figures>`): {stamp['started'].replace('T', ' ')} UTC, commit "
+            f"`{stamp['commit']}`, load average at its start {stamp['load']}.")
 
 
 def misses(results: Results) -> list[str]:
@@ -282,9 +287,12 @@ def _sizes_line(workload: str, s: Sizes) -> str:
               f"B hosts a listener in {s.many_on_b} of them.",
         "history": "W2 (above) on two fresh instances of the sanic-wsns bench app, without and with "
                    "`history=History()` (size 100, ttl 300 s) on its pattern. With history every "
-                   "broadcast is numbered by one Redis script (HINCRBY, XADD with MAXLEN, EXPIRE, PUBLISH): "
-                   "the sender's own instance delivers it from the script's reply (in offset order), "
-                   "the other when the publish reaches it.",
+                   "broadcast is numbered by one Redis script (HINCRBY, XADD, the trim to the size and "
+                   "byte bounds, EXPIRE, PUBLISH): the sender's own instance delivers it from the "
+                   "script's reply (in offset order), the other when the publish reaches it. The "
+                   "handler does not wait for the position (`ns.broadcast(...)`, queued at the call); "
+                   "in \"awaited\" it does (`await ns.broadcast(...)`), so one client's messages "
+                   "wait a Redis round trip each.",
         "metrics": "W1 (above) without and with `metrics_url=\"/metrics\"` (prometheus_client counting; "
                    "not scraped during the stage).",
         "presence": f"{s.presence_clients:,} clients join one room over {s.presence_span:.0f} s, evenly "

@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> Path:
                         help="run only these sections (comma-separated, of: "
                              + ", ".join(s.name for s in SECTIONS) + "); with --into, add them to a run")
     parser.add_argument("--into", type=Path, default=None, metavar="RAW",
-                        help="with --sections: the raw figures file of a run to add them to (the report "
-                             "says when and at which commit they ran), then rewrite its report")
+                        help="the raw figures file of a run: the --sections, or else the --workloads, "
+                             "run now replace its own (the report says when and at which commit they "
+                             "ran), then its report is rewritten")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile section")
     parser.add_argument("--parallel", action=argparse.BooleanOptionalAction, default=None,
                         help="run a workload's targets side by side (default: only with --quick)")
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> Path:
     out = args.out or (RESULTS / "BENCHMARKS.quick.md" if args.quick else ROOT / "bench" / "BENCHMARKS.md")
     if args.sections is not None:
         return add_sections(args.sections.split(","), args.into, out, sizes, args.quick)
+    if args.into is not None:
+        return add_workloads(args.workloads.split(","), args.targets.split(","), args.into, out, sizes, runs)
     started = dt.datetime.now(dt.UTC)
     load_start = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     t0 = time.monotonic()
@@ -172,8 +175,7 @@ def add_sections(names: list[str], into: Path | None, out: Path, sizes: Sizes, q
     with ExitStack() as stack:
         redis = start_redis(stack, logs)
         for section in chosen:
-            stamp = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"),
-                     "commit": head_commit(), "load": " / ".join(f"{x:.2f}" for x in os.getloadavg())}
+            stamp = _stamp()
             figures = section.run(sizes, quick, redis)
             if saved is None:
                 print("\n".join(section.render(figures)))
@@ -185,6 +187,27 @@ def add_sections(names: list[str], into: Path | None, out: Path, sizes: Sizes, q
     if saved is not None:
         write(out, saved)
         print(f"wrote {out} and its plots from {into}", file=sys.stderr)
+    return out
+
+
+def _stamp() -> dict[str, str]:
+    """When, at which commit and under which load a part added to a run ran."""
+    return {"started": dt.datetime.now(dt.UTC).isoformat(timespec="minutes"), "commit": head_commit(),
+            "load": " / ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+def add_workloads(workloads: list[str], targets: list[str], into: Path, out: Path, sizes: Sizes,
+                  runs: int) -> Path:
+    """Run ``workloads`` again (``runs`` times, no sections) and put their cells in place of
+    the run's own in ``into``, stamped like an added section; then rewrite the report."""
+    saved = json.loads(into.read_text())
+    stamps = {workload: _stamp() for workload in workloads}
+    results, _ = run_all(workloads, targets, sizes, runs, sections=[])
+    saved["results"].update(results)
+    saved.setdefault("added", {}).update(stamps)
+    into.write_text(json.dumps(saved, indent=1))
+    write(out, saved)
+    print(f"wrote {out} and its plots from {into}", file=sys.stderr)
     return out
 
 

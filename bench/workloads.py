@@ -345,12 +345,14 @@ def _switched(feature: str, variant: str) -> tuple[str, ...]:
 
 def history_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
                  redis: ServerProcess) -> dict[str, Any]:
-    """W2's shape with ``History()`` on the bench pattern (``on``) or without (``off``).
+    """W2's shape with ``History()`` on the bench pattern (``on``) or without (``off``);
+    ``awaited``: on, with the handler waiting for each broadcast's position.
 
     With history a broadcast is numbered by Redis (one script: counter, XADD, PUBLISH), and
     the sender's own instance delivers it only once the script's reply gave the offset: the
     local round trip is in ``local_p50_ms``/``local_p99_ms``."""
-    return w2(stack, "wsns", sizes, log_dir, redis, features=_switched("history", variant))
+    features = ("history", "awaited") if variant == "awaited" else _switched("history", variant)
+    return w2(stack, "wsns", sizes, log_dir, redis, features=features)
 
 
 def metrics_cost(stack: ExitStack, variant: str, sizes: Sizes, log_dir: Path,
@@ -453,3 +455,5 @@ WORKLOADS: dict[str, Workload] = {
 #: The cost workloads run these variants in place of the peer targets.
 VARIANTS: dict[str, tuple[str, ...]] = {name: ("off", "on")
                                         for name in ("history", "metrics", "presence", "recovery")}
+#: History's third column: the handler waits for each broadcast's position.
+VARIANTS["history"] = ("off", "on", "awaited")

@@ -15,6 +15,7 @@ FEATURES = {
     "history": "number broadcasts and keep them in a Redis stream (recovery)",
     "presence": "track who is in each room, on every instance",
     "metrics": "serve Prometheus metrics at /metrics",
+    "awaited": "the echo-all handler waits for each broadcast's position (await ns.broadcast)",
 }
 
 

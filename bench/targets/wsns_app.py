@@ -3,7 +3,9 @@
 
 ``--history``, ``--presence`` and ``--metrics`` switch on one guarantee each (defaults:
 ``History()``, ``presence=True``, ``metrics_url="/metrics"``), so the cost workloads
-compare the same app with and without it.
+compare the same app with and without it. The ``echo-all`` handler does not wait for its
+broadcast (it needs no position: the frame is queued at the call, in call order);
+``--awaited`` makes it wait, as a handler that uses the position does.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sanic_wsns.namespace import Namespace
 
 
 def build(broker: str, count_broker: bool, *, history: bool = False, presence: bool = False,
-          metrics: bool = False) -> Sanic:
+          metrics: bool = False, awaited: bool = False) -> Sanic:
     app = Sanic("bench_wsns")
     app.config.MOTD = False
     quiet_sanic(app)
@@ -36,9 +38,14 @@ def build(broker: str, count_broker: bool, *, history: bool = False, presence: b
     )
     room = wsns.pattern("/bench/<room>", history=History() if history else False, presence=presence)
 
-    @room.on("echo-all")
-    async def echo_all(ns: Namespace, client: Client, data: Any) -> None:
-        await ns.broadcast("echo-all", data)
+    if awaited:
+        @room.on("echo-all")
+        async def echo_all_awaited(ns: Namespace, client: Client, data: Any) -> None:
+            await ns.broadcast("echo-all", data)
+    else:
+        @room.on("echo-all")
+        async def echo_all(ns: Namespace, client: Client, data: Any) -> None:
+            ns.broadcast("echo-all", data)
 
     @room.on("echo")
     async def echo(ns: Namespace, client: Client, data: Any) -> Any:
@@ -64,7 +71,7 @@ def build(broker: str, count_broker: bool, *, history: bool = False, presence: b
 
 
 def main() -> None:
-    run_sanic(build, __doc__ or "", ("history", "presence", "metrics"))
+    run_sanic(build, __doc__ or "", ("history", "presence", "metrics", "awaited"))
 
 
 if __name__ == "__main__":

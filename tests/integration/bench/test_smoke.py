@@ -83,7 +83,7 @@ def test_bench_smoke_lifecycle_checks_hold(quick_run: QuickRun) -> None:
 
 def cost_cells(results: dict, workload: str) -> dict[str, dict]:
     variants = {}
-    for variant in ("off", "on"):
+    for variant in results[workload]:
         (figures,) = results[workload][variant]
         assert "error" not in figures and "skipped" not in figures, f"{workload} {variant}: {figures}"
         variants[variant] = figures
@@ -173,3 +173,24 @@ def test_bench_smoke_the_kernel_section_sorts_the_servers_samples(quick_run: Qui
     assert abs(sum(kernel["shares"].values()) - 1.0) < 1e-9
     assert any(name.startswith("send path") for name in kernel["shares"]), kernel["shares"]
     assert "## Where one broadcast at a time goes, below Python (issue 28 goal 3)" in report
+
+
+def test_bench_smoke_history_is_measured_with_the_handler_awaiting_too(quick_run: QuickRun) -> None:
+    results, report, _out = quick_run
+    assert list(results["history"]) == ["off", "on", "awaited"]
+    assert "| figure | history off | history on | history awaited |" in report
+    assert "the handler awaiting each position ÷ off" in report
+
+
+def test_bench_smoke_a_workload_run_again_into_a_run_replaces_its_cells_and_says_so(
+        quick_run: QuickRun, tmp_path: Path) -> None:
+    _results, _report, out = quick_run
+    raw = tmp_path / "results.json"
+    raw.write_text((out / "results.json").read_text())
+    subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--workloads", "W3", "--targets", "wsns",
+                    "--into", str(raw), "--out", str(tmp_path / "BENCHMARKS.md")], cwd=ROOT, check=True,
+                   timeout=120)
+    saved, before = json.loads(raw.read_text()), json.loads((out / "results.json").read_text())
+    assert saved["results"]["W1"] == before["results"]["W1"]  # the others untouched
+    assert list(saved["results"]["W3"]) == ["wsns"] and saved["added"]["W3"]["commit"]
+    assert "- Workload `W3` ran after the run, on its own" in (tmp_path / "BENCHMARKS.md").read_text()
