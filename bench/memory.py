@@ -1,5 +1,7 @@
 # ruff: noqa: RUF001  (the report is typeset: en dashes, multiplication and division signs)
-"""Where an idle connection's memory goes: bare ``websockets``, raw Sanic, sanic-wsns.
+"""Where an idle connection's memory goes: bare ``websockets``, raw Sanic, sanic-wsns (and
+sanic-wsns's SSE streams: ``--kinds sse``, the same app with plain HTTP ``GET`` streams as
+its clients, as ``bench.sse_vs_ws`` opens them).
 
 ``python -m bench.memory [--connections 2000] [--kinds websockets,sanic,wsns]`` probes each
 server kind in a fresh process of its own (so one kind's heap never holds another's
@@ -37,8 +39,12 @@ from bench.procstat import rss_bytes
 from bench.servers import ROOT
 from bench.standalone import interleaved
 
+#: The kinds of the section (``bench.run``, issue 28 goal 1).
 KINDS = ("websockets", "sanic", "wsns")
-KIND_NAMES = {"websockets": "bare websockets", "sanic": "raw Sanic", "wsns": "sanic-wsns"}
+#: Every kind a probe may take: the section's, and sanic-wsns's SSE streams.
+PROBE_KINDS = (*KINDS, "sse")
+KIND_NAMES = {"websockets": "bare websockets", "sanic": "raw Sanic", "wsns": "sanic-wsns",
+              "sse": "sanic-wsns, SSE"}
 WARM_UP = 20
 ROOMS = 50
 SETTLE = 0.5
@@ -104,7 +110,8 @@ async def start_kind(kind: str, sock: socket.socket) -> Stop:
         return await serve_websockets(sock)
     from bench.targets import raw_sanic_app, wsns_app
 
-    return await serve_sanic_app(sock, {"sanic": raw_sanic_app.build, "wsns": wsns_app.build}[kind])
+    builds = {"sanic": raw_sanic_app.build, "wsns": wsns_app.build, "sse": wsns_app.build}
+    return await serve_sanic_app(sock, builds[kind])
 
 
 # -- the client process --------------------------------------------------------------------
@@ -114,15 +121,24 @@ async def hold_clients(url: str) -> None:
     """Read ``open <count> <prefix>`` / ``close`` commands on stdin; answer ``done``.
 
     Opens ``count`` clients over ``ROOMS`` rooms named ``<prefix>-<i>``, waiting for each
-    one's first frame (the server has admitted it); ``close`` closes all of them."""
+    one's first frame (the server has admitted it); ``close`` closes all of them. An
+    ``http://`` URL gets SSE streams (``bench.sse_vs_ws.SseReceiver``), a ``ws://`` one
+    WebSockets."""
     from websockets.asyncio.client import connect
+
+    from bench.sse_vs_ws import SSE_PREFIX, SseReceiver
 
     loop = asyncio.get_running_loop()
     held: list[Any] = []
     gate = asyncio.Semaphore(50)
+    host, _, port = url.split("//")[1].partition(":")
 
     async def one(room: str) -> Any:
         async with gate:
+            if url.startswith("http"):
+                stream = SseReceiver(lambda receiver: None)
+                await asyncio.wait_for(stream.open(host, int(port), f"{SSE_PREFIX}/bench/{room}"), 60)
+                return stream
             ws = await connect(f"{url}/bench/{room}", compression=None, ping_interval=None, proxy=None,
                                open_timeout=60)
             await ws.recv()
@@ -134,7 +150,7 @@ async def hold_clients(url: str) -> None:
             count, prefix = int(command[1]), command[2]
             held += await asyncio.gather(*(one(f"{prefix}-{i % ROOMS}") for i in range(count)))
         elif command[0] == "close":
-            await asyncio.gather(*(ws.close() for ws in held), return_exceptions=True)
+            await asyncio.gather(*(client.close() for client in held), return_exceptions=True)
             held.clear()
         print("done", flush=True)
 
@@ -192,7 +208,8 @@ async def probe(kind: str, connections: int, traced: bool) -> dict[str, Any]:
     """Open ``connections`` idle clients to a ``kind`` server in this process; the figures."""
     sock = _listening_socket()
     stop = await start_kind(kind, sock)
-    clients = Clients(f"ws://127.0.0.1:{sock.getsockname()[1]}")
+    scheme = "http" if kind == "sse" else "ws"
+    clients = Clients(f"{scheme}://127.0.0.1:{sock.getsockname()[1]}")
     try:
         await clients.command(f"open {WARM_UP} warm")
         await clients.command("close")
@@ -335,8 +352,8 @@ def main() -> None:
                         help="only RSS, kinds interleaved: what bench.run reports (issue 28 goal 1)")
     parser.add_argument("--quick", action="store_true", help="with --section: the smoke test's sizes")
     parser.add_argument("--connections", type=int, default=2000)
-    parser.add_argument("--kinds", default=",".join(KINDS))
-    parser.add_argument("--probe", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--kinds", default=",".join(KINDS), help=f"of {', '.join(PROBE_KINDS)}")
+    parser.add_argument("--probe", choices=PROBE_KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--clients", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()

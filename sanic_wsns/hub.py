@@ -39,6 +39,7 @@ from .history import History
 from .history_cache import RecentHistory
 from .idempotency import RequestKeys
 from .instance_stats import InstanceStats
+from .keepalive import HeartbeatSweep
 from .limits import ConnectionCaps
 from .metrics import Metrics, Snapshot
 from .namespace import Namespace
@@ -96,6 +97,8 @@ class Hub:
         self._client_ids = itertools.count(1)
         #: Closes connections whose identity expired (4001), one timer for them all.
         self.expiries = ExpirySweep()
+        #: Writes every SSE stream's ``: ping`` comment, one timer for them all.
+        self.heartbeats = HeartbeatSweep()
         self._broker: Broker | None = None
         self._tracker: Tracker | None = None
         self._occupancy: Occupancy | None = None
@@ -179,6 +182,7 @@ class Hub:
 
     async def stop(self) -> None:
         self.expiries.stop()
+        self.heartbeats.stop()
         if self._occupancy is not None:  # its last vacancies' hooks are waited for below
             await self._occupancy.close()
         if self._tasks:  # drops under way: their on_empty hooks run before the broker goes

@@ -36,7 +36,10 @@ Sanic release that changes it fails there, loudly, rather than in production:
   (``_callback_check_timeouts``) that, once the handler of an upgraded connection runs,
   only ends itself (``_cancel_http_timeouts``); it keeps two ``asyncio.Event``s, ``_can_write`` and
   ``_data_received``, and only calls ``set``, ``clear``, ``is_set`` and ``wait`` on them
-  (``SlimEvent`` takes their place: ~1.4 KiB of an idle connection's memory);
+  (``SlimEvent`` takes their place: ~1.4 KiB of an idle connection's memory); an SSE
+  stream's connection is the same ``HttpProtocol``, whose timer keeps checking the
+  response timeout while the handler runs (``slim_stream`` ends it once the stream is
+  answered and joined);
 * a route's ``subprotocols`` are iterated anew at every handshake, inside the upgrade's
   request context (``NegotiatedProtocol``; a real handshake is needed to see it, so
   ``tests/integration/core/test_tokens.py`` checks this one);
@@ -379,6 +382,18 @@ def _cancel_http_timeouts(io_proto: SanicProtocol) -> None:
     if timer is not None:
         timer.cancel()
         io_proto._callback_check_timeouts = None  # type: ignore[attr-defined]
+
+
+def slim_stream(request: Request) -> None:
+    """A joined SSE stream's connection, idle from now on: ``SlimEvent``s in place of its
+    two events and no HTTP timeout check, as an upgraded connection's (``take_frames``).
+    Nothing waits on either event meanwhile (Sanic reads no body of a ``GET``, and the
+    stream writes its events and pings straight into the transport), and the check could
+    only cut a stream that is answered and lasts until it is closed. Call it while
+    nothing awaits Sanic's ``send``; the response timeout bounds everything before."""
+    io_proto = cast(SanicProtocol, request.transport.get_protocol())
+    _slim_events(io_proto)
+    _cancel_http_timeouts(io_proto)
 
 
 def take_frames(ws: WebsocketImplProtocol, max_fragments: int, max_unsent: int,

@@ -1,9 +1,10 @@
-"""The keepalive rule per client, and the sweep that applies it to every client."""
+"""The keepalive rule per client, the sweep that applies it to every client, and the
+one sweep that pings every SSE stream."""
 
 import asyncio
 import math
 
-from sanic_wsns.keepalive import KeepaliveAction, KeepaliveSweep, keepalive_action
+from sanic_wsns.keepalive import HeartbeatSweep, KeepaliveAction, KeepaliveSweep, keepalive_action
 
 
 def test_no_ping_before_the_interval_then_a_ping():
@@ -48,3 +49,42 @@ async def test_the_sweep_visits_every_client_each_period_until_stopped():
     assert all(n >= 2 for n in seen) and all(c.calls[0][1:] == (0.02, 0.04) for c in clients)
     await asyncio.sleep(0.05)  # several periods: a stopped sweep must not run again
     assert [len(c.calls) for c in clients] == seen
+
+
+class Beater:
+    def __init__(self):
+        self.beats = 0
+        self.beaten = asyncio.Event()
+
+    def beat(self):
+        self.beats += 1
+        self.beaten.set()
+
+
+async def beaten(*streams: Beater) -> None:
+    """Until the sweep ran once more for each of ``streams``."""
+    for stream in streams:
+        stream.beaten.clear()
+    await asyncio.wait_for(asyncio.gather(*(s.beaten.wait() for s in streams)), 5)
+
+
+def live_timers() -> int:
+    scheduled = asyncio.get_running_loop()._scheduled  # asyncio's own loop, as the tests run
+    return sum(1 for handle in scheduled if not handle.cancelled())
+
+
+async def test_the_heartbeat_sweep_beats_every_stream_each_period_and_stops_with_the_last():
+    first, second = Beater(), Beater()
+    sweep = HeartbeatSweep()
+    timers = live_timers()
+    sweep.add(first, 0.02)
+    sweep.add(second, 0.02)
+    assert live_timers() == timers + 1  # one timer for every stream
+    await beaten(first, second)
+    await beaten(first, second)
+    sweep.discard(first)
+    left = first.beats
+    await beaten(second)
+    assert first.beats == left  # discarded: not beaten again
+    sweep.discard(second)
+    assert live_timers() == timers  # the timer went with the last stream
