@@ -148,17 +148,23 @@ def test_bench_smoke_the_moonshot_and_idle_memory_sections_yield_their_figures(q
     assert "## Idle memory against a bare `websockets` server (issue 28 goal 1)" in report
 
 
-def test_bench_smoke_a_section_added_to_a_run_later_says_when_and_keeps_the_run(
-        quick_run: QuickRun, tmp_path: Path) -> None:
+def run_into(quick_run: QuickRun, tmp_path: Path, *what: str) -> tuple[dict, dict, str]:
+    """``bench.run --quick WHAT --into`` a copy of the quick run's raw figures: the figures
+    after, before, and the report rewritten from them."""
     _results, _report, out = quick_run
     raw = tmp_path / "results.json"
     raw.write_text((out / "results.json").read_text())
-    subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--sections", "memory", "--into", str(raw),
+    subprocess.run([sys.executable, "-m", "bench.run", "--quick", *what, "--into", str(raw),
                     "--out", str(tmp_path / "BENCHMARKS.md")], cwd=ROOT, check=True, timeout=120)
-    saved, before = json.loads(raw.read_text()), json.loads((out / "results.json").read_text())
+    before = json.loads((out / "results.json").read_text())
+    return json.loads(raw.read_text()), before, (tmp_path / "BENCHMARKS.md").read_text()
+
+
+def test_bench_smoke_a_section_added_to_a_run_later_says_when_and_keeps_the_run(
+        quick_run: QuickRun, tmp_path: Path) -> None:
+    saved, before, report = run_into(quick_run, tmp_path, "--sections", "memory")
     assert saved["results"] == before["results"] and saved["commit"] == before["commit"]
     assert saved["added"]["memory"]["commit"] and saved["sections"]["memory"]["rss_kib"]["wsns"]
-    report = (tmp_path / "BENCHMARKS.md").read_text()
     assert "- Section `memory` ran after the run, on its own" in report
     assert "## Idle memory against a bare `websockets` server" in report
 
@@ -184,13 +190,7 @@ def test_bench_smoke_history_is_measured_with_the_handler_awaiting_too(quick_run
 
 def test_bench_smoke_a_workload_run_again_into_a_run_replaces_its_cells_and_says_so(
         quick_run: QuickRun, tmp_path: Path) -> None:
-    _results, _report, out = quick_run
-    raw = tmp_path / "results.json"
-    raw.write_text((out / "results.json").read_text())
-    subprocess.run([sys.executable, "-m", "bench.run", "--quick", "--workloads", "W3", "--targets", "wsns",
-                    "--into", str(raw), "--out", str(tmp_path / "BENCHMARKS.md")], cwd=ROOT, check=True,
-                   timeout=120)
-    saved, before = json.loads(raw.read_text()), json.loads((out / "results.json").read_text())
+    saved, before, report = run_into(quick_run, tmp_path, "--workloads", "W3", "--targets", "wsns")
     assert saved["results"]["W1"] == before["results"]["W1"]  # the others untouched
     assert list(saved["results"]["W3"]) == ["wsns"] and saved["added"]["W3"]["commit"]
-    assert "- Workload `W3` ran after the run, on its own" in (tmp_path / "BENCHMARKS.md").read_text()
+    assert "- Workload `W3` ran after the run, on its own" in report
