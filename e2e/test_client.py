@@ -389,8 +389,15 @@ def test_resync_listeners_run_after_a_random_delay_and_merge_resyncs_meanwhile(c
     # 100 ms of each other has a probability of about 6 * (100 / 2000) ** 5 = 2e-6.
     assert max(delays) - min(delays) > 100, delays
     client.page.wait_for_timeout(jitter)  # long enough for a second, unmerged resync to fire
-    for name in names:
-        assert client.log(name)["resyncs"] == [{"data": {"reason": "broker_lost"}, "server": True}]
+    first = {"data": {"reason": "broker_lost"}, "server": True}
+    for name, delay in zip(names, delays, strict=True):
+        resyncs = client.log(name)["resyncs"]
+        assert resyncs[0] == first, (name, resyncs)
+        # The second resync comes right behind the first: merged into it while the page waits.
+        # A page whose random delay ran out before it arrived (a few ms of 2,000: CI saw one)
+        # rightly takes it as a resync of its own.
+        if delay > 100:
+            assert resyncs == [first], (name, delay, resyncs)
 
 
 def test_presence_follows_state_and_diffs_and_a_reconnect_state_replaces_it(client: ClientPage):
