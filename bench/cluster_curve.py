@@ -250,13 +250,8 @@ def render(figures: dict[str, Any]) -> list[str]:
 
 def plot(figures: dict[str, Any], folder: Path) -> list[Path]:
     """p99 against the rate, one line per backend, and the limit."""
-    import matplotlib
+    from bench.plots import plt, save  # matplotlib only when a report is drawn
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "wsns-cluster"
-    folder.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for result in figures["backends"]:
         steps = [s for s in result.get("steps", []) if s["p99_ms"] is not None]
@@ -266,11 +261,7 @@ def plot(figures: dict[str, Any], folder: Path) -> list[Path]:
     ax.set_ylabel("p99 latency (ms)")
     ax.set_yscale("log")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = folder / "cluster-curve.svg"
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
-    return [path]
+    return [save(fig, folder / "cluster-curve.svg")]
 
 
 def main(argv: list[str] | None = None) -> None:

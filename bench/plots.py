@@ -1,7 +1,8 @@
 """SVG pictures for the benchmark report: where we stand, at a glance.
 
 Two helpers any part of the benchmark can use (``bar_chart`` for figures by target or
-by guarantee, ``line_chart`` for curves such as the scale curve), and ``plot_results``,
+by guarantee, ``line_chart`` for curves such as the scale curve), ``save`` for a figure a
+section draws itself, and ``plot_results``,
 which draws the workload tables' headline figures. The SVGs are committed with the
 report they came from, so they are kept small (text stays text, no embedded fonts) and
 stable from one run to the next (fixed ids salt, no date in the metadata): a diff shows
@@ -67,7 +68,7 @@ def bar_chart(path: Path, title: str, groups: Sequence[str], series: Mapping[str
     ax.margins(y=0.15)
     if len(series) > 1 or any(g is not None for g in goals):
         ax.legend(frameon=False, fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def line_chart(path: Path, title: str, x: Sequence[float], series: Mapping[str, Sequence[float | None]],
@@ -83,14 +84,16 @@ def line_chart(path: Path, title: str, x: Sequence[float], series: Mapping[str, 
     ax.set_title(title)
     if len(series) > 1:
         ax.legend(frameon=False, fontsize=8)
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def _short(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save(fig: Any, path: Path) -> Path:
+    """Write ``fig`` to ``path`` as a stable SVG (this module's style and ids salt, no date)
+    and free it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, format="svg", metadata=METADATA)

@@ -267,13 +267,8 @@ def moonshot_section(results: dict[str, Any]) -> list[str]:
 
 def write_plots(results: dict[str, Any], directory: Path) -> list[Path]:
     """SVG plots of the curves present in ``results``; the paths written."""
-    import matplotlib
+    from bench.plots import plt, save  # matplotlib only when a report is drawn
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "wsns-scale"  # stable ids: a re-run changes only what changed
-    directory.mkdir(parents=True, exist_ok=True)
     written = []
     connections = [s for s in _steps(results, "connections") if "error" not in s]
     if connections:
@@ -287,9 +282,7 @@ def write_plots(results: dict[str, Any], directory: Path) -> list[Path]:
             ax.tick_params(axis="x", labelrotation=20, labelsize=8)
             ax.set_ylim(bottom=0)
         fig.suptitle("sanic-wsns on one instance", fontsize=11)
-        fig.tight_layout()
-        written.append(_save(fig, directory / PLOT_FILES["connections"]))
-        plt.close(fig)
+        written.append(save(fig, directory / PLOT_FILES["connections"]))
     instances = [s for s in _steps(results, "instances") if "error" not in s]
     if instances:
         counts = [s["instances"] for s in instances]
@@ -306,12 +299,5 @@ def write_plots(results: dict[str, Any], directory: Path) -> list[Path]:
         ax.legend(fontsize=8)
         ax.set_title(f"{instances[0]['connections']:,} connections, {instances[0]['namespaces']} namespaces",
                      fontsize=10)
-        fig.tight_layout()
-        written.append(_save(fig, directory / PLOT_FILES["instances"]))
-        plt.close(fig)
+        written.append(save(fig, directory / PLOT_FILES["instances"]))
     return written
-
-
-def _save(fig: Any, path: Path) -> Path:
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    return path

@@ -437,13 +437,8 @@ def _fitted(figures: dict[str, Any]) -> str:
 
 def plot(figures: dict[str, Any], folder: Path) -> list[Path]:
     """Clients back against seconds since the kill, one line per variant."""
-    import matplotlib
+    from bench.plots import plt, save  # matplotlib only when a report is drawn
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "wsns-storm"
-    folder.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for r in figures["variants"]:
         times = r.get("back_times_s", [])
@@ -451,11 +446,7 @@ def plot(figures: dict[str, Any], folder: Path) -> list[Path]:
     ax.set_xlabel("seconds since the kill")
     ax.set_ylabel("moved clients back (recovered)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = folder / "storm.svg"
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
-    return [path]
+    return [save(fig, folder / "storm.svg")]
 
 
 def main(argv: list[str] | None = None) -> None:
